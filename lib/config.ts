@@ -1,0 +1,242 @@
+import { z } from 'zod';
+import { MODALITIES } from '../lambda/shared/modality';
+import { DEFAULT_PRICES } from '../lambda/shared/prices';
+
+/**
+ * The app's whole configuration: one zod schema over CDK context, with defaults.
+ * This is the only module that reads context; constructs receive the typed `AppConfig`.
+ *
+ * Context arrives as strings from `-c key=value` and as JSON values from cdk.json, so every
+ * number and boolean is coerced, and structured values (prices, default weights) accept JSON text.
+ */
+
+const MODEL_ID = /^[a-zA-Z0-9.:_/-]{1,2048}$/;
+const modelId = (what: string) =>
+  z
+    .string()
+    .regex(
+      MODEL_ID,
+      `${what} must be a Bedrock model id, inference profile id or ARN (e.g. "us.amazon.nova-pro-v1:0")`,
+    );
+
+const intIn = (min: number, max: number) => {
+  const allowed = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number(allowed).int(allowed).min(min, allowed).max(max, allowed);
+};
+const numberIn = (min: number, max: number) => {
+  const allowed = `must be a number from ${min} to ${max}`;
+  return z.coerce.number(allowed).min(min, allowed).max(max, allowed);
+};
+
+/** The retention periods CloudWatch Logs accepts. */
+/** The retention periods CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** `-c retainData=false` arrives as the string "false": z.coerce.boolean would call that true. */
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['true', 'yes', '1'].includes(s)) return true;
+  if (['false', 'no', '0'].includes(s)) return false;
+  return v;
+}, z.boolean('must be true or false'));
+
+/** A structured value given as JSON text on the command line. */
+const json = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
+    }
+  }, schema);
+
+const optionalText = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const priceSchema = z.strictObject({
+  inputPer1M: z.number().min(0),
+  outputPer1M: z.number().min(0),
+});
+
+const weightsSchema = z
+  .strictObject({
+    visual: z.number().min(0).max(1),
+    audio: z.number().min(0).max(1),
+    transcription: z.number().min(0).max(1),
+    metadata: z.number().min(0).max(1),
+  })
+  .refine((w) => Math.abs(MODALITIES.reduce((s, m) => s + w[m], 0) - 1) <= 0.001, 'the four weights must sum to 1');
+
+export const configSchema = z
+  .strictObject({
+    // --- identity and placement ---
+    envName: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be 1-16 lowercase letters, digits or dashes, starting with a letter')
+      .default('dev'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region such as us-east-1')
+      .default('us-east-1'),
+    account: optionalText(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id')),
+    permissionsBoundaryArn: optionalText(
+      z.string().regex(/^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\/.+$/, 'must be an IAM managed policy ARN'),
+    ),
+    notificationEmail: optionalText(z.email('must be an e-mail address')),
+    retainData: bool.default(true),
+    logRetentionDays: z.coerce
+      .number()
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)
+      .default(30),
+
+    // --- models ---
+    teacherModelId: modelId('teacherModelId').default('us.amazon.nova-premier-v1:0'),
+    studentModelId: modelId('studentModelId').default('amazon.nova-micro-v1:0:128k'),
+    baselineModelId: modelId('baselineModelId').default('us.anthropic.claude-haiku-4-5-20251001-v1:0'),
+    /** Judge of another family than the candidates (Nova student, Claude baseline): judges favour their own family. */
+    judgeModelId: modelId('judgeModelId').default('us.meta.llama3-3-70b-instruct-v1:0'),
+
+    // --- dataset generation ---
+    exampleCount: intIn(100, 15000).default(10000),
+    testExampleCount: intIn(50, 1000).default(500),
+    queriesPerShard: intIn(10, 500).default(100),
+    /** Extra queries planned on top of the target so that rebalancing on the teacher's labels still fills every quota. */
+    generationSurplus: numberIn(0, 2).default(0.35),
+    generationConcurrency: intIn(1, 1000).default(10),
+    /** Teacher label calls in flight inside one shard. */
+    labelConcurrency: intIn(1, 64).default(8),
+    /** Failed shards the Map tolerates, in percent; more than that fails the run. */
+    maxShardFailurePercent: numberIn(0, 100).default(10),
+    /** Below this share of planned queries labelled, Assemble fails the run with the cause. */
+    minGenerationSuccessRate: numberIn(0, 1).default(0.9),
+    includeReasoning: bool.default(false),
+
+    // --- distillation, deployment, evaluation ---
+    maxResponseLengthForInference: intIn(1, 16000).default(1000),
+    jobPollMinutes: intIn(1, 60).default(5),
+    deploymentPollMinutes: intIn(1, 60).default(1),
+    pipelineTimeoutHours: intIn(1, 168).default(24),
+    evaluationConcurrency: intIn(1, 64).default(8),
+    minJudgeScore: numberIn(1, 5).default(4.0),
+    maxJudgeGapToBaseline: numberIn(0, 4).default(0.25),
+    minDominantAgreement: numberIn(0, 1).default(0.85),
+    minValidReplyRate: numberIn(0, 1).default(0.98),
+
+    // --- router API ---
+    apiAuth: z.enum(['iam', 'apiKey']).default('iam'),
+    apiThrottleRateLimit: intIn(1, 100000).default(100),
+    apiThrottleBurstLimit: intIn(1, 100000).default(200),
+    /** Origins allowed by CORS; empty (the default) turns CORS off. Comma-separated on the command line. */
+    corsAllowOrigins: z
+      .preprocess(
+        (v) =>
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : v,
+        z.array(z.string().regex(/^(\*|https?:\/\/[^\s,]+)$/, 'must be "*" or an http(s) origin')),
+      )
+      .default([]),
+    /** Per-request time the router gives the model(s) before answering with the default weights. */
+    latencyBudgetMs: intIn(100, 29000).default(1500),
+    fallbackModelId: optionalText(modelId('fallbackModelId')),
+    defaultWeights: json(weightsSchema).default({ visual: 0.4, audio: 0.2, transcription: 0.2, metadata: 0.2 }),
+    cacheSize: intIn(0, 1000000).default(10000),
+    cacheTtlSeconds: intIn(0, 86400).default(300),
+    parameterCacheTtlSeconds: intIn(0, 3600).default(60),
+    logQueries: bool.default(false),
+    routerMemoryMb: intIn(128, 10240).default(512),
+    routerMaxTokens: intIn(16, 1024).default(80),
+
+    // --- costs ---
+    /** Price overrides per model id, USD per 1M tokens; merged over the built-in table. */
+    prices: json(z.record(z.string(), priceSchema)).default({}),
+  })
+  // Cross-field rules, checked only once every field is valid (so one bad value gives one message).
+  .refine((c) => c.testExampleCount < c.exampleCount, {
+    path: ['testExampleCount'],
+    error: 'must be smaller than exampleCount',
+    when: (payload) => payload.issues.length === 0,
+  })
+  .refine((c) => c.apiThrottleBurstLimit >= c.apiThrottleRateLimit, {
+    path: ['apiThrottleBurstLimit'],
+    error: 'must be at least apiThrottleRateLimit',
+    when: (payload) => payload.issues.length === 0,
+  });
+
+export type AppConfig = z.output<typeof configSchema> & {
+  /** The built-in price table with the `prices` overrides applied. */
+  readonly priceTable: Readonly<Record<string, { inputPer1M: number; outputPer1M: number }>>;
+};
+export type ConfigInput = z.input<typeof configSchema>;
+export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof ConfigInput)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration (CDK context):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Context keys set by the CDK itself or its CLI: never ours, never reported as unknown. */
+const isCdkKey = (key: string) => !/^[a-z][a-zA-Z0-9]*$/.test(key);
+
+/** Parse raw context values (as from `app.node.getAllContext()`) into the typed config, or throw one ConfigError. */
+export function parseConfig(context: Record<string, unknown>): AppConfig {
+  const ours = Object.fromEntries(Object.entries(context).filter(([k]) => !isCdkKey(k)));
+  const problems: string[] = [];
+  for (const key of Object.keys(ours)) {
+    if (!(CONFIG_KEYS as string[]).includes(key)) {
+      const near = closestKey(key);
+      problems.push(
+        `unknown key "${key}"${near ? ` — did you mean "${near}"?` : '.'} Known keys: ${CONFIG_KEYS.join(', ')}.`,
+      );
+    }
+  }
+  const known = Object.fromEntries(Object.entries(ours).filter(([k]) => (CONFIG_KEYS as string[]).includes(k)));
+  const result = configSchema.safeParse(known);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.map(String).join('.');
+      const top = issue.path[0];
+      const given = typeof top === 'string' && top in known ? ` (given: ${JSON.stringify(known[top])})` : '';
+      problems.push(`${key}${given}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+  const config = result.data;
+  return { ...config, priceTable: { ...DEFAULT_PRICES, ...config.prices } };
+}
+
+function closestKey(key: string): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of CONFIG_KEYS) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (!best || distance < best.distance) best = { key: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
+}
+
+/** Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts as one typo. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
+      const row = d[i];
+      if (row) row[j] = v;
+    }
+  }
+  return at(a.length, b.length);
+}

@@ -1,0 +1,64 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface DatasetBucketProps {
+  /** Keep bucket, access logs and key when the stack is deleted. */
+  readonly retainData: boolean;
+}
+
+/**
+ * Where every run keeps its shards, datasets, job output and report (`runs/<runId>/…`): SSE-KMS with a rotating
+ * customer-managed key, versioned, TLS only, no public access, server access logs to a bucket of their own.
+ */
+export class DatasetBucket extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly key: kms.Key;
+  readonly accessLogs: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: DatasetBucketProps) {
+    super(scope, id);
+    const removalPolicy = props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const autoDeleteObjects = !props.retainData;
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Encrypts the intent-router datasets, job output and reports',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      // Server access logs can only be delivered to SSE-S3 buckets.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+    Validations.of(this.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This is the access-log bucket itself; logging it to itself would loop.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.key,
+      bucketKeyEnabled: true,
+      versioned: true,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogs,
+      serverAccessLogsPrefix: 'dataset-bucket/',
+      lifecycleRules: [
+        { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30) },
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+  }
+}

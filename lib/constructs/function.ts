@@ -1,0 +1,72 @@
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The one runtime every function of the app uses. */
+export const RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** esbuild options shared by the deployed functions and the router benchmark, so both bundle the same way. */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  target: 'node22',
+  format: OutputFormat.CJS,
+  // Bundle every AWS SDK client: the runtime's built-in SDK may predate the Bedrock APIs we call.
+  externalModules: [] as string[],
+} as const;
+
+export interface FunctionProps {
+  /** Handler file, relative to `lambda/` (e.g. `router/handler.ts`); the export is `handler`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Powertools service name (logs, metrics namespace dimension, traces). */
+  readonly serviceName: string;
+  readonly logRetentionDays: number;
+  readonly environment?: Record<string, string>;
+  readonly memorySize?: number;
+  readonly timeout?: Duration;
+  readonly reservedConcurrentExecutions?: number;
+}
+
+/**
+ * The house Lambda: NodejsFunction on one runtime, ARM64, active tracing, an explicit log group with retention,
+ * minified bundles with source maps, the SDK clients bundled. Every function of the app is one of these.
+ */
+export class Function extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetentionDays,
+    });
+    const functionProps: NodejsFunctionProps = {
+      entry: path.join(PROJECT_ROOT, 'lambda', props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup: this.logGroup,
+      description: props.description,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: 'DistilledIntentRouter',
+        ...props.environment,
+      },
+      bundling: { ...BUNDLING, externalModules: [...BUNDLING.externalModules] },
+    };
+    this.function = new NodejsFunction(this, 'Function', functionProps);
+  }
+}

@@ -1,0 +1,16 @@
+import type { AppConfig } from './config';
+
+/** Names shared across stacks and with the handlers. The two stacks meet only through these conventions. */
+export const PROJECT = 'distilled-intent-router';
+export const STACK_PREFIX = 'IntentRouter';
+
+export const pipelineStackName = (envName: string) => `${STACK_PREFIX}-${envName}-Pipeline`;
+export const apiStackName = (envName: string) => `${STACK_PREFIX}-${envName}-Api`;
+
+/** The SSM parameter the router reads and the pipeline's promote step writes (no CloudFormation export between them). */
+export const activeModelParameterName = (envName: string) => `/intent-router/${envName}/active-model`;
+
+export const projectTags = (config: Pick<AppConfig, 'envName'>) => ({
+  Project: PROJECT,
+  Environment: config.envName,
+});

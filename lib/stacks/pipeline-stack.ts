@@ -1,0 +1,32 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { AppConfig } from '../config';
+import { DatasetBucket } from '../constructs/dataset-bucket';
+import { Notifications } from '../constructs/notifications';
+
+export interface PipelineStackProps extends StackProps {
+  readonly config: AppConfig;
+}
+
+/** The distillation pipeline: dataset bucket, Bedrock service roles, pipeline Lambdas, state machine, notifications. */
+export class PipelineStack extends Stack {
+  readonly dataset: DatasetBucket;
+  readonly notifications: Notifications;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.dataset = new DatasetBucket(this, 'Dataset', { retainData: config.retainData });
+    this.notifications = new Notifications(this, 'Notifications', { email: config.notificationEmail });
+
+    new CfnOutput(this, 'DatasetBucketName', {
+      value: this.dataset.bucket.bucketName,
+      description: 'Bucket holding every run under runs/<runId>/',
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      value: this.notifications.topic.topicArn,
+      description: 'SNS topic for run results, failures and alarms',
+    });
+  }
+}

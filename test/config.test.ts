@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { CONFIG_KEYS, ConfigError, editDistance, parseConfig } from '../lib/config';
+import { DEFAULT_PRICES } from '../lambda/shared/prices';
+
+const problemsOf = (context: Record<string, unknown>): string[] => {
+  try {
+    parseConfig(context);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+};
+
+describe('config defaults', () => {
+  const config = parseConfig({});
+
+  it.each([
+    ['envName', 'dev'],
+    ['region', 'us-east-1'],
+    ['account', undefined],
+    ['teacherModelId', 'us.amazon.nova-premier-v1:0'],
+    ['studentModelId', 'amazon.nova-micro-v1:0:128k'],
+    ['baselineModelId', 'us.anthropic.claude-haiku-4-5-20251001-v1:0'],
+    ['exampleCount', 10000],
+    ['testExampleCount', 500],
+    ['permissionsBoundaryArn', undefined],
+    ['notificationEmail', undefined],
+    ['retainData', true],
+    ['generationConcurrency', 10],
+    ['jobPollMinutes', 5],
+    ['deploymentPollMinutes', 1],
+    ['pipelineTimeoutHours', 24],
+    ['minJudgeScore', 4],
+    ['apiAuth', 'iam'],
+    ['corsAllowOrigins', []],
+    ['logQueries', false],
+    ['includeReasoning', false],
+    ['fallbackModelId', undefined],
+  ] as const)('%s defaults to %p', (key, expected) => {
+    expect(config[key]).toEqual(expected);
+  });
+
+  it('defaults the static weights to the case study fallback', () => {
+    expect(config.defaultWeights).toEqual({ visual: 0.4, audio: 0.2, transcription: 0.2, metadata: 0.2 });
+  });
+
+  it('gives every key a value or an explicit optional', () => {
+    const optional = ['account', 'permissionsBoundaryArn', 'notificationEmail', 'fallbackModelId'];
+    for (const key of CONFIG_KEYS) {
+      if (!optional.includes(key)) expect(config[key]).toBeDefined();
+    }
+  });
+
+  it('uses a judge from neither candidate family (judges favour their own family)', () => {
+    expect(config.judgeModelId).not.toMatch(/nova|anthropic/);
+  });
+
+  it('merges price overrides over the built-in table', () => {
+    const c = parseConfig({ prices: '{"amazon.nova-micro-v1:0":{"inputPer1M":0.05,"outputPer1M":0.2}}' });
+    expect(c.priceTable['amazon.nova-micro-v1:0']).toEqual({ inputPer1M: 0.05, outputPer1M: 0.2 });
+    expect(c.priceTable['amazon.nova-premier-v1:0']).toEqual(DEFAULT_PRICES['amazon.nova-premier-v1:0']);
+  });
+});
+
+describe('config coercion of -c strings', () => {
+  it('coerces numbers, booleans, lists and JSON', () => {
+    const c = parseConfig({
+      exampleCount: '5000',
+      testExampleCount: '100',
+      retainData: 'false',
+      logQueries: 'TRUE',
+      corsAllowOrigins: 'https://a.example, https://b.example',
+      defaultWeights: '{"visual":0.25,"audio":0.25,"transcription":0.25,"metadata":0.25}',
+      account: '123456789012',
+    });
+    expect(c.exampleCount).toBe(5000);
+    expect(c.testExampleCount).toBe(100);
+    expect(c.retainData).toBe(false);
+    expect(c.logQueries).toBe(true);
+    expect(c.corsAllowOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.defaultWeights.visual).toBe(0.25);
+    expect(c.account).toBe('123456789012');
+  });
+
+  it('treats an empty optional value as unset', () => {
+    expect(parseConfig({ notificationEmail: '' }).notificationEmail).toBeUndefined();
+  });
+
+  it('ignores the CDK and CLI keys that share the context', () => {
+    expect(() =>
+      parseConfig({
+        '@aws-cdk/core:newStyleStackSynthesis': true,
+        'cli-telemetry': false,
+        'aws:cdk:bundling-stacks': [],
+      }),
+    ).not.toThrow();
+  });
+});
+
+describe('config errors name the key, the value given and what is allowed', () => {
+  it.each([
+    [
+      'below the range',
+      { exampleCount: '20' },
+      /^exampleCount \(given: "20"\): must be a whole number from 100 to 15000$/,
+    ],
+    [
+      'above the range',
+      { exampleCount: '20000' },
+      /^exampleCount \(given: "20000"\): must be a whole number from 100 to 15000$/,
+    ],
+    ['not a number', { exampleCount: 'notanumber' }, /^exampleCount \(given: "notanumber"\): must be a whole number/],
+    [
+      'not whole',
+      { testExampleCount: '99.5' },
+      /^testExampleCount \(given: "99.5"\): must be a whole number from 50 to 1000$/,
+    ],
+    ['not a boolean', { retainData: 'maybe' }, /^retainData \(given: "maybe"\): must be true or false$/],
+    ['not in the enum', { apiAuth: 'cognito' }, /^apiAuth \(given: "cognito"\): .*"iam".*"apiKey"/],
+    ['a bad region', { region: 'mars' }, /^region \(given: "mars"\): must be an AWS region/],
+    ['a bad account', { account: '12345' }, /^account \(given: "12345"\): must be a 12-digit AWS account id$/],
+    ['a bad e-mail', { notificationEmail: 'ops' }, /^notificationEmail \(given: "ops"\): must be an e-mail address$/],
+    [
+      'a bad boundary',
+      { permissionsBoundaryArn: 'Boundary' },
+      /^permissionsBoundaryArn .*: must be an IAM managed policy ARN$/,
+    ],
+    [
+      'a bad model id',
+      { teacherModelId: 'nova premier' },
+      /^teacherModelId .*: teacherModelId must be a Bedrock model id/,
+    ],
+    [
+      'weights not summing to 1',
+      { defaultWeights: '{"visual":1,"audio":1,"transcription":0,"metadata":0}' },
+      /^defaultWeights .*sum to 1/,
+    ],
+    ['a bad origin', { corsAllowOrigins: 'ftp://x' }, /^corsAllowOrigins\.0 .*must be "\*" or an http\(s\) origin$/],
+    [
+      'a test set as large as the training set',
+      { exampleCount: '200', testExampleCount: '200' },
+      /^testExampleCount \(given: "200"\): must be smaller than exampleCount$/,
+    ],
+  ])('%s', (_name, context, message) => {
+    const problems = problemsOf(context);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it('rejects an unknown key and suggests the closest known one', () => {
+    const [problem, ...rest] = problemsOf({ exampelCount: '5000' });
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^unknown key "exampelCount" — did you mean "exampleCount"\?/);
+  });
+
+  it('suggests nothing for a key unlike any other', () => {
+    expect(problemsOf({ zzzzzzzzzz: '1' })[0]).toMatch(/^unknown key "zzzzzzzzzz"\. Known keys: envName/);
+  });
+
+  it('reports every problem at once', () => {
+    expect(problemsOf({ exampleCount: 'x', apiAuth: 'x', teacherModelID: 'x' })).toHaveLength(3);
+  });
+
+  it('puts all problems in one error message', () => {
+    expect(() => parseConfig({ exampleCount: '1' })).toThrow(
+      /Invalid configuration \(CDK context\):\n {2}- exampleCount/,
+    );
+  });
+});
+
+describe('editDistance', () => {
+  it.each([
+    ['exampleCount', 'exampleCount', 0],
+    ['exampelCount', 'exampleCount', 1],
+    ['envname', 'envName', 1],
+    ['abc', '', 3],
+    ['kitten', 'sitting', 3],
+  ])('%s ~ %s = %d', (a, b, d) => expect(editDistance(a, b)).toBe(d));
+});
+
+describe('README configuration table', () => {
+  it('documents every config key', () => {
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const documented = [...readme.matchAll(/^\| `(\w+)` +\|/gm)].map((m) => m[1]);
+    expect(documented.sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+});
