@@ -1,3 +1,5 @@
+import { parseModelId } from './model-ids';
+
 /** USD per 1M tokens, on demand. */
 export interface TokenPrice {
   readonly inputPer1M: number;
@@ -18,3 +20,21 @@ export const DEFAULT_PRICES: Readonly<Record<string, TokenPrice>> = {
   'anthropic.claude-sonnet-4-6': { inputPer1M: 3.0, outputPer1M: 15.0 },
   'meta.llama3-3-70b-instruct-v1:0': { inputPer1M: 0.72, outputPer1M: 0.72 },
 };
+
+export interface TokenUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
+/**
+ * The price of a model from the table: the exact id first, then the id without its cross-Region profile prefix, then
+ * without its context variant (`us.amazon.nova-micro-v1:0:128k` → `amazon.nova-micro-v1:0`). Undefined when unknown.
+ */
+export function priceFor(modelId: string, table: Readonly<Record<string, TokenPrice>>): TokenPrice | undefined {
+  const { id, modelIdWithVariant, foundationModelId } = parseModelId(modelId);
+  return table[modelId] ?? table[id] ?? table[modelIdWithVariant] ?? table[foundationModelId];
+}
+
+/** USD for the given token usage. */
+export const costUsd = (usage: TokenUsage, price: TokenPrice): number =>
+  (usage.inputTokens * price.inputPer1M + usage.outputTokens * price.outputPer1M) / 1_000_000;
