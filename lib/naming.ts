@@ -14,3 +14,15 @@ export const projectTags = (config: Pick<AppConfig, 'envName'>) => ({
   Project: PROJECT,
   Environment: config.envName,
 });
+
+/** The pipeline state machine's name: fixed, so the API stack's dashboard and the run CLI can find it. */
+export const stateMachineName = (envName: string) => `${STACK_PREFIX}-${envName}-Pipeline`;
+
+/** Output keys of the stacks, looked up by the run CLI (`npm run pipeline`). */
+export const OUTPUTS = {
+  datasetBucketName: 'DatasetBucketName',
+  notificationTopicArn: 'NotificationTopicArn',
+  stateMachineArn: 'StateMachineArn',
+  apiUrl: 'ApiUrl',
+  activeModelParameterName: 'ActiveModelParameterName',
+} as const;

@@ -38,3 +38,7 @@ export function priceFor(modelId: string, table: Readonly<Record<string, TokenPr
 /** USD for the given token usage. */
 export const costUsd = (usage: TokenUsage, price: TokenPrice): number =>
   (usage.inputTokens * price.inputPer1M + usage.outputTokens * price.outputPer1M) / 1_000_000;
+
+/** USD for `queries` calls that each use `perQuery` tokens on average (e.g. routing cost per 1M queries). */
+export const costPerQueries = (perQuery: TokenUsage, price: TokenPrice, queries: number): number =>
+  costUsd({ inputTokens: perQuery.inputTokens * queries, outputTokens: perQuery.outputTokens * queries }, price);

@@ -2,7 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import type { AppConfig } from '../config';
-import { activeModelParameterName } from '../naming';
+import { activeModelParameterName, OUTPUTS } from '../naming';
 
 export interface ApiStackProps extends StackProps {
   readonly config: AppConfig;
@@ -23,6 +23,6 @@ export class ApiStack extends Stack {
       stringValue: 'none',
     });
 
-    new CfnOutput(this, 'ActiveModelParameterName', { value: this.activeModel.parameterName });
+    new CfnOutput(this, OUTPUTS.activeModelParameterName, { value: this.activeModel.parameterName });
   }
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import type { AppConfig } from '../config';
 import { DatasetBucket } from '../constructs/dataset-bucket';
 import { Notifications } from '../constructs/notifications';
+import { OUTPUTS } from '../naming';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: AppConfig;
@@ -20,11 +21,11 @@ export class PipelineStack extends Stack {
     this.dataset = new DatasetBucket(this, 'Dataset', { retainData: config.retainData });
     this.notifications = new Notifications(this, 'Notifications', { email: config.notificationEmail });
 
-    new CfnOutput(this, 'DatasetBucketName', {
+    new CfnOutput(this, OUTPUTS.datasetBucketName, {
       value: this.dataset.bucket.bucketName,
       description: 'Bucket holding every run under runs/<runId>/',
     });
-    new CfnOutput(this, 'NotificationTopicArn', {
+    new CfnOutput(this, OUTPUTS.notificationTopicArn, {
       value: this.notifications.topic.topicArn,
       description: 'SNS topic for run results, failures and alarms',
     });

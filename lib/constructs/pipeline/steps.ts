@@ -1,0 +1,130 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { RETRYABLE_ERRORS } from '../../../lambda/shared/bedrock';
+
+/**
+ * The state machine's building blocks, shared by every pipeline stage so that all steps behave the same:
+ * results in a namespace of their own (`$.<step>`), retries that name specific errors with backoff, and every
+ * failure caught into one notify-and-fail path that carries the step and the cause.
+ */
+
+/** Lambda service faults worth retrying (never the function's own errors, which are named below). */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+
+/** Bedrock's transient errors, rethrown by handlers under their SDK names (see lambda/shared/bedrock.ts). */
+export const BEDROCK_TRANSIENT_ERRORS = [...RETRYABLE_ERRORS];
+
+export interface FailurePathProps {
+  readonly topic: sns.ITopic;
+}
+
+/**
+ * One notify-and-fail path for the whole state machine. `catchInto(task, step)` routes any error of `task` to a Pass
+ * that records `{step, error, cause}` at `$.failure`, then an SNS notification with the cause, then a Fail state whose
+ * error and cause are the step's.
+ */
+export class FailurePath extends Construct {
+  readonly notify: tasks.SnsPublish;
+  readonly fail: sfn.Fail;
+
+  constructor(scope: Construct, id: string, props: FailurePathProps) {
+    super(scope, id);
+    this.fail = new sfn.Fail(this, 'Run failed', {
+      errorPath: '$.failure.error',
+      causePath: '$.failure.cause',
+    });
+    this.notify = new tasks.SnsPublish(this, 'Notify failure', {
+      topic: props.topic,
+      subject: sfn.JsonPath.format('Intent router run {} failed at {}', sfn.JsonPath.executionName, '$.failure.step'),
+      message: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.executionName,
+        status: 'FAILED',
+        step: sfn.JsonPath.stringAt('$.failure.step'),
+        error: sfn.JsonPath.stringAt('$.failure.error'),
+        cause: sfn.JsonPath.stringAt('$.failure.cause'),
+        execution: sfn.JsonPath.executionId,
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    // A notification that cannot be sent must not hide the run's own failure.
+    this.notify.addCatch(this.fail, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
+    this.notify.next(this.fail);
+  }
+
+  /** A state that records `step` as failed with the given error and cause, then notifies and fails. */
+  failWith(id: string, step: string, error: string, causePath: string): sfn.IChainable {
+    return new sfn.Pass(this, id, {
+      parameters: { step, error, 'cause.$': causePath },
+      resultPath: '$.failure',
+    }).next(this.notify);
+  }
+
+  /** Routes every error of `task` to the notify-and-fail path, recording `step` and the error's cause. */
+  catchInto<T extends sfn.TaskStateBase | sfn.Map | sfn.DistributedMap | sfn.Parallel>(task: T, step: string): T {
+    const record = new sfn.Pass(this, `${step} failed`, {
+      parameters: { step, 'error.$': '$.caught.Error', 'cause.$': '$.caught.Cause' },
+      resultPath: '$.failure',
+    });
+    record.next(this.notify);
+    task.addCatch(record, { errors: [sfn.Errors.ALL], resultPath: '$.caught' });
+    return task;
+  }
+}
+
+export interface InvokeStepProps {
+  readonly fn: lambda.IFunction;
+  /** The step's name in the definition and the namespace of its result (`$.<resultKey>`). */
+  readonly resultKey: string;
+  /** What the handler receives; default: the whole state. */
+  readonly payload?: sfn.TaskInput;
+  readonly failure: FailurePath;
+  /** How long one invocation may take before States.Timeout (default: the function's own timeout applies). */
+  readonly timeout?: Duration;
+  /** Retry Bedrock throttling and transient faults surfaced by the handler (default true). */
+  readonly retryBedrock?: boolean;
+}
+
+/**
+ * A Lambda step: invokes the function with `payload`, puts what it returns at `$.<resultKey>`, retries Lambda service
+ * faults and (by default) Bedrock's transient errors with jittered backoff, and catches everything else into the
+ * failure path.
+ */
+export function invokeStep(scope: Construct, id: string, props: InvokeStepProps): tasks.LambdaInvoke {
+  const task = new tasks.LambdaInvoke(scope, id, {
+    lambdaFunction: props.fn,
+    payload: props.payload,
+    // The function's return value is the task's result: `$.<resultKey>` holds exactly what the handler returned.
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: false,
+    resultPath: `$.${props.resultKey}`,
+    taskTimeout: props.timeout ? sfn.Timeout.duration(props.timeout) : undefined,
+  });
+  task.addRetry({
+    errors: LAMBDA_SERVICE_ERRORS,
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 6,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  if (props.retryBedrock ?? true) {
+    task.addRetry({
+      errors: BEDROCK_TRANSIENT_ERRORS,
+      interval: Duration.seconds(10),
+      backoffRate: 2,
+      maxAttempts: 5,
+      maxDelay: Duration.minutes(5),
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+  }
+  return props.failure.catchInto(task, id);
+}
