@@ -1,0 +1,15 @@
+/**
+ * What the pipeline steps hand each other through the state machine's state. Each step's result sits at `$.<step>`
+ * (see lib/constructs/pipeline/steps.ts); the run id is the execution's name.
+ */
+
+/** Result of the Assemble step at `$.assemble`: where the run's dataset is, and its size. */
+export interface AssembleResult {
+  readonly runId: string;
+  readonly bucket: string;
+  readonly trainKey: string;
+  readonly testKey: string;
+  readonly manifestKey: string;
+  readonly trainCount: number;
+  readonly testCount: number;
+}
