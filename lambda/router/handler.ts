@@ -1,1 +1,52 @@
-export const handler = async () => ({ statusCode: 200 });
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { ActiveTarget } from './active-target';
+import { AnswerCache } from './cache';
+import { createHttpHandler } from './http';
+import { Router } from './router';
+import { parseRouterSettings } from './settings';
+import { powertoolsTelemetry } from './telemetry';
+
+// Module scope: built once per container. A bad environment fails the init with the variable named.
+const settings = parseRouterSettings(process.env);
+const logger = new Logger();
+const metrics = new Metrics();
+const tracer = new Tracer();
+
+// No SDK retries: a throttled or slow model falls back within the latency budget instead.
+const bedrock = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
+const ssm = tracer.captureAWSv3Client(new SSMClient({ maxAttempts: 2 }));
+const parameters = new SSMProvider({ awsSdkV3Client: ssm });
+
+/** The SDK clients, exported so the benchmark can stub them at the SDK boundary inside the deployed bundle. */
+export const clients = { bedrock, ssm };
+
+const telemetry = powertoolsTelemetry(logger, metrics);
+const router = new Router({
+  bedrock,
+  target: new ActiveTarget({
+    read: () => parameters.get(settings.activeModelParameter, { maxAge: settings.parameterCacheTtlSeconds }),
+    parameterName: settings.activeModelParameter,
+    fallbackModelId: settings.fallbackModelId,
+    retryAfterMs: settings.parameterCacheTtlSeconds * 1000,
+    warnOnce: telemetry.warnOnce,
+  }),
+  cache: new AnswerCache(settings.cacheSize, settings.cacheTtlSeconds),
+  telemetry,
+  latencyBudgetMs: settings.latencyBudgetMs,
+  defaultWeights: settings.defaultWeights,
+  maxTokens: settings.maxTokens,
+});
+
+export const handler = createHttpHandler({
+  router,
+  telemetry,
+  log: telemetry,
+  flush: () => metrics.publishStoredMetrics(),
+  logQueries: settings.logQueries,
+  corsAllowOrigins: settings.corsAllowOrigins,
+});

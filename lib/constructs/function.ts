@@ -13,10 +13,16 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 export const BUNDLING = {
   minify: true,
   sourceMap: true,
+  // Maps without the sources' text (file:line mapping only): 1.5 MB instead of 4.3 MB for the router, which
+  // --enable-source-maps parses at load (~5 ms instead of ~25 ms of cold start; npm run bench:router).
+  sourcesContent: false,
   target: 'node22',
   format: OutputFormat.CJS,
   // Bundle every AWS SDK client: the runtime's built-in SDK may predate the Bedrock APIs we call.
   externalModules: [] as string[],
+  // Prefer the packages' ES module builds: esbuild can then tree-shake the AWS SDK clients (the CommonJS builds are one
+  // file per client), which cuts the router bundle by ~280 KiB and its cold start (npm run bench:router).
+  mainFields: ['module', 'main'] as string[],
 } as const;
 
 export interface FunctionProps {

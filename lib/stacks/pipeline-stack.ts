@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import type { AppConfig } from '../config';
 import { DatasetBucket } from '../constructs/dataset-bucket';
 import { Notifications } from '../constructs/notifications';
+import { DistillationPipeline } from '../constructs/pipeline/state-machine';
 import { OUTPUTS } from '../naming';
 
 export interface PipelineStackProps extends StackProps {
@@ -13,6 +14,7 @@ export interface PipelineStackProps extends StackProps {
 export class PipelineStack extends Stack {
   readonly dataset: DatasetBucket;
   readonly notifications: Notifications;
+  readonly pipeline: DistillationPipeline;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -20,6 +22,11 @@ export class PipelineStack extends Stack {
 
     this.dataset = new DatasetBucket(this, 'Dataset', { retainData: config.retainData });
     this.notifications = new Notifications(this, 'Notifications', { email: config.notificationEmail });
+    this.pipeline = new DistillationPipeline(this, 'Pipeline', {
+      config,
+      dataset: this.dataset,
+      notifications: this.notifications,
+    });
 
     new CfnOutput(this, OUTPUTS.datasetBucketName, {
       value: this.dataset.bucket.bucketName,
@@ -28,6 +35,10 @@ export class PipelineStack extends Stack {
     new CfnOutput(this, OUTPUTS.notificationTopicArn, {
       value: this.notifications.topic.topicArn,
       description: 'SNS topic for run results, failures and alarms',
+    });
+    new CfnOutput(this, OUTPUTS.stateMachineArn, {
+      value: this.pipeline.stateMachine.stateMachineArn,
+      description: 'The pipeline state machine: start an execution named after the run id',
     });
   }
 }

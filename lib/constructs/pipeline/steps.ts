@@ -45,7 +45,11 @@ export class FailurePath extends Construct {
     });
     this.notify = new tasks.SnsPublish(this, 'Notify failure', {
       topic: props.topic,
-      subject: sfn.JsonPath.format('Intent router run {} failed at {}', sfn.JsonPath.executionName, '$.failure.step'),
+      subject: sfn.JsonPath.format(
+        'Intent router run {} failed at {}',
+        sfn.JsonPath.executionName,
+        sfn.JsonPath.stringAt('$.failure.step'),
+      ),
       message: sfn.TaskInput.fromObject({
         runId: sfn.JsonPath.executionName,
         status: 'FAILED',
@@ -87,7 +91,11 @@ export interface InvokeStepProps {
   readonly resultKey: string;
   /** What the handler receives; default: the whole state. */
   readonly payload?: sfn.TaskInput;
-  readonly failure: FailurePath;
+  /**
+   * Where errors go. Omit it only inside a Map's item processor, whose states cannot reach the failure path: there an
+   * error fails the iteration, and the Map (which is caught) counts it against its tolerated failures.
+   */
+  readonly failure: FailurePath | undefined;
   /** How long one invocation may take before States.Timeout (default: the function's own timeout applies). */
   readonly timeout?: Duration;
   /** Retry Bedrock throttling and transient faults surfaced by the handler (default true). */
@@ -126,5 +134,5 @@ export function invokeStep(scope: Construct, id: string, props: InvokeStepProps)
       jitterStrategy: sfn.JitterType.FULL,
     });
   }
-  return props.failure.catchInto(task, id);
+  return props.failure ? props.failure.catchInto(task, id) : task;
 }

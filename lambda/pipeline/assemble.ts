@@ -1,0 +1,132 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { assembleDataset, sha256 } from '../shared/assembly';
+import { mapWithConcurrency } from '../shared/concurrency';
+import type { AssembleResult } from '../shared/contracts';
+import { s3RunStore, type RunStore } from '../shared/run-store';
+import { runKeys } from '../shared/runs';
+import { parseShardFile } from '../shared/shard-generation';
+import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './generation-common';
+import { readPlan } from './plan';
+
+/**
+ * Assemble: reads every planned shard from S3 (a missing one is a failed Map iteration), enforces
+ * minGenerationSuccessRate, dedupes, validates, rebalances on the teacher's labels, splits the held-out set, and writes
+ * `dataset/train.jsonl`, `dataset/test.jsonl` and, last, `dataset/manifest.json` — each written once. When the manifest
+ * already exists (a retry or redrive after success) the stored result is returned. Input `{ runId }`; result at
+ * `$.assemble` (AssembleResult, lambda/shared/contracts.ts).
+ */
+
+/** Shards read from S3 at once. */
+const READ_CONCURRENCY = 16;
+
+const inputSchema = z.object({ runId: runIdField });
+const priceSchema = z.record(z.string(), z.object({ inputPer1M: z.number().min(0), outputPer1M: z.number().min(0) }));
+
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+const environment = () =>
+  readEnvironment({
+    BUCKET_NAME: envTypes.text,
+    TEACHER_MODEL_ID: envTypes.text,
+    EXAMPLE_COUNT: envTypes.int(1, 1_000_000),
+    TEST_EXAMPLE_COUNT: envTypes.int(0, 1_000_000),
+    MIN_GENERATION_SUCCESS_RATE: envTypes.number(0, 1),
+    INCLUDE_REASONING: envTypes.bool,
+    PRICE_TABLE: envTypes.json(priceSchema),
+  });
+
+/** A file of this run already exists with other content: it is never overwritten. */
+export class DatasetConflict extends Error {
+  override readonly name = 'DatasetConflict';
+}
+
+interface ManifestFiles {
+  readonly runId: string;
+  readonly files: Record<'train' | 'test', { readonly key: string; readonly records: number }>;
+}
+
+const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string): AssembleResult => ({
+  runId: manifest.runId,
+  bucket,
+  trainKey: manifest.files.train.key,
+  testKey: manifest.files.test.key,
+  manifestKey,
+  trainCount: manifest.files.train.records,
+  testCount: manifest.files.test.records,
+});
+
+const manifestSchema = z.object({
+  runId: z.string(),
+  files: z.object({
+    train: z.object({ key: z.string(), records: z.number().int() }),
+    test: z.object({ key: z.string(), records: z.number().int() }),
+  }),
+});
+
+/** Writes `text` once; an existing object must have the same content (a retried Assemble rebuilds identical files). */
+async function writeOnceOrSame(store: RunStore, key: string, text: string, contentType?: string): Promise<void> {
+  if (await store.writeOnce(key, text, contentType)) return;
+  const existing = await store.read(key);
+  if (existing === undefined || sha256(existing) !== sha256(text)) {
+    throw new DatasetConflict(`s3://${store.bucket}/${key} already exists with other content; it is never overwritten`);
+  }
+}
+
+export async function assemble(event: unknown, store?: RunStore, now?: () => Date): Promise<AssembleResult> {
+  const env = environment();
+  const { runId } = parseInput(inputSchema, event, 'Assemble');
+  const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
+  const keys = runKeys(runId);
+
+  const existing = await runStore.read(keys.manifest);
+  if (existing !== undefined) {
+    logger.info('dataset already assembled: returning the stored result', { manifest: keys.manifest });
+    return resultOf(manifestSchema.parse(JSON.parse(existing)), runStore.bucket, keys.manifest);
+  }
+
+  const plan = await readPlan(runStore, runId);
+  const shards = await mapWithConcurrency(plan.shards, READ_CONCURRENCY, async (spec) => {
+    const key = keys.shard(spec.index);
+    const text = await runStore.read(key);
+    return {
+      index: spec.index,
+      planned: spec.count,
+      ...(text === undefined ? {} : { content: parseShardFile(text, key) }),
+    };
+  });
+  const dataset = assembleDataset({
+    runId,
+    shards,
+    targetRecords: plan.targetRecords,
+    plannedQueries: plan.plannedQueries,
+    exampleCount: env.EXAMPLE_COUNT,
+    testExampleCount: env.TEST_EXAMPLE_COUNT,
+    minGenerationSuccessRate: env.MIN_GENERATION_SUCCESS_RATE,
+    teacherModelId: env.TEACHER_MODEL_ID,
+    priceTable: env.PRICE_TABLE,
+    includeReasoning: env.INCLUDE_REASONING,
+    keys,
+    ...(now ? { now } : {}),
+  });
+
+  await writeOnceOrSame(runStore, keys.train, dataset.trainText);
+  await writeOnceOrSame(runStore, keys.test, dataset.testText);
+  // The manifest goes last: its presence means the whole dataset is written.
+  await runStore.writeOnce(keys.manifest, JSON.stringify(dataset.manifest, null, 2) + '\n', 'application/json');
+
+  const { manifest } = dataset;
+  logger.info('dataset assembled', {
+    counts: manifest.counts,
+    dropped: manifest.droppedByReason,
+    teacher: manifest.teacher,
+  });
+  metrics.addMetric('TrainRecords', MetricUnit.Count, manifest.counts.train.total);
+  metrics.addMetric('TestRecords', MetricUnit.Count, manifest.counts.test.total);
+  metrics.addMetric('GenerationSuccessRate', MetricUnit.Percent, manifest.generation.successRate * 100);
+  metrics.publishStoredMetrics();
+  return resultOf(manifest, runStore.bucket, keys.manifest);
+}
+
+export const handler = async (event: unknown): Promise<AssembleResult> => assemble(event);

@@ -1,0 +1,73 @@
+import { BedrockClient, GetEvaluationJobCommand } from '@aws-sdk/client-bedrock';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { evaluationKeys, JUDGE_METRIC_NAME, parseJudgeScores, type JudgeScore } from '../shared/evaluation';
+import { EVALUATED_MODELS, type EvaluatedModel } from '../shared/job-names';
+import type { EvaluationStatus } from '../shared/training-contracts';
+import { logger, parseInput, readText, tracer } from './training-common';
+
+const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+const jobRef = z.object({ jobName: z.string().min(1), jobArn: z.string().min(1) });
+export const checkEvaluationInput = z.object({
+  runId: z.string().min(1),
+  bucket: z.string().min(1),
+  jobs: z.object({ student: jobRef, baseline: jobRef }),
+});
+
+/** Statuses from which a job will never complete. */
+const ENDED_WITHOUT_RESULT = new Set(['Failed', 'Stopping', 'Stopped', 'Deleting']);
+
+/** Every key under `prefix` (all pages). */
+async function listKeys(bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/** The judge's mean score of one job, read from the JSONL files under `<output>/<jobName>/` (listed, not guessed). */
+export async function readJudgeScore(bucket: string, runId: string, jobName: string): Promise<JudgeScore> {
+  const prefix = `${evaluationKeys(runId).outputPrefix}${jobName}/`;
+  const keys = (await listKeys(bucket, prefix)).filter((k) => k.endsWith('.jsonl'));
+  if (keys.length === 0)
+    throw new Error(`evaluation job ${jobName} completed but wrote no JSONL under s3://${bucket}/${prefix}`);
+  const files = await Promise.all(keys.map(async (key) => ({ key, body: await readText(s3, bucket, key) })));
+  return parseJudgeScores(files, JUDGE_METRIC_NAME);
+}
+
+/**
+ * Polls both judge jobs: Failed as soon as one ended without a result (with its failure messages), Completed with the
+ * judge's mean score per model once both completed, InProgress otherwise.
+ */
+export async function checkEvaluation(event: unknown): Promise<EvaluationStatus> {
+  const { runId, bucket, jobs } = parseInput(checkEvaluationInput, event, 'Check evaluation');
+  const jobStatus = {} as Record<EvaluatedModel, string>;
+  const failures: string[] = [];
+  for (const model of EVALUATED_MODELS) {
+    const job = await bedrock.send(new GetEvaluationJobCommand({ jobIdentifier: jobs[model].jobArn }));
+    const status = job.status ?? 'Unknown';
+    jobStatus[model] = status;
+    if (ENDED_WITHOUT_RESULT.has(status)) {
+      failures.push(
+        `${model} job ${jobs[model].jobName} ${status}: ${(job.failureMessages ?? []).join('; ') || 'no message'}`,
+      );
+    }
+  }
+  logger.info('evaluation job status', { jobStatus });
+  if (failures.length > 0) return { status: 'Failed', failureMessage: failures.join(' | '), jobStatus };
+  if (!EVALUATED_MODELS.every((m) => jobStatus[m] === 'Completed')) {
+    return { status: 'InProgress', failureMessage: '', jobStatus };
+  }
+  const judge = {} as Record<EvaluatedModel, JudgeScore>;
+  for (const model of EVALUATED_MODELS) judge[model] = await readJudgeScore(bucket, runId, jobs[model].jobName);
+  logger.info('judge scores', { judge });
+  return { status: 'Completed', failureMessage: '', jobStatus, judge };
+}
+
+export const handler = checkEvaluation;

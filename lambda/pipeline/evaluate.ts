@@ -1,0 +1,207 @@
+import {
+  BedrockClient,
+  CreateEvaluationJobCommand,
+  ListEvaluationJobsCommand,
+  type EvaluationSummary,
+} from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { replyText, usageOf, withRetry, type RetryOptions } from '../shared/bedrock';
+import { mapWithConcurrency } from '../shared/concurrency';
+import {
+  byoDatasetJsonl,
+  computeMetrics,
+  evaluationJobRequest,
+  evaluationKeys,
+  INFERENCE_SOURCE,
+  parseTestSet,
+  type ModelAnswer,
+  type ModelMetrics,
+  type TestCase,
+} from '../shared/evaluation';
+import { EVALUATED_MODELS, resourceTags, trainingNames, type EvaluatedModel } from '../shared/job-names';
+import { priceFor, type TokenPrice } from '../shared/prices';
+import { STUDENT_PROMPT, teacherPrompt } from '../shared/prompts';
+import type { EvaluationJobRef, EvaluationStarted } from '../shared/training-contracts';
+import {
+  errorName,
+  logger,
+  numberEnv,
+  parseInput,
+  readText,
+  readTextIfExists,
+  requiredEnv,
+  s3Uri,
+  tracer,
+} from './training-common';
+
+const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+// One attempt per SDK call: withRetry does the backoff, so the measured latency is that of the call that answered.
+const runtime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+/** Room for the four weights (and a short reasoning) without reserving much of the token quota per call. */
+export const EVALUATION_MAX_TOKENS = 200;
+
+export const evaluateInput = z.object({
+  runId: z.string().min(1),
+  bucket: z.string().min(1),
+  testKey: z.string().min(1),
+  deploymentArn: z.string().min(1),
+});
+export type EvaluateInput = z.output<typeof evaluateInput>;
+
+/** The table the handler prices with: the built-in prices merged with the `prices` config (set by the construct). */
+function priceTable(): Record<string, TokenPrice> {
+  return JSON.parse(requiredEnv('PRICE_TABLE')) as Record<string, TokenPrice>;
+}
+
+/** Asks one model every held-out query through Converse, `concurrency` calls in flight, timing each call. */
+export async function answerAll(
+  cases: readonly TestCase[],
+  modelId: string,
+  systemPrompt: string,
+  concurrency: number,
+  retry: RetryOptions = {},
+): Promise<ModelAnswer[]> {
+  return mapWithConcurrency(cases, concurrency, async (c) => {
+    let latencyMs = 0;
+    const out = await withRetry(async () => {
+      const started = performance.now();
+      const response = await runtime.send(
+        new ConverseCommand({
+          modelId,
+          system: [{ text: systemPrompt }],
+          messages: [{ role: 'user', content: [{ text: c.query }] }],
+          inferenceConfig: { maxTokens: EVALUATION_MAX_TOKENS, temperature: 0 },
+        }),
+      );
+      latencyMs = performance.now() - started;
+      return response;
+    }, retry);
+    return { reply: replyText(out), latencyMs, ...usageOf(out) };
+  });
+}
+
+interface StoredMetrics {
+  readonly student: ModelMetrics;
+  readonly baseline: ModelMetrics;
+}
+
+/**
+ * Answers the held-out set with both models, writes the answers, the bring-your-own-responses datasets and the
+ * metrics (last: it marks the answers complete), and returns the metrics. A retried step finds metrics.json and reuses
+ * what the earlier attempt wrote instead of asking the models again (and rewriting a dataset a judge job may read).
+ */
+async function answerOrResume(
+  input: EvaluateInput,
+  retry: RetryOptions,
+): Promise<StoredMetrics & { resumed: boolean }> {
+  const keys = evaluationKeys(input.runId);
+  const stored = await readTextIfExists(s3, input.bucket, keys.metrics);
+  if (stored !== undefined) {
+    logger.info('reusing the answers of an earlier attempt', { key: keys.metrics });
+    return { ...(JSON.parse(stored) as StoredMetrics), resumed: true };
+  }
+
+  const cases = parseTestSet(await readText(s3, input.bucket, input.testKey), input.testKey);
+  const concurrency = numberEnv('EVALUATION_CONCURRENCY');
+  const prices = priceTable();
+  const models: Record<EvaluatedModel, { modelId: string; priceId: string; system: string }> = {
+    // The deployment is billed at the base model's rate, so the student is priced by its base model id.
+    student: { modelId: input.deploymentArn, priceId: requiredEnv('STUDENT_MODEL_ID'), system: STUDENT_PROMPT },
+    baseline: {
+      modelId: requiredEnv('BASELINE_MODEL_ID'),
+      priceId: requiredEnv('BASELINE_MODEL_ID'),
+      system: teacherPrompt(),
+    },
+  };
+
+  const metrics = {} as Record<EvaluatedModel, ModelMetrics>;
+  for (const model of EVALUATED_MODELS) {
+    const { modelId, priceId, system } = models[model];
+    const answers = await answerAll(cases, modelId, system, concurrency, retry);
+    metrics[model] = computeMetrics(cases, answers, modelId, priceFor(priceId, prices));
+    logger.info('model answered the held-out set', { model, modelId, metrics: metrics[model] });
+    await put(
+      input.bucket,
+      keys.answers(model),
+      answers.map((a, i) => JSON.stringify({ query: cases[i]?.query, ...a })).join('\n') + '\n',
+    );
+    await put(input.bucket, keys.dataset(model), byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model]));
+  }
+  await put(input.bucket, keys.metrics, JSON.stringify(metrics, null, 2));
+  return { ...metrics, resumed: false };
+}
+
+async function put(bucket: string, key: string, body: string) {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: key.endsWith('.json') ? 'application/json' : 'application/jsonl',
+    }),
+  );
+}
+
+async function findEvaluationJob(jobName: string): Promise<EvaluationSummary | undefined> {
+  let nextToken: string | undefined;
+  do {
+    const page = await bedrock.send(new ListEvaluationJobsCommand({ nameContains: jobName, nextToken }));
+    const match = page.jobSummaries?.find((j) => j.jobName === jobName);
+    if (match) return match;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return undefined;
+}
+
+/** Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job. */
+async function startJudgeJob(input: EvaluateInput, model: EvaluatedModel): Promise<EvaluationJobRef> {
+  const envName = requiredEnv('ENV_NAME');
+  const names = trainingNames(envName, input.runId);
+  const keys = evaluationKeys(input.runId);
+  const jobName = names.evaluationJobName[model];
+  const request = evaluationJobRequest({
+    jobName,
+    clientRequestToken: names.evaluationToken[model],
+    roleArn: requiredEnv('EVALUATION_ROLE_ARN'),
+    judgeModelId: requiredEnv('JUDGE_MODEL_ID'),
+    datasetS3Uri: s3Uri(input.bucket, keys.dataset(model)),
+    outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),
+    inferenceSourceIdentifier: INFERENCE_SOURCE[model],
+    kmsKeyId: requiredEnv('DATASET_KEY_ARN'),
+    tags: resourceTags(envName, input.runId),
+    description: `Intent router run ${input.runId}: ${model} judged on the held-out queries`,
+  });
+  try {
+    const out = await bedrock.send(new CreateEvaluationJobCommand(request));
+    if (!out.jobArn) throw new Error('CreateEvaluationJob returned no jobArn');
+    return { jobName, jobArn: out.jobArn };
+  } catch (error) {
+    if (errorName(error) !== 'ConflictException') throw error;
+    const existing = await findEvaluationJob(jobName);
+    if (!existing?.jobArn) throw error;
+    logger.info('evaluation job already started by an earlier attempt', { jobName, jobArn: existing.jobArn });
+    return { jobName, jobArn: existing.jobArn };
+  }
+}
+
+export async function evaluate(event: unknown, retry: RetryOptions = {}): Promise<EvaluationStarted> {
+  const input = parseInput(evaluateInput, event, 'Evaluate');
+  const { student, baseline, resumed } = await answerOrResume(input, retry);
+  const jobs = {} as Record<EvaluatedModel, EvaluationJobRef>;
+  for (const model of EVALUATED_MODELS) jobs[model] = await startJudgeJob(input, model);
+  const keys = evaluationKeys(input.runId);
+  return {
+    metricsKey: keys.metrics,
+    outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),
+    student,
+    baseline,
+    jobs,
+    resumed,
+  };
+}
+
+export const handler = (event: unknown) => evaluate(event);

@@ -1,0 +1,50 @@
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import type { JudgeScore, ModelMetrics } from '../shared/evaluation';
+import { activeModelValue, isAlreadyPromoted } from '../shared/promotion';
+import type { PromotionResult } from '../shared/training-contracts';
+import { errorName, logger, parseInput, requiredEnv, tracer } from './training-common';
+
+const ssm = tracer.captureAWSv3Client(new SSMClient({}));
+
+const passthrough = <T>() => z.custom<T>((v) => typeof v === 'object' && v !== null);
+export const promoteInput = z.object({
+  runId: z.string().min(1),
+  deploymentArn: z.string().min(1),
+  modelArn: z.string().min(1),
+  student: passthrough<ModelMetrics>(),
+  judge: z.object({ student: passthrough<JudgeScore>(), baseline: passthrough<JudgeScore>() }),
+});
+
+async function currentValue(name: string): Promise<{ value?: string; version?: number }> {
+  try {
+    const out = await ssm.send(new GetParameterCommand({ Name: name }));
+    return { value: out.Parameter?.Value, version: out.Parameter?.Version };
+  } catch (error) {
+    if (errorName(error) === 'ParameterNotFound') return {};
+    throw error;
+  }
+}
+
+/**
+ * Points the active-model parameter at the run's deployment. Overwriting adds a parameter version, so the previous
+ * value stays in the parameter's history (`npm run rollback` restores it). A retried promotion that finds the
+ * parameter already naming this run's deployment writes nothing.
+ */
+export async function promote(event: unknown): Promise<PromotionResult> {
+  const input = parseInput(promoteInput, event, 'Promote');
+  const parameterName = requiredEnv('ACTIVE_MODEL_PARAMETER_NAME');
+  const current = await currentValue(parameterName);
+  if (isAlreadyPromoted(current.value, input.runId, input.deploymentArn)) {
+    logger.info('already promoted by an earlier attempt', { parameterName, version: current.version });
+    return { promoted: true, parameterName, ...(current.version !== undefined ? { version: current.version } : {}) };
+  }
+  const value = activeModelValue({ ...input, promotedAt: new Date().toISOString() });
+  const out = await ssm.send(
+    new PutParameterCommand({ Name: parameterName, Value: JSON.stringify(value), Type: 'String', Overwrite: true }),
+  );
+  logger.info('promoted', { parameterName, version: out.Version, previousVersion: current.version });
+  return { promoted: true, parameterName, ...(out.Version !== undefined ? { version: out.Version } : {}) };
+}
+
+export const handler = promote;

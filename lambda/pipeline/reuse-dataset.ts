@@ -1,0 +1,56 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import type { AssembleResult } from '../shared/contracts';
+import { RUN_ID_PATTERN, runKeys } from '../shared/runs';
+import { errorName, logger, parseInput, readText, requiredEnv, tracer } from './training-common';
+
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+export const reuseDatasetInput = z.object({
+  runId: z.string().min(1),
+  reuseDatasetFromRun: z
+    .string()
+    .regex(RUN_ID_PATTERN, 'must be the id of an earlier run (1-40 lowercase letters, digits and single dashes)'),
+});
+
+const countRecords = (jsonl: string) => jsonl.split('\n').filter((l) => l.trim() !== '').length;
+
+/**
+ * Stands in for generation and Assemble when the execution input names an earlier run's dataset
+ * (`{"reuseDatasetFromRun": "<runId>"}`): checks that run's train and test files exist and returns the same
+ * AssembleResult Assemble would, pointing at them. Nothing is copied; the earlier run's files are only read.
+ */
+export async function reuseDataset(event: unknown): Promise<AssembleResult & { reusedFromRun: string }> {
+  const { runId, reuseDatasetFromRun } = parseInput(reuseDatasetInput, event, 'Reuse dataset');
+  const bucket = requiredEnv('DATASET_BUCKET');
+  const source = runKeys(reuseDatasetFromRun);
+  const read = async (key: string) => {
+    try {
+      return await readText(s3, bucket, key);
+    } catch (error) {
+      if (errorName(error) === 'NoSuchKey') {
+        throw new Error(
+          `reuseDatasetFromRun "${reuseDatasetFromRun}": s3://${bucket}/${key} does not exist; name a run whose ` +
+            'Assemble step completed',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
+  const [train, test] = await Promise.all([read(source.train), read(source.test)]);
+  const result = {
+    runId,
+    bucket,
+    trainKey: source.train,
+    testKey: source.test,
+    manifestKey: source.manifest,
+    trainCount: countRecords(train),
+    testCount: countRecords(test),
+    reusedFromRun: reuseDatasetFromRun,
+  };
+  logger.info('reusing the dataset of an earlier run', result);
+  return result;
+}
+
+export const handler = reuseDataset;

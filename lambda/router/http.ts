@@ -1,0 +1,126 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import {
+  ROUTE_PATH,
+  type BatchResponse,
+  type ErrorCode,
+  type ErrorResponse,
+  type RouteResponse,
+  type RouteResult,
+} from './contract';
+import { parseRequest } from './request';
+import { METRIC, type Router, type RouterTelemetry } from './router';
+
+export interface RequestLog {
+  info(message: string, details: Record<string, unknown>): void;
+  error(message: string, details: Record<string, unknown>): void;
+}
+
+export interface HttpHandlerOptions {
+  readonly router: Pick<Router, 'route'>;
+  readonly telemetry: RouterTelemetry;
+  readonly log: RequestLog;
+  /** Publishes the request's metrics (called once per invocation, whatever happened). */
+  readonly flush: () => void;
+  /** Log the query text (off by default: queries may hold personal data). */
+  readonly logQueries: boolean;
+  /** Origins allowed by CORS; empty: no CORS headers. */
+  readonly corsAllowOrigins: readonly string[];
+  readonly now?: () => number;
+}
+
+const NOT_A_REQUEST = {
+  ok: false,
+  status: 400,
+  code: 'INVALID_REQUEST',
+  message: `the event is not an API Gateway proxy request: send POST ${ROUTE_PATH} through the API`,
+} as const;
+
+export type HttpHandler = (
+  event: APIGatewayProxyEvent,
+  context?: Pick<Context, 'awsRequestId'>,
+) => Promise<APIGatewayProxyResult>;
+
+/**
+ * The API's Lambda proxy handler: validate, route, answer. A client's mistake is a 4xx with a JSON error naming the
+ * field; routing itself never fails (it degrades to the default weights), so nothing a client sends yields a 5xx.
+ */
+export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
+  const now = options.now ?? (() => performance.now());
+  return async (event, context) => {
+    const startedAt = now();
+    const isObject = event !== null && typeof event === 'object';
+    const requestId = (isObject && event.requestContext?.requestId) || context?.awsRequestId || 'unknown';
+    const headers = corsHeaders(options.corsAllowOrigins, isObject ? event.headers : undefined);
+    try {
+      let request: ReturnType<typeof parseRequest>;
+      try {
+        request = isObject ? parseRequest(event) : NOT_A_REQUEST;
+      } catch {
+        request = NOT_A_REQUEST; // parseRequest does not throw; this guard keeps a malformed event a client error
+      }
+      if (!request.ok) {
+        options.telemetry.count(METRIC.clientErrors);
+        options.log.info('request refused', {
+          requestId,
+          status: request.status,
+          code: request.code,
+          reason: request.message,
+        });
+        return errorResponse(request.status, request.code, request.message, headers);
+      }
+      const results = await options.router.route(request.queries, startedAt);
+      const latencyMs = Math.max(0, Math.round(now() - startedAt));
+      options.log.info('routed', {
+        requestId,
+        kind: request.kind,
+        count: results.length,
+        sources: results.map((r) => r.source),
+        latencyMs,
+        ...(options.logQueries ? { queries: request.queries } : {}),
+      });
+      if (request.kind === 'single') {
+        const result = results[0] as RouteResult;
+        const body: RouteResponse = { ...result, requestId };
+        return json(200, body, headers);
+      }
+      const body: BatchResponse = { results, latencyMs, requestId };
+      return json(200, body, headers);
+    } catch (error) {
+      // Unreachable by design (routing degrades instead of throwing): if it happens it is our bug, not the client's.
+      options.log.error('unexpected failure', {
+        requestId,
+        error: error instanceof Error ? error.stack : String(error),
+      });
+      return errorResponse(500, 'INTERNAL_ERROR', `internal error: quote request id ${requestId}`, headers);
+    } finally {
+      options.flush();
+    }
+  };
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string>): APIGatewayProxyResult {
+  return { statusCode, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+function errorResponse(
+  status: number,
+  code: ErrorCode | 'INTERNAL_ERROR',
+  message: string,
+  headers: Record<string, string>,
+): APIGatewayProxyResult {
+  const body: ErrorResponse = { error: { code, message } };
+  return json(status, body, headers);
+}
+
+/** CORS response headers: `*`, or the request's origin when it is one of the allowed ones. */
+function corsHeaders(
+  allowed: readonly string[],
+  requestHeaders: APIGatewayProxyEvent['headers'] | null | undefined,
+): Record<string, string> {
+  if (allowed.length === 0) return {};
+  if (allowed.includes('*')) return { 'Access-Control-Allow-Origin': '*' };
+  const origin = Object.entries(requestHeaders ?? {}).find(([k]) => k.toLowerCase() === 'origin')?.[1];
+  return origin && allowed.includes(origin)
+    ? { 'Access-Control-Allow-Origin': origin, Vary: 'Origin' }
+    : { Vary: 'Origin' };
+}

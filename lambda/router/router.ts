@@ -1,0 +1,159 @@
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { dominantModality, type Weights } from '../shared/modality';
+import type { ActiveTarget, RoutingPlan } from './active-target';
+import { AnswerCache, normaliseQuery } from './cache';
+import { DEFAULT_MODEL, type RouteResult, type Source } from './contract';
+import { askModel, type ModelFailure } from './model-call';
+
+/** Metric names (namespace and service dimension come from the function's Powertools environment). */
+export const METRIC = {
+  queries: 'Queries',
+  latency: 'Latency',
+  fallbacks: 'Fallbacks',
+  cacheHits: 'CacheHits',
+  invalidReplies: 'InvalidReplies',
+  timeouts: 'ModelTimeouts',
+  throttles: 'ModelThrottles',
+  modelErrors: 'ModelErrors',
+  accessErrors: 'ModelAccessErrors',
+  inputTokens: 'InputTokens',
+  outputTokens: 'OutputTokens',
+  clientErrors: 'ClientErrors',
+} as const;
+/** Latency by who answered: one metric name per source keeps each request to one EMF record (no extra dimension set). */
+export const LATENCY_BY_SOURCE = {
+  student: 'StudentLatency',
+  'fallback-model': 'FallbackModelLatency',
+  default: 'DefaultLatency',
+  cache: 'CacheLatency',
+} as const satisfies Record<Source, string>;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC] | (typeof LATENCY_BY_SOURCE)[Source];
+
+/** Where the router reports what happened; implemented with Powertools in the handler, with spies in tests. */
+export interface RouterTelemetry {
+  count(name: MetricName, value?: number): void;
+  /** Time spent on one query: recorded overall (`Latency`) and by who answered (LATENCY_BY_SOURCE). */
+  latency(source: Source, ms: number): void;
+  /** A warning logged once per container for `key` (configuration faults would otherwise flood the logs). */
+  warnOnce(key: string, message: string, details?: Record<string, unknown>): void;
+  /** A per-call problem worth a debug line (invalid reply, throttle…). */
+  debug(message: string, details: Record<string, unknown>): void;
+}
+
+/** A model call is not started with less time than this left: it could not answer in time. */
+export const MIN_CALL_MS = 50;
+
+export interface RouterOptions {
+  readonly bedrock: BedrockRuntimeClient;
+  readonly target: ActiveTarget;
+  readonly cache: AnswerCache;
+  readonly telemetry: RouterTelemetry;
+  readonly latencyBudgetMs: number;
+  readonly defaultWeights: Weights;
+  readonly maxTokens: number;
+  readonly now?: () => number;
+}
+
+const FAILURE_METRIC: Record<Exclude<ModelFailure, 'access'>, MetricName> = {
+  timeout: METRIC.timeouts,
+  throttled: METRIC.throttles,
+  'invalid-reply': METRIC.invalidReplies,
+  error: METRIC.modelErrors,
+};
+
+/**
+ * Routes queries under the latency budget: cache, then the plan's models in order (student, fallback model), then
+ * the static default weights. Never throws and never exceeds the budget by more than a timer's slack.
+ */
+export class Router {
+  private readonly now: () => number;
+  private readonly defaultAnswer: Omit<RouteResult, 'latencyMs'>;
+
+  constructor(private readonly options: RouterOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.defaultAnswer = {
+      weights: options.defaultWeights,
+      dominant: dominantModality(options.defaultWeights),
+      model: DEFAULT_MODEL,
+      source: 'default',
+    };
+  }
+
+  /** Answers every query, in order; identical queries (after normalising) share one model call. */
+  async route(queries: readonly string[], startedAt = this.now()): Promise<RouteResult[]> {
+    const deadline = startedAt + this.options.latencyBudgetMs;
+    const plan = await this.options.target.plan();
+    const inFlight = new Map<string, Promise<RouteResult>>();
+    const answers = queries.map((query) => {
+      const key = normaliseQuery(query);
+      let answer = inFlight.get(key);
+      if (!answer) {
+        answer = this.routeOne(query, key, plan, startedAt, deadline);
+        inFlight.set(key, answer);
+      }
+      return answer;
+    });
+    return Promise.all(answers);
+  }
+
+  private async routeOne(
+    query: string,
+    key: string,
+    plan: RoutingPlan,
+    startedAt: number,
+    deadline: number,
+  ): Promise<RouteResult> {
+    const { telemetry, cache } = this.options;
+    telemetry.count(METRIC.queries);
+    const cached = cache.get(key, plan.key);
+    if (cached) {
+      telemetry.count(METRIC.cacheHits);
+      const { weights, dominant, model } = cached;
+      return this.finish({ weights, dominant, model, source: 'cache' }, startedAt);
+    }
+    for (const step of plan.steps) {
+      const remaining = deadline - this.now();
+      if (remaining < MIN_CALL_MS) break;
+      const outcome = await askModel(
+        this.options.bedrock,
+        { modelId: step.modelId, system: step.system, query, maxTokens: this.options.maxTokens },
+        remaining,
+      );
+      if (outcome.usage) {
+        telemetry.count(METRIC.inputTokens, outcome.usage.inputTokens);
+        telemetry.count(METRIC.outputTokens, outcome.usage.outputTokens);
+      }
+      if (outcome.ok) {
+        const answer = { weights: outcome.weights, dominant: outcome.dominant, model: step.modelId };
+        cache.set(key, { ...answer, target: plan.key });
+        if (step !== plan.steps[0]) telemetry.count(METRIC.fallbacks);
+        return this.finish({ ...answer, source: step.source }, startedAt);
+      }
+      if (outcome.failure === 'access') {
+        // A configuration fault (no model access, deployment deleted): no other call can fix it this request.
+        telemetry.count(METRIC.accessErrors);
+        telemetry.warnOnce(
+          `access:${step.modelId}:${outcome.detail.split(':')[0]}`,
+          `cannot invoke ${step.modelId}: ${outcome.detail}. Serving the default weights; check the model access and the router's IAM policy`,
+        );
+        break;
+      }
+      telemetry.count(FAILURE_METRIC[outcome.failure]);
+      telemetry.debug(`${step.source} failed (${outcome.failure}), falling back`, {
+        modelId: step.modelId,
+        failure: outcome.failure,
+        detail: outcome.detail,
+        ...(outcome.replyError ? { replyError: outcome.replyError } : {}),
+      });
+    }
+    if (plan.steps.length > 0) telemetry.count(METRIC.fallbacks);
+    return this.finish(this.defaultAnswer, startedAt);
+  }
+
+  private finish(answer: Omit<RouteResult, 'latencyMs'>, startedAt: number): RouteResult {
+    const latencyMs = Math.max(0, Math.round(this.now() - startedAt));
+    this.options.telemetry.latency(answer.source, latencyMs);
+    return { ...answer, latencyMs };
+  }
+}

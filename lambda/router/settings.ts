@@ -1,0 +1,142 @@
+import * as z from 'zod/mini';
+import { MODALITIES, type Weights } from '../shared/modality';
+
+/** The environment variables the router reads (set by lib/constructs/router-api.ts from the app's config). */
+export const ROUTER_ENV = {
+  activeModelParameter: 'ACTIVE_MODEL_PARAMETER_NAME',
+  parameterCacheTtlSeconds: 'PARAMETER_CACHE_TTL_SECONDS',
+  latencyBudgetMs: 'LATENCY_BUDGET_MS',
+  fallbackModelId: 'FALLBACK_MODEL_ID',
+  defaultWeights: 'DEFAULT_WEIGHTS',
+  cacheSize: 'CACHE_SIZE',
+  cacheTtlSeconds: 'CACHE_TTL_SECONDS',
+  logQueries: 'LOG_QUERIES',
+  maxTokens: 'MAX_TOKENS',
+  corsAllowOrigins: 'CORS_ALLOW_ORIGINS',
+} as const;
+
+export interface RouterSettings {
+  readonly activeModelParameter: string;
+  readonly parameterCacheTtlSeconds: number;
+  readonly latencyBudgetMs: number;
+  readonly fallbackModelId?: string;
+  readonly defaultWeights: Weights;
+  readonly cacheSize: number;
+  readonly cacheTtlSeconds: number;
+  readonly logQueries: boolean;
+  readonly maxTokens: number;
+  /** Origins allowed by CORS (empty: CORS off). */
+  readonly corsAllowOrigins: readonly string[];
+}
+
+// zod/mini (as in contract.ts): tree-shakable, keeps classic zod out of the router bundle. It has no default English
+// messages, so every rule below carries its own.
+const int = (min: number, max: number) => {
+  const rule = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number(rule).check(z.refine(Number.isInteger, rule), z.minimum(min, rule), z.maximum(max, rule));
+};
+
+const WEIGHTS_RULE = 'must be JSON with the four weights visual, audio, transcription, metadata, each from 0 to 1';
+const weight = z.number(WEIGHTS_RULE).check(z.minimum(0, WEIGHTS_RULE), z.maximum(1, WEIGHTS_RULE));
+const defaultWeightsSchema = z.pipe(
+  z.transform((text: unknown) => {
+    try {
+      return JSON.parse(String(text)) as unknown;
+    } catch {
+      return text;
+    }
+  }),
+  z
+    .strictObject({ visual: weight, audio: weight, transcription: weight, metadata: weight }, WEIGHTS_RULE)
+    .check(
+      z.refine(
+        (w) => Math.abs(MODALITIES.reduce((s, m) => s + w[m], 0) - 1) <= 0.001,
+        'the four weights must sum to 1',
+      ),
+    ),
+);
+
+const ORIGINS_RULE = 'must be comma-separated http(s) origins or "*"';
+
+const settingsSchema = z.object({
+  [ROUTER_ENV.activeModelParameter]: z.string('must be set').check(z.startsWith('/', 'must be an SSM parameter name')),
+  [ROUTER_ENV.parameterCacheTtlSeconds]: int(0, 3600),
+  [ROUTER_ENV.latencyBudgetMs]: int(100, 29000),
+  // Empty means "no fallback model" (the construct leaves the variable out, a hand-edited one may be blank).
+  [ROUTER_ENV.fallbackModelId]: z.optional(
+    z
+      .string()
+      .check(z.regex(/^([a-zA-Z0-9.:_/-]{1,2048})?$/, 'must be a Bedrock model id, inference profile id or ARN')),
+  ),
+  [ROUTER_ENV.defaultWeights]: defaultWeightsSchema,
+  [ROUTER_ENV.cacheSize]: int(0, 1_000_000),
+  [ROUTER_ENV.cacheTtlSeconds]: int(0, 86_400),
+  [ROUTER_ENV.logQueries]: z.pipe(
+    z.enum(['true', 'false'], 'must be true or false'),
+    z.transform((v) => v === 'true'),
+  ),
+  [ROUTER_ENV.maxTokens]: int(16, 1024),
+  [ROUTER_ENV.corsAllowOrigins]: z.pipe(
+    z.pipe(
+      z.optional(z.string(ORIGINS_RULE)),
+      z.transform((v) =>
+        (v ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      ),
+    ),
+    z.array(z.string().check(z.regex(/^(\*|https?:\/\/[^\s,]+)$/, ORIGINS_RULE))),
+  ),
+});
+
+export class RouterSettingsError extends Error {
+  constructor(problems: string[]) {
+    super(`Invalid router environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'RouterSettingsError';
+  }
+}
+
+/** Reads and validates the router's environment once, at init; a bad value fails with the variable named. */
+export function parseRouterSettings(env: Readonly<Record<string, string | undefined>>): RouterSettings {
+  const result = settingsSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const given = env[name] === undefined ? 'not set' : `given: ${JSON.stringify(env[name])}`;
+      return `${name} (${given}): ${issue.message}`;
+    });
+    throw new RouterSettingsError([...new Set(problems)]);
+  }
+  const s = result.data;
+  return {
+    activeModelParameter: s[ROUTER_ENV.activeModelParameter],
+    parameterCacheTtlSeconds: s[ROUTER_ENV.parameterCacheTtlSeconds],
+    latencyBudgetMs: s[ROUTER_ENV.latencyBudgetMs],
+    ...(s[ROUTER_ENV.fallbackModelId] ? { fallbackModelId: s[ROUTER_ENV.fallbackModelId] } : {}),
+    defaultWeights: s[ROUTER_ENV.defaultWeights],
+    cacheSize: s[ROUTER_ENV.cacheSize],
+    cacheTtlSeconds: s[ROUTER_ENV.cacheTtlSeconds],
+    logQueries: s[ROUTER_ENV.logQueries],
+    maxTokens: s[ROUTER_ENV.maxTokens],
+    corsAllowOrigins: s[ROUTER_ENV.corsAllowOrigins],
+  };
+}
+
+/** The environment that yields `settings` (what the construct sets on the function). */
+export function routerEnvironment(settings: RouterSettings): Record<string, string> {
+  return {
+    [ROUTER_ENV.activeModelParameter]: settings.activeModelParameter,
+    [ROUTER_ENV.parameterCacheTtlSeconds]: String(settings.parameterCacheTtlSeconds),
+    [ROUTER_ENV.latencyBudgetMs]: String(settings.latencyBudgetMs),
+    ...(settings.fallbackModelId ? { [ROUTER_ENV.fallbackModelId]: settings.fallbackModelId } : {}),
+    [ROUTER_ENV.defaultWeights]: JSON.stringify(settings.defaultWeights),
+    [ROUTER_ENV.cacheSize]: String(settings.cacheSize),
+    [ROUTER_ENV.cacheTtlSeconds]: String(settings.cacheTtlSeconds),
+    [ROUTER_ENV.logQueries]: String(settings.logQueries),
+    [ROUTER_ENV.maxTokens]: String(settings.maxTokens),
+    ...(settings.corsAllowOrigins.length > 0
+      ? { [ROUTER_ENV.corsAllowOrigins]: settings.corsAllowOrigins.join(',') }
+      : {}),
+  };
+}

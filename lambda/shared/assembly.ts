@@ -1,0 +1,364 @@
+import { createHash } from 'node:crypto';
+import { toRecord, type ConversationRecord } from './dataset-record';
+import { HELD_OUT_LIMITS, TRAINING_LIMITS, validateDataset, validateRecord } from './dataset-validator';
+import { dominantModality, isMixed, MODALITIES, type Modality, type Weights } from './modality';
+import { costUsd, priceFor, type TokenPrice } from './prices';
+import { PROMPT_VERSIONS } from './prompts';
+import { QUERY_WRITER_PROMPT_VERSION, normalisedQuery } from './query-writing';
+import type { ShardExample, ShardSummary } from './shard-generation';
+
+/**
+ * The Assemble stage's pure logic: from the shards to the training file, the held-out test file and the manifest.
+ * Duplicates go first (exact, then case/punctuation/whitespace), then records the validator rejects; the rest is
+ * rebalanced on the teacher's own labels (dominant modality 25 % each, ±2 points) and split into a stratified held-out
+ * test set that shares no (normalised) query with the training file.
+ */
+
+export const TARGET_SHARE = 1 / MODALITIES.length;
+/** How far (in percentage points) a modality's share of the training set may be from 25 %. */
+export const BALANCE_TOLERANCE_POINTS = 2;
+export const MANIFEST_VERSION = 'dataset-manifest-v1';
+
+export interface AssemblyShard {
+  readonly index: number;
+  /** Planned queries of the shard (from the plan). */
+  readonly planned: number;
+  /** Undefined when the shard's file is missing (its Map iteration failed). */
+  readonly content?: { readonly summary: ShardSummary; readonly examples: readonly ShardExample[] };
+}
+
+export interface AssemblyInput {
+  readonly runId: string;
+  readonly shards: readonly AssemblyShard[];
+  readonly targetRecords: number;
+  readonly plannedQueries: number;
+  readonly exampleCount: number;
+  readonly testExampleCount: number;
+  readonly minGenerationSuccessRate: number;
+  readonly teacherModelId: string;
+  readonly priceTable: Readonly<Record<string, TokenPrice>>;
+  readonly includeReasoning: boolean;
+  readonly keys: { readonly train: string; readonly test: string; readonly manifest: string };
+  readonly now?: () => Date;
+}
+
+/** Thrown when too few planned queries were labelled: the run stops with the numbers and the keys to change. */
+export class GenerationBelowMinimum extends Error {
+  override readonly name = 'GenerationBelowMinimum';
+}
+
+/** Thrown when a file Assemble built breaks the dataset validator (a bug, never written). */
+export class InvalidDataset extends Error {
+  override readonly name = 'InvalidDataset';
+}
+
+interface Candidate {
+  readonly query: string;
+  readonly weights: Weights;
+  readonly dominant: Modality;
+  readonly record: ConversationRecord;
+  /** Stable pseudo-random order, so selection spreads over shards (domains, phrasings) and is reproducible. */
+  readonly order: string;
+}
+
+export interface SetCounts {
+  readonly total: number;
+  readonly byModality: Readonly<Record<Modality, number>>;
+  /** Share of each dominant modality, 0-1. */
+  readonly shares: Readonly<Record<Modality, number>>;
+  /** Records with no modality at 0.5 or more. */
+  readonly mixed: number;
+  readonly mixedShare: number;
+}
+
+export interface FileInfo {
+  readonly key: string;
+  readonly records: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface DatasetManifest {
+  readonly manifestVersion: typeof MANIFEST_VERSION;
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly teacherModelId: string;
+  readonly includeReasoning: boolean;
+  readonly promptVersions: Readonly<Record<string, string>>;
+  readonly plan: {
+    readonly targetRecords: number;
+    readonly plannedQueries: number;
+    readonly shards: number;
+    readonly shardsWritten: number;
+    readonly missingShards: readonly number[];
+  };
+  readonly generation: {
+    readonly planned: number;
+    readonly labelled: number;
+    readonly successRate: number;
+    readonly minGenerationSuccessRate: number;
+    /** Queries written but not used by the writer (duplicates within a shard, too long, reserved strings). */
+    readonly writerRejected: number;
+  };
+  /** planned = labelled + Σ droppedByReason (generation) ; labelled = duplicates + invalid + train + test + unused. */
+  readonly droppedByReason: Readonly<Record<string, number>>;
+  readonly duplicates: { readonly exact: number; readonly normalised: number };
+  /** Valid, distinct records left out by rebalancing (the surplus). */
+  readonly unused: number;
+  readonly balance: {
+    readonly targetShare: number;
+    readonly tolerancePoints: number;
+    readonly exampleCount: number;
+    readonly testExampleCount: number;
+    /** Training records short of exampleCount because a modality had too few labels (raise generationSurplus). */
+    readonly shortfall: number;
+  };
+  readonly counts: { readonly train: SetCounts; readonly test: SetCounts };
+  readonly teacher: {
+    readonly calls: { readonly writing: number; readonly labelling: number; readonly total: number };
+    readonly inputTokens: number;
+    readonly outputTokens: number;
+    readonly retries: number;
+    readonly price?: TokenPrice;
+    /** USD from the price table; undefined when the teacher has no price there (set it with the `prices` key). */
+    readonly estimatedCostUsd?: number;
+  };
+  readonly files: { readonly train: FileInfo; readonly test: FileInfo };
+}
+
+export interface AssembledDataset {
+  readonly trainText: string;
+  readonly testText: string;
+  readonly manifest: DatasetManifest;
+  readonly train: readonly ConversationRecord[];
+  readonly test: readonly ConversationRecord[];
+}
+
+export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+const zeroCounts = (): Record<Modality, number> =>
+  Object.fromEntries(MODALITIES.map((m) => [m, 0])) as Record<Modality, number>;
+
+/**
+ * The most equal allocation of `total` over classes with `available` items each (water-filling: every class gets
+ * the same level L, or all it has when that is less).
+ */
+export function levelAllocation(available: readonly number[], total: number): number[] {
+  const capacity = available.reduce((s, a) => s + a, 0);
+  if (total >= capacity) return [...available];
+  const filled = (level: number) => available.reduce((s, a) => s + Math.min(a, level), 0);
+  // The smallest level that holds `total` (binary search: filled() grows with the level).
+  let low = 0;
+  let high = Math.max(0, ...available);
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (filled(mid) >= total) high = mid;
+    else low = mid + 1;
+  }
+  const level = low;
+  const allocation = available.map((a) => Math.min(a, level));
+  let excess = allocation.reduce((s, a) => s + a, 0) - total;
+  for (let i = allocation.length - 1; i >= 0 && excess > 0; i--) {
+    if (allocation[i] === level) {
+      allocation[i] = level - 1;
+      excess--;
+    }
+  }
+  return allocation;
+}
+
+const withinBand = (allocation: readonly number[], total: number): boolean =>
+  total > 0 && allocation.every((c) => Math.abs((c / total - TARGET_SHARE) * 100) <= BALANCE_TOLERANCE_POINTS + 1e-9);
+
+/**
+ * Training counts per modality: exampleCount split evenly when every modality has enough, else the largest total
+ * (≤ exampleCount) whose most equal allocation keeps every share within the band.
+ */
+export function balancedTrainingCounts(available: readonly number[], exampleCount: number): number[] {
+  for (let total = exampleCount; total > 0; total--) {
+    const allocation = levelAllocation(available, total);
+    if (allocation.reduce((s, a) => s + a, 0) === total && withinBand(allocation, total)) return allocation;
+  }
+  return available.map(() => 0);
+}
+
+export function countSet(weights: readonly Weights[]): SetCounts {
+  const byModality = zeroCounts();
+  let mixed = 0;
+  for (const w of weights) {
+    byModality[dominantModality(w)]++;
+    if (isMixed(w)) mixed++;
+  }
+  const total = weights.length;
+  const share = (n: number) => (total === 0 ? 0 : Number((n / total).toFixed(4)));
+  const shares = Object.fromEntries(MODALITIES.map((m) => [m, share(byModality[m])])) as Record<Modality, number>;
+  return { total, byModality, shares, mixed, mixedShare: share(mixed) };
+}
+
+const toJsonl = (records: readonly ConversationRecord[]): string =>
+  records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
+
+/** Builds the run's train/test files and manifest from its shards. Pure; throws GenerationBelowMinimum. */
+export function assembleDataset(input: AssemblyInput): AssembledDataset {
+  const droppedByReason: Record<string, number> = {};
+  const drop = (reason: string, n = 1) => {
+    if (n > 0) droppedByReason[reason] = (droppedByReason[reason] ?? 0) + n;
+  };
+  const calls = { writing: 0, labelling: 0 };
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  let retries = 0;
+  let writerRejected = 0;
+  const missingShards: number[] = [];
+  const examples: ShardExample[] = [];
+
+  for (const shard of [...input.shards].sort((a, b) => a.index - b.index)) {
+    if (!shard.content) {
+      missingShards.push(shard.index);
+      drop('shardFailed', shard.planned);
+      continue;
+    }
+    const { summary } = shard.content;
+    for (const [reason, n] of Object.entries(summary.dropped)) drop(reason, n);
+    calls.writing += summary.teacherCalls.writing;
+    calls.labelling += summary.teacherCalls.labelling;
+    usage.inputTokens += summary.usage.inputTokens;
+    usage.outputTokens += summary.usage.outputTokens;
+    retries += summary.retries;
+    writerRejected += summary.writerRejected;
+    examples.push(...shard.content.examples);
+  }
+
+  const labelled = examples.length;
+  const successRate = input.plannedQueries === 0 ? 0 : labelled / input.plannedQueries;
+  if (successRate < input.minGenerationSuccessRate) {
+    throw new GenerationBelowMinimum(
+      `only ${labelled} of ${input.plannedQueries} planned queries were labelled (${(successRate * 100).toFixed(1)} %), ` +
+        `below minGenerationSuccessRate ${input.minGenerationSuccessRate}; ${missingShards.length} of ` +
+        `${input.shards.length} shards failed (maxShardFailurePercent tolerates them) and ` +
+        `${JSON.stringify(droppedByReason)} were dropped. Check the teacher's quota and the shard logs, or lower ` +
+        'minGenerationSuccessRate.',
+    );
+  }
+
+  // Duplicates: the first occurrence (in shard order) stays.
+  const exact = new Set<string>();
+  const normalised = new Set<string>();
+  const duplicates = { exact: 0, normalised: 0 };
+  const candidates: Candidate[] = [];
+  for (const example of examples) {
+    if (exact.has(example.query)) {
+      duplicates.exact++;
+      continue;
+    }
+    exact.add(example.query);
+    const key = normalisedQuery(example.query);
+    if (normalised.has(key)) {
+      duplicates.normalised++;
+      continue;
+    }
+    normalised.add(key);
+    const record = toRecord(example.query, example.weights, input.includeReasoning ? example.reasoning : undefined);
+    const problem = validateRecord(record);
+    if (problem) {
+      drop(`invalid:${problem.rule}`);
+      continue;
+    }
+    candidates.push({
+      query: example.query,
+      weights: example.weights,
+      dominant: dominantModality(example.weights),
+      record,
+      order: sha256(`${input.runId}\n${key}`),
+    });
+  }
+
+  // Rebalance on the teacher's labels, held-out set first (stratified: an even share of each dominant modality).
+  const byModality = MODALITIES.map((m) =>
+    candidates.filter((c) => c.dominant === m).sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
+  );
+  const testCounts = levelAllocation(
+    byModality.map((c) => c.length),
+    input.testExampleCount,
+  );
+  const remaining = byModality.map((c, i) => c.length - (testCounts[i] ?? 0));
+  const trainCounts = balancedTrainingCounts(remaining, input.exampleCount);
+  const test: Candidate[] = [];
+  const train: Candidate[] = [];
+  byModality.forEach((group, i) => {
+    const t = testCounts[i] ?? 0;
+    test.push(...group.slice(0, t));
+    train.push(...group.slice(t, t + (trainCounts[i] ?? 0)));
+  });
+  // Interleave modalities in the files (stable order), so any prefix of a file is balanced too.
+  const byOrder = (a: Candidate, b: Candidate) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0);
+  train.sort(byOrder);
+  test.sort(byOrder);
+
+  const trainText = toJsonl(train.map((c) => c.record));
+  const testText = toJsonl(test.map((c) => c.record));
+  for (const [name, text, limits] of [
+    ['train', trainText, TRAINING_LIMITS],
+    ['test', testText, HELD_OUT_LIMITS],
+  ] as const) {
+    const validation = validateDataset(text, limits);
+    if (!validation.ok) {
+      const where = validation.line === undefined ? '' : ` line ${validation.line}`;
+      throw new InvalidDataset(
+        `the ${name} file breaks the dataset validator at${where}: ${validation.rule}: ${validation.message}`,
+      );
+    }
+  }
+
+  const price = priceFor(input.teacherModelId, input.priceTable);
+  const manifest: DatasetManifest = {
+    manifestVersion: MANIFEST_VERSION,
+    runId: input.runId,
+    createdAt: (input.now?.() ?? new Date()).toISOString(),
+    teacherModelId: input.teacherModelId,
+    includeReasoning: input.includeReasoning,
+    promptVersions: { ...PROMPT_VERSIONS, queryWriter: QUERY_WRITER_PROMPT_VERSION },
+    plan: {
+      targetRecords: input.targetRecords,
+      plannedQueries: input.plannedQueries,
+      shards: input.shards.length,
+      shardsWritten: input.shards.length - missingShards.length,
+      missingShards,
+    },
+    generation: {
+      planned: input.plannedQueries,
+      labelled,
+      successRate: Number(successRate.toFixed(4)),
+      minGenerationSuccessRate: input.minGenerationSuccessRate,
+      writerRejected,
+    },
+    droppedByReason,
+    duplicates,
+    unused: candidates.length - train.length - test.length,
+    balance: {
+      targetShare: TARGET_SHARE,
+      tolerancePoints: BALANCE_TOLERANCE_POINTS,
+      exampleCount: input.exampleCount,
+      testExampleCount: input.testExampleCount,
+      shortfall: input.exampleCount - train.length,
+    },
+    counts: { train: countSet(train.map((c) => c.weights)), test: countSet(test.map((c) => c.weights)) },
+    teacher: {
+      calls: { ...calls, total: calls.writing + calls.labelling },
+      ...usage,
+      retries,
+      ...(price ? { price, estimatedCostUsd: Number(costUsd(usage, price).toFixed(6)) } : {}),
+    },
+    files: {
+      train: fileInfo(input.keys.train, trainText, train.length),
+      test: fileInfo(input.keys.test, testText, test.length),
+    },
+  };
+  return { trainText, testText, manifest, train: train.map((c) => c.record), test: test.map((c) => c.record) };
+}
+
+const fileInfo = (key: string, text: string, records: number): FileInfo => ({
+  key,
+  records,
+  bytes: Buffer.byteLength(text, 'utf8'),
+  sha256: sha256(text),
+});

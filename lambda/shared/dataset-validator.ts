@@ -1,0 +1,176 @@
+import { SCHEMA_VERSION, type ConversationRecord } from './dataset-record';
+import { validateWeights } from './weights';
+
+/**
+ * The one dataset validator: used by Assemble before it writes a file, and by users through
+ * `npm run validate-dataset -- <file.jsonl>`. It checks the rules a Bedrock distillation job applies to
+ * `bedrock-conversation-2024` records (shared/reference/bedrock.md §2) plus our label contract.
+ */
+
+/** Nova distillation accepts 100 to 15,000 records. */
+export const TRAINING_LIMITS = { minRecords: 100, maxRecords: 15_000 } as const;
+/** A model evaluation job takes at most 1,000 prompts; the held-out file feeds one. */
+export const HELD_OUT_LIMITS = { minRecords: 1, maxRecords: 1_000 } as const;
+
+/** Strings that fail Nova customization jobs when they appear in a prompt. */
+export const RESERVED_STRINGS = ['User:', 'Bot:', 'Assistant:', 'System:', '<image>', '<video>', '[EOS]'] as const;
+
+export type DatasetRule =
+  | 'RECORD_COUNT'
+  | 'INVALID_JSON'
+  | 'NOT_AN_OBJECT'
+  | 'SCHEMA_VERSION'
+  | 'BAD_SYSTEM'
+  | 'BAD_MESSAGES'
+  | 'FIRST_TURN_NOT_USER'
+  | 'EMPTY_USER_TEXT'
+  | 'RESERVED_STRING'
+  | 'BAD_LABEL';
+
+export interface RecordProblem {
+  readonly rule: DatasetRule;
+  readonly message: string;
+}
+
+export interface DatasetLimits {
+  readonly minRecords: number;
+  readonly maxRecords: number;
+}
+
+export type DatasetValidation =
+  | { readonly ok: true; readonly records: number; readonly labelled: number }
+  | {
+      readonly ok: false;
+      /** 1-based line of the first offending record; undefined when the file as a whole breaks a rule. */
+      readonly line?: number;
+      readonly rule: DatasetRule;
+      readonly message: string;
+    };
+
+const problem = (rule: DatasetRule, message: string): RecordProblem => ({ rule, message });
+
+/** The first reserved string in `text`, if any. */
+export const reservedStringIn = (text: string): string | undefined => RESERVED_STRINGS.find((s) => text.includes(s));
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Text blocks `[{text}]` joined, or undefined when the value is not such a list. */
+function textOf(blocks: unknown): string | undefined {
+  if (!Array.isArray(blocks) || blocks.length === 0) return undefined;
+  let text = '';
+  for (const block of blocks) {
+    if (!isObject(block) || typeof block['text'] !== 'string') return undefined;
+    text += block['text'];
+  }
+  return text;
+}
+
+/**
+ * Checks one parsed record; undefined when it is valid. A record with an assistant turn is labelled: its text must be
+ * exactly one JSON object meeting the weights contract (four keys, numbers in [0,1], sum within 0.01 of 1).
+ */
+export function validateRecord(value: unknown): RecordProblem | undefined {
+  if (!isObject(value)) return problem('NOT_AN_OBJECT', 'each line must be one JSON object');
+  if (value['schemaVersion'] !== SCHEMA_VERSION) {
+    return problem(
+      'SCHEMA_VERSION',
+      `schemaVersion must be "${SCHEMA_VERSION}", got ${JSON.stringify(value['schemaVersion']) ?? 'nothing'}`,
+    );
+  }
+  const texts: string[] = [];
+  if (value['system'] !== undefined) {
+    const system = textOf(value['system']);
+    if (system === undefined) return problem('BAD_SYSTEM', 'system must be a non-empty list of {"text": string}');
+    texts.push(system);
+  }
+  const messages = value['messages'];
+  if (!Array.isArray(messages) || messages.length === 0) {
+    return problem('BAD_MESSAGES', 'messages must be a non-empty list of turns');
+  }
+  let label: string | undefined;
+  for (const [i, message] of messages.entries()) {
+    if (!isObject(message)) return problem('BAD_MESSAGES', `messages[${i}] must be an object`);
+    const role = message['role'];
+    if (i === 0 && role !== 'user') {
+      return problem('FIRST_TURN_NOT_USER', `the first turn must be "user", got ${JSON.stringify(role)}`);
+    }
+    const expected = i % 2 === 0 ? 'user' : 'assistant';
+    if (role !== expected) {
+      return problem(
+        'BAD_MESSAGES',
+        `messages[${i}].role must be "${expected}" (turns alternate), got ${JSON.stringify(role)}`,
+      );
+    }
+    const text = textOf(message['content']);
+    if (text === undefined) {
+      return problem('BAD_MESSAGES', `messages[${i}].content must be a non-empty list of {"text": string}`);
+    }
+    if (role === 'user' && text.trim() === '') return problem('EMPTY_USER_TEXT', `messages[${i}] has no user text`);
+    if (role === 'assistant' && label === undefined) label = text;
+    texts.push(text);
+  }
+  for (const text of texts) {
+    const reserved = reservedStringIn(text);
+    if (reserved) return problem('RESERVED_STRING', `the text contains "${reserved}", which Nova reserves`);
+  }
+  if (label !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(label);
+    } catch {
+      return problem('BAD_LABEL', 'the assistant turn must be exactly one JSON object of weights');
+    }
+    if (!isObject(parsed)) return problem('BAD_LABEL', 'the assistant turn must be exactly one JSON object of weights');
+    const weights = validateWeights(parsed);
+    if (!weights.ok) return problem('BAD_LABEL', `label: ${weights.error.message}`);
+  }
+  return undefined;
+}
+
+/** True when the record has an assistant turn (a label). */
+export const isLabelled = (record: ConversationRecord): boolean => record.messages.some((m) => m.role === 'assistant');
+
+/**
+ * Validates a whole JSONL file's text: every line a valid record (a trailing newline is fine; an empty line is not),
+ * and the record count within `limits`. Reports the first offending line and the rule it breaks.
+ */
+export function validateDataset(text: string, limits: DatasetLimits = TRAINING_LIMITS): DatasetValidation {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let labelled = 0;
+  for (const [i, line] of lines.entries()) {
+    const lineNumber = i + 1;
+    if (lineNumber > limits.maxRecords) {
+      return {
+        ok: false,
+        line: lineNumber,
+        rule: 'RECORD_COUNT',
+        message: `more than ${limits.maxRecords} records (the most allowed)`,
+      };
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      return { ok: false, line: lineNumber, rule: 'INVALID_JSON', message: 'the line is not valid JSON' };
+    }
+    const found = validateRecord(value);
+    if (found) return { ok: false, line: lineNumber, ...found };
+    if (isLabelled(value as ConversationRecord)) labelled++;
+  }
+  if (lines.length < limits.minRecords) {
+    return {
+      ok: false,
+      rule: 'RECORD_COUNT',
+      message: `${lines.length} records; at least ${limits.minRecords} are needed`,
+    };
+  }
+  return { ok: true, records: lines.length, labelled };
+}
+
+/** One line for people: the summary of a valid file, or the first problem with its line and rule. */
+export function describeValidation(file: string, result: DatasetValidation): string {
+  if (result.ok) return `${file}: valid, ${result.records} records (${result.labelled} labelled)`;
+  const where = result.line === undefined ? '' : `line ${result.line}: `;
+  return `${file}: ${where}${result.rule}: ${result.message}`;
+}

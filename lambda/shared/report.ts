@@ -1,0 +1,219 @@
+import type { JudgeScore, ModelMetrics } from './evaluation';
+import type { GateResult } from './gate';
+import { MODALITIES } from './modality';
+
+/**
+ * The run report (`runs/<runId>/report.json` and `report.md`) and the SNS summary: the case study's comparison
+ * table (judge score, latency, cost per 1M queries, savings against the baseline), the dataset's figures from the
+ * manifest, and every gate check with its value and verdict.
+ */
+
+export type RunOutcome = 'PROMOTED' | 'REJECTED';
+
+export interface ReportedModel {
+  readonly metrics: ModelMetrics;
+  readonly judge: JudgeScore;
+}
+
+export interface RunReportInput {
+  readonly runId: string;
+  readonly generatedAt: string;
+  readonly student: ReportedModel;
+  readonly baseline: ReportedModel;
+  readonly judgeModelId: string;
+  readonly gate: GateResult;
+  readonly dataset: {
+    readonly trainKey: string;
+    readonly testKey: string;
+    readonly trainCount: number;
+    readonly testCount: number;
+    /** The run's manifest.json as written by Assemble (shape owned by the generation stage). */
+    readonly manifest?: Readonly<Record<string, unknown>>;
+  };
+  readonly distillation: {
+    readonly modelArn: string;
+    readonly jobArn?: string;
+    readonly reused: boolean;
+    readonly statusDetails?: unknown;
+  };
+  readonly deployment: { readonly deploymentArn: string; readonly deploymentName?: string; readonly reused: boolean };
+  readonly promotion: { readonly promoted: boolean; readonly parameterName?: string; readonly version?: number };
+}
+
+export interface ComparisonRow {
+  readonly model: 'student' | 'baseline';
+  readonly modelId: string;
+  readonly judgeScore: number;
+  readonly validReplyRate: number;
+  readonly dominantAgreement: number;
+  readonly meanAbsoluteError: number | null;
+  readonly latencyMeanMs: number;
+  readonly latencyP95Ms: number;
+  readonly costPer1MQueriesUsd: number | null;
+}
+
+export interface Savings {
+  /** 1 - student/baseline cost per query (null when a price is unknown). */
+  readonly costReduction: number | null;
+  /** 1 - student/baseline mean latency. */
+  readonly meanLatencyReduction: number | null;
+  readonly judgeScoreDifference: number;
+}
+
+export interface RunReport extends RunReportInput {
+  readonly outcome: RunOutcome;
+  readonly table: readonly ComparisonRow[];
+  readonly savings: Savings;
+}
+
+const row = (model: 'student' | 'baseline', m: ReportedModel): ComparisonRow => ({
+  model,
+  modelId: m.metrics.modelId,
+  judgeScore: m.judge.mean,
+  validReplyRate: m.metrics.validReplyRate,
+  dominantAgreement: m.metrics.dominantAgreement,
+  meanAbsoluteError: m.metrics.meanAbsoluteErrorOverall,
+  latencyMeanMs: m.metrics.latencyMs.mean,
+  latencyP95Ms: m.metrics.latencyMs.p95,
+  costPer1MQueriesUsd: m.metrics.costPer1kQueriesUsd === null ? null : m.metrics.costPer1kQueriesUsd * 1000,
+});
+
+const reduction = (student: number | null, baseline: number | null) =>
+  student === null || baseline === null || !(baseline > 0) ? null : 1 - student / baseline;
+
+export function buildReport(input: RunReportInput): RunReport {
+  const student = row('student', input.student);
+  const baseline = row('baseline', input.baseline);
+  return {
+    ...input,
+    outcome: input.promotion.promoted ? 'PROMOTED' : 'REJECTED',
+    table: [student, baseline],
+    savings: {
+      costReduction: reduction(student.costPer1MQueriesUsd, baseline.costPer1MQueriesUsd),
+      meanLatencyReduction: reduction(student.latencyMeanMs, baseline.latencyMeanMs),
+      judgeScoreDifference: student.judgeScore - baseline.judgeScore,
+    },
+  };
+}
+
+const fixed = (x: number, digits: number) => x.toFixed(digits);
+const percent = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)} %`);
+const ms = (x: number) => `${Math.round(x).toLocaleString('en-US')} ms`;
+const usd = (x: number | null) =>
+  x === null ? 'price unknown (set `prices`)' : `$${x.toLocaleString('en-US', { maximumFractionDigits: 2 })}`;
+
+/** Renders a manifest value compactly: numbers and strings as they are, flat objects as `key: value` lists. */
+function manifestValue(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : fixed(value, 4);
+  if (typeof value === 'string' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return value.map(manifestValue).join(', ');
+  if (typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : manifestValue(v)}`)
+      .join('; ');
+  }
+  return JSON.stringify(value);
+}
+
+const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function renderMarkdown(report: RunReport): string {
+  const lines: string[] = [];
+  const { gate } = report;
+  lines.push(`# Intent router run \`${report.runId}\`: ${report.outcome}`, '');
+  lines.push(
+    report.outcome === 'PROMOTED'
+      ? `The distilled student passed the gate and is now the active model (\`${report.promotion.parameterName ?? ''}\`` +
+          `${report.promotion.version !== undefined ? ` version ${report.promotion.version}` : ''}).`
+      : `The distilled student was **not promoted**: ${gate.summary}.`,
+    '',
+    `Generated ${report.generatedAt}. Judge: \`${report.judgeModelId}\` (1–5 weight-accuracy rubric).`,
+    '',
+  );
+
+  lines.push('## Student vs baseline (held-out queries)', '');
+  lines.push(
+    '| model | judge score (1–5) | valid replies | dominant agreement | mean abs. error | latency mean | latency p95 | cost per 1M queries |',
+    '|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of report.table) {
+    lines.push(
+      `| ${r.model} (\`${r.modelId}\`) | ${fixed(r.judgeScore, 2)} | ${percent(r.validReplyRate)} | ` +
+        `${percent(r.dominantAgreement)} | ${r.meanAbsoluteError === null ? 'n/a' : fixed(r.meanAbsoluteError, 3)} | ` +
+        `${ms(r.latencyMeanMs)} | ${ms(r.latencyP95Ms)} | ${usd(r.costPer1MQueriesUsd)} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Savings against the baseline: cost ${percent(report.savings.costReduction)}, mean latency ` +
+      `${percent(report.savings.meanLatencyReduction)}; judge score difference ` +
+      `${report.savings.judgeScoreDifference >= 0 ? '+' : ''}${fixed(report.savings.judgeScoreDifference, 2)}.`,
+    '',
+  );
+
+  lines.push('Mean absolute error per modality (student / baseline):', '');
+  lines.push(`| ${MODALITIES.join(' | ')} |`, `|${MODALITIES.map(() => '---').join('|')}|`);
+  const mae = (m: ReportedModel, k: (typeof MODALITIES)[number]) => {
+    const v = m.metrics.meanAbsoluteError[k];
+    return v === null ? 'n/a' : fixed(v, 3);
+  };
+  lines.push(`| ${MODALITIES.map((k) => `${mae(report.student, k)} / ${mae(report.baseline, k)}`).join(' | ')} |`, '');
+
+  lines.push('## Gate', '', '| check | value | threshold | verdict |', '|---|---|---|---|');
+  for (const c of gate.checks) {
+    lines.push(
+      `| \`${c.name}\` (${escapeCell(c.description)}) | ${fixed(c.value, 3)} | ${c.comparison} ${c.threshold} | ` +
+        `${c.passed ? 'pass' : '**FAIL**'} |`,
+    );
+  }
+  lines.push('');
+
+  lines.push('## Dataset', '');
+  lines.push(
+    `- training records: ${report.dataset.trainCount.toLocaleString('en-US')} (\`${report.dataset.trainKey}\`)`,
+    `- held-out records: ${report.dataset.testCount.toLocaleString('en-US')} (\`${report.dataset.testKey}\`)`,
+  );
+  for (const [key, value] of Object.entries(report.dataset.manifest ?? {})) {
+    const text = manifestValue(value);
+    if (text !== '') lines.push(`- ${key}: ${escapeCell(text)}`);
+  }
+  lines.push('');
+
+  lines.push('## Resources', '');
+  lines.push(
+    `- custom model: \`${report.distillation.modelArn}\`${report.distillation.reused ? ' (reused, not trained by this run)' : ''}`,
+  );
+  if (report.distillation.jobArn) lines.push(`- distillation job: \`${report.distillation.jobArn}\``);
+  lines.push(
+    `- deployment: \`${report.deployment.deploymentArn}\`${report.deployment.reused ? ' (existing deployment reused)' : ''}`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** The SNS notification: a subject within SNS's 100 characters and a short plain-text body. */
+export function snsSummary(report: RunReport, reportUri: string): { subject: string; message: string } {
+  const student = report.table[0];
+  const baseline = report.table[1];
+  const subject = `Intent router run ${report.runId}: ${report.outcome}`.slice(0, 100);
+  const lines = [
+    `Run ${report.runId}: ${report.outcome}.`,
+    report.outcome === 'PROMOTED'
+      ? `The student is now the active model (${report.promotion.parameterName ?? 'active-model parameter'}).`
+      : `Not promoted. Gate ${report.gate.summary}.`,
+    '',
+  ];
+  if (student && baseline) {
+    lines.push(
+      `Judge score: student ${fixed(student.judgeScore, 2)} vs baseline ${fixed(baseline.judgeScore, 2)}.`,
+      `Latency mean / p95: student ${ms(student.latencyMeanMs)} / ${ms(student.latencyP95Ms)}, baseline ` +
+        `${ms(baseline.latencyMeanMs)} / ${ms(baseline.latencyP95Ms)}.`,
+      `Cost per 1M queries: student ${usd(student.costPer1MQueriesUsd)}, baseline ${usd(baseline.costPer1MQueriesUsd)} ` +
+        `(savings ${percent(report.savings.costReduction)}).`,
+      `Dominant agreement ${percent(student.dominantAgreement)}, valid replies ${percent(student.validReplyRate)}.`,
+    );
+  }
+  lines.push('', `Report: ${reportUri}`);
+  return { subject, message: lines.join('\n') };
+}

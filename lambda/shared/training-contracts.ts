@@ -1,0 +1,96 @@
+import type { JudgeScore, ModelMetrics } from './evaluation';
+import type { EvaluatedModel } from './job-names';
+
+/**
+ * What the training stages (distillation → deployment → evaluation → gate → promotion → report) hand each other
+ * through the state machine's state. Each result sits at `$.<key>` (lib/constructs/pipeline/training-stages.ts).
+ */
+
+/** Bedrock's job status details with times as ISO strings (what survives the state's JSON). */
+export interface StageDetail {
+  readonly status?: string;
+  readonly creationTime?: string;
+  readonly lastModifiedTime?: string;
+}
+export interface StatusDetailsJson {
+  readonly validationDetails?: StageDetail;
+  readonly dataProcessingDetails?: StageDetail;
+  readonly trainingDetails?: StageDetail;
+}
+
+/** `$.distillation`: the job this run started (or found already started by an earlier attempt). */
+export interface DistillationStarted {
+  readonly jobArn: string;
+  readonly jobName: string;
+  readonly customModelName: string;
+  /** True when the job already existed (a retried or redriven start). */
+  readonly existing: boolean;
+}
+
+/** `$.distillationStatus`: the job's state at the last poll (or the given model when `reuseModelArn` is set). */
+export interface DistillationStatus {
+  readonly status: string;
+  readonly jobArn?: string;
+  readonly outputModelArn?: string;
+  /** Always present (empty unless failed) so the failure path can read it. */
+  readonly failureMessage: string;
+  readonly statusDetails: StatusDetailsJson;
+  readonly reused?: boolean;
+}
+
+/** `$.deployment` */
+export interface DeploymentStarted {
+  readonly deploymentArn: string;
+  readonly deploymentName: string;
+  readonly modelArn: string;
+  /** True when an existing deployment of the same model was reused. */
+  readonly reused: boolean;
+}
+
+/** `$.deploymentStatus` */
+export interface DeploymentStatus {
+  readonly status: string;
+  readonly deploymentArn: string;
+  readonly failureMessage: string;
+}
+
+export interface EvaluationJobRef {
+  readonly jobName: string;
+  readonly jobArn: string;
+}
+
+/** `$.evaluation`: the deterministic metrics of both models and the judge jobs started. */
+export interface EvaluationStarted {
+  readonly metricsKey: string;
+  readonly outputS3Uri: string;
+  readonly student: ModelMetrics;
+  readonly baseline: ModelMetrics;
+  readonly jobs: Readonly<Record<EvaluatedModel, EvaluationJobRef>>;
+  /** True when the answers of an earlier attempt were reused instead of asking the models again. */
+  readonly resumed: boolean;
+}
+
+/** `$.evaluationStatus`: both judge jobs at the last poll; `judge` once both completed. */
+export interface EvaluationStatus {
+  readonly status: 'InProgress' | 'Completed' | 'Failed';
+  readonly failureMessage: string;
+  readonly jobStatus: Readonly<Record<EvaluatedModel, string>>;
+  readonly judge?: Readonly<Record<EvaluatedModel, JudgeScore>>;
+}
+
+/** `$.promotion` */
+export interface PromotionResult {
+  readonly promoted: boolean;
+  readonly parameterName?: string;
+  readonly version?: number;
+  /** Why nothing was promoted (the gate's summary). */
+  readonly reason?: string;
+}
+
+/** `$.report` */
+export interface ReportResult {
+  readonly outcome: 'PROMOTED' | 'REJECTED';
+  readonly reportJsonKey: string;
+  readonly reportMarkdownKey: string;
+  readonly notified: boolean;
+}

@@ -1,0 +1,119 @@
+import {
+  CostModelError,
+  DEFAULT_DISTILLATION_RATES,
+  estimateCosts,
+  renderCostEstimate,
+  type CostEstimate,
+} from '../../lambda/shared/cost-model';
+import { PlanError } from '../../lambda/shared/query-plan';
+import { ConfigError, parseConfig, type ConfigInput } from '../config';
+import { flagHelp, parseArgs, UsageError, type FlagSpecs } from './args';
+
+/** `npm run cost -- --examples 10000 --queries-per-month 10000000`: the cost model for the configured models. */
+
+export const DEFAULT_QUERIES_PER_MONTH = 10_000_000;
+
+export const COST_FLAGS = {
+  examples: { type: 'integer', help: 'training records (config exampleCount, 100-15,000)' },
+  'test-examples': { type: 'integer', help: 'held-out records (config testExampleCount)' },
+  'queries-per-month': {
+    type: 'integer',
+    min: 0,
+    help: `routed queries per month (default ${DEFAULT_QUERIES_PER_MONTH})`,
+  },
+  surplus: { type: 'number', help: 'extra queries generated (config generationSurplus)' },
+  'queries-per-shard': { type: 'integer', help: 'queries per generation shard (config queriesPerShard)' },
+  reasoning: { type: 'boolean', help: 'labels carry a reasoning sentence (config includeReasoning)' },
+  teacher: { type: 'string', help: 'teacher model id (config teacherModelId)' },
+  student: { type: 'string', help: 'student model id (config studentModelId)' },
+  baseline: { type: 'string', help: 'baseline model id (config baselineModelId)' },
+  judge: { type: 'string', help: 'judge model id (config judgeModelId)' },
+  'training-per-1k': {
+    type: 'number',
+    min: 0,
+    help: `USD per 1,000 training tokens (default ${DEFAULT_DISTILLATION_RATES.trainingPer1kTokensUsd}, UNVERIFIED)`,
+  },
+  epochs: {
+    type: 'integer',
+    min: 1,
+    max: 100,
+    help: `passes over the training data (default ${DEFAULT_DISTILLATION_RATES.epochs}, UNVERIFIED)`,
+  },
+  'storage-per-month': {
+    type: 'number',
+    min: 0,
+    help: `USD per month to store the student (default ${DEFAULT_DISTILLATION_RATES.storagePerMonthUsd}, UNVERIFIED)`,
+  },
+  help: { type: 'boolean', help: 'show this help' },
+} as const satisfies FlagSpecs;
+
+/** Flags that set a config key: their values go through the config's own validation. */
+const CONFIG_FLAGS: Readonly<Partial<Record<keyof typeof COST_FLAGS, keyof ConfigInput>>> = {
+  examples: 'exampleCount',
+  'test-examples': 'testExampleCount',
+  surplus: 'generationSurplus',
+  'queries-per-shard': 'queriesPerShard',
+  reasoning: 'includeReasoning',
+  teacher: 'teacherModelId',
+  student: 'studentModelId',
+  baseline: 'baselineModelId',
+  judge: 'judgeModelId',
+};
+
+export const COST_USAGE = `Usage: npm run cost -- [flags] [-c key=value …]\n\n${flagHelp(COST_FLAGS)}\n
+Defaults come from the app's configuration (cdk.json / cdk.context.json / -c), prices from its price table.`;
+
+export interface CostRun {
+  readonly estimate: CostEstimate;
+  readonly text: string;
+}
+
+/** Parses the flags over the project's context and returns the estimate and its printout; UsageError on bad input. */
+export function runCost(argv: readonly string[], projectContext: Record<string, unknown>): CostRun | { help: string } {
+  const { flags, positionals, context } = parseArgs(argv, COST_FLAGS, { allowContext: true });
+  if (flags.help) return { help: COST_USAGE };
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${COST_USAGE}`);
+
+  const overrides: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(CONFIG_FLAGS)) {
+    const value = flags[flag as keyof typeof COST_FLAGS];
+    if (value !== undefined && key) overrides[key] = value;
+  }
+  let config;
+  try {
+    config = parseConfig({ ...projectContext, ...context, ...overrides });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Name the flags the user typed when a problem is about a key they set.
+    const problems = error.problems.map((problem) => {
+      const named = Object.entries(CONFIG_FLAGS)
+        .filter(([, key]) => key && key in overrides && new RegExp(`\\b${key}\\b`).test(problem))
+        .map(([flag, key]) => `--${flag} ${JSON.stringify(overrides[key as string])}`);
+      return named.length ? `${problem} [from ${named.join(', ')}]` : problem;
+    });
+    throw new UsageError(`Invalid input:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+
+  const queriesPerMonth = flags['queries-per-month'] ?? DEFAULT_QUERIES_PER_MONTH;
+  let estimate: CostEstimate;
+  try {
+    estimate = estimateCosts({
+      ...config,
+      queriesPerMonth,
+      priceTable: config.priceTable,
+      distillation: {
+        ...(flags['training-per-1k'] !== undefined ? { trainingPer1kTokensUsd: flags['training-per-1k'] } : {}),
+        ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
+        ...(flags['storage-per-month'] !== undefined ? { storagePerMonthUsd: flags['storage-per-month'] } : {}),
+      },
+    });
+  } catch (error) {
+    if (error instanceof CostModelError || error instanceof PlanError) throw new UsageError(error.message);
+    throw error;
+  }
+  const header =
+    `## Cost estimate: ${config.exampleCount.toLocaleString('en-US')} training + ` +
+    `${config.testExampleCount.toLocaleString('en-US')} held-out examples, ` +
+    `${queriesPerMonth.toLocaleString('en-US')} routed queries/month (${config.region}, on-demand, USD)\n`;
+  return { estimate, text: `${header}\n${renderCostEstimate(estimate)}` };
+}

@@ -1,0 +1,343 @@
+import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { Construct } from 'constructs';
+import { parseModelId } from '../../../lambda/shared/model-ids';
+import type { AppConfig } from '../../config';
+import { stateMachineName } from '../../naming';
+import type { DatasetBucket } from '../dataset-bucket';
+import { Function } from '../function';
+import type { Notifications } from '../notifications';
+import { allow, modelInvokeArns, viaService } from './bedrock-roles';
+import { FailurePath, invokeStep } from './steps';
+
+/**
+ * The pipeline's state machine and its first stage, dataset generation:
+ *
+ *   Preflight ─► Plan ─► Generate (Distributed Map: Generate shard × N) ─► Assemble ─► afterAssemble (default: Succeed)
+ *
+ * Every Lambda step puts its result at `$.<step>` (see each handler for its contract), retries named errors with
+ * backoff, and is caught into one notify-and-fail path. The execution's name is the run id. Later stages plug in
+ * through `afterAssemble`, which receives the same failure path.
+ */
+
+export type GenerationConfig = Pick<
+  AppConfig,
+  | 'envName'
+  | 'teacherModelId'
+  | 'studentModelId'
+  | 'exampleCount'
+  | 'testExampleCount'
+  | 'queriesPerShard'
+  | 'generationSurplus'
+  | 'generationConcurrency'
+  | 'labelConcurrency'
+  | 'maxShardFailurePercent'
+  | 'minGenerationSuccessRate'
+  | 'includeReasoning'
+  | 'pipelineTimeoutHours'
+  | 'logRetentionDays'
+  | 'priceTable'
+>;
+
+export interface DistillationPipelineProps {
+  readonly config: GenerationConfig;
+  readonly dataset: DatasetBucket;
+  readonly notifications: Notifications;
+  /** The stages after Assemble (their input has `$.assemble`, an AssembleResult); default: a Succeed state. */
+  readonly afterAssemble?: (failure: FailurePath) => sfn.IChainable;
+}
+
+/** State names (stable: tests, local-run overrides and dashboards refer to them). */
+export const GENERATION_STATES = {
+  preflight: 'Preflight',
+  plan: 'Plan',
+  generate: 'Generate',
+  generateShard: 'Generate shard',
+  assemble: 'Assemble',
+  done: 'Dataset ready',
+} as const;
+
+/** Where each step's result sits in the state. */
+export const RESULT_KEYS = {
+  preflight: 'preflight',
+  plan: 'plan',
+  /** Inside a Map iteration: `{ runId, shard, generated }`. */
+  generateShard: 'generated',
+  assemble: 'assemble',
+} as const;
+
+const RUN_OBJECTS =
+  'Every run keeps its objects under runs/<runId>/ and the run id (the execution name) is only known when a run ' +
+  'starts; the pattern limits the function to the one sub-prefix of each run that its step uses.';
+
+export class DistillationPipeline extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly failure: FailurePath;
+  readonly logGroup: logs.LogGroup;
+  readonly functions: {
+    readonly preflight: Function;
+    readonly plan: Function;
+    readonly generateShard: Function;
+    readonly assemble: Function;
+  };
+
+  constructor(scope: Construct, id: string, props: DistillationPipelineProps) {
+    super(scope, id);
+    const { config, dataset, notifications } = props;
+    const { bucket, key } = dataset;
+    this.failure = new FailurePath(this, 'Failure', { topic: notifications.topic });
+
+    // --- functions ----------------------------------------------------------------------------------------------
+    const functionScope = new Construct(this, 'Functions');
+    const fn = (
+      name: string,
+      entry: string,
+      description: string,
+      environment: Record<string, string>,
+      size: { memorySize: number; timeout: Duration },
+    ) => {
+      const f = new Function(functionScope, name, {
+        entry: `pipeline/${entry}.ts`,
+        description,
+        serviceName: 'intent-router-generation',
+        logRetentionDays: config.logRetentionDays,
+        environment,
+        ...size,
+      });
+      acknowledgeHouseFunction(f);
+      return f;
+    };
+    const grantee = (f: Function): iam.IGrantable => f.function;
+    const counts = { EXAMPLE_COUNT: String(config.exampleCount), TEST_EXAMPLE_COUNT: String(config.testExampleCount) };
+
+    const preflight = fn(
+      'Preflight',
+      'preflight',
+      'Checks models, region and counts before a run spends anything',
+      {
+        TEACHER_MODEL_ID: config.teacherModelId,
+        STUDENT_MODEL_ID: config.studentModelId,
+        ...counts,
+      },
+      { memorySize: 256, timeout: Duration.seconds(30) },
+    );
+    allow(preflight, grantee(preflight), {
+      actions: ['bedrock:GetFoundationModel'],
+      resources: [config.teacherModelId, config.studentModelId].map((m) =>
+        Stack.of(this).formatArn({
+          service: 'bedrock',
+          account: '',
+          resource: 'foundation-model',
+          resourceName: parseModelId(m).foundationModelId,
+        }),
+      ),
+    });
+
+    const plan = fn(
+      'Plan',
+      'plan',
+      'Splits the run into shards and stores the plan',
+      {
+        BUCKET_NAME: bucket.bucketName,
+        QUERIES_PER_SHARD: String(config.queriesPerShard),
+        GENERATION_SURPLUS: String(config.generationSurplus),
+        ...counts,
+      },
+      { memorySize: 256, timeout: Duration.seconds(30) },
+    );
+
+    // A shard of 100 queries under throttling may take minutes: the full Lambda limit, memory for concurrency.
+    const generateShard = fn(
+      'GenerateShard',
+      'generate-shard',
+      'The teacher writes and labels one shard of queries',
+      {
+        BUCKET_NAME: bucket.bucketName,
+        TEACHER_MODEL_ID: config.teacherModelId,
+        INCLUDE_REASONING: String(config.includeReasoning),
+        LABEL_CONCURRENCY: String(config.labelConcurrency),
+      },
+      { memorySize: 512, timeout: Duration.minutes(15) },
+    );
+    allow(generateShard, grantee(generateShard), {
+      actions: ['bedrock:InvokeModel'],
+      resources: modelInvokeArns(this, config.teacherModelId),
+    });
+
+    // Reads up to ~50,000 labelled queries and builds the files in memory.
+    const assemble = fn(
+      'Assemble',
+      'assemble',
+      'Dedupes, validates, rebalances and splits the dataset',
+      {
+        BUCKET_NAME: bucket.bucketName,
+        TEACHER_MODEL_ID: config.teacherModelId,
+        MIN_GENERATION_SUCCESS_RATE: String(config.minGenerationSuccessRate),
+        INCLUDE_REASONING: String(config.includeReasoning),
+        PRICE_TABLE: JSON.stringify(config.priceTable),
+        ...counts,
+      },
+      { memorySize: 1769, timeout: Duration.minutes(5) },
+    );
+
+    const s3Objects = (f: Function, actions: string[], patterns: string[]) => {
+      allow(f, grantee(f), {
+        actions,
+        resources: patterns.map((p) => bucket.arnForObjects(p)),
+        wildcardReason: RUN_OBJECTS,
+      });
+      // Without ListBucket a missing key reads as AccessDenied instead of NoSuchKey, and "already written?" needs it.
+      allow(f, grantee(f), {
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['runs/*'] } },
+      });
+      allow(f, grantee(f), {
+        actions: actions.includes('s3:PutObject') ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: viaService(this, 's3'),
+      });
+    };
+    s3Objects(plan, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/plan.json']);
+    s3Objects(generateShard, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/*']);
+    s3Objects(assemble, ['s3:GetObject'], ['runs/*/shards/*']);
+    s3Objects(assemble, ['s3:GetObject', 's3:PutObject'], ['runs/*/dataset/*']);
+    this.functions = { preflight, plan, generateShard, assemble };
+
+    // --- states -------------------------------------------------------------------------------------------------
+    const S = GENERATION_STATES;
+    const preflightStep = invokeStep(this, S.preflight, {
+      fn: preflight.function,
+      resultKey: RESULT_KEYS.preflight,
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.executionName }),
+      failure: this.failure,
+    });
+    const planStep = invokeStep(this, S.plan, {
+      fn: plan.function,
+      resultKey: RESULT_KEYS.plan,
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.preflight.runId') }),
+      failure: this.failure,
+      retryBedrock: false,
+    });
+    const generate = new sfn.DistributedMap(this, S.generate, {
+      itemsPath: '$.plan.shards',
+      itemSelector: {
+        runId: sfn.JsonPath.stringAt('$.plan.runId'),
+        shard: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+      },
+      maxConcurrency: config.generationConcurrency,
+      toleratedFailurePercentage: config.maxShardFailurePercent,
+      // A shard may take up to 15 minutes: Express child workflows stop at 5.
+      mapExecutionType: sfn.StateMachineType.STANDARD,
+      // Shards are in S3 and Assemble reads them there; the Map's output would only grow the state.
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    generate.itemProcessor(
+      invokeStep(this, S.generateShard, {
+        fn: generateShard.function,
+        resultKey: RESULT_KEYS.generateShard,
+        // Inside the Map: an error fails the iteration (after the retries); the Map counts it.
+        failure: undefined,
+      }),
+    );
+    this.failure.catchInto(generate, S.generate);
+    const assembleStep = invokeStep(this, S.assemble, {
+      fn: assemble.function,
+      resultKey: RESULT_KEYS.assemble,
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.preflight.runId') }),
+      failure: this.failure,
+      retryBedrock: false,
+    });
+
+    const chain = sfn.Chain.start(preflightStep)
+      .next(planStep)
+      .next(generate)
+      .next(assembleStep)
+      .next(props.afterAssemble?.(this.failure) ?? new sfn.Succeed(this, S.done));
+
+    // --- state machine ------------------------------------------------------------------------------------------
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: config.logRetentionDays });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: stateMachineName(config.envName),
+      definitionBody: sfn.DefinitionBody.fromChainable(chain),
+      timeout: Duration.hours(config.pipelineTimeoutHours),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    // The failure notification goes to a KMS-encrypted topic.
+    allow(this.stateMachine, this.stateMachine, {
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [notifications.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `sns.${Stack.of(this).region}.amazonaws.com` } },
+    });
+    this.acknowledgeStateMachineGrants(Object.values(this.functions));
+    this.acknowledgeDistributedMapGrants();
+  }
+
+  /**
+   * The Distributed Map runs each shard as a child execution of this state machine: CDK grants StartExecution on it
+   * and Describe/StopExecution on its executions, whose names Step Functions generates (hence the `*`).
+   */
+  private acknowledgeDistributedMapGrants(): void {
+    const policy = this.stateMachine.node.tryFindChild('DistributedMapPolicy');
+    if (!(policy instanceof iam.Policy)) return;
+    const stack = Stack.of(this);
+    const document = stack.resolve(policy.document.toJSON()) as { Statement?: { Resource?: unknown }[] };
+    for (const statement of document.Statement ?? []) {
+      const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+      for (const resource of resources) {
+        const flat = flattenCfnReference(resource);
+        if (!flat.includes('*')) continue;
+        Validations.of(policy).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${flat}]`,
+          reason:
+            'The Distributed Map runs each shard as a child execution of this state machine; Step Functions names ' +
+            "those executions itself, so only the state machine's own execution ARNs can be granted (prefix + *).",
+        });
+      }
+    }
+  }
+
+  /**
+   * The grants Step Functions itself needs and that AWS offers no narrower resource for; and the `<function>:*`
+   * versions LambdaInvoke grants. Later stages call it for their own functions.
+   */
+  acknowledgeStateMachineGrants(functions: readonly Function[]): void {
+    const stack = Stack.of(this);
+    for (const f of functions) {
+      const logicalId = stack.getLogicalId(f.function.node.defaultChild as CfnElement);
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason: 'LambdaInvoke grants the function and its versions (<arn>:*); only this pipeline function is named.',
+      });
+    }
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (PutTraceSegments, GetSamplingRules…) and CloudWatch Logs delivery (CreateLogDelivery…) ' +
+        'support no resource-level permissions.',
+    });
+  }
+}
+
+/**
+ * The house Function runs on the project's pinned runtime; its role carries the AWS-managed basic execution policy
+ * (its own logs) and X-Ray's PutTraceSegments on `*` (no resource-level permissions exist for it).
+ */
+function acknowledgeHouseFunction(f: Function): void {
+  Validations.of(f).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason: 'Every function of the app runs on the one runtime pinned in lib/constructs/function.ts (nodejs22.x).',
+  });
+  Validations.of(f).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason: 'The AWS-managed basic execution policy only lets the function write its own logs.',
+  });
+  Validations.of(f).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
+  });
+}

@@ -1,0 +1,344 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { toJSONSchema } from 'zod/mini';
+import { BATCH_PATH, PUBLISHED_SCHEMAS, ROUTE_PATH, type PublishedSchemaName } from '../../lambda/router/contract';
+import { routerEnvironment } from '../../lambda/router/settings';
+import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/shared/model-ids';
+import type { AppConfig } from '../config';
+import { Function } from './function';
+
+/** Powertools service name of the router: the `service` dimension of its metrics. */
+export const ROUTER_SERVICE_NAME = 'intent-router';
+/** The API's stage: the URL is https://<id>.execute-api.<region>.amazonaws.com/api/v1/route. */
+export const STAGE_NAME = 'api';
+
+/** One JSON Schema (draft-04, what API Gateway models take) per published schema, derived from the zod/mini contract. */
+export function publishedJsonSchemas(): Record<PublishedSchemaName, Record<string, unknown>> {
+  const toJson = (name: PublishedSchemaName): Record<string, unknown> => ({
+    ...toJSONSchema(PUBLISHED_SCHEMAS[name], { target: 'draft-4', io: 'input', unrepresentable: 'throw' }),
+  });
+  return {
+    RouteRequest: toJson('RouteRequest'),
+    BatchRouteRequest: toJson('BatchRouteRequest'),
+    RouteResponse: toJson('RouteResponse'),
+    BatchRouteResponse: toJson('BatchRouteResponse'),
+    Error: toJson('Error'),
+  };
+}
+
+/**
+ * The gateway's own error responses in the API's error shape, {"error": {"code", "message"}}: `messageString` is
+ * already a quoted JSON string; a body refused by the validator says why (the validation error, made JSON-safe).
+ */
+export const GATEWAY_ERROR_TEMPLATE =
+  '{"error":{"code":"$context.error.responseType","message":$context.error.messageString}}';
+export const BAD_REQUEST_BODY_TEMPLATE =
+  '{"error":{"code":"BAD_REQUEST_BODY","message":"the body does not match the request model: ' +
+  `$util.escapeJavaScript($context.error.validationErrorString).replaceAll("\\\\'","'")"}}`;
+
+export interface RouterApiProps {
+  readonly config: AppConfig;
+  /** The active-model parameter the router reads (and the pipeline's promote step writes). */
+  readonly activeModel: ssm.IStringParameter;
+}
+
+/**
+ * The routing API: REST API (IAM or API-key auth, request models and validator, stage throttling, access logs,
+ * X-Ray) in front of the router Lambda, with least-privilege access to Bedrock and the active-model parameter.
+ */
+export class RouterApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly router: Function;
+  readonly accessLogs: logs.LogGroup;
+  readonly apiKey?: apigw.IApiKey;
+  readonly usagePlan?: apigw.UsagePlan;
+
+  constructor(scope: Construct, id: string, props: RouterApiProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.router = new Function(this, 'Router', {
+      entry: 'router/handler.ts',
+      description: 'Routes video search queries to modality weights with the promoted student',
+      serviceName: ROUTER_SERVICE_NAME,
+      logRetentionDays: config.logRetentionDays,
+      memorySize: config.routerMemoryMb,
+      // The budget bounds the model calls; the rest is slack for a cold start.
+      timeout: Duration.seconds(Math.ceil(config.latencyBudgetMs / 1000) + 5),
+      environment: routerEnvironment({
+        activeModelParameter: props.activeModel.parameterName,
+        parameterCacheTtlSeconds: config.parameterCacheTtlSeconds,
+        latencyBudgetMs: config.latencyBudgetMs,
+        fallbackModelId: config.fallbackModelId,
+        defaultWeights: config.defaultWeights,
+        cacheSize: config.cacheSize,
+        cacheTtlSeconds: config.cacheTtlSeconds,
+        logQueries: config.logQueries,
+        maxTokens: config.routerMaxTokens,
+        corsAllowOrigins: config.corsAllowOrigins,
+      }),
+    });
+    this.grantRouterAccess(props);
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const iamAuth = config.apiAuth === 'iam';
+    const cors = config.corsAllowOrigins.length > 0;
+    this.api = new apigw.RestApi(this, 'Api', {
+      restApiName: `intent-router-${config.envName}`,
+      description: `Distilled intent router (${config.envName}): POST ${ROUTE_PATH}, POST ${BATCH_PATH}`,
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      // Access and execution logs need API Gateway's account-level CloudWatch role; this creates it if missing.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: STAGE_NAME,
+        throttlingRateLimit: config.apiThrottleRateLimit,
+        throttlingBurstLimit: config.apiThrottleBurstLimit,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        // Never log bodies: queries may hold personal data.
+        dataTraceEnabled: false,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            extendedRequestId: '$context.extendedRequestId',
+            requestTime: '$context.requestTime',
+            httpMethod: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationLatency: '$context.integration.latency',
+            caller: '$context.identity.caller',
+            userArn: '$context.identity.userArn',
+            apiKeyId: '$context.identity.apiKeyId',
+            sourceIp: '$context.identity.sourceIp',
+            errorType: '$context.error.responseType',
+            errorMessage: '$context.error.message',
+            validationError: '$context.error.validationErrorString',
+            xrayTraceId: '$context.xrayTraceId',
+          }),
+        ),
+      },
+      defaultMethodOptions: iamAuth
+        ? { authorizationType: apigw.AuthorizationType.IAM }
+        : { authorizationType: apigw.AuthorizationType.NONE, apiKeyRequired: true },
+      ...(cors
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: config.corsAllowOrigins,
+              allowMethods: ['POST', 'OPTIONS'],
+              allowHeaders: [...apigw.Cors.DEFAULT_HEADERS],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
+    });
+
+    this.addGatewayResponses(cors ? config.corsAllowOrigins : []);
+    this.addRoutes(iamAuth);
+
+    if (!iamAuth) {
+      // Per-team access: one usage plan with the stage throttle; give each team its own key (docs/router.md).
+      this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+        name: `intent-router-${config.envName}`,
+        description: 'Router API callers; add one API key per team',
+        throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      this.apiKey = this.api.addApiKey('DefaultKey', {
+        apiKeyName: `intent-router-${config.envName}-default`,
+        description: 'First router API key; create one per calling team',
+      });
+      this.usagePlan.addApiKey(this.apiKey);
+    }
+
+    const stage = this.api.deploymentStage;
+    Validations.of(stage).acknowledge({
+      id: 'AwsSolutions-APIG3',
+      reason:
+        'No WAF web ACL: every method requires SigV4 (IAM) or an API key, and stage throttling bounds the rate; ' +
+        'the callers are internal search services. Associate a WAFv2 web ACL with the stage if it is exposed to the internet.',
+    });
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        "API Gateway's account-level CloudWatch role: the AWS managed policy is the documented way to let API Gateway write access and execution logs.",
+    });
+  }
+
+  /** Bedrock: custom-model deployments of this account and region plus the fallback model; SSM: its one parameter. */
+  private grantRouterAccess(props: RouterApiProps): void {
+    const stack = Stack.of(this);
+    const role = this.router.function.role;
+    if (!role) throw new Error('the router function has no role');
+    const deployments = stack.formatArn({
+      service: 'bedrock',
+      resource: 'custom-model-deployment',
+      resourceName: '*',
+    });
+    this.router.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokePromotedStudent',
+        actions: ['bedrock:InvokeModel'],
+        resources: [deployments],
+      }),
+    );
+    const fallback = fallbackModelArns(stack, props.config.fallbackModelId);
+    if (fallback.length > 0) {
+      this.router.function.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'InvokeFallbackModel', actions: ['bedrock:InvokeModel'], resources: fallback }),
+      );
+    }
+    this.router.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadActiveModel',
+        actions: ['ssm:GetParameter'],
+        resources: [props.activeModel.parameterArn],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      // The finding names the ARN as cdk-nag prints it: unresolved pseudo parameters as <AWS::…>.
+      id: `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'Partition')}:bedrock:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:custom-model-deployment/*]`,
+      reason:
+        'The promoted student is a custom-model deployment the pipeline creates at run time: its ARN is only known then ' +
+        '(read from the active-model parameter). Limited to deployments of this account and Region.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: "Lambda's AWS managed basic execution policy: writes the function's own logs, nothing else.",
+    });
+    Validations.of(this.router.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Every function of the app runs on the one runtime pinned in lib/constructs/function.ts (RUNTIME); moving to a newer one is a project-wide change.',
+    });
+  }
+
+  private addGatewayResponses(corsOrigins: readonly string[]): void {
+    // A static CORS origin only: gateway responses cannot echo one of several allowed origins.
+    const corsHeaders: Record<string, string> =
+      corsOrigins.length === 1 ? { 'Access-Control-Allow-Origin': `'${corsOrigins[0]}'` } : {};
+    const json = (template: string) => ({ 'application/json': template });
+    this.api.addGatewayResponse('Default4xx', {
+      type: apigw.ResponseType.DEFAULT_4XX,
+      templates: json(GATEWAY_ERROR_TEMPLATE),
+      responseHeaders: corsHeaders,
+    });
+    this.api.addGatewayResponse('Default5xx', {
+      type: apigw.ResponseType.DEFAULT_5XX,
+      templates: json(GATEWAY_ERROR_TEMPLATE),
+      responseHeaders: corsHeaders,
+    });
+    this.api.addGatewayResponse('BadRequestBody', {
+      type: apigw.ResponseType.BAD_REQUEST_BODY,
+      statusCode: '400',
+      templates: json(BAD_REQUEST_BODY_TEMPLATE),
+      responseHeaders: corsHeaders,
+    });
+  }
+
+  private addRoutes(iamAuth: boolean): void {
+    const schemas = publishedJsonSchemas();
+    const model = (name: PublishedSchemaName) => {
+      const cfn = new apigw.CfnModel(this, `${name}Model`, {
+        restApiId: this.api.restApiId,
+        name,
+        contentType: 'application/json',
+        description: String(schemas[name]['description'] ?? name),
+        schema: schemas[name],
+      });
+      return apigw.Model.fromModelName(this, `${name}ModelRef`, cfn.ref);
+    };
+    const errorModel = model('Error');
+    const validator = new apigw.RequestValidator(this, 'BodyValidator', {
+      restApi: this.api,
+      requestValidatorName: 'body-and-parameters',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const integration = new apigw.LambdaIntegration(this.router.function, { proxy: true });
+    const errors: apigw.MethodResponse[] = ['400', '403', '429', '500'].map((statusCode) => ({
+      statusCode,
+      responseModels: { 'application/json': errorModel },
+    }));
+
+    const v1 = this.api.root.addResource('v1');
+    const route = v1.addResource('route');
+    const batch = route.addResource('batch');
+    const methods = [
+      route.addMethod('POST', integration, {
+        operationName: 'route',
+        requestValidator: validator,
+        requestModels: { 'application/json': model('RouteRequest') },
+        methodResponses: [
+          { statusCode: '200', responseModels: { 'application/json': model('RouteResponse') } },
+          ...errors,
+        ],
+      }),
+      batch.addMethod('POST', integration, {
+        operationName: 'routeBatch',
+        requestValidator: validator,
+        requestModels: { 'application/json': model('BatchRouteRequest') },
+        methodResponses: [
+          { statusCode: '200', responseModels: { 'application/json': model('BatchRouteResponse') } },
+          ...errors,
+        ],
+      }),
+    ];
+    for (const method of methods) {
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason: iamAuth
+          ? 'Authorised with IAM (SigV4): the callers are AWS workloads with roles, not Cognito users.'
+          : 'Authorised with API keys and a usage plan (apiAuth=apiKey): the callers are services identified per team, not Cognito users.',
+      });
+      if (!iamAuth) {
+        Validations.of(method).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'apiAuth=apiKey was chosen: every method requires an API key of the usage plan (per-team identity and quotas). The default, apiAuth=iam, uses SigV4.',
+        });
+      }
+    }
+  }
+}
+
+const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
+
+/** The ARNs that let the router invoke the fallback model: a profile and its foundation models in each destination. */
+export function fallbackModelArns(stack: Stack, modelId: string | undefined): string[] {
+  if (!modelId || isCustomModelDeploymentArn(modelId)) return []; // deployments are covered by the deployment grant
+  const parsed = parseModelId(modelId);
+  if (!parsed.profile) {
+    return [
+      stack.formatArn({ service: 'bedrock', account: '', resource: 'foundation-model', resourceName: parsed.id }),
+    ];
+  }
+  return [
+    stack.formatArn({ service: 'bedrock', resource: 'inference-profile', resourceName: parsed.id }),
+    ...parsed.profile.regions.map((region) =>
+      stack.formatArn({
+        service: 'bedrock',
+        region,
+        account: '',
+        resource: 'foundation-model',
+        resourceName: parsed.foundationModelId,
+      }),
+    ),
+  ];
+}

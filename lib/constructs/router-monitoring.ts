@@ -1,0 +1,196 @@
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { LATENCY_BY_SOURCE, METRIC, type MetricName } from '../../lambda/router/router';
+import { SOURCES } from '../../lambda/router/contract';
+import type { AppConfig } from '../config';
+import { stateMachineName } from '../naming';
+import { ROUTER_SERVICE_NAME } from './router-api';
+
+/** The namespace the house Function sets for Powertools metrics. */
+export const METRICS_NAMESPACE = 'DistilledIntentRouter';
+
+/** Alarm thresholds: a degraded router still answers, so these say "look", not "down". */
+export const ALARM_THRESHOLDS = {
+  /** Share of API requests answered 5xx (API Gateway's 5XXError average). */
+  serverErrorRate: 0.01,
+  /** Percent of queries answered by a fallback (fallback model or default) because the planned model failed. */
+  fallbackPercent: 20,
+} as const;
+
+export interface RouterMonitoringProps {
+  readonly config: AppConfig;
+  readonly api: apigw.RestApi;
+  readonly router: lambda.IFunction;
+  readonly topic: sns.ITopic;
+}
+
+/** Alarms (to the router stack's topic) and one dashboard with the router's and the pipeline's key figures. */
+export class RouterMonitoring extends Construct {
+  readonly alarms: Record<
+    'serverErrors' | 'fallbacks' | 'latencyP99' | 'modelAccess' | 'functionErrors',
+    cloudwatch.Alarm
+  >;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: RouterMonitoringProps) {
+    super(scope, id);
+    const { config, api, router } = props;
+    const period = Duration.minutes(5);
+    const routerMetric = (name: MetricName, statistic = 'Sum') =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: ROUTER_SERVICE_NAME },
+        statistic,
+        period,
+      });
+
+    const fallbackPercent = new cloudwatch.MathExpression({
+      label: 'Fallback rate (%)',
+      expression: 'IF(queries > 0, 100 * fallbacks / queries, 0)',
+      usingMetrics: { fallbacks: routerMetric(METRIC.fallbacks), queries: routerMetric(METRIC.queries) },
+      period,
+    });
+    const latencyP99 = routerMetric(METRIC.latency, 'p99');
+
+    const notify = new actions.SnsAction(props.topic);
+    const alarm = (alarmId: string, options: cloudwatch.AlarmProps) => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...options,
+      });
+      created.addAlarmAction(notify);
+      return created;
+    };
+    this.alarms = {
+      serverErrors: alarm('ServerErrorRate', {
+        metric: api.metricServerError({ statistic: 'Average', period }),
+        threshold: ALARM_THRESHOLDS.serverErrorRate,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: 'More than 1% of router API requests answered 5xx (the router should never answer 5xx).',
+      }),
+      fallbacks: alarm('FallbackRate', {
+        metric: fallbackPercent,
+        threshold: ALARM_THRESHOLDS.fallbackPercent,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: `More than ${ALARM_THRESHOLDS.fallbackPercent}% of queries fell back (student timed out, throttled or replied unusably).`,
+      }),
+      latencyP99: alarm('LatencyP99', {
+        metric: latencyP99,
+        threshold: config.latencyBudgetMs,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription: `Router p99 latency reached the ${config.latencyBudgetMs} ms budget: queries are being answered by the default weights.`,
+      }),
+      modelAccess: alarm('ModelAccessErrors', {
+        metric: routerMetric(METRIC.accessErrors),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription:
+          'Bedrock refused the router (AccessDenied / ResourceNotFound): callers get the default weights. Check the promoted deployment, model access and the IAM policy.',
+      }),
+      functionErrors: alarm('FunctionErrors', {
+        metric: router.metricErrors({ period }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription: 'The router function failed (init error or crash).',
+      }),
+    };
+
+    const stateMachineArn = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName(config.envName),
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const pipelineMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/States',
+        metricName,
+        dimensionsMap: { StateMachineArn: stateMachineArn },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `intent-router-${config.envName}`,
+      defaultInterval: Duration.hours(24),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# Intent router (${config.envName})\nAPI \`${api.restApiName}\`, budget ${config.latencyBudgetMs} ms. Alarms go to the router stack's topic.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'API requests and errors',
+        left: [api.metricCount({ period }), api.metricClientError({ period }), api.metricServerError({ period })],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Router latency (ms)',
+        left: [routerMetric(METRIC.latency, 'p50'), latencyP99, api.metricLatency({ period, statistic: 'p99' })],
+        leftAnnotations: [{ value: config.latencyBudgetMs, label: 'budget' }],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Answers by source',
+        left: SOURCES.map((source) => routerMetric(LATENCY_BY_SOURCE[source], 'SampleCount').with({ label: source })),
+        stacked: true,
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Latency p99 by source (ms)',
+        left: SOURCES.map((source) => routerMetric(LATENCY_BY_SOURCE[source], 'p99').with({ label: source })),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Degradation',
+        left: [
+          routerMetric(METRIC.fallbacks),
+          routerMetric(METRIC.timeouts),
+          routerMetric(METRIC.throttles),
+          routerMetric(METRIC.invalidReplies),
+          routerMetric(METRIC.accessErrors),
+        ],
+        right: [fallbackPercent],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Cache and tokens',
+        left: [routerMetric(METRIC.queries), routerMetric(METRIC.cacheHits)],
+        right: [routerMetric(METRIC.inputTokens), routerMetric(METRIC.outputTokens)],
+        width: 8,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: `Pipeline runs (${stateMachineName(config.envName)})`,
+        left: [
+          pipelineMetric('ExecutionsStarted'),
+          pipelineMetric('ExecutionsSucceeded'),
+          pipelineMetric('ExecutionsFailed'),
+          pipelineMetric('ExecutionsTimedOut'),
+        ],
+        width: 24,
+      }),
+    );
+  }
+}

@@ -1,0 +1,484 @@
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+  type DescribeStacksCommandOutput,
+} from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  ListMapRunsCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type DescribeMapRunCommandOutput,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { UsageError } from '../../lib/cli/args';
+import {
+  defaultRunId,
+  duration,
+  jobStatus,
+  listRuns,
+  PipelineCliError,
+  progressLine,
+  startRun,
+  watchRun,
+  type PipelineCliDeps,
+} from '../../lib/cli/pipeline';
+import { runPipelineCli } from '../../lib/cli/pipeline-command';
+import { InMemoryS3 } from '../helpers/aws-mocks';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '123456789012';
+const STACK = 'IntentRouter-qa-Pipeline';
+const STATE_MACHINE_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:IntentRouter-qa-Pipeline`;
+const EXECUTION_ARN = (runId: string) =>
+  `arn:aws:states:${REGION}:${ACCOUNT}:execution:IntentRouter-qa-Pipeline:${runId}`;
+const MAP_RUN_ARN = `arn:aws:states:${REGION}:${ACCOUNT}:mapRun:IntentRouter-qa-Pipeline/Generate:4c6a0b3e-8d0f-3b7f-9e55-0d1b5e8b1c2a`;
+const BUCKET = 'intentrouter-qa-pipeline-datasetbucket1a2b3c-abcdef123456';
+const META = { httpStatusCode: 200, requestId: 'req-1', attempts: 1, totalRetryDelay: 0 };
+
+const cfn = mockClient(CloudFormationClient);
+const sfn = mockClient(SFNClient);
+let s3: InMemoryS3;
+let lines: string[];
+
+const stackOutput = (outputs: Record<string, string>): DescribeStacksCommandOutput => ({
+  $metadata: META,
+  Stacks: [
+    {
+      StackName: STACK,
+      StackId: `arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/${STACK}/0b1c2d3e-aaaa-bbbb-cccc-111122223333`,
+      CreationTime: new Date('2026-11-20T09:00:00Z'),
+      StackStatus: 'CREATE_COMPLETE',
+      Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+    },
+  ],
+});
+
+function deps(): PipelineCliDeps {
+  return {
+    cfn: new CloudFormationClient({ region: REGION }),
+    sfn: new SFNClient({ region: REGION }),
+    s3: new S3Client({ region: REGION }),
+    out: (line) => lines.push(line),
+    now: () => new Date('2026-11-25T14:03:07.123Z'),
+    sleep: async () => undefined,
+  };
+}
+
+beforeEach(() => {
+  cfn.reset();
+  sfn.reset();
+  s3 = new InMemoryS3();
+  lines = [];
+  cfn
+    .on(DescribeStacksCommand, { StackName: STACK })
+    .resolves(stackOutput({ StateMachineArn: STATE_MACHINE_ARN, DatasetBucketName: BUCKET }));
+});
+afterEach(() => s3.restore());
+
+describe('start', () => {
+  it('starts an execution named after the run, with the example count override as input', async () => {
+    sfn.on(StartExecutionCommand).resolves({
+      $metadata: META,
+      executionArn: EXECUTION_ARN('run-a'),
+      startDate: new Date(),
+    });
+    const started = await startRun(deps(), { envName: 'qa', runId: 'run-a', examples: 2000 });
+    expect(started).toEqual({ runId: 'run-a', executionArn: EXECUTION_ARN('run-a') });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toEqual({
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: 'run-a',
+      input: '{"exampleCount":2000}',
+    });
+    expect(lines).toEqual([
+      'Started run run-a (2000 examples)',
+      `  execution: ${EXECUTION_ARN('run-a')}`,
+      '  watch it:  npm run pipeline -- watch run-a --env qa',
+    ]);
+  });
+
+  it('names the run run-YYYYMMDD-HHMMSS by default and passes no overrides without --examples', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ $metadata: META, executionArn: EXECUTION_ARN('x'), startDate: new Date() });
+    const { runId } = await startRun(deps(), { envName: 'qa' });
+    expect(runId).toBe('run-20261125-140307');
+    expect(defaultRunId(new Date('2027-01-02T03:04:05Z'))).toBe('run-20270102-030405');
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input).toMatchObject({
+      name: 'run-20261125-140307',
+      input: '{}',
+    });
+  });
+
+  it('rejects a run id the pipeline could not use, before calling AWS', async () => {
+    await expect(startRun(deps(), { envName: 'qa', runId: 'Run_1' })).rejects.toThrow(
+      /--run-id: runId "Run_1" is invalid/,
+    );
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses to reuse the name of an existing run', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: { httpStatusCode: 400 } }));
+    await expect(startRun(deps(), { envName: 'qa', runId: 'run-a' })).rejects.toThrow(
+      /a run named "run-a" already exists: runs never overwrite each other, so choose another --run-id/,
+    );
+  });
+
+  it('says to deploy first when the stack does not exist', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'IntentRouter-prod-Pipeline' }).rejects(
+      new CloudFormationServiceException({
+        name: 'ValidationError',
+        $fault: 'client',
+        message: 'Stack with id IntentRouter-prod-Pipeline does not exist',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const attempt = startRun(deps(), { envName: 'prod', runId: 'run-a' });
+    await expect(attempt).rejects.toThrow(PipelineCliError);
+    await expect(startRun(deps(), { envName: 'prod', runId: 'run-a' })).rejects.toThrow(
+      'stack "IntentRouter-prod-Pipeline" does not exist in us-east-1: deploy it first (npx cdk deploy --all -c envName=prod)',
+    );
+  });
+
+  it('names the missing output of a stack deployed from an older version', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves(stackOutput({ DatasetBucketName: BUCKET }));
+    await expect(startRun(deps(), { envName: 'qa', runId: 'run-a' })).rejects.toThrow(
+      /has no output StateMachineArn: it was deployed from an older version/,
+    );
+  });
+});
+
+/** History events in the real shape, numbered in order. */
+function history(...specs: [HistoryEvent['type'], Partial<HistoryEvent>?][]): HistoryEvent[] {
+  const start = Date.parse('2026-11-25T14:03:08Z');
+  return specs.map(([type, details], i) => ({
+    id: i + 1,
+    previousEventId: i,
+    timestamp: new Date(start + i * 60_000),
+    type,
+    ...details,
+  }));
+}
+const entered = (name: string) => ({ stateEnteredEventDetails: { name, input: '{}' } });
+const exited = (name: string) => ({ stateExitedEventDetails: { name, output: '{}' } });
+const lambdaOutput = (output: unknown) => ({ lambdaFunctionSucceededEventDetails: { output: JSON.stringify(output) } });
+
+const EVENTS = history(
+  ['ExecutionStarted', { executionStartedEventDetails: { input: '{}', roleArn: `arn:aws:iam::${ACCOUNT}:role/r` } }],
+  ['TaskStateEntered', entered('Preflight')],
+  ['LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: 'arn:aws:lambda:fn' } }],
+  ['LambdaFunctionStarted'],
+  ['LambdaFunctionSucceeded', lambdaOutput({ teacher: 'ACTIVE' })],
+  ['TaskStateExited', exited('Preflight')],
+  ['MapStateEntered', entered('Generate')],
+  ['MapStateStarted', { mapStateStartedEventDetails: { length: 0 } }],
+  ['MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: MAP_RUN_ARN } }],
+  // 10 — second poll sees these
+  ['MapRunSucceeded'],
+  ['MapStateSucceeded'],
+  ['MapStateExited', exited('Generate')],
+  ['TaskStateEntered', entered('Check distillation')],
+  [
+    'LambdaFunctionFailed',
+    { lambdaFunctionFailedEventDetails: { error: 'ThrottlingException', cause: 'Rate exceeded' } },
+  ],
+  [
+    'LambdaFunctionSucceeded',
+    lambdaOutput({
+      status: 'InProgress',
+      failureMessage: '',
+      statusDetails: { trainingDetails: { status: 'InProgress' } },
+    }),
+  ],
+  ['TaskStateExited', exited('Check distillation')],
+  ['WaitStateEntered', entered('Wait for distillation')],
+  ['TaskStateEntered', entered('Check distillation')],
+  [
+    'LambdaFunctionSucceeded',
+    lambdaOutput({
+      status: 'InProgress',
+      failureMessage: '',
+      statusDetails: { trainingDetails: { status: 'InProgress' } },
+    }),
+  ],
+  // 20 — third poll
+  ['TaskStateExited', exited('Check distillation')],
+  ['TaskStateEntered', entered('Check distillation')],
+  [
+    'LambdaFunctionSucceeded',
+    lambdaOutput({
+      status: 'Completed',
+      failureMessage: '',
+      statusDetails: { trainingDetails: { status: 'Completed' } },
+    }),
+  ],
+  ['TaskStateExited', exited('Check distillation')],
+  ['ExecutionSucceeded', { executionSucceededEventDetails: { output: '{}' } }],
+);
+
+const execution = (
+  status: DescribeExecutionCommandOutput['status'],
+  extra: Partial<DescribeExecutionCommandOutput> = {},
+) => ({
+  $metadata: META,
+  executionArn: EXECUTION_ARN('run-a'),
+  stateMachineArn: STATE_MACHINE_ARN,
+  name: 'run-a',
+  status,
+  startDate: new Date('2026-11-25T14:03:07Z'),
+  ...(status === 'RUNNING' ? {} : { stopDate: new Date('2026-11-25T15:30:09Z') }),
+  ...extra,
+});
+
+const mapRun = (succeeded: number, failed: number, running: number, status: DescribeMapRunCommandOutput['status']) => ({
+  $metadata: META,
+  mapRunArn: MAP_RUN_ARN,
+  executionArn: EXECUTION_ARN('run-a'),
+  status,
+  startDate: new Date('2026-11-25T14:10:00Z'),
+  maxConcurrency: 10,
+  toleratedFailurePercentage: 10,
+  toleratedFailureCount: 0,
+  itemCounts: {
+    pending: 40 - succeeded - failed - running,
+    running,
+    succeeded,
+    failed,
+    timedOut: 0,
+    aborted: 0,
+    total: 40,
+    resultsWritten: succeeded,
+  },
+  executionCounts: {
+    pending: 0,
+    running,
+    succeeded,
+    failed,
+    timedOut: 0,
+    aborted: 0,
+    total: 40,
+    resultsWritten: succeeded,
+  },
+});
+
+describe('watch', () => {
+  it('shows stages as they pass, the Map progress, job status changes, then the report', async () => {
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: EXECUTION_ARN('run-a') })
+      .resolvesOnce(execution('RUNNING'))
+      .resolvesOnce(execution('RUNNING'))
+      .resolves(execution('SUCCEEDED'));
+    // The first poll's history comes in two pages.
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .resolvesOnce({ $metadata: META, events: EVENTS.slice(0, 5), nextToken: 'page-2' })
+      .resolvesOnce({ $metadata: META, events: EVENTS.slice(5, 9) })
+      .resolvesOnce({ $metadata: META, events: EVENTS.slice(0, 19) })
+      .resolves({ $metadata: META, events: EVENTS });
+    sfn.on(ListMapRunsCommand).resolves({
+      $metadata: META,
+      mapRuns: [
+        {
+          executionArn: EXECUTION_ARN('run-a'),
+          mapRunArn: MAP_RUN_ARN,
+          stateMachineArn: `${STATE_MACHINE_ARN}/Generate`,
+          startDate: new Date('2026-11-25T14:10:00Z'),
+        },
+      ],
+    });
+    sfn
+      .on(DescribeMapRunCommand)
+      .resolvesOnce(mapRun(12, 1, 10, 'RUNNING'))
+      .resolves(mapRun(38, 2, 0, 'SUCCEEDED'));
+    s3.set(BUCKET, 'runs/run-a/report.md', '# Run run-a: PROMOTED\n\n| model | judge |\n| student | 4.1 |\n');
+
+    const status = await watchRun(deps(), { envName: 'qa', runId: 'run-a', intervalSeconds: 1 });
+
+    expect(status).toBe('SUCCEEDED');
+    expect(lines).toEqual([
+      '▶ Preflight',
+      '✓ Preflight (4m 00s)',
+      '▶ Generate',
+      '  [##########--------------------] 13/40 shards · 12 succeeded · 1 failed · 10 running',
+      '  [##############################] 40/40 shards · 38 succeeded · 2 failed · succeeded',
+      '✓ Generate (5m 00s)',
+      '▶ Check distillation',
+      '  ! Check distillation attempt failed with ThrottlingException: Rate exceeded',
+      '  Check distillation: InProgress (training InProgress)',
+      '  Check distillation: Completed (training Completed)',
+      '✓ Check distillation (10m 00s)',
+      '',
+      'Run run-a SUCCEEDED after 1h 27m 02s',
+      `Report (s3://${BUCKET}/runs/run-a/report.md):`,
+      '',
+      '# Run run-a: PROMOTED',
+      '',
+      '| model | judge |',
+      '| student | 4.1 |',
+    ]);
+    // A finished Map run is not described again.
+    expect(sfn.commandCalls(DescribeMapRunCommand)).toHaveLength(2);
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)[1]?.args[0].input).toMatchObject({ nextToken: 'page-2' });
+  });
+
+  it('prints the error and cause of a failed run and returns its status', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(
+      execution('FAILED', {
+        error: 'Generate',
+        cause: 'only 61 % of the planned queries were labelled (minimum 90 %)',
+      }),
+    );
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      $metadata: META,
+      events: history(['TaskStateEntered', entered('Preflight')], ['FailStateEntered', entered('Run failed')]),
+    });
+    sfn.on(ListMapRunsCommand).resolves({ $metadata: META, mapRuns: [] });
+
+    expect(await watchRun(deps(), { envName: 'qa', runId: 'run-a' })).toBe('FAILED');
+    expect(lines.slice(-5)).toEqual([
+      '✗ Run failed',
+      '',
+      'Run run-a FAILED after 1h 27m 02s',
+      '  error: Generate',
+      '  cause: only 61 % of the planned queries were labelled (minimum 90 %)',
+    ]);
+    expect(s3.mock.calls()).toHaveLength(0);
+  });
+
+  it('says so when the report is missing', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(execution('SUCCEEDED'));
+    sfn.on(GetExecutionHistoryCommand).resolves({ $metadata: META, events: [] });
+    sfn.on(ListMapRunsCommand).resolves({ $metadata: META, mapRuns: [] });
+    await watchRun(deps(), { envName: 'qa', runId: 'run-a' });
+    expect(lines.at(-1)).toBe(`No report at s3://${BUCKET}/runs/run-a/report.md (the run ended before writing one).`);
+  });
+
+  it('points to list when the run does not exist', async () => {
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: { httpStatusCode: 400 } }));
+    await expect(watchRun(deps(), { envName: 'qa', runId: 'run-zz' })).rejects.toThrow(
+      'no run "run-zz" in IntentRouter-qa-Pipeline: list the runs with npm run pipeline -- list --env qa',
+    );
+  });
+});
+
+describe('list', () => {
+  it('shows recent runs with status and duration, running ones so far', async () => {
+    sfn.on(ListExecutionsCommand, { stateMachineArn: STATE_MACHINE_ARN, maxResults: 5 }).resolves({
+      $metadata: META,
+      executions: [
+        {
+          executionArn: EXECUTION_ARN('run-20261125-140000'),
+          stateMachineArn: STATE_MACHINE_ARN,
+          name: 'run-20261125-140000',
+          status: 'RUNNING',
+          startDate: new Date('2026-11-25T14:00:00Z'),
+        },
+        {
+          executionArn: EXECUTION_ARN('run-a'),
+          stateMachineArn: STATE_MACHINE_ARN,
+          name: 'run-a',
+          status: 'SUCCEEDED',
+          startDate: new Date('2026-11-24T08:00:00Z'),
+          stopDate: new Date('2026-11-24T10:15:30Z'),
+        },
+      ],
+    });
+    await listRuns(deps(), { envName: 'qa', max: 5 });
+    expect(lines).toEqual([
+      'run                  status     started (UTC)        duration',
+      'run-20261125-140000  RUNNING    2026-11-25 14:00:00  3m 07s so far',
+      'run-a                SUCCEEDED  2026-11-24 08:00:00  2h 15m 30s',
+    ]);
+  });
+
+  it('says how to start when there is no run yet', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ $metadata: META, executions: [] });
+    await listRuns(deps(), { envName: 'qa' });
+    expect(lines).toEqual(['No runs yet. Start one: npm run pipeline -- start --env qa']);
+  });
+});
+
+describe('npm run pipeline (arguments)', () => {
+  const cli = (...argv: string[]) => runPipelineCli(argv, () => deps());
+
+  it('starts with the flags given', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ $metadata: META, executionArn: EXECUTION_ARN('r1'), startDate: new Date() });
+    expect(await cli('start', '--env', 'qa', '--examples', '5000', '--run-id', 'r1')).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input).toBe('{"exampleCount":5000}');
+  });
+
+  it('exits 1 when the watched run did not succeed', async () => {
+    sfn.on(DescribeExecutionCommand).resolves(execution('TIMED_OUT'));
+    sfn.on(GetExecutionHistoryCommand).resolves({ $metadata: META, events: [] });
+    sfn.on(ListMapRunsCommand).resolves({ $metadata: META, mapRuns: [] });
+    expect(await cli('watch', 'run-a', '--env', 'qa')).toBe(1);
+  });
+
+  it.each([
+    [[], /no command given/],
+    [['launch'], /unknown command "launch"/],
+    [['watch'], /watch needs the run id/],
+    [['start', '--examples', '50'], /--examples must be a whole number from 100 to 15,000/],
+    [['start', '--exampels', '500'], /unknown flag --exampels — did you mean --examples\?/],
+    [['list', '--examples', '500'], /--examples does not apply to "list"/],
+    [['start', '--env'], /--env needs a value/],
+  ])('rejects %j with a clear message', async (argv, message) => {
+    await expect(cli(...argv)).rejects.toThrow(UsageError);
+    await expect(cli(...argv)).rejects.toThrow(message);
+  });
+});
+
+describe('formatting', () => {
+  it('draws the progress bar from the item counts', () => {
+    expect(
+      progressLine(
+        { total: 4, succeeded: 1, failed: 0, running: 2, pending: 1, timedOut: 0, aborted: 0, resultsWritten: 1 },
+        'RUNNING',
+        8,
+      ),
+    ).toBe('  [##------] 1/4 shards · 1 succeeded · 2 running');
+    expect(
+      progressLine(
+        { total: 0, succeeded: 0, failed: 0, running: 0, pending: 0, timedOut: 0, aborted: 0, resultsWritten: 0 },
+        'RUNNING',
+        4,
+      ),
+    ).toBe('  [----] 0/0 shards · 0 succeeded');
+  });
+
+  it('reads job statuses from step results and ignores results without one', () => {
+    expect(
+      jobStatus(
+        '{"status":"Failed","failureMessage":"bad data","statusDetails":{"validationDetails":{"status":"Failed"}}}',
+      ),
+    ).toBe('Failed (validation Failed) — bad data');
+    expect(jobStatus('{"status":"InProgress","jobStatus":{"student":"Completed","baseline":"InProgress"}}')).toBe(
+      'InProgress (student Completed, baseline InProgress)',
+    );
+    expect(jobStatus('{"teacher":"ACTIVE"}')).toBeUndefined();
+    expect(jobStatus('not json')).toBeUndefined();
+  });
+
+  it('formats durations', () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000);
+    expect(duration(at(0), at(12))).toBe('12s');
+    expect(duration(at(0), at(245))).toBe('4m 05s');
+    expect(duration(at(0), at(3723))).toBe('1h 02m 03s');
+    expect(duration(undefined, at(1))).toBe('');
+  });
+});

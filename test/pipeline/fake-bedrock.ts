@@ -1,0 +1,256 @@
+import {
+  BedrockClient,
+  ConflictException,
+  CreateCustomModelDeploymentCommand,
+  CreateEvaluationJobCommand,
+  CreateModelCustomizationJobCommand,
+  GetCustomModelDeploymentCommand,
+  GetEvaluationJobCommand,
+  GetModelCustomizationJobCommand,
+  InternalServerException,
+  ListCustomModelDeploymentsCommand,
+  ListEvaluationJobsCommand,
+  ResourceNotFoundException,
+  ThrottlingException,
+  type CreateEvaluationJobRequest,
+  type CustomModelDeploymentSummary,
+  type GetModelCustomizationJobResponse,
+} from '@aws-sdk/client-bedrock';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { INFERENCE_SOURCE, JUDGE_METRIC_NAME } from '../../lambda/shared/evaluation';
+import type { InMemoryS3 } from '../helpers/aws-mocks';
+
+const ACCOUNT_ARN = 'arn:aws:bedrock:us-east-1:123456789012';
+const $metadata = { httpStatusCode: 200, requestId: 'req-1', attempts: 1, totalRetryDelay: 0 };
+
+/** Takes the next status of a script; the last one sticks. */
+const next = (script: string[]) => (script.length > 1 ? (script.shift() as string) : (script[0] as string));
+
+export interface FakeBedrockOptions {
+  /** Statuses GetModelCustomizationJob reports, one per call. */
+  readonly jobStatuses?: string[];
+  readonly jobFailureMessage?: string;
+  /** Statuses GetCustomModelDeployment reports, one per call. */
+  readonly deploymentStatuses?: string[];
+  /** Statuses GetEvaluationJob reports per call (per job). */
+  readonly evaluationStatuses?: string[];
+  /** Normalised judge results (0–1) the judge jobs write, per model. */
+  readonly judgeResults?: { student: number[]; baseline: number[] };
+  /** How a repeated CreateModelCustomizationJob with the same token is answered. */
+  readonly duplicateCreate?: 'idempotent' | 'conflict';
+  /** The first create succeeds on the service side but its response is lost (surfaces as a retryable error). */
+  readonly loseFirstCreateResponse?: boolean;
+  /** The first N CreateModelCustomizationJob calls are throttled (nothing is created). */
+  readonly throttleFirstCreates?: number;
+}
+
+interface Job {
+  readonly jobName: string;
+  readonly jobArn: string;
+  readonly token: string | undefined;
+  readonly customModelName: string;
+}
+
+/**
+ * Bedrock's control plane as the handlers see it, at the SDK boundary: customization jobs that honour
+ * clientRequestToken, deployments, and judge jobs that write their result files into the in-memory S3.
+ */
+export class FakeBedrock {
+  readonly mock = mockClient(BedrockClient);
+  readonly jobs: Job[] = [];
+  readonly deployments: CustomModelDeploymentSummary[] = [];
+  readonly evaluationJobs: { request: CreateEvaluationJobRequest; jobArn: string; statuses: string[] }[] = [];
+  private lostOne = false;
+  createCalls = 0;
+
+  constructor(
+    private readonly s3: InMemoryS3,
+    private readonly options: FakeBedrockOptions = {},
+  ) {
+    const jobStatuses = [...(options.jobStatuses ?? ['InProgress', 'Completed'])];
+    const deploymentStatuses = [...(options.deploymentStatuses ?? ['Creating', 'Active'])];
+
+    let throttles = options.throttleFirstCreates ?? 0;
+    this.mock.on(CreateModelCustomizationJobCommand).callsFake(async (input) => {
+      this.createCalls++;
+      if (throttles > 0) {
+        throttles--;
+        throw new ThrottlingException({ message: 'Too many requests', $metadata: { httpStatusCode: 429 } });
+      }
+      const existing = this.jobs.find((j) => j.jobName === input.jobName);
+      if (existing) {
+        if (existing.token === input.clientRequestToken && options.duplicateCreate !== 'conflict') {
+          return { $metadata, jobArn: existing.jobArn };
+        }
+        throw new ConflictException({ message: `Job name ${input.jobName} already exists`, $metadata });
+      }
+      const job: Job = {
+        jobName: input.jobName ?? '',
+        jobArn: `${ACCOUNT_ARN}:model-customization-job/amazon.nova-micro-v1:0:128k/job${this.jobs.length + 1}`,
+        token: input.clientRequestToken,
+        customModelName: input.customModelName ?? '',
+      };
+      this.jobs.push(job);
+      if (options.loseFirstCreateResponse && !this.lostOne) {
+        this.lostOne = true;
+        throw new InternalServerException({ message: 'response lost', $metadata });
+      }
+      return { $metadata, jobArn: job.jobArn };
+    });
+
+    this.mock.on(GetModelCustomizationJobCommand).callsFake(async (input) => {
+      const job = this.jobs.find((j) => j.jobArn === input.jobIdentifier || j.jobName === input.jobIdentifier);
+      if (!job) throw new ResourceNotFoundException({ message: 'no such job', $metadata });
+      const status = next(jobStatuses);
+      const when = new Date('2026-11-25T10:00:00Z');
+      const response: GetModelCustomizationJobResponse = {
+        jobArn: job.jobArn,
+        jobName: job.jobName,
+        outputModelName: job.customModelName,
+        clientRequestToken: job.token,
+        roleArn: 'arn:aws:iam::123456789012:role/customization',
+        status: status as GetModelCustomizationJobResponse['status'],
+        statusDetails: {
+          validationDetails: { status: 'Completed', creationTime: when, lastModifiedTime: when },
+          dataProcessingDetails: { status: 'Completed', creationTime: when, lastModifiedTime: when },
+          trainingDetails: {
+            status: status === 'Completed' ? 'Completed' : status === 'Failed' ? 'Failed' : 'InProgress',
+          },
+        },
+        creationTime: when,
+        baseModelArn: `${ACCOUNT_ARN.replace(':123456789012', ':')}:foundation-model/amazon.nova-micro-v1:0:128k`,
+        trainingDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/dataset/train.jsonl' },
+        validationDataConfig: undefined,
+        outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/distillation/' },
+        customizationType: 'DISTILLATION',
+        ...(status === 'Completed'
+          ? { outputModelArn: `${ACCOUNT_ARN}:custom-model/amazon.nova-micro-v1:0:128k/${job.customModelName}` }
+          : {}),
+        ...(status === 'Failed' ? { failureMessage: options.jobFailureMessage ?? 'Training failed' } : {}),
+      };
+      return { $metadata, ...response };
+    });
+
+    this.mock.on(ListCustomModelDeploymentsCommand).callsFake(async (input) => ({
+      $metadata,
+      modelDeploymentSummaries: this.deployments.filter(
+        (d) =>
+          (!input.modelArnEquals || d.modelArn === input.modelArnEquals) &&
+          (!input.nameContains || (d.customModelDeploymentName ?? '').includes(input.nameContains)),
+      ),
+    }));
+    this.mock.on(CreateCustomModelDeploymentCommand).callsFake(async (input) => {
+      if (this.deployments.some((d) => d.customModelDeploymentName === input.modelDeploymentName)) {
+        throw new ConflictException({ message: 'deployment name exists', $metadata });
+      }
+      const arn = `${ACCOUNT_ARN}:custom-model-deployment/dep${String(this.deployments.length + 1).padStart(9, '0')}`;
+      this.deployments.push({
+        customModelDeploymentArn: arn,
+        customModelDeploymentName: input.modelDeploymentName,
+        modelArn: input.modelArn,
+        createdAt: new Date(),
+        status: 'Creating',
+      });
+      return { $metadata, customModelDeploymentArn: arn };
+    });
+    this.mock.on(GetCustomModelDeploymentCommand).callsFake(async (input) => {
+      const d = this.deployments.find((x) => x.customModelDeploymentArn === input.customModelDeploymentIdentifier);
+      if (!d) throw new ResourceNotFoundException({ message: 'no such deployment', $metadata });
+      const status = next(deploymentStatuses) as 'Creating' | 'Active' | 'Failed';
+      return {
+        $metadata,
+        customModelDeploymentArn: d.customModelDeploymentArn,
+        modelDeploymentName: d.customModelDeploymentName,
+        modelArn: d.modelArn,
+        createdAt: d.createdAt,
+        status,
+        ...(status === 'Failed' ? { failureMessage: 'Deployment failed: model not supported' } : {}),
+      };
+    });
+
+    this.mock.on(CreateEvaluationJobCommand).callsFake(async (input) => {
+      if (this.evaluationJobs.some((j) => j.request.jobName === input.jobName)) {
+        throw new ConflictException({ message: 'evaluation job name exists', $metadata });
+      }
+      const jobArn = `${ACCOUNT_ARN}:evaluation-job/ev${this.evaluationJobs.length + 1}abcdefgh`;
+      this.evaluationJobs.push({
+        request: input,
+        jobArn,
+        statuses: [...(options.evaluationStatuses ?? ['InProgress', 'Completed'])],
+      });
+      return { $metadata, jobArn };
+    });
+    this.mock.on(ListEvaluationJobsCommand).callsFake(async (input) => ({
+      $metadata,
+      jobSummaries: this.evaluationJobs
+        .filter((j) => (j.request.jobName ?? '').includes(input.nameContains ?? ''))
+        .map((j) => ({
+          jobArn: j.jobArn,
+          jobName: j.request.jobName,
+          status: 'InProgress' as const,
+          creationTime: new Date(),
+          jobType: 'Automated' as const,
+          evaluationTaskTypes: [],
+        })),
+    }));
+    this.mock.on(GetEvaluationJobCommand).callsFake(async (input) => {
+      const job = this.evaluationJobs.find((j) => j.jobArn === input.jobIdentifier);
+      if (!job) throw new ResourceNotFoundException({ message: 'no such evaluation job', $metadata });
+      const status = next(job.statuses) as 'InProgress' | 'Completed' | 'Failed';
+      if (status === 'Completed') this.writeResults(job.request);
+      return {
+        $metadata,
+        jobName: job.request.jobName,
+        status,
+        jobArn: job.jobArn,
+        roleArn: job.request.roleArn,
+        jobType: 'Automated' as const,
+        evaluationConfig: job.request.evaluationConfig,
+        inferenceConfig: job.request.inferenceConfig,
+        outputDataConfig: job.request.outputDataConfig,
+        creationTime: new Date(),
+        ...(status === 'Failed' ? { failureMessages: ['The judge model is not available in this Region'] } : {}),
+      };
+    });
+  }
+
+  /** Writes the judge's result JSONL where Bedrock does: <output s3Uri>/<jobName>/<jobId>/…/<uuid>_output.jsonl. */
+  private writeResults(request: CreateEvaluationJobRequest) {
+    const output = request.outputDataConfig?.s3Uri ?? '';
+    const [, bucket, ...rest] = /^s3:\/\/([^/]+)\/(.*)$/.exec(output) ?? [];
+    const source = request.inferenceConfig?.models?.[0]?.precomputedInferenceSource?.inferenceSourceIdentifier;
+    const model = source === INFERENCE_SOURCE.student ? 'student' : 'baseline';
+    const results = this.options.judgeResults?.[model] ?? [0.75, 0.75];
+    const key =
+      `${rest.join('/')}${request.jobName}/abc123/models/${source}/taskTypes/General/datasets/held-out-queries/` +
+      '0f1e2d3c_output.jsonl';
+    const lines = results.map((result, i) =>
+      JSON.stringify({
+        automatedEvaluationResult: {
+          scores: [
+            {
+              metricName: JUDGE_METRIC_NAME,
+              result,
+              evaluatorDetails: [{ modelIdentifier: 'us.meta.llama3-3-70b-instruct-v1:0', explanation: 'close' }],
+            },
+          ],
+        },
+        inputRecord: { prompt: `query ${i}`, referenceResponse: '{}', modelResponses: [{ response: '{}' }] },
+      }),
+    );
+    this.s3.set(bucket ?? '', key, lines.join('\n') + '\n');
+  }
+
+  restore() {
+    this.mock.restore();
+  }
+}
+
+/** ListObjectsV2 over the in-memory bucket (the shared S3 fake answers Get/Head/Put only). */
+export function addListing(s3: InMemoryS3): void {
+  s3.mock.on(ListObjectsV2Command).callsFake(async (input) => {
+    const keys = s3.keys(input.Bucket ?? '').filter((k) => k.startsWith(input.Prefix ?? ''));
+    return { $metadata, IsTruncated: false, KeyCount: keys.length, Contents: keys.map((Key) => ({ Key })) };
+  });
+}

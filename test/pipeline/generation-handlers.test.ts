@@ -1,0 +1,262 @@
+import {
+  BedrockClient,
+  GetFoundationModelCommand,
+  ResourceNotFoundException,
+  type GetFoundationModelCommandOutput,
+} from '@aws-sdk/client-bedrock';
+import { mockClient } from 'aws-sdk-client-mock';
+import { assemble } from '../../lambda/pipeline/assemble';
+import { logger, metrics } from '../../lambda/pipeline/generation-common';
+import { plan } from '../../lambda/pipeline/plan';
+import { preflight } from '../../lambda/pipeline/preflight';
+import { validateDataset } from '../../lambda/shared/dataset-validator';
+import { DEFAULT_PRICES } from '../../lambda/shared/prices';
+import { runKeys } from '../../lambda/shared/runs';
+import { serialiseShard, type ShardExample, type ShardSummary } from '../../lambda/shared/shard-generation';
+import { InMemoryS3 } from '../helpers/aws-mocks';
+
+const BUCKET = 'dataset-bucket';
+const RUN = 'run-42';
+const keys = runKeys(RUN);
+
+const bedrock = mockClient(BedrockClient);
+let s3: InMemoryS3;
+
+beforeAll(() => {
+  logger.setLogLevel('SILENT');
+  jest.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
+});
+beforeEach(() => {
+  bedrock.reset();
+  s3 = new InMemoryS3();
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    BUCKET_NAME: BUCKET,
+    TEACHER_MODEL_ID: 'us.amazon.nova-premier-v1:0',
+    STUDENT_MODEL_ID: 'amazon.nova-micro-v1:0:128k',
+    EXAMPLE_COUNT: '200',
+    TEST_EXAMPLE_COUNT: '40',
+    QUERIES_PER_SHARD: '50',
+    GENERATION_SURPLUS: '0.35',
+    MIN_GENERATION_SUCCESS_RATE: '0.9',
+    INCLUDE_REASONING: 'false',
+    PRICE_TABLE: JSON.stringify(DEFAULT_PRICES),
+  });
+});
+afterEach(() => s3.restore());
+
+/** A GetFoundationModel reply in the real shape. */
+const foundationModel = (modelId: string, status: 'ACTIVE' | 'LEGACY'): GetFoundationModelCommandOutput => ({
+  $metadata: { httpStatusCode: 200 },
+  modelDetails: {
+    modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${modelId}`,
+    modelId,
+    modelName: modelId,
+    providerName: 'Amazon',
+    modelLifecycle: { status },
+  },
+});
+const models = (statuses: Record<string, 'ACTIVE' | 'LEGACY'>) =>
+  bedrock.on(GetFoundationModelCommand).callsFake((input: { modelIdentifier?: string }) => {
+    const id = input.modelIdentifier ?? '';
+    const status = statuses[id];
+    if (!status) throw new ResourceNotFoundException({ message: `Model ${id} not found`, $metadata: {} });
+    return foundationModel(id, status);
+  });
+
+describe('Preflight', () => {
+  it('passes when both models are ACTIVE, checking the foundation models behind the profile and the 128k variant', async () => {
+    models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' });
+    const result = await preflight({ runId: RUN }, new BedrockClient({}));
+    expect(result).toEqual({
+      runId: RUN,
+      region: 'us-east-1',
+      teacher: {
+        modelId: 'us.amazon.nova-premier-v1:0',
+        foundationModelId: 'amazon.nova-premier-v1:0',
+        status: 'ACTIVE',
+      },
+      student: {
+        modelId: 'amazon.nova-micro-v1:0:128k',
+        foundationModelId: 'amazon.nova-micro-v1:0',
+        status: 'ACTIVE',
+      },
+      exampleCount: 200,
+      testExampleCount: 40,
+    });
+    expect(bedrock.commandCalls(GetFoundationModelCommand).map((c) => c.args[0].input.modelIdentifier)).toEqual([
+      'amazon.nova-premier-v1:0',
+      'amazon.nova-micro-v1:0',
+    ]);
+  });
+
+  it('stops on a Legacy teacher, naming teacherModelId and the documented alternative', async () => {
+    models({ 'amazon.nova-premier-v1:0': 'LEGACY', 'amazon.nova-micro-v1:0': 'ACTIVE' });
+    const run = preflight({ runId: RUN }, new BedrockClient({}));
+    await expect(run).rejects.toMatchObject({ name: 'PreflightFailed' });
+    await expect(run).rejects.toThrow(
+      /teacherModelId "us.amazon.nova-premier-v1:0" \(foundation model amazon.nova-premier-v1:0\) is LEGACY, not ACTIVE.*"us.amazon.nova-pro-v1:0"/,
+    );
+  });
+
+  it('stops on a student that is not ACTIVE, naming studentModelId', async () => {
+    models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'LEGACY' });
+    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+      /studentModelId "amazon.nova-micro-v1:0:128k"/,
+    );
+  });
+
+  it('names the key when a model does not exist', async () => {
+    process.env.TEACHER_MODEL_ID = 'us.amazon.nova-typo-v1:0';
+    models({ 'amazon.nova-micro-v1:0': 'ACTIVE' });
+    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+      /teacherModelId "us.amazon.nova-typo-v1:0": GetFoundationModel\(amazon.nova-typo-v1:0\) failed \(ResourceNotFoundException/,
+    );
+  });
+
+  it('refuses a region without on-demand custom-model deployment', async () => {
+    process.env.AWS_REGION = 'eu-west-1';
+    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+      /region eu-west-1 .* us-east-1 or us-west-2/,
+    );
+  });
+
+  it('refuses counts outside the Nova limits', async () => {
+    process.env.EXAMPLE_COUNT = '20000';
+    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+      /exampleCount 20000 is outside 100-15000/,
+    );
+  });
+
+  it('refuses an execution name that is not a run id, naming the rule', async () => {
+    await expect(preflight({ runId: 'Run_1' }, new BedrockClient({}))).rejects.toThrow(
+      /runId "Run_1" is invalid: use 1-40 lowercase letters, digits and single dashes/,
+    );
+  });
+
+  it('names a missing environment variable', async () => {
+    delete process.env.STUDENT_MODEL_ID;
+    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+      /STUDENT_MODEL_ID: .*DistillationPipeline/,
+    );
+  });
+});
+
+describe('Plan', () => {
+  it('writes the shard list once and returns it for the Map', async () => {
+    const result = await plan({ runId: RUN }, undefined, () => new Date('2026-01-01T00:00:00Z'));
+    expect(result).toMatchObject({
+      runId: RUN,
+      bucket: BUCKET,
+      planKey: keys.shardPlan,
+      targetRecords: 240,
+      plannedQueries: 324,
+      shardCount: 7,
+    });
+    expect(result.shards[0]).toEqual({ index: 0, target: 'visual', domain: 'sports', phrasing: 'keywords', count: 50 });
+    expect(JSON.parse(s3.get(BUCKET, keys.shardPlan) ?? '{}')).toMatchObject({
+      runId: RUN,
+      plannedQueries: 324,
+      queriesPerShard: 50,
+    });
+  });
+
+  it('returns the stored plan on a retry, even when the configuration changed in between', async () => {
+    await plan({ runId: RUN });
+    process.env.QUERIES_PER_SHARD = '10';
+    const again = await plan({ runId: RUN });
+    expect(again.shardCount).toBe(7);
+  });
+});
+
+const LABELS = [
+  { visual: 0.7, audio: 0.1, transcription: 0.1, metadata: 0.1 },
+  { visual: 0.1, audio: 0.7, transcription: 0.1, metadata: 0.1 },
+  { visual: 0.1, audio: 0.1, transcription: 0.7, metadata: 0.1 },
+  { visual: 0.1, audio: 0.1, transcription: 0.1, metadata: 0.7 },
+];
+
+/** Stores the plan and `written` of its shards, each fully labelled with balanced labels. */
+async function storeShards(written: number) {
+  const stored = await plan({ runId: RUN });
+  for (const spec of stored.shards.slice(0, written)) {
+    const examples: ShardExample[] = Array.from({ length: spec.count }, (_, i) => ({
+      kind: 'example',
+      query: `shard ${spec.index} query ${i}`,
+      weights: LABELS[i % 4]!,
+    }));
+    const summary: ShardSummary = {
+      kind: 'shard',
+      index: spec.index,
+      target: spec.target,
+      domain: spec.domain,
+      phrasing: spec.phrasing,
+      teacherModelId: 'us.amazon.nova-premier-v1:0',
+      promptVersions: {},
+      planned: spec.count,
+      written: spec.count,
+      labelled: spec.count,
+      dropped: { notWritten: 0, unparseableLabel: 0, teacherError: 0 },
+      writerRejected: 0,
+      writerUnparseable: 0,
+      labelRetries: 0,
+      teacherCalls: { writing: 2, labelling: spec.count },
+      usage: { inputTokens: 10_000, outputTokens: 1_500 },
+      retries: 0,
+      durationMs: 1_000,
+    };
+    s3.set(BUCKET, keys.shard(spec.index), serialiseShard(summary, examples));
+  }
+  return stored;
+}
+
+describe('Assemble', () => {
+  it('writes train, test and manifest once, and returns the AssembleResult', async () => {
+    await storeShards(7);
+    const result = await assemble({ runId: RUN });
+    expect(result).toEqual({
+      runId: RUN,
+      bucket: BUCKET,
+      trainKey: keys.train,
+      testKey: keys.test,
+      manifestKey: keys.manifest,
+      trainCount: 200,
+      testCount: 40,
+    });
+    expect(validateDataset(s3.get(BUCKET, keys.train) ?? '')).toMatchObject({ ok: true, records: 200 });
+    const manifest = JSON.parse(s3.get(BUCKET, keys.manifest) ?? '{}');
+    expect(manifest.teacher.calls.total).toBe(7 * 2 + 324);
+    expect(s3.puts.filter((p) => p.key.startsWith(keys.datasetPrefix)).every((p) => p.ifNoneMatch === '*')).toBe(true);
+  });
+
+  it('returns the stored result when the manifest already exists (retry or redrive)', async () => {
+    await storeShards(7);
+    const first = await assemble({ runId: RUN });
+    const putsBefore = s3.puts.length;
+    expect(await assemble({ runId: RUN })).toEqual(first);
+    expect(s3.puts.length).toBe(putsBefore);
+  });
+
+  it('finishes a half-written dataset after a crash, since it rebuilds the same files', async () => {
+    await storeShards(7);
+    await assemble({ runId: RUN });
+    s3.objects.delete(`${BUCKET}/${keys.manifest}`);
+    await expect(assemble({ runId: RUN })).resolves.toMatchObject({ trainCount: 200 });
+  });
+
+  it('never overwrites a file of the run with other content', async () => {
+    await storeShards(7);
+    s3.set(BUCKET, keys.train, 'someone else\n');
+    await expect(assemble({ runId: RUN })).rejects.toMatchObject({ name: 'DatasetConflict' });
+    expect(s3.get(BUCKET, keys.train)).toBe('someone else\n');
+  });
+
+  it('fails below minGenerationSuccessRate when shards are missing, with the numbers', async () => {
+    await storeShards(5);
+    await expect(assemble({ runId: RUN })).rejects.toMatchObject({
+      name: 'GenerationBelowMinimum',
+      message: expect.stringContaining('only 250 of 324 planned queries were labelled'),
+    });
+    expect(s3.get(BUCKET, keys.manifest)).toBeUndefined();
+  });
+});

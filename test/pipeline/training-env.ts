@@ -1,0 +1,30 @@
+import { DEFAULT_PRICES } from '../../lambda/shared/prices';
+
+/** What the training construct sets on its functions (values as in a dev deployment). */
+export const TRAINING_ENV = {
+  ENV_NAME: 'dev',
+  CUSTOMIZATION_ROLE_ARN: 'arn:aws:iam::123456789012:role/customization',
+  EVALUATION_ROLE_ARN: 'arn:aws:iam::123456789012:role/evaluation',
+  STUDENT_MODEL_ID: 'amazon.nova-micro-v1:0:128k',
+  TEACHER_MODEL_ID: 'us.amazon.nova-premier-v1:0',
+  BASELINE_MODEL_ID: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+  JUDGE_MODEL_ID: 'us.meta.llama3-3-70b-instruct-v1:0',
+  MAX_RESPONSE_LENGTH_FOR_INFERENCE: '1000',
+  DATASET_KEY_ARN: 'arn:aws:kms:us-east-1:123456789012:key/1111-2222',
+  DATASET_BUCKET: 'dataset-bucket',
+  EVALUATION_CONCURRENCY: '4',
+  PRICE_TABLE: JSON.stringify(DEFAULT_PRICES),
+  MIN_JUDGE_SCORE: '4',
+  MAX_JUDGE_GAP_TO_BASELINE: '0.25',
+  MIN_DOMINANT_AGREEMENT: '0.85',
+  MIN_VALID_REPLY_RATE: '0.98',
+  ACTIVE_MODEL_PARAMETER_NAME: '/intent-router/dev/active-model',
+  TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:topic',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+};
+
+export const BUCKET = TRAINING_ENV.DATASET_BUCKET;
+export const MODEL_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abcdef123456';
+export const DEPLOYMENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';
+export const JOB_ARN =
+  'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0:128k/xyz789';

@@ -1,0 +1,244 @@
+import './training-env-setup';
+import { CreateModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { Template } from 'aws-cdk-lib/assertions';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { TRAINING_STATES as S } from '../../lib/constructs/pipeline/training-stages';
+import { toRecord } from '../../lambda/shared/dataset-record';
+import { checkDeployment } from '../../lambda/pipeline/check-deployment';
+import { checkDistillation } from '../../lambda/pipeline/check-distillation';
+import { checkEvaluation } from '../../lambda/pipeline/check-evaluation';
+import { deployStudent } from '../../lambda/pipeline/deploy-student';
+import { evaluate } from '../../lambda/pipeline/evaluate';
+import { gate } from '../../lambda/pipeline/gate';
+import { promote } from '../../lambda/pipeline/promote';
+import { report } from '../../lambda/pipeline/report';
+import { reuseDataset } from '../../lambda/pipeline/reuse-dataset';
+import { startDistillation } from '../../lambda/pipeline/start-distillation';
+import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
+import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
+import { buildTrainingStack, renderedDefinition } from './training-fixture';
+import { BUCKET, MODEL_ARN } from './training-env';
+
+/**
+ * The synthesized fragment executed locally from Assemble's result to the end: every Lambda task runs its real
+ * handler, with AWS mocked at the SDK boundary; waits and retry pauses are skipped.
+ */
+
+const RUN = 'run-1';
+const definition = renderedDefinition(
+  Template.fromStack(buildTrainingStack().stack),
+) as unknown as StateMachineDefinition;
+const $metadata = { httpStatusCode: 200, requestId: 'r' };
+
+const runtime = mockClient(BedrockRuntimeClient);
+const ssm = mockClient(SSMClient);
+const sns = mockClient(SNSClient);
+let s3: InMemoryS3;
+let bedrock: FakeBedrock;
+let notifications: Record<string, unknown>[];
+
+const label = (v: number, a: number, t: number, m: number) => ({ visual: v, audio: a, transcription: t, metadata: m });
+const TEST_SET = [
+  ['red car driving', label(0.9, 0, 0, 0.1)],
+  ['dog barking loudly', label(0.3, 0.6, 0, 0.1)],
+  ['Taylor Swift', label(0.3, 0, 0.1, 0.6)],
+  ['chef says add salt', label(0.2, 0, 0.7, 0.1)],
+] as const;
+const ASSEMBLE = {
+  runId: RUN,
+  bucket: BUCKET,
+  trainKey: `runs/${RUN}/dataset/train.jsonl`,
+  testKey: `runs/${RUN}/dataset/test.jsonl`,
+  manifestKey: `runs/${RUN}/dataset/manifest.json`,
+  trainCount: 9000,
+  testCount: TEST_SET.length,
+};
+
+function setUp(options: FakeBedrockOptions = {}) {
+  s3 = new InMemoryS3();
+  addListing(s3);
+  bedrock = new FakeBedrock(s3, options);
+  notifications = [];
+  const lines = TEST_SET.map(([q, w]) => JSON.stringify(toRecord(q, w))).join('\n');
+  s3.set(BUCKET, ASSEMBLE.testKey, lines);
+  s3.set(BUCKET, ASSEMBLE.trainKey, lines);
+  s3.set(BUCKET, ASSEMBLE.manifestKey, JSON.stringify({ mixedShare: 0.1 }));
+  runtime.reset();
+  runtime.on(ConverseCommand).callsFake(async (input) => {
+    const found = TEST_SET.find(([q]) => q === requestTexts(input).user);
+    return converseReply(JSON.stringify(found?.[1] ?? {}), { inputTokens: 60, outputTokens: 25 });
+  });
+  ssm.reset();
+  ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });
+  ssm.on(PutParameterCommand).resolves({ $metadata, Version: 2 });
+  sns.reset();
+  sns.on(PublishCommand).resolves({ $metadata, MessageId: 'm' });
+}
+afterEach(() => {
+  s3?.restore();
+  bedrock?.restore();
+});
+
+const tasks = Object.entries(definition.States as Record<string, { Type: string }>)
+  .filter(([, s]) => s.Type === 'Task')
+  .map(([name]) => name);
+const zeroFor = (types: string[]) =>
+  Object.fromEntries(
+    Object.entries(definition.States as Record<string, { Type: string }>)
+      .filter(([, s]) => types.includes(s.Type))
+      .map(([name]) => [name, 0]),
+  );
+
+type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>[string];
+type ExecutionInput = Parameters<StateMachine['run']>[0];
+
+/** A handler as a local task: what it returns goes through JSON, as a Lambda's result does. */
+const local =
+  (fn: (input: unknown) => Promise<unknown>): LocalHandler =>
+  async (input) =>
+    JSON.parse(JSON.stringify(await fn(input))) as Awaited<ReturnType<LocalHandler>>;
+
+async function run(input: ExecutionInput) {
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
+  const execution = machine.run(input, {
+    context: { Execution: { Name: RUN, Id: `arn:aws:states:us-east-1:123456789012:execution:sm:${RUN}` } },
+    overrides: {
+      taskResourceLocalHandlers: {
+        [S.startDistillation]: local(startDistillation),
+        [S.checkDistillation]: local(checkDistillation),
+        [S.deployStudent]: local(deployStudent),
+        [S.checkDeployment]: local(checkDeployment),
+        [S.evaluate]: local(evaluate),
+        [S.checkEvaluation]: local(checkEvaluation),
+        [S.gate]: local(gate),
+        [S.promote]: local(promote),
+        [S.report]: local(report),
+        [S.reuseDataset]: local(reuseDataset),
+        'Notify failure': local(async (i) => {
+          notifications.push(i as Record<string, unknown>);
+          return {};
+        }),
+      },
+      waitTimeOverrides: zeroFor(['Wait']),
+      retryIntervalOverrides: zeroFor(['Task']),
+    },
+  });
+  return (await execution.result) as Record<string, Record<string, unknown>>;
+}
+
+describe('the training fragment, executed locally', () => {
+  it('lists a local handler for every Task state', () => {
+    expect(tasks.sort()).toEqual(
+      [
+        S.startDistillation,
+        S.checkDistillation,
+        S.deployStudent,
+        S.checkDeployment,
+        S.evaluate,
+        S.checkEvaluation,
+        S.gate,
+        S.promote,
+        S.report,
+        S.reuseDataset,
+        'Notify failure',
+      ].sort(),
+    );
+  });
+
+  it('happy path: distils, deploys, evaluates, promotes and reports', async () => {
+    setUp({
+      jobStatuses: ['InProgress', 'InProgress', 'Completed'],
+      judgeResults: { student: [0.8, 0.8], baseline: [0.75] },
+    });
+    const out = await run({ assemble: ASSEMBLE });
+    expect(out['distillationStatus']).toMatchObject({
+      status: 'Completed',
+      statusDetails: { trainingDetails: { status: 'Completed' } },
+    });
+    expect(out['deploymentStatus']).toMatchObject({ status: 'Active' });
+    expect(out['evaluationStatus']).toMatchObject({
+      status: 'Completed',
+      judge: { student: { mean: 4.2 }, baseline: { mean: 4 } },
+    });
+    expect(out['gate']).toMatchObject({ passed: true });
+    expect(out['promotion']).toEqual({ promoted: true, parameterName: '/intent-router/dev/active-model', version: 2 });
+    expect(out['report']).toMatchObject({ outcome: 'PROMOTED', reportJsonKey: 'runs/run-1/report.json' });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+    expect(s3.get(BUCKET, 'runs/run-1/report.md')).toContain('PROMOTED');
+    expect(notifications).toEqual([]);
+    expect(bedrock.jobs).toHaveLength(1);
+  });
+
+  it('distillation Failed: notifies and fails with the failure message', async () => {
+    setUp({ jobStatuses: ['InProgress', 'Failed'], jobFailureMessage: 'Data validation failed: too few records' });
+    await expect(run({ assemble: ASSEMBLE })).rejects.toThrow(ExecutionError);
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]?.['Message']).toMatchObject({
+      status: 'FAILED',
+      step: 'Distillation',
+      error: 'DistillationJobFailed',
+      cause: 'Data validation failed: too few records',
+    });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it('deployment Failed: notifies and fails', async () => {
+    setUp({ deploymentStatuses: ['Creating', 'Failed'] });
+    await expect(run({ assemble: ASSEMBLE })).rejects.toThrow(/Deployment failed: model not supported/);
+    expect(notifications[0]?.['Message']).toMatchObject({
+      step: 'Deployment',
+      cause: 'Deployment failed: model not supported',
+    });
+  });
+
+  it('gate rejects: promotes nothing and the report says which threshold', async () => {
+    setUp({ judgeResults: { student: [0.5, 0.5], baseline: [1] } });
+    const out = await run({ assemble: ASSEMBLE });
+    expect(out['promotion']).toEqual({ promoted: false, reason: expect.stringContaining('minJudgeScore (3 < 4)') });
+    expect(out['report']).toMatchObject({ outcome: 'REJECTED' });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(s3.get(BUCKET, 'runs/run-1/report.md')).toContain(
+      'rejected: minJudgeScore (3 < 4), maxJudgeGapToBaseline (2 > 0.25)',
+    );
+  });
+
+  it('ThrottlingException on create: retried by the state machine', async () => {
+    setUp({ throttleFirstCreates: 2 });
+    const out = await run({ assemble: ASSEMBLE });
+    expect(bedrock.createCalls).toBe(3);
+    expect(bedrock.jobs).toHaveLength(1);
+    expect(out['report']).toMatchObject({ outcome: 'PROMOTED' });
+  });
+
+  it('a create retried after a lost response does not start a second job', async () => {
+    setUp({ loseFirstCreateResponse: true });
+    const out = await run({ assemble: ASSEMBLE });
+    expect(bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)).toHaveLength(2);
+    expect(bedrock.jobs).toHaveLength(1);
+    expect(out['distillation']).toMatchObject({ jobArn: bedrock.jobs[0]?.jobArn });
+  });
+
+  it('reuseModelArn: skips the distillation and deploys the given model', async () => {
+    setUp();
+    const out = await run({ assemble: ASSEMBLE, reuseModelArn: MODEL_ARN });
+    expect(bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)).toHaveLength(0);
+    expect(out['deployment']).toMatchObject({ modelArn: MODEL_ARN });
+    expect(out['report']).toMatchObject({ outcome: 'PROMOTED' });
+  });
+
+  it('reuseDatasetFromRun: takes an earlier run’s dataset instead of generating one', async () => {
+    setUp();
+    const lines = TEST_SET.map(([q, w]) => JSON.stringify(toRecord(q, w))).join('\n');
+    s3.set(BUCKET, 'runs/run-0/dataset/train.jsonl', lines);
+    s3.set(BUCKET, 'runs/run-0/dataset/test.jsonl', lines);
+    const out = await run({ reuseDatasetFromRun: 'run-0' });
+    expect(out['assemble']).toMatchObject({ trainKey: 'runs/run-0/dataset/train.jsonl', testCount: 4 });
+    const create = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)[0]?.args[0].input;
+    expect(create?.trainingDataConfig?.s3Uri).toBe('s3://dataset-bucket/runs/run-0/dataset/train.jsonl');
+    expect(create?.outputDataConfig?.s3Uri).toBe('s3://dataset-bucket/runs/run-1/distillation/');
+  });
+});

@@ -1,0 +1,526 @@
+import './training-env-setup';
+import {
+  CreateEvaluationJobCommand,
+  CreateModelCustomizationJobCommand,
+  ThrottlingException,
+} from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { readActiveModel } from '../../lambda/shared/active-model';
+import { toRecord } from '../../lambda/shared/dataset-record';
+import { evaluationKeys, type JudgeScore } from '../../lambda/shared/evaluation';
+import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+import { checkDeployment } from '../../lambda/pipeline/check-deployment';
+import { checkDistillation } from '../../lambda/pipeline/check-distillation';
+import { checkEvaluation } from '../../lambda/pipeline/check-evaluation';
+import { deployStudent } from '../../lambda/pipeline/deploy-student';
+import { evaluate } from '../../lambda/pipeline/evaluate';
+import { gate } from '../../lambda/pipeline/gate';
+import { promote } from '../../lambda/pipeline/promote';
+import { report } from '../../lambda/pipeline/report';
+import { reuseDataset } from '../../lambda/pipeline/reuse-dataset';
+import { startDistillation } from '../../lambda/pipeline/start-distillation';
+import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
+import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
+import { BUCKET, DEPLOYMENT_ARN, MODEL_ARN, TRAINING_ENV } from './training-env';
+
+const RUN = 'run-1';
+const START_INPUT = { runId: RUN, bucket: BUCKET, trainKey: `runs/${RUN}/dataset/train.jsonl` };
+const $metadata = { httpStatusCode: 200, requestId: 'r' };
+
+let s3: InMemoryS3;
+let bedrock: FakeBedrock;
+const runtime = mockClient(BedrockRuntimeClient);
+const ssm = mockClient(SSMClient);
+const sns = mockClient(SNSClient);
+
+function setUp(options: FakeBedrockOptions = {}) {
+  bedrock?.restore();
+  bedrock = new FakeBedrock(s3, options);
+}
+
+beforeEach(() => {
+  s3 = new InMemoryS3();
+  addListing(s3);
+  setUp();
+  runtime.reset();
+  ssm.reset();
+  sns.reset();
+});
+afterEach(() => {
+  s3.restore();
+  bedrock.restore();
+});
+
+const label = (v: number, a: number, t: number, m: number) => ({ visual: v, audio: a, transcription: t, metadata: m });
+const TEST_SET = [
+  ['red car driving', label(0.9, 0, 0, 0.1)],
+  ['dog barking loudly', label(0.3, 0.6, 0, 0.1)],
+  ['Taylor Swift', label(0.3, 0, 0.1, 0.6)],
+] as const;
+function putTestSet() {
+  s3.set(BUCKET, `runs/${RUN}/dataset/test.jsonl`, TEST_SET.map(([q, w]) => JSON.stringify(toRecord(q, w))).join('\n'));
+}
+
+describe('start-distillation', () => {
+  it('creates a DISTILLATION job with the student, the teacher config, the run’s data, key, names and tags', async () => {
+    const result = await startDistillation(START_INPUT);
+    expect(result).toMatchObject({ jobName: 'ir-dev-run-1-distillation', existing: false });
+    const input = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      jobName: 'ir-dev-run-1-distillation',
+      customModelName: 'ir-dev-run-1-student',
+      clientRequestToken: 'ir-dev-run-1-distillation',
+      roleArn: TRAINING_ENV.CUSTOMIZATION_ROLE_ARN,
+      baseModelIdentifier: 'amazon.nova-micro-v1:0:128k',
+      customizationType: 'DISTILLATION',
+      customizationConfig: {
+        distillationConfig: {
+          teacherModelConfig: {
+            teacherModelIdentifier: 'us.amazon.nova-premier-v1:0',
+            maxResponseLengthForInference: 1000,
+          },
+        },
+      },
+      trainingDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/dataset/train.jsonl' },
+      outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/distillation/' },
+      customModelKmsKeyId: TRAINING_ENV.DATASET_KEY_ARN,
+    });
+    expect(input?.jobTags).toContainEqual({ key: 'RunId', value: RUN });
+    expect(input?.customModelTags).toContainEqual({ key: 'Project', value: 'distilled-intent-router' });
+  });
+
+  it('does not start a second job when the create is retried after a lost response', async () => {
+    setUp({ loseFirstCreateResponse: true });
+    await expect(startDistillation(START_INPUT)).rejects.toMatchObject({ name: 'InternalServerException' });
+    const retried = await startDistillation(START_INPUT);
+    expect(bedrock.jobs).toHaveLength(1);
+    expect(retried.jobArn).toBe(bedrock.jobs[0]?.jobArn);
+  });
+
+  it('resolves a ConflictException on retry to the job this run started', async () => {
+    setUp({ duplicateCreate: 'conflict' });
+    const first = await startDistillation(START_INPUT);
+    const second = await startDistillation(START_INPUT);
+    expect(second).toEqual({ ...first, existing: true });
+    expect(bedrock.jobs).toHaveLength(1);
+  });
+
+  it('refuses a job of the same name that another run started', async () => {
+    setUp({ duplicateCreate: 'conflict' });
+    bedrock.jobs.push({
+      jobName: 'ir-dev-run-1-distillation',
+      jobArn: 'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x/other',
+      token: 'someone-else',
+      customModelName: 'x',
+    });
+    await expect(startDistillation(START_INPUT)).rejects.toThrow(/was not started by run run-1/);
+  });
+
+  it('surfaces throttling under its SDK name for the state machine’s Retry', async () => {
+    bedrock.mock
+      .on(CreateModelCustomizationJobCommand)
+      .rejects(new ThrottlingException({ message: 'Too many requests', $metadata: { httpStatusCode: 429 } }));
+    await expect(startDistillation(START_INPUT)).rejects.toMatchObject({ name: 'ThrottlingException' });
+  });
+
+  it('names the field when the state machine passes bad input', async () => {
+    await expect(startDistillation({ runId: RUN, bucket: BUCKET })).rejects.toThrow(
+      /Start distillation: invalid input from the state machine: trainKey/,
+    );
+  });
+});
+
+describe('check-distillation', () => {
+  it('reports the status with statusDetails as plain JSON, then the output model once Completed', async () => {
+    const { jobArn } = await startDistillation(START_INPUT);
+    const running = await checkDistillation({ jobArn });
+    expect(running).toEqual({
+      status: 'InProgress',
+      jobArn,
+      failureMessage: '',
+      statusDetails: {
+        validationDetails: {
+          status: 'Completed',
+          creationTime: '2026-11-25T10:00:00.000Z',
+          lastModifiedTime: '2026-11-25T10:00:00.000Z',
+        },
+        dataProcessingDetails: {
+          status: 'Completed',
+          creationTime: '2026-11-25T10:00:00.000Z',
+          lastModifiedTime: '2026-11-25T10:00:00.000Z',
+        },
+        trainingDetails: { status: 'InProgress' },
+      },
+    });
+    const done = await checkDistillation({ jobArn });
+    expect(done.status).toBe('Completed');
+    expect(done.outputModelArn).toMatch(/:custom-model\/.*ir-dev-run-1-student$/);
+  });
+
+  it('carries the failure message of a Failed job', async () => {
+    setUp({ jobStatuses: ['Failed'], jobFailureMessage: 'Data validation failed: line 3 has no user turn' });
+    const { jobArn } = await startDistillation(START_INPUT);
+    expect(await checkDistillation({ jobArn })).toMatchObject({
+      status: 'Failed',
+      failureMessage: 'Data validation failed: line 3 has no user turn',
+      statusDetails: { trainingDetails: { status: 'Failed' } },
+    });
+  });
+});
+
+describe('deploy-student and check-deployment', () => {
+  it('creates a deployment named after the run, then reports Creating → Active', async () => {
+    const deployed = await deployStudent({ runId: RUN, modelArn: MODEL_ARN });
+    expect(deployed).toMatchObject({ deploymentName: 'ir-dev-run-1-student', modelArn: MODEL_ARN, reused: false });
+    expect(bedrock.deployments[0]?.customModelDeploymentName).toBe('ir-dev-run-1-student');
+    expect(await checkDeployment({ deploymentArn: deployed.deploymentArn })).toEqual({
+      status: 'Creating',
+      deploymentArn: deployed.deploymentArn,
+      failureMessage: '',
+    });
+    expect((await checkDeployment({ deploymentArn: deployed.deploymentArn })).status).toBe('Active');
+  });
+
+  it('reuses an existing deployment of the same model instead of creating another', async () => {
+    const first = await deployStudent({ runId: RUN, modelArn: MODEL_ARN });
+    const again = await deployStudent({ runId: 'run-2', modelArn: MODEL_ARN });
+    expect(again).toMatchObject({ deploymentArn: first.deploymentArn, reused: true });
+    expect(bedrock.deployments).toHaveLength(1);
+  });
+
+  it('never reuses a Failed deployment', async () => {
+    bedrock.deployments.push({
+      customModelDeploymentArn: DEPLOYMENT_ARN,
+      customModelDeploymentName: 'old',
+      modelArn: MODEL_ARN,
+      createdAt: new Date(),
+      status: 'Failed',
+    });
+    expect((await deployStudent({ runId: RUN, modelArn: MODEL_ARN })).reused).toBe(false);
+  });
+
+  it('reports a Failed deployment with its message', async () => {
+    setUp({ deploymentStatuses: ['Failed'] });
+    const { deploymentArn } = await deployStudent({ runId: RUN, modelArn: MODEL_ARN });
+    expect(await checkDeployment({ deploymentArn })).toMatchObject({
+      status: 'Failed',
+      failureMessage: 'Deployment failed: model not supported',
+    });
+  });
+
+  it('refuses a model ARN that is not a custom model, naming reuseModelArn', async () => {
+    await expect(deployStudent({ runId: RUN, modelArn: 'amazon.nova-micro-v1:0' })).rejects.toThrow(
+      /modelArn: must be a custom model ARN .* reuseModelArn/,
+    );
+  });
+});
+
+describe('evaluate', () => {
+  const EVALUATE_INPUT = {
+    runId: RUN,
+    bucket: BUCKET,
+    testKey: `runs/${RUN}/dataset/test.jsonl`,
+    deploymentArn: DEPLOYMENT_ARN,
+  };
+
+  function answerLikeTheTeacher() {
+    runtime.on(ConverseCommand).callsFake(async (input) => {
+      const { user } = requestTexts(input);
+      const found = TEST_SET.find(([q]) => q === user);
+      return converseReply(JSON.stringify(found?.[1] ?? {}), { inputTokens: 60, outputTokens: 25 });
+    });
+  }
+
+  it('answers with both models, writes metrics and datasets under the run, and starts one judge job per model', async () => {
+    putTestSet();
+    answerLikeTheTeacher();
+    const result = await evaluate(EVALUATE_INPUT);
+
+    const calls = runtime.commandCalls(ConverseCommand).map((c) => c.args[0].input);
+    expect(calls.filter((c) => c.modelId === DEPLOYMENT_ARN).map((c) => requestTexts(c).system)).toEqual(
+      TEST_SET.map(() => STUDENT_PROMPT),
+    );
+    expect(
+      calls.filter((c) => c.modelId === TRAINING_ENV.BASELINE_MODEL_ID).map((c) => requestTexts(c).system),
+    ).toEqual(TEST_SET.map(() => teacherPrompt()));
+    expect(result.student).toMatchObject({
+      modelId: DEPLOYMENT_ARN,
+      validReplyRate: 1,
+      dominantAgreement: 1,
+      queries: 3,
+    });
+    expect(result.student.costPer1kQueriesUsd).toBeCloseTo((1000 * (60 * 0.035 + 25 * 0.14)) / 1e6, 12);
+    expect(result.baseline.costPer1kQueriesUsd).toBeCloseTo((1000 * (60 * 1 + 25 * 5)) / 1e6, 12);
+
+    const keys = evaluationKeys(RUN);
+    expect(s3.puts.at(-1)?.key).toBe(keys.metrics); // last: marks the answers complete
+    const dataset = (s3.get(BUCKET, keys.dataset('student')) ?? '').trim().split('\n');
+    expect(dataset).toHaveLength(3);
+    expect(JSON.parse(dataset[0] ?? '{}')).toMatchObject({
+      prompt: 'red car driving',
+      modelResponses: [{ modelIdentifier: 'distilled-student' }],
+    });
+
+    const jobs = bedrock.mock.commandCalls(CreateEvaluationJobCommand).map((c) => c.args[0].input);
+    expect(jobs.map((j) => j.jobName)).toEqual(['ir-dev-run-1-eval-student', 'ir-dev-run-1-eval-baseline']);
+    expect(jobs[1]).toMatchObject({
+      roleArn: TRAINING_ENV.EVALUATION_ROLE_ARN,
+      outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/evaluation/output/' },
+      inferenceConfig: { models: [{ precomputedInferenceSource: { inferenceSourceIdentifier: 'baseline-router' } }] },
+      evaluationConfig: {
+        automated: {
+          datasetMetricConfigs: [
+            {
+              dataset: {
+                datasetLocation: { s3Uri: 's3://dataset-bucket/runs/run-1/evaluation/datasets/baseline.jsonl' },
+              },
+            },
+          ],
+          customMetricConfig: {
+            evaluatorModelConfig: { bedrockEvaluatorModels: [{ modelIdentifier: TRAINING_ENV.JUDGE_MODEL_ID }] },
+          },
+        },
+      },
+    });
+    expect(result.jobs.student.jobArn).toBe(bedrock.evaluationJobs[0]?.jobArn);
+    expect(result.resumed).toBe(false);
+  });
+
+  it('resumes a retried step from the stored metrics and resolves judge jobs already started', async () => {
+    putTestSet();
+    answerLikeTheTeacher();
+    const first = await evaluate(EVALUATE_INPUT);
+    runtime.reset();
+    const second = await evaluate(EVALUATE_INPUT);
+    expect(runtime.commandCalls(ConverseCommand)).toHaveLength(0);
+    expect(second).toEqual({ ...first, resumed: true });
+    expect(bedrock.evaluationJobs).toHaveLength(2);
+  });
+
+  it('surfaces throttling that outlasts its retries under the SDK name', async () => {
+    putTestSet();
+    runtime
+      .on(ConverseCommand)
+      .rejects(new ThrottlingException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }));
+    await expect(evaluate(EVALUATE_INPUT, { maxAttempts: 2, sleep: async () => undefined })).rejects.toMatchObject({
+      name: 'ThrottlingException',
+    });
+  });
+});
+
+describe('check-evaluation', () => {
+  async function startJobs(options: FakeBedrockOptions) {
+    setUp(options);
+    putTestSet();
+    runtime.on(ConverseCommand).resolves(converseReply('{"visual":1,"audio":0,"transcription":0,"metadata":0}'));
+    return (
+      await evaluate({
+        runId: RUN,
+        bucket: BUCKET,
+        testKey: `runs/${RUN}/dataset/test.jsonl`,
+        deploymentArn: DEPLOYMENT_ARN,
+      })
+    ).jobs;
+  }
+
+  it('reports InProgress, then reads the judge scores from the listed output files once both completed', async () => {
+    const jobs = await startJobs({ judgeResults: { student: [1, 0.75, 0.5], baseline: [0.75, 0.75] } });
+    const input = { runId: RUN, bucket: BUCKET, jobs };
+    expect(await checkEvaluation(input)).toEqual({
+      status: 'InProgress',
+      failureMessage: '',
+      jobStatus: { student: 'InProgress', baseline: 'InProgress' },
+    });
+    const done = await checkEvaluation(input);
+    expect(done.status).toBe('Completed');
+    expect(done.judge).toEqual({
+      student: { mean: 4, scored: 3, unscored: 0, reportedScale: 'normalised' },
+      baseline: { mean: 4, scored: 2, unscored: 0, reportedScale: 'normalised' },
+    });
+  });
+
+  it('fails with the jobs’ failure messages', async () => {
+    const jobs = await startJobs({ evaluationStatuses: ['Failed'] });
+    const result = await checkEvaluation({ runId: RUN, bucket: BUCKET, jobs });
+    expect(result.status).toBe('Failed');
+    expect(result.failureMessage).toContain(
+      'student job ir-dev-run-1-eval-student Failed: The judge model is not available',
+    );
+  });
+});
+
+const judge = (mean: number): JudgeScore => ({ mean, scored: 3, unscored: 0, reportedScale: 'normalised' });
+const STUDENT_METRICS = {
+  modelId: DEPLOYMENT_ARN,
+  queries: 3,
+  validReplies: 3,
+  validReplyRate: 1,
+  dominantAgreement: 0.9,
+  meanAbsoluteError: { visual: 0, audio: 0, transcription: 0, metadata: 0 },
+  meanAbsoluteErrorOverall: 0,
+  latencyMs: { p50: 800, p95: 900, mean: 833 },
+  meanInputTokens: 60,
+  meanOutputTokens: 25,
+  costPer1kQueriesUsd: 0.0056,
+};
+
+describe('gate', () => {
+  it('applies the configured thresholds', async () => {
+    const passed = await gate({ student: STUDENT_METRICS, judge: { student: judge(4.1), baseline: judge(4.2) } });
+    expect(passed.passed).toBe(true);
+    const rejected = await gate({ student: STUDENT_METRICS, judge: { student: judge(3.9), baseline: judge(4.2) } });
+    expect(rejected.failed).toEqual(['minJudgeScore', 'maxJudgeGapToBaseline']);
+  });
+});
+
+describe('promote', () => {
+  const input = {
+    runId: RUN,
+    deploymentArn: DEPLOYMENT_ARN,
+    modelArn: MODEL_ARN,
+    student: STUDENT_METRICS,
+    judge: { student: judge(4.1), baseline: judge(4.0) },
+  };
+
+  it('overwrites the parameter with the active-model JSON the router reads', async () => {
+    ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });
+    ssm.on(PutParameterCommand).resolves({ $metadata, Version: 2, Tier: 'Standard' });
+    expect(await promote(input)).toEqual({
+      promoted: true,
+      parameterName: '/intent-router/dev/active-model',
+      version: 2,
+    });
+    const put = ssm.commandCalls(PutParameterCommand)[0]?.args[0].input;
+    expect(put).toMatchObject({ Name: '/intent-router/dev/active-model', Overwrite: true, Type: 'String' });
+    const read = readActiveModel(put?.Value);
+    expect(read.state).toBe('promoted');
+    if (read.state === 'promoted') {
+      expect(read.model).toMatchObject({
+        deploymentArn: DEPLOYMENT_ARN,
+        modelArn: MODEL_ARN,
+        runId: RUN,
+        studentPromptVersion: 'student-v1',
+        metrics: { judgeScore: 4.1, baselineJudgeScore: 4, dominantAgreement: 0.9, latencyMeanMs: 833 },
+      });
+    }
+  });
+
+  it('writes nothing when a retry finds the parameter already naming this run’s deployment', async () => {
+    const current = JSON.stringify({
+      deploymentArn: DEPLOYMENT_ARN,
+      modelArn: MODEL_ARN,
+      runId: RUN,
+      promotedAt: '2026-11-25T10:00:00.000Z',
+      studentPromptVersion: 'student-v1',
+      metrics: {},
+    });
+    ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: current, Version: 7 } });
+    expect(await promote(input)).toEqual({
+      promoted: true,
+      parameterName: '/intent-router/dev/active-model',
+      version: 7,
+    });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it('creates the parameter when it does not exist yet', async () => {
+    ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata }));
+    ssm.on(PutParameterCommand).resolves({ $metadata, Version: 1 });
+    expect((await promote(input)).version).toBe(1);
+  });
+});
+
+describe('report', () => {
+  const reportInput = (promoted: boolean) => ({
+    runId: RUN,
+    bucket: BUCKET,
+    assemble: {
+      runId: RUN,
+      bucket: BUCKET,
+      trainKey: `runs/${RUN}/dataset/train.jsonl`,
+      testKey: `runs/${RUN}/dataset/test.jsonl`,
+      manifestKey: `runs/${RUN}/dataset/manifest.json`,
+      trainCount: 9000,
+      testCount: 3,
+    },
+    distillation: {
+      status: 'Completed',
+      jobArn: 'arn:job',
+      outputModelArn: MODEL_ARN,
+      failureMessage: '',
+      statusDetails: {},
+    },
+    deployment: { deploymentArn: DEPLOYMENT_ARN, deploymentName: 'd', modelArn: MODEL_ARN, reused: false },
+    evaluation: {
+      student: STUDENT_METRICS,
+      baseline: { ...STUDENT_METRICS, modelId: 'baseline', costPer1kQueriesUsd: 0.2 },
+    },
+    judge: { student: judge(promoted ? 4.1 : 3.2), baseline: judge(4.0) },
+    gate: {
+      passed: promoted,
+      checks: [],
+      failed: promoted ? [] : ['minJudgeScore'],
+      summary: promoted ? 'passed' : 'rejected: minJudgeScore (3.2 < 4)',
+    },
+    promotion: promoted
+      ? { promoted: true, parameterName: '/intent-router/dev/active-model', version: 2 }
+      : { promoted: false, reason: 'x' },
+  });
+
+  it('writes report.json and report.md once, with the manifest figures, and notifies', async () => {
+    s3.set(BUCKET, `runs/${RUN}/dataset/manifest.json`, JSON.stringify({ mixedShare: 0.1 }));
+    sns.on(PublishCommand).resolves({ $metadata, MessageId: 'm-1' });
+    const result = await report(reportInput(false));
+    expect(result).toEqual({
+      outcome: 'REJECTED',
+      reportJsonKey: 'runs/run-1/report.json',
+      reportMarkdownKey: 'runs/run-1/report.md',
+      notified: true,
+    });
+    expect(s3.puts.filter((p) => p.key.startsWith('runs/run-1/report')).every((p) => p.ifNoneMatch === '*')).toBe(true);
+    expect(JSON.parse(s3.get(BUCKET, 'runs/run-1/report.json') ?? '{}')).toMatchObject({
+      outcome: 'REJECTED',
+      dataset: { trainCount: 9000, manifest: { mixedShare: 0.1 } },
+    });
+    expect(s3.get(BUCKET, 'runs/run-1/report.md')).toContain('rejected: minJudgeScore (3.2 < 4)');
+    const published = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(published).toMatchObject({ TopicArn: TRAINING_ENV.TOPIC_ARN, Subject: 'Intent router run run-1: REJECTED' });
+  });
+
+  it('keeps the first report when a retry finds it written', async () => {
+    sns.on(PublishCommand).resolves({ $metadata, MessageId: 'm-1' });
+    await report(reportInput(true));
+    const firstJson = s3.get(BUCKET, 'runs/run-1/report.json');
+    const again = await report({ ...reportInput(true), judge: { student: judge(5), baseline: judge(4) } });
+    expect(again.outcome).toBe('PROMOTED');
+    expect(s3.get(BUCKET, 'runs/run-1/report.json')).toBe(firstJson);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+  });
+});
+
+describe('reuse-dataset', () => {
+  it('points the run at an earlier run’s train and test files', async () => {
+    s3.set(BUCKET, 'runs/run-0/dataset/train.jsonl', 'a\nb\nc\n');
+    s3.set(BUCKET, 'runs/run-0/dataset/test.jsonl', 'x\n');
+    expect(await reuseDataset({ runId: RUN, reuseDatasetFromRun: 'run-0' })).toEqual({
+      runId: RUN,
+      bucket: BUCKET,
+      trainKey: 'runs/run-0/dataset/train.jsonl',
+      testKey: 'runs/run-0/dataset/test.jsonl',
+      manifestKey: 'runs/run-0/dataset/manifest.json',
+      trainCount: 3,
+      testCount: 1,
+      reusedFromRun: 'run-0',
+    });
+  });
+
+  it('says which run and file are missing', async () => {
+    await expect(reuseDataset({ runId: RUN, reuseDatasetFromRun: 'run-9' })).rejects.toThrow(
+      /reuseDatasetFromRun "run-9": s3:\/\/dataset-bucket\/runs\/run-9\/dataset\/train.jsonl does not exist/,
+    );
+    await expect(reuseDataset({ runId: RUN, reuseDatasetFromRun: 'Bad Run' })).rejects.toThrow(/reuseDatasetFromRun/);
+  });
+});

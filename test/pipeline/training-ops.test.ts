@@ -1,0 +1,195 @@
+import {
+  BedrockClient,
+  DeleteCustomModelDeploymentCommand,
+  ListCustomModelDeploymentsCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-bedrock';
+import { GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { UsageError } from '../../lib/cli/args';
+import { cleanupDeployments, runCleanup } from '../../lib/ops/cleanup-deployments';
+import { RollbackRefused, runRollback } from '../../lib/ops/rollback';
+import { deploymentsToKeep, planRollback, type ParameterVersion } from '../../lambda/shared/promotion';
+
+const $metadata = { httpStatusCode: 200, requestId: 'r' };
+const dep = (id: string) => `arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/${id.padEnd(12, '0')}`;
+const model = (run: string, deployment: string, promotedAt = '2026-11-25T10:00:00.000Z') =>
+  JSON.stringify({
+    deploymentArn: dep(deployment),
+    modelArn: `arn:aws:bedrock:us-east-1:123456789012:custom-model/x/${run}`,
+    runId: run,
+    promotedAt,
+    studentPromptVersion: 'student-v1',
+    metrics: { judgeScore: 4.1 },
+  });
+const history = (...values: string[]): ParameterVersion[] => values.map((value, i) => ({ version: i + 1, value }));
+
+describe('planRollback', () => {
+  it('restores the latest earlier value that names another model', () => {
+    const plan = planRollback(history('none', model('run-1', 'a'), model('run-2', 'b')));
+    expect(plan).toMatchObject({ ok: true, current: { version: 3 }, restore: { version: 2 } });
+  });
+
+  it('skips versions that repeat the current model (a re-promotion)', () => {
+    const plan = planRollback(
+      history(model('run-1', 'a'), model('run-2', 'b'), model('run-2', 'b', '2026-11-26T10:00:00.000Z')),
+    );
+    expect(plan).toMatchObject({ ok: true, restore: { version: 1 } });
+  });
+
+  it('refuses when nothing else was ever promoted', () => {
+    expect(planRollback(history('none'))).toEqual({
+      ok: false,
+      reason: "nothing to roll back to: every version in the parameter's history (1) holds the current value",
+    });
+    expect(planRollback([])).toMatchObject({ ok: false, reason: 'the parameter has no history' });
+  });
+
+  it('refuses to restore "none" unless allowed', () => {
+    const h = history('none', model('run-1', 'a'));
+    expect(planRollback(h)).toMatchObject({ ok: false, reason: expect.stringContaining('--allow-none') });
+    expect(planRollback(h, true)).toMatchObject({ ok: true, restore: { version: 1, value: 'none' } });
+  });
+});
+
+describe('deploymentsToKeep', () => {
+  it('keeps the active deployment and the one a rollback would restore', () => {
+    const keep = deploymentsToKeep(history('none', model('run-1', 'a'), model('run-2', 'b'), model('run-3', 'c')));
+    expect([...keep].sort()).toEqual([dep('b'), dep('c')].sort());
+  });
+});
+
+describe('npm run rollback', () => {
+  const ssm = mockClient(SSMClient);
+  beforeEach(() => ssm.reset());
+  const client = () => new SSMClient({ region: 'us-east-1' });
+
+  it('writes the previous value back with Overwrite', async () => {
+    ssm.on(GetParameterHistoryCommand).resolves({
+      $metadata,
+      Parameters: history('none', model('run-1', 'a'), model('run-2', 'b')).map((v) => ({
+        Name: '/intent-router/dev/active-model',
+        Version: v.version,
+        Value: v.value,
+      })),
+    });
+    ssm.on(PutParameterCommand).resolves({ $metadata, Version: 4 });
+    const text = await runRollback(['--env', 'dev'], client);
+    expect(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input).toEqual({
+      Name: '/intent-router/dev/active-model',
+      Value: model('run-1', 'a'),
+      Type: 'String',
+      Overwrite: true,
+    });
+    expect(text).toContain('restoring version 2, run run-1');
+    expect(text).toContain('Written as version 4');
+  });
+
+  it('refuses clearly when there is nothing to roll back to, and changes nothing', async () => {
+    ssm.on(GetParameterHistoryCommand).resolves({ $metadata, Parameters: [{ Version: 1, Value: 'none' }] });
+    await expect(runRollback(['--env', 'dev'], client)).rejects.toThrow(RollbackRefused);
+    await expect(runRollback(['--env', 'dev'], client)).rejects.toThrow(
+      /Cannot roll back \/intent-router\/dev\/active-model: nothing to roll back to/,
+    );
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it('reads every page of the history and honours --dry-run', async () => {
+    ssm
+      .on(GetParameterHistoryCommand)
+      .resolvesOnce({ $metadata, NextToken: 't', Parameters: [{ Version: 1, Value: model('run-1', 'a') }] })
+      .resolves({ $metadata, Parameters: [{ Version: 2, Value: model('run-2', 'b') }] });
+    const text = await runRollback(['--env', 'dev', '--dry-run'], client);
+    expect(text).toContain('restoring version 1');
+    expect(text).toContain('dry run');
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it('asks for --env', async () => {
+    await expect(runRollback([], client)).rejects.toThrow(UsageError);
+    await expect(runRollback(['--envv', 'dev'], client)).rejects.toThrow(/did you mean --env/);
+  });
+});
+
+describe('npm run cleanup-deployments', () => {
+  const bedrock = mockClient(BedrockClient);
+  const ssm = mockClient(SSMClient);
+  const clients = () => ({
+    bedrock: new BedrockClient({ region: 'us-east-1' }),
+    ssm: new SSMClient({ region: 'us-east-1' }),
+  });
+  const tags: Record<string, { key: string; value: string }[]> = {
+    [dep('a')]: [
+      { key: 'Project', value: 'distilled-intent-router' },
+      { key: 'Environment', value: 'dev' },
+    ],
+    [dep('b')]: [
+      { key: 'Project', value: 'distilled-intent-router' },
+      { key: 'Environment', value: 'dev' },
+    ],
+    [dep('c')]: [
+      { key: 'Project', value: 'distilled-intent-router' },
+      { key: 'Environment', value: 'dev' },
+    ],
+    [dep('d')]: [
+      { key: 'Project', value: 'distilled-intent-router' },
+      { key: 'Environment', value: 'prod' },
+    ],
+    [dep('e')]: [{ key: 'Project', value: 'someone-else' }],
+  };
+
+  beforeEach(() => {
+    bedrock.reset();
+    ssm.reset();
+    ssm.on(GetParameterHistoryCommand).resolves({
+      $metadata,
+      Parameters: history(model('run-1', 'a'), model('run-2', 'b'), model('run-3', 'c')).map((v) => ({
+        Version: v.version,
+        Value: v.value,
+      })),
+    });
+    bedrock
+      .on(ListCustomModelDeploymentsCommand)
+      .resolvesOnce({
+        $metadata,
+        nextToken: 'p2',
+        modelDeploymentSummaries: ['a', 'b'].map((id) => ({
+          customModelDeploymentArn: dep(id),
+          customModelDeploymentName: `ir-dev-${id}`,
+          modelArn: 'm',
+          createdAt: new Date(),
+          status: 'Active' as const,
+        })),
+      })
+      .resolves({
+        $metadata,
+        modelDeploymentSummaries: ['c', 'd', 'e'].map((id) => ({
+          customModelDeploymentArn: dep(id),
+          customModelDeploymentName: `x-${id}`,
+          modelArn: 'm',
+          createdAt: new Date(),
+          status: 'Active' as const,
+        })),
+      });
+    bedrock
+      .on(ListTagsForResourceCommand)
+      .callsFake(async (input) => ({ $metadata, tags: tags[input.resourceARN ?? ''] ?? [] }));
+    bedrock.on(DeleteCustomModelDeploymentCommand).resolves({ $metadata });
+  });
+
+  it('lists only this environment’s superseded deployments and deletes nothing without --delete', async () => {
+    const result = await cleanupDeployments(clients().bedrock, clients().ssm, { envName: 'dev' });
+    expect(result.kept.map((d) => d.customModelDeploymentArn).sort()).toEqual([dep('b'), dep('c')].sort());
+    expect(result.superseded.map((d) => d.customModelDeploymentArn)).toEqual([dep('a')]);
+    expect(bedrock.commandCalls(DeleteCustomModelDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('deletes exactly the superseded deployments with --delete', async () => {
+    const text = await runCleanup(['--env', 'dev', '--delete'], clients);
+    expect(bedrock.commandCalls(DeleteCustomModelDeploymentCommand).map((c) => c.args[0].input)).toEqual([
+      { customModelDeploymentIdentifier: dep('a') },
+    ]);
+    expect(text).toContain('Deleted:');
+    expect(text).toContain(dep('a'));
+  });
+});

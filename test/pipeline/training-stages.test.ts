@@ -1,0 +1,260 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { allow, modelInvokeArns } from '../../lib/constructs/pipeline/bedrock-roles';
+import { TRAINING_STATES } from '../../lib/constructs/pipeline/training-stages';
+import { nagFindings } from '../helpers/app';
+import { buildTrainingStack, renderedDefinition } from './training-fixture';
+
+const built = buildTrainingStack();
+const template = Template.fromStack(built.stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+const statementsOf = (filter: (logicalId: string) => boolean): Statement[] =>
+  Object.entries(resources)
+    .filter(([id, r]) => r.Type === 'AWS::IAM::Policy' && filter(id))
+    .flatMap(([, r]) => (r.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement);
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const flat = (value: unknown) => JSON.stringify(value);
+const roleId = (prefix: string) => Object.keys(resources).find((id) => id.startsWith(prefix)) ?? '';
+
+describe('Bedrock service roles', () => {
+  it.each([
+    ['TrainingServiceRolesCustomizationRole', 'model-customization-job/*'],
+    ['TrainingServiceRolesEvaluationRole', 'evaluation-job/*'],
+  ])('%s trusts Bedrock only for jobs of this account and Region', (prefix, jobs) => {
+    const role = resources[roleId(prefix)];
+    const trust = role?.Properties['AssumeRolePolicyDocument'] as { Statement: Statement[] & { Principal: unknown }[] };
+    expect(trust.Statement).toHaveLength(1);
+    expect(trust.Statement[0]).toMatchObject({
+      Action: 'sts:AssumeRole',
+      Principal: { Service: 'bedrock.amazonaws.com' },
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': '123456789012' },
+        ArnLike: { 'aws:SourceArn': expect.anything() },
+      },
+    });
+    expect(flat(trust.Statement[0]?.Condition?.['ArnLike'])).toContain(`:bedrock:us-east-1:123456789012:${jobs}`);
+  });
+
+  it('lets the customization role read only datasets, write only distillation output, invoke only the teacher', () => {
+    const statements = statementsOf((id) => id.startsWith('TrainingServiceRolesCustomizationRole'));
+    const on = (action: string) => statements.filter((s) => actionsOf(s).includes(action)).map((s) => flat(s.Resource));
+    expect(on('s3:GetObject')).toEqual([expect.stringContaining('/runs/*/dataset/*')]);
+    expect(on('s3:PutObject')).toEqual([expect.stringContaining('/runs/*/distillation/*')]);
+    const invoke = on('bedrock:InvokeModel').join();
+    expect(invoke).toContain('inference-profile/us.amazon.nova-premier-v1:0');
+    for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
+      expect(invoke).toContain(`:bedrock:${region}::foundation-model/amazon.nova-premier-v1:0`);
+    }
+    expect(invoke).not.toContain('llama');
+  });
+
+  it('lets the evaluation role read only its datasets, write only evaluation output, invoke only the judge', () => {
+    const statements = statementsOf((id) => id.startsWith('TrainingServiceRolesEvaluationRole'));
+    const on = (action: string) => statements.filter((s) => actionsOf(s).includes(action)).map((s) => flat(s.Resource));
+    expect(on('s3:PutObject')).toEqual([expect.stringContaining('/runs/*/evaluation/output/*')]);
+    expect(on('s3:GetObject').join()).not.toContain('/dataset/');
+    const invoke = on('bedrock:InvokeModel').join();
+    expect(invoke).toContain('inference-profile/us.meta.llama3-3-70b-instruct-v1:0');
+    expect(invoke).not.toContain('nova-premier');
+  });
+
+  it('uses the dataset key only through S3 and Bedrock', () => {
+    const kms = statementsOf((id) => id.startsWith('TrainingServiceRoles')).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('kms:')),
+    );
+    expect(kms.length).toBeGreaterThan(0);
+    for (const s of kms)
+      expect(flat(s.Condition?.['StringEquals']?.['kms:ViaService'])).toMatch(/(bedrock|s3)\.us-east-1/);
+  });
+});
+
+describe('the training functions', () => {
+  const all = statementsOf(() => true);
+
+  it('grants no wildcard action anywhere in the fragment', () => {
+    const training = statementsOf((id) => id.startsWith('Training'));
+    expect(training.length).toBeGreaterThan(20);
+    for (const s of training) for (const a of actionsOf(s)) expect(a).not.toContain('*');
+  });
+
+  it('passes exactly the two service roles, only to Bedrock', () => {
+    const passRole = all.filter((s) => actionsOf(s).includes('iam:PassRole'));
+    expect(passRole.map((s) => flat(s.Resource)).sort()).toEqual(
+      [
+        flat({ 'Fn::GetAtt': [roleId('TrainingServiceRolesCustomizationRole'), 'Arn'] }),
+        flat({ 'Fn::GetAtt': [roleId('TrainingServiceRolesEvaluationRole'), 'Arn'] }),
+      ].sort(),
+    );
+    for (const s of passRole)
+      expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'bedrock.amazonaws.com' } });
+  });
+
+  it('invokes only the deployment and the baseline while evaluating', () => {
+    const invoke = statementsOf((id) => id.startsWith('TrainingFunctionsEvaluate')).filter((s) =>
+      actionsOf(s).includes('bedrock:InvokeModel'),
+    );
+    const text = flat(invoke.map((s) => s.Resource));
+    expect(text).toContain('custom-model-deployment/*');
+    expect(text).toContain('inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0');
+    expect(text).not.toContain('nova-premier');
+  });
+
+  it('writes only the one active-model parameter', () => {
+    const ssm = all.filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
+    expect(ssm).toHaveLength(1);
+    expect(actionsOf(ssm[0] as Statement).sort()).toEqual(['ssm:GetParameter', 'ssm:PutParameter']);
+    expect(flat(ssm[0]?.Resource)).toContain(':parameter/intent-router/dev/active-model');
+  });
+
+  it('configures the functions from config', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Applies the quality thresholds'),
+      Environment: {
+        Variables: Match.objectLike({
+          MIN_JUDGE_SCORE: '4',
+          MAX_JUDGE_GAP_TO_BASELINE: '0.25',
+          MIN_VALID_REPLY_RATE: '0.98',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Answers the held-out set'),
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          EVALUATION_CONCURRENCY: '8',
+          JUDGE_MODEL_ID: 'us.meta.llama3-3-70b-instruct-v1:0',
+        }),
+      },
+    });
+  });
+
+  it('leaves no unacknowledged cdk-nag finding', () => {
+    expect(nagFindings(built.stack)).toEqual([]);
+  });
+});
+
+describe('the state machine fragment', () => {
+  const { States: states } = renderedDefinition(template);
+  const S = TRAINING_STATES;
+
+  it('polls each long step in a Wait → Check → Choice loop with the configured waits', () => {
+    expect(states[S.waitDistillation]).toMatchObject({ Type: 'Wait', Seconds: 300, Next: S.checkDistillation });
+    expect(states[S.waitDeployment]).toMatchObject({ Type: 'Wait', Seconds: 60, Next: S.checkDeployment });
+    expect(states[S.waitEvaluation]).toMatchObject({ Type: 'Wait', Seconds: 300, Next: S.checkEvaluation });
+    expect(states[S.distillationChoice]).toMatchObject({
+      Default: S.waitDistillation,
+      Choices: [
+        { Variable: '$.distillationStatus.status', StringEquals: 'Completed', Next: S.deployStudent },
+        { Or: [{ StringEquals: 'Failed' }, { StringEquals: 'Stopped' }], Next: S.distillationFailed },
+      ],
+    });
+    expect(states[S.deploymentChoice]).toMatchObject({ Default: S.waitDeployment });
+    expect(states[S.evaluationChoice]).toMatchObject({ Default: S.waitEvaluation });
+  });
+
+  it('catches every Task into the failure path and retries Bedrock throttling', () => {
+    const tasks = Object.entries(states).filter(([name, s]) => s['Type'] === 'Task' && name !== 'Notify failure');
+    expect(tasks.map(([n]) => n).sort()).toEqual(
+      [
+        S.startDistillation,
+        S.checkDistillation,
+        S.deployStudent,
+        S.checkDeployment,
+        S.evaluate,
+        S.checkEvaluation,
+        S.gate,
+        S.promote,
+        S.report,
+        S.reuseDataset,
+      ].sort(),
+    );
+    for (const [name, task] of tasks) {
+      expect({ name, catch: task['Catch'] }).toEqual({
+        name,
+        catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: `${name} failed` }],
+      });
+      expect(flat(task['Retry'])).toContain('ThrottlingException');
+    }
+  });
+
+  it('fails a failed job with its failure message as the cause', () => {
+    expect(states[S.distillationFailed]).toMatchObject({
+      Type: 'Pass',
+      Parameters: {
+        step: 'Distillation',
+        error: 'DistillationJobFailed',
+        'cause.$': '$.distillationStatus.failureMessage',
+      },
+      Next: 'Notify failure',
+    });
+    expect(states[S.deploymentFailed]).toMatchObject({
+      Parameters: { 'cause.$': '$.deploymentStatus.failureMessage' },
+    });
+  });
+
+  it('promotes only when the gate passes, and reports either way', () => {
+    expect(states[S.gateChoice]).toMatchObject({
+      Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: S.promote }],
+      Default: S.skipPromotion,
+    });
+    expect(states[S.promote]).toMatchObject({ Next: S.report });
+    expect(states[S.skipPromotion]).toMatchObject({ Next: S.report, ResultPath: '$.promotion' });
+    expect(states[S.report]).toMatchObject({ End: true, ResultPath: '$.report' });
+  });
+
+  it('skips the distillation when the input names a model to reuse', () => {
+    expect(states[S.reuseModelChoice]).toMatchObject({
+      Choices: [{ Variable: '$.reuseModelArn', IsPresent: true, Next: S.useGivenModel }],
+      Default: S.startDistillation,
+    });
+    expect(states[S.useGivenModel]).toMatchObject({ Next: S.deployStudent, ResultPath: '$.distillationStatus' });
+  });
+});
+
+describe('policy helpers', () => {
+  const scope = () => {
+    const stack = new Stack(new App(), 'Helpers', { env: { region: 'us-east-1', account: '123456789012' } });
+    return {
+      stack,
+      role: new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }),
+    };
+  };
+
+  it('refuses wildcard actions and unexplained wildcard resources', () => {
+    const { role } = scope();
+    expect(() => allow(role, role, { actions: ['s3:Get*'], resources: ['arn:aws:s3:::b/k'] })).toThrow(
+      /wildcard action/,
+    );
+    expect(() => allow(role, role, { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/*'] })).toThrow(
+      /needs a wildcardReason/,
+    );
+  });
+
+  it('acknowledges exactly the wildcard resource it was given a reason for', () => {
+    const { stack, role } = scope();
+    allow(role, role, { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/runs/*'], wildcardReason: 'why' });
+    expect(nagFindings(stack)).toEqual([]);
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::b/other/*'] }));
+    expect(nagFindings(stack).join()).toContain('AwsSolutions-IAM5[Resource::arn:aws:s3:::b/other/*]');
+  });
+
+  it('covers a plain model id with its foundation model in the stack’s Region', () => {
+    const { stack } = scope();
+    expect(modelInvokeArns(stack, 'amazon.nova-micro-v1:0:128k').map((a) => stack.resolve(a))).toEqual([
+      {
+        'Fn::Join': [
+          '',
+          ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0:128k'],
+        ],
+      },
+    ]);
+  });
+});

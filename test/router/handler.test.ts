@@ -1,0 +1,509 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import {
+  AccessDeniedException,
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ResourceNotFoundException,
+  ThrottlingException,
+  type ConverseCommandInput,
+  type ConverseCommandOutput,
+} from '@aws-sdk/client-bedrock-runtime';
+import { GetParameterCommand, ParameterNotFound, SSMClient, type GetParameterCommandOutput } from '@aws-sdk/client-ssm';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { HttpHandlerOptions, HttpRequest } from '@smithy/types';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ActiveTarget } from '../../lambda/router/active-target';
+import { AnswerCache } from '../../lambda/router/cache';
+import {
+  batchResponseSchema,
+  DEFAULT_MODEL,
+  errorResponseSchema,
+  routeResponseSchema,
+} from '../../lambda/router/contract';
+import { createHttpHandler } from '../../lambda/router/http';
+import { LATENCY_BY_SOURCE, METRIC, Router } from '../../lambda/router/router';
+import type { RouterSettings } from '../../lambda/router/settings';
+import { powertoolsTelemetry } from '../../lambda/router/telemetry';
+import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+
+const bedrockMock = mockClient(BedrockRuntimeClient);
+const ssmMock = mockClient(SSMClient);
+
+const DEPLOYMENT = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';
+const FALLBACK = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
+const PARAMETER = '/intent-router/test/active-model';
+const PROMOTED = JSON.stringify({
+  deploymentArn: DEPLOYMENT,
+  modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc',
+  runId: 'run-1',
+  promotedAt: '2026-11-25T20:00:00.000Z',
+  studentPromptVersion: 'student-v1',
+  metrics: { judgeScore: 4.1 },
+});
+const DEFAULT_WEIGHTS = { visual: 0.4, audio: 0.2, transcription: 0.2, metadata: 0.2 };
+const SETTINGS: RouterSettings = {
+  activeModelParameter: PARAMETER,
+  parameterCacheTtlSeconds: 60,
+  latencyBudgetMs: 400,
+  defaultWeights: DEFAULT_WEIGHTS,
+  cacheSize: 100,
+  cacheTtlSeconds: 300,
+  logQueries: false,
+  maxTokens: 80,
+  corsAllowOrigins: [],
+};
+
+/** A Converse reply in the SDK's real shape. */
+const reply = (text: string): ConverseCommandOutput => ({
+  $metadata: { httpStatusCode: 200, requestId: 'req-1', attempts: 1, totalRetryDelay: 0 },
+  output: { message: { role: 'assistant', content: [{ text }] } },
+  stopReason: 'end_turn',
+  usage: { inputTokens: 41, outputTokens: 23, totalTokens: 64 },
+  metrics: { latencyMs: 180 },
+});
+const AUDIO = '{"visual":0.3,"audio":0.6,"transcription":0,"metadata":0.1}';
+const METADATA = '{"visual":0.3,"audio":0,"transcription":0.1,"metadata":0.6}';
+
+const parameter = (value: string): GetParameterCommandOutput => ({
+  $metadata: { httpStatusCode: 200, requestId: 'ssm-1' },
+  Parameter: {
+    Name: PARAMETER,
+    Type: 'String',
+    Value: value,
+    Version: 2,
+    DataType: 'text',
+    ARN: `arn:aws:ssm:us-east-1:123456789012:parameter${PARAMETER}`,
+    LastModifiedDate: new Date('2026-11-25T20:00:00Z'),
+  },
+});
+const meta = { $metadata: { httpStatusCode: 400, requestId: 'err-1' } };
+
+const event = (body: unknown, path = '/v1/route'): APIGatewayProxyEvent =>
+  ({
+    resource: path,
+    path,
+    httpMethod: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    multiValueHeaders: {},
+    isBase64Encoded: false,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    pathParameters: null,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    stageVariables: null,
+    requestContext: { requestId: 'api-req-1' } as APIGatewayProxyEvent['requestContext'],
+  }) satisfies APIGatewayProxyEvent;
+
+const queryOf = (input: ConverseCommandInput) => input.messages?.[0]?.content?.[0]?.text ?? '';
+const delay = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+/** The handler wired as in handler.ts, on fresh clients (mocked at the SDK boundary) and spied Powertools. */
+function build(overrides: Partial<RouterSettings> = {}) {
+  const settings = { ...SETTINGS, ...overrides };
+  const logger = new Logger({ serviceName: 'intent-router', logLevel: 'DEBUG' });
+  const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+  jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
+  const metrics = new Metrics({ namespace: 'Test', serviceName: 'intent-router' });
+  const addMetric = jest.spyOn(metrics, 'addMetric');
+  const telemetry = powertoolsTelemetry(logger, metrics);
+  const bedrock = new BedrockRuntimeClient({ region: 'us-east-1' });
+  const parameters = new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) });
+  const router = new Router({
+    bedrock,
+    target: new ActiveTarget({
+      read: () => parameters.get(settings.activeModelParameter, { maxAge: settings.parameterCacheTtlSeconds }),
+      parameterName: settings.activeModelParameter,
+      fallbackModelId: settings.fallbackModelId,
+      retryAfterMs: settings.parameterCacheTtlSeconds * 1000,
+      warnOnce: telemetry.warnOnce,
+    }),
+    cache: new AnswerCache(settings.cacheSize, settings.cacheTtlSeconds),
+    telemetry,
+    latencyBudgetMs: settings.latencyBudgetMs,
+    defaultWeights: settings.defaultWeights,
+    maxTokens: settings.maxTokens,
+  });
+  const handler = createHttpHandler({
+    router,
+    telemetry,
+    log: telemetry,
+    flush: () => metrics.clearMetrics(),
+    logQueries: settings.logQueries,
+    corsAllowOrigins: settings.corsAllowOrigins,
+  });
+  const counted = (name: string) =>
+    addMetric.mock.calls.filter(([metric]) => metric === name).reduce((sum, [, , value]) => sum + Number(value), 0);
+  return { handler, warn, addMetric, counted, logger };
+}
+
+const body = (result: APIGatewayProxyResult) => JSON.parse(result.body) as Record<string, unknown>;
+const routed = (result: APIGatewayProxyResult) => routeResponseSchema.parse(JSON.parse(result.body));
+
+beforeEach(() => {
+  bedrockMock.reset();
+  ssmMock.reset();
+});
+
+describe('router handler: happy path', () => {
+  it('answers with the promoted student, sending the student prompt at temperature 0', async () => {
+    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves(parameter(PROMOTED));
+    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    const { handler, counted } = build();
+
+    const result = await handler(event({ query: '  dog barking loudly ' }), { awsRequestId: 'lambda-1' });
+
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'Content-Type': 'application/json' });
+    expect(routed(result)).toEqual({
+      weights: { visual: 0.3, audio: 0.6, transcription: 0, metadata: 0.1 },
+      dominant: 'audio',
+      model: DEPLOYMENT,
+      source: 'student',
+      latencyMs: expect.any(Number),
+      requestId: 'api-req-1',
+    });
+    const input = bedrockMock.commandCalls(ConverseCommand)[0]?.args[0].input;
+    expect(input).toEqual({
+      modelId: DEPLOYMENT,
+      system: [{ text: STUDENT_PROMPT }],
+      messages: [{ role: 'user', content: [{ text: 'dog barking loudly' }] }],
+      inferenceConfig: { maxTokens: 80, temperature: 0 },
+    });
+    expect(counted(METRIC.queries)).toBe(1);
+    expect(counted(LATENCY_BY_SOURCE.student)).toBe(routed(result).latencyMs);
+    expect(counted(LATENCY_BY_SOURCE.default)).toBe(0);
+    expect(counted(METRIC.inputTokens)).toBe(41);
+    expect(counted(METRIC.outputTokens)).toBe(23);
+    expect(counted(METRIC.fallbacks)).toBe(0);
+  });
+
+  it('reads the parameter once per TTL, not per request', async () => {
+    ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED));
+    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    const { handler } = build();
+    await handler(event({ query: 'one' }));
+    await handler(event({ query: 'two' }));
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+  });
+
+  it('does not log the query unless logQueries is on', async () => {
+    ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED));
+    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    for (const logQueries of [false, true]) {
+      const { handler, logger } = build({ logQueries });
+      const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      await handler(event({ query: 'secret person name' }));
+      expect(JSON.stringify(info.mock.calls).includes('secret person name')).toBe(logQueries);
+    }
+  });
+});
+
+describe('router handler: bad input is a 400 naming the field, never a 5xx', () => {
+  it.each([
+    ['missing query', {}, /"query" is missing/],
+    ['empty query', { query: '' }, /"query" is invalid/],
+    ['too long query', { query: 'x'.repeat(513) }, /"query" is invalid \(got 513 characters\)/],
+    ['non-string query', { query: 12 }, /"query" is invalid \(got a number\)/],
+    ['invalid JSON', '{"query":', /not valid JSON/],
+    ['unknown field', { query: 'a', model: 'x' }, /unknown field "model"/],
+  ])('%s', async (_name, payload, message) => {
+    const { handler, counted } = build();
+    const result = await handler(event(payload));
+    expect(result.statusCode).toBe(400);
+    const error = errorResponseSchema.parse(body(result)).error;
+    expect(error.message).toMatch(message);
+    expect(counted(METRIC.clientErrors)).toBe(1);
+    expect(bedrockMock.calls()).toHaveLength(0);
+  });
+
+  it('wrong content type', async () => {
+    const { handler } = build();
+    const result = await handler({ ...event({ query: 'a' }), headers: { 'content-type': 'text/plain' } });
+    expect(result.statusCode).toBe(400);
+    expect(body(result)).toEqual({ error: { code: 'UNSUPPORTED_CONTENT_TYPE', message: expect.any(String) } });
+  });
+
+  it('too many batch items', async () => {
+    const { handler } = build();
+    const result = await handler(event({ queries: Array.from({ length: 26 }, (_, i) => `q${i}`) }, '/v1/route/batch'));
+    expect(result.statusCode).toBe(400);
+    expect(errorResponseSchema.parse(body(result)).error.message).toMatch(/"queries" is invalid.*1-25/);
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'hello'],
+    ['an empty object', {}],
+  ])('an event that is %s, as from a direct invocation', async (_name, raw) => {
+    const { handler } = build();
+    const result = await handler(raw as unknown as APIGatewayProxyEvent);
+    expect(result.statusCode).toBeGreaterThanOrEqual(400);
+    expect(result.statusCode).toBeLessThan(500);
+    errorResponseSchema.parse(body(result));
+  });
+});
+
+describe('router handler: untrusted model replies', () => {
+  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED)));
+
+  it('accepts a reply wrapped in prose and code fences', async () => {
+    bedrockMock
+      .on(ConverseCommand)
+      .resolves(reply(`Sure! Here are the weights:\n\`\`\`json\n${METADATA}\n\`\`\`\nHope it helps.`));
+    const { handler } = build();
+    expect(routed(await handler(event({ query: 'Taylor Swift' })))).toMatchObject({
+      source: 'student',
+      dominant: 'metadata',
+    });
+  });
+
+  it.each([
+    ['malformed', 'visual: high, audio: low'],
+    ['missing a key', '{"visual":0.5,"audio":0.5,"transcription":0}'],
+    ['out of range', '{"visual":1.4,"audio":-0.4,"transcription":0,"metadata":0}'],
+    ['not summing to 1', '{"visual":0.9,"audio":0.9,"transcription":0,"metadata":0}'],
+    ['empty', ''],
+  ])('falls back to the default on a %s reply, counting it', async (_name, text) => {
+    bedrockMock.on(ConverseCommand).resolves(reply(text));
+    const { handler, counted } = build();
+    const result = routed(await handler(event({ query: 'q' })));
+    expect(result).toMatchObject({
+      source: 'default',
+      model: DEFAULT_MODEL,
+      weights: DEFAULT_WEIGHTS,
+      dominant: 'visual',
+    });
+    expect(counted(METRIC.invalidReplies)).toBe(1);
+    expect(counted(METRIC.fallbacks)).toBe(1);
+    expect(counted(METRIC.inputTokens)).toBe(41); // the unusable reply was still billed
+  });
+
+  it('asks the fallback model, with the teacher prompt, when the student replies unusably', async () => {
+    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).resolves(reply('no idea'));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(METADATA));
+    const { handler } = build({ fallbackModelId: FALLBACK });
+    expect(routed(await handler(event({ query: 'Taylor Swift' })))).toMatchObject({
+      source: 'fallback-model',
+      model: FALLBACK,
+    });
+    const fallbackCall = bedrockMock.commandCalls(ConverseCommand, { modelId: FALLBACK })[0];
+    expect(fallbackCall?.args[0].input.system).toEqual([{ text: teacherPrompt() }]);
+  });
+});
+
+describe('router handler: latency budget, throttling and faults', () => {
+  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED)));
+
+  it('answers with the default within the budget when the student is too slow', async () => {
+    bedrockMock.on(ConverseCommand).callsFake(() => delay(3000, reply(AUDIO)));
+    const { handler, counted } = build({ latencyBudgetMs: 300 });
+    const started = Date.now();
+    const result = routed(await handler(event({ query: 'slow one' })));
+    const elapsed = Date.now() - started;
+    expect(result.source).toBe('default');
+    expect(elapsed).toBeGreaterThanOrEqual(290);
+    expect(elapsed).toBeLessThan(300 + 150); // the budget, plus timer slack
+    expect(counted(METRIC.timeouts)).toBe(1);
+  });
+
+  it('gives the fallback model what is left of the budget, then the default', async () => {
+    ssmMock.on(GetParameterCommand).resolves(parameter('none'));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).callsFake(() => delay(3000, reply(AUDIO)));
+    const { handler } = build({ latencyBudgetMs: 250, fallbackModelId: FALLBACK });
+    const started = Date.now();
+    const result = routed(await handler(event({ query: 'slow fallback' })));
+    expect(result.source).toBe('default');
+    expect(Date.now() - started).toBeLessThan(250 + 150);
+  });
+
+  it('passes an abort signal the SDK uses to cancel the HTTP request at the deadline', async () => {
+    const seen: { aborted?: boolean } = {};
+    const bedrock = new BedrockRuntimeClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      requestHandler: {
+        handle: (_request: HttpRequest, options?: HttpHandlerOptions) =>
+          new Promise((_resolve, reject) => {
+            const signal = options?.abortSignal;
+            if (signal)
+              signal.onabort = () => {
+                seen.aborted = true;
+                reject(Object.assign(new Error('Request aborted'), { name: 'AbortError' }));
+              };
+          }),
+      },
+    });
+    bedrockMock.restore();
+    try {
+      const { askModel } = await import('../../lambda/router/model-call');
+      const started = Date.now();
+      const outcome = await askModel(bedrock, { modelId: DEPLOYMENT, system: 's', query: 'q', maxTokens: 16 }, 120);
+      expect(outcome).toMatchObject({ ok: false, failure: 'timeout' });
+      expect(Date.now() - started).toBeLessThan(120 + 150);
+      expect(seen.aborted).toBe(true);
+    } finally {
+      bedrockMock.reset();
+    }
+  });
+
+  it('falls back to the fallback model when the student is throttled', async () => {
+    bedrockMock
+      .on(ConverseCommand, { modelId: DEPLOYMENT })
+      .rejects(new ThrottlingException({ message: 'Too many requests, please wait before trying again.', ...meta }));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(AUDIO));
+    const { handler, counted } = build({ fallbackModelId: FALLBACK });
+    expect(routed(await handler(event({ query: 'q' })))).toMatchObject({ source: 'fallback-model', dominant: 'audio' });
+    expect(counted(METRIC.throttles)).toBe(1);
+    expect(counted(METRIC.fallbacks)).toBe(1);
+  });
+
+  it('answers the default when throttled and no fallback model is configured', async () => {
+    bedrockMock.on(ConverseCommand).rejects(new ThrottlingException({ message: 'Too many requests', ...meta }));
+    const { handler } = build();
+    expect(routed(await handler(event({ query: 'q' }))).source).toBe('default');
+  });
+
+  it.each([
+    [
+      'AccessDenied',
+      () => new AccessDeniedException({ message: 'not authorized to perform bedrock:InvokeModel', ...meta }),
+    ],
+    ['ResourceNotFound', () => new ResourceNotFoundException({ message: 'deployment not found', ...meta })],
+  ])('%s: the default weights (no fallback call), an error metric, logged once per container', async (_name, error) => {
+    bedrockMock.on(ConverseCommand).rejects(error());
+    const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
+    for (const query of ['first', 'second', 'third']) {
+      const result = routed(await handler(event({ query })));
+      expect(result).toMatchObject({ source: 'default', weights: DEFAULT_WEIGHTS });
+    }
+    expect(counted(METRIC.accessErrors)).toBe(3);
+    expect(bedrockMock.commandCalls(ConverseCommand, { modelId: FALLBACK })).toHaveLength(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[0]).toMatch(new RegExp(`cannot invoke ${DEPLOYMENT}.*IAM`));
+  });
+});
+
+describe('router handler: the active-model parameter', () => {
+  it('serves the fallback model (teacher prompt) before any promotion', async () => {
+    ssmMock.on(GetParameterCommand).resolves(parameter('none'));
+    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    const { handler, counted } = build({ fallbackModelId: FALLBACK });
+    expect(routed(await handler(event({ query: 'q' })))).toMatchObject({ source: 'fallback-model', model: FALLBACK });
+    expect(bedrockMock.commandCalls(ConverseCommand)[0]?.args[0].input.system).toEqual([{ text: teacherPrompt() }]);
+    expect(counted(METRIC.fallbacks)).toBe(0); // planned, not a degradation
+  });
+
+  it('serves the default weights when the parameter is missing, asks SSM again only after the TTL, warns once', async () => {
+    ssmMock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'Parameter not found', ...meta }));
+    const { handler, warn } = build();
+    for (const query of ['a', 'b']) {
+      expect(routed(await handler(event({ query })))).toMatchObject({ source: 'default', model: DEFAULT_MODEL });
+    }
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+    expect(bedrockMock.calls()).toHaveLength(0);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0]?.[0]).toMatch(/cannot read the active-model parameter .* \(ParameterNotFound\)/);
+  });
+
+  it.each([
+    ['not JSON', '{oops'],
+    ['a JSON value without a deployment', '{"runId":"x"}'],
+    ['a model trained with another student prompt', PROMOTED.replace('student-v1', 'student-v0')],
+  ])('treats %s as nothing promoted, logging it once', async (_name, value) => {
+    ssmMock.on(GetParameterCommand).resolves(parameter(value));
+    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    const { handler, warn } = build({ fallbackModelId: FALLBACK, parameterCacheTtlSeconds: 0 });
+    for (const query of ['a', 'b']) {
+      expect(routed(await handler(event({ query })))).toMatchObject({ source: 'fallback-model' });
+    }
+    expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2); // TTL 0: read every time…
+    expect(warn).toHaveBeenCalledTimes(1); // …but logged once
+    expect(warn.mock.calls[0]?.[0]).toMatch(/holds an invalid value/);
+  });
+});
+
+describe('router handler: cache and batch', () => {
+  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED)));
+
+  it('answers a repeat (after normalising) from the cache', async () => {
+    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    const { handler, counted } = build();
+    const first = routed(await handler(event({ query: 'Dog barking loudly' })));
+    const second = routed(await handler(event({ query: '  dog   BARKING loudly ' })));
+    expect(first.source).toBe('student');
+    expect(second).toMatchObject({ source: 'cache', model: DEPLOYMENT, weights: first.weights });
+    expect(bedrockMock.commandCalls(ConverseCommand)).toHaveLength(1);
+    expect(counted(METRIC.cacheHits)).toBe(1);
+  });
+
+  it('never caches the default answer, and can be turned off', async () => {
+    bedrockMock
+      .on(ConverseCommand)
+      .rejectsOnce(new ThrottlingException({ message: 'slow down', ...meta }))
+      .resolves(reply(AUDIO));
+    const { handler } = build();
+    expect(routed(await handler(event({ query: 'x' }))).source).toBe('default');
+    expect(routed(await handler(event({ query: 'x' }))).source).toBe('student');
+
+    const off = build({ cacheSize: 0 });
+    await off.handler(event({ query: 'y' }));
+    expect(routed(await off.handler(event({ query: 'y' }))).source).toBe('student');
+  });
+
+  it('answers a batch in order, concurrently, one call per distinct query', async () => {
+    const delays: Record<string, number> = { first: 120, second: 60, third: 5 };
+    bedrockMock.on(ConverseCommand).callsFake((input: ConverseCommandInput) => {
+      const query = queryOf(input);
+      return delay(delays[query] ?? 0, reply(query === 'second' ? METADATA : AUDIO));
+    });
+    const { handler } = build();
+    const started = Date.now();
+    const result = await handler(event({ queries: ['first', 'second', 'third', 'FIRST '] }, '/v1/route/batch'));
+    const elapsed = Date.now() - started;
+    expect(result.statusCode).toBe(200);
+    const response = batchResponseSchema.parse(JSON.parse(result.body));
+    expect(response.results.map((r) => r.dominant)).toEqual(['audio', 'metadata', 'audio', 'audio']);
+    expect(response.requestId).toBe('api-req-1');
+    expect(bedrockMock.commandCalls(ConverseCommand).map((c) => queryOf(c.args[0].input))).toEqual([
+      'first',
+      'second',
+      'third',
+    ]);
+    expect(elapsed).toBeLessThan(120 + 60 + 5); // concurrent, not one after the other
+  });
+});
+
+describe('the deployed handler module', () => {
+  it('wires settings, clients and Powertools from the environment', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      ACTIVE_MODEL_PARAMETER_NAME: PARAMETER,
+      PARAMETER_CACHE_TTL_SECONDS: '60',
+      LATENCY_BUDGET_MS: '1500',
+      DEFAULT_WEIGHTS: JSON.stringify(DEFAULT_WEIGHTS),
+      CACHE_SIZE: '10',
+      CACHE_TTL_SECONDS: '60',
+      LOG_QUERIES: 'false',
+      MAX_TOKENS: '64',
+      AWS_REGION: 'us-east-1',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    try {
+      ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED));
+      bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+      const mod = await import('../../lambda/router/handler');
+      const result = await mod.handler(event({ query: 'dog barking' }), { awsRequestId: 'l-1' });
+      expect(routed(result)).toMatchObject({ source: 'student', model: DEPLOYMENT });
+      expect(bedrockMock.commandCalls(ConverseCommand)[0]?.args[0].input.inferenceConfig).toEqual({
+        maxTokens: 64,
+        temperature: 0,
+      });
+    } finally {
+      process.env = saved;
+    }
+  });
+});

@@ -1,0 +1,151 @@
+import {
+  CostModelError,
+  DEFAULT_TOKEN_ASSUMPTIONS,
+  estimateCosts,
+  renderCostEstimate,
+  requirePrice,
+  textTokens,
+  usageCost,
+  type CostInputs,
+} from '../../lambda/shared/cost-model';
+import { DEFAULT_PRICES } from '../../lambda/shared/prices';
+import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+import { QUERIES_PER_WRITING_CALL } from '../../lambda/shared/query-writing';
+
+/** Round prices so that expected figures can be worked out by hand. */
+const TABLE = {
+  'amazon.nova-premier-v1:0': { inputPer1M: 2, outputPer1M: 10 },
+  'amazon.nova-micro-v1:0': { inputPer1M: 0.1, outputPer1M: 0.2 },
+  'anthropic.claude-haiku-4-5-20251001-v1:0': { inputPer1M: 1, outputPer1M: 5 },
+  'meta.llama3-3-70b-instruct-v1:0': { inputPer1M: 1, outputPer1M: 1 },
+};
+
+const INPUTS: CostInputs = {
+  exampleCount: 1000,
+  testExampleCount: 100,
+  generationSurplus: 0,
+  queriesPerShard: 100,
+  includeReasoning: false,
+  teacherModelId: 'us.amazon.nova-premier-v1:0',
+  studentModelId: 'amazon.nova-micro-v1:0:128k',
+  baselineModelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+  judgeModelId: 'us.meta.llama3-3-70b-instruct-v1:0',
+  queriesPerMonth: 2_000_000,
+  priceTable: TABLE,
+};
+
+const lineOf = (estimate: ReturnType<typeof estimateCosts>, item: string) => {
+  const line = estimate.stages.flatMap((s) => s.lines).find((l) => l.item.startsWith(item));
+  if (!line) throw new Error(`no line "${item}"`);
+  return line;
+};
+
+describe('estimateCosts', () => {
+  const estimate = estimateCosts(INPUTS);
+  const { labelTokens, queryTokens } = DEFAULT_TOKEN_ASSUMPTIONS;
+  const studentIn = textTokens(STUDENT_PROMPT) + queryTokens;
+  const teacherIn = textTokens(teacherPrompt(false)) + queryTokens;
+
+  it('counts the teacher calls of generation: writing batches per shard and one label per planned query', () => {
+    // 1,100 planned queries in 11 shards of 100, each written in batches of QUERIES_PER_WRITING_CALL.
+    expect(lineOf(estimate, 'write queries').calls).toBe(11 * Math.ceil(100 / QUERIES_PER_WRITING_CALL));
+    const label = lineOf(estimate, 'label queries');
+    expect(label).toMatchObject({ calls: 1100, inputTokens: 1100 * teacherIn, outputTokens: 1100 * labelTokens });
+    expect(label.usd).toBeCloseTo((1100 * teacherIn * 2 + 1100 * labelTokens * 10) / 1e6, 10);
+  });
+
+  it('plans the surplus on top of training and held-out records', () => {
+    const withSurplus = estimateCosts({ ...INPUTS, generationSurplus: 0.5 });
+    expect(lineOf(withSurplus, 'label queries').calls).toBe(1650);
+  });
+
+  it('prices distillation with the rates given as parameters, and says they are unverified', () => {
+    const one = estimateCosts({ ...INPUTS, distillation: { trainingPer1kTokensUsd: 0.004, epochs: 1 } });
+    const two = estimateCosts({ ...INPUTS, distillation: { trainingPer1kTokensUsd: 0.004, epochs: 2 } });
+    const training = lineOf(one, 'training');
+    expect(training.inputTokens).toBe(1000 * (studentIn + labelTokens));
+    expect(training.usd).toBeCloseTo((training.inputTokens / 1000) * 0.004, 10);
+    expect(lineOf(two, 'training').usd).toBeCloseTo(2 * training.usd, 10);
+    expect(lineOf(one, 'teacher inference').calls).toBe(1000);
+    const assumptions = one.stages.find((s) => s.stage === 'distillation')?.assumptions.join(' ') ?? '';
+    expect(assumptions).toMatch(/UNVERIFIED/);
+    expect(assumptions).toMatch(/\$0\.004 per 1,000 tokens/);
+  });
+
+  it('has the judge rate both candidates on every held-out query', () => {
+    expect(lineOf(estimate, 'judge').calls).toBe(200);
+    expect(lineOf(estimate, 'student answers').calls).toBe(100);
+    expect(lineOf(estimate, 'baseline answers').inputTokens).toBe(100 * teacherIn);
+  });
+
+  it('adds the stages up to the run total', () => {
+    const sum = estimate.stages.flatMap((s) => s.lines).reduce((a, l) => a + l.usd, 0);
+    expect(estimate.runUsd).toBeCloseTo(sum, 12);
+    for (const stage of estimate.stages) expect(stage.assumptions.length).toBeGreaterThan(0);
+  });
+
+  it('computes routing per 1M queries, per month and the student savings', () => {
+    const [student, teacher, baseline] = estimate.routing.rows;
+    expect(student?.usdPer1MQueries).toBeCloseTo(studentIn * 0.1 + labelTokens * 0.2, 10);
+    expect(teacher?.usdPer1MQueries).toBeCloseTo(teacherIn * 2 + labelTokens * 10, 10);
+    expect(baseline?.usdPer1MQueries).toBeCloseTo(teacherIn * 1 + labelTokens * 5, 10);
+    expect(student?.usdPerMonth).toBeCloseTo(2 * (student?.usdPer1MQueries ?? 0), 10);
+    expect(estimate.routing.studentSavings.vsBaseline).toBeCloseTo(
+      1 - (student?.usdPer1MQueries ?? 0) / (baseline?.usdPer1MQueries ?? 1),
+      12,
+    );
+  });
+
+  it('reproduces the case study: the student routes > 95 % cheaper than the baseline with the built-in prices', () => {
+    const real = estimateCosts({ ...INPUTS, priceTable: DEFAULT_PRICES });
+    expect(real.routing.studentSavings.vsBaseline).toBeGreaterThan(0.95);
+    expect(real.routing.studentSavings.vsTeacher).toBeGreaterThan(real.routing.studentSavings.vsBaseline);
+  });
+
+  it('costs more output with reasoning in the labels', () => {
+    const reasoning = estimateCosts({ ...INPUTS, includeReasoning: true });
+    expect(lineOf(reasoning, 'label queries').outputTokens).toBe(
+      1100 * (labelTokens + DEFAULT_TOKEN_ASSUMPTIONS.reasoningTokens),
+    );
+    expect(reasoning.runUsd).toBeGreaterThan(estimate.runUsd);
+  });
+
+  it('fails with the config key to set when a model has no price', () => {
+    expect(() => estimateCosts({ ...INPUTS, judgeModelId: 'acme.judge-v1:0' })).toThrow(CostModelError);
+    expect(() => requirePrice('acme.judge-v1:0', TABLE)).toThrow(/no price for model "acme\.judge-v1:0".*"prices"/);
+  });
+
+  it('prices measured usage for the run report', () => {
+    const line = usageCost(
+      'generation',
+      'labelling',
+      'us.amazon.nova-premier-v1:0',
+      {
+        calls: 3,
+        inputTokens: 1_000_000,
+        outputTokens: 100_000,
+      },
+      TABLE,
+    );
+    expect(line).toEqual({
+      stage: 'generation',
+      item: 'labelling',
+      modelId: 'us.amazon.nova-premier-v1:0',
+      calls: 3,
+      inputTokens: 1_000_000,
+      outputTokens: 100_000,
+      usd: 3,
+    });
+  });
+
+  it('renders every stage, the run total, routing and the assumptions', () => {
+    const text = renderCostEstimate(estimate);
+    expect(text).toMatch(/### Generation: \$/);
+    expect(text).toMatch(/### Distillation: \$/);
+    expect(text).toMatch(/### Evaluation: \$/);
+    expect(text).toMatch(/\*\*One run: \$[\d.,]+\*\*/);
+    expect(text).toMatch(/\| student \| `amazon\.nova-micro-v1:0:128k` \|/);
+    expect(text).toMatch(/Student savings: \*\*\d+\.\d %\*\* vs the teacher/);
+    expect(text).toContain('tokens ≈ characters / 4');
+  });
+});

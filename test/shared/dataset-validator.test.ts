@@ -1,0 +1,169 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { toRecord } from '../../lambda/shared/dataset-record';
+import {
+  describeValidation,
+  HELD_OUT_LIMITS,
+  RESERVED_STRINGS,
+  validateDataset,
+  validateRecord,
+} from '../../lambda/shared/dataset-validator';
+
+const label = { visual: 0.7, audio: 0.1, transcription: 0.1, metadata: 0.1 };
+const good = (i: number) => JSON.stringify(toRecord(`red car number ${i} on a coastal road`, label));
+const file = (lines: string[]) => lines.join('\n') + '\n';
+const goodFile = (n: number) => file(Array.from({ length: n }, (_, i) => good(i)));
+
+/** A valid file of 100 records with line `line` (1-based) replaced. */
+const withLine = (line: number, text: string) => {
+  const lines = Array.from({ length: 100 }, (_, i) => good(i));
+  lines[line - 1] = text;
+  return file(lines);
+};
+const record = (patch: Record<string, unknown>) => JSON.stringify({ ...toRecord('dog barking', label), ...patch });
+
+describe('validateDataset', () => {
+  it('accepts 100 labelled records and summarises them', () => {
+    const result = validateDataset(goodFile(100));
+    expect(result).toEqual({ ok: true, records: 100, labelled: 100 });
+    expect(describeValidation('train.jsonl', result)).toBe('train.jsonl: valid, 100 records (100 labelled)');
+  });
+
+  it('accepts unlabelled records (the assistant turn is optional)', () => {
+    const lines = Array.from({ length: 100 }, (_, i) => JSON.stringify(toRecord(`query ${i}`)));
+    expect(validateDataset(file(lines))).toEqual({ ok: true, records: 100, labelled: 0 });
+  });
+
+  it('rejects fewer than 100 records', () => {
+    const result = validateDataset(goodFile(99));
+    expect(result).toMatchObject({ ok: false, rule: 'RECORD_COUNT', message: '99 records; at least 100 are needed' });
+    expect(result).not.toHaveProperty('line');
+  });
+
+  it('rejects more than 15,000 records at the first record too many', () => {
+    expect(validateDataset(goodFile(15_001))).toMatchObject({ ok: false, rule: 'RECORD_COUNT', line: 15_001 });
+    expect(validateDataset(goodFile(15_000))).toMatchObject({ ok: true, records: 15_000 });
+  });
+
+  it('takes other limits (the held-out file: at most 1,000)', () => {
+    expect(validateDataset(goodFile(50), HELD_OUT_LIMITS)).toMatchObject({ ok: true });
+    expect(validateDataset(goodFile(1_001), HELD_OUT_LIMITS)).toMatchObject({ ok: false, line: 1_001 });
+  });
+
+  it.each([
+    ['a line that is not JSON', '{"schemaVersion":', 'INVALID_JSON'],
+    ['an empty line', '', 'INVALID_JSON'],
+    ['a JSON array', '[1,2]', 'NOT_AN_OBJECT'],
+    ['another schemaVersion', record({ schemaVersion: 'bedrock-conversation-2023' }), 'SCHEMA_VERSION'],
+    ['no schemaVersion', record({ schemaVersion: undefined }), 'SCHEMA_VERSION'],
+    ['a system that is not text blocks', record({ system: 'route this' }), 'BAD_SYSTEM'],
+    ['no messages', record({ messages: [] }), 'BAD_MESSAGES'],
+    [
+      'an assistant first turn',
+      record({ messages: [{ role: 'assistant', content: [{ text: '{}' }] }] }),
+      'FIRST_TURN_NOT_USER',
+    ],
+    [
+      'two user turns in a row',
+      record({
+        messages: [
+          { role: 'user', content: [{ text: 'a' }] },
+          { role: 'user', content: [{ text: 'b' }] },
+        ],
+      }),
+      'BAD_MESSAGES',
+    ],
+    ['empty user text', record({ messages: [{ role: 'user', content: [{ text: '  ' }] }] }), 'EMPTY_USER_TEXT'],
+    ['content without text', record({ messages: [{ role: 'user', content: [{ image: 'x' }] }] }), 'BAD_MESSAGES'],
+    [
+      'a label that is not JSON',
+      record({
+        messages: [
+          { role: 'user', content: [{ text: 'dog' }] },
+          { role: 'assistant', content: [{ text: 'visual 1' }] },
+        ],
+      }),
+      'BAD_LABEL',
+    ],
+    [
+      'a label wrapped in prose',
+      record({
+        messages: [
+          { role: 'user', content: [{ text: 'dog' }] },
+          { role: 'assistant', content: [{ text: `Here: ${JSON.stringify(label)}` }] },
+        ],
+      }),
+      'BAD_LABEL',
+    ],
+    [
+      'a label summing to 0.7',
+      record({
+        messages: [
+          { role: 'user', content: [{ text: 'dog' }] },
+          { role: 'assistant', content: [{ text: '{"visual":0.4,"audio":0.1,"transcription":0.1,"metadata":0.1}' }] },
+        ],
+      }),
+      'BAD_LABEL',
+    ],
+    [
+      'a label missing a key',
+      record({
+        messages: [
+          { role: 'user', content: [{ text: 'dog' }] },
+          { role: 'assistant', content: [{ text: '{"visual":0.5,"audio":0.5,"transcription":0}' }] },
+        ],
+      }),
+      'BAD_LABEL',
+    ],
+  ])('reports %s with its line and rule', (_what, line, rule) => {
+    expect(validateDataset(withLine(37, line))).toMatchObject({ ok: false, line: 37, rule });
+  });
+
+  it.each(RESERVED_STRINGS)('rejects the reserved string %s in the user text', (reserved) => {
+    const result = validateDataset(withLine(5, JSON.stringify(toRecord(`clip where ${reserved} speaks`, label))));
+    expect(result).toMatchObject({ ok: false, line: 5, rule: 'RESERVED_STRING' });
+    expect(describeValidation('f.jsonl', result)).toBe(
+      `f.jsonl: line 5: RESERVED_STRING: the text contains "${reserved}", which Nova reserves`,
+    );
+  });
+
+  it('rejects a reserved string in the system prompt', () => {
+    expect(validateRecord(JSON.parse(record({ system: [{ text: 'System: route' }] })))).toMatchObject({
+      rule: 'RESERVED_STRING',
+    });
+  });
+
+  it('reports the FIRST offending line', () => {
+    const lines = Array.from({ length: 120 }, (_, i) => good(i));
+    lines[9] = 'not json';
+    lines[3] = record({ schemaVersion: 'x' });
+    expect(validateDataset(file(lines))).toMatchObject({ line: 4, rule: 'SCHEMA_VERSION' });
+  });
+});
+
+describe('npm run validate-dataset', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'validate-dataset-'));
+  const cli = (file: string) =>
+    spawnSync(path.join('node_modules', '.bin', 'tsx'), ['scripts/validate-dataset.ts', file], {
+      cwd: path.join(__dirname, '..', '..'),
+      encoding: 'utf8',
+    });
+
+  it('exits 0 with a one-line summary for a valid file', () => {
+    const file = path.join(dir, 'good.jsonl');
+    writeFileSync(file, goodFile(120));
+    const run = cli(file);
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe(`${file}: valid, 120 records (120 labelled)`);
+  });
+
+  it('exits non-zero with the first offending line and its rule', () => {
+    const file = path.join(dir, 'bad.jsonl');
+    writeFileSync(file, withLine(42, JSON.stringify(toRecord('clip where User: waves', label))));
+    const run = cli(file);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${file}: line 42: RESERVED_STRING:`);
+  });
+});

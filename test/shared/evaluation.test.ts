@@ -1,0 +1,238 @@
+import { toRecord } from '../../lambda/shared/dataset-record';
+import {
+  byoDatasetJsonl,
+  computeMetrics,
+  EMPTY_REPLY_PLACEHOLDER,
+  evaluationJobRequest,
+  evaluationKeys,
+  JUDGE_METRIC_NAME,
+  judgeMetricDefinition,
+  MAX_EVALUATION_PROMPTS,
+  parseJudgeScores,
+  parseTestSet,
+  percentile,
+  type ModelAnswer,
+} from '../../lambda/shared/evaluation';
+import type { Weights } from '../../lambda/shared/modality';
+
+const w = (visual: number, audio: number, transcription: number, metadata: number): Weights => ({
+  visual,
+  audio,
+  transcription,
+  metadata,
+});
+const testJsonl = (labels: [string, Weights][]) =>
+  labels.map(([q, weights]) => JSON.stringify(toRecord(q, weights))).join('\n') + '\n';
+
+const CASES = parseTestSet(
+  testJsonl([
+    ['red car driving', w(0.9, 0, 0, 0.1)],
+    ['dog barking loudly', w(0.3, 0.6, 0, 0.1)],
+    ['Taylor Swift', w(0.3, 0, 0.1, 0.6)],
+    ['chef says add salt', w(0.2, 0, 0.7, 0.1)],
+  ]),
+);
+const answer = (reply: string, latencyMs: number, inputTokens = 100, outputTokens = 20): ModelAnswer => ({
+  reply,
+  latencyMs,
+  inputTokens,
+  outputTokens,
+});
+
+describe('parseTestSet', () => {
+  it('reads the query, the teacher label and its dominant modality', () => {
+    expect(CASES).toHaveLength(4);
+    expect(CASES[1]).toMatchObject({ query: 'dog barking loudly', dominant: 'audio', reference: w(0.3, 0.6, 0, 0.1) });
+    expect(JSON.parse(CASES[0]?.referenceText ?? '')).toEqual(w(0.9, 0, 0, 0.1));
+  });
+
+  it('names the line of a record without a label or with an invalid one', () => {
+    const noLabel = JSON.stringify(toRecord('query only'));
+    expect(() => parseTestSet(`${noLabel}\n`, 'test.jsonl')).toThrow(/test.jsonl line 1 has no assistant turn/);
+    const bad = testJsonl([['ok', w(1, 0, 0, 0)]]) + JSON.stringify(toRecord('x', w(0.9, 0.9, 0, 0))) + '\n';
+    expect(() => parseTestSet(bad)).toThrow(/line 2: the teacher's label is invalid/);
+    expect(() => parseTestSet('not json\n')).toThrow(/line 1 is not JSON/);
+  });
+
+  it('refuses more prompts than one evaluation job judges', () => {
+    const many = testJsonl(Array.from({ length: MAX_EVALUATION_PROMPTS + 1 }, (_, i) => [`q${i}`, w(1, 0, 0, 0)]));
+    expect(() => parseTestSet(many)).toThrow(/at most 1000: lower testExampleCount/);
+  });
+});
+
+describe('percentile', () => {
+  it('uses the nearest rank', () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 95)).toBe(95);
+    expect(percentile([5, 1, 3], 50)).toBe(3);
+    expect(percentile([], 95)).toBe(0);
+  });
+});
+
+describe('computeMetrics', () => {
+  const answers = [
+    answer('{"visual":0.9,"audio":0,"transcription":0,"metadata":0.1}', 100), // exact
+    answer('Sure! {"visual":0.5,"audio":0.4,"transcription":0,"metadata":0.1}', 200), // dominant wrong
+    answer('no idea', 300), // invalid
+    answer('{"visual":0.2,"audio":0,"transcription":0.6,"metadata":0.2}', 1000), // dominant right, off by 0.1
+  ];
+  const metrics = computeMetrics(CASES, answers, 'student', undefined);
+
+  it('computes valid-reply rate and dominant agreement over all queries', () => {
+    expect(metrics.queries).toBe(4);
+    expect(metrics.validReplies).toBe(3);
+    expect(metrics.validReplyRate).toBe(0.75);
+    expect(metrics.dominantAgreement).toBe(0.5);
+  });
+
+  it('computes the mean absolute error per modality over valid replies', () => {
+    // visual: |0.9-0.9|, |0.5-0.3|, |0.2-0.2| → 0.2/3; audio: 0, 0.2, 0 → 0.2/3; transcription 0,0,0.1; metadata 0,0,0.1
+    expect(metrics.meanAbsoluteError.visual).toBeCloseTo(0.2 / 3, 6);
+    expect(metrics.meanAbsoluteError.audio).toBeCloseTo(0.2 / 3, 6);
+    expect(metrics.meanAbsoluteError.transcription).toBeCloseTo(0.1 / 3, 6);
+    expect(metrics.meanAbsoluteError.metadata).toBeCloseTo(0.1 / 3, 6);
+    expect(metrics.meanAbsoluteErrorOverall).toBeCloseTo(0.6 / 12, 6);
+  });
+
+  it('summarises client-side latency', () => {
+    expect(metrics.latencyMs).toEqual({ p50: 200, p95: 1000, mean: 400 });
+  });
+
+  it('prices 1,000 queries from the mean token usage, or null without a price', () => {
+    const priced = computeMetrics(CASES, answers, 'student', { inputPer1M: 0.035, outputPer1M: 0.14 });
+    // 1,000 × (100 × 0.035 + 20 × 0.14) / 1e6
+    expect(priced.costPer1kQueriesUsd).toBeCloseTo(0.0063, 10);
+    expect(computeMetrics(CASES, answers, 'x', undefined).costPer1kQueriesUsd).toBeNull();
+  });
+
+  it('reports null errors when no reply is valid', () => {
+    const none = computeMetrics(
+      CASES,
+      CASES.map(() => answer('', 1)),
+      'x',
+      undefined,
+    );
+    expect(none.validReplyRate).toBe(0);
+    expect(none.meanAbsoluteError.visual).toBeNull();
+    expect(none.meanAbsoluteErrorOverall).toBeNull();
+  });
+
+  it('refuses answers that do not match the cases', () => {
+    expect(() => computeMetrics(CASES, answers.slice(1), 'x', undefined)).toThrow(/expected 4 answers/);
+  });
+});
+
+describe('bring-your-own-responses dataset', () => {
+  it('writes one line per query with the reference, the category and the response under the source label', () => {
+    const lines = byoDatasetJsonl(
+      CASES,
+      CASES.map((_, i) => answer(i === 2 ? '  ' : `reply ${i}`, 1)),
+      'distilled-student',
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toEqual({
+      prompt: 'dog barking loudly',
+      referenceResponse: CASES[1]?.referenceText,
+      category: 'audio',
+      modelResponses: [{ response: 'reply 1', modelIdentifier: 'distilled-student' }],
+    });
+    expect((lines[2]?.['modelResponses'] as { response: string }[])[0]?.response).toBe(EMPTY_REPLY_PLACEHOLDER);
+  });
+});
+
+describe('the judge metric and job', () => {
+  it('defines the 1–5 rubric within the documented limits', () => {
+    const metric = judgeMetricDefinition();
+    expect(metric.name).toBe(JUDGE_METRIC_NAME);
+    expect(metric.instructions?.length).toBeLessThanOrEqual(5000);
+    for (const placeholder of ['{{prompt}}', '{{prediction}}', '{{ground_truth}}']) {
+      expect(metric.instructions).toContain(placeholder);
+    }
+    expect(metric.ratingScale?.map((r) => r.value?.floatValue)).toEqual([5, 4, 3, 2, 1]);
+    for (const r of metric.ratingScale ?? []) expect(r.definition?.length).toBeLessThanOrEqual(100);
+  });
+
+  it('builds a judge job over precomputed responses with the custom metric listed', () => {
+    const request = evaluationJobRequest({
+      jobName: 'ir-dev-run-1-eval-student',
+      clientRequestToken: 'ir-dev-run-1-eval-student',
+      roleArn: 'arn:aws:iam::123456789012:role/eval',
+      judgeModelId: 'us.meta.llama3-3-70b-instruct-v1:0',
+      datasetS3Uri: 's3://b/runs/run-1/evaluation/datasets/student.jsonl',
+      outputS3Uri: 's3://b/runs/run-1/evaluation/output/',
+      inferenceSourceIdentifier: 'distilled-student',
+      tags: [{ key: 'Project', value: 'p' }],
+      description: 'd',
+    });
+    expect(request.applicationType).toBe('ModelEvaluation');
+    const automated = request.evaluationConfig?.automated;
+    expect(automated?.datasetMetricConfigs?.[0]).toMatchObject({
+      taskType: 'General',
+      metricNames: [JUDGE_METRIC_NAME],
+      dataset: { datasetLocation: { s3Uri: 's3://b/runs/run-1/evaluation/datasets/student.jsonl' } },
+    });
+    expect(automated?.customMetricConfig?.evaluatorModelConfig?.bedrockEvaluatorModels).toEqual([
+      { modelIdentifier: 'us.meta.llama3-3-70b-instruct-v1:0' },
+    ]);
+    expect(request.inferenceConfig?.models).toEqual([
+      { precomputedInferenceSource: { inferenceSourceIdentifier: 'distilled-student' } },
+    ]);
+    expect(request.customerEncryptionKeyId).toBeUndefined();
+  });
+
+  it('keeps every evaluation file under the run', () => {
+    const keys = evaluationKeys('run-1');
+    expect([keys.metrics, keys.dataset('student'), keys.answers('baseline'), keys.outputPrefix]).toEqual([
+      'runs/run-1/evaluation/metrics.json',
+      'runs/run-1/evaluation/datasets/student.jsonl',
+      'runs/run-1/evaluation/answers/baseline.jsonl',
+      'runs/run-1/evaluation/output/',
+    ]);
+  });
+});
+
+describe('parseJudgeScores', () => {
+  const line = (result: number | undefined, metricName = JUDGE_METRIC_NAME) =>
+    JSON.stringify({
+      automatedEvaluationResult: {
+        scores: [
+          { metricName: 'Builtin.Other', result: 0.1 },
+          { metricName, ...(result === undefined ? {} : { result }), evaluatorDetails: [{ modelIdentifier: 'j' }] },
+        ],
+      },
+      inputRecord: { prompt: 'q', referenceResponse: 'r' },
+    });
+
+  it('maps normalised 0–1 results back to the 1–5 rubric and averages across files', () => {
+    const score = parseJudgeScores(
+      [
+        { key: 'a_output.jsonl', body: [line(1), line(0.75)].join('\n') + '\n' },
+        { key: 'b_output.jsonl', body: line(0.5) },
+      ],
+      JUDGE_METRIC_NAME,
+    );
+    expect(score).toEqual({ mean: 4, scored: 3, unscored: 0, reportedScale: 'normalised' });
+  });
+
+  it('takes results above 1 as already on the rubric, and counts records without a score', () => {
+    const score = parseJudgeScores(
+      [{ key: 'k', body: [line(5), line(3), line(undefined)].join('\n') }],
+      JUDGE_METRIC_NAME,
+    );
+    expect(score).toEqual({ mean: 4, scored: 2, unscored: 1, reportedScale: 'rubric' });
+  });
+
+  it('accepts a prefixed metric name and fails clearly when no score is present', () => {
+    expect(
+      parseJudgeScores([{ key: 'k', body: line(0.25, `Custom.${JUDGE_METRIC_NAME}`) }], JUDGE_METRIC_NAME).mean,
+    ).toBe(2);
+    expect(() => parseJudgeScores([{ key: 'k', body: line(0.5, 'Other') }], JUDGE_METRIC_NAME)).toThrow(
+      /no "WeightAccuracy" score in 1 evaluation output file\(s\) \(k\)/,
+    );
+    expect(() => parseJudgeScores([{ key: 'k', body: '{oops' }], JUDGE_METRIC_NAME)).toThrow(/k line 1 is not JSON/);
+  });
+});

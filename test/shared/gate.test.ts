@@ -1,0 +1,67 @@
+import { evaluateGate, type GateInput, type GateThresholds } from '../../lambda/shared/gate';
+
+const thresholds: GateThresholds = {
+  minJudgeScore: 4.0,
+  maxJudgeGapToBaseline: 0.25,
+  minDominantAgreement: 0.85,
+  minValidReplyRate: 0.98,
+};
+const good: GateInput = {
+  studentJudgeScore: 4.1,
+  baselineJudgeScore: 4.2,
+  studentDominantAgreement: 0.9,
+  studentValidReplyRate: 1,
+};
+
+describe('evaluateGate', () => {
+  it('passes when every threshold holds, listing each check with value, threshold and verdict', () => {
+    const result = evaluateGate(good, thresholds);
+    expect(result.passed).toBe(true);
+    expect(result.failed).toEqual([]);
+    expect(result.checks.map((c) => [c.name, c.value, c.threshold, c.passed])).toEqual([
+      ['minJudgeScore', 4.1, 4, true],
+      ['maxJudgeGapToBaseline', 0.1, 0.25, true],
+      ['minDominantAgreement', 0.9, 0.85, true],
+      ['minValidReplyRate', 1, 0.98, true],
+    ]);
+  });
+
+  it.each([
+    ['minJudgeScore', { studentJudgeScore: 3.9, baselineJudgeScore: 4.0 }],
+    ['maxJudgeGapToBaseline', { baselineJudgeScore: 4.5 }],
+    ['minDominantAgreement', { studentDominantAgreement: 0.8 }],
+    ['minValidReplyRate', { studentValidReplyRate: 0.97 }],
+  ] as const)('rejects when %s fails and names it in the summary', (name, change) => {
+    const result = evaluateGate({ ...good, ...change }, thresholds);
+    expect(result.passed).toBe(false);
+    expect(result.failed).toEqual([name]);
+    expect(result.summary).toContain(name);
+    expect(result.checks.find((c) => c.name === name)?.passed).toBe(false);
+  });
+
+  it('treats values exactly at the threshold as passing (float noise aside)', () => {
+    const result = evaluateGate(
+      { studentJudgeScore: 4.0, baselineJudgeScore: 4.25, studentDominantAgreement: 0.85, studentValidReplyRate: 0.98 },
+      thresholds,
+    );
+    expect(result.passed).toBe(true);
+  });
+
+  it('fails a check whose value is not a number', () => {
+    const result = evaluateGate({ ...good, studentJudgeScore: Number.NaN }, thresholds);
+    expect(result.failed).toContain('minJudgeScore');
+  });
+
+  it('lists every failed check', () => {
+    const result = evaluateGate(
+      { studentJudgeScore: 2, baselineJudgeScore: 4.5, studentDominantAgreement: 0.1, studentValidReplyRate: 0.5 },
+      thresholds,
+    );
+    expect(result.failed).toEqual([
+      'minJudgeScore',
+      'maxJudgeGapToBaseline',
+      'minDominantAgreement',
+      'minValidReplyRate',
+    ]);
+  });
+});
