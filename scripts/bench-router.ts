@@ -123,6 +123,9 @@ const ENV = {
 function runChild(runner: string, bundlePath: string, mode: 'router' | 'floor', warm: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = fork(runner, [bundlePath, mode, String(warm), String(warm > 0 ? WARMUP_INVOCATIONS : 0)], {
+      // Plain Node, as Lambda runs the bundle: fork would otherwise pass on this script's tsx loader flags, and every
+      // child would spend ~50-150 ms booting tsx, which inflates both start-ups and understates the ratio.
+      execArgv: [],
       env: { PATH: process.env['PATH'] ?? '', ...ENV },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });

@@ -9,6 +9,7 @@ import { BATCH_PATH, PUBLISHED_SCHEMAS, ROUTE_PATH, type PublishedSchemaName } f
 import { routerEnvironment } from '../../lambda/router/settings';
 import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/shared/model-ids';
 import type { AppConfig } from '../config';
+import { projectTags } from '../naming';
 import { Function } from './function';
 
 /** Powertools service name of the router: the `service` dimension of its metrics. */
@@ -176,7 +177,10 @@ export class RouterApi extends Construct {
     });
   }
 
-  /** Bedrock: custom-model deployments of this account and region plus the fallback model; SSM: its one parameter. */
+  /**
+   * Bedrock: custom-model deployments of this account and region plus the fallback model; KMS: the project's keys,
+   * through Bedrock only (the distilled model's encryption); SSM: its one parameter.
+   */
   private grantRouterAccess(props: RouterApiProps): void {
     const stack = Stack.of(this);
     const role = this.router.function.role;
@@ -199,6 +203,26 @@ export class RouterApi extends Construct {
         new iam.PolicyStatement({ sid: 'InvokeFallbackModel', actions: ['bedrock:InvokeModel'], resources: fallback }),
       );
     }
+    // The pipeline creates the distilled model with customModelKmsKeyId = its dataset bucket's key, so invoking the
+    // deployment makes Bedrock use that key on the caller's behalf (Amazon Nova user guide, "Permissions and key
+    // policies for custom Amazon Nova models", PermissionsModelInvocation: kms:Decrypt and kms:GenerateDataKey via
+    // bedrock.<region>). The key lives in the pipeline stack and the stacks share no exports, so it is named by the
+    // project's tags (lib/naming.ts projectTags, on every resource of both stacks) and usable only through Bedrock.
+    this.router.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptDistilledModel',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `bedrock.${stack.region}.amazonaws.com`,
+            ...Object.fromEntries(
+              Object.entries(projectTags(props.config)).map(([tag, value]) => [`aws:ResourceTag/${tag}`, value]),
+            ),
+          },
+        },
+      }),
+    );
     this.router.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadActiveModel',
@@ -212,6 +236,14 @@ export class RouterApi extends Construct {
       reason:
         'The promoted student is a custom-model deployment the pipeline creates at run time: its ARN is only known then ' +
         '(read from the active-model parameter). Limited to deployments of this account and Region.',
+    });
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'Partition')}:kms:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:key/*]`,
+      reason:
+        "The distilled model is encrypted with the pipeline stack's dataset key, whose ARN the router stack cannot " +
+        'reference (the stacks share no exports, by design). Narrowed to keys tagged with this project and ' +
+        'environment (aws:ResourceTag/Project, aws:ResourceTag/Environment), used through Bedrock in this Region ' +
+        '(kms:ViaService), in this account.',
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -4,7 +4,9 @@ import type { AppConfig } from '../config';
 import { DatasetBucket } from '../constructs/dataset-bucket';
 import { Notifications } from '../constructs/notifications';
 import { DistillationPipeline } from '../constructs/pipeline/state-machine';
-import { OUTPUTS } from '../naming';
+import { FailurePath } from '../constructs/pipeline/steps';
+import { TrainingStages } from '../constructs/pipeline/training-stages';
+import { activeModelParameterName, OUTPUTS } from '../naming';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: AppConfig;
@@ -15,6 +17,7 @@ export class PipelineStack extends Stack {
   readonly dataset: DatasetBucket;
   readonly notifications: Notifications;
   readonly pipeline: DistillationPipeline;
+  readonly training: TrainingStages;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -22,11 +25,25 @@ export class PipelineStack extends Stack {
 
     this.dataset = new DatasetBucket(this, 'Dataset', { retainData: config.retainData });
     this.notifications = new Notifications(this, 'Notifications', { email: config.notificationEmail });
+    // One notify-and-fail path for every stage of the state machine.
+    const failure = new FailurePath(this, 'Failure', { topic: this.notifications.topic });
+    // Distillation → deployment → evaluation → gate → promotion → report (issue 4), after generation (issue 3).
+    this.training = new TrainingStages(this, 'Training', {
+      config,
+      dataset: this.dataset,
+      topic: this.notifications.topic,
+      failure,
+      activeModelParameterName: activeModelParameterName(config.envName),
+    });
     this.pipeline = new DistillationPipeline(this, 'Pipeline', {
       config,
       dataset: this.dataset,
       notifications: this.notifications,
+      failure,
+      afterAssemble: () => this.training.chain,
+      reuseDataset: this.training.reuseDatasetStep,
     });
+    this.pipeline.acknowledgeStateMachineGrants(Object.values(this.training.functions));
 
     new CfnOutput(this, OUTPUTS.datasetBucketName, {
       value: this.dataset.bucket.bucketName,

@@ -5,7 +5,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { createStacks, loadConfig } from '../../lib/app';
 
-const CDK_JSON_CONTEXT = (
+/** cdk.json's context (feature flags and defaults), as bin/app.ts gets it. */
+export const CDK_JSON_CONTEXT = (
   JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
     context: Record<string, unknown>;
   }

@@ -40,6 +40,8 @@ function resourceValue(logicalId: string, resources: CfnResources, attribute?: s
       return attribute === 'Arn' ? `arn:aws:s3:::${logicalId.toLowerCase()}` : logicalId.toLowerCase();
     case 'AWS::KMS::Key':
       return attribute === 'Arn' ? arn('kms', `key/${logicalId}`) : logicalId;
+    case 'AWS::IAM::Role':
+      return attribute === 'Arn' ? `arn:aws:iam::${LOCAL_ACCOUNT}:role/${logicalId}` : logicalId;
     default:
       return logicalId;
   }
@@ -132,13 +134,15 @@ export function allStates(definition: { States: Record<string, unknown> }): Reco
 export type TaskHandler = (input: never) => unknown;
 
 /**
- * Wraps a Lambda handler so that its errors reach the state machine the way Lambda reports them: the error name as
- * `Error`, and as `Cause` the JSON document Lambda produces (`{"errorType","errorMessage"}`).
+ * Wraps a Lambda handler so that its result and errors reach the state machine the way Lambda delivers them: the
+ * result as JSON (dates become strings, undefined fields vanish); the error name as `Error`, and as `Cause` the JSON
+ * document Lambda produces (`{"errorType","errorMessage"}`).
  */
 export function lambdaTask<I, O>(handler: (event: I) => Promise<O>): (input: I) => Promise<O> {
   return async (input) => {
     try {
-      return await handler(input);
+      const result = await handler(input);
+      return (result === undefined ? result : JSON.parse(JSON.stringify(result))) as O;
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
       const lambdaError = new Error(JSON.stringify({ errorType: e.name, errorMessage: e.message }));

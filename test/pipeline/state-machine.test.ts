@@ -5,14 +5,13 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Stack, type CfnElement } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseConfig } from '../../lib/config';
-import { DatasetBucket } from '../../lib/constructs/dataset-bucket';
-import { Notifications } from '../../lib/constructs/notifications';
-import { DistillationPipeline, GENERATION_STATES as S } from '../../lib/constructs/pipeline/state-machine';
+import type { Function } from '../../lib/constructs/function';
+import { GENERATION_STATES as S } from '../../lib/constructs/pipeline/state-machine';
+import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
 import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
 import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
 import { logger, metrics } from '../../lambda/pipeline/generation-common';
@@ -32,12 +31,17 @@ import {
   validateDefinition,
 } from '../helpers/local-sfn';
 import { SimulatedTeacher } from '../helpers/simulated-teacher';
+import { buildGenerationStack } from './generation-fixture';
+
+/**
+ * The generation stage twice over: the `DistillationPipeline` construct mounted on its own (chain, IAM, S3 prefixes,
+ * local runs from Preflight to "Dataset ready"), and the real pipeline stack that wires it to the training stages.
+ */
 
 const SMALL = { exampleCount: 100, testExampleCount: 50, queriesPerShard: 10 };
 
-describe('the pipeline state machine (synthesized)', () => {
-  const { templates, stacks } = synth(SMALL);
-  const template = templates.pipeline;
+describe('DistillationPipeline on its own (synthesized)', () => {
+  const { template, stack } = buildGenerationStack(SMALL);
   const definition = stateMachineDefinition(template);
   const states = allStates(definition);
 
@@ -49,15 +53,17 @@ describe('the pipeline state machine (synthesized)', () => {
     });
     expect(definition.TimeoutSeconds).toBe(24 * 3600);
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-    template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('StateMachine') } });
   });
 
-  it('chains Preflight → Plan → Generate → Assemble → done, the run id taken from the execution name', () => {
+  it('chains Preflight → Plan → Generate → Assemble → Dataset ready, the run id taken from the execution name', () => {
     expect(definition.StartAt).toBe(S.preflight);
     expect(states[S.preflight]).toMatchObject({ Next: S.plan, Parameters: { 'runId.$': '$$.Execution.Name' } });
     expect(states[S.plan]).toMatchObject({ Next: S.generate, ResultPath: '$.plan' });
     expect(states[S.generate]).toMatchObject({ Next: S.assemble });
     expect(states[S.assemble]).toMatchObject({ Next: S.done, ResultPath: '$.assemble' });
+    expect(states[S.done]).toEqual({ Type: 'Succeed' });
+    // Without a `reuseDataset` prop there is nothing to choose: generation always runs.
+    expect(states[S.reuseDataset]).toBeUndefined();
   });
 
   it('generates with a Distributed Map over the planned shards, bounded by the configuration', () => {
@@ -71,8 +77,8 @@ describe('the pipeline state machine (synthesized)', () => {
       ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
     });
     expect(states[S.generate]?.['ItemReader']).toBeUndefined();
-    const custom = synth({ ...SMALL, generationConcurrency: 25, maxShardFailurePercent: 5 });
-    expect(allStates(stateMachineDefinition(custom.templates.pipeline))[S.generate]).toMatchObject({
+    const custom = buildGenerationStack({ ...SMALL, generationConcurrency: 25, maxShardFailurePercent: 5 });
+    expect(allStates(stateMachineDefinition(custom.template))[S.generate]).toMatchObject({
       MaxConcurrency: 25,
       ToleratedFailurePercentage: 5,
     });
@@ -122,32 +128,146 @@ describe('the pipeline state machine (synthesized)', () => {
   });
 
   it('lets the generation function invoke only the teacher profile and its foundation models in the profile regions', () => {
-    const statements = policyStatements(template, 'bedrock:InvokeModel');
-    const resources = statements.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r));
-    expect(resources).toHaveLength(4);
-    expect(resources.join()).toMatch(/inference-profile\/us\.amazon\.nova-premier-v1:0/);
-    for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
-      expect(resources.join()).toContain(`:bedrock:${region}::foundation-model/amazon.nova-premier-v1:0`);
-    }
-    const preflight = policyStatements(template, 'bedrock:GetFoundationModel').flatMap((s) => [s.Resource].flat());
-    expect(preflight.sort()).toEqual([
-      'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0',
-      'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-premier-v1:0',
-    ]);
+    expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel'));
+    expectPreflightModels(policyStatements(template, 'bedrock:GetFoundationModel'));
   });
 
   it('limits S3 object access to the run prefixes, with no wildcard action anywhere', () => {
-    for (const action of ['s3:GetObject', 's3:PutObject']) {
-      for (const statement of policyStatements(template, action)) {
-        for (const resource of [statement.Resource].flat()) {
-          expect(JSON.stringify(resource)).toMatch(/\/runs\/\*\/(shards|dataset)\//);
-        }
-      }
-    }
-    const actions = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
-      (p.Properties.PolicyDocument.Statement as { Action: string | string[] }[]).flatMap((s) => [s.Action].flat()),
+    expectRunPrefixesOnly(template);
+    expect(wildcardActions(template)).toEqual([]);
+  });
+
+  it('leaves no unacknowledged cdk-nag finding', () => {
+    expect(nagFindings(stack)).toEqual([]);
+  });
+});
+
+describe('DistillationPipeline', () => {
+  it('plugs later stages in after Assemble, handing them the failure path', () => {
+    let received: unknown;
+    const { pipeline, template } = buildGenerationStack(SMALL, (stack) => ({
+      afterAssemble: (failure) => {
+        received = failure;
+        return new sfn.Pass(stack, 'Next stage');
+      },
+    }));
+    expect(received).toBe(pipeline.failure);
+    const states = allStates(stateMachineDefinition(template));
+    expect(states[S.assemble]).toMatchObject({ Next: 'Next stage' });
+    expect(states[S.done]).toBeUndefined();
+    expect(Object.keys(pipeline.functions)).toEqual(['preflight', 'plan', 'generateShard', 'assemble']);
+  });
+
+  it('with `reuseDataset`, chooses after Preflight between that state and generation on $.reuseDatasetFromRun', () => {
+    const { template } = buildGenerationStack(SMALL, (stack) => ({ reuseDataset: new sfn.Pass(stack, 'Reuse it') }));
+    const states = allStates(stateMachineDefinition(template));
+    expect(states[S.preflight]).toMatchObject({ Next: S.reuseDataset });
+    expect(states[S.reuseDataset]).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.reuseDatasetFromRun', IsPresent: true, Next: 'Reuse it' }],
+      Default: S.plan,
+    });
+  });
+});
+
+describe('the pipeline stack: generation wired to the training stages (synthesized)', () => {
+  const { templates, stacks, config } = synth(SMALL);
+  const template = templates.pipeline;
+  const definition = stateMachineDefinition(template);
+  const states = allStates(definition);
+  /** The states at the top level of the definition (not inside the Map). */
+  const top = Object.fromEntries(Object.keys(definition.States).map((name) => [name, states[name]]));
+  const generationFunctions = Object.values(stacks.pipeline.pipeline.functions);
+
+  it('runs Preflight, then "Reuse a dataset?" (Choice on $.reuseDatasetFromRun), otherwise Plan → Generate → Assemble', () => {
+    expect(definition.StartAt).toBe(S.preflight);
+    expect(states[S.preflight]).toMatchObject({
+      Next: S.reuseDataset,
+      Parameters: { 'runId.$': '$$.Execution.Name' },
+    });
+    expect(states[S.reuseDataset]).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.reuseDatasetFromRun', IsPresent: true, Next: T.reuseDataset }],
+      Default: S.plan,
+    });
+    expect(states[S.plan]).toMatchObject({ Next: S.generate, ResultPath: '$.plan' });
+    expect(states[S.generate]).toMatchObject({ Next: S.assemble });
+  });
+
+  it('continues after Assemble, and after the reuse step, into the training chain, which ends at Report', () => {
+    expect(states[S.assemble]).toMatchObject({ Next: T.reuseModelChoice, ResultPath: '$.assemble' });
+    expect(states[T.reuseDataset]).toMatchObject({ Type: 'Task', Next: T.reuseModelChoice, ResultPath: '$.assemble' });
+    expect(states[T.reuseModelChoice]).toMatchObject({ Type: 'Choice', Default: T.startDistillation });
+    expect(states[T.report]).toMatchObject({ Type: 'Task', End: true });
+    // The generation stage's own end is replaced by the training stages.
+    expect(states[S.done]).toBeUndefined();
+    expect(Object.values(states).filter((s) => s.Type === 'Succeed')).toEqual([]);
+  });
+
+  it('catches every Task (and the Map) of the state machine into the one notify-and-fail path', () => {
+    const caught = Object.entries(top).filter(([, s]) => ['Task', 'Map', 'Parallel'].includes(String(s?.Type)));
+    expect(caught.map(([name]) => name).sort()).toEqual(
+      [
+        ...[S.preflight, S.plan, S.generate, S.assemble, T.reuseDataset, T.startDistillation, T.checkDistillation],
+        ...[T.deployStudent, T.checkDeployment, T.evaluate, T.checkEvaluation, T.gate, T.promote, T.report],
+        'Notify failure',
+      ].sort(),
     );
-    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+    for (const [name, state] of caught) {
+      const catches = state?.['Catch'] as { ErrorEquals: string[]; Next: string }[] | undefined;
+      if (name === 'Notify failure') {
+        expect(catches).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Run failed' })]);
+        continue;
+      }
+      expect({ name, catches }).toEqual({
+        name,
+        catches: [expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: `${name} failed` })],
+      });
+      expect(top[`${name} failed`]).toMatchObject({ Type: 'Pass', Next: 'Notify failure' });
+    }
+    // Failed jobs and deployments (Choice branches) take the same path.
+    for (const name of [T.distillationFailed, T.deploymentFailed, T.evaluationFailed]) {
+      expect(top[name]).toMatchObject({ Type: 'Pass', Next: 'Notify failure' });
+    }
+    // One failure path for the whole stack: one notification, one Fail state.
+    const publishes = Object.values(states).filter((s) => s['Resource'] === 'arn:aws:states:::sns:publish');
+    expect(publishes).toHaveLength(1);
+    expect(Object.entries(states).filter(([, s]) => s.Type === 'Fail')).toEqual([
+      ['Run failed', expect.objectContaining({ ErrorPath: '$.failure.error', CausePath: '$.failure.cause' })],
+    ]);
+  });
+
+  it('is bounded by pipelineTimeoutHours, traced, and logged at ALL with execution data', () => {
+    expect(config.pipelineTimeoutHours).toBe(24);
+    expect(definition.TimeoutSeconds).toBe(24 * 3600);
+    const longer = synth({ ...SMALL, pipelineTimeoutHours: 36 });
+    expect(stateMachineDefinition(longer.templates.pipeline).TimeoutSeconds).toBe(36 * 3600);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'IntentRouter-dev-Pipeline',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+    template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('StateMachine') } });
+  });
+
+  it('is valid Amazon States Language', () => {
+    expect(validateDefinition(definition)).toEqual({ isValid: true, errors: '' });
+  });
+
+  it('still lets the generation function invoke only the teacher, and Preflight read only the two models', () => {
+    const { generateShard, preflight } = stacks.pipeline.pipeline.functions;
+    expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [generateShard]));
+    expectPreflightModels(policyStatements(template, 'bedrock:GetFoundationModel', [preflight]));
+    expect(policyStatements(template, 'bedrock:InvokeModel', generationFunctions)).toHaveLength(1);
+  });
+
+  it('still limits the generation functions’ S3 object access to the run prefixes', () => {
+    expectRunPrefixesOnly(template, generationFunctions);
+  });
+
+  it('grants no wildcard action in any IAM policy of the stack', () => {
+    expect(wildcardActions(template)).toEqual([]);
   });
 
   it('leaves no unacknowledged cdk-nag finding', () => {
@@ -155,34 +275,10 @@ describe('the pipeline state machine (synthesized)', () => {
   });
 });
 
-describe('DistillationPipeline', () => {
-  it('plugs later stages in after Assemble, handing them the failure path', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'Plug', { env: { region: 'us-east-1' } });
-    const config = parseConfig({ ...SMALL });
-    const notifications = new Notifications(stack, 'Notifications', {});
-    let received: unknown;
-    const pipeline = new DistillationPipeline(stack, 'Pipeline', {
-      config,
-      dataset: new DatasetBucket(stack, 'Dataset', { retainData: true }),
-      notifications,
-      afterAssemble: (failure) => {
-        received = failure;
-        return new sfn.Pass(stack, 'Next stage');
-      },
-    });
-    expect(received).toBe(pipeline.failure);
-    const states = allStates(stateMachineDefinition(Template.fromStack(stack)));
-    expect(states[S.assemble]).toMatchObject({ Next: 'Next stage' });
-    expect(states[S.done]).toBeUndefined();
-    expect(Object.keys(pipeline.functions)).toEqual(['preflight', 'plan', 'generateShard', 'assemble']);
-  });
-});
-
-describe('the pipeline state machine, executed locally from Preflight to Assemble', () => {
-  const { templates } = synth(SMALL);
-  const definition = stateMachineDefinition(templates.pipeline);
-  const environment = lambdaEnvironment(templates.pipeline);
+describe('DistillationPipeline on its own, executed locally from Preflight to Assemble', () => {
+  const { template } = buildGenerationStack(SMALL);
+  const definition = stateMachineDefinition(template);
+  const environment = lambdaEnvironment(template);
   const bucket = environment.BUCKET_NAME ?? '';
 
   const bedrock = mockClient(BedrockClient);
@@ -210,6 +306,11 @@ describe('the pipeline state machine, executed locally from Preflight to Assembl
     s3.restore();
     process.env = savedEnv;
   });
+  afterAll(() => {
+    bedrock.restore();
+    runtime.restore();
+    sns.restore();
+  });
 
   const lifecycle = (teacher: 'ACTIVE' | 'LEGACY') =>
     bedrock
@@ -236,6 +337,7 @@ describe('the pipeline state machine, executed locally from Preflight to Assembl
     const result = await runLocally(definition, { executionName: 'run-local-1', tasks: tasks() });
 
     expect(result).toMatchObject({ status: 'SUCCEEDED' });
+    expect(result.entered.at(-1)).toBe(S.done);
     const keys = runKeys('run-local-1');
     expect(result.output?.['assemble']).toEqual({
       runId: 'run-local-1',
@@ -299,9 +401,75 @@ describe('the pipeline state machine, executed locally from Preflight to Assembl
   });
 });
 
-type Statement = { Action: string | string[]; Resource: unknown };
-function policyStatements(template: Template, action: string): Statement[] {
-  return Object.values(template.findResources('AWS::IAM::Policy'))
-    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+// --- IAM helpers ----------------------------------------------------------------------------------------------------
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type PolicyResource = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles?: unknown[] } };
+
+/** The logical ids of the functions' execution roles. */
+function roleIds(functions: readonly Function[]): string[] {
+  return functions.map((f) => {
+    const role = f.function.role?.node.defaultChild as CfnElement;
+    return Stack.of(role).getLogicalId(role);
+  });
+}
+
+/** The statements granting `action` in the template's IAM policies, only those attached to `functions` if given. */
+function policyStatements(template: Template, action: string, functions?: readonly Function[]): Statement[] {
+  const roles = functions && roleIds(functions);
+  return Object.values(template.findResources('AWS::IAM::Policy') as Record<string, PolicyResource>)
+    .filter(
+      (p) => !roles || (p.Properties.Roles ?? []).some((r) => roles.includes(String((r as { Ref?: string }).Ref))),
+    )
+    .flatMap((p) => p.Properties.PolicyDocument.Statement)
     .filter((s) => [s.Action].flat().includes(action));
+}
+
+function expectTeacherOnly(statements: Statement[]): void {
+  const resources = statements.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r));
+  expect(resources).toHaveLength(4);
+  expect(resources.join()).toMatch(/inference-profile\/us\.amazon\.nova-premier-v1:0/);
+  for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
+    expect(resources.join()).toContain(`:bedrock:${region}::foundation-model/amazon.nova-premier-v1:0`);
+  }
+}
+
+function expectPreflightModels(statements: Statement[]): void {
+  expect(statements.flatMap((s) => [s.Resource].flat()).sort()).toEqual([
+    'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0',
+    'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-premier-v1:0',
+  ]);
+}
+
+/** Every S3 object grant (of `functions`, if given) is under runs/<runId>/shards/ or runs/<runId>/dataset/. */
+function expectRunPrefixesOnly(template: Template, functions?: readonly Function[]): void {
+  let checked = 0;
+  for (const action of ['s3:GetObject', 's3:PutObject']) {
+    for (const statement of policyStatements(template, action, functions)) {
+      for (const resource of [statement.Resource].flat()) {
+        expect(JSON.stringify(resource)).toMatch(/\/runs\/\*\/(shards|dataset)\//);
+        checked++;
+      }
+    }
+  }
+  // Plan, Generate shard and Assemble (×2) read; Plan, Generate shard and Assemble write.
+  expect(checked).toBeGreaterThanOrEqual(7);
+}
+
+/** Actions containing `*` in the template's IAM identity policies (policies, managed policies, inline role policies). */
+function wildcardActions(template: Template): string[] {
+  const documents = [
+    ...Object.values(template.findResources('AWS::IAM::Policy')),
+    ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')),
+  ].map((p) => p.Properties.PolicyDocument as { Statement: Statement[] });
+  for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+    for (const inline of (role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]) {
+      documents.push(inline.PolicyDocument);
+    }
+  }
+  expect(documents.length).toBeGreaterThan(0);
+  return documents
+    .flatMap((d) => d.Statement)
+    .flatMap((s) => [s.Action].flat())
+    .filter((a) => a.includes('*'));
 }

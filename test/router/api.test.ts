@@ -249,6 +249,38 @@ describe('router Lambda: configuration and IAM scope', () => {
     ]);
   });
 
+  it("may decrypt with the project's KMS keys only through Bedrock: the distilled model's encryption", () => {
+    const { templates } = synth({ envName: 'qa' });
+    const all = statements(templates.api);
+    const kms = all.filter((s) => JSON.stringify(s['Action']).includes('kms:'));
+    expect(kms).toEqual([
+      {
+        Sid: 'DecryptDistilledModel',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::Join': ['', ['arn:aws:kms:us-east-1:', { Ref: 'AWS::AccountId' }, ':key/*']] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': 'bedrock.us-east-1.amazonaws.com',
+            'aws:ResourceTag/Project': 'distilled-intent-router',
+            'aws:ResourceTag/Environment': 'qa',
+          },
+        },
+      },
+    ]);
+    // The conditions name the tags the pipeline's dataset key (the distilled model's customModelKmsKeyId) carries.
+    const keys = ofType(templates.pipeline, 'AWS::KMS::Key').map(([, k]) => k.Properties['Tags']);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const tags of keys) {
+      expect(tags).toEqual(
+        expect.arrayContaining([
+          { Key: 'Project', Value: 'distilled-intent-router' },
+          { Key: 'Environment', Value: 'qa' },
+        ]),
+      );
+    }
+  });
+
   it("adds the fallback model's inference profile and its foundation model in every destination region", () => {
     const all = statements(synth({ fallbackModelId: FALLBACK }).templates.api);
     const fallback = all.find((s) => s['Sid'] === 'InvokeFallbackModel');

@@ -23,7 +23,14 @@ import {
   routeResponseSchema,
 } from '../../lambda/router/contract';
 import { createHttpHandler } from '../../lambda/router/http';
-import { LATENCY_BY_SOURCE, METRIC, Router } from '../../lambda/router/router';
+import {
+  BUDGET_SHARE_BEFORE_FALLBACK,
+  LATENCY_BY_SOURCE,
+  METRIC,
+  MIN_CALL_MS,
+  Router,
+  timeBeforeFallback,
+} from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { powertoolsTelemetry } from '../../lambda/router/telemetry';
 import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
@@ -317,6 +324,48 @@ describe('router handler: latency budget, throttling and faults', () => {
     const result = routed(await handler(event({ query: 'slow fallback' })));
     expect(result.source).toBe('default');
     expect(Date.now() - started).toBeLessThan(250 + 150);
+  });
+
+  it('gives a hanging student only its share, so the fallback model answers within the budget', async () => {
+    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).callsFake(() => delay(3000, reply(AUDIO)));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).callsFake(() => delay(30, reply(METADATA)));
+    const { handler, counted } = build({ latencyBudgetMs: 400, fallbackModelId: FALLBACK });
+    const started = Date.now();
+    const result = routed(await handler(event({ query: 'student hangs' })));
+    const elapsed = Date.now() - started;
+    expect(result).toMatchObject({ source: 'fallback-model', model: FALLBACK, dominant: 'metadata' });
+    // The student was cut at its share of the budget (not at once), then the fallback model answered in time.
+    expect(elapsed).toBeGreaterThanOrEqual(400 * BUDGET_SHARE_BEFORE_FALLBACK + 30 - 10);
+    expect(elapsed).toBeLessThan(400);
+    expect(result.latencyMs).toBeLessThan(400);
+    expect(counted(METRIC.timeouts)).toBe(1);
+    expect(counted(METRIC.fallbacks)).toBe(1);
+    expect(counted(LATENCY_BY_SOURCE['fallback-model'])).toBe(result.latencyMs);
+  });
+
+  it('answers the default within the budget when the student and the fallback model both hang', async () => {
+    bedrockMock.on(ConverseCommand).callsFake(() => delay(3000, reply(AUDIO)));
+    const { handler, counted } = build({ latencyBudgetMs: 400, fallbackModelId: FALLBACK });
+    const started = Date.now();
+    const result = routed(await handler(event({ query: 'everything hangs' })));
+    const elapsed = Date.now() - started;
+    expect(result).toMatchObject({ source: 'default', model: DEFAULT_MODEL });
+    expect(bedrockMock.commandCalls(ConverseCommand).map((c) => c.args[0].input.modelId)).toEqual([
+      DEPLOYMENT,
+      FALLBACK,
+    ]);
+    expect(elapsed).toBeGreaterThanOrEqual(390); // each model had its time…
+    expect(elapsed).toBeLessThan(400 + 150); // …and together no more than the budget, plus timer slack
+    expect(counted(METRIC.timeouts)).toBe(2);
+  });
+
+  it('splits what is left: a share before the fallback model, at least one call for it', () => {
+    expect(timeBeforeFallback(1500)).toBe(1500 * BUDGET_SHARE_BEFORE_FALLBACK);
+    expect(timeBeforeFallback(400)).toBe(240);
+    expect(timeBeforeFallback(110)).toBe(110 - MIN_CALL_MS); // 60 % would leave the fallback model less than a call
+    expect(timeBeforeFallback(90)).toBe(MIN_CALL_MS); // never less than a call for the model itself
+    expect(BUDGET_SHARE_BEFORE_FALLBACK).toBeGreaterThan(0.5);
+    expect(BUDGET_SHARE_BEFORE_FALLBACK).toBeLessThan(1);
   });
 
   it('passes an abort signal the SDK uses to cancel the HTTP request at the deadline', async () => {

@@ -121,12 +121,31 @@ describe('router settings', () => {
     });
   });
 
+  it('reads a blank FALLBACK_MODEL_ID as no fallback model', () => {
+    const env = { ...routerEnvironment(settings), FALLBACK_MODEL_ID: '' };
+    expect(parseRouterSettings(env).fallbackModelId).toBeUndefined();
+    expect('fallbackModelId' in parseRouterSettings(env)).toBe(false);
+  });
+
   it.each([
     ['LATENCY_BUDGET_MS', '50', /LATENCY_BUDGET_MS \(given: "50"\): must be a whole number from 100 to 29000/],
     ['DEFAULT_WEIGHTS', '{"visual":1}', /DEFAULT_WEIGHTS \(given: .*\): must be JSON with the four weights/],
     ['DEFAULT_WEIGHTS', '{"visual":0.5,"audio":0.2,"transcription":0.2,"metadata":0.2}', /must sum to 1/],
     ['LOG_QUERIES', 'yes', /LOG_QUERIES \(given: "yes"\): must be true or false/],
     ['ACTIVE_MODEL_PARAMETER_NAME', undefined, /ACTIVE_MODEL_PARAMETER_NAME \(not set\)/],
+    ['ACTIVE_MODEL_PARAMETER_NAME', 'active-model', /ACTIVE_MODEL_PARAMETER_NAME .*: must be an SSM parameter name/],
+    ['CACHE_SIZE', '1.5', /CACHE_SIZE \(given: "1.5"\): must be a whole number from 0 to 1000000/],
+    ['MAX_TOKENS', 'many', /MAX_TOKENS \(given: "many"\): must be a whole number from 16 to 1024/],
+    [
+      'FALLBACK_MODEL_ID',
+      'haiku please',
+      /FALLBACK_MODEL_ID .*: must be a Bedrock model id, inference profile id or ARN/,
+    ],
+    [
+      'CORS_ALLOW_ORIGINS',
+      'ftp://files.example.com',
+      /CORS_ALLOW_ORIGINS .*: must be comma-separated http\(s\) origins/,
+    ],
   ])('fails at init naming %s when it is %p', (name, value, message) => {
     const env: Record<string, string | undefined> = { ...routerEnvironment(settings), [name]: value };
     expect(() => parseRouterSettings(env)).toThrow(message);

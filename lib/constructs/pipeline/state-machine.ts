@@ -46,8 +46,15 @@ export interface DistillationPipelineProps {
   readonly config: GenerationConfig;
   readonly dataset: DatasetBucket;
   readonly notifications: Notifications;
+  /** The notify-and-fail path every step is caught into; default: one of its own (exposed as `failure`). */
+  readonly failure?: FailurePath;
   /** The stages after Assemble (their input has `$.assemble`, an AssembleResult); default: a Succeed state. */
   readonly afterAssemble?: (failure: FailurePath) => sfn.IChainable;
+  /**
+   * Where a run goes instead of Plan → Generate → Assemble when its input names `reuseDatasetFromRun` (the state that
+   * stands in for Assemble); without it, generation always runs.
+   */
+  readonly reuseDataset?: sfn.IChainable;
 }
 
 /** State names (stable: tests, local-run overrides and dashboards refer to them). */
@@ -57,6 +64,7 @@ export const GENERATION_STATES = {
   generate: 'Generate',
   generateShard: 'Generate shard',
   assemble: 'Assemble',
+  reuseDataset: 'Reuse a dataset?',
   done: 'Dataset ready',
 } as const;
 
@@ -88,7 +96,7 @@ export class DistillationPipeline extends Construct {
     super(scope, id);
     const { config, dataset, notifications } = props;
     const { bucket, key } = dataset;
-    this.failure = new FailurePath(this, 'Failure', { topic: notifications.topic });
+    this.failure = props.failure ?? new FailurePath(this, 'Failure', { topic: notifications.topic });
 
     // --- functions ----------------------------------------------------------------------------------------------
     const functionScope = new Construct(this, 'Functions');
@@ -252,11 +260,18 @@ export class DistillationPipeline extends Construct {
       retryBedrock: false,
     });
 
-    const chain = sfn.Chain.start(preflightStep)
-      .next(planStep)
+    const generation = sfn.Chain.start(planStep)
       .next(generate)
       .next(assembleStep)
       .next(props.afterAssemble?.(this.failure) ?? new sfn.Succeed(this, S.done));
+    // Preflight always runs: a reused dataset still needs live models and a valid region.
+    const chain = sfn.Chain.start(preflightStep).next(
+      props.reuseDataset
+        ? new sfn.Choice(this, S.reuseDataset)
+            .when(sfn.Condition.isPresent('$.reuseDatasetFromRun'), props.reuseDataset)
+            .otherwise(generation)
+        : generation,
+    );
 
     // --- state machine ------------------------------------------------------------------------------------------
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: config.logRetentionDays });
