@@ -21,7 +21,12 @@ import { readPlan } from './plan';
 /** Shards read from S3 at once. */
 const READ_CONCURRENCY = 16;
 
-const inputSchema = z.object({ runId: runIdField });
+/** Counts come from Preflight (configured or overridden by the execution input); the configured ones otherwise. */
+const inputSchema = z.object({
+  runId: runIdField,
+  exampleCount: z.number().int().positive().optional(),
+  testExampleCount: z.number().int().positive().optional(),
+});
 const priceSchema = z.record(z.string(), z.object({ inputPer1M: z.number().min(0), outputPer1M: z.number().min(0) }));
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -76,7 +81,7 @@ async function writeOnceOrSame(store: RunStore, key: string, text: string, conte
 
 export async function assemble(event: unknown, store?: RunStore, now?: () => Date): Promise<AssembleResult> {
   const env = environment();
-  const { runId } = parseInput(inputSchema, event, 'Assemble');
+  const { runId, ...counts } = parseInput(inputSchema, event, 'Assemble');
   const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
   const keys = runKeys(runId);
 
@@ -101,8 +106,8 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
     shards,
     targetRecords: plan.targetRecords,
     plannedQueries: plan.plannedQueries,
-    exampleCount: env.EXAMPLE_COUNT,
-    testExampleCount: env.TEST_EXAMPLE_COUNT,
+    exampleCount: counts.exampleCount ?? env.EXAMPLE_COUNT,
+    testExampleCount: counts.testExampleCount ?? env.TEST_EXAMPLE_COUNT,
     minGenerationSuccessRate: env.MIN_GENERATION_SUCCESS_RATE,
     teacherModelId: env.TEACHER_MODEL_ID,
     priceTable: env.PRICE_TABLE,

@@ -35,7 +35,12 @@ export interface PlanResult {
   readonly shards: readonly ShardSpec[];
 }
 
-const inputSchema = z.object({ runId: runIdField });
+/** Counts come from Preflight (configured or overridden by the execution input); the configured ones otherwise. */
+const inputSchema = z.object({
+  runId: runIdField,
+  exampleCount: z.number().int().positive().optional(),
+  testExampleCount: z.number().int().positive().optional(),
+});
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
@@ -50,12 +55,12 @@ const environment = () =>
 
 export async function plan(event: unknown, store?: RunStore, now: () => Date = () => new Date()): Promise<PlanResult> {
   const env = environment();
-  const { runId } = parseInput(inputSchema, event, 'Plan');
+  const { runId, ...counts } = parseInput(inputSchema, event, 'Plan');
   const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
   const key = runKeys(runId).shardPlan;
   const planned = planQueries({
-    exampleCount: env.EXAMPLE_COUNT,
-    testExampleCount: env.TEST_EXAMPLE_COUNT,
+    exampleCount: counts.exampleCount ?? env.EXAMPLE_COUNT,
+    testExampleCount: counts.testExampleCount ?? env.TEST_EXAMPLE_COUNT,
     queriesPerShard: env.QUERIES_PER_SHARD,
     generationSurplus: env.GENERATION_SURPLUS,
   });

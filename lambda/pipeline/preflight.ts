@@ -37,7 +37,11 @@ export interface PreflightResult {
   readonly testExampleCount: number;
 }
 
-const inputSchema = z.object({ runId: z.string() });
+/** The execution input may override the configured counts for one run: `{"exampleCount": 2000}`. */
+const inputSchema = z.object({
+  runId: z.string(),
+  input: z.object({ exampleCount: z.unknown().optional(), testExampleCount: z.unknown().optional() }).optional(),
+});
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 
@@ -80,7 +84,7 @@ async function checkModel(client: BedrockClient, configKey: 'teacherModelId' | '
 /** The checks, with the Bedrock client given (tests pass one over aws-sdk-client-mock). */
 export async function preflight(event: unknown, client: BedrockClient = bedrock): Promise<PreflightResult> {
   const env = environment();
-  const { runId: given } = parseInput(inputSchema, event, 'Preflight');
+  const { runId: given, input: overrides } = parseInput(inputSchema, event, 'Preflight');
   let runId: string;
   try {
     runId = assertRunId(given);
@@ -93,16 +97,17 @@ export async function preflight(event: unknown, client: BedrockClient = bedrock)
       `region ${region} has no on-demand custom-model deployment: set region to ${DEPLOYMENT_REGIONS.join(' or ')}.`,
     );
   }
-  const counts = [
-    ['exampleCount', env.EXAMPLE_COUNT, TRAINING_LIMITS],
-    ['testExampleCount', env.TEST_EXAMPLE_COUNT, HELD_OUT_LIMITS],
-  ] as const;
-  for (const [key, value, limits] of counts) {
-    if (value < limits.minRecords || value > limits.maxRecords) {
-      throw new PreflightFailed(
-        `${key} ${value} is outside ${limits.minRecords}-${limits.maxRecords}: set ${key} within it.`,
-      );
-    }
+  const exampleCount = countFor('exampleCount', overrides?.exampleCount, env.EXAMPLE_COUNT, TRAINING_LIMITS);
+  const testExampleCount = countFor(
+    'testExampleCount',
+    overrides?.testExampleCount,
+    env.TEST_EXAMPLE_COUNT,
+    HELD_OUT_LIMITS,
+  );
+  if (testExampleCount >= exampleCount) {
+    throw new PreflightFailed(
+      `testExampleCount ${testExampleCount} must be smaller than exampleCount ${exampleCount}: lower it.`,
+    );
   }
   // One after the other, so that the message always names the teacher first when both are unusable.
   const teacher = await checkModel(client, 'teacherModelId', env.TEACHER_MODEL_ID);
@@ -113,9 +118,31 @@ export async function preflight(event: unknown, client: BedrockClient = bedrock)
     region,
     teacher,
     student,
-    exampleCount: env.EXAMPLE_COUNT,
-    testExampleCount: env.TEST_EXAMPLE_COUNT,
+    exampleCount,
+    testExampleCount,
   };
+}
+
+/** A count from the execution input when given there, else the configured one; either way within Nova's limits. */
+function countFor(
+  key: 'exampleCount' | 'testExampleCount',
+  override: unknown,
+  configured: number,
+  limits: { readonly minRecords: number; readonly maxRecords: number },
+): number {
+  const fromInput = override !== undefined;
+  const value = fromInput ? override : configured;
+  const where = fromInput ? `${key} in the execution input` : `${key} (configured)`;
+  const fix = fromInput
+    ? `start the run with a whole number from ${limits.minRecords} to ${limits.maxRecords}`
+    : `set ${key} within it`;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new PreflightFailed(`${where} is ${JSON.stringify(value)}, not a whole number: ${fix}.`);
+  }
+  if (value < limits.minRecords || value > limits.maxRecords) {
+    throw new PreflightFailed(`${where} ${value} is outside ${limits.minRecords}-${limits.maxRecords}: ${fix}.`);
+  }
+  return value;
 }
 
 export const handler = async (event: unknown): Promise<PreflightResult> => preflight(event);

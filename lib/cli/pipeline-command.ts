@@ -9,20 +9,22 @@ export const PIPELINE_FLAGS = {
   region: { type: 'string', help: 'AWS region (default: AWS_REGION / your profile)' },
   examples: { type: 'integer', min: 100, max: 15000, help: 'start: training examples for this run (100-15,000)' },
   'run-id': { type: 'string', help: 'start: the run id (default run-YYYYMMDD-HHMMSS)' },
+  'reuse-dataset': { type: 'string', help: "start: train on an earlier run's dataset (its run id): no generation" },
+  'reuse-model': { type: 'string', help: 'start: deploy and evaluate an existing custom model ARN: no distillation' },
   interval: { type: 'integer', min: 1, max: 3600, help: 'watch: seconds between polls (default 15)' },
   max: { type: 'integer', min: 1, max: 1000, help: 'list: how many recent runs (default 20)' },
   help: { type: 'boolean', help: 'show this help' },
 } as const satisfies FlagSpecs;
 
 export const PIPELINE_USAGE = `Usage:
-  npm run pipeline -- start --env <envName> [--examples N] [--run-id ID]
+  npm run pipeline -- start --env <envName> [--examples N] [--run-id ID] [--reuse-dataset RUN_ID] [--reuse-model ARN]
   npm run pipeline -- watch <runId> [--env <envName>] [--interval S]
   npm run pipeline -- list [--env <envName>] [--max N]
 
 ${flagHelp(PIPELINE_FLAGS)}`;
 
 const ALLOWED: Readonly<Record<string, readonly (keyof typeof PIPELINE_FLAGS)[]>> = {
-  start: ['env', 'region', 'examples', 'run-id'],
+  start: ['env', 'region', 'examples', 'run-id', 'reuse-dataset', 'reuse-model'],
   watch: ['env', 'region', 'interval'],
   list: ['env', 'region', 'max'],
 };
@@ -67,6 +69,8 @@ export async function runPipelineCli(
       envName,
       ...(flags['run-id'] ? { runId: flags['run-id'] } : {}),
       ...(flags.examples !== undefined ? { examples: flags.examples } : {}),
+      ...(flags['reuse-dataset'] ? { reuseDatasetFromRun: flags['reuse-dataset'] } : {}),
+      ...(flags['reuse-model'] ? { reuseModelArn: flags['reuse-model'] } : {}),
     });
     return 0;
   }

@@ -91,8 +91,12 @@ export function executionArnOf(stateMachineArn: string, runId: string): string {
 export interface StartOptions {
   readonly envName: string;
   readonly runId?: string;
-  /** Overrides the configured exampleCount for this run (the pipeline reads `$.exampleCount` from its input). */
+  /** Overrides the configured exampleCount for this run (Preflight reads `exampleCount` from the execution input). */
   readonly examples?: number;
+  /** Skip generation: train on this earlier run's dataset (state machine input `reuseDatasetFromRun`). */
+  readonly reuseDatasetFromRun?: string;
+  /** Skip distillation: deploy and evaluate this custom model (state machine input `reuseModelArn`). */
+  readonly reuseModelArn?: string;
 }
 
 export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
@@ -103,7 +107,26 @@ export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
     throw new PipelineCliError(`--run-id: ${(error as Error).message}`);
   }
   const { stateMachineArn } = await pipelineOutputs(deps.cfn, options.envName);
-  const input = options.examples === undefined ? {} : { exampleCount: options.examples };
+  if (options.reuseDatasetFromRun !== undefined) {
+    try {
+      assertRunId(options.reuseDatasetFromRun);
+    } catch (error) {
+      throw new PipelineCliError(`--reuse-dataset: ${(error as Error).message}`);
+    }
+  }
+  if (
+    options.reuseModelArn !== undefined &&
+    !/^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model\//.test(options.reuseModelArn)
+  ) {
+    throw new PipelineCliError(
+      `--reuse-model: "${options.reuseModelArn}" is not a custom model ARN (arn:aws:bedrock:<region>:<account>:custom-model/…)`,
+    );
+  }
+  const input = {
+    ...(options.examples === undefined ? {} : { exampleCount: options.examples }),
+    ...(options.reuseDatasetFromRun === undefined ? {} : { reuseDatasetFromRun: options.reuseDatasetFromRun }),
+    ...(options.reuseModelArn === undefined ? {} : { reuseModelArn: options.reuseModelArn }),
+  };
   let executionArn: string;
   try {
     const started = await deps.sfn.send(

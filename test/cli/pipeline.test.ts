@@ -106,6 +106,29 @@ describe('start', () => {
     ]);
   });
 
+  it('passes the reuse inputs the state machine understands', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ $metadata: META, executionArn: EXECUTION_ARN('run-b'), startDate: new Date() });
+    const model = 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc123';
+    await startRun(deps(), { envName: 'qa', runId: 'run-b', reuseDatasetFromRun: 'run-a', reuseModelArn: model });
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({
+      reuseDatasetFromRun: 'run-a',
+      reuseModelArn: model,
+    });
+  });
+
+  it.each([
+    [{ reuseDatasetFromRun: 'Run_A' }, /^--reuse-dataset: runId "Run_A" is invalid/],
+    [
+      { reuseModelArn: 'us.amazon.nova-micro-v1:0' },
+      /^--reuse-model: "us.amazon.nova-micro-v1:0" is not a custom model ARN/,
+    ],
+  ])('refuses a bad reuse input %p before starting anything', async (options, message) => {
+    await expect(startRun(deps(), { envName: 'qa', runId: 'run-c', ...options })).rejects.toThrow(message);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('names the run run-YYYYMMDD-HHMMSS by default and passes no overrides without --examples', async () => {
     sfn
       .on(StartExecutionCommand)

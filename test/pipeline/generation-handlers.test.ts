@@ -124,8 +124,30 @@ describe('Preflight', () => {
   it('refuses counts outside the Nova limits', async () => {
     process.env.EXAMPLE_COUNT = '20000';
     await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
-      /exampleCount 20000 is outside 100-15000/,
+      /exampleCount \(configured\) 20000 is outside 100-15000: set exampleCount within it/,
     );
+  });
+
+  it('takes the example counts from the execution input when given there', async () => {
+    models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' });
+    const result = await preflight(
+      { runId: RUN, input: { exampleCount: 2000, testExampleCount: 100, other: 'ignored' } },
+      new BedrockClient({}),
+    );
+    expect(result).toMatchObject({ exampleCount: 2000, testExampleCount: 100 });
+  });
+
+  it.each([
+    [
+      { exampleCount: 50 },
+      /exampleCount in the execution input 50 is outside 100-15000: start the run with a whole number/,
+    ],
+    [{ exampleCount: '2000' }, /exampleCount in the execution input is "2000", not a whole number/],
+    [{ testExampleCount: 2000 }, /testExampleCount in the execution input 2000 is outside 1-1000/],
+    [{ exampleCount: 100, testExampleCount: 100 }, /testExampleCount 100 must be smaller than exampleCount 100/],
+  ])('refuses a bad count in the execution input %p, naming the field', async (input, message) => {
+    models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' });
+    await expect(preflight({ runId: RUN, input }, new BedrockClient({}))).rejects.toThrow(message);
   });
 
   it('refuses an execution name that is not a run id, naming the rule', async () => {
@@ -159,6 +181,11 @@ describe('Plan', () => {
       plannedQueries: 324,
       queriesPerShard: 50,
     });
+  });
+
+  it('plans for the counts Preflight passed (an execution-input override) over the configured ones', async () => {
+    const result = await plan({ runId: RUN, exampleCount: 400, testExampleCount: 60 });
+    expect(result.targetRecords).toBe(460);
   });
 
   it('returns the stored plan on a retry, even when the configuration changed in between', async () => {

@@ -66,6 +66,17 @@ describe('DistillationPipeline on its own (synthesized)', () => {
     expect(states[S.reuseDataset]).toBeUndefined();
   });
 
+  it('hands Preflight the execution input, and Plan and Assemble the counts Preflight checked', () => {
+    expect(states[S.preflight]).toMatchObject({ Parameters: { 'input.$': '$' } });
+    const counts = {
+      'runId.$': '$.preflight.runId',
+      'exampleCount.$': '$.preflight.exampleCount',
+      'testExampleCount.$': '$.preflight.testExampleCount',
+    };
+    expect(states[S.plan]).toMatchObject({ Parameters: counts });
+    expect(states[S.assemble]).toMatchObject({ Parameters: counts });
+  });
+
   it('generates with a Distributed Map over the planned shards, bounded by the configuration', () => {
     expect(states[S.generate]).toMatchObject({
       Type: 'Map',

@@ -77,6 +77,13 @@ export const RESULT_KEYS = {
   assemble: 'assemble',
 } as const;
 
+/** What Plan and Assemble receive: the run id and the example counts Preflight checked (configured or overridden). */
+const RUN_AND_COUNTS = {
+  runId: sfn.JsonPath.stringAt('$.preflight.runId'),
+  exampleCount: sfn.JsonPath.numberAt('$.preflight.exampleCount'),
+  testExampleCount: sfn.JsonPath.numberAt('$.preflight.testExampleCount'),
+};
+
 const RUN_OBJECTS =
   'Every run keeps its objects under runs/<runId>/ and the run id (the execution name) is only known when a run ' +
   'starts; the pattern limits the function to the one sub-prefix of each run that its step uses.';
@@ -220,13 +227,14 @@ export class DistillationPipeline extends Construct {
     const preflightStep = invokeStep(this, S.preflight, {
       fn: preflight.function,
       resultKey: RESULT_KEYS.preflight,
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.executionName }),
+      // The execution input may override the run's example counts (`npm run pipeline -- start --examples N`).
+      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.executionName, input: sfn.JsonPath.objectAt('$') }),
       failure: this.failure,
     });
     const planStep = invokeStep(this, S.plan, {
       fn: plan.function,
       resultKey: RESULT_KEYS.plan,
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.preflight.runId') }),
+      payload: sfn.TaskInput.fromObject(RUN_AND_COUNTS),
       failure: this.failure,
       retryBedrock: false,
     });
@@ -255,7 +263,7 @@ export class DistillationPipeline extends Construct {
     const assembleStep = invokeStep(this, S.assemble, {
       fn: assemble.function,
       resultKey: RESULT_KEYS.assemble,
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.preflight.runId') }),
+      payload: sfn.TaskInput.fromObject(RUN_AND_COUNTS),
       failure: this.failure,
       retryBedrock: false,
     });
