@@ -2,15 +2,16 @@
  * `npm run bench:router`: what the router adds on top of the model call.
  *
  * Bundles lambda/router/handler.ts exactly as deployed (the house Function construct's esbuild options, BUNDLING) and a
- * bare handler that returns a constant (the floor) with the same options. Then, in fresh Node processes with the
- * deployed NODE_OPTIONS and environment:
+ * bare handler that returns a constant (the floor) with the same options. Then, in fresh Node processes (plain
+ * `node`, not this script's tsx) with the deployed NODE_OPTIONS and environment:
  *   - cold init: Node's own start-up + loading the bundle + the first invocation (median over several processes);
  *   - warm per-request time p50/p99 over many invocations of distinct queries (each a cache miss that calls the
  *     stubbed model), and of repeated queries (cache hits).
  * The Bedrock and SSM clients are stubbed at the SDK boundary inside the bundle (a middleware on the exported clients
  * answers at once with real response shapes), so the figures are the router's own cost.
  *
- * Prints a table, then as the last line one JSON object (warmOverheadP99Ms, coldInitMs, coldInitRatio, bundleKiB, …).
+ * Prints the largest parts of the bundle (esbuild metafile; fails if classic zod got in), a table, then as the last
+ * line one JSON object (warmOverheadP99Ms, coldInitMs, coldInitRatio, bundleKiB, …).
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
