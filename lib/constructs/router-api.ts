@@ -245,20 +245,6 @@ export class RouterApi extends Construct {
         'environment (aws:ResourceTag/Project, aws:ResourceTag/Environment), used through Bedrock in this Region ' +
         '(kms:ViaService), in this account.',
     });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.',
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: "Lambda's AWS managed basic execution policy: writes the function's own logs, nothing else.",
-    });
-    Validations.of(this.router.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        'Every function of the app runs on the one runtime pinned in lib/constructs/function.ts (RUNTIME); moving to a newer one is a project-wide change.',
-    });
   }
 
   private addGatewayResponses(corsOrigins: readonly string[]): void {

@@ -43,7 +43,7 @@ export class PipelineStack extends Stack {
       afterAssemble: () => this.training.chain,
       reuseDataset: this.training.reuseDatasetStep,
     });
-    this.pipeline.acknowledgeStateMachineGrants(Object.values(this.training.functions));
+    this.training.acknowledgeInvokeGrants(this.pipeline.stateMachine);
 
     new CfnOutput(this, OUTPUTS.datasetBucketName, {
       value: this.dataset.bucket.bucketName,

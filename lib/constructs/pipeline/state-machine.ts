@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -11,7 +11,7 @@ import type { DatasetBucket } from '../dataset-bucket';
 import { Function } from '../function';
 import type { Notifications } from '../notifications';
 import { allow, modelInvokeArns, viaService } from './bedrock-roles';
-import { FailurePath, invokeStep } from './steps';
+import { acknowledgeInvokeGrants, FailurePath, invokeStep } from './steps';
 
 /**
  * The pipeline's state machine and its first stage, dataset generation:
@@ -122,7 +122,6 @@ export class DistillationPipeline extends Construct {
         environment,
         ...size,
       });
-      acknowledgeHouseFunction(f);
       return f;
     };
     const grantee = (f: Function): iam.IGrantable => f.function;
@@ -329,14 +328,7 @@ export class DistillationPipeline extends Construct {
    * versions LambdaInvoke grants. Later stages call it for their own functions.
    */
   acknowledgeStateMachineGrants(functions: readonly Function[]): void {
-    const stack = Stack.of(this);
-    for (const f of functions) {
-      const logicalId = stack.getLogicalId(f.function.node.defaultChild as CfnElement);
-      Validations.of(this.stateMachine).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        reason: 'LambdaInvoke grants the function and its versions (<arn>:*); only this pipeline function is named.',
-      });
-    }
+    acknowledgeInvokeGrants(this.stateMachine, functions);
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
@@ -344,23 +336,4 @@ export class DistillationPipeline extends Construct {
         'support no resource-level permissions.',
     });
   }
-}
-
-/**
- * The house Function runs on the project's pinned runtime; its role carries the AWS-managed basic execution policy
- * (its own logs) and X-Ray's PutTraceSegments on `*` (no resource-level permissions exist for it).
- */
-function acknowledgeHouseFunction(f: Function): void {
-  Validations.of(f).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason: 'Every function of the app runs on the one runtime pinned in lib/constructs/function.ts (nodejs22.x).',
-  });
-  Validations.of(f).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason: 'The AWS-managed basic execution policy only lets the function write its own logs.',
-  });
-  Validations.of(f).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
-  });
 }

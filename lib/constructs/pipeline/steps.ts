@@ -1,9 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
+import type { Function } from '../function';
 import { RETRYABLE_ERRORS } from '../../../lambda/shared/bedrock';
 
 /**
@@ -135,4 +136,19 @@ export function invokeStep(scope: Construct, id: string, props: InvokeStepProps)
     });
   }
   return props.failure ? props.failure.catchInto(task, id) : task;
+}
+
+/**
+ * LambdaInvoke grants the state machine the function and its versions (`<arn>:*`): acknowledged per function, so a
+ * wildcard on anything else still fails cdk-nag.
+ */
+export function acknowledgeInvokeGrants(stateMachine: IConstruct, functions: readonly Function[]): void {
+  const stack = Stack.of(stateMachine);
+  for (const f of functions) {
+    const logicalId = stack.getLogicalId(f.function.node.defaultChild as CfnElement);
+    Validations.of(stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+      reason: 'LambdaInvoke grants the function and its versions (<arn>:*); only this pipeline function is named.',
+    });
+  }
 }

@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -15,7 +15,7 @@ import {
   RUN_PATTERNS,
   viaService,
 } from './bedrock-roles';
-import { invokeStep, type FailurePath } from './steps';
+import { acknowledgeInvokeGrants, invokeStep, type FailurePath } from './steps';
 
 /**
  * Pipeline stages 2–4 as one state-machine fragment that starts after Assemble (`$.assemble`):
@@ -138,7 +138,6 @@ export class TrainingStages extends Construct {
         environment,
         ...options,
       });
-      acknowledgeHouseFunction(f);
       functions[name] = f;
       return f;
     };
@@ -483,32 +482,6 @@ export class TrainingStages extends Construct {
    * grants so that any version or alias of the fragment's functions can be invoked.
    */
   acknowledgeInvokeGrants(stateMachine: IConstruct): void {
-    const stack = Stack.of(this);
-    for (const f of Object.values(this.functions)) {
-      const logicalId = stack.getLogicalId(f.function.node.defaultChild as CfnElement);
-      Validations.of(stateMachine).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
-        reason: 'LambdaInvoke grants the function and its versions (<arn>:*); only this pipeline function is named.',
-      });
-    }
+    acknowledgeInvokeGrants(stateMachine, Object.values(this.functions));
   }
-}
-
-/**
- * The house Function runs on the project's pinned runtime, and its role carries the AWS-managed basic execution policy (logs) and X-Ray's PutTraceSegments on
- * `*`; neither can be narrowed (X-Ray has no resource-level permissions).
- */
-function acknowledgeHouseFunction(f: Function): void {
-  Validations.of(f).acknowledge({
-    id: 'AwsSolutions-L1',
-    reason: 'Every function of the app runs on the one runtime pinned in lib/constructs/function.ts (nodejs22.x).',
-  });
-  Validations.of(f).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason: 'The AWS-managed basic execution policy only lets the function write its own logs.',
-  });
-  Validations.of(f).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) support no resource-level permissions.',
-  });
 }
