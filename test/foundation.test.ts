@@ -155,6 +155,10 @@ describe('dataset bucket', () => {
     const destroyed = synth({ retainData: 'false' }).templates.pipeline.findResources('AWS::S3::Bucket');
     for (const bucket of Object.values(destroyed)) expect(bucket.DeletionPolicy).toBe('Delete');
     synth({ retainData: 'false' }).templates.pipeline.resourceCountIs('Custom::S3AutoDeleteObjects', 2);
+    // The key outlives the stack either way: the distilled models Bedrock created are encrypted with it.
+    const keyRef = datasetBucket()[1].Properties.BucketEncryption.ServerSideEncryptionConfiguration[0]
+      .ServerSideEncryptionByDefault.KMSMasterKeyID['Fn::GetAtt'][0] as string;
+    expect(synth({ retainData: 'false' }).templates.pipeline.toJSON().Resources[keyRef].DeletionPolicy).toBe('Retain');
   });
 });
 

@@ -142,13 +142,14 @@ export class Router {
         return this.finish({ ...answer, source: step.source }, startedAt);
       }
       if (outcome.failure === 'access') {
-        // A configuration fault (no model access, deployment deleted): no other call can fix it this request.
+        // A configuration fault (no model access, deployment deleted, key denied): retrying this model cannot fix it,
+        // so it is alarmed and logged once per container; the next model (if any) may still answer, else the default.
         telemetry.count(METRIC.accessErrors);
         telemetry.warnOnce(
           `access:${step.modelId}:${outcome.detail.split(':')[0]}`,
-          `cannot invoke ${step.modelId}: ${outcome.detail}. Serving the default weights; check the model access and the router's IAM policy`,
+          `cannot invoke ${step.modelId}: ${outcome.detail}. Falling back; check the model access and the router's IAM policy`,
         );
-        break;
+        continue;
       }
       telemetry.count(FAILURE_METRIC[outcome.failure]);
       telemetry.debug(`${step.source} failed (${outcome.failure}), falling back`, {

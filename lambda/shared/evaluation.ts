@@ -334,7 +334,16 @@ export function parseJudgeScores(files: readonly { key: string; body: string }[]
         (files.length ? ` (${files.map((f) => f.key).join(', ')})` : ''),
     );
   }
+  // Bedrock's scale for custom-metric results is UNVERIFIED (reference §4): 0-1 normalised or the 1-5 rubric itself.
+  // A value above 1 can only be the rubric, one below 1 only normalised; all exactly 1 is either a perfect normalised
+  // score or the worst rubric score, so it is refused rather than guessed (a wrong guess would flip the gate).
   const rubric = results.some((r) => r > 1);
+  if (!rubric && results.every((r) => r === 1)) {
+    throw new Error(
+      `every "${metricName}" score is exactly 1, which reads as 5/5 on a 0-1 scale but 1/5 on the 1-5 rubric: ` +
+        'check the judge output under the evaluation prefix and rerun the evaluation',
+    );
+  }
   const onRubric = rubric ? results : results.map((r) => r * 4 + 1);
   return { mean: mean(onRubric), scored: results.length, unscored, reportedScale: rubric ? 'rubric' : 'normalised' };
 }

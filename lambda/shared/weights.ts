@@ -87,7 +87,7 @@ export function formatLabel(weights: Weights, reasoning?: string): string {
 export function firstJsonObject(text: string): Record<string, unknown> | undefined {
   for (let start = text.indexOf('{'); start !== -1; start = text.indexOf('{', start + 1)) {
     const end = matchingBrace(text, start);
-    if (end === -1) return undefined;
+    if (end === -1) continue; // an unclosed brace in prose: a later one may still open the object
     try {
       const value: unknown = JSON.parse(text.slice(start, end + 1));
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;

@@ -4,7 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface DatasetBucketProps {
-  /** Keep bucket, access logs and key when the stack is deleted. */
+  /** Keep the bucket and its access logs when the stack is deleted (the key is always kept). */
   readonly retainData: boolean;
 }
 
@@ -23,9 +23,11 @@ export class DatasetBucket extends Construct {
     const autoDeleteObjects = !props.retainData;
 
     this.key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the intent-router datasets, job output and reports',
+      description: 'Encrypts the intent-router datasets, job output, reports and the distilled models',
       enableKeyRotation: true,
-      removalPolicy,
+      // Always kept: the distilled models are encrypted with this key, and they and their deployments outlive the
+      // stack (Bedrock creates them at run time). Deleting the key would break the router's promoted student.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.accessLogs = new s3.Bucket(this, 'AccessLogs', {

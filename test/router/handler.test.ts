@@ -415,24 +415,41 @@ describe('router handler: latency budget, throttling and faults', () => {
     expect(routed(await handler(event({ query: 'q' }))).source).toBe('default');
   });
 
-  it.each([
+  const accessErrors = [
     [
       'AccessDenied',
       () => new AccessDeniedException({ message: 'not authorized to perform bedrock:InvokeModel', ...meta }),
     ],
     ['ResourceNotFound', () => new ResourceNotFoundException({ message: 'deployment not found', ...meta })],
-  ])('%s: the default weights (no fallback call), an error metric, logged once per container', async (_name, error) => {
-    bedrockMock.on(ConverseCommand).rejects(error());
-    const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
-    for (const query of ['first', 'second', 'third']) {
-      const result = routed(await handler(event({ query })));
-      expect(result).toMatchObject({ source: 'default', weights: DEFAULT_WEIGHTS });
-    }
-    expect(counted(METRIC.accessErrors)).toBe(3);
-    expect(bedrockMock.commandCalls(ConverseCommand, { modelId: FALLBACK })).toHaveLength(0);
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0]?.[0]).toMatch(new RegExp(`cannot invoke ${DEPLOYMENT}.*IAM`));
-  });
+  ] as const;
+
+  it.each(accessErrors)(
+    '%s on the student: the fallback model answers, an error metric, logged once per container',
+    async (_name, error) => {
+      bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).rejects(error());
+      bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(AUDIO));
+      const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
+      for (const query of ['first', 'second', 'third']) {
+        expect(routed(await handler(event({ query })))).toMatchObject({ source: 'fallback-model', dominant: 'audio' });
+      }
+      expect(counted(METRIC.accessErrors)).toBe(3);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]?.[0]).toMatch(new RegExp(`cannot invoke ${DEPLOYMENT}.*IAM`));
+    },
+  );
+
+  it.each(accessErrors)(
+    '%s on every model: the default weights, one error metric per model call, each logged once',
+    async (_name, error) => {
+      bedrockMock.on(ConverseCommand).rejects(error());
+      const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
+      for (const query of ['first', 'second', 'third']) {
+        expect(routed(await handler(event({ query })))).toMatchObject({ source: 'default', weights: DEFAULT_WEIGHTS });
+      }
+      expect(counted(METRIC.accessErrors)).toBe(6);
+      expect(warn).toHaveBeenCalledTimes(2); // once for the student, once for the fallback model
+    },
+  );
 });
 
 describe('router handler: the active-model parameter', () => {

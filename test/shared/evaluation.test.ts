@@ -226,6 +226,12 @@ describe('parseJudgeScores', () => {
     expect(score).toEqual({ mean: 4, scored: 2, unscored: 1, reportedScale: 'rubric' });
   });
 
+  it('refuses to guess the scale when every score is exactly 1 (5/5 normalised, or 1/5 on the rubric)', () => {
+    expect(() => parseJudgeScores([{ key: 'k', body: [line(1), line(1)].join('\n') }], JUDGE_METRIC_NAME)).toThrow(
+      /every "WeightAccuracy" score is exactly 1/,
+    );
+  });
+
   it('accepts a prefixed metric name and fails clearly when no score is present', () => {
     expect(
       parseJudgeScores([{ key: 'k', body: line(0.25, `Custom.${JUDGE_METRIC_NAME}`) }], JUDGE_METRIC_NAME).mean,

@@ -148,5 +148,6 @@ describe('labels and helpers', () => {
   it('skips non-object JSON and stops at an unclosed object', () => {
     expect(firstJsonObject('{1} {"a":1}')).toEqual({ a: 1 });
     expect(firstJsonObject('{"a":1')).toBeUndefined();
+    expect(firstJsonObject('sure { here it is: {"a":1}')).toEqual({ a: 1 });
   });
 });

@@ -4,7 +4,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
-import type { Function } from '../function';
+import { Function } from '../function';
 import { RETRYABLE_ERRORS } from '../../../lambda/shared/bedrock';
 
 /**
@@ -46,11 +46,8 @@ export class FailurePath extends Construct {
     });
     this.notify = new tasks.SnsPublish(this, 'Notify failure', {
       topic: props.topic,
-      subject: sfn.JsonPath.format(
-        'Intent router run {} failed at {}',
-        sfn.JsonPath.executionName,
-        sfn.JsonPath.stringAt('$.failure.step'),
-      ),
+      // SNS refuses subjects over 100 characters and an execution name may have 80: the run id goes in the message.
+      subject: sfn.JsonPath.format('Intent router run failed at {}', sfn.JsonPath.stringAt('$.failure.step')),
       message: sfn.TaskInput.fromObject({
         runId: sfn.JsonPath.executionName,
         status: 'FAILED',
@@ -84,6 +81,36 @@ export class FailurePath extends Construct {
     task.addCatch(record, { errors: [sfn.Errors.ALL], resultPath: '$.caught' });
     return task;
   }
+}
+
+export interface StageFunctionProps {
+  /** Powertools service name of the stage's functions. */
+  readonly serviceName: string;
+  readonly logRetentionDays: number;
+}
+
+/**
+ * A stage's function factory: `lambda/pipeline/<entry>.ts` as a house Function with the stage's service name and log
+ * retention, in a `Functions` scope of its own (function ids and state names such as Evaluate or Gate would otherwise
+ * collide).
+ */
+export function stageFunctionFactory(scope: Construct, props: StageFunctionProps) {
+  const functionScope = new Construct(scope, 'Functions');
+  return (
+    name: string,
+    entry: string,
+    description: string,
+    environment: Record<string, string>,
+    size: { readonly memorySize?: number; readonly timeout?: Duration } = {},
+  ): Function =>
+    new Function(functionScope, name, {
+      entry: `pipeline/${entry}.ts`,
+      description,
+      serviceName: props.serviceName,
+      logRetentionDays: props.logRetentionDays,
+      environment,
+      ...size,
+    });
 }
 
 export interface InvokeStepProps {
