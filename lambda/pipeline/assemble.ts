@@ -4,11 +4,11 @@ import { z } from 'zod';
 import { assembleDataset, sha256 } from '../shared/assembly';
 import { mapWithConcurrency } from '../shared/concurrency';
 import type { AssembleResult } from '../shared/contracts';
-import { s3RunStore, type RunStore } from '../shared/run-store';
+import { s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { runKeys } from '../shared/runs';
 import { parseShardFile } from '../shared/shard-generation';
-import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './generation-common';
-import { readPlan } from './plan';
+import { envTypes, logger, metrics, parseInput, priceTableEnv, readEnvironment, tracer } from './common';
+import { readPlan, runAndCountsInput } from './plan';
 
 /**
  * Assemble: reads every planned shard from S3 (a missing one is a failed Map iteration), enforces
@@ -21,14 +21,6 @@ import { readPlan } from './plan';
 /** Shards read from S3 at once. */
 const READ_CONCURRENCY = 16;
 
-/** Counts come from Preflight (configured or overridden by the execution input); the configured ones otherwise. */
-const inputSchema = z.object({
-  runId: runIdField,
-  exampleCount: z.number().int().positive().optional(),
-  testExampleCount: z.number().int().positive().optional(),
-});
-const priceSchema = z.record(z.string(), z.object({ inputPer1M: z.number().min(0), outputPer1M: z.number().min(0) }));
-
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
 const environment = () =>
@@ -39,7 +31,7 @@ const environment = () =>
     TEST_EXAMPLE_COUNT: envTypes.int(0, 1_000_000),
     MIN_GENERATION_SUCCESS_RATE: envTypes.number(0, 1),
     INCLUDE_REASONING: envTypes.bool,
-    PRICE_TABLE: envTypes.json(priceSchema),
+    PRICE_TABLE: priceTableEnv,
   });
 
 /** A file of this run already exists with other content: it is never overwritten. */
@@ -75,13 +67,13 @@ async function writeOnceOrSame(store: RunStore, key: string, text: string, conte
   if (await store.writeOnce(key, text, contentType)) return;
   const existing = await store.read(key);
   if (existing === undefined || sha256(existing) !== sha256(text)) {
-    throw new DatasetConflict(`s3://${store.bucket}/${key} already exists with other content; it is never overwritten`);
+    throw new DatasetConflict(`${s3Uri(store.bucket, key)} already exists with other content; it is never overwritten`);
   }
 }
 
 export async function assemble(event: unknown, store?: RunStore, now?: () => Date): Promise<AssembleResult> {
   const env = environment();
-  const { runId, ...counts } = parseInput(inputSchema, event, 'Assemble');
+  const { runId, ...counts } = parseInput(runAndCountsInput, event, 'Assemble');
   const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
   const keys = runKeys(runId);
 

@@ -1,7 +1,7 @@
 import { BedrockClient, GetCustomModelDeploymentCommand } from '@aws-sdk/client-bedrock';
 import { z } from 'zod';
 import type { DeploymentStatus } from '../shared/training-contracts';
-import { logger, parseInput, tracer } from './training-common';
+import { logger, parseInput, tracer } from './common';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 

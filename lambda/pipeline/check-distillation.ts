@@ -1,7 +1,7 @@
 import { BedrockClient, GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { z } from 'zod';
 import type { DistillationStatus, StatusDetailsJson } from '../shared/training-contracts';
-import { isoDates, logger, parseInput, tracer } from './training-common';
+import { isoDates, logger, parseInput, tracer } from './common';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 

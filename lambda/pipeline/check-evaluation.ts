@@ -3,8 +3,9 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { evaluationKeys, JUDGE_METRIC_NAME, parseJudgeScores, type JudgeScore } from '../shared/evaluation';
 import { EVALUATED_MODELS, type EvaluatedModel } from '../shared/job-names';
+import { readExisting, s3RunStore, s3Uri } from '../shared/run-store';
 import type { EvaluationStatus } from '../shared/training-contracts';
-import { logger, parseInput, readText, tracer } from './training-common';
+import { logger, parseInput, tracer } from './common';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -36,8 +37,14 @@ export async function readJudgeScore(bucket: string, runId: string, jobName: str
   const prefix = `${evaluationKeys(runId).outputPrefix}${jobName}/`;
   const keys = (await listKeys(bucket, prefix)).filter((k) => k.endsWith('.jsonl'));
   if (keys.length === 0)
-    throw new Error(`evaluation job ${jobName} completed but wrote no JSONL under s3://${bucket}/${prefix}`);
-  const files = await Promise.all(keys.map(async (key) => ({ key, body: await readText(s3, bucket, key) })));
+    throw new Error(`evaluation job ${jobName} completed but wrote no JSONL under ${s3Uri(bucket, prefix)}`);
+  const store = s3RunStore(s3, bucket);
+  const files = await Promise.all(
+    keys.map(async (key) => ({
+      key,
+      body: await readExisting(store, key, 'it was listed a moment ago: retry the step'),
+    })),
+  );
   return parseJudgeScores(files, JUDGE_METRIC_NAME);
 }
 

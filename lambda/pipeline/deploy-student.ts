@@ -7,9 +7,11 @@ import { z } from 'zod';
 import { listDeployments } from '../shared/deployments';
 import { resourceTags, trainingNames } from '../shared/job-names';
 import type { DeploymentStarted } from '../shared/training-contracts';
-import { errorName, logger, parseInput, requiredEnv, tracer } from './training-common';
+import { envTypes, errorName, logger, parseInput, readEnvironment, tracer } from './common';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+
+const environment = () => readEnvironment({ ENV_NAME: envTypes.text });
 
 const CUSTOM_MODEL_ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model\/.+$/;
 
@@ -34,7 +36,7 @@ const usable = (deployments: readonly CustomModelDeploymentSummary[]) =>
  */
 export async function deployStudent(event: unknown): Promise<DeploymentStarted> {
   const { runId, modelArn } = parseInput(deployStudentInput, event, 'Deploy student');
-  const envName = requiredEnv('ENV_NAME');
+  const envName = environment().ENV_NAME;
   const names = trainingNames(envName, runId);
 
   const existing = usable(await listDeployments(bedrock, { modelArnEquals: modelArn }));

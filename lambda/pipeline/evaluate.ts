@@ -21,20 +21,11 @@ import {
   type TestCase,
 } from '../shared/evaluation';
 import { EVALUATED_MODELS, resourceTags, trainingNames, type EvaluatedModel } from '../shared/job-names';
-import { priceFor, type TokenPrice } from '../shared/prices';
+import { priceFor } from '../shared/prices';
 import { STUDENT_PROMPT, teacherPrompt } from '../shared/prompts';
+import { readExisting, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import type { EvaluationJobRef, EvaluationStarted } from '../shared/training-contracts';
-import {
-  errorName,
-  logger,
-  numberEnv,
-  parseInput,
-  readText,
-  readTextIfExists,
-  requiredEnv,
-  s3Uri,
-  tracer,
-} from './training-common';
+import { envTypes, errorName, logger, parseInput, priceTableEnv, readEnvironment, tracer } from './common';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 // One attempt per SDK call: withRetry does the backoff, so the measured latency is that of the call that answered.
@@ -52,10 +43,18 @@ export const evaluateInput = z.object({
 });
 export type EvaluateInput = z.output<typeof evaluateInput>;
 
-/** The table the handler prices with: the built-in prices merged with the `prices` config (set by the construct). */
-function priceTable(): Record<string, TokenPrice> {
-  return JSON.parse(requiredEnv('PRICE_TABLE')) as Record<string, TokenPrice>;
-}
+const environment = () =>
+  readEnvironment({
+    ENV_NAME: envTypes.text,
+    STUDENT_MODEL_ID: envTypes.text,
+    BASELINE_MODEL_ID: envTypes.text,
+    JUDGE_MODEL_ID: envTypes.text,
+    EVALUATION_ROLE_ARN: envTypes.text,
+    EVALUATION_CONCURRENCY: envTypes.int(1),
+    PRICE_TABLE: priceTableEnv,
+    DATASET_KEY_ARN: envTypes.text,
+  });
+type Environment = ReturnType<typeof environment>;
 
 /** Asks one model every held-out query through Converse, `concurrency` calls in flight, timing each call. */
 export async function answerAll(
@@ -96,33 +95,30 @@ interface StoredMetrics {
  */
 async function answerOrResume(
   input: EvaluateInput,
+  env: Environment,
+  store: RunStore,
   retry: RetryOptions,
 ): Promise<StoredMetrics & { resumed: boolean }> {
   const keys = evaluationKeys(input.runId);
-  const stored = await readTextIfExists(s3, input.bucket, keys.metrics);
+  const stored = await store.read(keys.metrics);
   if (stored !== undefined) {
     logger.info('reusing the answers of an earlier attempt', { key: keys.metrics });
     return { ...(JSON.parse(stored) as StoredMetrics), resumed: true };
   }
 
-  const cases = parseTestSet(await readText(s3, input.bucket, input.testKey), input.testKey);
-  const concurrency = numberEnv('EVALUATION_CONCURRENCY');
-  const prices = priceTable();
+  const testSet = await readExisting(store, input.testKey, 'the Assemble (or Reuse dataset) step writes it');
+  const cases = parseTestSet(testSet, input.testKey);
   const models: Record<EvaluatedModel, { modelId: string; priceId: string; system: string }> = {
     // The deployment is billed at the base model's rate, so the student is priced by its base model id.
-    student: { modelId: input.deploymentArn, priceId: requiredEnv('STUDENT_MODEL_ID'), system: STUDENT_PROMPT },
-    baseline: {
-      modelId: requiredEnv('BASELINE_MODEL_ID'),
-      priceId: requiredEnv('BASELINE_MODEL_ID'),
-      system: teacherPrompt(),
-    },
+    student: { modelId: input.deploymentArn, priceId: env.STUDENT_MODEL_ID, system: STUDENT_PROMPT },
+    baseline: { modelId: env.BASELINE_MODEL_ID, priceId: env.BASELINE_MODEL_ID, system: teacherPrompt() },
   };
 
   const metrics = {} as Record<EvaluatedModel, ModelMetrics>;
   for (const model of EVALUATED_MODELS) {
     const { modelId, priceId, system } = models[model];
-    const answers = await answerAll(cases, modelId, system, concurrency, retry);
-    metrics[model] = computeMetrics(cases, answers, modelId, priceFor(priceId, prices));
+    const answers = await answerAll(cases, modelId, system, env.EVALUATION_CONCURRENCY, retry);
+    metrics[model] = computeMetrics(cases, answers, modelId, priceFor(priceId, env.PRICE_TABLE));
     logger.info('model answered the held-out set', { model, modelId, metrics: metrics[model] });
     await put(
       input.bucket,
@@ -135,6 +131,10 @@ async function answerOrResume(
   return { ...metrics, resumed: false };
 }
 
+/**
+ * A plain overwrite, not RunStore.writeOnce: until metrics.json exists these files belong to an unfinished attempt,
+ * and a retry replaces them so that answers, datasets and metrics stay one set.
+ */
 async function put(bucket: string, key: string, body: string) {
   await s3.send(
     new PutObjectCommand({
@@ -158,21 +158,20 @@ async function findEvaluationJob(jobName: string): Promise<EvaluationSummary | u
 }
 
 /** Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job. */
-async function startJudgeJob(input: EvaluateInput, model: EvaluatedModel): Promise<EvaluationJobRef> {
-  const envName = requiredEnv('ENV_NAME');
-  const names = trainingNames(envName, input.runId);
+async function startJudgeJob(input: EvaluateInput, env: Environment, model: EvaluatedModel): Promise<EvaluationJobRef> {
+  const names = trainingNames(env.ENV_NAME, input.runId);
   const keys = evaluationKeys(input.runId);
   const jobName = names.evaluationJobName[model];
   const request = evaluationJobRequest({
     jobName,
     clientRequestToken: names.evaluationToken[model],
-    roleArn: requiredEnv('EVALUATION_ROLE_ARN'),
-    judgeModelId: requiredEnv('JUDGE_MODEL_ID'),
+    roleArn: env.EVALUATION_ROLE_ARN,
+    judgeModelId: env.JUDGE_MODEL_ID,
     datasetS3Uri: s3Uri(input.bucket, keys.dataset(model)),
     outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),
     inferenceSourceIdentifier: INFERENCE_SOURCE[model],
-    kmsKeyId: requiredEnv('DATASET_KEY_ARN'),
-    tags: resourceTags(envName, input.runId),
+    kmsKeyId: env.DATASET_KEY_ARN,
+    tags: resourceTags(env.ENV_NAME, input.runId),
     description: `Intent router run ${input.runId}: ${model} judged on the held-out queries`,
   });
   try {
@@ -189,10 +188,12 @@ async function startJudgeJob(input: EvaluateInput, model: EvaluatedModel): Promi
 }
 
 export async function evaluate(event: unknown, retry: RetryOptions = {}): Promise<EvaluationStarted> {
+  const env = environment();
   const input = parseInput(evaluateInput, event, 'Evaluate');
-  const { student, baseline, resumed } = await answerOrResume(input, retry);
+  const store = s3RunStore(s3, input.bucket);
+  const { student, baseline, resumed } = await answerOrResume(input, env, store, retry);
   const jobs = {} as Record<EvaluatedModel, EvaluationJobRef>;
-  for (const model of EVALUATED_MODELS) jobs[model] = await startJudgeJob(input, model);
+  for (const model of EVALUATED_MODELS) jobs[model] = await startJudgeJob(input, env, model);
   const keys = evaluationKeys(input.runId);
   return {
     metricsKey: keys.metrics,

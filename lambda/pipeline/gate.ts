@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { evaluateGate, type GateResult } from '../shared/gate';
-import { logger, numberEnv, parseInput } from './training-common';
+import { envTypes, logger, parseInput, readEnvironment } from './common';
 
 const judgeScore = z.object({ mean: z.number() });
+const environment = () =>
+  readEnvironment({
+    MIN_JUDGE_SCORE: envTypes.number(),
+    MAX_JUDGE_GAP_TO_BASELINE: envTypes.number(),
+    MIN_DOMINANT_AGREEMENT: envTypes.number(),
+    MIN_VALID_REPLY_RATE: envTypes.number(),
+  });
+
 export const gateInput = z.object({
   student: z.object({ dominantAgreement: z.number(), validReplyRate: z.number() }),
   judge: z.object({ student: judgeScore, baseline: judgeScore }),
@@ -10,6 +18,7 @@ export const gateInput = z.object({
 
 /** Applies the configured thresholds (set by the construct from config) to the student's figures. */
 export async function gate(event: unknown): Promise<GateResult> {
+  const env = environment();
   const { student, judge } = parseInput(gateInput, event, 'Gate');
   const result = evaluateGate(
     {
@@ -19,10 +28,10 @@ export async function gate(event: unknown): Promise<GateResult> {
       studentValidReplyRate: student.validReplyRate,
     },
     {
-      minJudgeScore: numberEnv('MIN_JUDGE_SCORE'),
-      maxJudgeGapToBaseline: numberEnv('MAX_JUDGE_GAP_TO_BASELINE'),
-      minDominantAgreement: numberEnv('MIN_DOMINANT_AGREEMENT'),
-      minValidReplyRate: numberEnv('MIN_VALID_REPLY_RATE'),
+      minJudgeScore: env.MIN_JUDGE_SCORE,
+      maxJudgeGapToBaseline: env.MAX_JUDGE_GAP_TO_BASELINE,
+      minDominantAgreement: env.MIN_DOMINANT_AGREEMENT,
+      minValidReplyRate: env.MIN_VALID_REPLY_RATE,
     },
   );
   logger.info('gate', { passed: result.passed, summary: result.summary });

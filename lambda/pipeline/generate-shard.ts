@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { shardSpecSchema } from '../shared/query-plan';
 import { s3RunStore, type RunStore } from '../shared/run-store';
 import { generateShard, type Converse, type ShardOptions, type TeacherRetryPolicy } from '../shared/shard-generation';
-import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './generation-common';
+import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './common';
 
 /**
  * Generate (one Distributed Map iteration): the teacher writes and labels one shard's queries; the shard is stored at

@@ -1,9 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { planQueries, shardSpecSchema, type ShardSpec } from '../shared/query-plan';
-import { s3RunStore, type RunStore } from '../shared/run-store';
+import { s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { runKeys } from '../shared/runs';
-import { envTypes, logger, parseInput, readEnvironment, runIdField, tracer } from './generation-common';
+import { envTypes, logger, parseInput, readEnvironment, runIdField, tracer } from './common';
 
 /**
  * Plan: splits the run into shards (target × domain × phrasing, with surplus) and writes the plan to
@@ -35,8 +35,11 @@ export interface PlanResult {
   readonly shards: readonly ShardSpec[];
 }
 
-/** Counts come from Preflight (configured or overridden by the execution input); the configured ones otherwise. */
-const inputSchema = z.object({
+/**
+ * Plan's and Assemble's input (RUN_AND_COUNTS in the state machine): counts come from Preflight (configured or
+ * overridden by the execution input); the configured ones otherwise.
+ */
+export const runAndCountsInput = z.object({
   runId: runIdField,
   exampleCount: z.number().int().positive().optional(),
   testExampleCount: z.number().int().positive().optional(),
@@ -55,7 +58,7 @@ const environment = () =>
 
 export async function plan(event: unknown, store?: RunStore, now: () => Date = () => new Date()): Promise<PlanResult> {
   const env = environment();
-  const { runId, ...counts } = parseInput(inputSchema, event, 'Plan');
+  const { runId, ...counts } = parseInput(runAndCountsInput, event, 'Plan');
   const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
   const key = runKeys(runId).shardPlan;
   const planned = planQueries({
@@ -92,10 +95,10 @@ export async function readPlan(store: RunStore, runId: string): Promise<StoredPl
   const key = runKeys(runId).shardPlan;
   const text = await store.read(key);
   if (text === undefined)
-    throw new InvalidPlan(`s3://${store.bucket}/${key} does not exist: the Plan step must run first`);
+    throw new InvalidPlan(`${s3Uri(store.bucket, key)} does not exist: the Plan step must run first`);
   const parsed = storedPlanSchema.safeParse(JSON.parse(text));
   if (!parsed.success)
-    throw new InvalidPlan(`s3://${store.bucket}/${key} is not a valid plan: ${parsed.error.message}`);
+    throw new InvalidPlan(`${s3Uri(store.bucket, key)} is not a valid plan: ${parsed.error.message}`);
   return parsed.data;
 }
 

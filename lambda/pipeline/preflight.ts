@@ -4,7 +4,7 @@ import { isRetryable } from '../shared/bedrock';
 import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../shared/dataset-validator';
 import { parseModelId } from '../shared/model-ids';
 import { assertRunId } from '../shared/runs';
-import { envTypes, logger, parseInput, readEnvironment, tracer } from './generation-common';
+import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
 
 /**
  * Preflight: stop before any money is spent when the run cannot succeed — the run id is not a valid name, the teacher

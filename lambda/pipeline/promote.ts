@@ -3,11 +3,12 @@ import { z } from 'zod';
 import type { JudgeScore, ModelMetrics } from '../shared/evaluation';
 import { activeModelValue, isAlreadyPromoted } from '../shared/promotion';
 import type { PromotionResult } from '../shared/training-contracts';
-import { errorName, logger, parseInput, requiredEnv, tracer } from './training-common';
+import { envTypes, errorName, logger, parseInput, passthrough, readEnvironment, tracer } from './common';
 
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 
-const passthrough = <T>() => z.custom<T>((v) => typeof v === 'object' && v !== null);
+const environment = () => readEnvironment({ ACTIVE_MODEL_PARAMETER_NAME: envTypes.text });
+
 export const promoteInput = z.object({
   runId: z.string().min(1),
   deploymentArn: z.string().min(1),
@@ -32,8 +33,8 @@ async function currentValue(name: string): Promise<{ value?: string; version?: n
  * parameter already naming this run's deployment writes nothing.
  */
 export async function promote(event: unknown): Promise<PromotionResult> {
+  const parameterName = environment().ACTIVE_MODEL_PARAMETER_NAME;
   const input = parseInput(promoteInput, event, 'Promote');
-  const parameterName = requiredEnv('ACTIVE_MODEL_PARAMETER_NAME');
   const current = await currentValue(parameterName);
   if (isAlreadyPromoted(current.value, input.runId, input.deploymentArn)) {
     logger.info('already promoted by an earlier attempt', { parameterName, version: current.version });

@@ -1,26 +1,18 @@
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
 import type { JudgeScore, ModelMetrics } from '../shared/evaluation';
 import type { GateResult } from '../shared/gate';
 import { buildReport, renderMarkdown, snsSummary, type RunReport } from '../shared/report';
+import { readExisting, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { runKeys } from '../shared/runs';
 import type { ReportResult, StatusDetailsJson } from '../shared/training-contracts';
-import {
-  errorName,
-  logger,
-  parseInput,
-  readText,
-  readTextIfExists,
-  requiredEnv,
-  s3Uri,
-  tracer,
-} from './training-common';
+import { envTypes, logger, parseInput, passthrough, readEnvironment, tracer } from './common';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const sns = tracer.captureAWSv3Client(new SNSClient({}));
 
-const passthrough = <T>() => z.custom<T>((v) => typeof v === 'object' && v !== null);
+const environment = () => readEnvironment({ JUDGE_MODEL_ID: envTypes.text, TOPIC_ARN: envTypes.text });
 export const reportInput = z.object({
   runId: z.string().min(1),
   bucket: z.string().min(1),
@@ -48,21 +40,8 @@ export const reportInput = z.object({
   }),
 });
 
-/** Writes an object only if it does not exist yet: a run's report is never overwritten. True when written. */
-async function putOnce(bucket: string, key: string, body: string, contentType: string): Promise<boolean> {
-  try {
-    await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }),
-    );
-    return true;
-  } catch (error) {
-    if (errorName(error) === 'PreconditionFailed') return false;
-    throw error;
-  }
-}
-
-async function readManifest(bucket: string, key: string): Promise<Record<string, unknown> | undefined> {
-  const text = await readTextIfExists(s3, bucket, key);
+async function readManifest(store: RunStore, key: string): Promise<Record<string, unknown> | undefined> {
+  const text = await store.read(key);
   if (text === undefined) return undefined;
   const parsed: unknown = JSON.parse(text);
   return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
@@ -75,16 +54,18 @@ async function readManifest(bucket: string, key: string): Promise<Record<string,
  * publishes the summary to the notifications topic.
  */
 export async function report(event: unknown): Promise<ReportResult> {
+  const env = environment();
   const input = parseInput(reportInput, event, 'Report');
+  const store = s3RunStore(s3, input.bucket);
   const keys = runKeys(input.runId);
   const built = buildReport({
     runId: input.runId,
     generatedAt: new Date().toISOString(),
     student: { metrics: input.evaluation.student, judge: input.judge.student },
     baseline: { metrics: input.evaluation.baseline, judge: input.judge.baseline },
-    judgeModelId: requiredEnv('JUDGE_MODEL_ID'),
+    judgeModelId: env.JUDGE_MODEL_ID,
     gate: input.gate,
-    dataset: { ...input.assemble, manifest: await readManifest(input.bucket, input.assemble.manifestKey) },
+    dataset: { ...input.assemble, manifest: await readManifest(store, input.assemble.manifestKey) },
     distillation: {
       modelArn: input.distillation.outputModelArn,
       ...(input.distillation.jobArn ? { jobArn: input.distillation.jobArn } : {}),
@@ -95,15 +76,17 @@ export async function report(event: unknown): Promise<ReportResult> {
     promotion: input.promotion,
   });
 
-  const wroteJson = await putOnce(input.bucket, keys.reportJson, JSON.stringify(built, null, 2), 'application/json');
-  // A report written by an earlier attempt stays the report of record; the notification repeats it.
+  // Never over an existing report: one written by an earlier attempt stays the report of record.
+  const wroteJson = await store.writeOnce(keys.reportJson, JSON.stringify(built, null, 2), 'application/json');
   const final: RunReport = wroteJson
     ? built
-    : (JSON.parse(await readText(s3, input.bucket, keys.reportJson)) as RunReport);
-  await putOnce(input.bucket, keys.reportMarkdown, renderMarkdown(final), 'text/markdown');
+    : (JSON.parse(
+        await readExisting(store, keys.reportJson, 'it existed when the write was refused: retry the step'),
+      ) as RunReport);
+  await store.writeOnce(keys.reportMarkdown, renderMarkdown(final), 'text/markdown');
 
   const { subject, message } = snsSummary(final, s3Uri(input.bucket, keys.reportMarkdown));
-  await sns.send(new PublishCommand({ TopicArn: requiredEnv('TOPIC_ARN'), Subject: subject, Message: message }));
+  await sns.send(new PublishCommand({ TopicArn: env.TOPIC_ARN, Subject: subject, Message: message }));
   logger.info('run reported', { outcome: final.outcome, key: keys.reportJson, reusedEarlierReport: !wroteJson });
   return {
     outcome: final.outcome,

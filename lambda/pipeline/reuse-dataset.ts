@@ -1,10 +1,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { AssembleResult } from '../shared/contracts';
+import { readExisting, s3RunStore } from '../shared/run-store';
 import { RUN_ID_PATTERN, runKeys } from '../shared/runs';
-import { errorName, logger, parseInput, readText, requiredEnv, tracer } from './training-common';
+import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+const environment = () => readEnvironment({ DATASET_BUCKET: envTypes.text });
 
 export const reuseDatasetInput = z.object({
   runId: z.string().min(1),
@@ -22,22 +25,16 @@ const countRecords = (jsonl: string) => jsonl.split('\n').filter((l) => l.trim()
  */
 export async function reuseDataset(event: unknown): Promise<AssembleResult & { reusedFromRun: string }> {
   const { runId, reuseDatasetFromRun } = parseInput(reuseDatasetInput, event, 'Reuse dataset');
-  const bucket = requiredEnv('DATASET_BUCKET');
+  const { DATASET_BUCKET: bucket } = environment();
+  const store = s3RunStore(s3, bucket);
   const source = runKeys(reuseDatasetFromRun);
-  const read = async (key: string) => {
-    try {
-      return await readText(s3, bucket, key);
-    } catch (error) {
-      if (errorName(error) === 'NoSuchKey') {
-        throw new Error(
-          `reuseDatasetFromRun "${reuseDatasetFromRun}": s3://${bucket}/${key} does not exist; name a run whose ` +
-            'Assemble step completed',
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-  };
+  const read = (key: string) =>
+    readExisting(
+      store,
+      key,
+      'name a run whose Assemble step completed',
+      `reuseDatasetFromRun "${reuseDatasetFromRun}"`,
+    );
   const [train, test] = await Promise.all([read(source.train), read(source.test)]);
   const result = {
     runId,

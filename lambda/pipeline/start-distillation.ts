@@ -6,11 +6,22 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { z } from 'zod';
 import { resourceTags, trainingNames } from '../shared/job-names';
+import { s3Uri } from '../shared/run-store';
 import { runKeys } from '../shared/runs';
 import type { DistillationStarted } from '../shared/training-contracts';
-import { errorName, logger, numberEnv, parseInput, requiredEnv, s3Uri, tracer } from './training-common';
+import { envTypes, errorName, logger, parseInput, readEnvironment, tracer } from './common';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+
+const environment = () =>
+  readEnvironment({
+    ENV_NAME: envTypes.text,
+    CUSTOMIZATION_ROLE_ARN: envTypes.text,
+    STUDENT_MODEL_ID: envTypes.text,
+    TEACHER_MODEL_ID: envTypes.text,
+    MAX_RESPONSE_LENGTH_FOR_INFERENCE: envTypes.int(1),
+    DATASET_KEY_ARN: envTypes.text,
+  });
 
 export const startDistillationInput = z.object({
   runId: z.string().min(1),
@@ -21,27 +32,27 @@ export type StartDistillationInput = z.output<typeof startDistillationInput>;
 
 /** The request for the run's distillation job: student as base, teacher config, the run's data and output prefix. */
 export function distillationRequest(input: StartDistillationInput): CreateModelCustomizationJobRequest {
-  const envName = requiredEnv('ENV_NAME');
-  const names = trainingNames(envName, input.runId);
-  const tags = resourceTags(envName, input.runId);
+  const env = environment();
+  const names = trainingNames(env.ENV_NAME, input.runId);
+  const tags = resourceTags(env.ENV_NAME, input.runId);
   return {
     jobName: names.customizationJobName,
     customModelName: names.customModelName,
     clientRequestToken: names.customizationToken,
-    roleArn: requiredEnv('CUSTOMIZATION_ROLE_ARN'),
-    baseModelIdentifier: requiredEnv('STUDENT_MODEL_ID'),
+    roleArn: env.CUSTOMIZATION_ROLE_ARN,
+    baseModelIdentifier: env.STUDENT_MODEL_ID,
     customizationType: 'DISTILLATION',
     customizationConfig: {
       distillationConfig: {
         teacherModelConfig: {
-          teacherModelIdentifier: requiredEnv('TEACHER_MODEL_ID'),
-          maxResponseLengthForInference: numberEnv('MAX_RESPONSE_LENGTH_FOR_INFERENCE'),
+          teacherModelIdentifier: env.TEACHER_MODEL_ID,
+          maxResponseLengthForInference: env.MAX_RESPONSE_LENGTH_FOR_INFERENCE,
         },
       },
     },
     trainingDataConfig: { s3Uri: s3Uri(input.bucket, input.trainKey) },
     outputDataConfig: { s3Uri: s3Uri(input.bucket, runKeys(input.runId).distillationPrefix) },
-    customModelKmsKeyId: requiredEnv('DATASET_KEY_ARN'),
+    customModelKmsKeyId: env.DATASET_KEY_ARN,
     jobTags: tags,
     customModelTags: tags,
   };

@@ -13,6 +13,8 @@ export interface RunStore {
   writeOnce(key: string, body: string, contentType?: string): Promise<boolean>;
 }
 
+export const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
+
 /** S3 answers a conditional write on an existing key with 412 PreconditionFailed (409 while another write races). */
 const isAlreadyWritten = (error: unknown): boolean =>
   error instanceof S3ServiceException &&
@@ -47,4 +49,19 @@ export function s3RunStore(s3: S3Client, bucket: string): RunStore {
       }
     },
   };
+}
+
+/** An object a step needs is not there: an earlier step did not write it, or the input names the wrong run. */
+export class RunObjectMissing extends Error {
+  override readonly name = 'RunObjectMissing';
+}
+
+/**
+ * The text of an object that must exist. A missing key throws RunObjectMissing naming its s3:// URI and `fix`, after
+ * `context` (what asked for it) when given.
+ */
+export async function readExisting(store: RunStore, key: string, fix: string, context?: string): Promise<string> {
+  const text = await store.read(key);
+  if (text !== undefined) return text;
+  throw new RunObjectMissing(`${context ? `${context}: ` : ''}${s3Uri(store.bucket, key)} does not exist; ${fix}`);
 }

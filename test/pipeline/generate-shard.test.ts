@@ -6,7 +6,7 @@ import {
   type ConverseCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
-import { logger, metrics } from '../../lambda/pipeline/generation-common';
+import { logger, metrics } from '../../lambda/pipeline/common';
 import { generateShardStep, TEACHER_CLIENT_CONFIG } from '../../lambda/pipeline/generate-shard';
 import type { ShardSpec } from '../../lambda/shared/query-plan';
 import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { mockClient } from 'aws-sdk-client-mock';
 import { assemble } from '../../lambda/pipeline/assemble';
-import { logger, metrics } from '../../lambda/pipeline/generation-common';
+import { logger, metrics } from '../../lambda/pipeline/common';
 import { plan } from '../../lambda/pipeline/plan';
 import { preflight } from '../../lambda/pipeline/preflight';
 import { validateDataset } from '../../lambda/shared/dataset-validator';

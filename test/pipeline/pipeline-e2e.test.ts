@@ -15,18 +15,17 @@ import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
 import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
 import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
 import { handler as checkEvaluationHandler } from '../../lambda/pipeline/check-evaluation';
+import { logger, metrics } from '../../lambda/pipeline/common';
 import { handler as deployStudentHandler } from '../../lambda/pipeline/deploy-student';
 import { handler as evaluateHandler } from '../../lambda/pipeline/evaluate';
 import { handler as gateHandler } from '../../lambda/pipeline/gate';
 import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
-import { logger as generationLogger, metrics } from '../../lambda/pipeline/generation-common';
 import { handler as planHandler } from '../../lambda/pipeline/plan';
 import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
 import { handler as promoteHandler } from '../../lambda/pipeline/promote';
 import { handler as reportHandler } from '../../lambda/pipeline/report';
 import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
 import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
-import { logger as trainingLogger } from '../../lambda/pipeline/training-common';
 import { readActiveModel } from '../../lambda/shared/active-model';
 import { validateDataset } from '../../lambda/shared/dataset-validator';
 import { STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
@@ -90,8 +89,7 @@ const tasks = {
 };
 
 beforeAll(() => {
-  generationLogger.setLogLevel('SILENT');
-  trainingLogger.setLogLevel('SILENT');
+  logger.setLogLevel('SILENT');
   jest.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
 });
 beforeEach(() => {
@@ -269,7 +267,7 @@ describe('the pipeline state machine, executed locally from start to end', () =>
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({
       TopicArn: environment.TOPIC_ARN,
-      Subject: 'Intent router run run-failed failed at Distillation',
+      Subject: 'Intent router run failed at Distillation',
     });
     expect(JSON.parse(sent[0]?.Message ?? '{}')).toEqual({
       runId: 'run-failed',
@@ -296,7 +294,7 @@ describe('the pipeline state machine, executed locally from start to end', () =>
     expect(path(result).slice(-4)).toEqual([T.deploymentChoice, T.deploymentFailed, 'Notify failure', 'Run failed']);
     expect(path(result)).not.toContain(T.evaluate);
     expect(publishes().map((p) => [p.Subject, JSON.parse(p.Message ?? '{}').step])).toEqual([
-      ['Intent router run run-undeployed failed at Deployment', 'Deployment'],
+      ['Intent router run failed at Deployment', 'Deployment'],
     ]);
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
@@ -315,8 +313,9 @@ describe('the pipeline state machine, executed locally from start to end', () =>
   });
 
   it('gate rejects: promotes nothing, and the report names the failed threshold', async () => {
-    // The judge scores the student 3 of 5 (below minJudgeScore 4) and the baseline 5.
-    fakeBedrock({ judgeResults: { student: [0.5, 0.5], baseline: [1] } });
+    // The judge scores the student 3 of 5 (below minJudgeScore 4) and the baseline 5 (on the rubric: an all-1 result
+    // is ambiguous between the scales and refused).
+    fakeBedrock({ judgeResults: { student: [0.5, 0.5], baseline: [5] } });
     const result = await run('run-rejected');
 
     expect(result.status).toBe('SUCCEEDED');

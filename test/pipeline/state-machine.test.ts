@@ -14,7 +14,7 @@ import { GENERATION_STATES as S } from '../../lib/constructs/pipeline/state-mach
 import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
 import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
 import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
-import { logger, metrics } from '../../lambda/pipeline/generation-common';
+import { logger, metrics } from '../../lambda/pipeline/common';
 import { handler as planHandler } from '../../lambda/pipeline/plan';
 import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
 import { validateDataset } from '../../lambda/shared/dataset-validator';
@@ -398,7 +398,7 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
     expect(publishes).toHaveLength(1);
     const request = publishes[0]!.args[0].input;
     expect(request.TopicArn).toMatch(/^arn:aws:sns:us-east-1:\d{12}:/);
-    expect(request.Subject).toBe('Intent router run run-legacy failed at Preflight');
+    expect(request.Subject).toBe('Intent router run failed at Preflight');
     const message = JSON.parse(request.Message ?? '{}');
     expect(message).toMatchObject({
       runId: 'run-legacy',

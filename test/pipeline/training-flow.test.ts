@@ -196,7 +196,8 @@ describe('the training fragment, executed locally', () => {
   });
 
   it('gate rejects: promotes nothing and the report says which threshold', async () => {
-    setUp({ judgeResults: { student: [0.5, 0.5], baseline: [1] } });
+    // Student 3 of 5, baseline 5 (on the rubric: an all-1 result is ambiguous between the scales and refused).
+    setUp({ judgeResults: { student: [0.5, 0.5], baseline: [5] } });
     const out = await run({ assemble: ASSEMBLE });
     expect(out['promotion']).toEqual({ promoted: false, reason: expect.stringContaining('minJudgeScore (3 < 4)') });
     expect(out['report']).toMatchObject({ outcome: 'REJECTED' });

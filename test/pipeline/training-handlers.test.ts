@@ -309,6 +309,23 @@ describe('evaluate', () => {
       name: 'ThrottlingException',
     });
   });
+
+  it('names the s3:// key of a missing test set and the step that writes it', async () => {
+    await expect(evaluate(EVALUATE_INPUT)).rejects.toMatchObject({
+      name: 'RunObjectMissing',
+      message: expect.stringMatching(
+        /^s3:\/\/dataset-bucket\/runs\/run-1\/dataset\/test\.jsonl does not exist; the Assemble .* step writes it$/,
+      ),
+    });
+    expect(runtime.commandCalls(ConverseCommand)).toHaveLength(0);
+  });
+
+  it('refuses bad input with InvalidInput, naming the field', async () => {
+    await expect(evaluate({ ...EVALUATE_INPUT, deploymentArn: '' })).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(/^Evaluate: invalid input from the state machine: deploymentArn/),
+    });
+  });
 });
 
 describe('check-evaluation', () => {
@@ -373,6 +390,23 @@ describe('gate', () => {
     expect(passed.passed).toBe(true);
     const rejected = await gate({ student: STUDENT_METRICS, judge: { student: judge(3.9), baseline: judge(4.2) } });
     expect(rejected.failed).toEqual(['minJudgeScore', 'maxJudgeGapToBaseline']);
+  });
+
+  it.each([
+    [undefined, /MIN_JUDGE_SCORE: must be set/],
+    ['four', /MIN_JUDGE_SCORE: .*expected number/],
+  ])('names a bad threshold variable (%p) and who sets it', async (value, message) => {
+    const input = { student: STUDENT_METRICS, judge: { student: judge(4.1), baseline: judge(4.2) } };
+    try {
+      if (value === undefined) delete process.env.MIN_JUDGE_SCORE;
+      else process.env.MIN_JUDGE_SCORE = value;
+      const failure = gate(input);
+      await expect(failure).rejects.toMatchObject({ name: 'ConfigurationError' });
+      await expect(failure).rejects.toThrow(message);
+      await expect(failure).rejects.toThrow(/set by the pipeline stack .*redeploy the pipeline stack/);
+    } finally {
+      process.env.MIN_JUDGE_SCORE = TRAINING_ENV.MIN_JUDGE_SCORE;
+    }
   });
 });
 

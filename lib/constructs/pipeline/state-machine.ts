@@ -11,7 +11,7 @@ import type { DatasetBucket } from '../dataset-bucket';
 import { Function } from '../function';
 import type { Notifications } from '../notifications';
 import { allow, modelInvokeArns, viaService } from './bedrock-roles';
-import { acknowledgeInvokeGrants, FailurePath, invokeStep } from './steps';
+import { acknowledgeInvokeGrants, FailurePath, invokeStep, stageFunctionFactory } from './steps';
 
 /**
  * The pipeline's state machine and its first stage, dataset generation:
@@ -106,24 +106,10 @@ export class DistillationPipeline extends Construct {
     this.failure = props.failure ?? new FailurePath(this, 'Failure', { topic: notifications.topic });
 
     // --- functions ----------------------------------------------------------------------------------------------
-    const functionScope = new Construct(this, 'Functions');
-    const fn = (
-      name: string,
-      entry: string,
-      description: string,
-      environment: Record<string, string>,
-      size: { memorySize: number; timeout: Duration },
-    ) => {
-      const f = new Function(functionScope, name, {
-        entry: `pipeline/${entry}.ts`,
-        description,
-        serviceName: 'intent-router-generation',
-        logRetentionDays: config.logRetentionDays,
-        environment,
-        ...size,
-      });
-      return f;
-    };
+    const fn = stageFunctionFactory(this, {
+      serviceName: 'intent-router-generation',
+      logRetentionDays: config.logRetentionDays,
+    });
     const grantee = (f: Function): iam.IGrantable => f.function;
     const counts = { EXAMPLE_COUNT: String(config.exampleCount), TEST_EXAMPLE_COUNT: String(config.testExampleCount) };
 

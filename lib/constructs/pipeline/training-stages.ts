@@ -15,7 +15,7 @@ import {
   RUN_PATTERNS,
   viaService,
 } from './bedrock-roles';
-import { acknowledgeInvokeGrants, invokeStep, type FailurePath } from './steps';
+import { acknowledgeInvokeGrants, invokeStep, stageFunctionFactory, type FailurePath } from './steps';
 
 /**
  * Pipeline stages 2–4 as one state-machine fragment that starts after Assemble (`$.assemble`):
@@ -121,26 +121,11 @@ export class TrainingStages extends Construct {
       ' the run only touches resources it created or found by its own derived name.';
 
     const functions: Record<string, Function> = {};
-    // A scope of their own: function ids and state names (Evaluate, Gate, Report…) would otherwise collide.
-    const functionScope = new Construct(this, 'Functions');
-    const fn = (
-      name: string,
-      entry: string,
-      description: string,
-      environment: Record<string, string>,
-      options: { timeout?: Duration; memorySize?: number } = {},
-    ) => {
-      const f = new Function(functionScope, name, {
-        entry: `pipeline/${entry}.ts`,
-        description,
-        serviceName: 'intent-router-pipeline',
-        logRetentionDays: config.logRetentionDays,
-        environment,
-        ...options,
-      });
-      functions[name] = f;
-      return f;
-    };
+    const newFunction = stageFunctionFactory(this, {
+      serviceName: 'intent-router-pipeline',
+      logRetentionDays: config.logRetentionDays,
+    });
+    const fn: typeof newFunction = (name, ...rest) => (functions[name] = newFunction(name, ...rest));
     const grantee = (f: Function): iam.IGrantable => f.function;
     const s3ReadWithNotFound = (f: Function) =>
       // Without ListBucket a missing key reads as AccessDenied instead of NoSuchKey; listing reveals only key names.
