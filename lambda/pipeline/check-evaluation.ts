@@ -1,4 +1,4 @@
-import { BedrockClient, GetEvaluationJobCommand } from '@aws-sdk/client-bedrock';
+import { BedrockClient, GetEvaluationJobCommand, StopEvaluationJobCommand } from '@aws-sdk/client-bedrock';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { evaluationKeys, JUDGE_METRIC_NAME, parseJudgeScores, type JudgeScore } from '../shared/evaluation';
@@ -49,8 +49,35 @@ export async function readJudgeScore(bucket: string, runId: string, jobName: str
 }
 
 /**
- * Polls both judge jobs: Failed as soon as one ended without a result (with its failure messages), Completed with the
- * judge's mean score per model once both completed, InProgress otherwise.
+ * Stops the judge jobs still InProgress once the evaluation has failed: the run fails anyway and their results would
+ * never be read. Best effort — a job that cannot be stopped is logged, and the run still fails with the real cause.
+ */
+async function stopRunningJobs(
+  jobs: Readonly<Record<EvaluatedModel, { jobName: string; jobArn: string }>>,
+  jobStatus: Readonly<Record<EvaluatedModel, string>>,
+): Promise<EvaluatedModel[]> {
+  const stopped: EvaluatedModel[] = [];
+  for (const model of EVALUATED_MODELS) {
+    if (jobStatus[model] !== 'InProgress') continue;
+    try {
+      await bedrock.send(new StopEvaluationJobCommand({ jobIdentifier: jobs[model].jobArn }));
+      stopped.push(model);
+      logger.info('stopped the judge job that was still running', { model, jobArn: jobs[model].jobArn });
+    } catch (error) {
+      logger.warn('could not stop the judge job that was still running', {
+        model,
+        jobArn: jobs[model].jobArn,
+        error,
+      });
+    }
+  }
+  return stopped;
+}
+
+/**
+ * Polls both judge jobs: Failed as soon as one ended without a result (with its failure messages; the other job is
+ * stopped if it still runs), Completed with the judge's mean score per model once both completed, InProgress
+ * otherwise.
  */
 export async function checkEvaluation(event: unknown): Promise<EvaluationStatus> {
   const { runId, bucket, jobs } = parseInput(checkEvaluationInput, event, 'Check evaluation');
@@ -67,7 +94,10 @@ export async function checkEvaluation(event: unknown): Promise<EvaluationStatus>
     }
   }
   logger.info('evaluation job status', { jobStatus });
-  if (failures.length > 0) return { status: 'Failed', failureMessage: failures.join(' | '), jobStatus };
+  if (failures.length > 0) {
+    const stopped = await stopRunningJobs(jobs, jobStatus);
+    return { status: 'Failed', failureMessage: failures.join(' | '), jobStatus, stopped };
+  }
   if (!EVALUATED_MODELS.every((m) => jobStatus[m] === 'Completed')) {
     return { status: 'InProgress', failureMessage: '', jobStatus };
   }

@@ -16,6 +16,7 @@ import {
   evaluationKeys,
   INFERENCE_SOURCE,
   parseTestSet,
+  rejectedEvaluationJobMessage,
   type ModelAnswer,
   type ModelMetrics,
   type TestCase,
@@ -157,7 +158,15 @@ async function findEvaluationJob(jobName: string): Promise<EvaluationSummary | u
   return undefined;
 }
 
-/** Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job. */
+/** Bedrock refused a judge job's request; the message names what was sent and where to change it. */
+export class EvaluationJobRejected extends Error {
+  override readonly name = 'EvaluationJobRejected';
+}
+
+/**
+ * Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job,
+ * and a ValidationException becomes EvaluationJobRejected, which keeps Bedrock's message and says what to change.
+ */
 async function startJudgeJob(input: EvaluateInput, env: Environment, model: EvaluatedModel): Promise<EvaluationJobRef> {
   const names = trainingNames(env.ENV_NAME, input.runId);
   const keys = evaluationKeys(input.runId);
@@ -179,6 +188,9 @@ async function startJudgeJob(input: EvaluateInput, env: Environment, model: Eval
     if (!out.jobArn) throw new Error('CreateEvaluationJob returned no jobArn');
     return { jobName, jobArn: out.jobArn };
   } catch (error) {
+    if (error instanceof Error && error.name === 'ValidationException') {
+      throw new EvaluationJobRejected(rejectedEvaluationJobMessage(request, error.message), { cause: error });
+    }
     if (errorName(error) !== 'ConflictException') throw error;
     const existing = await findEvaluationJob(jobName);
     if (!existing?.jobArn) throw error;

@@ -1,15 +1,19 @@
 import { BedrockClient, GetFoundationModelCommand } from '@aws-sdk/client-bedrock';
+import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { isRetryable } from '../shared/bedrock';
 import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../shared/dataset-validator';
 import { parseModelId } from '../shared/model-ids';
+import { claimRun, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { assertRunId } from '../shared/runs';
 import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
 
 /**
- * Preflight: stop before any money is spent when the run cannot succeed — the run id is not a valid name, the teacher
- * or student model is not ACTIVE, the region has no on-demand custom-model deployment, or the example counts are
- * outside Nova's limits. Input `{ runId }` (the execution name); result at `$.preflight`.
+ * Preflight: stop before any money is spent when the run cannot succeed — the run id is not a valid name or belongs to
+ * an earlier execution, a model the run uses (teacher, student, baseline, judge) is not ACTIVE, the region has no
+ * on-demand custom-model deployment, or the example counts are outside Nova's limits. Input
+ * `{ runId, executionId, startTime, input }` (the execution's name, id, start time and input); result at
+ * `$.preflight`. Once every check passed, the run id is claimed for the execution (`runs/<runId>/owner.json`).
  */
 
 /** Regions with on-demand deployment of custom models (shared/reference/bedrock.md §3). */
@@ -33,28 +37,52 @@ export interface PreflightResult {
   readonly region: string;
   readonly teacher: ModelCheck;
   readonly student: ModelCheck;
+  readonly baseline: ModelCheck;
+  readonly judge: ModelCheck;
   readonly exampleCount: number;
   readonly testExampleCount: number;
+  /** owner.json of the run; `firstClaim` false when a retry or redrive of the same execution found it. */
+  readonly owner: { readonly key: string; readonly executionId: string; readonly firstClaim: boolean };
 }
 
 /** The execution input may override the configured counts for one run: `{"exampleCount": 2000}`. */
 const inputSchema = z.object({
   runId: z.string(),
+  executionId: z.string().min(1, 'must be the execution id ($$.Execution.Id)'),
+  startTime: z.string().min(1, 'must be the execution start time ($$.Execution.StartTime)'),
   input: z.object({ exampleCount: z.unknown().optional(), testExampleCount: z.unknown().optional() }).optional(),
 });
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
 const environment = () =>
   readEnvironment({
     TEACHER_MODEL_ID: envTypes.text,
     STUDENT_MODEL_ID: envTypes.text,
+    BASELINE_MODEL_ID: envTypes.text,
+    JUDGE_MODEL_ID: envTypes.text,
+    BUCKET_NAME: envTypes.text,
     EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
     TEST_EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
     AWS_REGION: envTypes.text,
   });
 
-async function checkModel(client: BedrockClient, configKey: 'teacherModelId' | 'studentModelId', modelId: string) {
+type ModelConfigKey = 'teacherModelId' | 'studentModelId' | 'baselineModelId' | 'judgeModelId';
+
+/** What to do about a model that is not ACTIVE, per config key. */
+const LIFECYCLE_FIX: Record<ModelConfigKey, string> = {
+  teacherModelId:
+    `Nova Premier is Legacy since its 2026-09-14 end of life; set teacherModelId to the documented alternative ` +
+    `"${ALTERNATIVE_TEACHER}" (npx cdk deploy -c teacherModelId=${ALTERNATIVE_TEACHER}).`,
+  studentModelId: 'Set studentModelId to an ACTIVE Nova student (Micro, Lite or Pro).',
+  baselineModelId:
+    'Set baselineModelId to an ACTIVE model to compare the student with (npx cdk deploy -c baselineModelId=…).',
+  judgeModelId:
+    'Set judgeModelId to an ACTIVE model of another family than the candidates (npx cdk deploy -c judgeModelId=…).',
+};
+
+async function checkModel(client: BedrockClient, configKey: ModelConfigKey, modelId: string): Promise<ModelCheck> {
   const { foundationModelId } = parseModelId(modelId);
   let status: string;
   try {
@@ -69,22 +97,22 @@ async function checkModel(client: BedrockClient, configKey: 'teacherModelId' | '
     );
   }
   if (status !== 'ACTIVE') {
-    const fix =
-      configKey === 'teacherModelId'
-        ? `Nova Premier is Legacy since its 2026-09-14 end of life; set teacherModelId to the documented alternative ` +
-          `"${ALTERNATIVE_TEACHER}" (npx cdk deploy -c teacherModelId=${ALTERNATIVE_TEACHER}).`
-        : 'Set studentModelId to an ACTIVE Nova student (Micro, Lite or Pro).';
     throw new PreflightFailed(
-      `${configKey} "${modelId}" (foundation model ${foundationModelId}) is ${status}, not ACTIVE. ${fix}`,
+      `${configKey} "${modelId}" (foundation model ${foundationModelId}) is ${status}, not ACTIVE. ` +
+        LIFECYCLE_FIX[configKey],
     );
   }
   return { modelId, foundationModelId, status };
 }
 
-/** The checks, with the Bedrock client given (tests pass one over aws-sdk-client-mock). */
-export async function preflight(event: unknown, client: BedrockClient = bedrock): Promise<PreflightResult> {
+/** The checks, with the Bedrock client and run store given (tests pass them over aws-sdk-client-mock). */
+export async function preflight(
+  event: unknown,
+  client: BedrockClient = bedrock,
+  store?: RunStore,
+): Promise<PreflightResult> {
   const env = environment();
-  const { runId: given, input: overrides } = parseInput(inputSchema, event, 'Preflight');
+  const { runId: given, executionId, startTime, input: overrides } = parseInput(inputSchema, event, 'Preflight');
   let runId: string;
   try {
     runId = assertRunId(given);
@@ -109,17 +137,35 @@ export async function preflight(event: unknown, client: BedrockClient = bedrock)
       `testExampleCount ${testExampleCount} must be smaller than exampleCount ${exampleCount}: lower it.`,
     );
   }
-  // One after the other, so that the message always names the teacher first when both are unusable.
+  // One after the other, in the order the run uses them, so that the message names the first unusable one.
   const teacher = await checkModel(client, 'teacherModelId', env.TEACHER_MODEL_ID);
   const student = await checkModel(client, 'studentModelId', env.STUDENT_MODEL_ID);
-  logger.info('preflight passed', { runId, teacher, student });
+  const baseline = await checkModel(client, 'baselineModelId', env.BASELINE_MODEL_ID);
+  const judge = await checkModel(client, 'judgeModelId', env.JUDGE_MODEL_ID);
+
+  // Last: a run that cannot start leaves nothing behind.
+  const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
+  const claim = await claimRun(runStore, { runId, executionId, startTime });
+  if (!claim.owned) {
+    const by = claim.owner
+      ? `execution ${claim.owner.executionId} (started ${claim.owner.startTime})`
+      : 'an earlier execution (its owner record is unreadable)';
+    throw new PreflightFailed(
+      `run id "${runId}" was already used by ${by}, see ${s3Uri(runStore.bucket, claim.key)}; its jobs, deployment and ` +
+        'files carry that run id. Choose a new run id: start the execution under another name.',
+    );
+  }
+  logger.info('preflight passed', { runId, teacher, student, baseline, judge, firstClaim: claim.firstClaim });
   return {
     runId,
     region,
     teacher,
     student,
+    baseline,
+    judge,
     exampleCount,
     testExampleCount,
+    owner: { key: claim.key, executionId, firstClaim: claim.firstClaim },
   };
 }
 

@@ -1,9 +1,11 @@
 import {
   ListCustomModelDeploymentsCommand,
+  ListTagsForResourceCommand,
   type BedrockClient,
   type CustomModelDeploymentSummary,
   type ListCustomModelDeploymentsRequest,
 } from '@aws-sdk/client-bedrock';
+import { taggedForEnvironment } from './job-names';
 
 /** Every on-demand deployment matching the filter, across pages (deploy step and clean-up command). */
 export async function listDeployments(
@@ -18,4 +20,17 @@ export async function listDeployments(
     nextToken = page.nextToken;
   } while (nextToken);
   return all;
+}
+
+/**
+ * Whether the deployment was created by this project for `envName` (its Project and Environment tags). Tags rather
+ * than the name prefix: `ir-dev-` also begins the names of environment `dev-b`'s deployments.
+ */
+export async function isEnvironmentDeployment(
+  client: BedrockClient,
+  deploymentArn: string,
+  envName: string,
+): Promise<boolean> {
+  const { tags = [] } = await client.send(new ListTagsForResourceCommand({ resourceARN: deploymentArn }));
+  return taggedForEnvironment(tags, envName);
 }

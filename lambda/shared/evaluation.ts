@@ -256,8 +256,14 @@ export interface EvaluationJobInput {
  */
 const GENERAL_TASK_TYPE = 'General' as EvaluationTaskType;
 
-/** A model-evaluation job that has the judge rate a model's precomputed responses with the custom metric. */
+/**
+ * A model-evaluation job that has the judge rate a model's precomputed responses with the custom metric. The judge is
+ * named twice: in `customMetricConfig` (the evaluator of the custom metric) and in `automated.evaluatorModelConfig`,
+ * which the API reference calls required for model-as-judge jobs (with only custom metrics the inner one may suffice;
+ * sending both is the safe choice).
+ */
 export function evaluationJobRequest(input: EvaluationJobInput): CreateEvaluationJobRequest {
+  const evaluatorModelConfig = { bedrockEvaluatorModels: [{ modelIdentifier: input.judgeModelId }] };
   return {
     jobName: input.jobName,
     jobDescription: input.description,
@@ -275,9 +281,10 @@ export function evaluationJobRequest(input: EvaluationJobInput): CreateEvaluatio
             metricNames: [JUDGE_METRIC_NAME],
           },
         ],
+        evaluatorModelConfig,
         customMetricConfig: {
           customMetrics: [{ customMetricDefinition: judgeMetricDefinition() }],
-          evaluatorModelConfig: { bedrockEvaluatorModels: [{ modelIdentifier: input.judgeModelId }] },
+          evaluatorModelConfig,
         },
       },
     },
@@ -286,6 +293,24 @@ export function evaluationJobRequest(input: EvaluationJobInput): CreateEvaluatio
     },
     outputDataConfig: { s3Uri: input.outputS3Uri },
   };
+}
+
+/**
+ * What to say when Bedrock refuses a judge job's request (ValidationException): the original message, the parts of
+ * the request that rest on UNVERIFIED facts (the task type), and where to change them.
+ */
+export function rejectedEvaluationJobMessage(request: CreateEvaluationJobRequest, original: string): string {
+  const automated = request.evaluationConfig?.automated;
+  const taskTypes = (automated?.datasetMetricConfigs ?? []).map((c) => String(c.taskType));
+  const judges = (automated?.evaluatorModelConfig?.bedrockEvaluatorModels ?? []).map((m) => m.modelIdentifier);
+  return (
+    `CreateEvaluationJob refused "${request.jobName ?? '?'}": ${original} — the request sent ` +
+    `taskType ${taskTypes.map((t) => JSON.stringify(t)).join(', ')} (UNVERIFIED for judge jobs, ` +
+    `shared/reference/bedrock.md §4; change GENERAL_TASK_TYPE in lambda/shared/evaluation.ts), the judge ` +
+    `${judges.map((j) => JSON.stringify(j)).join(', ')} in evaluationConfig.automated.evaluatorModelConfig and ` +
+    'customMetricConfig.evaluatorModelConfig (config key judgeModelId: a model Bedrock offers as an evaluator in this ' +
+    'Region), and the custom metric and dataset built by evaluationJobRequest in lambda/shared/evaluation.ts.'
+  );
 }
 
 /** The judge's verdict on one model, on the rubric's 1–5 scale. */

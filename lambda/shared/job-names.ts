@@ -97,3 +97,9 @@ export const resourceTags = (envName: string, runId: string) => [
   { key: TAG_KEYS.environment, value: envName },
   { key: TAG_KEYS.runId, value: runId },
 ];
+
+/** Whether a resource's tags say this project created it for `envName` (what deploy and clean-up may touch). */
+export const taggedForEnvironment = (tags: readonly { key?: string; value?: string }[], envName: string): boolean => {
+  const tag = (key: string) => tags.find((t) => t.key === key)?.value;
+  return tag(TAG_KEYS.project) === PROJECT_TAG_VALUE && tag(TAG_KEYS.environment) === envName;
+};

@@ -1,4 +1,5 @@
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { runKeys } from './runs';
 
 /**
  * A run's objects in S3, written once: every write is conditional (`If-None-Match: *`), so a retry, a redrive or a
@@ -64,4 +65,54 @@ export async function readExisting(store: RunStore, key: string, fix: string, co
   const text = await store.read(key);
   if (text !== undefined) return text;
   throw new RunObjectMissing(`${context ? `${context}: ` : ''}${s3Uri(store.bucket, key)} does not exist; ${fix}`);
+}
+
+/** `runs/<runId>/owner.json`: which execution a run id belongs to (written once by Preflight). */
+export const runOwnerKey = (runId: string) => `${runKeys(runId).prefix}owner.json`;
+
+/** The execution that first used a run id. */
+export interface RunOwner {
+  readonly runId: string;
+  /** `$$.Execution.Id`: the execution ARN, which a redrive or a retry keeps. */
+  readonly executionId: string;
+  /** `$$.Execution.StartTime`. */
+  readonly startTime: string;
+}
+
+export type RunClaim =
+  /** This execution owns the run id: `firstClaim` when this call wrote owner.json, false for a retry or redrive. */
+  | { readonly owned: true; readonly firstClaim: boolean; readonly key: string }
+  /** Another execution (`owner`) used the run id first; `owner` is undefined when owner.json is not a valid record. */
+  | { readonly owned: false; readonly key: string; readonly owner: RunOwner | undefined };
+
+function parseOwner(text: string): RunOwner | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<RunOwner> | null;
+    return typeof value?.executionId === 'string' && typeof value.runId === 'string'
+      ? { runId: value.runId, executionId: value.executionId, startTime: String(value.startTime ?? '') }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Claims the run id for an execution. Step Functions accepts an execution name again once the old execution's
+ * history has expired (90 days) or the state machine was recreated, and every job name, token and S3 key derives from
+ * the run id: without this, a new execution would silently adopt the old run's jobs and files. The first execution
+ * writes owner.json (If-None-Match); the same execution (a retry, a redrive) finds its own id there; any other finds
+ * the run id taken.
+ */
+export async function claimRun(store: RunStore, owner: RunOwner): Promise<RunClaim> {
+  const key = runOwnerKey(owner.runId);
+  if (await store.writeOnce(key, `${JSON.stringify(owner, null, 2)}\n`, 'application/json')) {
+    return { owned: true, firstClaim: true, key };
+  }
+  const text = await store.read(key);
+  // Written by a racing request a moment ago and not readable yet: the step's retry reads it.
+  if (text === undefined) throw new RunObjectMissing(`${s3Uri(store.bucket, key)} was just written but cannot be read`);
+  const existing = parseOwner(text);
+  return existing?.executionId === owner.executionId
+    ? { owned: true, firstClaim: false, key }
+    : { owned: false, key, owner: existing };
 }

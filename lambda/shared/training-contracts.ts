@@ -43,7 +43,10 @@ export interface DeploymentStarted {
   readonly deploymentArn: string;
   readonly deploymentName: string;
   readonly modelArn: string;
-  /** True when an existing deployment of the same model was reused. */
+  /**
+   * True when an existing deployment was used: the run's own (a retried step, a redrive) or one of the same model that
+   * this environment created.
+   */
   readonly reused: boolean;
 }
 
@@ -75,6 +78,8 @@ export interface EvaluationStatus {
   readonly status: 'InProgress' | 'Completed' | 'Failed';
   readonly failureMessage: string;
   readonly jobStatus: Readonly<Record<EvaluatedModel, string>>;
+  /** When Failed: the judge jobs that were still InProgress and were stopped. */
+  readonly stopped?: readonly EvaluatedModel[];
   readonly judge?: Readonly<Record<EvaluatedModel, JudgeScore>>;
 }
 

@@ -10,11 +10,15 @@ import {
   InternalServerException,
   ListCustomModelDeploymentsCommand,
   ListEvaluationJobsCommand,
+  ListTagsForResourceCommand,
   ResourceNotFoundException,
+  StopEvaluationJobCommand,
   ThrottlingException,
+  ValidationException,
   type CreateEvaluationJobRequest,
   type CustomModelDeploymentSummary,
   type GetModelCustomizationJobResponse,
+  type Tag,
 } from '@aws-sdk/client-bedrock';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -35,6 +39,12 @@ export interface FakeBedrockOptions {
   readonly deploymentStatuses?: string[];
   /** Statuses GetEvaluationJob reports per call (per job). */
   readonly evaluationStatuses?: string[];
+  /** Per model, overriding evaluationStatuses for that model's job. */
+  readonly evaluationStatusesByModel?: Partial<Record<'student' | 'baseline', string[]>>;
+  /** StopEvaluationJob fails with this error (default: the job goes Stopping → Stopped). */
+  readonly stopEvaluationError?: Error;
+  /** ListCustomModelDeployments returns pages of this many deployments (default: all on one page). */
+  readonly deploymentPageSize?: number;
   /** Normalised judge results (0–1) the judge jobs write, per model. */
   readonly judgeResults?: { student: number[]; baseline: number[] };
   /** How a repeated CreateModelCustomizationJob with the same token is answered. */
@@ -60,6 +70,8 @@ export class FakeBedrock {
   readonly mock = mockClient(BedrockClient);
   readonly jobs: Job[] = [];
   readonly deployments: CustomModelDeploymentSummary[] = [];
+  /** Tags by resource ARN (deployments created through the fake get theirs; tests may add others). */
+  readonly tags = new Map<string, { key: string; value: string }[]>();
   readonly evaluationJobs: { request: CreateEvaluationJobRequest; jobArn: string; statuses: string[] }[] = [];
   private lostOne = false;
   createCalls = 0;
@@ -132,17 +144,30 @@ export class FakeBedrock {
       return { $metadata, ...response };
     });
 
-    this.mock.on(ListCustomModelDeploymentsCommand).callsFake(async (input) => ({
-      $metadata,
-      modelDeploymentSummaries: this.deployments.filter(
+    this.mock.on(ListCustomModelDeploymentsCommand).callsFake(async (input) => {
+      const matching = this.deployments.filter(
         (d) =>
           (!input.modelArnEquals || d.modelArn === input.modelArnEquals) &&
           (!input.nameContains || (d.customModelDeploymentName ?? '').includes(input.nameContains)),
-      ),
-    }));
+      );
+      const size = options.deploymentPageSize ?? Math.max(matching.length, 1);
+      const start = Number(input.nextToken ?? '0');
+      const end = start + size;
+      return {
+        $metadata,
+        modelDeploymentSummaries: matching.slice(start, end),
+        ...(end < matching.length ? { nextToken: String(end) } : {}),
+      };
+    });
+    this.mock.on(ListTagsForResourceCommand).callsFake(async (input) => {
+      if (!this.tags.has(input.resourceARN ?? ''))
+        throw new ResourceNotFoundException({ message: 'no such resource', $metadata });
+      return { $metadata, tags: this.tags.get(input.resourceARN ?? '') };
+    });
     this.mock.on(CreateCustomModelDeploymentCommand).callsFake(async (input) => {
+      // The SDK declares no ConflictException for this command: what a name clash returns is not documented.
       if (this.deployments.some((d) => d.customModelDeploymentName === input.modelDeploymentName)) {
-        throw new ConflictException({ message: 'deployment name exists', $metadata });
+        throw new ValidationException({ message: 'a deployment with this name already exists', $metadata });
       }
       const arn = `${ACCOUNT_ARN}:custom-model-deployment/dep${String(this.deployments.length + 1).padStart(9, '0')}`;
       this.deployments.push({
@@ -152,6 +177,11 @@ export class FakeBedrock {
         createdAt: new Date(),
         status: 'Creating',
       });
+      const tags: Tag[] = input.tags ?? [];
+      this.tags.set(
+        arn,
+        tags.map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
+      );
       return { $metadata, customModelDeploymentArn: arn };
     });
     this.mock.on(GetCustomModelDeploymentCommand).callsFake(async (input) => {
@@ -174,10 +204,13 @@ export class FakeBedrock {
         throw new ConflictException({ message: 'evaluation job name exists', $metadata });
       }
       const jobArn = `${ACCOUNT_ARN}:evaluation-job/ev${this.evaluationJobs.length + 1}abcdefgh`;
+      const model = modelOf(input);
       this.evaluationJobs.push({
         request: input,
         jobArn,
-        statuses: [...(options.evaluationStatuses ?? ['InProgress', 'Completed'])],
+        statuses: [
+          ...(options.evaluationStatusesByModel?.[model] ?? options.evaluationStatuses ?? ['InProgress', 'Completed']),
+        ],
       });
       return { $metadata, jobArn };
     });
@@ -194,6 +227,13 @@ export class FakeBedrock {
           evaluationTaskTypes: [],
         })),
     }));
+    this.mock.on(StopEvaluationJobCommand).callsFake(async (input) => {
+      const job = this.evaluationJobs.find((j) => j.jobArn === input.jobIdentifier);
+      if (!job) throw new ResourceNotFoundException({ message: 'no such evaluation job', $metadata });
+      if (options.stopEvaluationError) throw options.stopEvaluationError;
+      job.statuses.splice(0, job.statuses.length, 'Stopping', 'Stopped');
+      return { $metadata };
+    });
     this.mock.on(GetEvaluationJobCommand).callsFake(async (input) => {
       const job = this.evaluationJobs.find((j) => j.jobArn === input.jobIdentifier);
       if (!job) throw new ResourceNotFoundException({ message: 'no such evaluation job', $metadata });
@@ -220,7 +260,7 @@ export class FakeBedrock {
     const output = request.outputDataConfig?.s3Uri ?? '';
     const [, bucket, ...rest] = /^s3:\/\/([^/]+)\/(.*)$/.exec(output) ?? [];
     const source = request.inferenceConfig?.models?.[0]?.precomputedInferenceSource?.inferenceSourceIdentifier;
-    const model = source === INFERENCE_SOURCE.student ? 'student' : 'baseline';
+    const model = modelOf(request);
     const results = this.options.judgeResults?.[model] ?? [0.75, 0.75];
     const key =
       `${rest.join('/')}${request.jobName}/abc123/models/${source}/taskTypes/General/datasets/held-out-queries/` +
@@ -246,6 +286,13 @@ export class FakeBedrock {
     this.mock.restore();
   }
 }
+
+/** Which model a judge job rates, from its precomputed inference source. */
+const modelOf = (request: CreateEvaluationJobRequest): 'student' | 'baseline' =>
+  request.inferenceConfig?.models?.[0]?.precomputedInferenceSource?.inferenceSourceIdentifier ===
+  INFERENCE_SOURCE.student
+    ? 'student'
+    : 'baseline';
 
 /** ListObjectsV2 over the in-memory bucket (the shared S3 fake answers Get/Head/Put only). */
 export function addListing(s3: InMemoryS3): void {

@@ -34,6 +34,8 @@ beforeEach(() => {
     BUCKET_NAME: BUCKET,
     TEACHER_MODEL_ID: 'us.amazon.nova-premier-v1:0',
     STUDENT_MODEL_ID: 'amazon.nova-micro-v1:0:128k',
+    BASELINE_MODEL_ID: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+    JUDGE_MODEL_ID: 'us.meta.llama3-3-70b-instruct-v1:0',
     EXAMPLE_COUNT: '200',
     TEST_EXAMPLE_COUNT: '40',
     QUERIES_PER_SHARD: '50',
@@ -56,18 +58,31 @@ const foundationModel = (modelId: string, status: 'ACTIVE' | 'LEGACY'): GetFound
     modelLifecycle: { status },
   },
 });
-const models = (statuses: Record<string, 'ACTIVE' | 'LEGACY'>) =>
+/** The foundation models behind the baseline and judge profiles: ACTIVE unless a test says otherwise. */
+const BASELINE_FM = 'anthropic.claude-haiku-4-5-20251001-v1:0';
+const JUDGE_FM = 'meta.llama3-3-70b-instruct-v1:0';
+const models = (given: Record<string, 'ACTIVE' | 'LEGACY' | 'MISSING'>) =>
   bedrock.on(GetFoundationModelCommand).callsFake((input: { modelIdentifier?: string }) => {
     const id = input.modelIdentifier ?? '';
-    const status = statuses[id];
+    const statuses: Record<string, string> = { [BASELINE_FM]: 'ACTIVE', [JUDGE_FM]: 'ACTIVE', ...given };
+    const status = statuses[id] === 'MISSING' ? undefined : (statuses[id] as 'ACTIVE' | 'LEGACY' | undefined);
     if (!status) throw new ResourceNotFoundException({ message: `Model ${id} not found`, $metadata: {} });
     return foundationModel(id, status);
   });
 
+/** What the state machine hands Preflight: the execution's name, id and start time (and its input). */
+const EXECUTION_ID = `arn:aws:states:us-east-1:123456789012:execution:IntentRouter-dev-Pipeline:${RUN}`;
+const started = (extra: Record<string, unknown> = {}) => ({
+  runId: RUN,
+  executionId: EXECUTION_ID,
+  startTime: '2026-11-25T10:00:00.000Z',
+  ...extra,
+});
+
 describe('Preflight', () => {
-  it('passes when both models are ACTIVE, checking the foundation models behind the profile and the 128k variant', async () => {
+  it('passes when every model is ACTIVE, checking the foundation models behind the profiles and the 128k variant', async () => {
     models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' });
-    const result = await preflight({ runId: RUN }, new BedrockClient({}));
+    const result = await preflight(started(), new BedrockClient({}));
     expect(result).toEqual({
       runId: RUN,
       region: 'us-east-1',
@@ -81,18 +96,110 @@ describe('Preflight', () => {
         foundationModelId: 'amazon.nova-micro-v1:0',
         status: 'ACTIVE',
       },
+      baseline: {
+        modelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+        foundationModelId: BASELINE_FM,
+        status: 'ACTIVE',
+      },
+      judge: { modelId: 'us.meta.llama3-3-70b-instruct-v1:0', foundationModelId: JUDGE_FM, status: 'ACTIVE' },
       exampleCount: 200,
       testExampleCount: 40,
+      owner: { key: `runs/${RUN}/owner.json`, executionId: EXECUTION_ID, firstClaim: true },
     });
     expect(bedrock.commandCalls(GetFoundationModelCommand).map((c) => c.args[0].input.modelIdentifier)).toEqual([
       'amazon.nova-premier-v1:0',
       'amazon.nova-micro-v1:0',
+      BASELINE_FM,
+      JUDGE_FM,
     ]);
+  });
+
+  it.each([
+    [
+      'baselineModelId',
+      BASELINE_FM,
+      'LEGACY',
+      /baselineModelId "us.anthropic.claude-haiku-4-5-20251001-v1:0" \(foundation model anthropic.claude-haiku-4-5-20251001-v1:0\) is LEGACY, not ACTIVE\. Set baselineModelId/,
+    ],
+    [
+      'judgeModelId',
+      JUDGE_FM,
+      'LEGACY',
+      /judgeModelId "us.meta.llama3-3-70b-instruct-v1:0" .* is LEGACY, not ACTIVE\. Set judgeModelId/,
+    ],
+    [
+      'judgeModelId',
+      JUDGE_FM,
+      'MISSING',
+      /judgeModelId "us.meta.llama3-3-70b-instruct-v1:0": GetFoundationModel\(meta.llama3-3-70b-instruct-v1:0\) failed \(ResourceNotFoundException.*model access/,
+    ],
+  ] as const)(
+    'stops before anything is spent when %s (%s) is %s, naming the config key',
+    async (_key, id, status, message) => {
+      models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE', [id]: status });
+      const run = preflight(started(), new BedrockClient({}));
+      await expect(run).rejects.toMatchObject({ name: 'PreflightFailed' });
+      await expect(run).rejects.toThrow(message);
+      expect(s3.keys(BUCKET)).toEqual([]);
+    },
+  );
+
+  describe('run id ownership (runs/<runId>/owner.json)', () => {
+    const OWNER_KEY = `runs/${RUN}/owner.json`;
+    beforeEach(() => models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' }));
+
+    it('claims the run id once for the execution, with its id and start time', async () => {
+      await preflight(started(), new BedrockClient({}));
+      expect(JSON.parse(s3.get(BUCKET, OWNER_KEY) ?? '{}')).toEqual({
+        runId: RUN,
+        executionId: EXECUTION_ID,
+        startTime: '2026-11-25T10:00:00.000Z',
+      });
+      expect(s3.puts.filter((p) => p.key === OWNER_KEY)).toEqual([
+        { bucket: BUCKET, key: OWNER_KEY, ifNoneMatch: '*' },
+      ]);
+    });
+
+    it('lets a retry or redrive of the same execution pass', async () => {
+      await preflight(started(), new BedrockClient({}));
+      const first = s3.get(BUCKET, OWNER_KEY);
+      const again = await preflight(started({ startTime: '2026-11-25T11:00:00.000Z' }), new BedrockClient({}));
+      expect(again.owner).toEqual({ key: OWNER_KEY, executionId: EXECUTION_ID, firstClaim: false });
+      expect(s3.get(BUCKET, OWNER_KEY)).toBe(first);
+    });
+
+    it('refuses a run id an earlier execution used, naming it and asking for a new run id', async () => {
+      const earlier = { runId: RUN, executionId: `${EXECUTION_ID}-old`, startTime: '2026-08-01T09:00:00.000Z' };
+      s3.set(BUCKET, OWNER_KEY, JSON.stringify(earlier));
+      const run = preflight(started(), new BedrockClient({}));
+      await expect(run).rejects.toMatchObject({ name: 'PreflightFailed' });
+      await expect(run).rejects.toThrow(
+        new RegExp(
+          `run id "${RUN}" was already used by execution ${earlier.executionId} \\(started 2026-08-01T09:00:00.000Z\\).*` +
+            'Choose a new run id',
+        ),
+      );
+      expect(JSON.parse(s3.get(BUCKET, OWNER_KEY) ?? '{}')).toEqual(earlier);
+    });
+
+    it('refuses a run id whose owner record is unreadable', async () => {
+      s3.set(BUCKET, OWNER_KEY, 'not json');
+      await expect(preflight(started(), new BedrockClient({}))).rejects.toThrow(
+        /run id "run-42" was already used by an earlier execution \(its owner record is unreadable\).*Choose a new run id/,
+      );
+    });
+
+    it('needs the execution id from the state machine', async () => {
+      await expect(preflight(started({ executionId: undefined }), new BedrockClient({}))).rejects.toMatchObject({
+        name: 'InvalidInput',
+        message: expect.stringMatching(/^Preflight: invalid input from the state machine: executionId/),
+      });
+    });
   });
 
   it('stops on a Legacy teacher, naming teacherModelId and the documented alternative', async () => {
     models({ 'amazon.nova-premier-v1:0': 'LEGACY', 'amazon.nova-micro-v1:0': 'ACTIVE' });
-    const run = preflight({ runId: RUN }, new BedrockClient({}));
+    const run = preflight(started(), new BedrockClient({}));
     await expect(run).rejects.toMatchObject({ name: 'PreflightFailed' });
     await expect(run).rejects.toThrow(
       /teacherModelId "us.amazon.nova-premier-v1:0" \(foundation model amazon.nova-premier-v1:0\) is LEGACY, not ACTIVE.*"us.amazon.nova-pro-v1:0"/,
@@ -101,7 +208,7 @@ describe('Preflight', () => {
 
   it('stops on a student that is not ACTIVE, naming studentModelId', async () => {
     models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'LEGACY' });
-    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+    await expect(preflight(started(), new BedrockClient({}))).rejects.toThrow(
       /studentModelId "amazon.nova-micro-v1:0:128k"/,
     );
   });
@@ -109,21 +216,21 @@ describe('Preflight', () => {
   it('names the key when a model does not exist', async () => {
     process.env.TEACHER_MODEL_ID = 'us.amazon.nova-typo-v1:0';
     models({ 'amazon.nova-micro-v1:0': 'ACTIVE' });
-    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+    await expect(preflight(started(), new BedrockClient({}))).rejects.toThrow(
       /teacherModelId "us.amazon.nova-typo-v1:0": GetFoundationModel\(amazon.nova-typo-v1:0\) failed \(ResourceNotFoundException/,
     );
   });
 
   it('refuses a region without on-demand custom-model deployment', async () => {
     process.env.AWS_REGION = 'eu-west-1';
-    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+    await expect(preflight(started(), new BedrockClient({}))).rejects.toThrow(
       /region eu-west-1 .* us-east-1 or us-west-2/,
     );
   });
 
   it('refuses counts outside the Nova limits', async () => {
     process.env.EXAMPLE_COUNT = '20000';
-    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+    await expect(preflight(started(), new BedrockClient({}))).rejects.toThrow(
       /exampleCount \(configured\) 20000 is outside 100-15000: set exampleCount within it/,
     );
   });
@@ -131,7 +238,7 @@ describe('Preflight', () => {
   it('takes the example counts from the execution input when given there', async () => {
     models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' });
     const result = await preflight(
-      { runId: RUN, input: { exampleCount: 2000, testExampleCount: 100, other: 'ignored' } },
+      started({ input: { exampleCount: 2000, testExampleCount: 100, other: 'ignored' } }),
       new BedrockClient({}),
     );
     expect(result).toMatchObject({ exampleCount: 2000, testExampleCount: 100 });
@@ -147,18 +254,18 @@ describe('Preflight', () => {
     [{ exampleCount: 100, testExampleCount: 100 }, /testExampleCount 100 must be smaller than exampleCount 100/],
   ])('refuses a bad count in the execution input %p, naming the field', async (input, message) => {
     models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' });
-    await expect(preflight({ runId: RUN, input }, new BedrockClient({}))).rejects.toThrow(message);
+    await expect(preflight(started({ input }), new BedrockClient({}))).rejects.toThrow(message);
   });
 
   it('refuses an execution name that is not a run id, naming the rule', async () => {
-    await expect(preflight({ runId: 'Run_1' }, new BedrockClient({}))).rejects.toThrow(
+    await expect(preflight(started({ runId: 'Run_1' }), new BedrockClient({}))).rejects.toThrow(
       /runId "Run_1" is invalid: use 1-40 lowercase letters, digits and single dashes/,
     );
   });
 
   it('names a missing environment variable', async () => {
     delete process.env.STUDENT_MODEL_ID;
-    await expect(preflight({ runId: RUN }, new BedrockClient({}))).rejects.toThrow(
+    await expect(preflight(started(), new BedrockClient({}))).rejects.toThrow(
       /STUDENT_MODEL_ID: .*DistillationPipeline/,
     );
   });

@@ -363,8 +363,8 @@ describe('the pipeline state machine, executed locally from start to end', () =>
 
     expect(result.status).toBe('SUCCEEDED');
     expect(path(result)).toEqual([G.preflight, G.reuseDataset, T.reuseDataset, ...TRAINING_PATH, T.promote, T.report]);
-    // Preflight still checked the models; the teacher was not asked anything.
-    expect(bedrock.mock.commandCalls(GetFoundationModelCommand)).toHaveLength(2);
+    // Preflight still checked the models (teacher, student, baseline, judge); the teacher was not asked anything.
+    expect(bedrock.mock.commandCalls(GetFoundationModelCommand)).toHaveLength(4);
     expect(conversesWith((m) => m === TEACHER)).toHaveLength(0);
     expect(result.output?.['assemble']).toEqual({
       runId: 'run-reuse',

@@ -41,7 +41,8 @@ import { buildGenerationStack } from './generation-fixture';
 const SMALL = { exampleCount: 100, testExampleCount: 50, queriesPerShard: 10 };
 
 describe('DistillationPipeline on its own (synthesized)', () => {
-  const { template, stack } = buildGenerationStack(SMALL);
+  const built = buildGenerationStack(SMALL);
+  const { template, stack } = built;
   const definition = stateMachineDefinition(template);
   const states = allStates(definition);
 
@@ -68,6 +69,10 @@ describe('DistillationPipeline on its own (synthesized)', () => {
 
   it('hands Preflight the execution input, and Plan and Assemble the counts Preflight checked', () => {
     expect(states[S.preflight]).toMatchObject({ Parameters: { 'input.$': '$' } });
+    // The execution's identity, for the run's owner record (runs/<runId>/owner.json).
+    expect(states[S.preflight]).toMatchObject({
+      Parameters: { 'executionId.$': '$$.Execution.Id', 'startTime.$': '$$.Execution.StartTime' },
+    });
     const counts = {
       'runId.$': '$.preflight.runId',
       'exampleCount.$': '$.preflight.exampleCount',
@@ -146,6 +151,21 @@ describe('DistillationPipeline on its own (synthesized)', () => {
   it('limits S3 object access to the run prefixes, with no wildcard action anywhere', () => {
     expectRunPrefixesOnly(template);
     expect(wildcardActions(template)).toEqual([]);
+  });
+
+  it('lets Preflight read and write only the runs’ owner records, list only under runs/, use the key only via S3', () => {
+    const { preflight } = built.pipeline.functions;
+    const objects = policyStatements(template, 's3:GetObject', [preflight]);
+    expect(objects).toEqual(policyStatements(template, 's3:PutObject', [preflight]));
+    expect(objects).toHaveLength(1);
+    expect([objects[0]?.Action].flat().sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    expect(JSON.stringify(objects[0]?.Resource)).toMatch(/"\/runs\/\*\/owner\.json"\]\]\}$/);
+    expect(policyStatements(template, 's3:ListBucket', [preflight])).toEqual([
+      expect.objectContaining({ Condition: { StringLike: { 's3:prefix': ['runs/*'] } } }),
+    ]);
+    expect(policyStatements(template, 'kms:GenerateDataKey', [preflight])).toEqual([
+      expect.objectContaining({ Condition: { StringEquals: { 'kms:ViaService': expect.stringMatching(/^s3\./) } } }),
+    ]);
   });
 
   it('leaves no unacknowledged cdk-nag finding', () => {
@@ -266,7 +286,7 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
     expect(validateDefinition(definition)).toEqual({ isValid: true, errors: '' });
   });
 
-  it('still lets the generation function invoke only the teacher, and Preflight read only the two models', () => {
+  it('still lets the generation function invoke only the teacher, and Preflight read only the run’s four models', () => {
     const { generateShard, preflight } = stacks.pipeline.pipeline.functions;
     expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [generateShard]));
     expectPreflightModels(policyStatements(template, 'bedrock:GetFoundationModel', [preflight]));
@@ -380,6 +400,27 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
     expect(s3.objects).toEqual(before);
   });
 
+  it('stops at Preflight when an earlier execution used the run id, writing and asking nothing else', async () => {
+    lifecycle('ACTIVE');
+    const ownerKey = 'runs/run-reused/owner.json';
+    const earlier = JSON.stringify({
+      runId: 'run-reused',
+      executionId: 'arn:aws:states:us-east-1:123456789012:execution:IntentRouter-dev-Pipeline:run-reused',
+      startTime: '2026-08-01T09:00:00.000Z',
+    });
+    s3.set(bucket, ownerKey, earlier);
+    const result = await runLocally(definition, { executionName: 'run-reused', tasks: tasks() });
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'PreflightFailed' });
+    expect(JSON.parse(result.cause ?? '{}').errorMessage).toMatch(
+      /^run id "run-reused" was already used by execution .*:run-reused \(started 2026-08-01T09:00:00.000Z\).*Choose a new run id/,
+    );
+    expect(result.entered).toEqual([S.preflight, `${S.preflight} failed`, 'Notify failure', 'Run failed']);
+    expect(s3.keys(bucket)).toEqual([ownerKey]);
+    expect(s3.get(bucket, ownerKey)).toBe(earlier);
+    expect(runtime.commandCalls(ConverseCommand)).toHaveLength(0);
+  });
+
   it('stops at Preflight on a Legacy teacher: notifies with the cause, then fails with it', async () => {
     lifecycle('LEGACY');
     const result = await runLocally(definition, { executionName: 'run-legacy', tasks: tasks() });
@@ -445,20 +486,26 @@ function expectTeacherOnly(statements: Statement[]): void {
   }
 }
 
+/** Teacher, student, baseline and judge: the foundation models behind their profiles and variants, nothing else. */
 function expectPreflightModels(statements: Statement[]): void {
   expect(statements.flatMap((s) => [s.Resource].flat()).sort()).toEqual([
     'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0',
     'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-premier-v1:0',
+    'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0',
+    'arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-3-70b-instruct-v1:0',
   ]);
 }
 
-/** Every S3 object grant (of `functions`, if given) is under runs/<runId>/shards/ or runs/<runId>/dataset/. */
+/**
+ * Every S3 object grant (of `functions`, if given) is under runs/<runId>/shards/ or runs/<runId>/dataset/, or is the
+ * run's owner record runs/<runId>/owner.json.
+ */
 function expectRunPrefixesOnly(template: Template, functions?: readonly Function[]): void {
   let checked = 0;
   for (const action of ['s3:GetObject', 's3:PutObject']) {
     for (const statement of policyStatements(template, action, functions)) {
       for (const resource of [statement.Resource].flat()) {
-        expect(JSON.stringify(resource)).toMatch(/\/runs\/\*\/(shards|dataset)\//);
+        expect(JSON.stringify(resource)).toMatch(/\/runs\/\*\/((shards|dataset)\/|owner\.json")/);
         checked++;
       }
     }

@@ -1,8 +1,14 @@
 import './training-env-setup';
 import {
+  ConflictException,
+  CreateCustomModelDeploymentCommand,
   CreateEvaluationJobCommand,
   CreateModelCustomizationJobCommand,
+  ListCustomModelDeploymentsCommand,
+  StopEvaluationJobCommand,
   ThrottlingException,
+  ValidationException,
+  type CustomModelDeploymentSummary,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -15,6 +21,7 @@ import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
 import { checkDeployment } from '../../lambda/pipeline/check-deployment';
 import { checkDistillation } from '../../lambda/pipeline/check-distillation';
 import { checkEvaluation } from '../../lambda/pipeline/check-evaluation';
+import { logger } from '../../lambda/pipeline/common';
 import { deployStudent } from '../../lambda/pipeline/deploy-student';
 import { evaluate } from '../../lambda/pipeline/evaluate';
 import { gate } from '../../lambda/pipeline/gate';
@@ -24,6 +31,7 @@ import { reuseDataset } from '../../lambda/pipeline/reuse-dataset';
 import { startDistillation } from '../../lambda/pipeline/start-distillation';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
+import { resourceTags } from '../../lambda/shared/job-names';
 import { BUCKET, DEPLOYMENT_ARN, MODEL_ARN, TRAINING_ENV } from './training-env';
 
 const RUN = 'run-1';
@@ -202,6 +210,73 @@ describe('deploy-student and check-deployment', () => {
     expect((await deployStudent({ runId: RUN, modelArn: MODEL_ARN })).reused).toBe(false);
   });
 
+  /** A deployment that exists before the step runs, tagged as the given environment's run (or untagged). */
+  function existingDeployment(
+    name: string,
+    status: CustomModelDeploymentSummary['status'],
+    options: { modelArn?: string; envName?: string; runId?: string } = {},
+  ): string {
+    const arn = `arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/x${bedrock.deployments.length}abcdefghij`;
+    bedrock.deployments.push({
+      customModelDeploymentArn: arn,
+      customModelDeploymentName: name,
+      modelArn: options.modelArn ?? MODEL_ARN,
+      createdAt: new Date(),
+      status,
+    });
+    bedrock.tags.set(arn, options.envName ? resourceTags(options.envName, options.runId ?? 'run-0') : []);
+    return arn;
+  }
+  const creates = () => bedrock.mock.commandCalls(CreateCustomModelDeploymentCommand);
+
+  it('finds the run’s own deployment by its exact name (across pages) before anything else, and creates none', async () => {
+    setUp({ deploymentPageSize: 1 });
+    existingDeployment('ir-dev-run-0-student', 'Active', { envName: 'dev' }); // same model, same environment
+    existingDeployment('ir-dev-run-1-student-old', 'Active', { envName: 'dev', modelArn: `${MODEL_ARN}-other` });
+    const own = existingDeployment('ir-dev-run-1-student', 'Creating', { envName: 'dev', runId: RUN });
+
+    const retried = await deployStudent({ runId: RUN, modelArn: MODEL_ARN });
+
+    expect(retried).toEqual({
+      deploymentArn: own,
+      deploymentName: 'ir-dev-run-1-student',
+      modelArn: MODEL_ARN,
+      reused: true,
+    });
+    expect(creates()).toHaveLength(0);
+    const listed = bedrock.mock.commandCalls(ListCustomModelDeploymentsCommand).map((c) => c.args[0].input);
+    expect(listed[0]).toEqual({ nameContains: 'ir-dev-run-1-student', nextToken: undefined });
+    expect(listed[1]).toEqual({ nameContains: 'ir-dev-run-1-student', nextToken: '1' });
+  });
+
+  it.each([
+    ['Failed', {}, /"ir-dev-run-1-student" \(.*\) is Failed: delete it .*or start the run under a new run id/],
+    [
+      'Active',
+      { modelArn: `${MODEL_ARN}-other` },
+      /"ir-dev-run-1-student" .* serves another model \(.*-other\), not .*: delete it .*new run id/,
+    ],
+  ] as const)(
+    'refuses the run’s own name when that deployment is %s %p, creating nothing',
+    async (status, options, message) => {
+      existingDeployment('ir-dev-run-1-student', status, { envName: 'dev', runId: RUN, ...options });
+      const deploy = deployStudent({ runId: RUN, modelArn: MODEL_ARN });
+      await expect(deploy).rejects.toMatchObject({ name: 'DeploymentNameTaken' });
+      await expect(deploy).rejects.toThrow(message);
+      expect(creates()).toHaveLength(0);
+    },
+  );
+
+  it('never adopts another environment’s deployment of the same model, even one whose name starts like ours', async () => {
+    existingDeployment('ir-prod-run-1-student', 'Active', { envName: 'prod', runId: RUN });
+    existingDeployment('ir-dev-b-run-7-student', 'Active', { envName: 'dev-b', runId: 'run-7' });
+    existingDeployment('someone-elses', 'Active');
+    const deployed = await deployStudent({ runId: RUN, modelArn: MODEL_ARN });
+    expect(deployed).toMatchObject({ deploymentName: 'ir-dev-run-1-student', reused: false });
+    expect(creates()).toHaveLength(1);
+    expect(creates()[0]?.args[0].input.tags).toEqual(resourceTags('dev', RUN));
+  });
+
   it('reports a Failed deployment with its message', async () => {
     setUp({ deploymentStatuses: ['Failed'] });
     const { deploymentArn } = await deployStudent({ runId: RUN, modelArn: MODEL_ARN });
@@ -279,6 +354,7 @@ describe('evaluate', () => {
               },
             },
           ],
+          evaluatorModelConfig: { bedrockEvaluatorModels: [{ modelIdentifier: TRAINING_ENV.JUDGE_MODEL_ID }] },
           customMetricConfig: {
             evaluatorModelConfig: { bedrockEvaluatorModels: [{ modelIdentifier: TRAINING_ENV.JUDGE_MODEL_ID }] },
           },
@@ -298,6 +374,21 @@ describe('evaluate', () => {
     expect(runtime.commandCalls(ConverseCommand)).toHaveLength(0);
     expect(second).toEqual({ ...first, resumed: true });
     expect(bedrock.evaluationJobs).toHaveLength(2);
+  });
+
+  it('turns a refused judge job (ValidationException) into a message naming the task type sent and what to change', async () => {
+    putTestSet();
+    answerLikeTheTeacher();
+    const refusal = 'The taskType General is not valid for this evaluation';
+    bedrock.mock.on(CreateEvaluationJobCommand).rejects(new ValidationException({ message: refusal, $metadata }));
+    const run = evaluate(EVALUATE_INPUT);
+    await expect(run).rejects.toMatchObject({ name: 'EvaluationJobRejected' });
+    await expect(run).rejects.toThrow(
+      new RegExp(
+        `refused "ir-dev-run-1-eval-student": ${refusal} — the request sent taskType "General" \\(UNVERIFIED.*` +
+          'GENERAL_TASK_TYPE.*judgeModelId',
+      ),
+    );
   });
 
   it('surfaces throttling that outlasts its retries under the SDK name', async () => {
@@ -366,6 +457,45 @@ describe('check-evaluation', () => {
     expect(result.failureMessage).toContain(
       'student job ir-dev-run-1-eval-student Failed: The judge model is not available',
     );
+    // Both ended: nothing left to stop.
+    expect(bedrock.mock.commandCalls(StopEvaluationJobCommand)).toHaveLength(0);
+  });
+
+  it('stops the other judge job when one failed while it still runs, then fails as before', async () => {
+    const jobs = await startJobs({ evaluationStatusesByModel: { student: ['Failed'], baseline: ['InProgress'] } });
+    const result = await checkEvaluation({ runId: RUN, bucket: BUCKET, jobs });
+    expect(result).toMatchObject({
+      status: 'Failed',
+      failureMessage: expect.stringContaining('student job ir-dev-run-1-eval-student Failed'),
+      jobStatus: { student: 'Failed', baseline: 'InProgress' },
+      stopped: ['baseline'],
+    });
+    expect(bedrock.mock.commandCalls(StopEvaluationJobCommand).map((c) => c.args[0].input)).toEqual([
+      { jobIdentifier: jobs.baseline.jobArn },
+    ]);
+  });
+
+  it('still fails with the judge’s cause when stopping the other job fails, and logs that', async () => {
+    const warn = jest.spyOn(logger, 'warn');
+    try {
+      const jobs = await startJobs({
+        evaluationStatusesByModel: { student: ['InProgress'], baseline: ['Stopped'] },
+        stopEvaluationError: new ConflictException({ message: 'job is not in a stoppable state', $metadata }),
+      });
+      const result = await checkEvaluation({ runId: RUN, bucket: BUCKET, jobs });
+      expect(result).toMatchObject({
+        status: 'Failed',
+        failureMessage: expect.stringContaining('baseline job ir-dev-run-1-eval-baseline Stopped'),
+        stopped: [],
+      });
+      expect(bedrock.mock.commandCalls(StopEvaluationJobCommand)).toHaveLength(1);
+      expect(warn).toHaveBeenCalledWith(
+        'could not stop the judge job that was still running',
+        expect.objectContaining({ model: 'student', jobArn: jobs.student.jobArn }),
+      );
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 

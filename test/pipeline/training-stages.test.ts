@@ -65,6 +65,14 @@ describe('Bedrock service roles', () => {
     expect(invoke).not.toContain('nova-premier');
   });
 
+  it.each(['TrainingServiceRolesCustomizationRole', 'TrainingServiceRolesEvaluationRole'])(
+    '%s may list under runs/ (a prefix with or without its trailing slash), never the whole bucket',
+    (prefix) => {
+      const listing = statementsOf((id) => id.startsWith(prefix)).filter((s) => actionsOf(s).includes('s3:ListBucket'));
+      expect(listing.map((s) => s.Condition)).toEqual([{ StringLike: { 's3:prefix': ['runs/*'] } }]);
+    },
+  );
+
   it('uses the dataset key only through S3 and Bedrock', () => {
     const kms = statementsOf((id) => id.startsWith('TrainingServiceRoles')).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('kms:')),
@@ -104,6 +112,59 @@ describe('the training functions', () => {
     expect(text).toContain('custom-model-deployment/*');
     expect(text).toContain('inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0');
     expect(text).not.toContain('nova-premier');
+  });
+
+  it('lists the bucket only under runs/, for every function and role of the fragment', () => {
+    const listing = all.filter((s) => actionsOf(s).includes('s3:ListBucket'));
+    expect(listing.length).toBeGreaterThanOrEqual(5);
+    for (const s of listing) expect(flat(s.Condition?.['StringLike']?.['s3:prefix'])).toMatch(/^\["runs\/\*/);
+  });
+
+  const policyOf = (fn: string) => statementsOf((id) => id.startsWith(`TrainingFunctions${fn}`));
+  const resourcesFor = (fn: string, action: string) =>
+    policyOf(fn)
+      .filter((s) => actionsOf(s).includes(action))
+      .flatMap((s) => [s.Resource].flat())
+      .map(flat);
+
+  it('lets Evaluate write only its answers, judge datasets and metrics, never the judge jobs’ output', () => {
+    const writes = resourcesFor('Evaluate', 's3:PutObject');
+    expect(writes).toHaveLength(3);
+    expect(writes.map((r) => /\/runs\/\*\/evaluation\/[^"]*/.exec(r)?.[0]).sort()).toEqual([
+      '/runs/*/evaluation/answers/*',
+      '/runs/*/evaluation/datasets/*',
+      '/runs/*/evaluation/metrics.json',
+    ]);
+    expect(resourcesFor('Evaluate', 's3:GetObject').join()).not.toContain('/evaluation/output');
+  });
+
+  it('acts on the job or the deployment only where the calls do: no Get or Tag on custom models they do not need', () => {
+    expect(resourcesFor('StartDistillation', 'bedrock:GetModelCustomizationJob')).toEqual([
+      expect.stringContaining(':model-customization-job/*'),
+    ]);
+    expect(resourcesFor('DeployStudent', 'bedrock:TagResource')).toEqual([
+      expect.stringContaining(':custom-model-deployment/*'),
+    ]);
+    expect(resourcesFor('DeployStudent', 'bedrock:ListTagsForResource')).toEqual([
+      expect.stringContaining(':custom-model-deployment/*'),
+    ]);
+    // The student is invoked through its deployment, as the router does, never as a custom model.
+    expect(resourcesFor('Evaluate', 'bedrock:InvokeModel').join()).not.toContain(':custom-model/');
+  });
+
+  it('lets only Check evaluation stop judge jobs, and only evaluation jobs', () => {
+    const stopping = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+      .filter(([, r]) =>
+        (r.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement.some((s) =>
+          actionsOf(s).includes('bedrock:StopEvaluationJob'),
+        ),
+      )
+      .map(([id]) => id);
+    expect(stopping).toEqual([expect.stringMatching(/^TrainingFunctionsCheckEvaluation/)]);
+    expect(resourcesFor('CheckEvaluation', 'bedrock:StopEvaluationJob')).toEqual([
+      expect.stringContaining(':evaluation-job/*'),
+    ]);
   });
 
   it('writes only the one active-model parameter', () => {
@@ -183,6 +244,17 @@ describe('the state machine fragment', () => {
       });
       expect(flat(task['Retry'])).toContain('ThrottlingException');
     }
+  });
+
+  it('gives the Evaluate task longer than its function, so Step Functions never abandons a running invocation', () => {
+    const fn = Object.values(resources).find(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        String(r.Properties['Description']).startsWith('Answers the held-out set'),
+    );
+    const functionTimeout = Number(fn?.Properties['Timeout']);
+    expect(functionTimeout).toBe(900);
+    expect(Number(states[S.evaluate]?.['TimeoutSeconds'])).toBeGreaterThan(functionTimeout);
   });
 
   it('fails a failed job with its failure message as the cause', () => {

@@ -10,6 +10,7 @@ import {
   MAX_EVALUATION_PROMPTS,
   parseJudgeScores,
   parseTestSet,
+  rejectedEvaluationJobMessage,
   percentile,
   type ModelAnswer,
 } from '../../lambda/shared/evaluation';
@@ -154,6 +155,38 @@ describe('the judge metric and job', () => {
     }
     expect(metric.ratingScale?.map((r) => r.value?.floatValue)).toEqual([5, 4, 3, 2, 1]);
     for (const r of metric.ratingScale ?? []) expect(r.definition?.length).toBeLessThanOrEqual(100);
+  });
+
+  const judgeJob = () =>
+    evaluationJobRequest({
+      jobName: 'ir-dev-run-1-eval-student',
+      clientRequestToken: 'ir-dev-run-1-eval-student',
+      roleArn: 'arn:aws:iam::123456789012:role/eval',
+      judgeModelId: 'us.meta.llama3-3-70b-instruct-v1:0',
+      datasetS3Uri: 's3://b/runs/run-1/evaluation/datasets/student.jsonl',
+      outputS3Uri: 's3://b/runs/run-1/evaluation/output/',
+      inferenceSourceIdentifier: 'distilled-student',
+      tags: [],
+      description: 'd',
+    });
+
+  it('names the judge as the job’s evaluator model too (required for model-as-judge jobs), not only the metric’s', () => {
+    const automated = judgeJob().evaluationConfig?.automated;
+    expect(automated?.evaluatorModelConfig).toEqual({
+      bedrockEvaluatorModels: [{ modelIdentifier: 'us.meta.llama3-3-70b-instruct-v1:0' }],
+    });
+    expect(automated?.customMetricConfig?.evaluatorModelConfig).toEqual(automated?.evaluatorModelConfig);
+  });
+
+  it('explains a refused judge job: the original message, the task type sent, and the keys and code to change', () => {
+    const message = rejectedEvaluationJobMessage(judgeJob(), '1 validation error detected: Value at taskType failed');
+    expect(message).toContain('CreateEvaluationJob refused "ir-dev-run-1-eval-student": 1 validation error detected');
+    expect(message).toMatch(
+      /taskType "General" \(UNVERIFIED .*change GENERAL_TASK_TYPE in lambda\/shared\/evaluation\.ts\)/,
+    );
+    expect(message).toContain('"us.meta.llama3-3-70b-instruct-v1:0"');
+    expect(message).toMatch(/config key judgeModelId/);
+    expect(message).toContain('evaluationConfig.automated.evaluatorModelConfig');
   });
 
   it('builds a judge job over precomputed responses with the custom metric listed', () => {

@@ -5,6 +5,7 @@ import {
   NAME_RULES,
   PROJECT_TAG_VALUE,
   resourceTags,
+  taggedForEnvironment,
   trainingNames,
   type NameKind,
 } from '../../lambda/shared/job-names';
@@ -92,5 +93,15 @@ describe('resourceTags', () => {
       { key: 'Environment', value: 'dev' },
       { key: 'RunId', value: 'run-1' },
     ]);
+  });
+});
+
+describe('taggedForEnvironment', () => {
+  it('recognises only this project’s resources of exactly this environment', () => {
+    expect(taggedForEnvironment(resourceTags('dev', 'run-1'), 'dev')).toBe(true);
+    // Names are ambiguous (ir-dev- also begins dev-b's names); the Environment tag is not.
+    expect(taggedForEnvironment(resourceTags('dev-b', 'run-1'), 'dev')).toBe(false);
+    expect(taggedForEnvironment([{ key: 'Environment', value: 'dev' }], 'dev')).toBe(false);
+    expect(taggedForEnvironment([], 'dev')).toBe(false);
   });
 });

@@ -121,9 +121,17 @@ export function allowPassRoleToBedrock(owner: IConstruct, principal: iam.IGranta
 export const RUN_PATTERNS = {
   dataset: 'runs/*/dataset/*',
   distillationOutput: 'runs/*/distillation/*',
+  evaluationAnswers: 'runs/*/evaluation/answers/*',
   evaluationDatasets: 'runs/*/evaluation/datasets/*',
+  evaluationMetrics: 'runs/*/evaluation/metrics.json',
   evaluationOutput: 'runs/*/evaluation/output/*',
 } as const;
+
+/**
+ * What the service roles may list: anything under runs/, never the whole bucket. Bedrock may list a prefix without its
+ * trailing slash (runs/<runId>/evaluation/output), which a condition ending in `/output/*` would refuse.
+ */
+export const RUN_LISTING = 'runs/*';
 
 const RUN_ID_REASON =
   'Each run writes under runs/<runId>/ and the run id is only known when an execution starts; the pattern keeps ' +
@@ -170,7 +178,7 @@ export class BedrockServiceRoles extends Construct {
     allow(customization, customization, {
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [RUN_PATTERNS.dataset, RUN_PATTERNS.distillationOutput] } },
+      conditions: { StringLike: { 's3:prefix': [RUN_LISTING] } },
     });
     allow(customization, customization, {
       actions: ['bedrock:InvokeModel'],
@@ -196,9 +204,7 @@ export class BedrockServiceRoles extends Construct {
     allow(evaluation, evaluation, {
       actions: ['s3:ListBucket'],
       resources: [bucket.bucketArn],
-      conditions: {
-        StringLike: { 's3:prefix': [RUN_PATTERNS.evaluationDatasets, RUN_PATTERNS.evaluationOutput] },
-      },
+      conditions: { StringLike: { 's3:prefix': [RUN_LISTING] } },
     });
     // Documented requirements of evaluation output (shared/reference/bedrock.md §5); bucket-level, no wildcard.
     allow(evaluation, evaluation, {

@@ -28,6 +28,8 @@ export type GenerationConfig = Pick<
   | 'envName'
   | 'teacherModelId'
   | 'studentModelId'
+  | 'baselineModelId'
+  | 'judgeModelId'
   | 'exampleCount'
   | 'testExampleCount'
   | 'queriesPerShard'
@@ -116,22 +118,31 @@ export class DistillationPipeline extends Construct {
     const preflight = fn(
       'Preflight',
       'preflight',
-      'Checks models, region and counts before a run spends anything',
+      'Checks models, region and counts, and claims the run id, before a run spends anything',
       {
+        BUCKET_NAME: bucket.bucketName,
         TEACHER_MODEL_ID: config.teacherModelId,
         STUDENT_MODEL_ID: config.studentModelId,
+        BASELINE_MODEL_ID: config.baselineModelId,
+        JUDGE_MODEL_ID: config.judgeModelId,
         ...counts,
       },
       { memorySize: 256, timeout: Duration.seconds(30) },
     );
+    // Every model the run uses; the config ids may be inference profiles or variants: their foundation models.
+    const checkedModels = new Set(
+      [config.teacherModelId, config.studentModelId, config.baselineModelId, config.judgeModelId].map(
+        (m) => parseModelId(m).foundationModelId,
+      ),
+    );
     allow(preflight, grantee(preflight), {
       actions: ['bedrock:GetFoundationModel'],
-      resources: [config.teacherModelId, config.studentModelId].map((m) =>
+      resources: [...checkedModels].map((foundationModelId) =>
         Stack.of(this).formatArn({
           service: 'bedrock',
           account: '',
           resource: 'foundation-model',
-          resourceName: parseModelId(m).foundationModelId,
+          resourceName: foundationModelId,
         }),
       ),
     });
@@ -201,6 +212,8 @@ export class DistillationPipeline extends Construct {
         conditions: viaService(this, 's3'),
       });
     };
+    // The run's owner record: written once by the run's first execution, read when a retry or a later one finds it.
+    s3Objects(preflight, ['s3:GetObject', 's3:PutObject'], ['runs/*/owner.json']);
     s3Objects(plan, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/plan.json']);
     s3Objects(generateShard, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/*']);
     s3Objects(assemble, ['s3:GetObject'], ['runs/*/shards/*']);
@@ -213,7 +226,13 @@ export class DistillationPipeline extends Construct {
       fn: preflight.function,
       resultKey: RESULT_KEYS.preflight,
       // The execution input may override the run's example counts (`npm run pipeline -- start --examples N`).
-      payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.executionName, input: sfn.JsonPath.objectAt('$') }),
+      // The execution id and start time identify the run's owner (runs/<runId>/owner.json).
+      payload: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.executionName,
+        executionId: sfn.JsonPath.executionId,
+        startTime: sfn.JsonPath.executionStartTime,
+        input: sfn.JsonPath.objectAt('$'),
+      }),
       failure: this.failure,
     });
     const planStep = invokeStep(this, S.plan, {

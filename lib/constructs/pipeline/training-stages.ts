@@ -128,8 +128,12 @@ export class TrainingStages extends Construct {
     const fn: typeof newFunction = (name, ...rest) => (functions[name] = newFunction(name, ...rest));
     const grantee = (f: Function): iam.IGrantable => f.function;
     const s3ReadWithNotFound = (f: Function) =>
-      // Without ListBucket a missing key reads as AccessDenied instead of NoSuchKey; listing reveals only key names.
-      allow(f, grantee(f), { actions: ['s3:ListBucket'], resources: [bucket.bucketArn] });
+      // Without ListBucket a missing key reads as AccessDenied instead of NoSuchKey; only under runs/, never the bucket.
+      allow(f, grantee(f), {
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['runs/*'] } },
+      });
     const s3Objects = (f: Function, actions: string[], patterns: string[], why: string) =>
       allow(f, grantee(f), {
         actions,
@@ -165,9 +169,14 @@ export class TrainingStages extends Construct {
       wildcardReason: `${RUNTIME_IDS} The job and the custom model it creates get their ids from Bedrock.`,
     });
     allow(start, grantee(start), {
-      actions: ['bedrock:GetModelCustomizationJob', 'bedrock:TagResource'],
+      actions: ['bedrock:TagResource'],
       resources: [jobArns, customModelArns],
-      wildcardReason: `${RUNTIME_IDS} Tags are set on the job and model at creation; Get resolves a retried create.`,
+      wildcardReason: `${RUNTIME_IDS} Tags are set on the job and on the model it creates, at creation.`,
+    });
+    allow(start, grantee(start), {
+      actions: ['bedrock:GetModelCustomizationJob'],
+      resources: [jobArns],
+      wildcardReason: `${RUNTIME_IDS} Get resolves a retried create to the job this run started.`,
     });
     allowPassRoleToBedrock(start, grantee(start), customizationRole);
     datasetKeyViaBedrock(start); // customModelKmsKeyId: the distilled model is encrypted with the dataset key
@@ -184,9 +193,16 @@ export class TrainingStages extends Construct {
       ENV_NAME: config.envName,
     });
     allow(deploy, grantee(deploy), {
-      actions: ['bedrock:CreateCustomModelDeployment', 'bedrock:TagResource'],
+      actions: ['bedrock:CreateCustomModelDeployment'],
       resources: [customModelArns, deploymentArns],
       wildcardReason: `${RUNTIME_IDS} The deployment ARN ends in an id Bedrock assigns.`,
+    });
+    allow(deploy, grantee(deploy), {
+      actions: ['bedrock:TagResource', 'bedrock:ListTagsForResource'],
+      resources: [deploymentArns],
+      wildcardReason:
+        `${RUNTIME_IDS} Tags are set on the deployment at creation; they are read to reuse only a deployment ` +
+        'of this environment.',
     });
     allow(deploy, grantee(deploy), {
       actions: ['bedrock:ListCustomModelDeployments'],
@@ -203,6 +219,9 @@ export class TrainingStages extends Construct {
     });
 
     // --- evaluation ---------------------------------------------------------------------------------------------
+    // The function may take its full 15 minutes (answers, then the judge jobs): the task waits a minute longer, so Step
+    // Functions never abandons an invocation that is still starting judge jobs.
+    const evaluateTimeout = Duration.minutes(15);
     const evaluate = fn(
       'Evaluate',
       'evaluate',
@@ -217,20 +236,28 @@ export class TrainingStages extends Construct {
         PRICE_TABLE: JSON.stringify(config.priceTable),
         DATASET_KEY_ARN: key.keyArn,
       },
-      { timeout: Duration.minutes(15), memorySize: 1024 },
+      { timeout: evaluateTimeout, memorySize: 1024 },
     );
     s3Objects(evaluate, ['s3:GetObject'], [RUN_PATTERNS.dataset], 'Evaluate reads the run’s test.jsonl.');
+    // Only what Evaluate writes (lambda/shared/evaluation.ts evaluationKeys): the judge jobs' output prefix stays
+    // writable by the evaluation service role alone.
     s3Objects(
       evaluate,
-      ['s3:GetObject', 's3:PutObject'],
-      ['runs/*/evaluation/*'],
-      'Evaluate writes answers, datasets and metrics of its run, and reads them back when a retry resumes.',
+      ['s3:PutObject'],
+      [RUN_PATTERNS.evaluationAnswers, RUN_PATTERNS.evaluationDatasets, RUN_PATTERNS.evaluationMetrics],
+      'Evaluate writes the answers, the judge datasets and the metrics of its run.',
+    );
+    s3Objects(
+      evaluate,
+      ['s3:GetObject'],
+      [RUN_PATTERNS.evaluationMetrics],
+      'A retried Evaluate resumes from the metrics an earlier attempt wrote.',
     );
     s3ReadWithNotFound(evaluate);
     datasetKeyViaS3(evaluate, ['kms:Decrypt', 'kms:GenerateDataKey']);
     allow(evaluate, grantee(evaluate), {
       actions: ['bedrock:InvokeModel'],
-      resources: [deploymentArns, customModelArns, ...modelInvokeArns(this, config.baselineModelId)],
+      resources: [deploymentArns, ...modelInvokeArns(this, config.baselineModelId)],
       wildcardReason: `${RUNTIME_IDS} The student is invoked through the deployment this run created.`,
     });
     allow(evaluate, grantee(evaluate), {
@@ -248,7 +275,8 @@ export class TrainingStages extends Construct {
 
     const checkEval = fn('CheckEvaluation', 'check-evaluation', 'Polls the judge jobs and reads their scores', {});
     allow(checkEval, grantee(checkEval), {
-      actions: ['bedrock:GetEvaluationJob'],
+      // Stop: when one judge job failed, the other (still running) is stopped rather than billed for nothing.
+      actions: ['bedrock:GetEvaluationJob', 'bedrock:StopEvaluationJob'],
       resources: [evaluationJobArns],
       wildcardReason: RUNTIME_IDS,
     });
@@ -352,7 +380,7 @@ export class TrainingStages extends Construct {
         testKey: sfn.JsonPath.stringAt('$.assemble.testKey'),
         deploymentArn: sfn.JsonPath.stringAt('$.deployment.deploymentArn'),
       },
-      Duration.minutes(15),
+      evaluateTimeout.plus(Duration.minutes(1)),
     );
     const waitEvaluation = wait(S.waitEvaluation, config.jobPollMinutes);
     const checkEvaluation = step(S.checkEvaluation, checkEval, 'evaluationStatus', {
