@@ -1,12 +1,10 @@
 import {
   DeleteCustomModelDeploymentCommand,
-  ListTagsForResourceCommand,
   type BedrockClient,
   type CustomModelDeploymentSummary,
 } from '@aws-sdk/client-bedrock';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { listDeployments } from '../../lambda/shared/deployments';
-import { PROJECT_TAG_VALUE, TAG_KEYS } from '../../lambda/shared/job-names';
+import { isEnvironmentDeployment, listDeployments } from '../../lambda/shared/deployments';
 import { deploymentsToKeep } from '../../lambda/shared/promotion';
 import { flagHelp, parseArgs, UsageError, type FlagSpecs } from '../cli/args';
 import { activeModelParameterName } from '../naming';
@@ -33,12 +31,6 @@ export interface CleanupResult {
   readonly deleted: readonly string[];
 }
 
-async function isOurs(bedrock: BedrockClient, arn: string, envName: string): Promise<boolean> {
-  const { tags = [] } = await bedrock.send(new ListTagsForResourceCommand({ resourceARN: arn }));
-  const tag = (key: string) => tags.find((t) => t.key === key)?.value;
-  return tag(TAG_KEYS.project) === PROJECT_TAG_VALUE && tag(TAG_KEYS.environment) === envName;
-}
-
 export async function cleanupDeployments(
   bedrock: BedrockClient,
   ssm: SSMClient,
@@ -47,7 +39,10 @@ export async function cleanupDeployments(
   const keep = deploymentsToKeep(await parameterHistory(ssm, activeModelParameterName(options.envName)));
   const ours: CustomModelDeploymentSummary[] = [];
   for (const d of await listDeployments(bedrock, {})) {
-    if (d.customModelDeploymentArn && (await isOurs(bedrock, d.customModelDeploymentArn, options.envName)))
+    if (
+      d.customModelDeploymentArn &&
+      (await isEnvironmentDeployment(bedrock, d.customModelDeploymentArn, options.envName))
+    )
       ours.push(d);
   }
   const kept = ours.filter((d) => keep.has(d.customModelDeploymentArn ?? ''));
