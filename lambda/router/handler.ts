@@ -4,12 +4,8 @@ import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ActiveTarget } from './active-target';
-import { AnswerCache } from './cache';
-import { createHttpHandler } from './http';
-import { Router } from './router';
 import { parseRouterSettings } from './settings';
-import { powertoolsTelemetry } from './telemetry';
+import { buildRouterHandler } from './wiring';
 
 // Module scope: built once per container. A bad environment fails the init with the variable named.
 const settings = parseRouterSettings(process.env);
@@ -25,28 +21,11 @@ const parameters = new SSMProvider({ awsSdkV3Client: ssm });
 /** The SDK clients, exported so the benchmark can stub them at the SDK boundary inside the deployed bundle. */
 export const clients = { bedrock, ssm };
 
-const telemetry = powertoolsTelemetry(logger, metrics);
-const router = new Router({
+export const handler = buildRouterHandler({
+  settings,
   bedrock,
-  target: new ActiveTarget({
-    read: () => parameters.get(settings.activeModelParameter, { maxAge: settings.parameterCacheTtlSeconds }),
-    parameterName: settings.activeModelParameter,
-    fallbackModelId: settings.fallbackModelId,
-    retryAfterMs: settings.parameterCacheTtlSeconds * 1000,
-    warnOnce: telemetry.warnOnce,
-  }),
-  cache: new AnswerCache(settings.cacheSize, settings.cacheTtlSeconds),
-  telemetry,
-  latencyBudgetMs: settings.latencyBudgetMs,
-  defaultWeights: settings.defaultWeights,
-  maxTokens: settings.maxTokens,
-});
-
-export const handler = createHttpHandler({
-  router,
-  telemetry,
-  log: telemetry,
+  parameters,
+  logger,
+  metrics,
   flush: () => metrics.publishStoredMetrics(),
-  logQueries: settings.logQueries,
-  corsAllowOrigins: settings.corsAllowOrigins,
 });

@@ -14,25 +14,21 @@ import { GetParameterCommand, ParameterNotFound, SSMClient, type GetParameterCom
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { HttpHandlerOptions, HttpRequest } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ActiveTarget } from '../../lambda/router/active-target';
-import { AnswerCache } from '../../lambda/router/cache';
 import {
   batchResponseSchema,
   DEFAULT_MODEL,
   errorResponseSchema,
   routeResponseSchema,
 } from '../../lambda/router/contract';
-import { createHttpHandler } from '../../lambda/router/http';
 import {
   BUDGET_SHARE_BEFORE_FALLBACK,
   LATENCY_BY_SOURCE,
   METRIC,
   MIN_CALL_MS,
-  Router,
   timeBeforeFallback,
 } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
-import { powertoolsTelemetry } from '../../lambda/router/telemetry';
+import { buildRouterHandler } from '../../lambda/router/wiring';
 import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
 
 const bedrockMock = mockClient(BedrockRuntimeClient);
@@ -106,7 +102,7 @@ const event = (body: unknown, path = '/v1/route'): APIGatewayProxyEvent =>
 const queryOf = (input: ConverseCommandInput) => input.messages?.[0]?.content?.[0]?.text ?? '';
 const delay = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
 
-/** The handler wired as in handler.ts, on fresh clients (mocked at the SDK boundary) and spied Powertools. */
+/** The handler wired by the same buildRouterHandler as handler.ts, on fresh clients (mocked at the SDK boundary) and spied Powertools. */
 function build(overrides: Partial<RouterSettings> = {}) {
   const settings = { ...SETTINGS, ...overrides };
   const logger = new Logger({ serviceName: 'intent-router', logLevel: 'DEBUG' });
@@ -115,31 +111,13 @@ function build(overrides: Partial<RouterSettings> = {}) {
   jest.spyOn(logger, 'debug').mockImplementation(() => undefined);
   const metrics = new Metrics({ namespace: 'Test', serviceName: 'intent-router' });
   const addMetric = jest.spyOn(metrics, 'addMetric');
-  const telemetry = powertoolsTelemetry(logger, metrics);
-  const bedrock = new BedrockRuntimeClient({ region: 'us-east-1' });
-  const parameters = new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) });
-  const router = new Router({
-    bedrock,
-    target: new ActiveTarget({
-      read: () => parameters.get(settings.activeModelParameter, { maxAge: settings.parameterCacheTtlSeconds }),
-      parameterName: settings.activeModelParameter,
-      fallbackModelId: settings.fallbackModelId,
-      retryAfterMs: settings.parameterCacheTtlSeconds * 1000,
-      warnOnce: telemetry.warnOnce,
-    }),
-    cache: new AnswerCache(settings.cacheSize, settings.cacheTtlSeconds),
-    telemetry,
-    latencyBudgetMs: settings.latencyBudgetMs,
-    defaultWeights: settings.defaultWeights,
-    maxTokens: settings.maxTokens,
-  });
-  const handler = createHttpHandler({
-    router,
-    telemetry,
-    log: telemetry,
+  const handler = buildRouterHandler({
+    settings,
+    bedrock: new BedrockRuntimeClient({ region: 'us-east-1' }),
+    parameters: new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) }),
+    logger,
+    metrics,
     flush: () => metrics.clearMetrics(),
-    logQueries: settings.logQueries,
-    corsAllowOrigins: settings.corsAllowOrigins,
   });
   const counted = (name: string) =>
     addMetric.mock.calls.filter(([metric]) => metric === name).reduce((sum, [, , value]) => sum + Number(value), 0);
