@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import * as z from 'zod/mini';
 import {
   ROUTE_PATH,
   type BatchResponse,
@@ -35,10 +36,22 @@ const NOT_A_REQUEST = {
   message: `the event is not an API Gateway proxy request: send POST ${ROUTE_PATH} through the API`,
 } as const;
 
-export type HttpHandler = (
-  event: APIGatewayProxyEvent,
-  context?: Pick<Context, 'awsRequestId'>,
-) => Promise<APIGatewayProxyResult>;
+/**
+ * The parts of an API Gateway proxy event the handler reads. The function can also be invoked directly with anything,
+ * so the event is checked rather than trusted; a missing field is read as API Gateway would leave it.
+ */
+const proxyEventSchema = z.object({
+  httpMethod: z.optional(z.string()),
+  resource: z.optional(z.nullable(z.string())),
+  path: z.optional(z.string()),
+  headers: z.optional(z.nullable(z.record(z.string(), z.optional(z.string())))),
+  body: z.optional(z.nullable(z.string())),
+  isBase64Encoded: z.optional(z.nullable(z.boolean())),
+  requestContext: z.optional(z.nullable(z.object({ requestId: z.optional(z.string()) }))),
+});
+
+/** Takes `unknown`: a direct invocation may send anything, and a malformed event must still get a 4xx. */
+export type HttpHandler = (event: unknown, context?: Pick<Context, 'awsRequestId'>) => Promise<APIGatewayProxyResult>;
 
 /**
  * The API's Lambda proxy handler: validate, route, answer. A client's mistake is a 4xx with a JSON error naming the
@@ -46,15 +59,25 @@ export type HttpHandler = (
  */
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const now = options.now ?? (() => performance.now());
-  return async (event, context) => {
+  return async (rawEvent, context) => {
     const startedAt = now();
-    const isObject = event !== null && typeof event === 'object';
-    const requestId = (isObject && event.requestContext?.requestId) || context?.awsRequestId || 'unknown';
-    const headers = corsHeaders(options.corsAllowOrigins, isObject ? event.headers : undefined);
+    const parsed = proxyEventSchema.safeParse(rawEvent);
+    const event = parsed.success ? parsed.data : undefined;
+    const requestId = event?.requestContext?.requestId || context?.awsRequestId || 'unknown';
+    const headers = corsHeaders(options.corsAllowOrigins, event?.headers);
     try {
       let request: ReturnType<typeof parseRequest>;
       try {
-        request = isObject ? parseRequest(event) : NOT_A_REQUEST;
+        request = event
+          ? parseRequest({
+              httpMethod: event.httpMethod ?? '',
+              resource: event.resource ?? '',
+              path: event.path ?? '',
+              headers: event.headers ?? {},
+              body: event.body ?? null,
+              isBase64Encoded: event.isBase64Encoded ?? false,
+            })
+          : NOT_A_REQUEST;
       } catch {
         request = NOT_A_REQUEST; // parseRequest does not throw; this guard keeps a malformed event a client error
       }

@@ -42,6 +42,7 @@ describe('the IAM of the synthesized stacks', () => {
       .reduce((a, b) => a + b, 0);
     expect(report.summary.roles).toBe(roleCount);
     expect(roleCount).toBeGreaterThan(0);
+    expect(report.roles).toHaveLength(roleCount);
     for (const role of report.roles) {
       expect(role.path).toMatch(/^IntentRouter-dev-(Pipeline|Api)\//);
       expect(role.permissionsBoundary).toBe('arn:aws:iam::123456789012:policy/ProjectBoundary');

@@ -12,7 +12,12 @@ import {
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  type GetObjectCommandInput,
   type GetObjectCommandOutput,
+  type HeadObjectCommandInput,
+  type HeadObjectCommandOutput,
+  type PutObjectCommandInput,
+  type PutObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/core/serde';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -30,23 +35,22 @@ export class InMemoryS3 {
 
   constructor() {
     const mock = this.mock;
-    mock.on(GetObjectCommand).callsFake(async (input) => {
+    mock.on(GetObjectCommand).callsFake(async (input: GetObjectCommandInput): Promise<GetObjectCommandOutput> => {
       const text = this.objects.get(`${input.Bucket}/${input.Key}`);
       if (text === undefined)
         throw new NoSuchKey({ message: 'The specified key does not exist.', $metadata: { httpStatusCode: 404 } });
-      const output: Partial<GetObjectCommandOutput> = {
+      return {
         $metadata: { httpStatusCode: 200 },
         ContentLength: Buffer.byteLength(text),
         Body: sdkStreamMixin(Readable.from([Buffer.from(text, 'utf8')])),
       };
-      return output;
     });
-    mock.on(HeadObjectCommand).callsFake(async (input) => {
+    mock.on(HeadObjectCommand).callsFake(async (input: HeadObjectCommandInput): Promise<HeadObjectCommandOutput> => {
       const text = this.objects.get(`${input.Bucket}/${input.Key}`);
       if (text === undefined) throw new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } });
       return { $metadata: { httpStatusCode: 200 }, ContentLength: Buffer.byteLength(text) };
     });
-    mock.on(PutObjectCommand).callsFake(async (input) => {
+    mock.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput): Promise<PutObjectCommandOutput> => {
       const id = `${input.Bucket}/${input.Key}`;
       this.puts.push({
         bucket: input.Bucket ?? '',

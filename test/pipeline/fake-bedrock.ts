@@ -16,11 +16,38 @@ import {
   ThrottlingException,
   ValidationException,
   type CreateEvaluationJobRequest,
+  type CustomModelDeploymentStatus,
   type CustomModelDeploymentSummary,
+  type EvaluationJobStatus,
   type GetModelCustomizationJobResponse,
+  type ModelCustomizationJobStatus,
   type Tag,
+  type CreateModelCustomizationJobCommandInput,
+  type CreateModelCustomizationJobCommandOutput,
+  type GetModelCustomizationJobCommandInput,
+  type GetModelCustomizationJobCommandOutput,
+  type ListCustomModelDeploymentsCommandInput,
+  type ListCustomModelDeploymentsCommandOutput,
+  type ListTagsForResourceCommandInput,
+  type ListTagsForResourceCommandOutput,
+  type CreateCustomModelDeploymentCommandInput,
+  type CreateCustomModelDeploymentCommandOutput,
+  type GetCustomModelDeploymentCommandInput,
+  type GetCustomModelDeploymentCommandOutput,
+  type CreateEvaluationJobCommandInput,
+  type CreateEvaluationJobCommandOutput,
+  type ListEvaluationJobsCommandInput,
+  type ListEvaluationJobsCommandOutput,
+  type StopEvaluationJobCommandInput,
+  type StopEvaluationJobCommandOutput,
+  type GetEvaluationJobCommandInput,
+  type GetEvaluationJobCommandOutput,
 } from '@aws-sdk/client-bedrock';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  ListObjectsV2Command,
+  type ListObjectsV2CommandInput,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { INFERENCE_SOURCE, JUDGE_METRIC_NAME } from '../../lambda/shared/evaluation';
 import type { InMemoryS3 } from '../helpers/aws-mocks';
@@ -29,18 +56,23 @@ const ACCOUNT_ARN = 'arn:aws:bedrock:us-east-1:123456789012';
 const $metadata = { httpStatusCode: 200, requestId: 'req-1', attempts: 1, totalRetryDelay: 0 };
 
 /** Takes the next status of a script; the last one sticks. */
-const next = (script: string[]) => (script.length > 1 ? (script.shift() as string) : (script[0] as string));
+function next<Status>(script: Status[]): Status {
+  const current = script[0];
+  if (current === undefined) throw new Error('a status script needs at least one status');
+  if (script.length > 1) script.shift();
+  return current;
+}
 
 export interface FakeBedrockOptions {
   /** Statuses GetModelCustomizationJob reports, one per call. */
-  readonly jobStatuses?: string[];
+  readonly jobStatuses?: ModelCustomizationJobStatus[];
   readonly jobFailureMessage?: string;
   /** Statuses GetCustomModelDeployment reports, one per call. */
-  readonly deploymentStatuses?: string[];
+  readonly deploymentStatuses?: CustomModelDeploymentStatus[];
   /** Statuses GetEvaluationJob reports per call (per job). */
-  readonly evaluationStatuses?: string[];
+  readonly evaluationStatuses?: EvaluationJobStatus[];
   /** Per model, overriding evaluationStatuses for that model's job. */
-  readonly evaluationStatusesByModel?: Partial<Record<'student' | 'baseline', string[]>>;
+  readonly evaluationStatusesByModel?: Partial<Record<'student' | 'baseline', EvaluationJobStatus[]>>;
   /** StopEvaluationJob fails with this error (default: the job goes Stopping → Stopped). */
   readonly stopEvaluationError?: Error;
   /** ListCustomModelDeployments returns pages of this many deployments (default: all on one page). */
@@ -72,7 +104,8 @@ export class FakeBedrock {
   readonly deployments: CustomModelDeploymentSummary[] = [];
   /** Tags by resource ARN (deployments created through the fake get theirs; tests may add others). */
   readonly tags = new Map<string, { key: string; value: string }[]>();
-  readonly evaluationJobs: { request: CreateEvaluationJobRequest; jobArn: string; statuses: string[] }[] = [];
+  readonly evaluationJobs: { request: CreateEvaluationJobRequest; jobArn: string; statuses: EvaluationJobStatus[] }[] =
+    [];
   private lostOne = false;
   createCalls = 0;
 
@@ -84,175 +117,206 @@ export class FakeBedrock {
     const deploymentStatuses = [...(options.deploymentStatuses ?? ['Creating', 'Active'])];
 
     let throttles = options.throttleFirstCreates ?? 0;
-    this.mock.on(CreateModelCustomizationJobCommand).callsFake(async (input) => {
-      this.createCalls++;
-      if (throttles > 0) {
-        throttles--;
-        throw new ThrottlingException({ message: 'Too many requests', $metadata: { httpStatusCode: 429 } });
-      }
-      const existing = this.jobs.find((j) => j.jobName === input.jobName);
-      if (existing) {
-        if (existing.token === input.clientRequestToken && options.duplicateCreate !== 'conflict') {
-          return { $metadata, jobArn: existing.jobArn };
-        }
-        throw new ConflictException({ message: `Job name ${input.jobName} already exists`, $metadata });
-      }
-      const job: Job = {
-        jobName: input.jobName ?? '',
-        jobArn: `${ACCOUNT_ARN}:model-customization-job/amazon.nova-micro-v1:0:128k/job${this.jobs.length + 1}`,
-        token: input.clientRequestToken,
-        customModelName: input.customModelName ?? '',
-      };
-      this.jobs.push(job);
-      if (options.loseFirstCreateResponse && !this.lostOne) {
-        this.lostOne = true;
-        throw new InternalServerException({ message: 'response lost', $metadata });
-      }
-      return { $metadata, jobArn: job.jobArn };
-    });
-
-    this.mock.on(GetModelCustomizationJobCommand).callsFake(async (input) => {
-      const job = this.jobs.find((j) => j.jobArn === input.jobIdentifier || j.jobName === input.jobIdentifier);
-      if (!job) throw new ResourceNotFoundException({ message: 'no such job', $metadata });
-      const status = next(jobStatuses);
-      const when = new Date('2026-11-25T10:00:00Z');
-      const response: GetModelCustomizationJobResponse = {
-        jobArn: job.jobArn,
-        jobName: job.jobName,
-        outputModelName: job.customModelName,
-        clientRequestToken: job.token,
-        roleArn: 'arn:aws:iam::123456789012:role/customization',
-        status: status as GetModelCustomizationJobResponse['status'],
-        statusDetails: {
-          validationDetails: { status: 'Completed', creationTime: when, lastModifiedTime: when },
-          dataProcessingDetails: { status: 'Completed', creationTime: when, lastModifiedTime: when },
-          trainingDetails: {
-            status: status === 'Completed' ? 'Completed' : status === 'Failed' ? 'Failed' : 'InProgress',
-          },
+    this.mock
+      .on(CreateModelCustomizationJobCommand)
+      .callsFake(
+        async (input: CreateModelCustomizationJobCommandInput): Promise<CreateModelCustomizationJobCommandOutput> => {
+          this.createCalls++;
+          if (throttles > 0) {
+            throttles--;
+            throw new ThrottlingException({ message: 'Too many requests', $metadata: { httpStatusCode: 429 } });
+          }
+          const existing = this.jobs.find((j) => j.jobName === input.jobName);
+          if (existing) {
+            if (existing.token === input.clientRequestToken && options.duplicateCreate !== 'conflict') {
+              return { $metadata, jobArn: existing.jobArn };
+            }
+            throw new ConflictException({ message: `Job name ${input.jobName} already exists`, $metadata });
+          }
+          const job: Job = {
+            jobName: input.jobName ?? '',
+            jobArn: `${ACCOUNT_ARN}:model-customization-job/amazon.nova-micro-v1:0:128k/job${this.jobs.length + 1}`,
+            token: input.clientRequestToken,
+            customModelName: input.customModelName ?? '',
+          };
+          this.jobs.push(job);
+          if (options.loseFirstCreateResponse && !this.lostOne) {
+            this.lostOne = true;
+            throw new InternalServerException({ message: 'response lost', $metadata });
+          }
+          return { $metadata, jobArn: job.jobArn };
         },
-        creationTime: when,
-        baseModelArn: `${ACCOUNT_ARN.replace(':123456789012', ':')}:foundation-model/amazon.nova-micro-v1:0:128k`,
-        trainingDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/dataset/train.jsonl' },
-        validationDataConfig: undefined,
-        outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/distillation/' },
-        customizationType: 'DISTILLATION',
-        ...(status === 'Completed'
-          ? { outputModelArn: `${ACCOUNT_ARN}:custom-model/amazon.nova-micro-v1:0:128k/${job.customModelName}` }
-          : {}),
-        ...(status === 'Failed' ? { failureMessage: options.jobFailureMessage ?? 'Training failed' } : {}),
-      };
-      return { $metadata, ...response };
-    });
-
-    this.mock.on(ListCustomModelDeploymentsCommand).callsFake(async (input) => {
-      const matching = this.deployments.filter(
-        (d) =>
-          (!input.modelArnEquals || d.modelArn === input.modelArnEquals) &&
-          (!input.nameContains || (d.customModelDeploymentName ?? '').includes(input.nameContains)),
       );
-      const size = options.deploymentPageSize ?? Math.max(matching.length, 1);
-      const start = Number(input.nextToken ?? '0');
-      const end = start + size;
-      return {
-        $metadata,
-        modelDeploymentSummaries: matching.slice(start, end),
-        ...(end < matching.length ? { nextToken: String(end) } : {}),
-      };
-    });
-    this.mock.on(ListTagsForResourceCommand).callsFake(async (input) => {
-      if (!this.tags.has(input.resourceARN ?? ''))
-        throw new ResourceNotFoundException({ message: 'no such resource', $metadata });
-      return { $metadata, tags: this.tags.get(input.resourceARN ?? '') };
-    });
-    this.mock.on(CreateCustomModelDeploymentCommand).callsFake(async (input) => {
-      // The SDK declares no ConflictException for this command: what a name clash returns is not documented.
-      if (this.deployments.some((d) => d.customModelDeploymentName === input.modelDeploymentName)) {
-        throw new ValidationException({ message: 'a deployment with this name already exists', $metadata });
-      }
-      const arn = `${ACCOUNT_ARN}:custom-model-deployment/dep${String(this.deployments.length + 1).padStart(9, '0')}`;
-      this.deployments.push({
-        customModelDeploymentArn: arn,
-        customModelDeploymentName: input.modelDeploymentName,
-        modelArn: input.modelArn,
-        createdAt: new Date(),
-        status: 'Creating',
-      });
-      const tags: Tag[] = input.tags ?? [];
-      this.tags.set(
-        arn,
-        tags.map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
-      );
-      return { $metadata, customModelDeploymentArn: arn };
-    });
-    this.mock.on(GetCustomModelDeploymentCommand).callsFake(async (input) => {
-      const d = this.deployments.find((x) => x.customModelDeploymentArn === input.customModelDeploymentIdentifier);
-      if (!d) throw new ResourceNotFoundException({ message: 'no such deployment', $metadata });
-      const status = next(deploymentStatuses) as 'Creating' | 'Active' | 'Failed';
-      return {
-        $metadata,
-        customModelDeploymentArn: d.customModelDeploymentArn,
-        modelDeploymentName: d.customModelDeploymentName,
-        modelArn: d.modelArn,
-        createdAt: d.createdAt,
-        status,
-        ...(status === 'Failed' ? { failureMessage: 'Deployment failed: model not supported' } : {}),
-      };
-    });
 
-    this.mock.on(CreateEvaluationJobCommand).callsFake(async (input) => {
-      if (this.evaluationJobs.some((j) => j.request.jobName === input.jobName)) {
-        throw new ConflictException({ message: 'evaluation job name exists', $metadata });
-      }
-      const jobArn = `${ACCOUNT_ARN}:evaluation-job/ev${this.evaluationJobs.length + 1}abcdefgh`;
-      const model = modelOf(input);
-      this.evaluationJobs.push({
-        request: input,
-        jobArn,
-        statuses: [
-          ...(options.evaluationStatusesByModel?.[model] ?? options.evaluationStatuses ?? ['InProgress', 'Completed']),
-        ],
+    this.mock
+      .on(GetModelCustomizationJobCommand)
+      .callsFake(
+        async (input: GetModelCustomizationJobCommandInput): Promise<GetModelCustomizationJobCommandOutput> => {
+          const job = this.jobs.find((j) => j.jobArn === input.jobIdentifier || j.jobName === input.jobIdentifier);
+          if (!job) throw new ResourceNotFoundException({ message: 'no such job', $metadata });
+          const status = next(jobStatuses);
+          const when = new Date('2026-11-25T10:00:00Z');
+          const response: GetModelCustomizationJobResponse = {
+            jobArn: job.jobArn,
+            jobName: job.jobName,
+            outputModelName: job.customModelName,
+            clientRequestToken: job.token,
+            roleArn: 'arn:aws:iam::123456789012:role/customization',
+            status,
+            statusDetails: {
+              validationDetails: { status: 'Completed', creationTime: when, lastModifiedTime: when },
+              dataProcessingDetails: { status: 'Completed', creationTime: when, lastModifiedTime: when },
+              trainingDetails: {
+                status: status === 'Completed' ? 'Completed' : status === 'Failed' ? 'Failed' : 'InProgress',
+              },
+            },
+            creationTime: when,
+            baseModelArn: `${ACCOUNT_ARN.replace(':123456789012', ':')}:foundation-model/amazon.nova-micro-v1:0:128k`,
+            trainingDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/dataset/train.jsonl' },
+            validationDataConfig: undefined,
+            outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/distillation/' },
+            customizationType: 'DISTILLATION',
+            ...(status === 'Completed'
+              ? { outputModelArn: `${ACCOUNT_ARN}:custom-model/amazon.nova-micro-v1:0:128k/${job.customModelName}` }
+              : {}),
+            ...(status === 'Failed' ? { failureMessage: options.jobFailureMessage ?? 'Training failed' } : {}),
+          };
+          return { $metadata, ...response };
+        },
+      );
+
+    this.mock
+      .on(ListCustomModelDeploymentsCommand)
+      .callsFake(
+        async (input: ListCustomModelDeploymentsCommandInput): Promise<ListCustomModelDeploymentsCommandOutput> => {
+          const matching = this.deployments.filter(
+            (d) =>
+              (!input.modelArnEquals || d.modelArn === input.modelArnEquals) &&
+              (!input.nameContains || (d.customModelDeploymentName ?? '').includes(input.nameContains)),
+          );
+          const size = options.deploymentPageSize ?? Math.max(matching.length, 1);
+          const start = Number(input.nextToken ?? '0');
+          const end = start + size;
+          return {
+            $metadata,
+            modelDeploymentSummaries: matching.slice(start, end),
+            ...(end < matching.length ? { nextToken: String(end) } : {}),
+          };
+        },
+      );
+    this.mock
+      .on(ListTagsForResourceCommand)
+      .callsFake(async (input: ListTagsForResourceCommandInput): Promise<ListTagsForResourceCommandOutput> => {
+        if (!this.tags.has(input.resourceARN ?? ''))
+          throw new ResourceNotFoundException({ message: 'no such resource', $metadata });
+        return { $metadata, tags: this.tags.get(input.resourceARN ?? '') };
       });
-      return { $metadata, jobArn };
-    });
-    this.mock.on(ListEvaluationJobsCommand).callsFake(async (input) => ({
-      $metadata,
-      jobSummaries: this.evaluationJobs
-        .filter((j) => (j.request.jobName ?? '').includes(input.nameContains ?? ''))
-        .map((j) => ({
-          jobArn: j.jobArn,
-          jobName: j.request.jobName,
-          status: 'InProgress' as const,
+    this.mock
+      .on(CreateCustomModelDeploymentCommand)
+      .callsFake(
+        async (input: CreateCustomModelDeploymentCommandInput): Promise<CreateCustomModelDeploymentCommandOutput> => {
+          // The SDK declares no ConflictException for this command: what a name clash returns is not documented.
+          if (this.deployments.some((d) => d.customModelDeploymentName === input.modelDeploymentName)) {
+            throw new ValidationException({ message: 'a deployment with this name already exists', $metadata });
+          }
+          const arn = `${ACCOUNT_ARN}:custom-model-deployment/dep${String(this.deployments.length + 1).padStart(9, '0')}`;
+          this.deployments.push({
+            customModelDeploymentArn: arn,
+            customModelDeploymentName: input.modelDeploymentName,
+            modelArn: input.modelArn,
+            createdAt: new Date(),
+            status: 'Creating',
+          });
+          const tags: Tag[] = input.tags ?? [];
+          this.tags.set(
+            arn,
+            tags.map((t) => ({ key: t.key ?? '', value: t.value ?? '' })),
+          );
+          return { $metadata, customModelDeploymentArn: arn };
+        },
+      );
+    this.mock
+      .on(GetCustomModelDeploymentCommand)
+      .callsFake(
+        async (input: GetCustomModelDeploymentCommandInput): Promise<GetCustomModelDeploymentCommandOutput> => {
+          const d = this.deployments.find((x) => x.customModelDeploymentArn === input.customModelDeploymentIdentifier);
+          if (!d) throw new ResourceNotFoundException({ message: 'no such deployment', $metadata });
+          const status = next(deploymentStatuses);
+          return {
+            $metadata,
+            customModelDeploymentArn: d.customModelDeploymentArn,
+            modelDeploymentName: d.customModelDeploymentName,
+            modelArn: d.modelArn,
+            createdAt: d.createdAt,
+            status,
+            ...(status === 'Failed' ? { failureMessage: 'Deployment failed: model not supported' } : {}),
+          };
+        },
+      );
+
+    this.mock
+      .on(CreateEvaluationJobCommand)
+      .callsFake(async (input: CreateEvaluationJobCommandInput): Promise<CreateEvaluationJobCommandOutput> => {
+        if (this.evaluationJobs.some((j) => j.request.jobName === input.jobName)) {
+          throw new ConflictException({ message: 'evaluation job name exists', $metadata });
+        }
+        const jobArn = `${ACCOUNT_ARN}:evaluation-job/ev${this.evaluationJobs.length + 1}abcdefgh`;
+        const model = modelOf(input);
+        this.evaluationJobs.push({
+          request: input,
+          jobArn,
+          statuses: [
+            ...(options.evaluationStatusesByModel?.[model] ??
+              options.evaluationStatuses ?? ['InProgress', 'Completed']),
+          ],
+        });
+        return { $metadata, jobArn };
+      });
+    this.mock
+      .on(ListEvaluationJobsCommand)
+      .callsFake(async (input: ListEvaluationJobsCommandInput): Promise<ListEvaluationJobsCommandOutput> => ({
+        $metadata,
+        jobSummaries: this.evaluationJobs
+          .filter((j) => (j.request.jobName ?? '').includes(input.nameContains ?? ''))
+          .map((j) => ({
+            jobArn: j.jobArn,
+            jobName: j.request.jobName,
+            status: 'InProgress',
+            creationTime: new Date(),
+            jobType: 'Automated',
+            evaluationTaskTypes: [],
+          })),
+      }));
+    this.mock
+      .on(StopEvaluationJobCommand)
+      .callsFake(async (input: StopEvaluationJobCommandInput): Promise<StopEvaluationJobCommandOutput> => {
+        const job = this.evaluationJobs.find((j) => j.jobArn === input.jobIdentifier);
+        if (!job) throw new ResourceNotFoundException({ message: 'no such evaluation job', $metadata });
+        if (options.stopEvaluationError) throw options.stopEvaluationError;
+        job.statuses.splice(0, job.statuses.length, 'Stopping', 'Stopped');
+        return { $metadata };
+      });
+    this.mock
+      .on(GetEvaluationJobCommand)
+      .callsFake(async (input: GetEvaluationJobCommandInput): Promise<GetEvaluationJobCommandOutput> => {
+        const job = this.evaluationJobs.find((j) => j.jobArn === input.jobIdentifier);
+        if (!job) throw new ResourceNotFoundException({ message: 'no such evaluation job', $metadata });
+        const status = next(job.statuses);
+        if (status === 'Completed') this.writeResults(job.request);
+        return {
+          $metadata,
+          jobName: job.request.jobName,
+          status,
+          jobArn: job.jobArn,
+          roleArn: job.request.roleArn,
+          jobType: 'Automated',
+          evaluationConfig: job.request.evaluationConfig,
+          inferenceConfig: job.request.inferenceConfig,
+          outputDataConfig: job.request.outputDataConfig,
           creationTime: new Date(),
-          jobType: 'Automated' as const,
-          evaluationTaskTypes: [],
-        })),
-    }));
-    this.mock.on(StopEvaluationJobCommand).callsFake(async (input) => {
-      const job = this.evaluationJobs.find((j) => j.jobArn === input.jobIdentifier);
-      if (!job) throw new ResourceNotFoundException({ message: 'no such evaluation job', $metadata });
-      if (options.stopEvaluationError) throw options.stopEvaluationError;
-      job.statuses.splice(0, job.statuses.length, 'Stopping', 'Stopped');
-      return { $metadata };
-    });
-    this.mock.on(GetEvaluationJobCommand).callsFake(async (input) => {
-      const job = this.evaluationJobs.find((j) => j.jobArn === input.jobIdentifier);
-      if (!job) throw new ResourceNotFoundException({ message: 'no such evaluation job', $metadata });
-      const status = next(job.statuses) as 'InProgress' | 'Completed' | 'Failed';
-      if (status === 'Completed') this.writeResults(job.request);
-      return {
-        $metadata,
-        jobName: job.request.jobName,
-        status,
-        jobArn: job.jobArn,
-        roleArn: job.request.roleArn,
-        jobType: 'Automated' as const,
-        evaluationConfig: job.request.evaluationConfig,
-        inferenceConfig: job.request.inferenceConfig,
-        outputDataConfig: job.request.outputDataConfig,
-        creationTime: new Date(),
-        ...(status === 'Failed' ? { failureMessages: ['The judge model is not available in this Region'] } : {}),
-      };
-    });
+          ...(status === 'Failed' ? { failureMessages: ['The judge model is not available in this Region'] } : {}),
+        };
+      });
   }
 
   /** Writes the judge's result JSONL where Bedrock does: <output s3Uri>/<jobName>/<jobId>/…/<uuid>_output.jsonl. */
@@ -296,8 +360,10 @@ const modelOf = (request: CreateEvaluationJobRequest): 'student' | 'baseline' =>
 
 /** ListObjectsV2 over the in-memory bucket (the shared S3 fake answers Get/Head/Put only). */
 export function addListing(s3: InMemoryS3): void {
-  s3.mock.on(ListObjectsV2Command).callsFake(async (input) => {
-    const keys = s3.keys(input.Bucket ?? '').filter((k) => k.startsWith(input.Prefix ?? ''));
-    return { $metadata, IsTruncated: false, KeyCount: keys.length, Contents: keys.map((Key) => ({ Key })) };
-  });
+  s3.mock
+    .on(ListObjectsV2Command)
+    .callsFake(async (input: ListObjectsV2CommandInput): Promise<ListObjectsV2CommandOutput> => {
+      const keys = s3.keys(input.Bucket ?? '').filter((k) => k.startsWith(input.Prefix ?? ''));
+      return { $metadata, IsTruncated: false, KeyCount: keys.length, Contents: keys.map((Key) => ({ Key })) };
+    });
 }

@@ -2,6 +2,7 @@ import {
   BedrockClient,
   GetFoundationModelCommand,
   ResourceNotFoundException,
+  type GetFoundationModelCommandInput,
   type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -62,13 +63,20 @@ const foundationModel = (modelId: string, status: 'ACTIVE' | 'LEGACY'): GetFound
 const BASELINE_FM = 'anthropic.claude-haiku-4-5-20251001-v1:0';
 const JUDGE_FM = 'meta.llama3-3-70b-instruct-v1:0';
 const models = (given: Record<string, 'ACTIVE' | 'LEGACY' | 'MISSING'>) =>
-  bedrock.on(GetFoundationModelCommand).callsFake((input: { modelIdentifier?: string }) => {
-    const id = input.modelIdentifier ?? '';
-    const statuses: Record<string, string> = { [BASELINE_FM]: 'ACTIVE', [JUDGE_FM]: 'ACTIVE', ...given };
-    const status = statuses[id] === 'MISSING' ? undefined : (statuses[id] as 'ACTIVE' | 'LEGACY' | undefined);
-    if (!status) throw new ResourceNotFoundException({ message: `Model ${id} not found`, $metadata: {} });
-    return foundationModel(id, status);
-  });
+  bedrock
+    .on(GetFoundationModelCommand)
+    .callsFake((input: GetFoundationModelCommandInput): GetFoundationModelCommandOutput => {
+      const id = input.modelIdentifier ?? '';
+      const statuses: Record<string, 'ACTIVE' | 'LEGACY' | 'MISSING'> = {
+        [BASELINE_FM]: 'ACTIVE',
+        [JUDGE_FM]: 'ACTIVE',
+        ...given,
+      };
+      const status = statuses[id];
+      if (status === undefined || status === 'MISSING')
+        throw new ResourceNotFoundException({ message: `Model ${id} not found`, $metadata: {} });
+      return foundationModel(id, status);
+    });
 
 /** What the state machine hands Preflight: the execution's name, id and start time (and its input). */
 const EXECUTION_ID = `arn:aws:states:us-east-1:123456789012:execution:IntentRouter-dev-Pipeline:${RUN}`;
@@ -347,6 +355,7 @@ async function storeShards(written: number) {
 describe('Assemble', () => {
   it('writes train, test and manifest once, and returns the AssembleResult', async () => {
     await storeShards(7);
+    const putsBefore = s3.puts.length;
     const result = await assemble({ runId: RUN });
     expect(result).toEqual({
       runId: RUN,
@@ -360,7 +369,12 @@ describe('Assemble', () => {
     expect(validateDataset(s3.get(BUCKET, keys.train) ?? '')).toMatchObject({ ok: true, records: 200 });
     const manifest = JSON.parse(s3.get(BUCKET, keys.manifest) ?? '{}');
     expect(manifest.teacher.calls.total).toBe(7 * 2 + 324);
-    expect(s3.puts.filter((p) => p.key.startsWith(keys.datasetPrefix)).every((p) => p.ifNoneMatch === '*')).toBe(true);
+    // Written once each, conditionally (no run overwrites another's data), the manifest last: it marks completion.
+    expect(s3.puts.slice(putsBefore)).toEqual([
+      { bucket: BUCKET, key: keys.train, ifNoneMatch: '*' },
+      { bucket: BUCKET, key: keys.test, ifNoneMatch: '*' },
+      { bucket: BUCKET, key: keys.manifest, ifNoneMatch: '*' },
+    ]);
   });
 
   it('returns the stored result when the manifest already exists (retry or redrive)', async () => {

@@ -3,6 +3,7 @@ import {
   CreateEvaluationJobCommand,
   CreateModelCustomizationJobCommand,
   GetFoundationModelCommand,
+  type GetFoundationModelCommandInput,
   type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
@@ -126,7 +127,7 @@ function fakeBedrock(options: FakeBedrockOptions = {}): FakeBedrock {
   bedrock = new FakeBedrock(s3, options);
   bedrock.mock
     .on(GetFoundationModelCommand)
-    .callsFake(async (input: { modelIdentifier?: string }): Promise<GetFoundationModelCommandOutput> => ({
+    .callsFake(async (input: GetFoundationModelCommandInput): Promise<GetFoundationModelCommandOutput> => ({
       $metadata,
       modelDetails: {
         modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,

@@ -1,6 +1,7 @@
 import {
   BedrockClient,
   GetFoundationModelCommand,
+  type GetFoundationModelCommandInput,
   type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
@@ -346,7 +347,7 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
   const lifecycle = (teacher: 'ACTIVE' | 'LEGACY') =>
     bedrock
       .on(GetFoundationModelCommand)
-      .callsFake((input: { modelIdentifier?: string }): GetFoundationModelCommandOutput => ({
+      .callsFake((input: GetFoundationModelCommandInput): GetFoundationModelCommandOutput => ({
         $metadata: { httpStatusCode: 200 },
         modelDetails: {
           modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,

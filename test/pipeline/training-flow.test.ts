@@ -1,11 +1,14 @@
 import './training-env-setup';
 import { CreateModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  type ConverseCommandInput,
+  type ConverseCommandOutput,
+} from '@aws-sdk/client-bedrock-runtime';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { TRAINING_STATES as S } from '../../lib/constructs/pipeline/training-stages';
 import { toRecord } from '../../lambda/shared/dataset-record';
 import { checkDeployment } from '../../lambda/pipeline/check-deployment';
@@ -19,8 +22,16 @@ import { report } from '../../lambda/pipeline/report';
 import { reuseDataset } from '../../lambda/pipeline/reuse-dataset';
 import { startDistillation } from '../../lambda/pipeline/start-distillation';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
+import {
+  allStates,
+  lambdaTask,
+  runLocally,
+  stateMachineDefinition,
+  type LocalRunOptions,
+  type TaskHandler,
+} from '../helpers/local-sfn';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
-import { buildTrainingStack, renderedDefinition } from './training-fixture';
+import { buildTrainingStack } from './training-fixture';
 import { BUCKET, MODEL_ARN } from './training-env';
 
 /**
@@ -29,9 +40,7 @@ import { BUCKET, MODEL_ARN } from './training-env';
  */
 
 const RUN = 'run-1';
-const definition = renderedDefinition(
-  Template.fromStack(buildTrainingStack().stack),
-) as unknown as StateMachineDefinition;
+const definition = stateMachineDefinition(buildTrainingStack().stack);
 const $metadata = { httpStatusCode: 200, requestId: 'r' };
 
 const runtime = mockClient(BedrockRuntimeClient);
@@ -68,7 +77,7 @@ function setUp(options: FakeBedrockOptions = {}) {
   s3.set(BUCKET, ASSEMBLE.trainKey, lines);
   s3.set(BUCKET, ASSEMBLE.manifestKey, JSON.stringify({ mixedShare: 0.1 }));
   runtime.reset();
-  runtime.on(ConverseCommand).callsFake(async (input) => {
+  runtime.on(ConverseCommand).callsFake(async (input: ConverseCommandInput): Promise<ConverseCommandOutput> => {
     const found = TEST_SET.find(([q]) => q === requestTexts(input).user);
     return converseReply(JSON.stringify(found?.[1] ?? {}), { inputTokens: 60, outputTokens: 25 });
   });
@@ -83,51 +92,35 @@ afterEach(() => {
   bedrock?.restore();
 });
 
-const tasks = Object.entries(definition.States as Record<string, { Type: string }>)
+const tasks = Object.entries(allStates(definition))
   .filter(([, s]) => s.Type === 'Task')
   .map(([name]) => name);
-const zeroFor = (types: string[]) =>
-  Object.fromEntries(
-    Object.entries(definition.States as Record<string, { Type: string }>)
-      .filter(([, s]) => types.includes(s.Type))
-      .map(([name]) => [name, 0]),
-  );
 
-type LocalHandler = NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>[string];
-type ExecutionInput = Parameters<StateMachine['run']>[0];
+/** Every Task of the fragment runs its real handler, delivered the way Lambda delivers results and errors. */
+const TASKS: Record<string, TaskHandler> = {
+  [S.startDistillation]: lambdaTask(startDistillation),
+  [S.checkDistillation]: lambdaTask(checkDistillation),
+  [S.deployStudent]: lambdaTask(deployStudent),
+  [S.checkDeployment]: lambdaTask(checkDeployment),
+  [S.evaluate]: lambdaTask(evaluate),
+  [S.checkEvaluation]: lambdaTask(checkEvaluation),
+  [S.gate]: lambdaTask(gate),
+  [S.promote]: lambdaTask(promote),
+  [S.report]: lambdaTask(report),
+  [S.reuseDataset]: lambdaTask(reuseDataset),
+  'Notify failure': async (parameters: Record<string, unknown>) => {
+    notifications.push(parameters);
+    return {};
+  },
+};
 
-/** A handler as a local task: what it returns goes through JSON, as a Lambda's result does. */
-const local =
-  (fn: (input: unknown) => Promise<unknown>): LocalHandler =>
-  async (input) =>
-    JSON.parse(JSON.stringify(await fn(input))) as Awaited<ReturnType<LocalHandler>>;
+const run = (input: LocalRunOptions['input']) => runLocally(definition, { executionName: RUN, input, tasks: TASKS });
 
-async function run(input: ExecutionInput) {
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
-  const execution = machine.run(input, {
-    context: { Execution: { Name: RUN, Id: `arn:aws:states:us-east-1:123456789012:execution:sm:${RUN}` } },
-    overrides: {
-      taskResourceLocalHandlers: {
-        [S.startDistillation]: local(startDistillation),
-        [S.checkDistillation]: local(checkDistillation),
-        [S.deployStudent]: local(deployStudent),
-        [S.checkDeployment]: local(checkDeployment),
-        [S.evaluate]: local(evaluate),
-        [S.checkEvaluation]: local(checkEvaluation),
-        [S.gate]: local(gate),
-        [S.promote]: local(promote),
-        [S.report]: local(report),
-        [S.reuseDataset]: local(reuseDataset),
-        'Notify failure': local(async (i) => {
-          notifications.push(i as Record<string, unknown>);
-          return {};
-        }),
-      },
-      waitTimeOverrides: zeroFor(['Wait']),
-      retryIntervalOverrides: zeroFor(['Task']),
-    },
-  });
-  return (await execution.result) as Record<string, Record<string, unknown>>;
+/** Runs the fragment and expects it to succeed (a failure shows its error and cause): the execution's output. */
+async function runToEnd(input: LocalRunOptions['input']): Promise<Record<string, unknown>> {
+  const result = await run(input);
+  expect(result).toMatchObject({ status: 'SUCCEEDED' });
+  return result.output ?? {};
 }
 
 describe('the training fragment, executed locally', () => {
@@ -154,7 +147,7 @@ describe('the training fragment, executed locally', () => {
       jobStatuses: ['InProgress', 'InProgress', 'Completed'],
       judgeResults: { student: [0.8, 0.8], baseline: [0.75] },
     });
-    const out = await run({ assemble: ASSEMBLE });
+    const out = await runToEnd({ assemble: ASSEMBLE });
     expect(out['distillationStatus']).toMatchObject({
       status: 'Completed',
       statusDetails: { trainingDetails: { status: 'Completed' } },
@@ -175,7 +168,7 @@ describe('the training fragment, executed locally', () => {
 
   it('distillation Failed: notifies and fails with the failure message', async () => {
     setUp({ jobStatuses: ['InProgress', 'Failed'], jobFailureMessage: 'Data validation failed: too few records' });
-    await expect(run({ assemble: ASSEMBLE })).rejects.toThrow(ExecutionError);
+    expect(await run({ assemble: ASSEMBLE })).toMatchObject({ status: 'FAILED' });
     expect(notifications).toHaveLength(1);
     expect(notifications[0]?.['Message']).toMatchObject({
       status: 'FAILED',
@@ -188,7 +181,10 @@ describe('the training fragment, executed locally', () => {
 
   it('deployment Failed: notifies and fails', async () => {
     setUp({ deploymentStatuses: ['Creating', 'Failed'] });
-    await expect(run({ assemble: ASSEMBLE })).rejects.toThrow(/Deployment failed: model not supported/);
+    expect(await run({ assemble: ASSEMBLE })).toMatchObject({
+      status: 'FAILED',
+      cause: expect.stringMatching(/Deployment failed: model not supported/),
+    });
     expect(notifications[0]?.['Message']).toMatchObject({
       step: 'Deployment',
       cause: 'Deployment failed: model not supported',
@@ -198,7 +194,7 @@ describe('the training fragment, executed locally', () => {
   it('gate rejects: promotes nothing and the report says which threshold', async () => {
     // Student 3 of 5, baseline 5 (on the rubric: an all-1 result is ambiguous between the scales and refused).
     setUp({ judgeResults: { student: [0.5, 0.5], baseline: [5] } });
-    const out = await run({ assemble: ASSEMBLE });
+    const out = await runToEnd({ assemble: ASSEMBLE });
     expect(out['promotion']).toEqual({ promoted: false, reason: expect.stringContaining('minJudgeScore (3 < 4)') });
     expect(out['report']).toMatchObject({ outcome: 'REJECTED' });
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
@@ -209,7 +205,7 @@ describe('the training fragment, executed locally', () => {
 
   it('ThrottlingException on create: retried by the state machine', async () => {
     setUp({ throttleFirstCreates: 2 });
-    const out = await run({ assemble: ASSEMBLE });
+    const out = await runToEnd({ assemble: ASSEMBLE });
     expect(bedrock.createCalls).toBe(3);
     expect(bedrock.jobs).toHaveLength(1);
     expect(out['report']).toMatchObject({ outcome: 'PROMOTED' });
@@ -217,7 +213,7 @@ describe('the training fragment, executed locally', () => {
 
   it('a create retried after a lost response does not start a second job', async () => {
     setUp({ loseFirstCreateResponse: true });
-    const out = await run({ assemble: ASSEMBLE });
+    const out = await runToEnd({ assemble: ASSEMBLE });
     expect(bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)).toHaveLength(2);
     expect(bedrock.jobs).toHaveLength(1);
     expect(out['distillation']).toMatchObject({ jobArn: bedrock.jobs[0]?.jobArn });
@@ -225,7 +221,7 @@ describe('the training fragment, executed locally', () => {
 
   it('reuseModelArn: skips the distillation and deploys the given model', async () => {
     setUp();
-    const out = await run({ assemble: ASSEMBLE, reuseModelArn: MODEL_ARN });
+    const out = await runToEnd({ assemble: ASSEMBLE, reuseModelArn: MODEL_ARN });
     expect(bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)).toHaveLength(0);
     expect(out['deployment']).toMatchObject({ modelArn: MODEL_ARN });
     expect(out['report']).toMatchObject({ outcome: 'PROMOTED' });
@@ -236,7 +232,7 @@ describe('the training fragment, executed locally', () => {
     const lines = TEST_SET.map(([q, w]) => JSON.stringify(toRecord(q, w))).join('\n');
     s3.set(BUCKET, 'runs/run-0/dataset/train.jsonl', lines);
     s3.set(BUCKET, 'runs/run-0/dataset/test.jsonl', lines);
-    const out = await run({ reuseDatasetFromRun: 'run-0' });
+    const out = await runToEnd({ reuseDatasetFromRun: 'run-0' });
     expect(out['assemble']).toMatchObject({ trainKey: 'runs/run-0/dataset/train.jsonl', testCount: 4 });
     const create = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)[0]?.args[0].input;
     expect(create?.trainingDataConfig?.s3Uri).toBe('s3://dataset-bucket/runs/run-0/dataset/train.jsonl');

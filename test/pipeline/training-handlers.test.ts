@@ -10,7 +10,13 @@ import {
   ValidationException,
   type CustomModelDeploymentSummary,
 } from '@aws-sdk/client-bedrock';
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ThrottlingException as RuntimeThrottlingException,
+  type ConverseCommandInput,
+  type ConverseCommandOutput,
+} from '@aws-sdk/client-bedrock-runtime';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -29,7 +35,7 @@ import { promote } from '../../lambda/pipeline/promote';
 import { report } from '../../lambda/pipeline/report';
 import { reuseDataset } from '../../lambda/pipeline/reuse-dataset';
 import { startDistillation } from '../../lambda/pipeline/start-distillation';
-import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
+import { converseReply, InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
 import { resourceTags } from '../../lambda/shared/job-names';
 import { BUCKET, DEPLOYMENT_ARN, MODEL_ARN, TRAINING_ENV } from './training-env';
@@ -302,7 +308,7 @@ describe('evaluate', () => {
   };
 
   function answerLikeTheTeacher() {
-    runtime.on(ConverseCommand).callsFake(async (input) => {
+    runtime.on(ConverseCommand).callsFake(async (input: ConverseCommandInput): Promise<ConverseCommandOutput> => {
       const { user } = requestTexts(input);
       const found = TEST_SET.find(([q]) => q === user);
       return converseReply(JSON.stringify(found?.[1] ?? {}), { inputTokens: 60, outputTokens: 25 });
@@ -391,14 +397,19 @@ describe('evaluate', () => {
     );
   });
 
-  it('surfaces throttling that outlasts its retries under the SDK name', async () => {
+  it('surfaces throttling that outlasts its retries under the SDK name, after retrying every query', async () => {
     putTestSet();
-    runtime
-      .on(ConverseCommand)
-      .rejects(new ThrottlingException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }));
-    await expect(evaluate(EVALUATE_INPUT, { maxAttempts: 2, sleep: async () => undefined })).rejects.toMatchObject({
-      name: 'ThrottlingException',
-    });
+    runtime.on(ConverseCommand).rejects(throttling());
+    const maxAttempts = 2;
+    const run = evaluate(EVALUATE_INPUT, { maxAttempts, sleep: async () => undefined });
+    await expect(run).rejects.toBeInstanceOf(RuntimeThrottlingException);
+    await expect(run).rejects.toMatchObject({ name: 'ThrottlingException', $metadata: { httpStatusCode: 429 } });
+    // The student is asked first, all queries in flight at once: each is tried maxAttempts times, then the step fails
+    // before the baseline is asked.
+    const asked = runtime.commandCalls(ConverseCommand).map((c) => c.args[0].input);
+    expect(asked.map((input) => `${input.modelId} ${requestTexts(input).user}`).sort()).toEqual(
+      TEST_SET.flatMap(([query]) => Array.from({ length: maxAttempts }, () => `${DEPLOYMENT_ARN} ${query}`)).sort(),
+    );
   });
 
   it('names the s3:// key of a missing test set and the step that writes it', async () => {
@@ -644,7 +655,11 @@ describe('report', () => {
       reportMarkdownKey: 'runs/run-1/report.md',
       notified: true,
     });
-    expect(s3.puts.filter((p) => p.key.startsWith('runs/run-1/report')).every((p) => p.ifNoneMatch === '*')).toBe(true);
+    // Written once each, conditionally: a retried step cannot overwrite the report of this run.
+    expect(s3.puts).toEqual([
+      { bucket: BUCKET, key: 'runs/run-1/report.json', ifNoneMatch: '*' },
+      { bucket: BUCKET, key: 'runs/run-1/report.md', ifNoneMatch: '*' },
+    ]);
     expect(JSON.parse(s3.get(BUCKET, 'runs/run-1/report.json') ?? '{}')).toMatchObject({
       outcome: 'REJECTED',
       dataset: { trainCount: 9000, manifest: { mixedShare: 0.1 } },

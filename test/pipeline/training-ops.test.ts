@@ -3,6 +3,8 @@ import {
   DeleteCustomModelDeploymentCommand,
   ListCustomModelDeploymentsCommand,
   ListTagsForResourceCommand,
+  type ListTagsForResourceCommandInput,
+  type ListTagsForResourceCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -158,7 +160,7 @@ describe('npm run cleanup-deployments', () => {
           customModelDeploymentName: `ir-dev-${id}`,
           modelArn: 'm',
           createdAt: new Date(),
-          status: 'Active' as const,
+          status: 'Active',
         })),
       })
       .resolves({
@@ -168,12 +170,15 @@ describe('npm run cleanup-deployments', () => {
           customModelDeploymentName: `x-${id}`,
           modelArn: 'm',
           createdAt: new Date(),
-          status: 'Active' as const,
+          status: 'Active',
         })),
       });
     bedrock
       .on(ListTagsForResourceCommand)
-      .callsFake(async (input) => ({ $metadata, tags: tags[input.resourceARN ?? ''] ?? [] }));
+      .callsFake(async (input: ListTagsForResourceCommandInput): Promise<ListTagsForResourceCommandOutput> => ({
+        $metadata,
+        tags: tags[input.resourceARN ?? ''] ?? [],
+      }));
     bedrock.on(DeleteCustomModelDeploymentCommand).resolves({ $metadata });
   });
 

@@ -222,9 +222,11 @@ describe('router handler: bad input is a 400 naming the field, never a 5xx', () 
     ['null', null],
     ['a string', 'hello'],
     ['an empty object', {}],
+    ['an array', []],
+    ['an object with wrongly typed fields', { httpMethod: 42, resource: '/v1/route', body: { query: 'a' } }],
   ])('an event that is %s, as from a direct invocation', async (_name, raw) => {
     const { handler } = build();
-    const result = await handler(raw as unknown as APIGatewayProxyEvent);
+    const result = await handler(raw);
     expect(result.statusCode).toBeGreaterThanOrEqual(400);
     expect(result.statusCode).toBeLessThan(500);
     errorResponseSchema.parse(body(result));
