@@ -66,10 +66,11 @@ export class InMemoryS3 {
         });
       }
       const body = input.Body;
-      this.objects.set(
-        id,
-        typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : '',
-      );
+      // The handlers write strings; anything else would be stored wrongly, so say so rather than store ''.
+      if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+        throw new Error(`InMemoryS3: unsupported PutObject Body (${typeof body}) for ${id}`);
+      }
+      this.objects.set(id, typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
       return { $metadata: { httpStatusCode: 200 }, ETag: '"etag"' };
     });
   }
