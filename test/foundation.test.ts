@@ -7,7 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Function, RUNTIME } from '../lib/constructs/function';
 import { DatasetBucket } from '../lib/constructs/dataset-bucket';
-import { nagFindings, synth } from './helpers/app';
+import { EVERYTHING_ON, nagFindings, synth } from './helpers/app';
 
 describe('the app', () => {
   it('builds the two stacks of an environment, named after it', () => {
@@ -58,15 +58,6 @@ describe('the app', () => {
     }
   });
 });
-
-const EVERYTHING_ON = {
-  permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ProjectBoundary',
-  notificationEmail: 'ops@example.com',
-  retainData: 'false',
-  apiAuth: 'apiKey',
-  corsAllowOrigins: 'https://search.example.com',
-  fallbackModelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
-};
 
 describe('permissions boundary', () => {
   it('is set on every role of both stacks when configured', () => {

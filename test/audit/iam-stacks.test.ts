@@ -6,21 +6,13 @@ import {
   type CfnResourceJson,
   type CfnTemplate,
 } from '../../lib/audit/iam-report';
-import { synth } from '../helpers/app';
+import { EVERYTHING_ON, synth } from '../helpers/app';
 
 /**
  * The IAM check of `npm run iam-report`, run over the app's real synthesized templates, so that `npm test` fails on
  * a misspelt action (e.g. `bedrock:CreateModelDistillationJob`), an action `*` or an unjustified wildcard resource
  * anywhere in either stack. One synth, with every optional feature on (the most roles).
  */
-const EVERYTHING_ON = {
-  permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ProjectBoundary',
-  notificationEmail: 'ops@example.com',
-  retainData: 'false',
-  apiAuth: 'apiKey',
-  corsAllowOrigins: 'https://search.example.com',
-  fallbackModelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
-};
 
 const catalog = loadIamActions();
 const { stacks, templates } = synth(EVERYTHING_ON);

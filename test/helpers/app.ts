@@ -29,6 +29,16 @@ export function buildApp(context: Record<string, unknown> = {}, options: { bundl
   return { app, config, stacks };
 }
 
+/** Context with every optional feature on (boundary, e-mail, API keys, CORS, fallback model, data not retained). */
+export const EVERYTHING_ON = {
+  permissionsBoundaryArn: 'arn:aws:iam::123456789012:policy/ProjectBoundary',
+  notificationEmail: 'ops@example.com',
+  retainData: 'false',
+  apiAuth: 'apiKey',
+  corsAllowOrigins: 'https://search.example.com',
+  fallbackModelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
+};
+
 /** One template per stack, built once per context (synth is the slow part of these tests). */
 const cache = new Map<string, ReturnType<typeof buildApp> & { templates: { pipeline: Template; api: Template } }>();
 export function synth(context: Record<string, unknown> = {}) {
