@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { MODALITIES } from '../lambda/shared/modality';
+import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../lambda/shared/model-ids';
 import { DEFAULT_PRICES } from '../lambda/shared/prices';
+import { runSizeProblem } from '../lambda/shared/query-plan';
+import { closestMatch } from './text/closest';
 
 /**
  * The app's whole configuration: one zod schema over CDK context, with defaults.
@@ -28,7 +31,6 @@ const numberIn = (min: number, max: number) => {
   return z.coerce.number(allowed).min(min, allowed).max(max, allowed);
 };
 
-/** The retention periods CloudWatch Logs accepts. */
 /** The retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -94,7 +96,8 @@ export const configSchema = z
       .default(30),
 
     // --- models ---
-    teacherModelId: modelId('teacherModelId').default('us.amazon.nova-premier-v1:0'),
+    /** Nova Pro: ACTIVE and a documented distillation teacher for Nova Micro (see DEFAULT_TEACHER_MODEL_ID). */
+    teacherModelId: modelId('teacherModelId').default(DEFAULT_TEACHER_MODEL_ID),
     studentModelId: modelId('studentModelId').default('amazon.nova-micro-v1:0:128k'),
     baselineModelId: modelId('baselineModelId').default('us.anthropic.claude-haiku-4-5-20251001-v1:0'),
     /** Judge of another family than the candidates (Nova student, Claude baseline): judges favour their own family. */
@@ -128,6 +131,11 @@ export const configSchema = z
 
     // --- router API ---
     apiAuth: z.enum(['iam', 'apiKey']).default('iam'),
+    /**
+     * Whether this environment sets the account's API Gateway CloudWatch Logs role (one per account and Region, shared
+     * by every REST API there). Off by default: set it on one environment only, where the account has no role yet.
+     */
+    apiGatewayCloudWatchRole: bool.default(false),
     apiThrottleRateLimit: intIn(1, 100000).default(100),
     apiThrottleBurstLimit: intIn(1, 100000).default(200),
     /** Origins allowed by CORS; empty (the default) turns CORS off. Comma-separated on the command line. */
@@ -164,6 +172,28 @@ export const configSchema = z
     error: 'must be smaller than exampleCount',
     when: (payload) => payload.issues.length === 0,
   })
+  .refine((c) => (DEPLOYMENT_REGIONS as readonly string[]).includes(c.region), {
+    path: ['region'],
+    error: `has no on-demand custom-model deployment, which serves the student: set region to ${DEPLOYMENT_REGIONS.join(
+      ' or ',
+    )} (-c region=us-east-1)`,
+    when: (payload) => payload.issues.length === 0,
+  })
+  .refine((c) => parseModelId(c.studentModelId).profile === undefined, {
+    path: ['studentModelId'],
+    error:
+      'is a cross-Region inference profile; a distillation student must be a base model: drop the Region prefix ' +
+      '(e.g. "amazon.nova-micro-v1:0:128k")',
+    when: (payload) => payload.issues.length === 0,
+  })
+  // The same check Preflight makes on execution-input overrides: a size the plan cannot balance never reaches a run.
+  .superRefine((c, ctx) => {
+    if (c.testExampleCount >= c.exampleCount) return; // reported above
+    const problem = runSizeProblem(c);
+    // Reported under the key its fix names: too many shards → queriesPerShard, too few queries → generationSurplus.
+    const key = problem?.includes('raise queriesPerShard') ? 'queriesPerShard' : 'generationSurplus';
+    if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+  })
   .refine((c) => c.apiThrottleBurstLimit >= c.apiThrottleRateLimit, {
     path: ['apiThrottleBurstLimit'],
     error: 'must be at least apiThrottleRateLimit',
@@ -184,8 +214,16 @@ export class ConfigError extends Error {
   }
 }
 
-/** Context keys set by the CDK itself or its CLI: never ours, never reported as unknown. */
-const isCdkKey = (key: string) => !/^[a-z][a-zA-Z0-9]*$/.test(key);
+/**
+ * Context keys of the CDK itself, its CLI and its context providers: never ours, never reported as unknown. Anything
+ * else that is not one of our keys is a mistake, whatever its case (`EnvName`, `env_name`, `example-count`).
+ */
+const CDK_KEY_PREFIXES = ['@aws-cdk/', '@aws-cdk-containers/', 'aws:cdk:', 'aws-cdk:', 'cdk-', 'cdk:'];
+const CDK_KEYS = ['cli-telemetry', 'acknowledged-issue-numbers', 'assembly-output', 'bundling-stacks'];
+/** Cached context-provider lookups in cdk.context.json: `availability-zones:account=…:region=…`, `ssm:account=…`. */
+const CONTEXT_LOOKUP = /^[a-z][a-z0-9-]*:account=/;
+export const isCdkKey = (key: string): boolean =>
+  CDK_KEY_PREFIXES.some((p) => key.startsWith(p)) || CDK_KEYS.includes(key) || CONTEXT_LOOKUP.test(key);
 
 /** Parse raw context values (as from `app.node.getAllContext()`) into the typed config, or throw one ConfigError. */
 export function parseConfig(context: Record<string, unknown>): AppConfig {
@@ -193,7 +231,7 @@ export function parseConfig(context: Record<string, unknown>): AppConfig {
   const problems: string[] = [];
   for (const key of Object.keys(ours)) {
     if (!(CONFIG_KEYS as string[]).includes(key)) {
-      const near = closestKey(key);
+      const near = closestMatch(key, CONFIG_KEYS);
       problems.push(
         `unknown key "${key}"${near ? ` — did you mean "${near}"?` : '.'} Known keys: ${CONFIG_KEYS.join(', ')}.`,
       );
@@ -212,31 +250,4 @@ export function parseConfig(context: Record<string, unknown>): AppConfig {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const config = result.data;
   return { ...config, priceTable: { ...DEFAULT_PRICES, ...config.prices } };
-}
-
-function closestKey(key: string): string | undefined {
-  let best: { key: string; distance: number } | undefined;
-  for (const candidate of CONFIG_KEYS) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (!best || distance < best.distance) best = { key: candidate, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(key.length / 3)) ? best.key : undefined;
-}
-
-/** Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts as one typo. */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, at(i - 2, j - 2) + 1);
-      const row = d[i];
-      if (row) row[j] = v;
-    }
-  }
-  return at(a.length, b.length);
 }

@@ -1,16 +1,23 @@
-/** `npm run cleanup-deployments -- --env <envName> [--delete]`: lists (and deletes) superseded deployments. */
+/** `npm run cleanup-deployments -- --env <envName> [--delete]`: lists (and deletes) deployments no longer needed. */
 import { BedrockClient } from '@aws-sdk/client-bedrock';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { UsageError } from '../lib/cli/args';
+import { runCommand } from '../lib/cli/errors';
 import { runCleanup } from '../lib/ops/cleanup-deployments';
 
-runCleanup(process.argv.slice(2), (region) => ({
-  bedrock: new BedrockClient(region ? { region } : {}),
-  ssm: new SSMClient(region ? { region } : {}),
-}))
-  .then((text) => console.log(text))
-  .catch((error: unknown) => {
-    if (!(error instanceof UsageError)) throw error;
-    console.error(error.message);
-    process.exitCode = 2;
+void runCommand('npm run cleanup-deployments', async () => {
+  const { text, exitCode } = await runCleanup(process.argv.slice(2), (region) => {
+    const config = region ? { region } : {};
+    return {
+      bedrock: new BedrockClient(config),
+      ssm: new SSMClient(config),
+      cfn: new CloudFormationClient(config),
+      sfn: new SFNClient(config),
+    };
   });
+  console.log(text);
+  return exitCode;
+}).then((code) => {
+  process.exitCode = code;
+});

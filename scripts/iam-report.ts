@@ -6,26 +6,33 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { loadIamActions } from '../lib/audit/iam-actions';
-import {
-  buildIamReport,
-  renderIamReportJson,
-  renderIamReportMarkdown,
-  stackTemplateOf,
-  type CfnTemplate,
-} from '../lib/audit/iam-report';
-import { createStacks, loadConfig } from '../lib/app';
-import { parseArgs, projectContext, UsageError } from '../lib/cli/args';
-import { ConfigError } from '../lib/config';
+import type { CfnTemplate } from '../lib/audit/iam-report';
+import { flagHelp, parseArgs, projectContext, PROJECT_ROOT as ROOT, UsageError } from '../lib/cli/args';
+import { runCommand } from '../lib/cli/errors';
+import { parseConfig } from '../lib/config';
 
-const ROOT = path.resolve(__dirname, '..');
+const USAGE =
+  'Usage: npm run iam-report [-- -c key=value …]\n' +
+  'Synthesizes both stacks offline and writes cdk.out/iam-report.md and cdk.out/iam-report.json.\n' +
+  flagHelp({}, { allowContext: true });
 
-function main(): number {
-  const { positionals, context } = parseArgs(process.argv.slice(2), {}, { allowContext: true });
+async function main(): Promise<number> {
+  const { positionals, context, help } = parseArgs(process.argv.slice(2), {}, { allowContext: true });
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
   if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}": the only option is -c key=value (as for cdk synth)`);
   }
+  // The context as the app will read it, checked before the CDK is even loaded (so `-c EnvName=prod` fails at once
+  // instead of auditing the default environment).
+  parseConfig({ ...projectContext(ROOT), ...context });
+  const { App } = await import('aws-cdk-lib');
+  const { createStacks, loadConfig } = await import('../lib/app');
+  const { loadIamActions } = await import('../lib/audit/iam-actions');
+  const { buildIamReport, renderIamReportJson, renderIamReportMarkdown, stackTemplateOf } =
+    await import('../lib/audit/iam-report');
   // Synthesized into a temporary directory: cdk.out stays what `cdk synth` wrote; only the reports go there.
   const outdir = mkdtempSync(path.join(tmpdir(), 'iam-report-'));
   try {
@@ -67,10 +74,6 @@ function main(): number {
   }
 }
 
-try {
-  process.exitCode = main();
-} catch (error) {
-  if (!(error instanceof ConfigError || error instanceof UsageError)) throw error;
-  console.error(error.message);
-  process.exitCode = 2;
-}
+void runCommand('npm run iam-report', main).then((code) => {
+  process.exitCode = code;
+});

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CONFIG_KEYS, ConfigError, editDistance, parseConfig } from '../lib/config';
+import { CONFIG_KEYS, ConfigError, isCdkKey, parseConfig } from '../lib/config';
+import { closestMatch, editDistance } from '../lib/text/closest';
 import { DEFAULT_PRICES } from '../lambda/shared/prices';
 
 const problemsOf = (context: Record<string, unknown>): string[] => {
@@ -20,7 +21,7 @@ describe('config defaults', () => {
     ['envName', 'dev'],
     ['region', 'us-east-1'],
     ['account', undefined],
-    ['teacherModelId', 'us.amazon.nova-premier-v1:0'],
+    ['teacherModelId', 'us.amazon.nova-pro-v1:0'],
     ['studentModelId', 'amazon.nova-micro-v1:0:128k'],
     ['baselineModelId', 'us.anthropic.claude-haiku-4-5-20251001-v1:0'],
     ['exampleCount', 10000],
@@ -139,6 +140,26 @@ describe('config errors name the key, the value given and what is allowed', () =
     ],
     ['a bad origin', { corsAllowOrigins: 'ftp://x' }, /^corsAllowOrigins\.0 .*must be "\*" or an http\(s\) origin$/],
     [
+      'a region without on-demand custom-model deployment',
+      { region: 'eu-west-1' },
+      /^region \(given: "eu-west-1"\): has no on-demand custom-model deployment.*set region to us-east-1 or us-west-2/,
+    ],
+    [
+      'a cross-Region profile as the student',
+      { studentModelId: 'us.amazon.nova-micro-v1:0' },
+      /^studentModelId \(given: "us.amazon.nova-micro-v1:0"\): is a cross-Region inference profile.*base model/,
+    ],
+    [
+      'a surplus too small to balance the run',
+      { exampleCount: '100', testExampleCount: '50', generationSurplus: '0' },
+      /^generationSurplus \(given: "0"\): exampleCount 100 \+ testExampleCount 50 with generationSurplus 0 plan 150 queries; at least \d+ are needed.*set generationSurplus to at least 0\.1\d+\.$/,
+    ],
+    [
+      'more shards than the state machine holds',
+      { exampleCount: '15000', testExampleCount: '1000', queriesPerShard: '10' },
+      /^queriesPerShard \(given: "10"\): .*2162 shards of at most 10; at most 500 shards fit.*raise queriesPerShard to at least 44\.$/,
+    ],
+    [
       'a test set as large as the training set',
       { exampleCount: '200', testExampleCount: '200' },
       /^testExampleCount \(given: "200"\): must be smaller than exampleCount$/,
@@ -155,8 +176,38 @@ describe('config errors name the key, the value given and what is allowed', () =
     expect(problem).toMatch(/^unknown key "exampelCount" — did you mean "exampleCount"\?/);
   });
 
+  it.each([
+    ['EnvName', 'envName'],
+    ['env_name', 'envName'],
+    ['example-count', 'exampleCount'],
+    ['TEACHER_MODEL_ID', 'teacherModelId'],
+    ['Region', 'region'],
+  ])('rejects %s, whatever its case or separators, and suggests %s', (key, near) => {
+    const problems = problemsOf({ [key]: 'prod' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^unknown key "${key}" — did you mean "${near}"\\?`));
+  });
+
+  it('lets the CDK own its keys: feature flags, CLI keys, context lookups', () => {
+    const cdkKeys = [
+      '@aws-cdk/core:newStyleStackSynthesis',
+      'aws:cdk:bundling-stacks',
+      'aws:cdk:version-reporting',
+      'cli-telemetry',
+      'acknowledged-issue-numbers',
+      'availability-zones:account=123456789012:region=us-east-1',
+    ];
+    for (const key of cdkKeys) expect(isCdkKey(key)).toBe(true);
+    expect(() => parseConfig(Object.fromEntries(cdkKeys.map((k) => [k, 'x'])))).not.toThrow();
+    for (const key of ['EnvName', 'env_name', 'cdkRegion', 'aws-region']) expect(isCdkKey(key)).toBe(false);
+  });
+
   it('suggests nothing for a key unlike any other', () => {
     expect(problemsOf({ zzzzzzzzzz: '1' })[0]).toMatch(/^unknown key "zzzzzzzzzz"\. Known keys: envName/);
+  });
+
+  it('accepts the documented minimum run', () => {
+    expect(parseConfig({ exampleCount: '100', testExampleCount: '50' })).toMatchObject({ exampleCount: 100 });
   });
 
   it('reports every problem at once', () => {
@@ -167,6 +218,14 @@ describe('config errors name the key, the value given and what is allowed', () =
     expect(() => parseConfig({ exampleCount: '1' })).toThrow(
       /Invalid configuration \(CDK context\):\n {2}- exampleCount/,
     );
+  });
+});
+
+describe('closestMatch', () => {
+  it('ignores case, dashes and underscores, and suggests nothing far away', () => {
+    expect(closestMatch('EXAMPLE_COUNT', ['exampleCount', 'envName'])).toBe('exampleCount');
+    expect(closestMatch('--reuse-modle', ['--reuse-model', '--reuse-dataset'])).toBe('--reuse-model');
+    expect(closestMatch('zzzzzz', ['exampleCount', 'envName'])).toBeUndefined();
   });
 });
 

@@ -160,6 +160,7 @@ describe('house Function construct', () => {
     description: 'probe',
     serviceName: 'probe-service',
     logRetentionDays: 14,
+    retainLogs: false,
     environment: { EXTRA: 'yes' },
     timeout: Duration.seconds(12),
   });
@@ -178,6 +179,22 @@ describe('house Function construct', () => {
 
   it('writes to an explicit log group with retention', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+  });
+
+  it('deletes its log group with the stack unless told to retain it', () => {
+    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+    const kept = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Kept');
+    new Function(kept, 'Probe', {
+      entry: 'router/handler.ts',
+      description: 'probe',
+      serviceName: 'probe-service',
+      logRetentionDays: 14,
+      retainLogs: true,
+    });
+    Template.fromStack(kept).hasResource('AWS::Logs::LogGroup', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
   it('sets source maps, the Powertools service name and the caller environment', () => {

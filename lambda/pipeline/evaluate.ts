@@ -1,7 +1,7 @@
 import {
   BedrockClient,
   CreateEvaluationJobCommand,
-  ListEvaluationJobsCommand,
+  paginateListEvaluationJobs,
   type EvaluationSummary,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
@@ -147,14 +147,12 @@ async function put(bucket: string, key: string, body: string) {
   );
 }
 
+/** The job named `jobName`; returning from the loop stops the paginator, so no page after the match is read. */
 async function findEvaluationJob(jobName: string): Promise<EvaluationSummary | undefined> {
-  let nextToken: string | undefined;
-  do {
-    const page = await bedrock.send(new ListEvaluationJobsCommand({ nameContains: jobName, nextToken }));
+  for await (const page of paginateListEvaluationJobs({ client: bedrock }, { nameContains: jobName })) {
     const match = page.jobSummaries?.find((j) => j.jobName === jobName);
     if (match) return match;
-    nextToken = page.nextToken;
-  } while (nextToken);
+  }
   return undefined;
 }
 

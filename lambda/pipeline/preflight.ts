@@ -3,7 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { isRetryable } from '../shared/bedrock';
 import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../shared/dataset-validator';
-import { parseModelId } from '../shared/model-ids';
+import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../shared/model-ids';
+import { runSizeProblem } from '../shared/query-plan';
 import { claimRun, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { assertRunId } from '../shared/runs';
 import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
@@ -15,11 +16,6 @@ import { envTypes, logger, parseInput, readEnvironment, tracer } from './common'
  * `{ runId, executionId, startTime, input }` (the execution's name, id, start time and input); result at
  * `$.preflight`. Once every check passed, the run id is claimed for the execution (`runs/<runId>/owner.json`).
  */
-
-/** Regions with on-demand deployment of custom models (shared/reference/bedrock.md §3). */
-export const DEPLOYMENT_REGIONS = ['us-east-1', 'us-west-2'] as const;
-/** The documented alternative teacher for Nova students while Nova Premier is Legacy. */
-export const ALTERNATIVE_TEACHER = 'us.amazon.nova-pro-v1:0';
 
 export class PreflightFailed extends Error {
   override readonly name = 'PreflightFailed';
@@ -65,6 +61,8 @@ const environment = () =>
     BUCKET_NAME: envTypes.text,
     EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
     TEST_EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
+    QUERIES_PER_SHARD: envTypes.int(1, 100_000),
+    GENERATION_SURPLUS: envTypes.number(0, 100),
     AWS_REGION: envTypes.text,
   });
 
@@ -73,8 +71,9 @@ type ModelConfigKey = 'teacherModelId' | 'studentModelId' | 'baselineModelId' | 
 /** What to do about a model that is not ACTIVE, per config key. */
 const LIFECYCLE_FIX: Record<ModelConfigKey, string> = {
   teacherModelId:
-    `Nova Premier is Legacy since its 2026-09-14 end of life; set teacherModelId to the documented alternative ` +
-    `"${ALTERNATIVE_TEACHER}" (npx cdk deploy -c teacherModelId=${ALTERNATIVE_TEACHER}).`,
+    'Set teacherModelId to an ACTIVE model Bedrock accepts as a distillation teacher for the student, such as the ' +
+    `default "${DEFAULT_TEACHER_MODEL_ID}" (Nova Premier is Legacy since its 2026-09-14 end of life): ` +
+    `npx cdk deploy -c teacherModelId=${DEFAULT_TEACHER_MODEL_ID}.`,
   studentModelId: 'Set studentModelId to an ACTIVE Nova student (Micro, Lite or Pro).',
   baselineModelId:
     'Set baselineModelId to an ACTIVE model to compare the student with (npx cdk deploy -c baselineModelId=…).',
@@ -136,6 +135,16 @@ export async function preflight(
     throw new PreflightFailed(
       `testExampleCount ${testExampleCount} must be smaller than exampleCount ${exampleCount}: lower it.`,
     );
+  }
+  // The plan must fit the state and end balanced: refused here, before any teacher call, with the numbers and the fix.
+  const sizeProblem = runSizeProblem({
+    exampleCount,
+    testExampleCount,
+    queriesPerShard: env.QUERIES_PER_SHARD,
+    generationSurplus: env.GENERATION_SURPLUS,
+  });
+  if (sizeProblem) {
+    throw new PreflightFailed(`${sizeProblem} (queriesPerShard and generationSurplus: npx cdk deploy -c key=value)`);
   }
   // One after the other, in the order the run uses them, so that the message names the first unusable one.
   const teacher = await checkModel(client, 'teacherModelId', env.TEACHER_MODEL_ID);

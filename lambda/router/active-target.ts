@@ -21,28 +21,66 @@ export interface RoutingPlan {
 /** Reads the parameter's text; undefined when the parameter does not exist. Throws what the SDK threw. */
 export type ParameterReader = () => Promise<string | undefined>;
 
+/** How soon a failed read is retried: `initialMs` after the first failure, doubling with each further one to `maxMs`. */
+export interface ReadRetry {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+/** The first retry after a failed read of the active-model parameter. */
+export const READ_RETRY_INITIAL_MS = 1_000;
+/**
+ * The longest wait between retries of a failing read. It bounds how long a recovered SSM goes unnoticed, and keeps a
+ * persistent failure visible in every 5-minute period of `ActiveModelReadErrors` (the alarm needs consecutive ones).
+ */
+export const READ_RETRY_MAX_MS = 60_000;
+
+/** The retry schedule for a parameter cached `ttlSeconds`: from 1 s up to the TTL, but never beyond a minute. */
+export function readRetryFor(ttlSeconds: number): ReadRetry {
+  return {
+    initialMs: READ_RETRY_INITIAL_MS,
+    maxMs: Math.min(READ_RETRY_MAX_MS, Math.max(READ_RETRY_INITIAL_MS, ttlSeconds * 1000)),
+  };
+}
+
 export interface ActiveTargetOptions {
   readonly read: ParameterReader;
   readonly parameterName: string;
   readonly fallbackModelId?: string;
-  /** How long a failed read is remembered before SSM is asked again (successful reads are cached by the reader). */
-  readonly retryAfterMs: number;
+  /** When a failed read is retried (successful reads are cached by the reader for the parameter TTL). */
+  readonly retry: ReadRetry;
+  /** Called once per failed read, whether a last good value could be served or not. */
+  readonly onReadError: () => void;
   /** Logs a warning the first time `key` is seen in this container, and never again. */
   readonly warnOnce: (key: string, message: string, details?: Record<string, unknown>) => void;
   readonly now?: () => number;
 }
 
-/** Plans each request from the active-model parameter, degrading to the fallback model or the default weights. */
+/**
+ * Plans each request from the active-model parameter, degrading to the fallback model or the default weights.
+ *
+ * - Stale-while-error: when a read fails after a successful one, the plan of the last value read keeps being served
+ *   (a transient SSM fault must not drop a promoted student to the fallback); with no value ever read (a cold
+ *   container), the fallback plan is served. Either way the failure is counted (onReadError) and the read is retried
+ *   after a backoff (ReadRetry), not after the whole parameter TTL.
+ * - Single-flight: concurrent requests share one read (a burst on a cold container makes one GetParameter call).
+ *
+ * Powertools Parameters caches successful reads for the TTL but neither serves an expired value when the refresh
+ * fails nor shares an in-flight read (BaseProvider.get in @aws-lambda-powertools/parameters 2.x), hence both here.
+ */
 export class ActiveTarget {
   private readonly now: () => number;
   private lastValue: string | undefined | null = null;
+  /** The plan for the last value read successfully: what a failed read serves. */
   private lastPlan: RoutingPlan | undefined;
-  private failedUntil = 0;
+  private failures = 0;
+  private retryAt = 0;
+  private inFlight: Promise<RoutingPlan> | undefined;
   private readonly fallbackPlan: RoutingPlan;
   private readonly fallbackStep?: ModelStep;
 
   constructor(private readonly options: ActiveTargetOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => Date.now());
     if (options.fallbackModelId) {
       this.fallbackStep = { modelId: options.fallbackModelId, system: teacherPrompt(), source: 'fallback-model' };
     }
@@ -51,27 +89,51 @@ export class ActiveTarget {
       : { steps: [], key: DEFAULT_MODEL };
   }
 
-  /** The plan for the current parameter value. Never throws: a failed read plans the fallback. */
-  async plan(): Promise<RoutingPlan> {
-    if (this.now() < this.failedUntil) return this.fallbackPlan;
+  /** The plan for the current parameter value. Never throws: a failed read plans the last good value or the fallback. */
+  plan(): Promise<RoutingPlan> {
+    if (this.now() < this.retryAt) return Promise.resolve(this.lastPlan ?? this.fallbackPlan);
+    if (!this.inFlight) {
+      const pending = this.refresh();
+      this.inFlight = pending;
+      // Cleared once settled (not inside refresh: a reader that throws synchronously would settle it before this).
+      void pending.then(() => {
+        if (this.inFlight === pending) this.inFlight = undefined;
+      });
+    }
+    return this.inFlight;
+  }
+
+  private async refresh(): Promise<RoutingPlan> {
     let value: string | undefined;
     try {
       value = await this.options.read();
     } catch (error) {
-      // Remember the failure for a while so a missing parameter or a denied read does not cost an SSM call per request.
-      this.failedUntil = this.now() + this.options.retryAfterMs;
-      const cause = rootCause(error);
-      this.options.warnOnce(
-        `parameter:${cause.name}`,
-        `cannot read the active-model parameter ${this.options.parameterName} (${cause.name}): serving ${this.fallbackPlan.key}`,
-        { error: cause.message },
-      );
-      return this.fallbackPlan;
+      return this.failed(error);
     }
+    this.failures = 0;
     if (value === this.lastValue && this.lastPlan) return this.lastPlan;
     this.lastValue = value;
     this.lastPlan = this.planFor(readActiveModel(value), value);
     return this.lastPlan;
+  }
+
+  private failed(error: unknown): RoutingPlan {
+    this.failures += 1;
+    const { initialMs, maxMs } = this.options.retry;
+    const backoffMs = Math.min(maxMs, initialMs * 2 ** Math.min(this.failures - 1, 30));
+    this.retryAt = this.now() + backoffMs;
+    this.options.onReadError();
+    const cause = rootCause(error);
+    const stale = this.lastPlan !== undefined;
+    const serving = this.lastPlan ?? this.fallbackPlan;
+    this.options.warnOnce(
+      `parameter:${cause.name}:${stale ? 'stale' : 'cold'}`,
+      `cannot read the active-model parameter ${this.options.parameterName} (${cause.name}): ` +
+        `${stale ? 'still serving the last value read' : 'nothing read yet, serving'} ${serving.key}; ` +
+        `retrying after ${backoffMs} ms, then with a backoff up to ${maxMs} ms`,
+      { error: cause.message },
+    );
+    return serving;
   }
 
   private planFor(read: ActiveModelRead, value: string | undefined): RoutingPlan {

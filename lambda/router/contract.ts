@@ -15,8 +15,18 @@ export const API_VERSION = 'v1';
 export const ROUTE_PATH = '/v1/route';
 export const BATCH_PATH = '/v1/route/batch';
 
-/** Longest query accepted, in characters. */
+/**
+ * Longest query accepted, in characters: Unicode code points, the unit zod's `maxLength` counts (and JSON Schema's:
+ * RFC 7159 characters), so an emoji is one character although it is two UTF-16 code units. Messages measure a query
+ * with queryLength, the same count.
+ */
 export const MAX_QUERY_LENGTH = 512;
+
+/**
+ * A query's length in the unit of MAX_QUERY_LENGTH: code points, as zod's maxLength counts them (a lone surrogate
+ * counts one, as there). Not `z.util.codePointLength`: reaching into that namespace bundles all of zod's utils (~9 KiB).
+ */
+export const queryLength = (query: string): number => [...query].length;
 /** Most queries in one batch request. */
 export const MAX_BATCH_QUERIES = 25;
 

@@ -16,8 +16,9 @@ export type ModelOutcome =
     };
 
 /**
- * Why a call gave no usable weights. `timeout`, `throttled`, `invalid-reply` and `error` fall back to the next model;
- * `access` (AccessDenied / ResourceNotFound: a configuration fault no retry can fix) goes straight to the default.
+ * Why a call gave no usable weights. Every failure falls back to the next model of the plan (the fallback model after
+ * the student), else to the default weights. `access` (AccessDenied / ResourceNotFound: a configuration fault no retry
+ * can fix) is also alarmed (`ModelAccessErrors`) and logged once per container and model (see Router.routeOne).
  */
 export type ModelFailure = 'timeout' | 'throttled' | 'invalid-reply' | 'access' | 'error';
 

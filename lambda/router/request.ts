@@ -5,6 +5,7 @@ import {
   batchRequestSchema,
   MAX_BATCH_QUERIES,
   MAX_QUERY_LENGTH,
+  queryLength,
   ROUTE_PATH,
   routeRequestSchema,
   type ErrorCode,
@@ -115,7 +116,7 @@ function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function describeValue(value: unknown): string {
-  if (typeof value === 'string') return value.trim() === '' ? 'a blank string' : `${value.length} characters`;
+  if (typeof value === 'string') return value.trim() === '' ? 'a blank string' : `${queryLength(value)} characters`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return value === null ? 'null' : `a ${typeof value}`;
 }

@@ -19,6 +19,8 @@ export const METRIC = {
   inputTokens: 'InputTokens',
   outputTokens: 'OutputTokens',
   clientErrors: 'ClientErrors',
+  /** A failed read of the active-model parameter (the last good value, or the fallback, was served meanwhile). */
+  activeModelReadErrors: 'ActiveModelReadErrors',
 } as const;
 /** Latency by who answered: one metric name per source keeps each request to one EMF record (no extra dimension set). */
 export const LATENCY_BY_SOURCE = {

@@ -2,10 +2,10 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { ActiveTarget } from './active-target';
+import { ActiveTarget, readRetryFor } from './active-target';
 import { AnswerCache } from './cache';
 import { createHttpHandler } from './http';
-import { Router } from './router';
+import { METRIC, Router } from './router';
 import type { RouterSettings } from './settings';
 import { powertoolsTelemetry } from './telemetry';
 
@@ -28,7 +28,8 @@ export function buildRouterHandler({ settings, bedrock, parameters, logger, metr
       read: () => parameters.get(settings.activeModelParameter, { maxAge: settings.parameterCacheTtlSeconds }),
       parameterName: settings.activeModelParameter,
       fallbackModelId: settings.fallbackModelId,
-      retryAfterMs: settings.parameterCacheTtlSeconds * 1000,
+      retry: readRetryFor(settings.parameterCacheTtlSeconds),
+      onReadError: () => telemetry.count(METRIC.activeModelReadErrors),
       warnOnce: telemetry.warnOnce,
     }),
     cache: new AnswerCache(settings.cacheSize, settings.cacheTtlSeconds),

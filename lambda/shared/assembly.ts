@@ -10,8 +10,9 @@ import type { ShardExample, ShardSummary } from './shard-generation';
 /**
  * The Assemble stage's pure logic: from the shards to the training file, the held-out test file and the manifest.
  * Duplicates go first (exact, then case/punctuation/whitespace), then records the validator rejects; the rest is
- * rebalanced on the teacher's own labels (dominant modality 25 % each, ±2 points) and split into a stratified held-out
- * test set that shares no (normalised) query with the training file.
+ * rebalanced on the teacher's own labels (dominant modality 25 % each, ±2 points of the training set) and split into a
+ * held-out test set, as even over the modalities as the training set's band allows (splitCounts), that shares no
+ * (normalised) query with the training file.
  */
 
 export const TARGET_SHARE = 1 / MODALITIES.length;
@@ -45,6 +46,11 @@ export interface AssemblyInput {
 /** Thrown when too few planned queries were labelled: the run stops with the numbers and the keys to change. */
 export class GenerationBelowMinimum extends Error {
   override readonly name = 'GenerationBelowMinimum';
+}
+
+/** Thrown when the labels cannot give the training set Nova's minimum in the band: nothing is written. */
+export class TooFewBalancedRecords extends Error {
+  override readonly name = 'TooFewBalancedRecords';
 }
 
 /** Thrown when a file Assemble built breaks the dataset validator (a bug, never written). */
@@ -114,6 +120,10 @@ export interface DatasetManifest {
     readonly shortfall: number;
   };
   readonly counts: { readonly train: SetCounts; readonly test: SetCounts };
+  /** Valid, distinct labelled records per dominant modality (the teacher's labels), before rebalancing. */
+  readonly labelledByModality?: Readonly<Record<Modality, number>>;
+  /** Where the kept records came from, per set (a run from production records will add a source). */
+  readonly sources?: Readonly<Record<'synthetic', { readonly train: number; readonly test: number }>>;
   readonly teacher: {
     readonly calls: { readonly writing: number; readonly labelling: number; readonly total: number };
     readonly inputTokens: number;
@@ -167,8 +177,88 @@ export function levelAllocation(available: readonly number[], total: number): nu
   return allocation;
 }
 
-const withinBand = (allocation: readonly number[], total: number): boolean =>
-  total > 0 && allocation.every((c) => Math.abs((c / total - TARGET_SHARE) * 100) <= BALANCE_TOLERANCE_POINTS + 1e-9);
+const sum = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0);
+
+/** The fewest and most records one dominant modality may have in a training set of `total` (25 % ± 2 points). */
+export function bandLimits(total: number): { readonly min: number; readonly max: number } {
+  // Whole percentages, so that the bounds are exact integers (23 × total / 100, 27 × total / 100).
+  const low = 100 * TARGET_SHARE - BALANCE_TOLERANCE_POINTS;
+  const high = 100 * TARGET_SHARE + BALANCE_TOLERANCE_POINTS;
+  return { min: Math.ceil((low * total) / 100), max: Math.floor((high * total) / 100) };
+}
+
+const withinBand = (allocation: readonly number[], total: number): boolean => {
+  const { min, max } = bandLimits(total);
+  return total > 0 && sum(allocation) === total && allocation.every((c) => c >= min && c <= max);
+};
+
+/**
+ * Whether `available` records per dominant modality can give a training set of `train` records within the band and a
+ * held-out set of `test` more: every modality reaches the band's minimum, the modalities capped at its maximum still
+ * fill `train`, and `test` records are left over.
+ */
+export function splitFeasible(available: readonly number[], train: number, test: number): boolean {
+  const { min, max } = bandLimits(train);
+  return (
+    train > 0 &&
+    min <= max &&
+    available.every((a) => a >= min) &&
+    sum(available.map((a) => Math.min(a, max))) >= train &&
+    sum(available) - train >= test
+  );
+}
+
+/**
+ * The held-out set as even over the modalities as a training set of `train` allows: each modality keeps the band's
+ * minimum for training, and a held-out record taken from below a modality's band maximum costs training one record
+ * of the slack the other modalities have (greedy: always the modality with the fewest held-out records).
+ */
+function heldOutAround(available: readonly number[], train: number, test: number): number[] {
+  const { min, max } = bandLimits(train);
+  const free = available.map((a) => Math.max(0, a - max));
+  let slack = sum(available.map((a) => Math.min(a, max))) - train;
+  const counts = available.map(() => 0);
+  for (let taken = 0; taken < test; taken++) {
+    let pick = -1;
+    available.forEach((a, i) => {
+      const c = counts[i] ?? 0;
+      const can = c < a - min && (c < (free[i] ?? 0) || slack > 0);
+      if (can && (pick < 0 || c < (counts[pick] ?? 0))) pick = i;
+    });
+    if (pick < 0) break;
+    if ((counts[pick] ?? 0) >= (free[pick] ?? 0)) slack--;
+    counts[pick] = (counts[pick] ?? 0) + 1;
+  }
+  return counts;
+}
+
+export interface SplitCounts {
+  readonly train: readonly number[];
+  readonly test: readonly number[];
+}
+
+/**
+ * Training and held-out counts per dominant modality. When the labels allow exampleCount training records in the band
+ * plus testExampleCount held out, that is the split: the held-out set as even as the band lets it be, the training
+ * set as even as what is left allows. Otherwise the held-out set is taken first, stratified (an even share per
+ * modality, so the evaluation still measures all four), and the training set is the largest the band allows from
+ * the rest: the shortfall.
+ */
+export function splitCounts(available: readonly number[], exampleCount: number, testExampleCount: number): SplitCounts {
+  if (splitFeasible(available, exampleCount, testExampleCount)) {
+    const test = heldOutAround(available, exampleCount, testExampleCount);
+    const { max } = bandLimits(exampleCount);
+    const train = levelAllocation(
+      available.map((a, i) => Math.min(max, a - (test[i] ?? 0))),
+      exampleCount,
+    );
+    // Always holds when feasible (the level is at least exampleCount / 4); checked so that a miss cannot go unseen.
+    if (withinBand(train, exampleCount) && sum(test) === testExampleCount) return { train, test };
+  }
+  const test = levelAllocation(available, testExampleCount);
+  const remaining = available.map((a, i) => a - (test[i] ?? 0));
+  return { train: balancedTrainingCounts(remaining, exampleCount), test };
+}
 
 /**
  * Training counts per modality: exampleCount split evenly when every modality has enough, else the largest total
@@ -177,7 +267,7 @@ const withinBand = (allocation: readonly number[], total: number): boolean =>
 export function balancedTrainingCounts(available: readonly number[], exampleCount: number): number[] {
   for (let total = exampleCount; total > 0; total--) {
     const allocation = levelAllocation(available, total);
-    if (allocation.reduce((s, a) => s + a, 0) === total && withinBand(allocation, total)) return allocation;
+    if (withinBand(allocation, total)) return allocation;
   }
   return available.map(() => 0);
 }
@@ -198,7 +288,10 @@ export function countSet(weights: readonly Weights[]): SetCounts {
 const toJsonl = (records: readonly ConversationRecord[]): string =>
   records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '');
 
-/** Builds the run's train/test files and manifest from its shards. Pure; throws GenerationBelowMinimum. */
+/**
+ * Builds the run's train/test files and manifest from its shards. Pure; throws GenerationBelowMinimum or
+ * TooFewBalancedRecords.
+ */
 export function assembleDataset(input: AssemblyInput): AssembledDataset {
   const droppedByReason: Record<string, number> = {};
   const drop = (reason: string, n = 1) => {
@@ -272,16 +365,22 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
     });
   }
 
-  // Rebalance on the teacher's labels, held-out set first (stratified: an even share of each dominant modality).
+  // Rebalance on the teacher's labels: counts per dominant modality for both sets, then the records in stable order.
   const byModality = MODALITIES.map((m) =>
     candidates.filter((c) => c.dominant === m).sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)),
   );
-  const testCounts = levelAllocation(
-    byModality.map((c) => c.length),
-    input.testExampleCount,
-  );
-  const remaining = byModality.map((c, i) => c.length - (testCounts[i] ?? 0));
-  const trainCounts = balancedTrainingCounts(remaining, input.exampleCount);
+  const available = byModality.map((c) => c.length);
+  const { train: trainCounts, test: testCounts } = splitCounts(available, input.exampleCount, input.testExampleCount);
+  const trainTotal = trainCounts.reduce((s, c) => s + c, 0);
+  if (trainTotal < TRAINING_LIMITS.minRecords) {
+    const labels = MODALITIES.map((m, i) => `${m} ${available[i] ?? 0}`).join(', ');
+    throw new TooFewBalancedRecords(
+      `only ${trainTotal} training records fit the 25 % ± ${BALANCE_TOLERANCE_POINTS}-point band (Nova needs at ` +
+        `least ${TRAINING_LIMITS.minRecords}): after deduplication and validation the teacher's labels give ${labels} ` +
+        `records per dominant modality for exampleCount ${input.exampleCount} + testExampleCount ` +
+        `${input.testExampleCount}. Check the shard summaries for drops, then raise generationSurplus.`,
+    );
+  }
   const test: Candidate[] = [];
   const train: Candidate[] = [];
   byModality.forEach((group, i) => {
@@ -342,6 +441,11 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
       shortfall: input.exampleCount - train.length,
     },
     counts: { train: countSet(train.map((c) => c.weights)), test: countSet(test.map((c) => c.weights)) },
+    labelledByModality: Object.fromEntries(MODALITIES.map((m, i) => [m, byModality[i]?.length ?? 0])) as Record<
+      Modality,
+      number
+    >,
+    sources: { synthetic: { train: train.length, test: test.length } },
     teacher: {
       calls: { ...calls, total: calls.writing + calls.labelling },
       ...usage,

@@ -38,7 +38,7 @@ export const DEFAULT_TOKEN_ASSUMPTIONS: TokenAssumptions = {
   judgeOutputTokens: 150,
 };
 
-/** Distillation rates: parameters because no source confirmed them (shared/reference/bedrock.md §7). */
+/** Distillation rates: parameters because no source confirmed them (docs/aws-facts.md §8). */
 export interface DistillationRates {
   /** USD per 1,000 training tokens of the student (UNVERIFIED; Nova Micro customization list price). */
   readonly trainingPer1kTokensUsd: number;

@@ -4,7 +4,7 @@ import { validateWeights } from './weights';
 /**
  * The one dataset validator: used by Assemble before it writes a file, and by users through
  * `npm run validate-dataset -- <file.jsonl>`. It checks the rules a Bedrock distillation job applies to
- * `bedrock-conversation-2024` records (shared/reference/bedrock.md §2) plus our label contract.
+ * `bedrock-conversation-2024` records (docs/aws-facts.md §3) plus our label contract.
  */
 
 /** Nova distillation accepts 100 to 15,000 records. */
@@ -12,8 +12,24 @@ export const TRAINING_LIMITS = { minRecords: 100, maxRecords: 15_000 } as const;
 /** A model evaluation job takes at most 1,000 prompts; the held-out file feeds one. */
 export const HELD_OUT_LIMITS = { minRecords: 1, maxRecords: 1_000 } as const;
 
-/** Strings that fail Nova customization jobs when they appear in a prompt. */
-export const RESERVED_STRINGS = ['User:', 'Bot:', 'Assistant:', 'System:', '<image>', '<video>', '[EOS]'] as const;
+/**
+ * Strings that fail a Nova customization job wherever they appear in a record's text (system, user or assistant).
+ * The Nova user guide reserves `User:`, `Bot:`, `Assistant:`, `System:`, `<image>`, `<video>` and `[EOS]`
+ * (https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html); AWS's own Nova
+ * dataset validator also refuses `Thought:` and `<unk>` (aws-samples/amazon-nova-samples,
+ * customization/bedrock-finetuning/understanding/dataset_validation/nova_ft_dataset_validator.py). docs/aws-facts.md §3.
+ */
+export const RESERVED_STRINGS = [
+  'System:',
+  'User:',
+  'Bot:',
+  'Assistant:',
+  'Thought:',
+  '[EOS]',
+  '<image>',
+  '<video>',
+  '<unk>',
+] as const;
 
 export type DatasetRule =
   | 'RECORD_COUNT'
@@ -49,8 +65,23 @@ export type DatasetValidation =
 
 const problem = (rule: DatasetRule, message: string): RecordProblem => ({ rule, message });
 
-/** The first reserved string in `text`, if any. */
-export const reservedStringIn = (text: string): string | undefined => RESERVED_STRINGS.find((s) => text.includes(s));
+/** ASCII letters lower-cased only: the length stays the same, so an index in the result is an index in the text. */
+const asciiLowerCase = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/**
+ * The first reserved string in `text` as the text spells it, or undefined. Matched as AWS's validator matches: a plain
+ * substring with no word boundary ("operating system: linux" and "chatbot: demo" are refused too) and letter case
+ * ignored (`token.lower() in text.lower()`). The strings are ASCII, so lower-casing ASCII letters finds the same
+ * matches; false positives only cost a query, a miss costs a failed customization job.
+ */
+export function reservedStringIn(text: string): string | undefined {
+  const lower = asciiLowerCase(text);
+  for (const reserved of RESERVED_STRINGS) {
+    const at = lower.indexOf(reserved.toLowerCase());
+    if (at !== -1) return text.slice(at, at + reserved.length);
+  }
+  return undefined;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 

@@ -1,6 +1,6 @@
 import {
-  ListCustomModelDeploymentsCommand,
   ListTagsForResourceCommand,
+  paginateListCustomModelDeployments,
   type BedrockClient,
   type CustomModelDeploymentSummary,
   type ListCustomModelDeploymentsRequest,
@@ -13,12 +13,9 @@ export async function listDeployments(
   filter: Omit<ListCustomModelDeploymentsRequest, 'nextToken'>,
 ): Promise<CustomModelDeploymentSummary[]> {
   const all: CustomModelDeploymentSummary[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(new ListCustomModelDeploymentsCommand({ ...filter, nextToken }));
+  for await (const page of paginateListCustomModelDeployments({ client }, { ...filter })) {
     all.push(...(page.modelDeploymentSummaries ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  }
   return all;
 }
 

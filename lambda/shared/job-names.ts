@@ -8,7 +8,7 @@ import { assertRunId } from './runs';
  * and two environments may share an account and a run id.
  */
 
-/** The documented name patterns (shared/reference/bedrock.md §2–§4). */
+/** The documented name patterns (docs/aws-facts.md §2, §4, §5). */
 export const NAME_RULES = {
   customizationJobName: { pattern: /^[a-zA-Z0-9](-*[a-zA-Z0-9+\-.])*$/, maxLength: 63 },
   customModelName: { pattern: /^([0-9a-zA-Z][_-]?){1,63}$/, maxLength: 63 },

@@ -1,3 +1,5 @@
+import { CUSTOM_MODEL_DEPLOYMENT_ARN } from './active-model';
+
 /**
  * Bedrock model identifiers: plain foundation-model ids (`amazon.nova-micro-v1:0`), context variants
  * (`amazon.nova-micro-v1:0:128k`), cross-Region inference profiles (`us.amazon.nova-premier-v1:0`) and ARNs of each.
@@ -47,6 +49,21 @@ export function parseModelId(modelId: string): ParsedModelId {
   };
 }
 
+/**
+ * The default teacher: Amazon Nova Pro, ACTIVE, and a documented distillation teacher for Nova Micro (Nova v1 roles:
+ * Pro is teacher and student, Premier teacher only, Lite and Micro students only;
+ * https://docs.aws.amazon.com/nova/latest/userguide/customization.html and
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/prequisites-model-distillation.html). The case study used Nova
+ * Premier, Legacy since its end of life on 14 Sept 2026: accounts that still have it set
+ * `-c teacherModelId=us.amazon.nova-premier-v1:0`.
+ */
+export const DEFAULT_TEACHER_MODEL_ID = 'us.amazon.nova-pro-v1:0';
+
+/**
+ * Regions with on-demand deployment of custom models (docs/aws-facts.md §4): the student can only be served there, so
+ * the config refuses any other region at synth and Preflight at run time.
+ */
+export const DEPLOYMENT_REGIONS = ['us-east-1', 'us-west-2'] as const;
+
 /** True for an ARN of an on-demand custom-model deployment (what the router invokes once a student is promoted). */
-export const isCustomModelDeploymentArn = (id: string): boolean =>
-  /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model-deployment\/[a-z0-9]+$/.test(id);
+export const isCustomModelDeploymentArn = (id: string): boolean => CUSTOM_MODEL_DEPLOYMENT_ARN.test(id);

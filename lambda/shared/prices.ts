@@ -7,7 +7,7 @@ export interface TokenPrice {
 }
 
 /**
- * Built-in on-demand prices (shared/reference/bedrock.md §7). Keys are base model ids: a cross-Region profile id
+ * Built-in on-demand prices (docs/aws-facts.md §8). Keys are base model ids: a cross-Region profile id
  * (`us.…`) and a `:128k` context variant resolve to the same entry through `priceFor`. Override any entry with the
  * `prices` config key. A distilled Nova Micro on demand is billed at Nova Micro's rate.
  */

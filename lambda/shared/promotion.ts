@@ -1,4 +1,4 @@
-import { activeModelSchema, readActiveModel, type ActiveModel } from './active-model';
+import { activeModelFrom, readActiveModel, type ActiveModel } from './active-model';
 import type { JudgeScore, ModelMetrics } from './evaluation';
 import { STUDENT_PROMPT_VERSION } from './prompts';
 
@@ -16,7 +16,10 @@ export interface PromotionInput {
   readonly promotedAt: string;
 }
 
-/** The parameter value for a promoted student, validated against the schema the router reads. */
+/**
+ * The parameter value for a promoted student, validated against the schema the router reads (activeModelSchema);
+ * throws InvalidActiveModel naming the field, e.g. a deployment ARN Bedrock's pattern refuses.
+ */
 export function activeModelValue(input: PromotionInput): ActiveModel {
   const metrics: Record<string, number> = {
     judgeScore: input.judge.student.mean,
@@ -27,7 +30,7 @@ export function activeModelValue(input: PromotionInput): ActiveModel {
     latencyP95Ms: input.student.latencyMs.p95,
   };
   if (input.student.costPer1kQueriesUsd !== null) metrics['costPer1kQueriesUsd'] = input.student.costPer1kQueriesUsd;
-  return activeModelSchema.parse({
+  return activeModelFrom({
     deploymentArn: input.deploymentArn,
     modelArn: input.modelArn,
     runId: input.runId,
@@ -71,7 +74,8 @@ export type RollbackPlan =
 /**
  * Which value a rollback restores: the latest earlier version whose value differs from the current one (versions
  * that repeat the current value are skipped). Refuses when the history holds nothing else, and when the previous
- * value is invalid or means "nothing promoted" unless `allowNone` is set.
+ * value is invalid (readActiveModel: the same activeModelSchema as Promote and the router) or means "nothing
+ * promoted" unless `allowNone` is set.
  */
 export function planRollback(history: readonly ParameterVersion[], allowNone = false): RollbackPlan {
   const sorted = [...history].sort((a, b) => a.version - b.version);

@@ -1,10 +1,13 @@
 import { z } from 'zod';
+import { splitFeasible } from './assembly';
 import { MODALITIES } from './modality';
 
 /**
  * How a run's queries are split into shards. Each shard asks the teacher for queries aimed at one target (a modality
- * or "mixed"), one domain and one phrasing, so that together the shards cover targets × domains × phrasings evenly.
- * The target is only what a query is written for: balance is measured later on the teacher's own labels.
+ * or "mixed"), one domain and one phrasing. The queries are first split over the targets — in proportion, whatever
+ * the shard count — then each target's queries into shards that walk its domains × phrasings. The target is only what
+ * a query is written for: balance is measured later on the teacher's own labels, so the plan gives every modality
+ * enough queries of its own to fill its quota even when the teacher loses or mislabels some (LABEL_LOSS_ONE_IN).
  */
 
 export const QUERY_TARGETS = [...MODALITIES, 'mixed'] as const;
@@ -35,6 +38,20 @@ export const PHRASINGS = [
   'sounds',
 ] as const;
 export type Phrasing = (typeof PHRASINGS)[number];
+
+/**
+ * The plan's allowance for the teacher: of the queries written for a modality, up to 1 in LABEL_LOSS_ONE_IN (rounded
+ * up) may come back lost (duplicate, invalid, unlabelled) or labelled as another modality; queries written for
+ * "mixed" may be labelled anything or lost. Within it, every run size the plan accepts ends with exactly exampleCount
+ * training records in the band and testExampleCount held out (test/shared/run-size.property.test.ts).
+ */
+export const LABEL_LOSS_ONE_IN = 10;
+
+/** Labels of its own modality that `queries` written for it are sure to give within the allowance. */
+export const guaranteedLabels = (queries: number): number => queries - Math.ceil(queries / LABEL_LOSS_ONE_IN);
+
+/** The fewest queries for which guaranteedLabels reaches `labels`. */
+export const queriesForLabels = (labels: number): number => labels + Math.ceil(labels / (LABEL_LOSS_ONE_IN - 1));
 
 /** The cells of targets × domains × phrasings (5 × 12 × 6 = 360). */
 export const CELL_COUNT = QUERY_TARGETS.length * DOMAINS.length * PHRASINGS.length;
@@ -76,45 +93,183 @@ export interface QueryPlan {
   readonly targetRecords: number;
   /** Queries planned: the target plus the surplus, before duplicates, drops and rebalancing. */
   readonly plannedQueries: number;
+  /** Queries per target, in QUERY_TARGETS order (they sum to plannedQueries). */
+  readonly queriesByTarget: Readonly<Record<QueryTarget, number>>;
   readonly shards: readonly ShardSpec[];
 }
 
+const sum = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0);
+
+/** `total` split into `parts` counts that differ by at most one, the larger ones first. */
+export function evenSplit(total: number, parts: number): number[] {
+  const base = Math.floor(total / parts);
+  return Array.from({ length: parts }, (_, i) => base + (i < total - base * parts ? 1 : 0));
+}
+
+/** Cells per target: domains × phrasings. */
+const CELLS_PER_TARGET = DOMAINS.length * PHRASINGS.length;
+
 /**
- * The cell of shard `index`: consecutive shards differ in target and domain, and each block of 60 shards shifts the
- * phrasing, so the first 360 shards are all distinct cells (a bijection) and any prefix spreads evenly.
+ * The cell of the `round`-th shard of target `targetIndex`. Over 72 rounds a target meets all 72 domain × phrasing
+ * cells once; within a round the five targets take five consecutive domains (5 is prime to 12), so any prefix of the
+ * plan spreads over domains and phrasings.
  */
-export function cellOf(index: number): Pick<ShardSpec, 'target' | 'domain' | 'phrasing'> {
-  const c = index % CELL_COUNT;
-  const perBlock = QUERY_TARGETS.length * DOMAINS.length;
-  const r = c % perBlock;
-  const block = Math.floor(c / perBlock);
+export function cellFor(targetIndex: number, round: number): Pick<ShardSpec, 'target' | 'domain' | 'phrasing'> {
+  const r = round % CELLS_PER_TARGET;
+  const block = Math.floor(r / DOMAINS.length);
   return {
-    target: QUERY_TARGETS[r % QUERY_TARGETS.length] as QueryTarget,
-    domain: DOMAINS[Math.floor(r / QUERY_TARGETS.length)] as Domain,
-    phrasing: PHRASINGS[(block + r) % PHRASINGS.length] as Phrasing,
+    target: QUERY_TARGETS[targetIndex % QUERY_TARGETS.length] as QueryTarget,
+    domain: DOMAINS[(QUERY_TARGETS.length * r + targetIndex) % DOMAINS.length] as Domain,
+    phrasing: PHRASINGS[(r + block + targetIndex) % PHRASINGS.length] as Phrasing,
   };
 }
+
+/** The cell of shard `index` when every target has as many shards (rounds of five): the first 360 are distinct. */
+export const cellOf = (index: number): Pick<ShardSpec, 'target' | 'domain' | 'phrasing'> =>
+  cellFor(index % QUERY_TARGETS.length, Math.floor(index / QUERY_TARGETS.length));
 
 export class PlanError extends Error {
   override readonly name = 'PlanError';
 }
 
-/** Splits the run into shards of `queriesPerShard` (the last one takes the remainder). */
-export function planQueries(input: PlanInput): QueryPlan {
-  const targetRecords = input.exampleCount + input.testExampleCount;
+/** ceil((exampleCount + testExampleCount) × (1 + generationSurplus)): the queries a run plans. */
+export const plannedQueriesOf = (input: PlanInput): number =>
   // Rounded first: 10,500 × 1.35 is 14175.000000000002 in floating point.
-  const plannedQueries = Math.ceil(Number((targetRecords * (1 + input.generationSurplus)).toFixed(6)));
-  const shardCount = Math.ceil(plannedQueries / input.queriesPerShard);
-  if (shardCount > MAX_SHARDS) {
-    const needed = Math.ceil(plannedQueries / MAX_SHARDS);
-    throw new PlanError(
-      `${plannedQueries} planned queries make ${shardCount} shards of ${input.queriesPerShard}; at most ${MAX_SHARDS} ` +
-        `shards fit in the state machine's state: raise queriesPerShard to at least ${needed}.`,
-    );
+  Math.ceil(Number(((input.exampleCount + input.testExampleCount) * (1 + input.generationSurplus)).toFixed(6)));
+
+/**
+ * `records` labels over the four modalities, three of them on a multiple of LABEL_LOSS_ONE_IN - 1 (whose queries then
+ * waste nothing to rounding), as even as that allows: their queries sum to exactly queriesForLabels(records).
+ */
+function alignedLabels(records: number): number[] {
+  const step = LABEL_LOSS_ONE_IN - 1;
+  const base = step * Math.floor(records / (MODALITIES.length * step));
+  const options = [base - step, base, base + step, base + 2 * step].filter((n) => n >= 0);
+  const spread = (xs: readonly number[]) => Math.max(...xs) - Math.min(...xs);
+  let best = [0, 0, 0, records];
+  for (const a of options)
+    for (const b of options)
+      for (const c of options) {
+        const fourth = records - a - b - c;
+        if (fourth >= 0 && spread([a, b, c, fourth]) < spread(best)) best = [a, b, c, fourth];
+      }
+  return best;
+}
+
+/**
+ * Queries per target (QUERY_TARGETS order) such that, within the allowance, the four modalities' own labels can fill
+ * exampleCount training records in the band plus testExampleCount held out; undefined when no split can. Tried in
+ * order: a fifth each; the modalities raised to the even quota they need, mixed taking the rest; the cheapest split
+ * (alignedLabels), which needs exactly minimumPlannedQueries and leaves mixed what is over.
+ */
+function targetCountsFor(input: PlanInput, planned: number): number[] | undefined {
+  const records = input.exampleCount + input.testExampleCount;
+  const candidates: number[][] = [
+    evenSplit(planned, QUERY_TARGETS.length).slice(0, MODALITIES.length),
+    evenSplit(records, MODALITIES.length).map(queriesForLabels),
+    alignedLabels(records).map(queriesForLabels),
+  ];
+  for (const modalities of candidates) {
+    const mixed = planned - sum(modalities);
+    const labels = modalities.map(guaranteedLabels);
+    if (mixed >= 0 && splitFeasible(labels, input.exampleCount, input.testExampleCount)) return [...modalities, mixed];
   }
-  const shards = Array.from({ length: shardCount }, (_, index): ShardSpec => {
-    const count = Math.min(input.queriesPerShard, plannedQueries - index * input.queriesPerShard);
-    return { index, ...cellOf(index), count };
-  });
-  return { targetRecords, plannedQueries, shards };
+  return undefined;
+}
+
+/**
+ * The fewest planned queries that can end balanced within the allowance: `n` queries guarantee at most
+ * guaranteedLabels(n) own labels however they are split over the modalities, and E + T are needed.
+ */
+export const minimumPlannedQueries = (input: Pick<PlanInput, 'exampleCount' | 'testExampleCount'>): number =>
+  queriesForLabels(input.exampleCount + input.testExampleCount);
+
+const shardCountFor = (counts: readonly number[], queriesPerShard: number): number =>
+  sum(counts.map((c) => Math.ceil(c / queriesPerShard)));
+
+/** The smallest generationSurplus with 3 decimals that plans at least `queries` queries. */
+function surplusFor(input: PlanInput, queries: number): number {
+  const records = input.exampleCount + input.testExampleCount;
+  const plans = (thousandths: number) =>
+    plannedQueriesOf({ ...input, generationSurplus: thousandths / 1000 }) >= queries;
+  // ceil(records × (1 + s)) ≥ queries once records × (1 + s) > queries − 1: start there, then settle on the boundary.
+  let thousandths = Math.max(0, Math.floor(((queries - 1 - records) / records) * 1000));
+  while (!plans(thousandths)) thousandths++;
+  while (thousandths > 0 && plans(thousandths - 1)) thousandths--;
+  return thousandths / 1000;
+}
+
+/** The run's target counts, or why it cannot end in a balanced dataset. */
+function sizePlan(input: PlanInput): { planned: number; counts: number[] } | { problem: string } {
+  const planned = plannedQueriesOf(input);
+  const sizes =
+    `exampleCount ${input.exampleCount} + testExampleCount ${input.testExampleCount} with generationSurplus ` +
+    `${input.generationSurplus} plan ${planned} queries`;
+  const counts = targetCountsFor(input, planned);
+  if (!counts) {
+    const needed = minimumPlannedQueries(input);
+    return {
+      problem:
+        `${sizes}; at least ${needed} are needed for every modality to fill its quota when the teacher loses or ` +
+        `mislabels 1 in ${LABEL_LOSS_ONE_IN} of its queries: set generationSurplus to at least ` +
+        `${surplusFor(input, needed)}.`,
+    };
+  }
+  const shards = shardCountFor(counts, input.queriesPerShard);
+  if (shards > MAX_SHARDS) {
+    // The fewest queries per shard that fit (shardCountFor falls as it grows; max(counts) gives ≤ 5 shards).
+    let low = input.queriesPerShard + 1;
+    let high = Math.max(...counts);
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2);
+      if (shardCountFor(counts, mid) <= MAX_SHARDS) high = mid;
+      else low = mid + 1;
+    }
+    return {
+      problem:
+        `${sizes} in ${shards} shards of at most ${input.queriesPerShard}; at most ${MAX_SHARDS} shards fit in the ` +
+        `state machine's state: raise queriesPerShard to at least ${low}.`,
+    };
+  }
+  return { planned, counts };
+}
+
+/**
+ * Why this run size cannot end in a balanced dataset (the keys, the numbers and the fix), or undefined when it can.
+ * Expects counts within Nova's limits and testExampleCount < exampleCount (checked before it). Preflight calls it
+ * before any teacher call, the config at synth, and planQueries throws its message.
+ */
+export function runSizeProblem(input: PlanInput): string | undefined {
+  const result = sizePlan(input);
+  return 'problem' in result ? result.problem : undefined;
+}
+
+/**
+ * Splits the run into shards: the queries over the targets (targetCountsFor), each target's into the fewest shards of
+ * at most queriesPerShard (sizes differing by at most one), interleaved round by round so that any prefix of the plan
+ * (and any run of failed shards) spreads over the targets. Throws PlanError with runSizeProblem's message.
+ */
+export function planQueries(input: PlanInput): QueryPlan {
+  const result = sizePlan(input);
+  if ('problem' in result) throw new PlanError(result.problem);
+  const { planned, counts } = result;
+  const sizes = counts.map((c) => evenSplit(c, Math.ceil(c / input.queriesPerShard)));
+  const rounds = Math.max(...sizes.map((s) => s.length));
+  const shards: ShardSpec[] = [];
+  for (let round = 0; round < rounds; round++) {
+    sizes.forEach((targetSizes, targetIndex) => {
+      const count = targetSizes[round];
+      if (count !== undefined) shards.push({ index: shards.length, ...cellFor(targetIndex, round), count });
+    });
+  }
+  const queriesByTarget = Object.fromEntries(QUERY_TARGETS.map((t, i) => [t, counts[i] ?? 0])) as Record<
+    QueryTarget,
+    number
+  >;
+  return {
+    targetRecords: input.exampleCount + input.testExampleCount,
+    plannedQueries: planned,
+    queriesByTarget,
+    shards,
+  };
 }

@@ -1,5 +1,5 @@
 import type { Domain, Phrasing, QueryTarget } from './query-plan';
-import { reservedStringIn } from './dataset-validator';
+import { RESERVED_STRINGS, reservedStringIn } from './dataset-validator';
 
 /**
  * The teacher writes the queries it will later label. A different prompt from the labelling one, sampled with some
@@ -7,7 +7,7 @@ import { reservedStringIn } from './dataset-validator';
  * wrapped in prose or code fences).
  */
 
-export const QUERY_WRITER_PROMPT_VERSION = 'query-writer-v1';
+export const QUERY_WRITER_PROMPT_VERSION = 'query-writer-v2';
 
 /** Queries asked for per Converse call: large enough to save calls, small enough to keep replies short and complete. */
 export const QUERIES_PER_WRITING_CALL = 25;
@@ -34,9 +34,12 @@ const PHRASING_GUIDE: Record<Phrasing, string> = {
   sounds: 'describing a sound or music where it fits',
 };
 
+/** The reserved strings as the writer prompt names them: the validator's list, so the prompt cannot fall behind it. */
+const reservedList = RESERVED_STRINGS.map((s) => `"${s}"`).join(', ');
+
 export const QUERY_WRITER_SYSTEM_PROMPT = `You write realistic search queries that people type into a video search engine.
 Write varied queries: different lengths, vocabulary and subjects; no numbering; no duplicates.
-Never use the strings "User:", "Bot:", "Assistant:", "System:", "<image>", "<video>" or "[EOS]".
+Never use these strings, in any letter case, even inside a word: ${reservedList}.
 Reply with only a JSON array of strings, nothing else.`;
 
 export interface QueryWritingRequest {
@@ -73,7 +76,7 @@ export const normalisedQuery = (text: string): string =>
     .replace(/\s+/g, ' ')
     .trim();
 
-/** Why a written query cannot be used, or undefined when it can. */
+/** Why a written query cannot be used, or undefined when it can. Reserved strings: the dataset validator's own rule. */
 export function queryProblem(query: string): string | undefined {
   if (query === '') return 'empty';
   if (query.length > MAX_QUERY_LENGTH) return `longer than ${MAX_QUERY_LENGTH} characters`;

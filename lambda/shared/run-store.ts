@@ -75,7 +75,7 @@ export interface RunOwner {
   readonly runId: string;
   /** `$$.Execution.Id`: the execution ARN, which a redrive or a retry keeps. */
   readonly executionId: string;
-  /** `$$.Execution.StartTime`. */
+  /** `$$.Execution.StartTime`: kept by a redrive, new for a new execution that reuses the name (and so the ARN). */
   readonly startTime: string;
 }
 
@@ -98,10 +98,14 @@ function parseOwner(text: string): RunOwner | undefined {
 
 /**
  * Claims the run id for an execution. Step Functions accepts an execution name again once the old execution's
- * history has expired (90 days) or the state machine was recreated, and every job name, token and S3 key derives from
- * the run id: without this, a new execution would silently adopt the old run's jobs and files. The first execution
- * writes owner.json (If-None-Match); the same execution (a retry, a redrive) finds its own id there; any other finds
- * the run id taken.
+ * history has expired (90 days) or the state machine was recreated, and such a new execution gets the very same
+ * execution ARN; every job name, token and S3 key derives from the run id. Without this, a new execution would
+ * silently adopt the old run's plan, jobs, deployment and promotion.
+ *
+ * What tells them apart is the start time: a redrive keeps the execution ARN and its `$$.Execution.StartTime` (the
+ * redrive's own time is a separate `$$.Execution.RedriveTime`, see docs/aws-facts.md), and a retry of Preflight runs
+ * inside the same execution, so only an execution that is really the same one presents both the same ARN and the same
+ * start time. The first execution writes owner.json (If-None-Match); any other finds the run id taken.
  */
 export async function claimRun(store: RunStore, owner: RunOwner): Promise<RunClaim> {
   const key = runOwnerKey(owner.runId);
@@ -112,7 +116,13 @@ export async function claimRun(store: RunStore, owner: RunOwner): Promise<RunCla
   // Written by a racing request a moment ago and not readable yet: the step's retry reads it.
   if (text === undefined) throw new RunObjectMissing(`${s3Uri(store.bucket, key)} was just written but cannot be read`);
   const existing = parseOwner(text);
-  return existing?.executionId === owner.executionId
+  return existing?.executionId === owner.executionId && sameInstant(existing.startTime, owner.startTime)
     ? { owned: true, firstClaim: false, key }
     : { owned: false, key, owner: existing };
+}
+
+/** The same point in time, however it was formatted (the context object's ISO 8601 text may differ in precision). */
+function sameInstant(a: string, b: string): boolean {
+  const [ta, tb] = [Date.parse(a), Date.parse(b)];
+  return Number.isNaN(ta) || Number.isNaN(tb) ? a === b && a !== '' : ta === tb;
 }

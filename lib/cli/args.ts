@@ -1,10 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs as parseNodeArgs } from 'node:util';
+import { ConfigError, parseConfig, type AppConfig, type ConfigInput } from '../config';
+import { closestMatch } from '../text/closest';
 
 /**
- * Command-line flags for the project's scripts (`npm run cost`, `npm run pipeline`, `npm run iam-report`): `--name
- * value` or `--name=value`, `-c key=value` for CDK context. A bad flag fails with a message naming it and what is
- * allowed, never a stack trace.
+ * Command-line flags for the project's operator commands: `--name value` or `--name=value`, `-h`/`--help` on every
+ * command, `-c key=value` (or `--context key=value`) for CDK context where the command reads the app's config.
+ * Tokenising is Node's own `util.parseArgs`; on top of it this module keeps the project's checks — value types and
+ * ranges, per-flag validation, "did you mean" for unknown flags — so a bad flag fails with a message naming it and
+ * what is allowed, before any AWS call and never with a stack trace.
  */
 
 export class UsageError extends Error {
@@ -18,6 +23,8 @@ export interface FlagSpec {
   readonly min?: number;
   readonly max?: number;
   readonly help: string;
+  /** Extra check of a string value: returns what is wrong with it (shown after the flag's name), or undefined. */
+  readonly check?: (value: string) => string | undefined;
 }
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
@@ -30,53 +37,85 @@ export interface ParsedArgs<S extends FlagSpecs> {
   readonly positionals: string[];
   /** `-c key=value` pairs (only when `allowContext`). */
   readonly context: Record<string, string>;
+  /** `-h` / `--help` was given. */
+  readonly help: boolean;
 }
+
+export interface ParseOptions {
+  /** Accept `-c key=value` / `--context key=value` (CDK context, as for `cdk synth`). */
+  readonly allowContext?: boolean;
+}
+
+type NodeOptions = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+
+const NUMBER = /^-?[\d,_]*\.?\d+(e[+-]?\d+)?$/i;
 
 export function parseArgs<S extends FlagSpecs>(
   argv: readonly string[],
   specs: S,
-  options: { allowContext?: boolean } = {},
+  options: ParseOptions = {},
 ): ParsedArgs<S> {
+  const nodeOptions: NodeOptions = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, spec] of Object.entries(specs)) {
+    nodeOptions[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string' };
+  }
+  if (options.allowContext) nodeOptions['context'] = { type: 'string', short: 'c', multiple: true };
+  // Not strict: unknown flags come back as tokens, so the message can suggest the closest known one.
+  const { tokens } = parseNodeArgs({
+    args: [...argv],
+    options: nodeOptions,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+
   const flags: Record<string, string | number | boolean> = {};
   const positionals: string[] = [];
   const context: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (options.allowContext && (arg === '-c' || arg === '--context' || arg.startsWith('--context='))) {
-      const pair = arg.startsWith('--context=') ? arg.slice('--context='.length) : argv[++i];
-      const eq = pair?.indexOf('=') ?? -1;
-      if (!pair || eq <= 0) throw new UsageError(`${arg} needs key=value (CDK context), e.g. -c envName=prod`);
-      context[pair.slice(0, eq)] = pair.slice(eq + 1);
+  let help = false;
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positionals.push(token.value);
       continue;
     }
-    if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1) throw unknownFlag(arg, specs);
-      positionals.push(arg);
+    if (token.kind === 'option-terminator') continue;
+    const { name, rawName } = token;
+    const value = token.value;
+    // A value taken from the next argument that is itself a flag means the value was forgotten.
+    const forgotten = value !== undefined && !token.inlineValue && value.startsWith('-') && !NUMBER.test(value);
+    if (name === 'help') {
+      if (value !== undefined) throw new UsageError(`${rawName} takes no value, got "${value}"`);
+      help = true;
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq > 0 ? eq : undefined);
-    const spec = specs[name];
-    if (!spec) throw unknownFlag(`--${name}`, specs);
+    if (name === 'context' && options.allowContext) {
+      const eq = value?.indexOf('=') ?? -1;
+      if (value === undefined || forgotten || eq <= 0) {
+        throw new UsageError(`${rawName} needs key=value (CDK context), e.g. ${rawName} envName=prod`);
+      }
+      context[value.slice(0, eq)] = value.slice(eq + 1);
+      continue;
+    }
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+    if (!spec) throw unknownFlag(rawName, specs, options);
     if (spec.type === 'boolean') {
-      const text = eq > 0 ? arg.slice(eq + 1) : 'true';
-      if (text !== 'true' && text !== 'false')
-        throw new UsageError(`--${name} takes no value (or =true/=false), got "${text}"`);
-      flags[name] = text === 'true';
+      if (value !== undefined && value !== 'true' && value !== 'false') {
+        throw new UsageError(`--${name} takes no value (or =true/=false), got "${value}"`);
+      }
+      flags[name] = value !== 'false';
       continue;
     }
-    const text = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (text === undefined || (eq < 0 && text.startsWith('--'))) {
-      throw new UsageError(`--${name} needs a value: ${spec.help}`);
-    }
-    flags[name] = flagValue(name, spec, text);
+    if (value === undefined || forgotten) throw new UsageError(`--${name} needs a value: ${spec.help}`);
+    flags[name] = flagValue(name, spec, value);
   }
-  return { flags: flags as FlagValues<S>, positionals, context };
+  return { flags: flags as FlagValues<S>, positionals, context, help };
 }
 
 function flagValue(name: string, spec: FlagSpec, text: string): string | number {
   if (spec.type === 'string') {
     if (text.trim() === '') throw new UsageError(`--${name} must not be empty: ${spec.help}`);
+    const problem = spec.check?.(text);
+    if (problem) throw new UsageError(`--${name}: ${problem}`);
     return text;
   }
   // Accept digit group separators people type (10,000 or 10_000).
@@ -98,41 +137,53 @@ function flagValue(name: string, spec: FlagSpec, text: string): string | number 
   return value;
 }
 
-function unknownFlag(flag: string, specs: FlagSpecs): UsageError {
-  const known = Object.keys(specs).map((n) => `--${n}`);
-  const near = known
-    .map((k) => ({ k, d: editDistance(flag.toLowerCase(), k) }))
-    .sort((a, b) => a.d - b.d)
-    .find((c) => c.d <= 3);
-  return new UsageError(
-    `unknown flag ${flag}${near ? ` — did you mean ${near.k}?` : ''} Known flags: ${known.join(', ') || 'none'}.`,
-  );
+function unknownFlag(flag: string, specs: FlagSpecs, options: ParseOptions): UsageError {
+  const names = [...Object.keys(specs), 'help', ...(options.allowContext ? ['context'] : [])];
+  const near = closestMatch(flag.replace(/^-+/, ''), names);
+  const known = names.map((n) => `--${n}`).join(', ');
+  return new UsageError(`unknown flag ${flag}${near ? ` — did you mean --${near}?` : ''} Known flags: ${known}.`);
 }
 
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        (previous[j] ?? 0) + 1,
-        (current[j - 1] ?? 0) + 1,
-        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+/** Usage text for a set of flags (with `-h, --help`, and `-c key=value` when the command takes CDK context). */
+export function flagHelp(specs: FlagSpecs, options: ParseOptions = {}): string {
+  const usage: [string, string][] = [
+    ...Object.entries(specs).map(([name, spec]): [string, string] => [
+      `--${name}${spec.type === 'boolean' ? '' : ` <${spec.type}>`}`,
+      spec.help,
+    ]),
+    ...(options.allowContext
+      ? [['-c, --context <key=value>', 'CDK context, as for cdk synth (e.g. -c envName=prod)'] as [string, string]]
+      : []),
+    ['-h, --help', 'show this help'],
+  ];
+  const width = Math.max(...usage.map(([flag]) => flag.length));
+  return usage.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`).join('\n');
 }
 
-/** Usage text for a set of flags. */
-export function flagHelp(specs: FlagSpecs): string {
-  const usage = Object.entries(specs).map(([name, spec]) => [
-    `--${name}${spec.type === 'boolean' ? '' : ` <${spec.type}>`}`,
-    spec.help,
-  ]);
-  const width = Math.max(...usage.map(([flag]) => flag?.length ?? 0));
-  return usage.map(([flag = '', help]) => `  ${flag.padEnd(width)}  ${help}`).join('\n');
+/** An AWS Region name as the SDK expects it (`us-east-1`, `us-gov-west-1`, `eu-central-2`). */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+export const checkRegion = (value: string): string | undefined =>
+  REGION.test(value) ? undefined : `"${value}" is not an AWS Region name (e.g. us-east-1)`;
+
+/** The `--region` flag every AWS command takes, checked before any call. */
+export const REGION_FLAG = {
+  type: 'string',
+  help: 'AWS Region of the stacks (default: AWS_REGION, else your profile’s region)',
+  check: checkRegion,
+} as const satisfies FlagSpec;
+
+/**
+ * The Region an AWS command talks to when given: `--region`, else a `region` set explicitly in the CDK context (`-c
+ * region=…`, cdk.json, cdk.context.json: where the stacks were deployed), else undefined — the SDK's own chain
+ * (AWS_REGION, the profile) decides.
+ */
+export function explicitRegion(
+  flagRegion: string | undefined,
+  context: Record<string, string>,
+  baseContext: Record<string, unknown>,
+): string | undefined {
+  const configured = context['region'] ?? baseContext['region'];
+  return flagRegion ?? (typeof configured === 'string' ? configured : undefined);
 }
 
 /** The project's CDK context as `cdk synth` sees it: cdk.json's `context`, then cdk.context.json. */
@@ -147,4 +198,33 @@ export function projectContext(root: string): Record<string, unknown> {
     ...(typeof nested === 'object' && nested !== null ? (nested as Record<string, unknown>) : {}),
     ...read('cdk.context.json'),
   };
+}
+
+/** The project root (where cdk.json lives), for projectContext. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * The app's config as `cdk synth` would parse it — project context, then `-c` pairs, then the values of flags that set
+ * a config key — so the commands share its validation (and its refusal of unknown keys such as `-c EnvName=prod`).
+ * A problem about a key a flag set names that flag: `envName (given: "Prod"): … [from --env "Prod"]`.
+ */
+export function configFromFlags(
+  projectContextValues: Record<string, unknown>,
+  context: Record<string, string>,
+  flagValues: Readonly<Record<string, { readonly key: keyof ConfigInput; readonly value: unknown }>>,
+): AppConfig {
+  const overrides: Record<string, unknown> = {};
+  for (const { key, value } of Object.values(flagValues)) if (value !== undefined) overrides[key] = value;
+  try {
+    return parseConfig({ ...projectContextValues, ...context, ...overrides });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const problems = error.problems.map((problem) => {
+      const named = Object.entries(flagValues)
+        .filter(([, { key, value }]) => value !== undefined && new RegExp(`\\b${key}\\b`).test(problem))
+        .map(([flag, { value }]) => `--${flag} ${JSON.stringify(value)}`);
+      return named.length ? `${problem} [from ${named.join(', ')}]` : problem;
+    });
+    throw new ConfigError(problems);
+  }
 }

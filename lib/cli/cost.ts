@@ -6,8 +6,8 @@ import {
   type CostEstimate,
 } from '../../lambda/shared/cost-model';
 import { PlanError } from '../../lambda/shared/query-plan';
-import { ConfigError, parseConfig, type ConfigInput } from '../config';
-import { flagHelp, parseArgs, UsageError, type FlagSpecs } from './args';
+import { ConfigError, type ConfigInput } from '../config';
+import { configFromFlags, flagHelp, parseArgs, UsageError, type FlagSpecs } from './args';
 
 /** `npm run cost -- --examples 10000 --queries-per-month 10000000`: the cost model for the configured models. */
 
@@ -44,7 +44,6 @@ export const COST_FLAGS = {
     min: 0,
     help: `USD per month to store the student (default ${DEFAULT_DISTILLATION_RATES.storagePerMonthUsd}, UNVERIFIED)`,
   },
-  help: { type: 'boolean', help: 'show this help' },
 } as const satisfies FlagSpecs;
 
 /** Flags that set a config key: their values go through the config's own validation. */
@@ -60,7 +59,7 @@ const CONFIG_FLAGS: Readonly<Partial<Record<keyof typeof COST_FLAGS, keyof Confi
   judge: 'judgeModelId',
 };
 
-export const COST_USAGE = `Usage: npm run cost -- [flags] [-c key=value …]\n\n${flagHelp(COST_FLAGS)}\n
+export const COST_USAGE = `Usage: npm run cost -- [flags] [-c key=value …]\n\n${flagHelp(COST_FLAGS, { allowContext: true })}\n
 Defaults come from the app's configuration (cdk.json / cdk.context.json / -c), prices from its price table.`;
 
 export interface CostRun {
@@ -70,28 +69,21 @@ export interface CostRun {
 
 /** Parses the flags over the project's context and returns the estimate and its printout; UsageError on bad input. */
 export function runCost(argv: readonly string[], projectContext: Record<string, unknown>): CostRun | { help: string } {
-  const { flags, positionals, context } = parseArgs(argv, COST_FLAGS, { allowContext: true });
-  if (flags.help) return { help: COST_USAGE };
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${COST_USAGE}`);
+  const { flags, positionals, context, help } = parseArgs(argv, COST_FLAGS, { allowContext: true });
+  if (help) return { help: COST_USAGE };
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
 
-  const overrides: Record<string, unknown> = {};
+  const flagValues: Record<string, { key: keyof ConfigInput; value: unknown }> = {};
   for (const [flag, key] of Object.entries(CONFIG_FLAGS)) {
-    const value = flags[flag as keyof typeof COST_FLAGS];
-    if (value !== undefined && key) overrides[key] = value;
+    if (key) flagValues[flag] = { key, value: flags[flag as keyof typeof COST_FLAGS] };
   }
   let config;
   try {
-    config = parseConfig({ ...projectContext, ...context, ...overrides });
+    // A problem about a key a flag set names the flag the user typed.
+    config = configFromFlags(projectContext, context, flagValues);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    // Name the flags the user typed when a problem is about a key they set.
-    const problems = error.problems.map((problem) => {
-      const named = Object.entries(CONFIG_FLAGS)
-        .filter(([, key]) => key && key in overrides && new RegExp(`\\b${key}\\b`).test(problem))
-        .map(([flag, key]) => `--${flag} ${JSON.stringify(overrides[key as string])}`);
-      return named.length ? `${problem} [from ${named.join(', ')}]` : problem;
-    });
-    throw new UsageError(`Invalid input:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new UsageError(`Invalid input:\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 
   const queriesPerMonth = flags['queries-per-month'] ?? DEFAULT_QUERIES_PER_MONTH;

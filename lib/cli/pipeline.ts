@@ -5,9 +5,9 @@ import {
   DescribeMapRunCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
-  GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListMapRunsCommand,
+  paginateGetExecutionHistory,
   SFNClient,
   StartExecutionCommand,
   type HistoryEvent,
@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { assertRunId, runKeys } from '../../lambda/shared/runs';
 import { OUTPUTS, pipelineStackName } from '../naming';
+import { OperatorError } from './errors';
 
 /**
  * The run CLI (`npm run pipeline -- start|watch|list`): starts a pipeline execution found through the Pipeline stack's
@@ -22,7 +23,7 @@ import { OUTPUTS, pipelineStackName } from '../naming';
  * run report at the end. Every AWS call is a typed SDK v3 command on clients passed in, so tests mock them.
  */
 
-export class PipelineCliError extends Error {
+export class PipelineCliError extends OperatorError {
   override readonly name = 'PipelineCliError';
 }
 
@@ -42,23 +43,33 @@ export interface PipelineOutputs {
   readonly datasetBucketName: string;
 }
 
+/** The outputs of a stack, or undefined when no stack of that name exists (in the client's Region). */
+export async function stackOutputs(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<Record<string, string> | undefined> {
+  try {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  } catch (error) {
+    // CloudFormation reports a missing stack as a ValidationError "Stack with id … does not exist".
+    if (error instanceof Error && error.name === 'ValidationError' && /does not exist/.test(error.message)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 /** The state machine and the dataset bucket of an environment, from its Pipeline stack's outputs. */
 export async function pipelineOutputs(cfn: CloudFormationClient, envName: string): Promise<PipelineOutputs> {
   const stackName = pipelineStackName(envName);
-  let outputs: Record<string, string>;
-  try {
-    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-    outputs = Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  } catch (error) {
-    // CloudFormation reports a missing stack as a ValidationError "Stack with id … does not exist".
-    if (error instanceof Error && /does not exist/.test(error.message)) {
-      const region = await cfn.config.region().catch(() => 'the configured region');
-      throw new PipelineCliError(
-        `stack "${stackName}" does not exist in ${region}: deploy it first (npx cdk deploy --all -c envName=${envName}), ` +
-          'or pass the right --env / --region (or AWS_REGION)',
-      );
-    }
-    throw error;
+  const outputs = await stackOutputs(cfn, stackName);
+  if (!outputs) {
+    const region = await cfn.config.region().catch(() => 'the configured region');
+    throw new PipelineCliError(
+      `stack "${stackName}" does not exist in ${region}: deploy it first (npx cdk deploy --all -c envName=${envName}), ` +
+        'or pass the right --env / --region (or AWS_REGION)',
+    );
   }
   const stateMachineArn = outputs[OUTPUTS.stateMachineArn];
   const datasetBucketName = outputs[OUTPUTS.datasetBucketName];
@@ -99,29 +110,37 @@ export interface StartOptions {
   readonly reuseModelArn?: string;
 }
 
+/** What is wrong with a run id (as `--run-id` or `--reuse-dataset`), or undefined. */
+export function checkRunId(value: string): string | undefined {
+  try {
+    assertRunId(value);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** What is wrong with a custom model ARN (`--reuse-model`), or undefined. */
+export function checkCustomModelArn(value: string): string | undefined {
+  return /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model\/.+$/.test(value)
+    ? undefined
+    : `"${value}" is not a custom model ARN (arn:aws:bedrock:<region>:<account>:custom-model/…)`;
+}
+
 export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
   const runId = options.runId ?? defaultRunId((deps.now ?? (() => new Date()))());
-  try {
-    assertRunId(runId);
-  } catch (error) {
-    throw new PipelineCliError(`--run-id: ${(error as Error).message}`);
-  }
+  // Every option is checked before the first AWS call.
+  const problems = [
+    ['--run-id', checkRunId(runId)],
+    [
+      '--reuse-dataset',
+      options.reuseDatasetFromRun === undefined ? undefined : checkRunId(options.reuseDatasetFromRun),
+    ],
+    ['--reuse-model', options.reuseModelArn === undefined ? undefined : checkCustomModelArn(options.reuseModelArn)],
+  ].filter((p): p is [string, string] => p[1] !== undefined);
+  const [problem] = problems;
+  if (problem) throw new PipelineCliError(`${problem[0]}: ${problem[1]}`);
   const { stateMachineArn } = await pipelineOutputs(deps.cfn, options.envName);
-  if (options.reuseDatasetFromRun !== undefined) {
-    try {
-      assertRunId(options.reuseDatasetFromRun);
-    } catch (error) {
-      throw new PipelineCliError(`--reuse-dataset: ${(error as Error).message}`);
-    }
-  }
-  if (
-    options.reuseModelArn !== undefined &&
-    !/^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model\//.test(options.reuseModelArn)
-  ) {
-    throw new PipelineCliError(
-      `--reuse-model: "${options.reuseModelArn}" is not a custom model ARN (arn:aws:bedrock:<region>:<account>:custom-model/…)`,
-    );
-  }
   const input = {
     ...(options.examples === undefined ? {} : { exampleCount: options.examples }),
     ...(options.reuseDatasetFromRun === undefined ? {} : { reuseDatasetFromRun: options.reuseDatasetFromRun }),
@@ -152,7 +171,12 @@ export interface WatchOptions {
   readonly envName: string;
   readonly runId: string;
   readonly intervalSeconds?: number;
+  /** Events per GetExecutionHistory page (default HISTORY_PAGE_SIZE). */
+  readonly historyPageSize?: number;
 }
+
+/** Events per history page while watching: a poll reads the new events plus at most one page of old ones. */
+export const HISTORY_PAGE_SIZE = 100;
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
@@ -181,7 +205,12 @@ export async function watchRun(deps: PipelineCliDeps, options: WatchOptions): Pr
       }
       throw error;
     }
-    const events = await executionHistory(deps.sfn, executionArn);
+    const events = await newHistoryEvents(
+      deps.sfn,
+      executionArn,
+      view.lastSeenEventId,
+      options.historyPageSize ?? HISTORY_PAGE_SIZE,
+    );
     view.update(events, await mapRunProgress(deps.sfn, executionArn, view));
     const status = (described.status ?? 'RUNNING') as RunStatus;
     if (status !== 'RUNNING') {
@@ -199,18 +228,31 @@ export async function watchRun(deps: PipelineCliDeps, options: WatchOptions): Pr
   }
 }
 
-/** The whole history of an execution, oldest first (every page). */
-async function executionHistory(sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, includeExecutionData: true, nextToken }),
-    );
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
+/**
+ * The events of an execution after event `afterId`, oldest first. Event ids increase along the history, so the history
+ * is read newest first (`reverseOrder`) and paging stops at the first event already seen: a poll reads its new events
+ * plus at most one page, however long the run has been going (reading it all every poll grows quadratically). Paging
+ * forward from a kept token would not work: the last page has no token, and tokens expire after 24 hours.
+ */
+export async function newHistoryEvents(
+  sfn: SFNClient,
+  executionArn: string,
+  afterId: number,
+  pageSize = HISTORY_PAGE_SIZE,
+): Promise<HistoryEvent[]> {
+  const fresh: HistoryEvent[] = [];
+  const pages = paginateGetExecutionHistory(
+    { client: sfn, pageSize },
+    { executionArn, reverseOrder: true, includeExecutionData: true },
+  );
+  // Leaving the loop stops the paginator: no further page is requested.
+  pages: for await (const page of pages) {
+    for (const event of page.events ?? []) {
+      if ((event.id ?? 0) <= afterId) break pages;
+      fresh.push(event);
+    }
+  }
+  return fresh.reverse();
 }
 
 interface MapRunProgress {
@@ -268,6 +310,11 @@ export class RunView {
   private readonly mapDone = new Set<string>();
 
   constructor(private readonly out: (line: string) => void) {}
+
+  /** The id of the last history event shown (0 before the first). */
+  get lastSeenEventId(): number {
+    return this.lastEventId;
+  }
 
   /**
    * One poll: the history so far (events already shown are skipped) and the Map runs' progress, shown where it
@@ -397,7 +444,10 @@ export interface ListOptions {
   readonly max?: number;
 }
 
-/** The most recent runs, newest first: id, status, start and duration. */
+/**
+ * The most recent runs, newest first: id, status, start and duration. One ListExecutions call (newest first, at most
+ * `max` ≤ 1,000): the most recent runs are its first page, so there is nothing to paginate.
+ */
 export async function listRuns(deps: PipelineCliDeps, options: ListOptions): Promise<void> {
   const { stateMachineArn } = await pipelineOutputs(deps.cfn, options.envName);
   const { executions } = await deps.sfn.send(

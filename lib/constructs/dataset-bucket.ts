@@ -1,11 +1,14 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnResource, CustomResourceProviderBase, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface DatasetBucketProps {
   /** Keep the bucket and its access logs when the stack is deleted (the key is always kept). */
   readonly retainData: boolean;
+  /** Retention of the log group of the function that empties the buckets on deletion (retainData false); default 30. */
+  readonly logRetentionDays?: number;
 }
 
 /**
@@ -62,5 +65,29 @@ export class DatasetBucket extends Construct {
       removalPolicy,
       autoDeleteObjects,
     });
+
+    if (autoDeleteObjects) this.ownAutoDeleteLogs(props.logRetentionDays ?? 30);
+  }
+
+  /**
+   * The CDK's auto-delete-objects function (one per stack, shared by both buckets) runs when the buckets are created
+   * and when they are deleted, and would log to a group Lambda creates on first use: no stack would own it and it
+   * would never expire. Point it at a group of the stack instead, deleted last: the buckets are emptied, then the
+   * function goes, then its group.
+   */
+  private ownAutoDeleteLogs(retentionDays: number): void {
+    const provider = Stack.of(this)
+      .node.children.filter((c) => c instanceof CustomResourceProviderBase)
+      .find((c) => c.node.id.startsWith('Custom::S3AutoDeleteObjects'));
+    const handler = provider?.node.children.find(
+      (c): c is CfnResource => CfnResource.isCfnResource(c) && c.cfnResourceType === 'AWS::Lambda::Function',
+    );
+    if (!handler) return; // test/destroy.test.ts fails if the CDK ever builds it differently
+    const group = new logs.LogGroup(this, 'AutoDeleteObjectsLogs', {
+      retention: retentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // The Ref makes CloudFormation create the group before the function and delete it after.
+    handler.addPropertyOverride('LoggingConfig', { LogGroup: group.logGroupName });
   }
 }

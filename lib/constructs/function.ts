@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -32,6 +32,11 @@ export interface FunctionProps {
   /** Powertools service name (logs, metrics namespace dimension, traces). */
   readonly serviceName: string;
   readonly logRetentionDays: number;
+  /**
+   * Keep the log group when the stack is deleted (the app's `retainData`): logs are run and request history, kept
+   * with the data they describe; they still expire after `logRetentionDays`.
+   */
+  readonly retainLogs: boolean;
   readonly environment?: Record<string, string>;
   readonly memorySize?: number;
   readonly timeout?: Duration;
@@ -50,6 +55,7 @@ export class Function extends Construct {
     super(scope, id);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays,
+      removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const functionProps: NodejsFunctionProps = {
       entry: path.join(PROJECT_ROOT, 'lambda', props.entry),

@@ -55,6 +55,7 @@ export class RouterApi extends Construct {
   readonly api: apigw.RestApi;
   readonly router: Function;
   readonly accessLogs: logs.LogGroup;
+  readonly executionLogs: logs.LogGroup;
   readonly apiKey?: apigw.IApiKey;
   readonly usagePlan?: apigw.UsagePlan;
 
@@ -67,6 +68,7 @@ export class RouterApi extends Construct {
       description: 'Routes video search queries to modality weights with the promoted student',
       serviceName: ROUTER_SERVICE_NAME,
       logRetentionDays: config.logRetentionDays,
+      retainLogs: config.retainData,
       memorySize: config.routerMemoryMb,
       // The budget bounds the model calls; the rest is slack for a cold start.
       timeout: Duration.seconds(Math.ceil(config.latencyBudgetMs / 1000) + 5),
@@ -85,9 +87,11 @@ export class RouterApi extends Construct {
     });
     this.grantRouterAccess(props);
 
+    // Who called and how it went: kept with the rest of the environment's data when retainData is true.
+    const logRemovalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: config.logRetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: logRemovalPolicy,
     });
     const iamAuth = config.apiAuth === 'iam';
     const cors = config.corsAllowOrigins.length > 0;
@@ -95,9 +99,13 @@ export class RouterApi extends Construct {
       restApiName: `intent-router-${config.envName}`,
       description: `Distilled intent router (${config.envName}): POST ${ROUTE_PATH}, POST ${BATCH_PATH}`,
       endpointTypes: [apigw.EndpointType.REGIONAL],
-      // Access and execution logs need API Gateway's account-level CloudWatch role; this creates it if missing.
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      // Access and execution logs need the account's API Gateway CloudWatch Logs role: one setting per account and
+      // Region, shared by every REST API there, so only the one environment configured to own it sets it (the CDK's
+      // own advice: one CfnAccount per environment). Kept when that environment is destroyed whatever retainData says:
+      // the other APIs of the account keep logging through it (deleting the stack does not reset the setting, and a
+      // deleted role would break their logs).
+      cloudWatchRole: config.apiGatewayCloudWatchRole,
+      ...(config.apiGatewayCloudWatchRole ? { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN } : {}),
       deployOptions: {
         stageName: STAGE_NAME,
         throttlingRateLimit: config.apiThrottleRateLimit,
@@ -145,6 +153,17 @@ export class RouterApi extends Construct {
         : {}),
     });
 
+    // API Gateway writes execution logs (loggingLevel ERROR) to a group it creates on first use, named after the API
+    // and stage: no stack would own it and it would never expire. Created here before the stage, it is the stack's,
+    // with the retention and removal policy of the other log groups. (A stage deployed before this group was added
+    // may already have created it: delete that group once, then deploy.)
+    this.executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+      retention: config.logRetentionDays,
+      removalPolicy: logRemovalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogs);
+
     this.addGatewayResponses(cors ? config.corsAllowOrigins : []);
     this.addRoutes(iamAuth);
 
@@ -170,11 +189,13 @@ export class RouterApi extends Construct {
         'No WAF web ACL: every method requires SigV4 (IAM) or an API key, and stage throttling bounds the rate; ' +
         'the callers are internal search services. Associate a WAFv2 web ACL with the stage if it is exposed to the internet.',
     });
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason:
-        "API Gateway's account-level CloudWatch role: the AWS managed policy is the documented way to let API Gateway write access and execution logs.",
-    });
+    if (config.apiGatewayCloudWatchRole) {
+      Validations.of(this.api).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's account-level CloudWatch role: the AWS managed policy is the documented way to let API Gateway write access and execution logs.",
+      });
+    }
   }
 
   /**

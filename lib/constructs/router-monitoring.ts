@@ -20,6 +20,12 @@ export const ALARM_THRESHOLDS = {
   serverErrorRate: 0.01,
   /** Percent of queries answered by a fallback (fallback model or default) because the planned model failed. */
   fallbackPercent: 20,
+  /**
+   * Consecutive 5-minute periods with a failed read of the active-model parameter before the alarm fires. A transient
+   * SSM fault is absorbed (the router serves the last good value and retries within a minute: READ_RETRY_MAX_MS), so
+   * only a fault that persists this long (15 minutes) is worth a look.
+   */
+  activeModelReadErrorPeriods: 3,
 } as const;
 
 export interface RouterMonitoringProps {
@@ -32,7 +38,7 @@ export interface RouterMonitoringProps {
 /** Alarms (to the router stack's topic) and one dashboard with the router's and the pipeline's key figures. */
 export class RouterMonitoring extends Construct {
   readonly alarms: Record<
-    'serverErrors' | 'fallbacks' | 'latencyP99' | 'modelAccess' | 'functionErrors',
+    'serverErrors' | 'fallbacks' | 'latencyP99' | 'modelAccess' | 'activeModelReads' | 'functionErrors',
     cloudwatch.Alarm
   >;
   readonly dashboard: cloudwatch.Dashboard;
@@ -99,6 +105,17 @@ export class RouterMonitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         alarmDescription:
           'Bedrock refused the router (AccessDenied / ResourceNotFound): callers get the default weights. Check the promoted deployment, model access and the IAM policy.',
+      }),
+      activeModelReads: alarm('ActiveModelReadErrors', {
+        metric: routerMetric(METRIC.activeModelReadErrors),
+        threshold: 1,
+        evaluationPeriods: ALARM_THRESHOLDS.activeModelReadErrorPeriods,
+        datapointsToAlarm: ALARM_THRESHOLDS.activeModelReadErrorPeriods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        alarmDescription:
+          `The router has failed to read the active-model parameter in each of the last ${ALARM_THRESHOLDS.activeModelReadErrorPeriods} ` +
+          `periods of ${period.toMinutes()} minutes: it serves the last value it read (or, in new containers, the fallback model or default weights). ` +
+          "Check the parameter exists and the router's ssm:GetParameter permission, and SSM's health and throttling.",
       }),
       functionErrors: alarm('FunctionErrors', {
         metric: router.metricErrors({ period }),
@@ -168,6 +185,7 @@ export class RouterMonitoring extends Construct {
           routerMetric(METRIC.throttles),
           routerMetric(METRIC.invalidReplies),
           routerMetric(METRIC.accessErrors),
+          routerMetric(METRIC.activeModelReadErrors),
         ],
         right: [fallbackPercent],
         width: 8,

@@ -1,7 +1,18 @@
-import { GetParameterHistoryCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { paginateGetParameterHistory, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { planRollback, type ParameterVersion } from '../../lambda/shared/promotion';
 import { readActiveModel } from '../../lambda/shared/active-model';
-import { flagHelp, parseArgs, UsageError, type FlagSpecs } from '../cli/args';
+import {
+  configFromFlags,
+  explicitRegion,
+  flagHelp,
+  parseArgs,
+  projectContext,
+  PROJECT_ROOT,
+  REGION_FLAG,
+  UsageError,
+  type FlagSpecs,
+} from '../cli/args';
+import { OperatorError, resolvedRegion, withAwsHints } from '../cli/errors';
 import { activeModelParameterName } from '../naming';
 
 /**
@@ -12,30 +23,26 @@ import { activeModelParameterName } from '../naming';
 
 export const ROLLBACK_FLAGS = {
   env: { type: 'string', help: 'the environment (config envName) whose active model to roll back' },
-  region: { type: 'string', help: 'AWS Region of the stacks (default: the SDK’s, e.g. AWS_REGION)' },
+  region: REGION_FLAG,
   'allow-none': { type: 'boolean', help: 'allow restoring "none" (no student: the router serves its fallback)' },
   'dry-run': { type: 'boolean', help: 'show what would be restored, change nothing' },
-  help: { type: 'boolean', help: 'show this help' },
 } as const satisfies FlagSpecs;
 
-export const ROLLBACK_HELP = `Usage: npm run rollback -- --env <envName> [--allow-none] [--dry-run] [--region <region>]\n${flagHelp(ROLLBACK_FLAGS)}`;
+export const ROLLBACK_HELP = `Usage: npm run rollback -- --env <envName> [--allow-none] [--dry-run] [--region <region>]\n${flagHelp(ROLLBACK_FLAGS, { allowContext: true })}`;
 
 /** Thrown when there is nothing (acceptable) to roll back to; the CLI prints it and exits non-zero. */
-export class RollbackRefused extends Error {
+export class RollbackRefused extends OperatorError {
   override readonly name = 'RollbackRefused';
 }
 
-/** Every version of the parameter (GetParameterHistory pages, oldest first). */
+/** Every version of the parameter (all GetParameterHistory pages, oldest first). */
 export async function parameterHistory(ssm: SSMClient, name: string): Promise<ParameterVersion[]> {
   const versions: ParameterVersion[] = [];
-  let token: string | undefined;
-  do {
-    const page = await ssm.send(new GetParameterHistoryCommand({ Name: name, NextToken: token, MaxResults: 50 }));
+  for await (const page of paginateGetParameterHistory({ client: ssm, pageSize: 50 }, { Name: name })) {
     for (const p of page.Parameters ?? []) {
       if (p.Version !== undefined && p.Value !== undefined) versions.push({ version: p.Version, value: p.Value });
     }
-    token = page.NextToken;
-  } while (token);
+  }
   return versions.sort((a, b) => a.version - b.version);
 }
 
@@ -65,11 +72,35 @@ export async function rollback(ssm: SSMClient, options: RollbackOptions): Promis
   return `${summary}. Written as version ${out.Version ?? '?'}; the router picks it up within its parameter cache TTL.`;
 }
 
-/** Parses the command line and runs the rollback; returns what to print. */
-export async function runRollback(argv: readonly string[], ssm: (region?: string) => SSMClient): Promise<string> {
-  const { flags, positionals } = parseArgs(argv, ROLLBACK_FLAGS);
-  if (flags.help) return ROLLBACK_HELP;
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"\n${ROLLBACK_HELP}`);
-  if (!flags.env) throw new UsageError(`--env is required: ${ROLLBACK_FLAGS.env.help}\n${ROLLBACK_HELP}`);
-  return rollback(ssm(flags.region), { envName: flags.env, allowNone: flags['allow-none'], dryRun: flags['dry-run'] });
+/**
+ * The environment an ops command acts on: `--env`, else `-c envName=…`; checked, with the rest of the context, by the
+ * app's config schema (so `-c EnvName=prod` fails instead of acting on another environment). Required: these
+ * commands change things, so they never fall back to the default environment.
+ */
+export function opsEnvironment(
+  flagEnv: string | undefined,
+  context: Record<string, string>,
+  baseContext: Record<string, unknown>,
+): string {
+  if (flagEnv === undefined && context['envName'] === undefined) {
+    throw new UsageError('--env is required: the environment (config envName) to act on, e.g. --env dev');
+  }
+  return configFromFlags(baseContext, context, { env: { key: 'envName', value: flagEnv } }).envName;
+}
+
+/** Parses the command line and runs the rollback; returns what to print. Flags are checked before any AWS call. */
+export async function runRollback(
+  argv: readonly string[],
+  ssm: (region?: string) => SSMClient,
+  baseContext: Record<string, unknown> = projectContext(PROJECT_ROOT),
+): Promise<string> {
+  const { flags, positionals, context, help } = parseArgs(argv, ROLLBACK_FLAGS, { allowContext: true });
+  if (help) return ROLLBACK_HELP;
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const envName = opsEnvironment(flags.env, context, baseContext);
+  const client = ssm(explicitRegion(flags.region, context, baseContext));
+  const region = await resolvedRegion(client);
+  return withAwsHints({ envName, region }, () =>
+    rollback(client, { envName, allowNone: flags['allow-none'], dryRun: flags['dry-run'] }),
+  );
 }

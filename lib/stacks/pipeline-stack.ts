@@ -23,7 +23,10 @@ export class PipelineStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    this.dataset = new DatasetBucket(this, 'Dataset', { retainData: config.retainData });
+    this.dataset = new DatasetBucket(this, 'Dataset', {
+      retainData: config.retainData,
+      logRetentionDays: config.logRetentionDays,
+    });
     this.notifications = new Notifications(this, 'Notifications', { email: config.notificationEmail });
     // One notify-and-fail path for every stage of the state machine.
     const failure = new FailurePath(this, 'Failure', { topic: this.notifications.topic });

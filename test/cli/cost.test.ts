@@ -26,7 +26,11 @@ describe('npm run cost', () => {
   });
 
   it('takes price overrides as CDK context, like the app', () => {
-    const cheap = run('-c', 'prices={"amazon.nova-premier-v1:0":{"inputPer1M":0,"outputPer1M":0}}').estimate;
+    const cheap = run(
+      '-c',
+      'teacherModelId=us.amazon.nova-premier-v1:0',
+      '--context=prices={"amazon.nova-premier-v1:0":{"inputPer1M":0,"outputPer1M":0}}',
+    ).estimate;
     expect(cheap.stages[0]?.usd).toBe(0);
   });
 

@@ -17,10 +17,14 @@ import {
   StartExecutionCommand,
   type DescribeExecutionCommandOutput,
   type DescribeMapRunCommandOutput,
+  type GetExecutionHistoryCommandInput,
+  type GetExecutionHistoryCommandOutput,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UsageError } from '../../lib/cli/args';
+import { OperatorError } from '../../lib/cli/errors';
+import { ConfigError } from '../../lib/config';
 import {
   defaultRunId,
   duration,
@@ -295,20 +299,46 @@ const mapRun = (succeeded: number, failed: number, running: number, status: Desc
   },
 });
 
+/**
+ * GetExecutionHistory as Step Functions pages it: oldest first, or newest first with `reverseOrder`; `maxResults` per
+ * page (100 by default) and a token while more remain. `events()` is the history as it stands at the time of the call.
+ * Returns, per call, whether it read a first page and how many events it returned (recorded at the time of the call:
+ * the SDK's paginator reuses one input object across pages).
+ */
+function historyService(events: () => readonly HistoryEvent[]): { firstPage: boolean; events: number }[] {
+  const returned: { firstPage: boolean; events: number }[] = [];
+  sfn
+    .on(GetExecutionHistoryCommand)
+    .callsFake(async (input: GetExecutionHistoryCommandInput): Promise<GetExecutionHistoryCommandOutput> => {
+      const all = input.reverseOrder ? [...events()].reverse() : [...events()];
+      const start = Number(input.nextToken ?? 0);
+      const size = input.maxResults ?? 100;
+      const page = all.slice(start, start + size);
+      returned.push({ firstPage: input.nextToken === undefined, events: page.length });
+      return {
+        $metadata: META,
+        events: page,
+        ...(start + size < all.length ? { nextToken: String(start + size) } : {}),
+      };
+    });
+  return returned;
+}
+
+/** DescribeExecution answers RUNNING `runningPolls` times, then SUCCEEDED; returns the number of polls so far. */
+function pollsUntilSuccess(runningPolls: number): () => number {
+  let polls = 0;
+  sfn.on(DescribeExecutionCommand).callsFake(async () => {
+    polls++;
+    return execution(polls <= runningPolls ? 'RUNNING' : 'SUCCEEDED');
+  });
+  return () => polls;
+}
+
 describe('watch', () => {
   it('shows stages as they pass, the Map progress, job status changes, then the report', async () => {
-    sfn
-      .on(DescribeExecutionCommand, { executionArn: EXECUTION_ARN('run-a') })
-      .resolvesOnce(execution('RUNNING'))
-      .resolvesOnce(execution('RUNNING'))
-      .resolves(execution('SUCCEEDED'));
-    // The first poll's history comes in two pages.
-    sfn
-      .on(GetExecutionHistoryCommand)
-      .resolvesOnce({ $metadata: META, events: EVENTS.slice(0, 5), nextToken: 'page-2' })
-      .resolvesOnce({ $metadata: META, events: EVENTS.slice(5, 9) })
-      .resolvesOnce({ $metadata: META, events: EVENTS.slice(0, 19) })
-      .resolves({ $metadata: META, events: EVENTS });
+    const polls = pollsUntilSuccess(2);
+    // Each poll sees more of the history: 9, then 19, then all 24 events.
+    const returned = historyService(() => EVENTS.slice(0, [9, 19, 24][polls() - 1] ?? 24));
     sfn.on(ListMapRunsCommand).resolves({
       $metadata: META,
       mapRuns: [
@@ -326,7 +356,7 @@ describe('watch', () => {
       .resolves(mapRun(38, 2, 0, 'SUCCEEDED'));
     s3.set(BUCKET, 'runs/run-a/report.md', '# Run run-a: PROMOTED\n\n| model | judge |\n| student | 4.1 |\n');
 
-    const status = await watchRun(deps(), { envName: 'qa', runId: 'run-a', intervalSeconds: 1 });
+    const status = await watchRun(deps(), { envName: 'qa', runId: 'run-a', intervalSeconds: 1, historyPageSize: 4 });
 
     expect(status).toBe('SUCCEEDED');
     expect(lines).toEqual([
@@ -352,7 +382,44 @@ describe('watch', () => {
     ]);
     // A finished Map run is not described again.
     expect(sfn.commandCalls(DescribeMapRunCommand)).toHaveLength(2);
-    expect(sfn.commandCalls(GetExecutionHistoryCommand)[1]?.args[0].input).toMatchObject({ nextToken: 'page-2' });
+    // Newest first, pages of 4, stopping at the first event already shown: 9 new events (4+4+1), then 10 new
+    // (4+4+4, the last page reaching back to event 8), then 5 new (4+4).
+    expect(returned.map((r) => r.events)).toEqual([4, 4, 1, 4, 4, 4, 4, 4]);
+    expect(returned.map((r) => r.firstPage)).toEqual([true, false, false, true, false, false, true, false]);
+    expect(sfn.commandCalls(GetExecutionHistoryCommand)[0]?.args[0].input).toMatchObject({
+      executionArn: EXECUTION_ARN('run-a'),
+      reverseOrder: true,
+      includeExecutionData: true,
+      maxResults: 4,
+    });
+  });
+
+  it('reads only the new events at each poll, however long the history already is', async () => {
+    // A run already 3,000 events long, then 3 events (one poll of a job) between polls, 20 polls.
+    const step = (n: number): [HistoryEvent['type'], Partial<HistoryEvent>][] => [
+      ['TaskStateEntered', entered(`Step ${n}`)],
+      ['LambdaFunctionSucceeded', lambdaOutput({ status: 'Completed', n })],
+      ['TaskStateExited', exited(`Step ${n}`)],
+    ];
+    const all = history(...Array.from({ length: 1020 }, (_, n) => step(n)).flat());
+    const polls = pollsUntilSuccess(20);
+    const returned = historyService(() => all.slice(0, 3000 + 3 * (polls() - 1)));
+    sfn.on(ListMapRunsCommand).resolves({ $metadata: META, mapRuns: [] });
+
+    await watchRun(deps(), { envName: 'qa', runId: 'run-a', historyPageSize: 100 });
+
+    const perPoll = returned.reduce<number[]>((acc, call) => {
+      if (call.firstPage) acc.push(0);
+      acc[acc.length - 1] = (acc.at(-1) ?? 0) + call.events;
+      return acc;
+    }, []);
+    expect(perPoll).toHaveLength(21);
+    expect(perPoll[0]).toBe(3000); // the first poll reads the history once
+    // Every later poll: its 3 new events and the rest of that one page, not the 3,000 before them.
+    for (const fetched of perPoll.slice(1)) expect(fetched).toBeLessThanOrEqual(3 + 100);
+    // Each stage shown exactly once, in order.
+    const shown = lines.filter((l) => l.startsWith('▶ '));
+    expect(shown).toEqual(Array.from({ length: 1020 }, (_, n) => `▶ Step ${n}`));
   });
 
   it('prints the error and cause of a failed run and returns its status', async () => {
@@ -456,13 +523,51 @@ describe('npm run pipeline (arguments)', () => {
     [[], /no command given/],
     [['launch'], /unknown command "launch"/],
     [['watch'], /watch needs the run id/],
+    [['watch', 'Run_A'], /watch <runId>: runId "Run_A" is invalid/],
     [['start', '--examples', '50'], /--examples must be a whole number from 100 to 15,000/],
     [['start', '--exampels', '500'], /unknown flag --exampels — did you mean --examples\?/],
     [['list', '--examples', '500'], /--examples does not apply to "list"/],
     [['start', '--env'], /--env needs a value/],
-  ])('rejects %j with a clear message', async (argv, message) => {
+    [['start', '--env', '--examples', '500'], /--env needs a value/],
+    [['start', '--reuse-model', 'garbage'], /^--reuse-model: "garbage" is not a custom model ARN/],
+    [['start', '--reuse-dataset', 'Run_A'], /^--reuse-dataset: runId "Run_A" is invalid/],
+    [['list', '--region', 'us-east'], /^--region: "us-east" is not an AWS Region name/],
+  ])('rejects %j with a clear message, before any AWS call', async (argv, message) => {
     await expect(cli(...argv)).rejects.toThrow(UsageError);
     await expect(cli(...argv)).rejects.toThrow(message);
+    expect([...cfn.calls(), ...sfn.calls()]).toHaveLength(0);
+  });
+
+  it('reads the environment through the app config: -c envName works, an unknown key fails before any call', async () => {
+    sfn.on(ListExecutionsCommand).resolves({ $metadata: META, executions: [] });
+    expect(await cli('list', '-c', 'envName=qa')).toBe(0);
+    expect(lines).toEqual(['No runs yet. Start one: npm run pipeline -- start --env qa']);
+    await expect(cli('list', '-c', 'EnvName=qa')).rejects.toThrow(ConfigError);
+    await expect(cli('list', '-c', 'EnvName=qa')).rejects.toThrow(/unknown key "EnvName" — did you mean "envName"\?/);
+    expect(cfn.calls()).toHaveLength(1);
+  });
+
+  it.each([['--help'], ['-h'], ['help'], ['start', '--help']])('prints the usage for %j', async (...argv) => {
+    expect(await cli(...argv)).toBe(0);
+    expect(lines.join('\n')).toMatch(/^Usage:\n {2}npm run pipeline -- start /);
+    expect(lines.join('\n')).toMatch(/-h, --help +show this help$/);
+    expect([...cfn.calls(), ...sfn.calls()]).toHaveLength(0);
+  });
+
+  it('turns an AWS access error into what to do, naming the Region', async () => {
+    cfn.on(DescribeStacksCommand).rejects(
+      new CloudFormationServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        message: 'User: arn:aws:iam::123456789012:user/dev is not authorized to perform: cloudformation:DescribeStacks',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    await expect(cli('list', '--env', 'qa')).rejects.toThrow(OperatorError);
+    await expect(cli('list', '--env', 'qa')).rejects.toThrow(
+      'Access denied in us-east-1: User: arn:aws:iam::123456789012:user/dev is not authorized to perform: ' +
+        'cloudformation:DescribeStacks\nUse credentials whose IAM policy allows this action',
+    );
   });
 });
 

@@ -155,6 +155,13 @@ export function lambdaTask<I, O>(handler: (event: I) => Promise<O>): (input: I) 
 export interface LocalRunOptions {
   /** The execution's name (`$$.Execution.Name`): the run id. */
   readonly executionName: string;
+  /**
+   * `$$.Execution.StartTime` as the tasks see it (default: now). A redrive keeps the execution's start time, so a test
+   * that redrives passes the first run's; a new execution under a reused name gets a new one. aws-local-stepfunctions
+   * always sets the context's StartTime to the moment it starts, so the time is put into the `startTime` field of a
+   * task's input or Lambda payload (the one place the definition passes it on: Preflight's input).
+   */
+  readonly startTime?: string;
   readonly input?: Parameters<StateMachine['run']>[0];
   /** Task overrides by state name; a Task without one would call AWS, so every Task reached must have one. */
   readonly tasks: Record<string, TaskHandler>;
@@ -162,6 +169,15 @@ export interface LocalRunOptions {
   readonly waits?: Record<string, number>;
   /** Pause between retries in ms (default 0 for every state with a Retry field). */
   readonly retryPauseMs?: number;
+}
+
+function withStartTime(input: unknown, startTime: string | undefined): unknown {
+  if (startTime === undefined || typeof input !== 'object' || input === null) return input;
+  if ('startTime' in input) return { ...input, startTime };
+  if (!('Payload' in input)) return input;
+  const payload = input.Payload;
+  if (typeof payload !== 'object' || payload === null || !('startTime' in payload)) return input;
+  return { ...input, Payload: { ...payload, startTime } };
 }
 
 export interface LocalRunResult {
@@ -194,7 +210,7 @@ export async function runLocally(
             const handler = options.tasks[name];
             if (!handler)
               throw new Error(`Task "${name}" has no local handler (tasks without one: ${missing.join(', ')})`);
-            return (await (handler as (input: unknown) => unknown)(input)) as never;
+            return (await (handler as (input: unknown) => unknown)(withStartTime(input, options.startTime))) as never;
           },
         ]),
     ),
@@ -218,7 +234,7 @@ export async function runLocally(
         Id: `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:local:${options.executionName}`,
         Name: options.executionName,
         Input: input,
-        StartTime: new Date().toISOString(),
+        StartTime: options.startTime ?? new Date().toISOString(),
       },
     },
   });

@@ -1,6 +1,9 @@
 import type { ConverseCommandInput, ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
-import { MODALITIES, type Modality } from '../../lambda/shared/modality';
+import type { AssemblyShard } from '../../lambda/shared/assembly';
+import { isModality, MODALITIES, type Modality, type Weights } from '../../lambda/shared/modality';
+import { LABEL_LOSS_ONE_IN, type ShardSpec } from '../../lambda/shared/query-plan';
 import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
+import type { ShardExample, ShardSummary } from '../../lambda/shared/shard-generation';
 import { converseReply, requestTexts } from './aws-mocks';
 
 /**
@@ -69,14 +72,130 @@ export class SimulatedTeacher {
     }
     const n = Number(/(\d+)\s*!?$/.exec(query)?.[1] ?? 0);
     const keyword = Object.values(KEYWORDS).find((k) => query.toLowerCase().includes(k)) ?? 'scene';
-    const weights: Record<Modality, number> = { visual: 0.1, audio: 0.1, transcription: 0.1, metadata: 0.1 };
-    if (keyword === 'mix') {
-      // Mixed: no weight reaches 0.5; the leading modality rotates so mixed queries spread over all four.
-      const lead = MODALITIES[n % MODALITIES.length] as Modality;
-      for (const m of MODALITIES) weights[m] = m === lead ? 0.4 : 0.2;
-    } else {
-      weights[DOMINANT_OF[keyword] as Modality] = 0.7;
-    }
+    // A "mix" query's leading modality rotates so mixed queries spread over all four.
+    const weights =
+      keyword === 'mix'
+        ? mixedWeights(MODALITIES[n % MODALITIES.length] as Modality)
+        : dominantWeights(DOMINANT_OF[keyword] as Modality);
     return converseReply(JSON.stringify(weights), { inputTokens: 330, outputTokens: 28 });
   }
+}
+
+/** Weights with one clear winner (0.7). */
+export const dominantWeights = (dominant: Modality): Weights =>
+  Object.fromEntries(MODALITIES.map((m) => [m, m === dominant ? 0.7 : 0.1])) as Record<Modality, number>;
+
+/** Mixed weights: no modality reaches 0.5; `lead` is the largest (the dominant one by argmax). */
+export const mixedWeights = (lead: Modality): Weights =>
+  Object.fromEntries(MODALITIES.map((m) => [m, m === lead ? 0.4 : 0.2])) as Record<Modality, number>;
+
+/** mulberry32: a small seedable generator, so that a failing property run replays from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** What happens to a query the teacher does not label as the modality it was written for. */
+export type OffFate = 'dropped' | 'duplicate' | 'other' | 'mixed';
+
+/**
+ * How a simulated teacher labels a whole plan, within or beyond the plan's allowance (LABEL_LOSS_ONE_IN): per
+ * modality, `offShare` of the allowance (1 = all of it, above 1 = beyond it) of the queries written for it end "off".
+ */
+export interface LabelBehaviour {
+  readonly seed: number;
+  readonly offShare: Readonly<Record<Modality, number>>;
+  /** The fates off queries may take (picked at random among them). */
+  readonly offFates: readonly OffFate[];
+  /** Where an "other" label goes: one modality (the next one when that is the query's own), or spread at random. */
+  readonly otherTo: Modality | 'spread';
+  /** Queries written for "mixed": their leading modality spread at random, all one modality, or every one lost. */
+  readonly mixed: Modality | 'spread' | 'lost';
+}
+
+/**
+ * The shard files a run's plan would produce under a simulated teacher: pure and deterministic for a seed, fast enough
+ * for property tests over whole runs (no Converse round trip). Every query text is distinct unless made a duplicate.
+ */
+export function simulatedShards(shards: readonly ShardSpec[], behaviour: LabelBehaviour): AssemblyShard[] {
+  const random = seededRandom(behaviour.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  // Off queries per modality: a share of the allowance, chosen at random positions (selection sampling).
+  const totals = new Map<string, number>();
+  for (const s of shards) totals.set(s.target, (totals.get(s.target) ?? 0) + s.count);
+  const left = new Map<string, { off: number; seen: number; total: number }>();
+  for (const m of MODALITIES) {
+    const total = totals.get(m) ?? 0;
+    const off = Math.min(total, Math.floor(behaviour.offShare[m] * Math.ceil(total / LABEL_LOSS_ONE_IN)));
+    left.set(m, { off, seen: 0, total });
+  }
+  let n = 0;
+  return shards.map((spec): AssemblyShard => {
+    const examples: ShardExample[] = [];
+    let dropped = 0;
+    for (let i = 0; i < spec.count; i++) {
+      const query = `${spec.domain} ${spec.phrasing} ${spec.target} moment ${++n}`;
+      const label = (weights: Weights) => examples.push({ kind: 'example', query, weights });
+      if (!isModality(spec.target)) {
+        const mode = behaviour.mixed;
+        if (mode === 'lost') dropped++;
+        else label(mixedWeights(mode === 'spread' ? pick(MODALITIES) : mode));
+        continue;
+      }
+      const own = spec.target;
+      const state = left.get(own) ?? { off: 0, seen: 0, total: 0 };
+      const isOff = random() * (state.total - state.seen) < state.off;
+      state.seen++;
+      if (!isOff) {
+        label(dominantWeights(own));
+        continue;
+      }
+      state.off--;
+      const fate = pick(behaviour.offFates);
+      const previous = examples.at(-1);
+      if (fate === 'dropped' || (fate === 'duplicate' && !previous)) dropped++;
+      else if (fate === 'duplicate' && previous)
+        examples.push({ ...previous, query: `${previous.query.toUpperCase()}!` });
+      else if (fate === 'mixed') label(mixedWeights(pick(MODALITIES.filter((m) => m !== own))));
+      else {
+        const others = MODALITIES.filter((m) => m !== own);
+        const to = behaviour.otherTo;
+        label(dominantWeights(to === 'spread' ? pick(others) : to === own ? (others[0] as Modality) : to));
+      }
+    }
+    return {
+      index: spec.index,
+      planned: spec.count,
+      content: { summary: summaryOf(spec, examples, dropped), examples },
+    };
+  });
+}
+
+function summaryOf(spec: ShardSpec, examples: readonly ShardExample[], unparseableLabel: number): ShardSummary {
+  return {
+    kind: 'shard',
+    index: spec.index,
+    target: spec.target,
+    domain: spec.domain,
+    phrasing: spec.phrasing,
+    teacherModelId: 'us.amazon.nova-pro-v1:0',
+    promptVersions: {},
+    planned: spec.count,
+    written: spec.count,
+    labelled: examples.length,
+    dropped: { notWritten: 0, unparseableLabel, teacherError: 0 },
+    writerRejected: 0,
+    writerUnparseable: 0,
+    labelRetries: unparseableLabel,
+    teacherCalls: { writing: Math.ceil(spec.count / 25), labelling: spec.count + unparseableLabel },
+    usage: { inputTokens: 330 * spec.count, outputTokens: 28 * spec.count },
+    retries: 0,
+    durationMs: 1000,
+  };
 }

@@ -168,11 +168,21 @@ describe('Preflight', () => {
       ]);
     });
 
-    it('lets a retry or redrive of the same execution pass', async () => {
+    it('lets a retry or redrive of the same execution (same ARN, same start time) pass', async () => {
       await preflight(started(), new BedrockClient({}));
       const first = s3.get(BUCKET, OWNER_KEY);
-      const again = await preflight(started({ startTime: '2026-11-25T11:00:00.000Z' }), new BedrockClient({}));
+      const again = await preflight(started(), new BedrockClient({}));
       expect(again.owner).toEqual({ key: OWNER_KEY, executionId: EXECUTION_ID, firstClaim: false });
+      expect(s3.get(BUCKET, OWNER_KEY)).toBe(first);
+    });
+
+    it('refuses a new execution that reuses the name, and so the ARN, with another start time', async () => {
+      await preflight(started(), new BedrockClient({}));
+      const first = s3.get(BUCKET, OWNER_KEY);
+      const reused = preflight(started({ startTime: '2027-03-01T08:00:00.000Z' }), new BedrockClient({}));
+      await expect(reused).rejects.toThrow(
+        new RegExp(`run id "${RUN}" was already used by execution ${EXECUTION_ID} `),
+      );
       expect(s3.get(BUCKET, OWNER_KEY)).toBe(first);
     });
 
@@ -265,6 +275,28 @@ describe('Preflight', () => {
     await expect(preflight(started({ input }), new BedrockClient({}))).rejects.toThrow(message);
   });
 
+  it.each([
+    [
+      { GENERATION_SURPLUS: '0' },
+      {},
+      /exampleCount 200 \+ testExampleCount 40 with generationSurplus 0 plan 240 queries; at least 267 are needed .* set generationSurplus to at least 0\.109/,
+    ],
+    [
+      { QUERIES_PER_SHARD: '10' },
+      { exampleCount: 15_000, testExampleCount: 1_000 },
+      /plan 21600 queries in 2162 shards of at most 10; at most 500 shards .* raise queriesPerShard to at least 44/,
+    ],
+  ])(
+    'refuses a run size that cannot end balanced or fit the state (%p, input %p) before any model call or claim',
+    async (env, input, message) => {
+      Object.assign(process.env, env);
+      models({ 'amazon.nova-premier-v1:0': 'ACTIVE', 'amazon.nova-micro-v1:0': 'ACTIVE' });
+      await expect(preflight(started({ input }), new BedrockClient({}))).rejects.toThrow(message);
+      expect(bedrock.commandCalls(GetFoundationModelCommand)).toHaveLength(0);
+      expect(s3.puts).toEqual([]);
+    },
+  );
+
   it('refuses an execution name that is not a run id, naming the rule', async () => {
     await expect(preflight(started({ runId: 'Run_1' }), new BedrockClient({}))).rejects.toThrow(
       /runId "Run_1" is invalid: use 1-40 lowercase letters, digits and single dashes/,
@@ -288,9 +320,9 @@ describe('Plan', () => {
       planKey: keys.shardPlan,
       targetRecords: 240,
       plannedQueries: 324,
-      shardCount: 7,
+      shardCount: 10,
     });
-    expect(result.shards[0]).toEqual({ index: 0, target: 'visual', domain: 'sports', phrasing: 'keywords', count: 50 });
+    expect(result.shards[0]).toEqual({ index: 0, target: 'visual', domain: 'sports', phrasing: 'keywords', count: 34 });
     expect(JSON.parse(s3.get(BUCKET, keys.shardPlan) ?? '{}')).toMatchObject({
       runId: RUN,
       plannedQueries: 324,
@@ -307,7 +339,7 @@ describe('Plan', () => {
     await plan({ runId: RUN });
     process.env.QUERIES_PER_SHARD = '10';
     const again = await plan({ runId: RUN });
-    expect(again.shardCount).toBe(7);
+    expect(again.shardCount).toBe(10);
   });
 });
 
@@ -354,7 +386,7 @@ async function storeShards(written: number) {
 
 describe('Assemble', () => {
   it('writes train, test and manifest once, and returns the AssembleResult', async () => {
-    await storeShards(7);
+    await storeShards(10);
     const putsBefore = s3.puts.length;
     const result = await assemble({ runId: RUN });
     expect(result).toEqual({
@@ -368,7 +400,7 @@ describe('Assemble', () => {
     });
     expect(validateDataset(s3.get(BUCKET, keys.train) ?? '')).toMatchObject({ ok: true, records: 200 });
     const manifest = JSON.parse(s3.get(BUCKET, keys.manifest) ?? '{}');
-    expect(manifest.teacher.calls.total).toBe(7 * 2 + 324);
+    expect(manifest.teacher.calls.total).toBe(10 * 2 + 324);
     // Written once each, conditionally (no run overwrites another's data), the manifest last: it marks completion.
     expect(s3.puts.slice(putsBefore)).toEqual([
       { bucket: BUCKET, key: keys.train, ifNoneMatch: '*' },
@@ -378,7 +410,7 @@ describe('Assemble', () => {
   });
 
   it('returns the stored result when the manifest already exists (retry or redrive)', async () => {
-    await storeShards(7);
+    await storeShards(10);
     const first = await assemble({ runId: RUN });
     const putsBefore = s3.puts.length;
     expect(await assemble({ runId: RUN })).toEqual(first);
@@ -386,24 +418,24 @@ describe('Assemble', () => {
   });
 
   it('finishes a half-written dataset after a crash, since it rebuilds the same files', async () => {
-    await storeShards(7);
+    await storeShards(10);
     await assemble({ runId: RUN });
     s3.objects.delete(`${BUCKET}/${keys.manifest}`);
     await expect(assemble({ runId: RUN })).resolves.toMatchObject({ trainCount: 200 });
   });
 
   it('never overwrites a file of the run with other content', async () => {
-    await storeShards(7);
+    await storeShards(10);
     s3.set(BUCKET, keys.train, 'someone else\n');
     await expect(assemble({ runId: RUN })).rejects.toMatchObject({ name: 'DatasetConflict' });
     expect(s3.get(BUCKET, keys.train)).toBe('someone else\n');
   });
 
   it('fails below minGenerationSuccessRate when shards are missing, with the numbers', async () => {
-    await storeShards(5);
+    await storeShards(7);
     await expect(assemble({ runId: RUN })).rejects.toMatchObject({
       name: 'GenerationBelowMinimum',
-      message: expect.stringContaining('only 250 of 324 planned queries were labelled'),
+      message: expect.stringContaining('only 230 of 324 planned queries were labelled'),
     });
     expect(s3.get(BUCKET, keys.manifest)).toBeUndefined();
   });

@@ -128,7 +128,7 @@ describe('DistillationPipeline on its own (synthesized)', () => {
   it('passes the configuration to the functions as environment variables', () => {
     const env = lambdaEnvironment(template);
     expect(env).toMatchObject({
-      TEACHER_MODEL_ID: 'us.amazon.nova-premier-v1:0',
+      TEACHER_MODEL_ID: 'us.amazon.nova-pro-v1:0',
       STUDENT_MODEL_ID: 'amazon.nova-micro-v1:0:128k',
       EXAMPLE_COUNT: '100',
       TEST_EXAMPLE_COUNT: '50',
@@ -137,10 +137,15 @@ describe('DistillationPipeline on its own (synthesized)', () => {
       MIN_GENERATION_SUCCESS_RATE: '0.9',
       INCLUDE_REASONING: 'false',
     });
-    expect(JSON.parse(env.PRICE_TABLE ?? '{}')).toHaveProperty(['amazon.nova-premier-v1:0']);
+    expect(JSON.parse(env.PRICE_TABLE ?? '{}')).toHaveProperty(['amazon.nova-pro-v1:0']);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('one shard'),
       Timeout: 900,
+    });
+    // Preflight refuses a run size the plan cannot balance, so it needs the plan's settings too.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('claims the run id'),
+      Environment: { Variables: Match.objectLike({ QUERIES_PER_SHARD: '10', GENERATION_SURPLUS: '0.35' }) },
     });
   });
 
@@ -352,7 +357,7 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
         modelDetails: {
           modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,
           modelId: input.modelIdentifier,
-          modelLifecycle: { status: input.modelIdentifier === 'amazon.nova-premier-v1:0' ? teacher : 'ACTIVE' },
+          modelLifecycle: { status: input.modelIdentifier === 'amazon.nova-pro-v1:0' ? teacher : 'ACTIVE' },
         },
       }));
 
@@ -381,8 +386,8 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
       testCount: 50,
     });
     const plan = result.output?.['plan'] as { shardCount: number; plannedQueries: number };
-    expect(plan).toMatchObject({ plannedQueries: 203, shardCount: 21 });
-    expect(s3.keys(bucket).filter((k) => k.startsWith(keys.shardsPrefix + 'shard-'))).toHaveLength(21);
+    expect(plan).toMatchObject({ plannedQueries: 203, shardCount: 24 });
+    expect(s3.keys(bucket).filter((k) => k.startsWith(keys.shardsPrefix + 'shard-'))).toHaveLength(24);
     expect(validateDataset(s3.get(bucket, keys.train) ?? '')).toMatchObject({ ok: true, records: 100 });
     const manifest = JSON.parse(s3.get(bucket, keys.manifest) ?? '{}');
     expect(manifest.generation).toMatchObject({ planned: 203, labelled: 203 });
@@ -390,13 +395,36 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
-  it('re-runs without calling the teacher again or rewriting anything', async () => {
+  it('re-runs the same execution (a redrive keeps its ARN and start time) without calling the teacher again or rewriting anything', async () => {
     lifecycle('ACTIVE');
-    await runLocally(definition, { executionName: 'run-local-2', tasks: tasks() });
+    const startTime = '2026-11-26T08:00:00.000Z';
+    await runLocally(definition, { executionName: 'run-local-2', startTime, tasks: tasks() });
     const before = new Map(s3.objects);
     runtime.resetHistory();
-    const again = await runLocally(definition, { executionName: 'run-local-2', tasks: tasks() });
+    const again = await runLocally(definition, { executionName: 'run-local-2', startTime, tasks: tasks() });
     expect(again.status).toBe('SUCCEEDED');
+    expect(runtime.commandCalls(ConverseCommand)).toHaveLength(0);
+    expect(s3.objects).toEqual(before);
+  });
+
+  it("refuses a new execution that reuses a finished run's name (same ARN, new start time), changing nothing", async () => {
+    lifecycle('ACTIVE');
+    await runLocally(definition, {
+      executionName: 'run-local-3',
+      startTime: '2026-08-01T09:00:00.000Z',
+      tasks: tasks(),
+    });
+    const before = new Map(s3.objects);
+    runtime.resetHistory();
+    const reused = await runLocally(definition, {
+      executionName: 'run-local-3',
+      startTime: '2026-11-26T09:00:00.000Z',
+      tasks: tasks(),
+    });
+    expect(reused).toMatchObject({ status: 'FAILED', error: 'PreflightFailed' });
+    expect(JSON.parse(reused.cause ?? '{}').errorMessage).toMatch(
+      /^run id "run-local-3" was already used by execution .*:run-local-3 \(started 2026-08-01T09:00:00.000Z\)/,
+    );
     expect(runtime.commandCalls(ConverseCommand)).toHaveLength(0);
     expect(s3.objects).toEqual(before);
   });
@@ -432,7 +460,7 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
     const cause = JSON.parse(result.cause ?? '{}');
     expect(cause.errorType).toBe('PreflightFailed');
     expect(cause.errorMessage).toMatch(
-      /teacherModelId "us.amazon.nova-premier-v1:0".*LEGACY.*"us\.amazon\.nova-pro-v1:0"/,
+      /teacherModelId "us.amazon.nova-pro-v1:0".*LEGACY.*ACTIVE model Bedrock accepts as a distillation teacher/,
     );
     expect(result.entered).toEqual([S.preflight, `${S.preflight} failed`, 'Notify failure', 'Run failed']);
 
@@ -481,9 +509,9 @@ function policyStatements(template: Template, action: string, functions?: readon
 function expectTeacherOnly(statements: Statement[]): void {
   const resources = statements.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r));
   expect(resources).toHaveLength(4);
-  expect(resources.join()).toMatch(/inference-profile\/us\.amazon\.nova-premier-v1:0/);
+  expect(resources.join()).toMatch(/inference-profile\/us\.amazon\.nova-pro-v1:0/);
   for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
-    expect(resources.join()).toContain(`:bedrock:${region}::foundation-model/amazon.nova-premier-v1:0`);
+    expect(resources.join()).toContain(`:bedrock:${region}::foundation-model/amazon.nova-pro-v1:0`);
   }
 }
 
@@ -491,7 +519,7 @@ function expectTeacherOnly(statements: Statement[]): void {
 function expectPreflightModels(statements: Statement[]): void {
   expect(statements.flatMap((s) => [s.Resource].flat()).sort()).toEqual([
     'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0',
-    'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-premier-v1:0',
+    'arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0',
     'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0',
     'arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-3-70b-instruct-v1:0',
   ]);

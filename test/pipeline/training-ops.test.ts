@@ -1,15 +1,6 @@
-import {
-  BedrockClient,
-  DeleteCustomModelDeploymentCommand,
-  ListCustomModelDeploymentsCommand,
-  ListTagsForResourceCommand,
-  type ListTagsForResourceCommandInput,
-  type ListTagsForResourceCommandOutput,
-} from '@aws-sdk/client-bedrock';
 import { GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UsageError } from '../../lib/cli/args';
-import { cleanupDeployments, runCleanup } from '../../lib/ops/cleanup-deployments';
 import { RollbackRefused, runRollback } from '../../lib/ops/rollback';
 import { deploymentsToKeep, planRollback, type ParameterVersion } from '../../lambda/shared/promotion';
 
@@ -110,91 +101,5 @@ describe('npm run rollback', () => {
   it('asks for --env', async () => {
     await expect(runRollback([], client)).rejects.toThrow(UsageError);
     await expect(runRollback(['--envv', 'dev'], client)).rejects.toThrow(/did you mean --env/);
-  });
-});
-
-describe('npm run cleanup-deployments', () => {
-  const bedrock = mockClient(BedrockClient);
-  const ssm = mockClient(SSMClient);
-  const clients = () => ({
-    bedrock: new BedrockClient({ region: 'us-east-1' }),
-    ssm: new SSMClient({ region: 'us-east-1' }),
-  });
-  const tags: Record<string, { key: string; value: string }[]> = {
-    [dep('a')]: [
-      { key: 'Project', value: 'distilled-intent-router' },
-      { key: 'Environment', value: 'dev' },
-    ],
-    [dep('b')]: [
-      { key: 'Project', value: 'distilled-intent-router' },
-      { key: 'Environment', value: 'dev' },
-    ],
-    [dep('c')]: [
-      { key: 'Project', value: 'distilled-intent-router' },
-      { key: 'Environment', value: 'dev' },
-    ],
-    [dep('d')]: [
-      { key: 'Project', value: 'distilled-intent-router' },
-      { key: 'Environment', value: 'prod' },
-    ],
-    [dep('e')]: [{ key: 'Project', value: 'someone-else' }],
-  };
-
-  beforeEach(() => {
-    bedrock.reset();
-    ssm.reset();
-    ssm.on(GetParameterHistoryCommand).resolves({
-      $metadata,
-      Parameters: history(model('run-1', 'a'), model('run-2', 'b'), model('run-3', 'c')).map((v) => ({
-        Version: v.version,
-        Value: v.value,
-      })),
-    });
-    bedrock
-      .on(ListCustomModelDeploymentsCommand)
-      .resolvesOnce({
-        $metadata,
-        nextToken: 'p2',
-        modelDeploymentSummaries: ['a', 'b'].map((id) => ({
-          customModelDeploymentArn: dep(id),
-          customModelDeploymentName: `ir-dev-${id}`,
-          modelArn: 'm',
-          createdAt: new Date(),
-          status: 'Active',
-        })),
-      })
-      .resolves({
-        $metadata,
-        modelDeploymentSummaries: ['c', 'd', 'e'].map((id) => ({
-          customModelDeploymentArn: dep(id),
-          customModelDeploymentName: `x-${id}`,
-          modelArn: 'm',
-          createdAt: new Date(),
-          status: 'Active',
-        })),
-      });
-    bedrock
-      .on(ListTagsForResourceCommand)
-      .callsFake(async (input: ListTagsForResourceCommandInput): Promise<ListTagsForResourceCommandOutput> => ({
-        $metadata,
-        tags: tags[input.resourceARN ?? ''] ?? [],
-      }));
-    bedrock.on(DeleteCustomModelDeploymentCommand).resolves({ $metadata });
-  });
-
-  it('lists only this environment’s superseded deployments and deletes nothing without --delete', async () => {
-    const result = await cleanupDeployments(clients().bedrock, clients().ssm, { envName: 'dev' });
-    expect(result.kept.map((d) => d.customModelDeploymentArn).sort()).toEqual([dep('b'), dep('c')].sort());
-    expect(result.superseded.map((d) => d.customModelDeploymentArn)).toEqual([dep('a')]);
-    expect(bedrock.commandCalls(DeleteCustomModelDeploymentCommand)).toHaveLength(0);
-  });
-
-  it('deletes exactly the superseded deployments with --delete', async () => {
-    const text = await runCleanup(['--env', 'dev', '--delete'], clients);
-    expect(bedrock.commandCalls(DeleteCustomModelDeploymentCommand).map((c) => c.args[0].input)).toEqual([
-      { customModelDeploymentIdentifier: dep('a') },
-    ]);
-    expect(text).toContain('Deleted:');
-    expect(text).toContain(dep('a'));
   });
 });

@@ -48,9 +48,9 @@ describe('Bedrock service roles', () => {
     expect(on('s3:GetObject')).toEqual([expect.stringContaining('/runs/*/dataset/*')]);
     expect(on('s3:PutObject')).toEqual([expect.stringContaining('/runs/*/distillation/*')]);
     const invoke = on('bedrock:InvokeModel').join();
-    expect(invoke).toContain('inference-profile/us.amazon.nova-premier-v1:0');
+    expect(invoke).toContain('inference-profile/us.amazon.nova-pro-v1:0');
     for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
-      expect(invoke).toContain(`:bedrock:${region}::foundation-model/amazon.nova-premier-v1:0`);
+      expect(invoke).toContain(`:bedrock:${region}::foundation-model/amazon.nova-pro-v1:0`);
     }
     expect(invoke).not.toContain('llama');
   });

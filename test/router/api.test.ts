@@ -307,11 +307,12 @@ describe('router Lambda: configuration and IAM scope', () => {
 });
 
 describe('router monitoring', () => {
-  it('alarms on 5xx rate, fallback rate, p99 latency and model access errors, to the stack topic', () => {
+  it('alarms on 5xx rate, fallback rate, p99 latency, model access errors and persistent parameter read errors, to the stack topic', () => {
     const api = synth({ notificationEmail: 'ops@example.com' }).templates.api;
     const [topicId] = ofType(api, 'AWS::SNS::Topic')[0] ?? [];
     api.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const alarms = ofType(api, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(ALARM_THRESHOLDS.activeModelReadErrorPeriods).toBeGreaterThan(1); // "persists": several periods in a row
     for (const alarm of alarms) expect(alarm['AlarmActions']).toEqual([{ Ref: topicId }]);
     expect(alarms).toEqual(
       expect.arrayContaining([
@@ -322,6 +323,19 @@ describe('router monitoring', () => {
         }),
         expect.objectContaining({ MetricName: 'Latency', ExtendedStatistic: 'p99', Threshold: 1500 }),
         expect.objectContaining({ MetricName: 'ModelAccessErrors', Namespace: 'DistilledIntentRouter', Threshold: 1 }),
+        // A transient SSM fault is served stale and retried: only one that persists over consecutive periods alarms.
+        expect.objectContaining({
+          MetricName: 'ActiveModelReadErrors',
+          Namespace: 'DistilledIntentRouter',
+          Dimensions: [{ Name: 'service', Value: 'intent-router' }],
+          Statistic: 'Sum',
+          Period: 300,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          EvaluationPeriods: ALARM_THRESHOLDS.activeModelReadErrorPeriods,
+          DatapointsToAlarm: ALARM_THRESHOLDS.activeModelReadErrorPeriods,
+          TreatMissingData: 'notBreaching',
+        }),
         expect.objectContaining({
           Threshold: ALARM_THRESHOLDS.fallbackPercent,
           Metrics: expect.arrayContaining([
@@ -338,6 +352,7 @@ describe('router monitoring', () => {
     expect(body).toContain('ExecutionsFailed');
     expect(body).toContain(':stateMachine:IntentRouter-qa-Pipeline');
     expect(body).toContain('StudentLatency');
+    expect(body).toContain('ActiveModelReadErrors');
   });
 });
 

@@ -10,16 +10,24 @@ import {
   type ConverseCommandInput,
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
-import { GetParameterCommand, ParameterNotFound, SSMClient, type GetParameterCommandOutput } from '@aws-sdk/client-ssm';
+import {
+  GetParameterCommand,
+  InternalServerError,
+  ParameterNotFound,
+  SSMClient,
+  type GetParameterCommandOutput,
+} from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { HttpHandlerOptions, HttpRequest } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
 import {
   batchResponseSchema,
   DEFAULT_MODEL,
   errorResponseSchema,
   routeResponseSchema,
 } from '../../lambda/router/contract';
+import { READ_RETRY_INITIAL_MS, READ_RETRY_MAX_MS, readRetryFor } from '../../lambda/router/active-target';
 import {
   BUDGET_SHARE_BEFORE_FALLBACK,
   LATENCY_BY_SOURCE,
@@ -442,16 +450,19 @@ describe('router handler: the active-model parameter', () => {
     expect(counted(METRIC.fallbacks)).toBe(0); // planned, not a degradation
   });
 
-  it('serves the default weights when the parameter is missing, asks SSM again only after the TTL, warns once', async () => {
+  it('serves the default weights when the parameter is missing, counts it, asks SSM again only after a backoff, warns once', async () => {
     ssmMock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'Parameter not found', ...meta }));
-    const { handler, warn } = build();
+    const { handler, warn, counted } = build();
     for (const query of ['a', 'b']) {
       expect(routed(await handler(event({ query })))).toMatchObject({ source: 'default', model: DEFAULT_MODEL });
     }
     expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(1);
+    expect(counted(METRIC.activeModelReadErrors)).toBe(1);
     expect(bedrockMock.calls()).toHaveLength(0);
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn.mock.calls[0]?.[0]).toMatch(/cannot read the active-model parameter .* \(ParameterNotFound\)/);
+    expect(warn.mock.calls[0]?.[0]).toMatch(
+      /cannot read the active-model parameter .* \(ParameterNotFound\): nothing read yet, serving default-weights/,
+    );
   });
 
   it.each([
@@ -468,6 +479,129 @@ describe('router handler: the active-model parameter', () => {
     expect(ssmMock.commandCalls(GetParameterCommand)).toHaveLength(2); // TTL 0: read every time…
     expect(warn).toHaveBeenCalledTimes(1); // …but logged once
     expect(warn.mock.calls[0]?.[0]).toMatch(/holds an invalid value/);
+  });
+});
+
+describe('router handler: SSM faults and bursts (stale-while-error, backoff, single-flight)', () => {
+  // Only Date is faked (Powertools' parameter cache and the router's retry clock read it); timers stay real.
+  const clock = {
+    at: Date.UTC(2026, 10, 26, 9, 0, 0),
+    advance(ms: number) {
+      this.at += ms;
+      jest.setSystemTime(this.at);
+    },
+  };
+  beforeEach(() => {
+    jest.useFakeTimers({
+      now: clock.at,
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
+    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+  });
+  afterEach(() => jest.useRealTimers());
+
+  const ssmDown = () => new InternalServerError({ message: 'Internal error', ...meta });
+  const TTL_MS = SETTINGS.parameterCacheTtlSeconds * 1000;
+
+  it('keeps serving the promoted student when a refresh fails after the TTL, counts the error, retries after a backoff', async () => {
+    ssmMock
+      .on(GetParameterCommand)
+      .resolvesOnce(parameter(PROMOTED))
+      .rejectsOnce(ssmDown())
+      .resolves(parameter(PROMOTED.replace('abc123def456', 'fed654cba321')));
+    const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
+    expect(routed(await handler(event({ query: 'one' })))).toMatchObject({ source: 'student', model: DEPLOYMENT });
+
+    clock.advance(TTL_MS + 1); // the cached value expires; the refresh fails
+    expect(routed(await handler(event({ query: 'two' })))).toMatchObject({ source: 'student', model: DEPLOYMENT });
+    expect(counted(METRIC.activeModelReadErrors)).toBe(1);
+    expect(counted(METRIC.fallbacks)).toBe(0);
+    expect(warn.mock.calls[0]?.[0]).toMatch(
+      /\(InternalServerError\): still serving the last value read .*abc123def456; retrying after 1000 ms/,
+    );
+
+    clock.advance(READ_RETRY_INITIAL_MS - 1); // within the backoff: no SSM call, still the last good value
+    expect(routed(await handler(event({ query: 'three' })))).toMatchObject({ source: 'student', model: DEPLOYMENT });
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+
+    clock.advance(1); // the backoff is over, not the whole TTL: the retry reads the newly promoted value
+    expect(routed(await handler(event({ query: 'four' })))).toMatchObject({
+      source: 'student',
+      model: DEPLOYMENT.replace('abc123def456', 'fed654cba321'),
+    });
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 3);
+    expect(counted(METRIC.activeModelReadErrors)).toBe(1);
+  });
+
+  it('on a cold container with SSM failing, serves the fallback (as before), counts it, and retries within seconds', async () => {
+    ssmMock.on(GetParameterCommand).rejectsOnce(ssmDown()).resolves(parameter(PROMOTED));
+    const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
+    expect(routed(await handler(event({ query: 'one' })))).toMatchObject({ source: 'fallback-model', model: FALLBACK });
+    expect(counted(METRIC.activeModelReadErrors)).toBe(1);
+    expect(warn.mock.calls[0]?.[0]).toMatch(/\(InternalServerError\): nothing read yet, serving us\.anthropic/);
+
+    clock.advance(READ_RETRY_INITIAL_MS);
+    expect(routed(await handler(event({ query: 'two' })))).toMatchObject({ source: 'student', model: DEPLOYMENT });
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+  });
+
+  it('backs off exponentially while SSM stays down, up to a minute, counting every failed read', async () => {
+    ssmMock.on(GetParameterCommand).resolvesOnce(parameter(PROMOTED)).rejects(ssmDown());
+    const { handler, counted } = build({ parameterCacheTtlSeconds: 300 });
+    await handler(event({ query: 'warm' }));
+    clock.advance(300_000 + 1);
+    const waits: number[] = [];
+    let last = clock.at;
+    for (let step = 0; step < 2000; step++) {
+      const calls = ssmMock.commandCalls(GetParameterCommand).length;
+      expect(routed(await handler(event({ query: `q${step % 3}` }))).source).not.toBe('default');
+      if (ssmMock.commandCalls(GetParameterCommand).length > calls) {
+        waits.push(clock.at - last);
+        last = clock.at;
+      }
+      if (waits.length === 9) break;
+      clock.advance(250);
+    }
+    // The first failure comes with the expiry; then 1 s, 2 s, 4 s … capped at READ_RETRY_MAX_MS (60 s), not the TTL.
+    expect(waits.slice(1)).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+    expect(counted(METRIC.activeModelReadErrors)).toBe(9);
+  });
+
+  it('retries no later than the TTL when the TTL is shorter than the cap, and at least after a second', () => {
+    expect(readRetryFor(60)).toEqual({ initialMs: 1000, maxMs: READ_RETRY_MAX_MS });
+    expect(readRetryFor(3600)).toEqual({ initialMs: 1000, maxMs: READ_RETRY_MAX_MS });
+    expect(readRetryFor(10)).toEqual({ initialMs: 1000, maxMs: 10_000 });
+    expect(readRetryFor(0)).toEqual({ initialMs: 1000, maxMs: READ_RETRY_INITIAL_MS });
+  });
+
+  it('answers a burst of concurrent requests on a cold container from one GetParameter call', async () => {
+    ssmMock.on(GetParameterCommand).callsFake(() => delay(30, parameter(PROMOTED)));
+    const { handler } = build();
+    const queries = Array.from({ length: 25 }, (_, i) => `burst query ${i}`);
+    const answers = await Promise.all(queries.map((query) => handler(event({ query }))));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 1);
+    expect(answers.map((answer) => routed(answer).model)).toEqual(queries.map(() => DEPLOYMENT));
+    expect(answers.every((answer) => routed(answer).source === 'student')).toBe(true);
+  });
+
+  it('shares one failed read in a burst too: one call, one error counted, all answered by the fallback', async () => {
+    ssmMock.on(GetParameterCommand).callsFake(() => delay(30, undefined).then(() => Promise.reject(ssmDown())));
+    const { handler, counted } = build({ fallbackModelId: FALLBACK });
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => handler(event({ query: `q${i}` }))));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 1);
+    expect(counted(METRIC.activeModelReadErrors)).toBe(1);
+    expect(answers.map((answer) => routed(answer).source)).toEqual(Array(10).fill('fallback-model'));
   });
 });
 

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import fc from 'fast-check';
 import { normaliseQuery } from '../../lambda/router/cache';
+import { MAX_QUERY_LENGTH } from '../../lambda/router/contract';
 import { parseRequest } from '../../lambda/router/request';
 import { parseRouterSettings, routerEnvironment, type RouterSettings } from '../../lambda/router/settings';
 
@@ -57,6 +59,44 @@ describe('parseRequest', () => {
     const result = parseRequest(post(body));
     expect(result).toMatchObject({ ok: false, status: 400, code });
     expect(!result.ok && result.message).toMatch(message);
+  });
+
+  describe('counts characters as the limit does (code points: an emoji is one character, two UTF-16 units)', () => {
+    // Astral characters (U+10000-U+10FFFF: emoji, CJK extension B…), none of them whitespace, mixed with BMP ones.
+    const astral = fc.integer({ min: 0x10000, max: 0x10ffff }).map((cp) => String.fromCodePoint(cp));
+    const character = fc.oneof(
+      { weight: 3, arbitrary: astral },
+      { weight: 1, arbitrary: fc.constantFrom('a', 'é', '中') },
+    );
+    const aroundTheLimit = fc.array(character, { minLength: MAX_QUERY_LENGTH - 8, maxLength: MAX_QUERY_LENGTH + 8 });
+
+    it('accepts up to the limit and refuses beyond it, reporting the same count, single and batch', () => {
+      fc.assert(
+        fc.property(aroundTheLimit, fc.integer({ min: 0, max: 3 }), (characters, index) => {
+          const query = characters.join('');
+          const count = characters.length;
+          const single = parseRequest(post(JSON.stringify({ query })));
+          const queries = Array.from({ length: 4 }, (_, i) => (i === index ? query : 'ok'));
+          const many = parseRequest(batch({ queries }));
+          if (count <= MAX_QUERY_LENGTH) {
+            expect(single).toEqual({ ok: true, kind: 'single', queries: [query] });
+            expect(many).toMatchObject({ ok: true, queries });
+          } else {
+            expect(single).toMatchObject({ ok: false, status: 400, code: 'INVALID_REQUEST' });
+            expect(!single.ok && single.message).toBe(
+              `"query" is invalid (got ${count} characters): it must be a string of 1-${MAX_QUERY_LENGTH} characters, not blank`,
+            );
+            expect(!many.ok && many.message).toMatch(`"queries[${index}]" is invalid (got ${count} characters)`);
+          }
+        }),
+      );
+    });
+
+    it('reports 513 emoji as 513 characters, not 1026', () => {
+      const result = parseRequest(post(JSON.stringify({ query: '😀'.repeat(513) })));
+      expect(!result.ok && result.message).toMatch(/^"query" is invalid \(got 513 characters\): .*1-512 characters/);
+      expect(parseRequest(post(JSON.stringify({ query: '😀'.repeat(512) })))).toMatchObject({ ok: true });
+    });
   });
 
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/jsonp'])(

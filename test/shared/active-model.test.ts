@@ -1,4 +1,12 @@
-import { activeModelSchema, readActiveModel } from '../../lambda/shared/active-model';
+import fc from 'fast-check';
+import {
+  activeModelSchema,
+  CUSTOM_MODEL_DEPLOYMENT_ARN_MAX_LENGTH,
+  InvalidActiveModel,
+  readActiveModel,
+} from '../../lambda/shared/active-model';
+import type { ModelMetrics } from '../../lambda/shared/evaluation';
+import { activeModelValue, planRollback } from '../../lambda/shared/promotion';
 
 const promoted = {
   deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456',
@@ -45,5 +53,111 @@ describe('readActiveModel', () => {
     });
     expect(activeModelSchema.parse(promoted)).toEqual(promoted);
     expect(() => activeModelSchema.parse({ ...promoted, modelArn: 'x' })).toThrow(/must be an ARN/);
+  });
+});
+
+// The documented pattern of a custom-model deployment ARN (Bedrock API reference, CustomModelDeploymentSummary):
+// arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:custom-model-deployment/[a-z0-9]{12}
+const lowerAlnum = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'.split(''));
+const chars = (alphabet: fc.Arbitrary<string>, minLength: number, maxLength: number) =>
+  fc.array(alphabet, { minLength, maxLength }).map((c) => c.join(''));
+const arnParts = fc.record({
+  partition: fc.constantFrom('aws', 'aws-cn', 'aws-us-gov', 'aws-iso-b'),
+  region: chars(fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-'.split('')), 1, 20),
+  account: chars(fc.constantFrom(...'0123456789'.split('')), 12, 12),
+});
+const arnWith = (p: { partition: string; region: string; account: string }, id: string) =>
+  `arn:${p.partition}:bedrock:${p.region}:${p.account}:custom-model-deployment/${id}`;
+const validArn = fc.tuple(arnParts, chars(lowerAlnum, 12, 12)).map(([p, id]) => arnWith(p, id));
+/** A well-formed ARN but for its id, of any length other than 12 (0-40). */
+const wrongIdLengthArn = fc
+  .tuple(
+    arnParts,
+    fc.integer({ min: 0, max: 40 }).filter((n) => n !== 12),
+  )
+  .chain(([p, n]) => chars(lowerAlnum, n, n).map((id) => arnWith(p, id)));
+
+const withDeployment = (deploymentArn: string) => JSON.stringify({ ...promoted, deploymentArn });
+const metrics: ModelMetrics = {
+  modelId: 'student',
+  queries: 50,
+  validReplies: 50,
+  validReplyRate: 1,
+  dominantAgreement: 0.9,
+  meanAbsoluteError: { visual: 0.05, audio: 0.05, transcription: 0.05, metadata: 0.05 },
+  meanAbsoluteErrorOverall: 0.05,
+  latencyMs: { p50: 300, p95: 500, mean: 320 },
+  meanInputTokens: 40,
+  meanOutputTokens: 20,
+  costPer1kQueriesUsd: 0.01,
+};
+const judge = { mean: 4.1, scored: 50, unscored: 0, reportedScale: 'rubric' } as const;
+const promotion = (deploymentArn: string) => ({
+  runId: 'run-2',
+  deploymentArn,
+  modelArn: promoted.modelArn,
+  student: metrics,
+  judge: { student: judge, baseline: judge },
+  promotedAt: '2026-11-26T10:00:00.000Z',
+});
+
+describe("the deployment ARN: Bedrock's documented pattern, where the parameter is read and written", () => {
+  it('reads (router) and writes (Promote) every ARN of the documented pattern', () => {
+    fc.assert(
+      fc.property(validArn, (arn) => {
+        expect(readActiveModel(withDeployment(arn))).toMatchObject({
+          state: 'promoted',
+          model: { deploymentArn: arn },
+        });
+        expect(activeModelValue(promotion(arn)).deploymentArn).toBe(arn);
+      }),
+    );
+  });
+
+  it('refuses a deployment id of any length but 12, naming deploymentArn, in the reader and in both writers', () => {
+    fc.assert(
+      fc.property(wrongIdLengthArn, (arn) => {
+        const read = readActiveModel(withDeployment(arn));
+        expect(read).toEqual({
+          state: 'invalid',
+          reason: expect.stringMatching(/^deploymentArn: must be a custom-model deployment ARN/),
+        });
+        // Promote writes through activeModelValue…
+        expect(() => activeModelValue(promotion(arn))).toThrow(InvalidActiveModel);
+        expect(() => activeModelValue(promotion(arn))).toThrow(
+          /^the active-model value is invalid: deploymentArn: must be a custom-model deployment ARN .*<12 lower-case letters or digits>/,
+        );
+        // …and rollback only restores what planRollback accepts.
+        const history = [
+          { version: 1, value: withDeployment(arn) },
+          { version: 2, value: withDeployment(promoted.deploymentArn.replace('abc123def456', 'fed654cba321')) },
+        ];
+        expect(planRollback(history)).toEqual({
+          ok: false,
+          reason: expect.stringMatching(
+            /^the previous value \(version 1\) is invalid: deploymentArn: must be a custom-model/,
+          ),
+        });
+      }),
+    );
+  });
+
+  it.each([
+    ['an upper-case id', 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/ABC123DEF456'],
+    ['an 11-digit account', 'arn:aws:bedrock:us-east-1:12345678901:custom-model-deployment/abc123def456'],
+    [
+      'a region of 21 characters',
+      `arn:aws:bedrock:${'a'.repeat(21)}:123456789012:custom-model-deployment/abc123def456`,
+    ],
+    ['another service', 'arn:aws:sagemaker:us-east-1:123456789012:custom-model-deployment/abc123def456'],
+    ['a custom model ARN', 'arn:aws:bedrock:us-east-1:123456789012:custom-model/abc123def456'],
+    ['a trailing path', 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456/x'],
+    [
+      `more than ${CUSTOM_MODEL_DEPLOYMENT_ARN_MAX_LENGTH} characters`,
+      `arn:aws-${'x'.repeat(CUSTOM_MODEL_DEPLOYMENT_ARN_MAX_LENGTH)}:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456`,
+    ],
+  ])('refuses %s', (_name, arn) => {
+    expect(readActiveModel(withDeployment(arn))).toMatchObject({ state: 'invalid', reason: /^deploymentArn: / });
+    expect(() => activeModelValue(promotion(arn))).toThrow(/deploymentArn: must be a custom-model deployment ARN/);
   });
 });

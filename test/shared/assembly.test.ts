@@ -1,9 +1,12 @@
 import {
   assembleDataset,
   balancedTrainingCounts,
+  bandLimits,
   GenerationBelowMinimum,
   levelAllocation,
   sha256,
+  splitCounts,
+  TooFewBalancedRecords,
   type AssemblyInput,
   type AssemblyShard,
 } from '../../lambda/shared/assembly';
@@ -126,6 +129,42 @@ describe('assembleDataset', () => {
     expect(manifest.balance.shortfall).toBe(1000 - train.total);
   });
 
+  /** `counts` examples per dominant modality (MODALITIES order), every query distinct. */
+  const labelled = (counts: readonly number[]) =>
+    MODALITIES.flatMap((m, i) =>
+      Array.from({ length: counts[i] ?? 0 }, (_, n) => example(`${m} clip ${n}`, LABELS[m])),
+    );
+
+  it('keeps exampleCount when a modality is a little short: the held-out set gives way, not the training set', () => {
+    // 150 labels for 100 + 50: an even held-out share (12-13 visual) would leave visual 17-18, under 23 % of 100.
+    const shards = shardsOf(labelled([30, 40, 40, 40]), 50);
+    const { manifest } = assembleDataset(
+      input(shards, { exampleCount: 100, testExampleCount: 50, targetRecords: 150 }),
+    );
+    expect(manifest.counts.train.total).toBe(100);
+    expect(manifest.counts.test.total).toBe(50);
+    expect(manifest.balance.shortfall).toBe(0);
+    const { min, max } = bandLimits(100);
+    for (const m of MODALITIES) expect(manifest.counts.train.byModality[m]).toBeGreaterThanOrEqual(min);
+    for (const m of MODALITIES) expect(manifest.counts.train.byModality[m]).toBeLessThanOrEqual(max);
+    expect(manifest.counts.test.byModality).toEqual({ visual: 7, audio: 15, transcription: 14, metadata: 14 });
+  });
+
+  it('stops with the labels per modality and the fix when the band leaves fewer training records than Nova needs', () => {
+    // The issue's minimum run: 3 shards aimed at visual, audio and transcription only.
+    const run = () =>
+      assembleDataset(
+        input(shardsOf(labelled([94, 97, 4, 8]), 100), { exampleCount: 100, testExampleCount: 50, targetRecords: 150 }),
+      );
+    expect(run).toThrow(TooFewBalancedRecords);
+    expect(run).toThrow(
+      'only 0 training records fit the 25 % ± 2-point band (Nova needs at least 100): after deduplication and ' +
+        "validation the teacher's labels give visual 94, audio 97, transcription 4, metadata 8 records per dominant " +
+        'modality for exampleCount 100 + testExampleCount 50. Check the shard summaries for drops, then raise ' +
+        'generationSurplus.',
+    );
+  });
+
   it('never puts a held-out query (even normalised) in the training file', () => {
     const { trainText, testText } = assembleDataset(input(shardsOf(skewed, 100)));
     const trainQueries = new Set(queriesOf(trainText).map(normalisedQuery));
@@ -162,7 +201,7 @@ describe('assembleDataset', () => {
     expect(manifest.promptVersions).toEqual({
       teacher: 'teacher-v1',
       student: 'student-v1',
-      queryWriter: 'query-writer-v1',
+      queryWriter: 'query-writer-v2',
     });
   });
 
@@ -226,6 +265,17 @@ describe('allocation', () => {
     expect(levelAllocation([100, 100, 100, 100], 10)).toEqual([3, 3, 2, 2]);
     expect(levelAllocation([1, 100, 100, 100], 10)).toEqual([1, 3, 3, 3]);
     expect(levelAllocation([1, 2], 10)).toEqual([1, 2]);
+  });
+
+  it('splits evenly when the labels allow, and keeps the held-out set stratified when training must fall short', () => {
+    expect(splitCounts([500, 500, 500, 500], 1000, 100)).toEqual({
+      train: [250, 250, 250, 250],
+      test: [25, 25, 25, 25],
+    });
+    // Short: 200 labels cannot reach 23 % of 1,000 training records; the held-out set still takes 25 of each.
+    const short = splitCounts([1400, 200, 200, 200], 1000, 100);
+    expect(short.test).toEqual([25, 25, 25, 25]);
+    expect(short.train).toEqual(balancedTrainingCounts([1375, 175, 175, 175], 1000));
   });
 
   it('keeps the training counts within ±2 points', () => {

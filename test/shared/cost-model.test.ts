@@ -23,7 +23,7 @@ const TABLE = {
 const INPUTS: CostInputs = {
   exampleCount: 1000,
   testExampleCount: 100,
-  generationSurplus: 0,
+  generationSurplus: 1,
   queriesPerShard: 100,
   includeReasoning: false,
   teacherModelId: 'us.amazon.nova-premier-v1:0',
@@ -47,11 +47,11 @@ describe('estimateCosts', () => {
   const teacherIn = textTokens(teacherPrompt(false)) + queryTokens;
 
   it('counts the teacher calls of generation: writing batches per shard and one label per planned query', () => {
-    // 1,100 planned queries in 11 shards of 100, each written in batches of QUERIES_PER_WRITING_CALL.
-    expect(lineOf(estimate, 'write queries').calls).toBe(11 * Math.ceil(100 / QUERIES_PER_WRITING_CALL));
+    // 2,200 planned queries, 440 per target in 5 shards of 88, each written in batches of QUERIES_PER_WRITING_CALL.
+    expect(lineOf(estimate, 'write queries').calls).toBe(25 * Math.ceil(88 / QUERIES_PER_WRITING_CALL));
     const label = lineOf(estimate, 'label queries');
-    expect(label).toMatchObject({ calls: 1100, inputTokens: 1100 * teacherIn, outputTokens: 1100 * labelTokens });
-    expect(label.usd).toBeCloseTo((1100 * teacherIn * 2 + 1100 * labelTokens * 10) / 1e6, 10);
+    expect(label).toMatchObject({ calls: 2200, inputTokens: 2200 * teacherIn, outputTokens: 2200 * labelTokens });
+    expect(label.usd).toBeCloseTo((2200 * teacherIn * 2 + 2200 * labelTokens * 10) / 1e6, 10);
   });
 
   it('plans the surplus on top of training and held-out records', () => {
@@ -105,7 +105,7 @@ describe('estimateCosts', () => {
   it('costs more output with reasoning in the labels', () => {
     const reasoning = estimateCosts({ ...INPUTS, includeReasoning: true });
     expect(lineOf(reasoning, 'label queries').outputTokens).toBe(
-      1100 * (labelTokens + DEFAULT_TOKEN_ASSUMPTIONS.reasoningTokens),
+      2200 * (labelTokens + DEFAULT_TOKEN_ASSUMPTIONS.reasoningTokens),
     );
     expect(reasoning.runUsd).toBeGreaterThan(estimate.runUsd);
   });

@@ -7,9 +7,11 @@ import {
   describeValidation,
   HELD_OUT_LIMITS,
   RESERVED_STRINGS,
+  reservedStringIn,
   validateDataset,
   validateRecord,
 } from '../../lambda/shared/dataset-validator';
+import { parseWrittenQueries, queryProblem, QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
 
 const label = { visual: 0.7, audio: 0.1, transcription: 0.1, metadata: 0.1 };
 const good = (i: number) => JSON.stringify(toRecord(`red car number ${i} on a coastal road`, label));
@@ -135,11 +137,81 @@ describe('validateDataset', () => {
     });
   });
 
+  it('knows the strings AWS refuses beyond the user guide: Thought: and <unk>', () => {
+    expect(RESERVED_STRINGS).toEqual(expect.arrayContaining(['Thought:', '<unk>']));
+  });
+
+  // AWS's validator compares `token.lower() in text.lower()`: any letter case, and inside a word too.
+  it.each([
+    ['operating system: linux install walkthrough', 'system:'],
+    ['user: interface tour', 'user:'],
+    ['BOT: battle robots', 'BOT:'],
+    ['robot: wars arena', 'bot:'],
+    ['ASSISTANT: coach interview', 'ASSISTANT:'],
+    ['afterthought: short film', 'thought:'],
+    ['error <UNK> token in subtitles', '<UNK>'],
+    ['end marker [eos] glitch', '[eos]'],
+    ['<Image> tag explained', '<Image>'],
+    ['<VIDEO> element tutorial', '<VIDEO>'],
+  ])('rejects %j, naming %j as the text spells it', (query, found) => {
+    const result = validateDataset(withLine(5, JSON.stringify(toRecord(query, label))));
+    expect(result).toMatchObject({ ok: false, line: 5, rule: 'RESERVED_STRING' });
+    expect(describeValidation('f.jsonl', result)).toBe(
+      `f.jsonl: line 5: RESERVED_STRING: the text contains "${found}", which Nova reserves`,
+    );
+  });
+
+  it.each([
+    'users: top ten countdown',
+    'robots: battle arena',
+    'system design interview',
+    'user interface tour',
+    'bot fight compilation',
+    'assistant coach press conference',
+    'image of a video camera',
+    'unknown band live',
+  ])('accepts %j (a reserved word without its colon or brackets is not reserved)', (query) => {
+    expect(validateRecord(toRecord(query, label))).toBeUndefined();
+  });
+
+  it('rejects a reserved string in the assistant text (the label with its reasoning)', () => {
+    const labelled = toRecord('dog barking', label, 'the user: asks about a sound');
+    expect(validateRecord(labelled)).toEqual({
+      rule: 'RESERVED_STRING',
+      message: 'the text contains "user:", which Nova reserves',
+    });
+  });
+
+  it('rejects a lower-case reserved string in the system text', () => {
+    expect(validateRecord(JSON.parse(record({ system: [{ text: 'system: route this query' }] })))).toMatchObject({
+      rule: 'RESERVED_STRING',
+    });
+  });
+
   it('reports the FIRST offending line', () => {
     const lines = Array.from({ length: 120 }, (_, i) => good(i));
     lines[9] = 'not json';
     lines[3] = record({ schemaVersion: 'x' });
     expect(validateDataset(file(lines))).toMatchObject({ line: 4, rule: 'SCHEMA_VERSION' });
+  });
+});
+
+describe('the query writer uses the same rule', () => {
+  it.each(['operating system: linux install walkthrough', 'user: interface tour', 'BOT: battle robots', 'a <unk> b'])(
+    'refuses the written query %j',
+    (query) => {
+      expect(queryProblem(query)).toBe(`contains the reserved string "${reservedStringIn(query)}"`);
+      expect(parseWrittenQueries(JSON.stringify([query, 'dog barking']))).toEqual({
+        ok: true,
+        queries: ['dog barking'],
+        rejected: 1,
+      });
+    },
+  );
+
+  it('tells the teacher every reserved string the validator refuses', () => {
+    for (const reserved of RESERVED_STRINGS) expect(QUERY_WRITER_SYSTEM_PROMPT).toContain(`"${reserved}"`);
+    expect(QUERY_WRITER_SYSTEM_PROMPT).toMatch(/any letter case/);
   });
 });
 

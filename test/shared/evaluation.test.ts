@@ -248,7 +248,7 @@ describe('parseJudgeScores', () => {
       ],
       JUDGE_METRIC_NAME,
     );
-    expect(score).toEqual({ mean: 4, scored: 3, unscored: 0, reportedScale: 'normalised' });
+    expect(score).toEqual({ mean: 4, scored: 3, unscored: 0, reportedScale: 'normalised', histogram: [0, 0, 1, 1, 1] });
   });
 
   it('takes results above 1 as already on the rubric, and counts records without a score', () => {
@@ -256,7 +256,7 @@ describe('parseJudgeScores', () => {
       [{ key: 'k', body: [line(5), line(3), line(undefined)].join('\n') }],
       JUDGE_METRIC_NAME,
     );
-    expect(score).toEqual({ mean: 4, scored: 2, unscored: 1, reportedScale: 'rubric' });
+    expect(score).toEqual({ mean: 4, scored: 2, unscored: 1, reportedScale: 'rubric', histogram: [0, 0, 1, 0, 1] });
   });
 
   it('refuses to guess the scale when every score is exactly 1 (5/5 normalised, or 1/5 on the rubric)', () => {

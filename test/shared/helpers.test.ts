@@ -92,6 +92,10 @@ describe('model ids and prices', () => {
       isCustomModelDeploymentArn('arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456'),
     ).toBe(true);
     expect(isCustomModelDeploymentArn('us.amazon.nova-micro-v1:0')).toBe(false);
+    // Bedrock's pattern: the deployment id is exactly 12 lower-case letters or digits.
+    expect(isCustomModelDeploymentArn('arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123')).toBe(
+      false,
+    );
   });
 });
 

@@ -2,11 +2,15 @@ import {
   CELL_COUNT,
   cellOf,
   DOMAINS,
+  guaranteedLabels,
+  LABEL_LOSS_ONE_IN,
   MAX_SHARDS,
   PHRASINGS,
   planQueries,
   PlanError,
+  queriesForLabels,
   QUERY_TARGETS,
+  runSizeProblem,
 } from '../../lambda/shared/query-plan';
 import {
   normalisedQuery,
@@ -16,25 +20,55 @@ import {
 } from '../../lambda/shared/query-writing';
 
 const defaults = { exampleCount: 10_000, testExampleCount: 500, queriesPerShard: 100, generationSurplus: 0.35 };
+const smallest = { exampleCount: 100, testExampleCount: 50, queriesPerShard: 100, generationSurplus: 0.35 };
 
 describe('planQueries', () => {
-  it('plans the target plus the surplus, in shards of queriesPerShard with the remainder last', () => {
+  it('plans the target plus the surplus: each target in the fewest shards of ≤ queriesPerShard, sizes within one', () => {
     const plan = planQueries(defaults);
     expect(plan.targetRecords).toBe(10_500);
     expect(plan.plannedQueries).toBe(14_175);
-    expect(plan.shards).toHaveLength(142);
-    expect(plan.shards.slice(0, -1).every((s) => s.count === 100)).toBe(true);
-    expect(plan.shards.at(-1)?.count).toBe(75);
+    // 10,500 records need 2,917 queries per modality under the allowance; mixed takes the other 2,507.
+    expect(plan.queriesByTarget).toEqual({
+      visual: 2917,
+      audio: 2917,
+      transcription: 2917,
+      metadata: 2917,
+      mixed: 2507,
+    });
+    expect(plan.shards).toHaveLength(4 * 30 + 26);
+    for (const target of QUERY_TARGETS) {
+      const sizes = plan.shards.filter((s) => s.target === target).map((s) => s.count);
+      expect(sizes.reduce((s, c) => s + c, 0)).toBe(plan.queriesByTarget[target]);
+      expect(sizes.length).toBe(Math.ceil(plan.queriesByTarget[target] / defaults.queriesPerShard));
+      expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    }
     expect(plan.shards.reduce((s, x) => s + x.count, 0)).toBe(plan.plannedQueries);
     expect(plan.shards.map((s) => s.index)).toEqual(plan.shards.map((_, i) => i));
   });
 
-  it('spreads shards evenly over targets, and covers every domain and phrasing', () => {
-    const { shards } = planQueries(defaults);
-    const perTarget = QUERY_TARGETS.map((t) => shards.filter((s) => s.target === t).length);
-    expect(Math.max(...perTarget) - Math.min(...perTarget)).toBeLessThanOrEqual(1);
-    expect(new Set(shards.map((s) => s.domain))).toEqual(new Set(DOMAINS));
-    expect(new Set(shards.map((s) => s.phrasing))).toEqual(new Set(PHRASINGS));
+  it('plans all five targets for the documented minimum run (100 + 50), whatever the shard size', () => {
+    for (const queriesPerShard of [10, 100, 500]) {
+      const plan = planQueries({ ...smallest, queriesPerShard });
+      const planned = (t: string) => plan.shards.filter((s) => s.target === t).reduce((n, s) => n + s.count, 0);
+      expect(QUERY_TARGETS.map(planned)).toEqual([43, 43, 42, 42, 33]);
+      // The modalities' own queries alone cover the 150 records after the allowance (1 in 10 lost), ~a quarter each.
+      const guaranteed = QUERY_TARGETS.slice(0, 4).map((m) => guaranteedLabels(planned(m)));
+      expect(guaranteed).toEqual([38, 38, 37, 37]);
+    }
+  });
+
+  it('interleaves the targets round by round and walks each target through distinct domain × phrasing cells', () => {
+    const { shards } = planQueries({ ...defaults, queriesPerShard: 30 });
+    // Any five consecutive shards of a full round cover the five targets.
+    expect(shards.slice(0, 5).map((s) => s.target)).toEqual([...QUERY_TARGETS]);
+    for (const target of QUERY_TARGETS) {
+      const cells = shards.filter((s) => s.target === target).map((s) => `${s.domain}/${s.phrasing}`);
+      expect(new Set(cells.slice(0, DOMAINS.length * PHRASINGS.length)).size).toBe(
+        Math.min(cells.length, DOMAINS.length * PHRASINGS.length),
+      );
+    }
+    expect(new Set(shards.slice(0, 15).map((s) => s.domain)).size).toBe(DOMAINS.length);
+    expect(new Set(shards.slice(0, 15).map((s) => s.phrasing))).toEqual(new Set(PHRASINGS));
   });
 
   it('gives the first 360 shards 360 distinct target × domain × phrasing cells', () => {
@@ -46,8 +80,34 @@ describe('planQueries', () => {
   it('refuses a plan with more shards than the state can carry, naming the fix', () => {
     const huge = { exampleCount: 15_000, testExampleCount: 1_000, queriesPerShard: 10, generationSurplus: 2 };
     expect(() => planQueries(huge)).toThrow(PlanError);
-    expect(() => planQueries(huge)).toThrow(/raise queriesPerShard to at least 96/);
+    expect(runSizeProblem(huge)).toBe(
+      'exampleCount 15000 + testExampleCount 1000 with generationSurplus 2 plan 48000 queries in 4800 shards of at ' +
+        "most 10; at most 500 shards fit in the state machine's state: raise queriesPerShard to at least 96.",
+    );
     expect(planQueries({ ...huge, queriesPerShard: 96 }).shards.length).toBeLessThanOrEqual(MAX_SHARDS);
+  });
+
+  it('refuses a surplus too small for the allowance, naming the numbers and the smallest surplus that works', () => {
+    const none = { ...smallest, generationSurplus: 0 };
+    expect(runSizeProblem(none)).toBe(
+      'exampleCount 100 + testExampleCount 50 with generationSurplus 0 plan 150 queries; at least 167 are needed for ' +
+        'every modality to fill its quota when the teacher loses or mislabels 1 in 10 of its queries: set ' +
+        'generationSurplus to at least 0.107.',
+    );
+    expect(() => planQueries(none)).toThrow(/set generationSurplus to at least 0\.107/);
+    expect(runSizeProblem({ ...smallest, generationSurplus: 0.107 })).toBeUndefined();
+    expect(runSizeProblem(defaults)).toBeUndefined();
+  });
+
+  it('knows the fewest queries that guarantee a number of labels under the allowance', () => {
+    const wrong: number[] = [];
+    for (let labels = 0; labels <= 20_000; labels++) {
+      const queries = queriesForLabels(labels);
+      const fewest = guaranteedLabels(queries) >= labels && (queries === 0 || guaranteedLabels(queries - 1) < labels);
+      if (!fewest) wrong.push(labels);
+    }
+    expect(wrong).toEqual([]);
+    expect(guaranteedLabels(100)).toBe(100 - 100 / LABEL_LOSS_ONE_IN);
   });
 });
 

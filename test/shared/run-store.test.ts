@@ -25,13 +25,27 @@ describe('claimRun', () => {
     expect(s3.puts).toEqual([{ bucket: BUCKET, key: 'runs/run-1/owner.json', ifNoneMatch: '*' }]);
   });
 
-  it('lets the same execution claim again (a retry or a redrive), whatever start time it reports', async () => {
+  it('lets the same execution claim again (a retry or a redrive keeps the ARN and the start time)', async () => {
     await claimRun(store, OWNER);
-    expect(await claimRun(store, { ...OWNER, startTime: '2026-11-26T00:00:00.000Z' })).toEqual({
+    expect(await claimRun(store, { ...OWNER })).toEqual({
       owned: true,
       firstClaim: false,
       key: 'runs/run-1/owner.json',
     });
+    // The same instant written with another precision is still the same execution.
+    expect(await claimRun(store, { ...OWNER, startTime: '2026-11-25T10:00:00Z' })).toMatchObject({ owned: true });
+  });
+
+  it('refuses a new execution that reuses the name, and so the ARN, after the history expired', async () => {
+    await claimRun(store, OWNER);
+    const reused = { ...OWNER, startTime: '2027-03-01T08:00:00.000Z' };
+    expect(await claimRun(store, reused)).toEqual({ owned: false, key: 'runs/run-1/owner.json', owner: OWNER });
+    expect(JSON.parse(s3.get(BUCKET, 'runs/run-1/owner.json') ?? '{}')).toEqual(OWNER);
+  });
+
+  it('refuses when the owner record has no start time to compare', async () => {
+    s3.set(BUCKET, 'runs/run-1/owner.json', JSON.stringify({ runId: 'run-1', executionId: OWNER.executionId }));
+    expect(await claimRun(store, OWNER)).toMatchObject({ owned: false });
   });
 
   it('refuses another execution of the same name and returns the owner, changing nothing', async () => {

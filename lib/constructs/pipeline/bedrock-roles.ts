@@ -206,7 +206,7 @@ export class BedrockServiceRoles extends Construct {
       resources: [bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [RUN_LISTING] } },
     });
-    // Documented requirements of evaluation output (shared/reference/bedrock.md §5); bucket-level, no wildcard.
+    // Documented requirements of evaluation output (docs/aws-facts.md §6); bucket-level, no wildcard.
     allow(evaluation, evaluation, {
       actions: ['s3:GetBucketLocation', 's3:ListBucketMultipartUploads'],
       resources: [bucket.bucketArn],

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -41,6 +41,7 @@ export type GenerationConfig = Pick<
   | 'includeReasoning'
   | 'pipelineTimeoutHours'
   | 'logRetentionDays'
+  | 'retainData'
   | 'priceTable'
 >;
 
@@ -111,6 +112,7 @@ export class DistillationPipeline extends Construct {
     const fn = stageFunctionFactory(this, {
       serviceName: 'intent-router-generation',
       logRetentionDays: config.logRetentionDays,
+      retainLogs: config.retainData,
     });
     const grantee = (f: Function): iam.IGrantable => f.function;
     const counts = { EXAMPLE_COUNT: String(config.exampleCount), TEST_EXAMPLE_COUNT: String(config.testExampleCount) };
@@ -125,6 +127,9 @@ export class DistillationPipeline extends Construct {
         STUDENT_MODEL_ID: config.studentModelId,
         BASELINE_MODEL_ID: config.baselineModelId,
         JUDGE_MODEL_ID: config.judgeModelId,
+        // Preflight refuses a run size the plan cannot balance (runSizeProblem) before any teacher call.
+        QUERIES_PER_SHARD: String(config.queriesPerShard),
+        GENERATION_SURPLUS: String(config.generationSurplus),
         ...counts,
       },
       { memorySize: 256, timeout: Duration.seconds(30) },
@@ -286,7 +291,11 @@ export class DistillationPipeline extends Construct {
     );
 
     // --- state machine ------------------------------------------------------------------------------------------
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: config.logRetentionDays });
+    // Execution history with every step's input and output: kept with the data it describes (retainData).
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: config.logRetentionDays,
+      removalPolicy: config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: stateMachineName(config.envName),
       definitionBody: sfn.DefinitionBody.fromChainable(chain),

@@ -87,6 +87,8 @@ export interface StageFunctionProps {
   /** Powertools service name of the stage's functions. */
   readonly serviceName: string;
   readonly logRetentionDays: number;
+  /** Keep the functions' log groups when the stack is deleted (the app's `retainData`). */
+  readonly retainLogs: boolean;
 }
 
 /**
@@ -108,6 +110,7 @@ export function stageFunctionFactory(scope: Construct, props: StageFunctionProps
       description,
       serviceName: props.serviceName,
       logRetentionDays: props.logRetentionDays,
+      retainLogs: props.retainLogs,
       environment,
       ...size,
     });

@@ -51,6 +51,7 @@ export type TrainingConfig = Pick<
   | 'minValidReplyRate'
   | 'priceTable'
   | 'logRetentionDays'
+  | 'retainData'
 >;
 
 export interface TrainingStagesProps {
@@ -124,6 +125,7 @@ export class TrainingStages extends Construct {
     const newFunction = stageFunctionFactory(this, {
       serviceName: 'intent-router-pipeline',
       logRetentionDays: config.logRetentionDays,
+      retainLogs: config.retainData,
     });
     const fn: typeof newFunction = (name, ...rest) => (functions[name] = newFunction(name, ...rest));
     const grantee = (f: Function): iam.IGrantable => f.function;
@@ -317,10 +319,22 @@ export class TrainingStages extends Construct {
     s3Objects(
       report,
       ['s3:GetObject'],
-      ['runs/*/dataset/manifest.json', 'runs/*/report.json'],
-      'Report reads the run’s manifest, and its own report when a retry finds it written.',
+      [
+        'runs/*/dataset/manifest.json',
+        'runs/*/dataset/test.jsonl',
+        'runs/*/shards/plan.json',
+        RUN_PATTERNS.evaluationAnswers,
+        'runs/*/report.json',
+      ],
+      'Report reads the run’s manifest, plan, held-out set and answers for its charts, and its own report when a ' +
+        'retry finds it written.',
     );
-    s3Objects(report, ['s3:PutObject'], ['runs/*/report.json', 'runs/*/report.md'], 'Report writes the run report.');
+    s3Objects(
+      report,
+      ['s3:PutObject'],
+      ['runs/*/report.json', 'runs/*/report.md', 'runs/*/report.html'],
+      'Report writes the run report.',
+    );
     s3ReadWithNotFound(report);
     datasetKeyViaS3(report, ['kms:Decrypt', 'kms:GenerateDataKey']);
     allow(report, grantee(report), { actions: ['sns:Publish'], resources: [props.topic.topicArn] });
