@@ -1,9 +1,12 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
-import type { JudgeScore, ModelMetrics } from '../shared/evaluation';
+import { evaluationKeys, parseTestSet, type JudgeScore, type ModelMetrics } from '../shared/evaluation';
 import type { GateResult } from '../shared/gate';
+import { EVALUATED_MODELS } from '../shared/job-names';
 import { buildReport, renderMarkdown, snsSummary, type RunReport } from '../shared/report';
+import { parseAnswers, reportFigures, type HeldOutAnswers } from '../shared/report-figures';
+import { renderHtml, reportHtmlKey } from '../shared/report-html';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { runKeys } from '../shared/runs';
 import type { ReportResult, StatusDetailsJson } from '../shared/training-contracts';
@@ -50,7 +53,48 @@ async function readManifest(store: RunStore, key: string): Promise<Record<string
 }
 
 /**
- * Writes runs/<runId>/report.json and report.md (never over an existing report: a retried step keeps the first) and
+ * The held-out set and both models' per-query answers as Evaluate stored them, or undefined when one is missing (the
+ * HTML report then leaves out the charts that need them rather than failing the run at its last step).
+ */
+async function readHeldOut(store: RunStore, runId: string, testKey: string): Promise<HeldOutAnswers | undefined> {
+  const keys = evaluationKeys(runId);
+  const [testSet, student, baseline] = await Promise.all([
+    store.read(testKey),
+    store.read(keys.answers('student')),
+    store.read(keys.answers('baseline')),
+  ]);
+  if (testSet === undefined || student === undefined || baseline === undefined) {
+    logger.warn('held-out answers not found: the HTML report shows no confusion matrix or latency distribution', {
+      testKey,
+      answers: EVALUATED_MODELS.map((m) => keys.answers(m)),
+    });
+    return undefined;
+  }
+  return {
+    cases: parseTestSet(testSet, testKey),
+    answers: {
+      student: parseAnswers(student, keys.answers('student')),
+      baseline: parseAnswers(baseline, keys.answers('baseline')),
+    },
+  };
+}
+
+/** The HTML report of `final`, with the figures read from the run's files; logs how long the charts took. */
+async function renderReportHtml(store: RunStore, final: RunReport): Promise<string> {
+  const datasetRunId = typeof final.dataset.manifest?.['runId'] === 'string' ? final.dataset.manifest['runId'] : '';
+  // A reused dataset was planned by the run that generated it.
+  const planJson = await store.read(runKeys(datasetRunId || final.runId).shardPlan);
+  const heldOut = await readHeldOut(store, final.runId, final.dataset.testKey);
+  const started = performance.now();
+  const html = renderHtml(
+    reportFigures({ report: final, ...(planJson ? { planJson } : {}), ...(heldOut ? { heldOut } : {}) }),
+  );
+  logger.info('HTML report rendered', { renderMs: Math.round(performance.now() - started), bytes: html.length });
+  return html;
+}
+
+/**
+ * Writes runs/<runId>/report.json, report.md and report.html (never over an existing report: a retried step keeps the first) and
  * publishes the summary to the notifications topic.
  */
 export async function report(event: unknown): Promise<ReportResult> {
@@ -84,8 +128,14 @@ export async function report(event: unknown): Promise<ReportResult> {
         await readExisting(store, keys.reportJson, 'it existed when the write was refused: retry the step'),
       ) as RunReport);
   await store.writeOnce(keys.reportMarkdown, renderMarkdown(final), 'text/markdown');
+  const htmlKey = reportHtmlKey(input.runId);
+  await store.writeOnce(htmlKey, await renderReportHtml(store, final), 'text/html; charset=utf-8');
 
-  const { subject, message } = snsSummary(final, s3Uri(input.bucket, keys.reportMarkdown));
+  const { subject, message } = snsSummary(
+    final,
+    s3Uri(input.bucket, keys.reportMarkdown),
+    s3Uri(input.bucket, htmlKey),
+  );
   await sns.send(new PublishCommand({ TopicArn: env.TOPIC_ARN, Subject: subject, Message: message }));
   logger.info('run reported', { outcome: final.outcome, key: keys.reportJson, reusedEarlierReport: !wroteJson });
   return {

@@ -5,7 +5,7 @@ import { dominantModality, MODALITIES, type Modality, type Weights } from './mod
 import { costPerQueries, type TokenPrice } from './prices';
 import { runKeys } from './runs';
 import { parseWeights } from './weights';
-import type { EvaluatedModel } from './job-names';
+import { EVALUATED_MODELS } from './job-names';
 
 /**
  * The evaluation's pure parts: the held-out cases, the deterministic metrics of a model's answers, the
@@ -13,18 +13,31 @@ import type { EvaluatedModel } from './job-names';
  * scores read back from the job's output.
  */
 
-/** A Bedrock evaluation job judges at most this many prompts (shared/reference/bedrock.md §4). */
+/** A Bedrock evaluation job judges at most this many prompts (docs/aws-facts.md §5). */
 export const MAX_EVALUATION_PROMPTS = 1000;
+
+/**
+ * Every model a run may judge: the candidate (`student`), the baseline, and the incumbent — the student already
+ * promoted when the run started, answered through its deployment with the student prompt like the candidate.
+ */
+export const JUDGED_MODELS = [...EVALUATED_MODELS, 'incumbent'] as const;
+export type JudgedModel = (typeof JUDGED_MODELS)[number];
+
+/** The held-out sets: the run's test.jsonl and, for a run from production, production's own slice. */
+export type HeldOutSet = 'synthetic' | 'production';
 
 /** Where the evaluation of a run keeps its files (all under runs/<runId>/evaluation/). */
 export const evaluationKeys = (runId: string) => {
   const prefix = runKeys(runId).evaluationPrefix;
   return {
-    /** Both models' deterministic metrics; written last, so its presence means the answers are complete. */
+    /** Every model's deterministic metrics; written last, so its presence means the answers are complete. */
     metrics: `${prefix}metrics.json`,
-    answers: (model: EvaluatedModel) => `${prefix}answers/${model}.jsonl`,
+    /** Answers to test.jsonl, in its order. */
+    answers: (model: JudgedModel) => `${prefix}answers/${model}.jsonl`,
+    /** Answers to the production held-out slice (test-production.jsonl), in its order. */
+    productionAnswers: (model: JudgedModel) => `${prefix}answers/production/${model}.jsonl`,
     /** The bring-your-own-responses datasets the judge jobs read (the evaluation role reads only these). */
-    dataset: (model: EvaluatedModel) => `${prefix}datasets/${model}.jsonl`,
+    dataset: (model: JudgedModel) => `${prefix}datasets/${model}.jsonl`,
     /** The judge jobs' output (the evaluation role writes only here); each job writes under `<jobName>/`. */
     outputPrefix: `${prefix}output/`,
   };
@@ -164,9 +177,10 @@ export function computeMetrics(
 }
 
 /** The label each model's responses carry in its bring-your-own-responses dataset (`inferenceSourceIdentifier`). */
-export const INFERENCE_SOURCE: Readonly<Record<EvaluatedModel, string>> = {
+export const INFERENCE_SOURCE: Readonly<Record<JudgedModel, string>> = {
   student: 'distilled-student',
   baseline: 'baseline-router',
+  incumbent: 'incumbent-student',
 };
 
 /** Shown to the judge instead of an empty reply (an empty response field would make the record invalid). */
@@ -251,7 +265,7 @@ export interface EvaluationJobInput {
 
 /**
  * "General" is what the case study's sample sends for judge jobs with a custom metric; the SDK's EvaluationTaskType
- * does not list it (shared/reference/bedrock.md §4, UNVERIFIED which value the service expects). The project's one
+ * does not list it (docs/aws-facts.md §5, UNVERIFIED which value the service expects). The project's one
  * documented cast.
  */
 const GENERAL_TASK_TYPE = 'General' as EvaluationTaskType;
@@ -306,7 +320,7 @@ export function rejectedEvaluationJobMessage(request: CreateEvaluationJobRequest
   return (
     `CreateEvaluationJob refused "${request.jobName ?? '?'}": ${original} — the request sent ` +
     `taskType ${taskTypes.map((t) => JSON.stringify(t)).join(', ')} (UNVERIFIED for judge jobs, ` +
-    `shared/reference/bedrock.md §4; change GENERAL_TASK_TYPE in lambda/shared/evaluation.ts), the judge ` +
+    `docs/aws-facts.md §5; change GENERAL_TASK_TYPE in lambda/shared/evaluation.ts), the judge ` +
     `${judges.map((j) => JSON.stringify(j)).join(', ')} in evaluationConfig.automated.evaluatorModelConfig and ` +
     'customMetricConfig.evaluatorModelConfig (config key judgeModelId: a model Bedrock offers as an evaluator in this ' +
     'Region), and the custom metric and dataset built by evaluationJobRequest in lambda/shared/evaluation.ts.'
@@ -322,6 +336,8 @@ export interface JudgeScore {
   readonly unscored: number;
   /** How the job reported the scores: normalised to 0–1 (mapped back with x·4+1) or already on 1–5. */
   readonly reportedScale: 'normalised' | 'rubric';
+  /** Scored records per rubric point, index 0 = 1 … index 4 = 5 (each rounded to the nearest point), for the report. */
+  readonly histogram?: readonly number[];
 }
 
 interface ResultLine {
@@ -333,7 +349,7 @@ const isMetric = (name: string | undefined, metricName: string) =>
 
 /**
  * The mean judge score of one job from its output JSONL files. Bedrock reports custom-metric results normalised to
- * 0–1 (UNVERIFIED, shared/reference/bedrock.md §4), mapped back to the rubric with x·4+1 as the case study's sample
+ * 0–1 (UNVERIFIED, docs/aws-facts.md §5), mapped back to the rubric with x·4+1 as the case study's sample
  * does; should a file hold any score above 1, the scores are taken as already on the 1–5 scale.
  */
 export function parseJudgeScores(files: readonly { key: string; body: string }[], metricName: string): JudgeScore {
@@ -370,5 +386,16 @@ export function parseJudgeScores(files: readonly { key: string; body: string }[]
     );
   }
   const onRubric = rubric ? results : results.map((r) => r * 4 + 1);
-  return { mean: mean(onRubric), scored: results.length, unscored, reportedScale: rubric ? 'rubric' : 'normalised' };
+  const histogram = [0, 0, 0, 0, 0];
+  for (const r of onRubric) {
+    const point = Math.min(4, Math.max(0, Math.round(r) - 1));
+    histogram[point] = (histogram[point] ?? 0) + 1;
+  }
+  return {
+    mean: mean(onRubric),
+    scored: results.length,
+    unscored,
+    reportedScale: rubric ? 'rubric' : 'normalised',
+    histogram,
+  };
 }

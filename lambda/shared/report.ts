@@ -192,8 +192,15 @@ export function renderMarkdown(report: RunReport): string {
   return lines.join('\n');
 }
 
-/** The SNS notification: a subject within SNS's 100 characters and a short plain-text body. */
-export function snsSummary(report: RunReport, reportUri: string): { subject: string; message: string } {
+/**
+ * The SNS notification: a subject within SNS's 100 characters and a short plain-text body; `chartsUri` names the HTML
+ * report (an S3 key rather than a presigned URL: it never expires and needs no signing permission).
+ */
+export function snsSummary(
+  report: RunReport,
+  reportUri: string,
+  chartsUri?: string,
+): { subject: string; message: string } {
   const student = report.table[0];
   const baseline = report.table[1];
   const subject = `Intent router run ${report.runId}: ${report.outcome}`.slice(0, 100);
@@ -215,5 +222,6 @@ export function snsSummary(report: RunReport, reportUri: string): { subject: str
     );
   }
   lines.push('', `Report: ${reportUri}`);
+  if (chartsUri) lines.push(`Report with charts: ${chartsUri}`);
   return { subject, message: lines.join('\n') };
 }

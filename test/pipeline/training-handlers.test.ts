@@ -661,6 +661,7 @@ describe('report', () => {
     expect(s3.puts).toEqual([
       { bucket: BUCKET, key: 'runs/run-1/report.json', ifNoneMatch: '*' },
       { bucket: BUCKET, key: 'runs/run-1/report.md', ifNoneMatch: '*' },
+      { bucket: BUCKET, key: 'runs/run-1/report.html', ifNoneMatch: '*' },
     ]);
     expect(JSON.parse(s3.get(BUCKET, 'runs/run-1/report.json') ?? '{}')).toMatchObject({
       outcome: 'REJECTED',

@@ -1,0 +1,269 @@
+import type { JudgeScore, ModelMetrics, TestCase } from '../../lambda/shared/evaluation';
+import { evaluateGate } from '../../lambda/shared/gate';
+import { buildReport, snsSummary, type RunReport, type RunReportInput } from '../../lambda/shared/report';
+import {
+  confusionMatrix,
+  parseAnswers,
+  plannedByTarget,
+  reportFigures,
+  type StoredAnswer,
+} from '../../lambda/shared/report-figures';
+import { renderHtml, reportHtmlKey } from '../../lambda/shared/report-html';
+
+const metrics = (over: Partial<ModelMetrics>): ModelMetrics => ({
+  modelId: 'm',
+  queries: 4,
+  validReplies: 4,
+  validReplyRate: 1,
+  dominantAgreement: 0.75,
+  meanAbsoluteError: { visual: 0.05, audio: 0.04, transcription: 0.03, metadata: 0.02 },
+  meanAbsoluteErrorOverall: 0.035,
+  latencyMs: { p50: 800, p95: 1200, mean: 833 },
+  meanInputTokens: 60,
+  meanOutputTokens: 30,
+  costPer1kQueriesUsd: 0.5,
+  ...over,
+});
+const judge = (mean: number, histogram?: number[]): JudgeScore => ({
+  mean,
+  scored: 4,
+  unscored: 0,
+  reportedScale: 'normalised',
+  ...(histogram ? { histogram } : {}),
+});
+
+const MANIFEST = {
+  runId: 'run-1',
+  generation: { planned: 130, labelled: 120 },
+  droppedByReason: { labelInvalid: 6, 'invalid:RESERVED_STRING': 2 },
+  duplicates: { exact: 1, normalised: 0 },
+  unused: 9,
+  counts: {
+    train: { total: 100, byModality: { visual: 25, audio: 25, transcription: 25, metadata: 25 }, mixed: 12 },
+    test: { total: 4, byModality: { visual: 1, audio: 1, transcription: 1, metadata: 1 }, mixed: 0 },
+  },
+  labelledByModality: { visual: 30, audio: 31, transcription: 26, metadata: 27 },
+  teacher: { estimatedCostUsd: 0.42 },
+  files: { train: { bytes: 400_000 } },
+};
+
+function report(over: Partial<RunReportInput> = {}): RunReport {
+  return buildReport({
+    runId: 'run-1',
+    generatedAt: '2026-11-25T10:00:00.000Z',
+    student: { metrics: metrics({ modelId: 'student-<b>id</b>' }), judge: judge(4.2, [0, 0, 1, 1, 2]) },
+    baseline: {
+      metrics: metrics({
+        modelId: 'baseline',
+        costPer1kQueriesUsd: 2,
+        latencyMs: { p50: 1600, p95: 2500, mean: 1741 },
+      }),
+      judge: judge(4, [0, 0, 1, 2, 1]),
+    },
+    judgeModelId: 'judge',
+    gate: evaluateGate(
+      { studentJudgeScore: 4.2, baselineJudgeScore: 4, studentDominantAgreement: 0.75, studentValidReplyRate: 1 },
+      { minJudgeScore: 4, maxJudgeGapToBaseline: 0.25, minDominantAgreement: 0.85, minValidReplyRate: 0.98 },
+    ),
+    dataset: {
+      trainKey: 'runs/run-1/dataset/train.jsonl',
+      testKey: 'runs/run-1/dataset/test.jsonl',
+      trainCount: 100,
+      testCount: 4,
+      manifest: MANIFEST,
+    },
+    distillation: { modelArn: 'arn:model', reused: false },
+    deployment: { deploymentArn: 'arn:deployment', reused: false },
+    promotion: { promoted: false },
+    ...over,
+  });
+}
+
+const w = (visual: number, audio: number, transcription: number, metadata: number) => ({
+  visual,
+  audio,
+  transcription,
+  metadata,
+});
+const CASES: TestCase[] = [
+  { query: 'red car', reference: w(0.7, 0.1, 0.1, 0.1), referenceText: '', dominant: 'visual' },
+  { query: 'dog barking', reference: w(0.1, 0.7, 0.1, 0.1), referenceText: '', dominant: 'audio' },
+  { query: 'chef says', reference: w(0.1, 0.1, 0.7, 0.1), referenceText: '', dominant: 'transcription' },
+  { query: 'Taylor Swift', reference: w(0.1, 0.1, 0.1, 0.7), referenceText: '', dominant: 'metadata' },
+];
+const answer = (query: string, reply: string, latencyMs: number): StoredAnswer => ({
+  query,
+  reply,
+  latencyMs,
+  inputTokens: 60,
+  outputTokens: 30,
+});
+// Answers in another order than the cases: they are matched by query.
+const STUDENT = [
+  answer('dog barking', JSON.stringify(w(0.6, 0.2, 0.1, 0.1)), 900),
+  answer('red car', JSON.stringify(w(0.7, 0.1, 0.1, 0.1)), 700),
+  answer('Taylor Swift', 'metadata, clearly', 650),
+  answer('chef says', JSON.stringify(w(0.1, 0.1, 0.7, 0.1)), 800),
+];
+const BASELINE = CASES.map((c, i) => answer(c.query, JSON.stringify(c.reference), 1500 + 100 * i));
+
+describe('report figures', () => {
+  it('counts the dominant modality of each answer against the teacher’s, invalid replies in the last column', () => {
+    expect(confusionMatrix(CASES, STUDENT)).toEqual([
+      [1, 0, 0, 0, 0],
+      [1, 0, 0, 0, 0],
+      [0, 0, 1, 0, 0],
+      [0, 0, 0, 0, 1],
+    ]);
+    expect(() => confusionMatrix(CASES, STUDENT.slice(1))).toThrow(
+      'no answer stored for the held-out query "dog barking"',
+    );
+  });
+
+  it('reads Evaluate’s answers file and refuses a line of another shape', () => {
+    const jsonl = STUDENT.map((a) => JSON.stringify(a)).join('\n') + '\n';
+    expect(parseAnswers(jsonl, 'answers/student.jsonl')).toEqual(STUDENT);
+    expect(() => parseAnswers('{"query":"q"}\n', 'answers/student.jsonl')).toThrow('answers/student.jsonl line 1');
+  });
+
+  it('takes the planned queries per target from the plan, or adds up its shards', () => {
+    const byTarget = { visual: 30, audio: 30, transcription: 30, metadata: 30, mixed: 10 };
+    expect(plannedByTarget(JSON.stringify({ queriesByTarget: byTarget, shards: [] }))).toEqual(byTarget);
+    const shards = [
+      { target: 'visual', count: 10 },
+      { target: 'mixed', count: 4 },
+      { target: 'visual', count: 6 },
+    ];
+    expect(plannedByTarget(JSON.stringify({ shards }))).toEqual({ visual: 16, mixed: 4 });
+    expect(plannedByTarget(undefined)).toBeUndefined();
+    expect(plannedByTarget('{"shards": 3}')).toBeUndefined();
+  });
+
+  it('builds balance, sources, drops and costs from the manifest', () => {
+    const plan = JSON.stringify({
+      queriesByTarget: { visual: 30, audio: 30, transcription: 30, metadata: 30, mixed: 10 },
+    });
+    const f = reportFigures({ report: report(), planJson: plan });
+    expect(f.balance.categories).toEqual(['visual', 'audio', 'transcription', 'metadata', 'mixed']);
+    expect(f.balance.series).toEqual([
+      { name: 'planned', values: [30, 30, 30, 30, 10] },
+      { name: 'labelled', values: [30, 31, 26, 27, null] },
+      { name: 'training', values: [25, 25, 25, 25, 12] },
+      { name: 'held out', values: [1, 1, 1, 1, 0] },
+    ]);
+    // A manifest without sources holds teacher-written records only.
+    expect(f.sources).toEqual([{ source: 'synthetic', train: 100, test: 4 }]);
+    expect(f.dropped).toEqual([
+      { reason: 'surplus left out by rebalancing', count: 9 },
+      { reason: 'labelInvalid', count: 6 },
+      { reason: 'invalid:RESERVED_STRING', count: 2 },
+      { reason: 'duplicate (exact)', count: 1 },
+    ]);
+    const [generation, distillation, evaluation] = f.costStages;
+    expect(generation).toMatchObject({ stage: 'generation', usd: 0.42 });
+    // 400,000 bytes / 4 characters per token = 100,000 tokens at $0.001 per 1k.
+    expect(distillation).toMatchObject({ stage: 'distillation', usd: 0.1 });
+    // 4 held-out queries at $0.5 (student) and $2 (baseline) per 1k queries.
+    expect(evaluation?.usd).toBeCloseTo(0.01, 10);
+    expect(f.judgeHistogram).toEqual({ student: [0, 0, 1, 1, 2], baseline: [0, 0, 1, 2, 1] });
+    expect(f.confusion).toBeUndefined();
+    expect(f.latencies).toBeUndefined();
+  });
+
+  it('costs a reused model nothing to distil, and sorts each model’s latencies for the CDF', () => {
+    const f = reportFigures({
+      report: report({ distillation: { modelArn: 'arn:model', reused: true } }),
+      heldOut: { cases: CASES, answers: { student: STUDENT, baseline: BASELINE } },
+    });
+    expect(f.costStages[1]).toMatchObject({ usd: 0, basis: 'model reused from an earlier run' });
+    expect(f.latencies).toEqual({ student: [650, 700, 800, 900], baseline: [1500, 1600, 1700, 1800] });
+    expect(f.confusion?.baseline).toEqual([
+      [1, 0, 0, 0, 0],
+      [0, 1, 0, 0, 0],
+      [0, 0, 1, 0, 0],
+      [0, 0, 0, 1, 0],
+    ]);
+  });
+});
+
+describe('renderHtml', () => {
+  const heldOut = { cases: CASES, answers: { student: STUDENT, baseline: BASELINE } };
+
+  it('puts the outcome and every gate check first, and escapes what the run wrote', () => {
+    const r = report();
+    const html = renderHtml(reportFigures({ report: r, heldOut }));
+    const outcome = html.indexOf('data-outcome="REJECTED"');
+    expect(outcome).toBeGreaterThan(0);
+    expect(outcome).toBeLessThan(html.indexOf('id="dataset"'));
+    // The gate's summary holds a '<', shown as the text it is.
+    expect(html).toContain(`Not promoted: ${r.gate.summary.replace('<', '&lt;')}.`);
+    for (const check of r.gate.checks) expect(html).toContain(`<code>${check.name}</code>`);
+    expect(html).toContain('<td class="verdict">FAIL</td>');
+    expect(html).toContain('student-&lt;b&gt;id&lt;/b&gt;');
+    expect(html).not.toContain('student-<b>id</b>');
+  });
+
+  it('draws every chart when the held-out answers are there, and says why one is missing otherwise', () => {
+    const charts = (html: string) => [...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
+    const full = renderHtml(reportFigures({ report: report(), heldOut }));
+    expect(charts(full)).toEqual([
+      'balance',
+      'sources',
+      'dropped',
+      'confusion-student',
+      'confusion-baseline',
+      'judge',
+      'mae',
+      'latency',
+      'cost-stages',
+      'cost-per-1m',
+    ]);
+    const partial = renderHtml(
+      reportFigures({
+        report: report({
+          student: { metrics: metrics({}), judge: judge(4.2) },
+          baseline: { metrics: metrics({}), judge: judge(4) },
+        }),
+      }),
+    );
+    expect(charts(partial)).toEqual(['balance', 'sources', 'dropped', 'mae', 'cost-stages', 'cost-per-1m']);
+    expect(partial).toContain('no confusion matrix is shown');
+    expect(partial).toContain('The per-query latencies of this run were not found.');
+    expect(partial).toContain('judge scores were kept as means only');
+  });
+
+  it('marks the case study’s latencies on the CDF', () => {
+    const html = renderHtml(reportFigures({ report: report(), heldOut }));
+    const latency = html.slice(
+      html.indexOf('data-chart="latency"'),
+      html.indexOf('</figure>', html.indexOf('data-chart="latency"')),
+    );
+    expect(latency).toContain('833 ms');
+    expect(latency).toContain('1,741 ms');
+  });
+
+  it('shows the canary and the incumbent only when given', () => {
+    expect(renderHtml(reportFigures({ report: report() }))).not.toContain('id="compared"');
+    const html = renderHtml(
+      reportFigures({
+        report: report(),
+        compared: [
+          { role: 'incumbent', modelId: 'arn:incumbent', label: 'run-0', judgeScore: 4.05, latencyMeanMs: 790 },
+          { role: 'canary', modelId: 'arn:canary', trafficShare: 0.1, dominantAgreement: 0.93 },
+        ],
+      }),
+    );
+    const section = html.slice(html.indexOf('id="compared"'));
+    expect(section).toContain('arn:incumbent');
+    expect(section).toContain('4.05');
+    expect(section).toContain('790 ms');
+    expect(section).toContain('10.0 %');
+    expect(section).toContain('93.0 %');
+  });
+
+  it('lives next to report.md, and the notification names it', () => {
+    expect(reportHtmlKey('run-1')).toBe('runs/run-1/report.html');
+    const { message } = snsSummary(report(), 's3://b/runs/run-1/report.md', 's3://b/runs/run-1/report.html');
+    expect(message).toContain('Report: s3://b/runs/run-1/report.md\nReport with charts: s3://b/runs/run-1/report.html');
+  });
+});
