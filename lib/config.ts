@@ -129,6 +129,14 @@ export const configSchema = z
     minDominantAgreement: numberIn(0, 1).default(0.85),
     minValidReplyRate: numberIn(0, 1).default(0.98),
 
+    // --- learning from production ---
+    /** Share of a run's production records held out (stratified by modality) as production's own test set. */
+    productionHoldOutShare: numberIn(0, 0.5).default(0.1),
+    /** Gate: how far below the incumbent's judge score the candidate may be (3 standard errors at 500 prompts). */
+    maxJudgeDropToIncumbent: numberIn(0, 4).default(0.1),
+    /** Gate: how far below the incumbent's dominant agreement the candidate may be (about 2 standard errors). */
+    maxAgreementDropToIncumbent: numberIn(0, 1).default(0.03),
+
     // --- router API ---
     apiAuth: z.enum(['iam', 'apiKey']).default('iam'),
     /**
@@ -161,6 +169,22 @@ export const configSchema = z
     logQueries: bool.default(false),
     routerMemoryMb: intIn(128, 10240).default(512),
     routerMaxTokens: intIn(16, 1024).default(80),
+
+    // --- production loop ---
+    /** Share of live queries the teacher also labels, off the request path (0 turns the loop off). */
+    shadowSampleRate: numberIn(0, 1).default(0.005),
+    /** How long an unlabelled sample waits in the hand-off queue (SQS allows 1 minute to 14 days). */
+    shadowQueueRetentionHours: intIn(1, 336).default(96),
+    /** Shadow samples an alarm window needs before the agreement alarm may fire (no alarm on too few). */
+    shadowMinSamples: intIn(10, 100000).default(200),
+    /** Jensen–Shannon divergence (0-1) of live dominant modalities vs. the training set that raises the drift alarm. */
+    driftThreshold: numberIn(0, 1).default(0.1),
+    /** Days production records are kept under production/records/ of the dataset bucket. */
+    productionDataRetentionDays: intIn(1, 3650).default(180),
+    /** Shadow labeller invocations in flight (SQS event source maxConcurrency, 2-1,000). */
+    labellerConcurrency: intIn(2, 1000).default(2),
+    /** Messages per labeller invocation (each holds 1-25 samples). */
+    labellerBatchSize: intIn(1, 100).default(10),
 
     // --- costs ---
     /** Price overrides per model id, USD per 1M tokens; merged over the built-in table. */

@@ -15,6 +15,20 @@ export const projectTags = (config: Pick<AppConfig, 'envName'>) => ({
   Environment: config.envName,
 });
 
+/**
+ * The shadow labeller's hand-off queue (pipeline stack): the router sends to it by this name, built into its URL and
+ * ARN, so the stacks stay joined by a convention only.
+ */
+export const shadowQueueName = (envName: string) => `intent-router-${envName}-shadow`;
+
+/** Names of the production loop's alarms (pipeline stack), so the router stack's dashboard can show their state. */
+export const shadowAlarmNames = (envName: string) => ({
+  agreement: `intent-router-${envName}-shadow-agreement`,
+  drift: `intent-router-${envName}-shadow-drift`,
+  labellerFailures: `intent-router-${envName}-shadow-labeller-failures`,
+  deadLetters: `intent-router-${envName}-shadow-dead-letters`,
+});
+
 /** The pipeline state machine's name: fixed, so the API stack's dashboard and the run CLI can find it. */
 export const stateMachineName = (envName: string) => `${STACK_PREFIX}-${envName}-Pipeline`;
 

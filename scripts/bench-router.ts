@@ -7,8 +7,11 @@
  *   - cold init: Node's own start-up + loading the bundle + the first invocation (median over several processes);
  *   - warm per-request time p50/p99 over many invocations of distinct queries (each a cache miss that calls the
  *     stubbed model), and of repeated queries (cache hits).
- * The Bedrock and SSM clients are stubbed at the SDK boundary inside the bundle (a middleware on the exported clients
- * answers at once with real response shapes), so the figures are the router's own cost.
+ * The Bedrock, SSM and SQS clients are stubbed at the SDK boundary inside the bundle (a middleware on the exported
+ * clients answers at once with real response shapes), so the figures are the router's own cost. The router runs with
+ * shadow sampling at its default rate (shadowSampleRate); a third set of warm runs samples every request (rate 1), and
+ * the difference is the sampled-request overhead (the hand-off's own CPU time: the stubbed SendMessage answers at once,
+ * so the in-Region network time, bounded by SHADOW_HANDOFF_TIMEOUT_MS, is not in it).
  *
  * Prints the largest parts of the bundle (esbuild metafile; fails if classic zod got in), a table, then as the last
  * line one JSON object (warmOverheadP99Ms, coldInitMs, coldInitRatio, bundleKiB, …).
@@ -18,6 +21,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/constructs/function';
 import { routerEnvironment } from '../lambda/router/settings';
+import { parseConfig } from '../lib/config';
+
+/** The deployed default (lib/config.ts), so the benchmark follows it. */
+const SHADOW_SAMPLE_RATE = parseConfig({}).shadowSampleRate;
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/intent-router-bench-shadow';
 import { bundle, bytesByPackage, classicZodModules, ROUTER_ENTRY } from './router-bundle';
 
 const OUT = path.join(PROJECT_ROOT, '.bench', 'router');
@@ -46,6 +54,11 @@ const converseOutput = () => ({
   usage: { inputTokens: 42, outputTokens: 24, totalTokens: 66 },
   metrics: { latencyMs: 0 },
 });
+const sendMessageOutput = () => ({
+  $metadata: { httpStatusCode: 200, requestId: 'bench' },
+  MessageId: '5fea7756-0ea4-451a-a703-a558b933e274',
+  MD5OfMessageBody: 'e99a18c428cb38d5f260853678922e03',
+});
 const parameterOutput = () => ({
   $metadata: { httpStatusCode: 200, requestId: 'bench' },
   Parameter: { Name: process.env.ACTIVE_MODEL_PARAMETER_NAME, Type: 'String', Version: 3, Value: process.env.BENCH_ACTIVE_MODEL },
@@ -66,7 +79,11 @@ const context = { awsRequestId: 'bench', functionName: 'bench', getRemainingTime
   const t0 = performance.now();
   const mod = require(bundle);
   const t1 = performance.now();
-  if (mode === 'router') { stub(mod.clients.bedrock, converseOutput); stub(mod.clients.ssm, parameterOutput); }
+  if (mode === 'router') {
+    stub(mod.clients.bedrock, converseOutput);
+    stub(mod.clients.ssm, parameterOutput);
+    if (mod.clients.sqs) stub(mod.clients.sqs, sendMessageOutput);
+  }
   const t2 = performance.now();
   const first = await mod.handler(event('dog barking loudly'), context);
   const t3 = performance.now();
@@ -117,17 +134,24 @@ const ENV = {
     logQueries: false,
     maxTokens: 80,
     corsAllowOrigins: [],
+    ...(SHADOW_SAMPLE_RATE > 0 ? { shadow: { sampleRate: SHADOW_SAMPLE_RATE, queueUrl: QUEUE_URL } } : {}),
   }),
   BENCH_ACTIVE_MODEL: ACTIVE_MODEL,
 };
 
-function runChild(runner: string, bundlePath: string, mode: 'router' | 'floor', warm: number): Promise<ChildResult> {
+function runChild(
+  runner: string,
+  bundlePath: string,
+  mode: 'router' | 'floor',
+  warm: number,
+  env: Record<string, string> = {},
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = fork(runner, [bundlePath, mode, String(warm), String(warm > 0 ? WARMUP_INVOCATIONS : 0)], {
       // Plain Node, as Lambda runs the bundle: fork would otherwise pass on this script's tsx loader flags, and every
       // child would spend ~50-150 ms booting tsx, which inflates both start-ups and understates the ratio.
       execArgv: [],
-      env: { PATH: process.env['PATH'] ?? '', ...ENV },
+      env: { PATH: process.env['PATH'] ?? '', ...ENV, ...env },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     let stderr = '';
@@ -173,14 +197,23 @@ async function main() {
     cold.floor.push(await runChild(runner, floorBundle, 'floor', 0));
   }
   // Warm: several fresh processes each; the figures are the median over the runs (one noisy neighbour spoils one run).
-  const warmRuns: Record<'router' | 'floor', { miss: number[]; hit: number[] }[]> = { router: [], floor: [] };
+  // `sampled`: the router with every request sampled (SHADOW_SAMPLE_RATE=1), for the sampled-request overhead.
+  const warmRuns: Record<'router' | 'floor' | 'sampled', { miss: number[]; hit: number[] }[]> = {
+    router: [],
+    floor: [],
+    sampled: [],
+  };
+  const sampledEnv = { SHADOW_SAMPLE_RATE: '1', SHADOW_QUEUE_URL: QUEUE_URL };
   for (let i = 0; i < WARM_RUNS; i++) {
     warmRuns.router.push(
       (await runChild(runner, routerBundle, 'router', WARM_INVOCATIONS)).warm ?? { miss: [], hit: [] },
     );
     warmRuns.floor.push((await runChild(runner, floorBundle, 'floor', WARM_INVOCATIONS)).warm ?? { miss: [], hit: [] });
+    warmRuns.sampled.push(
+      (await runChild(runner, routerBundle, 'router', WARM_INVOCATIONS, sampledEnv)).warm ?? { miss: [], hit: [] },
+    );
   }
-  const warm = (who: 'router' | 'floor', kind: 'miss' | 'hit', p: number) =>
+  const warm = (who: 'router' | 'floor' | 'sampled', kind: 'miss' | 'hit', p: number) =>
     median(warmRuns[who].map((run) => percentile(run[kind], p)));
 
   const coldOf = (runs: ChildResult[]) => ({
@@ -214,6 +247,8 @@ async function main() {
     ['warm p99, cache miss (ms)', warmP99.toFixed(3), floorP99.toFixed(3)],
     ['warm p50, cache hit (ms)', warm('router', 'hit', 50).toFixed(3), warm('floor', 'hit', 50).toFixed(3)],
     ['warm p99, cache hit (ms)', warm('router', 'hit', 99).toFixed(3), warm('floor', 'hit', 99).toFixed(3)],
+    ['warm p50, every request sampled (ms)', warm('sampled', 'miss', 50).toFixed(3), '-'],
+    ['warm p99, every request sampled (ms)', warm('sampled', 'miss', 99).toFixed(3), '-'],
   ];
   const width = Math.max(...rows.map((r) => r[0].length));
   console.log(`${'measure'.padEnd(width)} | ${'router'.padStart(9)} | ${'floor'.padStart(9)}`);
@@ -226,6 +261,10 @@ async function main() {
     warmOverheadP99Ms: round(warmP99 - floorP99),
     warmOverheadP99ByRunMs: warmRuns.router.map((run) => round(percentile(run.miss, 99))),
     warmCacheHitP99Ms: round(warm('router', 'hit', 99) - warm('floor', 'hit', 99)),
+    shadowSampleRate: SHADOW_SAMPLE_RATE,
+    // What a sampled request adds over the router at the default rate (SendMessage stubbed: CPU only).
+    sampledRequestOverheadP50Ms: round(warm('sampled', 'miss', 50) - warm('router', 'miss', 50)),
+    sampledRequestOverheadP99Ms: round(warm('sampled', 'miss', 99) - warm('router', 'miss', 99)),
     coldInitMs: round(c.router.total, 1),
     floorColdInitMs: round(c.floor.total, 1),
     coldInitRatio: round(c.router.total / c.floor.total, 2),

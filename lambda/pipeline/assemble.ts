@@ -1,10 +1,11 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { assembleDataset, sha256 } from '../shared/assembly';
+import { assembleDataset, productionTestKey, sha256, type ProductionInput } from '../shared/assembly';
 import { mapWithConcurrency } from '../shared/concurrency';
 import type { AssembleResult } from '../shared/contracts';
-import { s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
+import { parseSelection } from '../shared/production-selection';
+import { readExisting, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { runKeys } from '../shared/runs';
 import { parseShardFile } from '../shared/shard-generation';
 import { envTypes, logger, metrics, parseInput, priceTableEnv, readEnvironment, tracer } from './common';
@@ -16,6 +17,9 @@ import { readPlan, runAndCountsInput } from './plan';
  * `dataset/train.jsonl`, `dataset/test.jsonl` and, last, `dataset/manifest.json` — each written once. When the manifest
  * already exists (a retry or redrive after success) the stored result is returned. Input `{ runId }`; result at
  * `$.assemble` (AssembleResult, lambda/shared/contracts.ts).
+ *
+ * A run from production reads the selection its plan names: those records come first, synthetic ones top up, and
+ * the selection's held-out slice is written to `dataset/test-production.jsonl` (never to training).
  */
 
 /** Shards read from S3 at once. */
@@ -41,7 +45,9 @@ export class DatasetConflict extends Error {
 
 interface ManifestFiles {
   readonly runId: string;
-  readonly files: Record<'train' | 'test', { readonly key: string; readonly records: number }>;
+  readonly files: Record<'train' | 'test', { readonly key: string; readonly records: number }> & {
+    readonly productionTest?: { readonly key: string; readonly records: number };
+  };
 }
 
 const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string): AssembleResult => ({
@@ -52,6 +58,12 @@ const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string):
   manifestKey,
   trainCount: manifest.files.train.records,
   testCount: manifest.files.test.records,
+  ...(manifest.files.productionTest
+    ? {
+        productionTestKey: manifest.files.productionTest.key,
+        productionTestCount: manifest.files.productionTest.records,
+      }
+    : {}),
 });
 
 const manifestSchema = z.object({
@@ -59,6 +71,7 @@ const manifestSchema = z.object({
   files: z.object({
     train: z.object({ key: z.string(), records: z.number().int() }),
     test: z.object({ key: z.string(), records: z.number().int() }),
+    productionTest: z.object({ key: z.string(), records: z.number().int() }).optional(),
   }),
 });
 
@@ -93,6 +106,7 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
       ...(text === undefined ? {} : { content: parseShardFile(text, key) }),
     };
   });
+  const production = plan.production ? await productionInput(runStore, plan.production.selectionKey) : undefined;
   const dataset = assembleDataset({
     runId,
     shards,
@@ -104,12 +118,16 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
     teacherModelId: env.TEACHER_MODEL_ID,
     priceTable: env.PRICE_TABLE,
     includeReasoning: env.INCLUDE_REASONING,
-    keys,
+    keys: { ...keys, productionTest: productionTestKey(runId) },
+    ...(production ? { production } : {}),
     ...(now ? { now } : {}),
   });
 
   await writeOnceOrSame(runStore, keys.train, dataset.trainText);
   await writeOnceOrSame(runStore, keys.test, dataset.testText);
+  if (dataset.productionTestText !== undefined) {
+    await writeOnceOrSame(runStore, productionTestKey(runId), dataset.productionTestText);
+  }
   // The manifest goes last: its presence means the whole dataset is written.
   await runStore.writeOnce(keys.manifest, JSON.stringify(dataset.manifest, null, 2) + '\n', 'application/json');
 
@@ -124,6 +142,21 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
   metrics.addMetric('GenerationSuccessRate', MetricUnit.Percent, manifest.generation.successRate * 100);
   metrics.publishStoredMetrics();
   return resultOf(manifest, runStore.bucket, keys.manifest);
+}
+
+/** The production records Plan selected for the run (stored once, so every attempt assembles the same ones). */
+async function productionInput(store: RunStore, key: string): Promise<ProductionInput> {
+  const text = await readExisting(store, key, 'the Plan step writes it for a run from production');
+  const { summary, records } = parseSelection(text, s3Uri(store.bucket, key));
+  return {
+    records,
+    since: summary.since,
+    until: summary.until,
+    selectionKey: key,
+    considered: summary.considered,
+    invalid: Object.values(summary.invalid).reduce((n, v) => n + v, 0),
+    duplicates: summary.duplicates,
+  };
 }
 
 export const handler = async (event: unknown): Promise<AssembleResult> => assemble(event);

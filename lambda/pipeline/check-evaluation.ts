@@ -1,8 +1,14 @@
 import { BedrockClient, GetEvaluationJobCommand, StopEvaluationJobCommand } from '@aws-sdk/client-bedrock';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { evaluationKeys, JUDGE_METRIC_NAME, parseJudgeScores, type JudgeScore } from '../shared/evaluation';
-import { EVALUATED_MODELS, type EvaluatedModel } from '../shared/job-names';
+import {
+  evaluationKeys,
+  JUDGE_METRIC_NAME,
+  JUDGED_MODELS,
+  parseJudgeScores,
+  type JudgedModel,
+  type JudgeScore,
+} from '../shared/evaluation';
 import { readExisting, s3RunStore, s3Uri } from '../shared/run-store';
 import type { EvaluationStatus } from '../shared/training-contracts';
 import { logger, parseInput, tracer } from './common';
@@ -14,8 +20,13 @@ const jobRef = z.object({ jobName: z.string().min(1), jobArn: z.string().min(1) 
 export const checkEvaluationInput = z.object({
   runId: z.string().min(1),
   bucket: z.string().min(1),
-  jobs: z.object({ student: jobRef, baseline: jobRef }),
+  /** The incumbent's job exists when a student was promoted before the run. */
+  jobs: z.object({ student: jobRef, baseline: jobRef, incumbent: jobRef.optional() }),
 });
+type Jobs = z.output<typeof checkEvaluationInput>['jobs'];
+
+/** The models whose judge jobs this run started. */
+const startedModels = (jobs: Jobs): JudgedModel[] => JUDGED_MODELS.filter((m) => jobs[m] !== undefined);
 
 /** Statuses from which a job will never complete. */
 const ENDED_WITHOUT_RESULT = new Set(['Failed', 'Stopping', 'Stopped', 'Deleting']);
@@ -52,23 +63,17 @@ export async function readJudgeScore(bucket: string, runId: string, jobName: str
  * Stops the judge jobs still InProgress once the evaluation has failed: the run fails anyway and their results would
  * never be read. Best effort — a job that cannot be stopped is logged, and the run still fails with the real cause.
  */
-async function stopRunningJobs(
-  jobs: Readonly<Record<EvaluatedModel, { jobName: string; jobArn: string }>>,
-  jobStatus: Readonly<Record<EvaluatedModel, string>>,
-): Promise<EvaluatedModel[]> {
-  const stopped: EvaluatedModel[] = [];
-  for (const model of EVALUATED_MODELS) {
-    if (jobStatus[model] !== 'InProgress') continue;
+async function stopRunningJobs(jobs: Jobs, jobStatus: Readonly<Partial<Record<JudgedModel, string>>>) {
+  const stopped: JudgedModel[] = [];
+  for (const model of startedModels(jobs)) {
+    const job = jobs[model];
+    if (jobStatus[model] !== 'InProgress' || !job) continue;
     try {
-      await bedrock.send(new StopEvaluationJobCommand({ jobIdentifier: jobs[model].jobArn }));
+      await bedrock.send(new StopEvaluationJobCommand({ jobIdentifier: job.jobArn }));
       stopped.push(model);
-      logger.info('stopped the judge job that was still running', { model, jobArn: jobs[model].jobArn });
+      logger.info('stopped the judge job that was still running', { model, jobArn: job.jobArn });
     } catch (error) {
-      logger.warn('could not stop the judge job that was still running', {
-        model,
-        jobArn: jobs[model].jobArn,
-        error,
-      });
+      logger.warn('could not stop the judge job that was still running', { model, jobArn: job.jobArn, error });
     }
   }
   return stopped;
@@ -81,28 +86,36 @@ async function stopRunningJobs(
  */
 export async function checkEvaluation(event: unknown): Promise<EvaluationStatus> {
   const { runId, bucket, jobs } = parseInput(checkEvaluationInput, event, 'Check evaluation');
-  const jobStatus = {} as Record<EvaluatedModel, string>;
+  const statuses: Partial<Record<JudgedModel, string>> = {};
   const failures: string[] = [];
-  for (const model of EVALUATED_MODELS) {
-    const job = await bedrock.send(new GetEvaluationJobCommand({ jobIdentifier: jobs[model].jobArn }));
+  const models = startedModels(jobs);
+  for (const model of models) {
+    const ref = jobs[model];
+    if (!ref) continue;
+    const job = await bedrock.send(new GetEvaluationJobCommand({ jobIdentifier: ref.jobArn }));
     const status = job.status ?? 'Unknown';
-    jobStatus[model] = status;
+    statuses[model] = status;
     if (ENDED_WITHOUT_RESULT.has(status)) {
-      failures.push(
-        `${model} job ${jobs[model].jobName} ${status}: ${(job.failureMessages ?? []).join('; ') || 'no message'}`,
-      );
+      failures.push(`${model} job ${ref.jobName} ${status}: ${(job.failureMessages ?? []).join('; ') || 'no message'}`);
     }
   }
+  const jobStatus = { ...statuses, student: statuses.student ?? 'Unknown', baseline: statuses.baseline ?? 'Unknown' };
   logger.info('evaluation job status', { jobStatus });
   if (failures.length > 0) {
     const stopped = await stopRunningJobs(jobs, jobStatus);
     return { status: 'Failed', failureMessage: failures.join(' | '), jobStatus, stopped };
   }
-  if (!EVALUATED_MODELS.every((m) => jobStatus[m] === 'Completed')) {
+  if (!models.every((m) => statuses[m] === 'Completed')) {
     return { status: 'InProgress', failureMessage: '', jobStatus };
   }
-  const judge = {} as Record<EvaluatedModel, JudgeScore>;
-  for (const model of EVALUATED_MODELS) judge[model] = await readJudgeScore(bucket, runId, jobs[model].jobName);
+  const scores: Partial<Record<JudgedModel, JudgeScore>> = {};
+  for (const model of models) {
+    const ref = jobs[model];
+    if (ref) scores[model] = await readJudgeScore(bucket, runId, ref.jobName);
+  }
+  const { student, baseline, incumbent } = scores;
+  if (!student || !baseline) throw new Error('the candidate and the baseline judge jobs must both have scores');
+  const judge = { student, baseline, ...(incumbent ? { incumbent } : {}) };
   logger.info('judge scores', { judge });
   return { status: 'Completed', failureMessage: '', jobStatus, judge };
 }

@@ -15,17 +15,19 @@ import {
   evaluationJobRequest,
   evaluationKeys,
   INFERENCE_SOURCE,
+  MAX_EVALUATION_PROMPTS,
   parseTestSet,
   rejectedEvaluationJobMessage,
+  type JudgedModel,
   type ModelAnswer,
   type ModelMetrics,
   type TestCase,
 } from '../shared/evaluation';
-import { EVALUATED_MODELS, resourceTags, trainingNames, type EvaluatedModel } from '../shared/job-names';
+import { incumbentEvaluationNames, resourceTags, trainingNames } from '../shared/job-names';
 import { priceFor } from '../shared/prices';
 import { STUDENT_PROMPT, teacherPrompt } from '../shared/prompts';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
-import type { EvaluationJobRef, EvaluationStarted } from '../shared/training-contracts';
+import type { EvaluationJobRef, EvaluationStarted, SetMetrics } from '../shared/training-contracts';
 import { envTypes, errorName, logger, parseInput, priceTableEnv, readEnvironment, tracer } from './common';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
@@ -41,6 +43,15 @@ export const evaluateInput = z.object({
   bucket: z.string().min(1),
   testKey: z.string().min(1),
   deploymentArn: z.string().min(1),
+  /** `$.assemble`: its `productionTestKey` names production's held-out slice (absent for other runs). */
+  assemble: z.object({ productionTestKey: z.string().min(1).optional() }).optional(),
+  /** `$.preflight.incumbent`: the student promoted when the run started, answered and judged like the candidate. */
+  incumbent: z
+    .discriminatedUnion('present', [
+      z.object({ present: z.literal(true), deploymentArn: z.string().min(1), runId: z.string() }),
+      z.object({ present: z.literal(false), reason: z.string() }),
+    ])
+    .optional(),
 });
 export type EvaluateInput = z.output<typeof evaluateInput>;
 
@@ -87,7 +98,16 @@ export async function answerAll(
 interface StoredMetrics {
   readonly student: ModelMetrics;
   readonly baseline: ModelMetrics;
+  readonly incumbent?: ModelMetrics;
+  readonly sets?: EvaluationStarted['sets'];
 }
+
+/** The models a run judges: the candidate and the baseline, and the incumbent when one is present. */
+const judgedModels = (input: EvaluateInput): JudgedModel[] => [
+  'student',
+  'baseline',
+  ...(input.incumbent?.present ? (['incumbent'] as const) : []),
+];
 
 /**
  * Answers the held-out set with both models, writes the answers, the bring-your-own-responses datasets and the
@@ -108,29 +128,73 @@ async function answerOrResume(
   }
 
   const testSet = await readExisting(store, input.testKey, 'the Assemble (or Reuse dataset) step writes it');
-  const cases = parseTestSet(testSet, input.testKey);
-  const models: Record<EvaluatedModel, { modelId: string; priceId: string; system: string }> = {
+  const synthetic = parseTestSet(testSet, input.testKey);
+  const productionKey = input.assemble?.productionTestKey;
+  const production = productionKey
+    ? parseTestSet(await readExisting(store, productionKey, 'the Assemble step writes it'), productionKey)
+    : [];
+  // Both sets are judged in one job per model: Assemble keeps them within one job's prompts together.
+  const cases = [...synthetic, ...production];
+  if (cases.length > MAX_EVALUATION_PROMPTS) {
+    throw new Error(
+      `${synthetic.length} held-out queries plus ${production.length} of production's slice exceed the ` +
+        `${MAX_EVALUATION_PROMPTS} prompts an evaluation job judges: lower testExampleCount or productionHoldOutShare`,
+    );
+  }
+  const models: Record<JudgedModel, { modelId: string; priceId: string; system: string }> = {
     // The deployment is billed at the base model's rate, so the student is priced by its base model id.
     student: { modelId: input.deploymentArn, priceId: env.STUDENT_MODEL_ID, system: STUDENT_PROMPT },
     baseline: { modelId: env.BASELINE_MODEL_ID, priceId: env.BASELINE_MODEL_ID, system: teacherPrompt() },
+    // The incumbent answers exactly as the candidate does: its deployment, the student prompt (Preflight checked
+    // that it was trained with the same prompt version).
+    incumbent: {
+      modelId: input.incumbent?.present ? input.incumbent.deploymentArn : '',
+      priceId: env.STUDENT_MODEL_ID,
+      system: STUDENT_PROMPT,
+    },
   };
 
-  const metrics = {} as Record<EvaluatedModel, ModelMetrics>;
-  for (const model of EVALUATED_MODELS) {
+  const metrics: Partial<Record<JudgedModel, ModelMetrics>> = {};
+  const perSet: Partial<Record<JudgedModel, { synthetic: ModelMetrics; production?: ModelMetrics }>> = {};
+  for (const model of judgedModels(input)) {
     const { modelId, priceId, system } = models[model];
+    const price = priceFor(priceId, env.PRICE_TABLE);
     const answers = await answerAll(cases, modelId, system, env.EVALUATION_CONCURRENCY, retry);
-    metrics[model] = computeMetrics(cases, answers, modelId, priceFor(priceId, env.PRICE_TABLE));
-    logger.info('model answered the held-out set', { model, modelId, metrics: metrics[model] });
-    await put(
-      input.bucket,
-      keys.answers(model),
-      answers.map((a, i) => JSON.stringify({ query: cases[i]?.query, ...a })).join('\n') + '\n',
-    );
+    const syntheticAnswers = answers.slice(0, synthetic.length);
+    const productionAnswers = answers.slice(synthetic.length);
+    metrics[model] = computeMetrics(cases, answers, modelId, price);
+    perSet[model] = {
+      synthetic: computeMetrics(synthetic, syntheticAnswers, modelId, price),
+      ...(production.length > 0 ? { production: computeMetrics(production, productionAnswers, modelId, price) } : {}),
+    };
+    logger.info('model answered the held-out sets', { model, modelId, metrics: metrics[model] });
+    await put(input.bucket, keys.answers(model), answersJsonl(synthetic, syntheticAnswers));
+    if (production.length > 0) {
+      await put(input.bucket, keys.productionAnswers(model), answersJsonl(production, productionAnswers));
+    }
     await put(input.bucket, keys.dataset(model), byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model]));
   }
-  await put(input.bucket, keys.metrics, JSON.stringify(metrics, null, 2));
-  return { ...metrics, resumed: false };
+  const { student, baseline, incumbent } = metrics;
+  if (!student || !baseline) throw new Error('the candidate and the baseline must both have answered');
+  const setOf = (set: 'synthetic' | 'production', queries: number): SetMetrics | undefined => {
+    const s = perSet.student?.[set];
+    const b = perSet.baseline?.[set];
+    const i = perSet.incumbent?.[set];
+    return s && b ? { queries, student: s, baseline: b, ...(i ? { incumbent: i } : {}) } : undefined;
+  };
+  const productionSet = setOf('production', production.length);
+  const result: StoredMetrics = {
+    student,
+    baseline,
+    ...(incumbent ? { incumbent } : {}),
+    ...(productionSet ? { sets: { synthetic: setOf('synthetic', synthetic.length), production: productionSet } } : {}),
+  };
+  await put(input.bucket, keys.metrics, JSON.stringify(result, null, 2));
+  return { ...result, resumed: false };
 }
+
+const answersJsonl = (cases: readonly TestCase[], answers: readonly ModelAnswer[]) =>
+  answers.map((a, i) => JSON.stringify({ query: cases[i]?.query, ...a })).join('\n') + '\n';
 
 /**
  * A plain overwrite, not RunStore.writeOnce: until metrics.json exists these files belong to an unfinished attempt,
@@ -165,13 +229,14 @@ export class EvaluationJobRejected extends Error {
  * Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job,
  * and a ValidationException becomes EvaluationJobRejected, which keeps Bedrock's message and says what to change.
  */
-async function startJudgeJob(input: EvaluateInput, env: Environment, model: EvaluatedModel): Promise<EvaluationJobRef> {
+async function startJudgeJob(input: EvaluateInput, env: Environment, model: JudgedModel): Promise<EvaluationJobRef> {
   const names = trainingNames(env.ENV_NAME, input.runId);
+  const incumbentNames = incumbentEvaluationNames(env.ENV_NAME, input.runId);
   const keys = evaluationKeys(input.runId);
-  const jobName = names.evaluationJobName[model];
+  const jobName = model === 'incumbent' ? incumbentNames.jobName : names.evaluationJobName[model];
   const request = evaluationJobRequest({
     jobName,
-    clientRequestToken: names.evaluationToken[model],
+    clientRequestToken: model === 'incumbent' ? incumbentNames.token : names.evaluationToken[model],
     roleArn: env.EVALUATION_ROLE_ARN,
     judgeModelId: env.JUDGE_MODEL_ID,
     datasetS3Uri: s3Uri(input.bucket, keys.dataset(model)),
@@ -201,15 +266,22 @@ export async function evaluate(event: unknown, retry: RetryOptions = {}): Promis
   const env = environment();
   const input = parseInput(evaluateInput, event, 'Evaluate');
   const store = s3RunStore(s3, input.bucket);
-  const { student, baseline, resumed } = await answerOrResume(input, env, store, retry);
-  const jobs = {} as Record<EvaluatedModel, EvaluationJobRef>;
-  for (const model of EVALUATED_MODELS) jobs[model] = await startJudgeJob(input, env, model);
+  const { student, baseline, incumbent, sets, resumed } = await answerOrResume(input, env, store, retry);
+  // A third job rather than a third candidate in one job: a judge job rates one precomputed inference source
+  // (inferenceConfig.models[0], docs/aws-facts.md §5), and one job per model keeps the scores apart.
+  const jobs = {
+    student: await startJudgeJob(input, env, 'student'),
+    baseline: await startJudgeJob(input, env, 'baseline'),
+    ...(incumbent ? { incumbent: await startJudgeJob(input, env, 'incumbent') } : {}),
+  };
   const keys = evaluationKeys(input.runId);
   return {
     metricsKey: keys.metrics,
     outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),
     student,
     baseline,
+    ...(incumbent ? { incumbent } : {}),
+    ...(sets ? { sets } : {}),
     jobs,
     resumed,
   };

@@ -1,13 +1,16 @@
 import { BedrockClient, GetFoundationModelCommand } from '@aws-sdk/client-bedrock';
 import { S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { isRetryable } from '../shared/bedrock';
 import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../shared/dataset-validator';
 import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../shared/model-ids';
+import { productionRequest, type ProductionRequest } from '../shared/production-selection';
+import { incumbentOf, type Incumbent } from '../shared/promotion';
 import { runSizeProblem } from '../shared/query-plan';
 import { claimRun, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { assertRunId } from '../shared/runs';
-import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
+import { envTypes, errorName, logger, parseInput, readEnvironment, tracer } from './common';
 
 /**
  * Preflight: stop before any money is spent when the run cannot succeed — the run id is not a valid name or belongs to
@@ -15,6 +18,10 @@ import { envTypes, logger, parseInput, readEnvironment, tracer } from './common'
  * on-demand custom-model deployment, or the example counts are outside Nova's limits. Input
  * `{ runId, executionId, startTime, input }` (the execution's name, id, start time and input); result at
  * `$.preflight`. Once every check passed, the run id is claimed for the execution (`runs/<runId>/owner.json`).
+ *
+ * It also checks the input's `fromProduction` (`true` or `{since, max}`; a bad day or count names the field and the
+ * fix) and records the incumbent, the student promoted when the run starts (the active-model parameter), which the
+ * candidate is evaluated and gated against.
  */
 
 export class PreflightFailed extends Error {
@@ -37,6 +44,10 @@ export interface PreflightResult {
   readonly judge: ModelCheck;
   readonly exampleCount: number;
   readonly testExampleCount: number;
+  /** The production records the run starts from (`{enabled: false}` for a synthetic-only run). */
+  readonly fromProduction: ProductionRequest;
+  /** The student promoted when the run started, or why there is none to compare with. */
+  readonly incumbent: Incumbent;
   /** owner.json of the run; `firstClaim` false when a retry or redrive of the same execution found it. */
   readonly owner: { readonly key: string; readonly executionId: string; readonly firstClaim: boolean };
 }
@@ -46,11 +57,19 @@ const inputSchema = z.object({
   runId: z.string(),
   executionId: z.string().min(1, 'must be the execution id ($$.Execution.Id)'),
   startTime: z.string().min(1, 'must be the execution start time ($$.Execution.StartTime)'),
-  input: z.object({ exampleCount: z.unknown().optional(), testExampleCount: z.unknown().optional() }).optional(),
+  input: z
+    .object({
+      exampleCount: z.unknown().optional(),
+      testExampleCount: z.unknown().optional(),
+      fromProduction: z.unknown().optional(),
+      reuseDatasetFromRun: z.unknown().optional(),
+    })
+    .optional(),
 });
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 
 const environment = () =>
   readEnvironment({
@@ -63,8 +82,19 @@ const environment = () =>
     TEST_EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
     QUERIES_PER_SHARD: envTypes.int(1, 100_000),
     GENERATION_SURPLUS: envTypes.number(0, 100),
+    ACTIVE_MODEL_PARAMETER_NAME: envTypes.text,
     AWS_REGION: envTypes.text,
   });
+
+/** The active-model parameter's value, undefined when it does not exist (the Api stack not deployed yet). */
+async function activeModelValue(name: string): Promise<string | undefined> {
+  try {
+    return (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+  } catch (error) {
+    if (errorName(error) === 'ParameterNotFound') return undefined;
+    throw error;
+  }
+}
 
 type ModelConfigKey = 'teacherModelId' | 'studentModelId' | 'baselineModelId' | 'judgeModelId';
 
@@ -146,11 +176,28 @@ export async function preflight(
   if (sizeProblem) {
     throw new PreflightFailed(`${sizeProblem} (queriesPerShard and generationSurplus: npx cdk deploy -c key=value)`);
   }
+  let fromProduction: ProductionRequest;
+  try {
+    fromProduction = productionRequest(overrides?.fromProduction, startTime);
+  } catch (error) {
+    throw new PreflightFailed((error as Error).message);
+  }
+  if (fromProduction.enabled && overrides?.reuseDatasetFromRun !== undefined) {
+    throw new PreflightFailed(
+      'fromProduction and reuseDatasetFromRun exclude each other (a reused dataset is not assembled again): start ' +
+        'the run with one of them.',
+    );
+  }
   // One after the other, in the order the run uses them, so that the message names the first unusable one.
   const teacher = await checkModel(client, 'teacherModelId', env.TEACHER_MODEL_ID);
   const student = await checkModel(client, 'studentModelId', env.STUDENT_MODEL_ID);
   const baseline = await checkModel(client, 'baselineModelId', env.BASELINE_MODEL_ID);
   const judge = await checkModel(client, 'judgeModelId', env.JUDGE_MODEL_ID);
+
+  const incumbent = incumbentOf(
+    await activeModelValue(env.ACTIVE_MODEL_PARAMETER_NAME),
+    env.ACTIVE_MODEL_PARAMETER_NAME,
+  );
 
   // Last: a run that cannot start leaves nothing behind.
   const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
@@ -164,7 +211,16 @@ export async function preflight(
         'files carry that run id. Choose a new run id: start the execution under another name.',
     );
   }
-  logger.info('preflight passed', { runId, teacher, student, baseline, judge, firstClaim: claim.firstClaim });
+  logger.info('preflight passed', {
+    runId,
+    teacher,
+    student,
+    baseline,
+    judge,
+    fromProduction,
+    incumbent,
+    firstClaim: claim.firstClaim,
+  });
   return {
     runId,
     region,
@@ -174,6 +230,8 @@ export async function preflight(
     judge,
     exampleCount,
     testExampleCount,
+    fromProduction,
+    incumbent,
     owner: { key: claim.key, executionId, firstClaim: claim.firstClaim },
   };
 }

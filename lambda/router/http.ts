@@ -10,6 +10,7 @@ import {
 } from './contract';
 import { parseRequest } from './request';
 import { METRIC, type Router, type RouterTelemetry } from './router';
+import type { ShadowHandoff } from './shadow';
 
 export interface RequestLog {
   info(message: string, details: Record<string, unknown>): void;
@@ -26,6 +27,8 @@ export interface HttpHandlerOptions {
   readonly logQueries: boolean;
   /** Origins allowed by CORS; empty: no CORS headers. */
   readonly corsAllowOrigins: readonly string[];
+  /** Shadow sampling (absent: off). Offered the answers, then settled before the handler returns. */
+  readonly shadow?: Pick<ShadowHandoff, 'offer' | 'settle'>;
   readonly now?: () => number;
 }
 
@@ -92,6 +95,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         return errorResponse(request.status, request.code, request.message, headers);
       }
       const results = await options.router.route(request.queries, startedAt);
+      // Started now, not awaited: the send runs while the reply is built and is settled in `finally`.
+      options.shadow?.offer(request.queries, results);
       const latencyMs = Math.max(0, Math.round(now() - startedAt));
       options.log.info('routed', {
         requestId,
@@ -116,6 +121,8 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       });
       return errorResponse(500, 'INTERNAL_ERROR', `internal error: quote request id ${requestId}`, headers);
     } finally {
+      // Bounded (SHADOW_HANDOFF_TIMEOUT_MS) and never throws; its outcome is counted in the metrics flushed next.
+      await options.shadow?.settle();
       options.flush();
     }
   };

@@ -21,6 +21,10 @@ export const METRIC = {
   clientErrors: 'ClientErrors',
   /** A failed read of the active-model parameter (the last good value, or the fallback, was served meanwhile). */
   activeModelReadErrors: 'ActiveModelReadErrors',
+  /** Sampled requests handed to the shadow labeller's queue (shadowSampleRate). */
+  shadowHandoffs: 'ShadowHandoffs',
+  /** Hand-offs that failed or did not finish within SHADOW_HANDOFF_TIMEOUT_MS: counted, never seen by the caller. */
+  shadowHandoffFailures: 'ShadowHandoffFailures',
 } as const;
 /** Latency by who answered: one metric name per source keeps each request to one EMF record (no extra dimension set). */
 export const LATENCY_BY_SOURCE = {

@@ -13,7 +13,16 @@ export const ROUTER_ENV = {
   logQueries: 'LOG_QUERIES',
   maxTokens: 'MAX_TOKENS',
   corsAllowOrigins: 'CORS_ALLOW_ORIGINS',
+  shadowSampleRate: 'SHADOW_SAMPLE_RATE',
+  shadowQueueUrl: 'SHADOW_QUEUE_URL',
 } as const;
+
+/** The production loop's router side: the share of queries handed to the shadow labeller, and where. */
+export interface ShadowSettings {
+  /** (0, 1]; a rate of 0 is no ShadowSettings at all (the loop is off). */
+  readonly sampleRate: number;
+  readonly queueUrl: string;
+}
 
 export interface RouterSettings {
   readonly activeModelParameter: string;
@@ -27,6 +36,8 @@ export interface RouterSettings {
   readonly maxTokens: number;
   /** Origins allowed by CORS (empty: CORS off). */
   readonly corsAllowOrigins: readonly string[];
+  /** Shadow sampling; absent when shadowSampleRate is 0 (no SQS client is built, no call is made). */
+  readonly shadow?: ShadowSettings;
 }
 
 // zod/mini (as in contract.ts): tree-shakable, keeps classic zod out of the router bundle. It has no default English
@@ -88,6 +99,15 @@ const settingsSchema = z.object({
     ),
     z.array(z.string().check(z.regex(/^(\*|https?:\/\/[^\s,]+)$/, ORIGINS_RULE))),
   ),
+  // Absent or 0: the loop is off. Above 0 the queue URL must be set (checked below, naming both variables).
+  [ROUTER_ENV.shadowSampleRate]: z.optional(
+    z.coerce
+      .number('must be a number from 0 to 1')
+      .check(z.minimum(0, 'must be a number from 0 to 1'), z.maximum(1, 'must be a number from 0 to 1')),
+  ),
+  [ROUTER_ENV.shadowQueueUrl]: z.optional(
+    z.string().check(z.regex(/^(https:\/\/sqs\.[^\s]+)?$/, 'must be an SQS queue URL (https://sqs.<region>.…)')),
+  ),
 });
 
 export class RouterSettingsError extends Error {
@@ -109,6 +129,14 @@ export function parseRouterSettings(env: Readonly<Record<string, string | undefi
     throw new RouterSettingsError([...new Set(problems)]);
   }
   const s = result.data;
+  const sampleRate = s[ROUTER_ENV.shadowSampleRate] ?? 0;
+  const queueUrl = s[ROUTER_ENV.shadowQueueUrl];
+  if (sampleRate > 0 && !queueUrl) {
+    throw new RouterSettingsError([
+      `${ROUTER_ENV.shadowQueueUrl} (not set): must be the shadow queue's URL when ${ROUTER_ENV.shadowSampleRate} is above 0 ` +
+        `(given: ${sampleRate}); set it, or set ${ROUTER_ENV.shadowSampleRate} to 0 to turn shadow sampling off`,
+    ]);
+  }
   return {
     activeModelParameter: s[ROUTER_ENV.activeModelParameter],
     parameterCacheTtlSeconds: s[ROUTER_ENV.parameterCacheTtlSeconds],
@@ -120,6 +148,7 @@ export function parseRouterSettings(env: Readonly<Record<string, string | undefi
     logQueries: s[ROUTER_ENV.logQueries],
     maxTokens: s[ROUTER_ENV.maxTokens],
     corsAllowOrigins: s[ROUTER_ENV.corsAllowOrigins],
+    ...(sampleRate > 0 && queueUrl ? { shadow: { sampleRate, queueUrl } } : {}),
   };
 }
 
@@ -138,5 +167,7 @@ export function routerEnvironment(settings: RouterSettings): Record<string, stri
     ...(settings.corsAllowOrigins.length > 0
       ? { [ROUTER_ENV.corsAllowOrigins]: settings.corsAllowOrigins.join(',') }
       : {}),
+    [ROUTER_ENV.shadowSampleRate]: String(settings.shadow?.sampleRate ?? 0),
+    ...(settings.shadow ? { [ROUTER_ENV.shadowQueueUrl]: settings.shadow.queueUrl } : {}),
   };
 }

@@ -2,17 +2,23 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ActiveTarget, readRetryFor } from './active-target';
 import { AnswerCache } from './cache';
 import { createHttpHandler } from './http';
 import { METRIC, Router } from './router';
 import type { RouterSettings } from './settings';
+import { ShadowHandoff, sqsShadowSend } from './shadow';
 import { powertoolsTelemetry } from './telemetry';
 
 export interface RouterDependencies {
   readonly settings: RouterSettings;
   readonly bedrock: BedrockRuntimeClient;
   readonly parameters: SSMProvider;
+  /** The shadow queue's client; only used (and only needed) when settings.shadow is set. */
+  readonly sqs?: SQSClient;
+  /** The sampling draw, uniform in [0, 1) (tests inject a seeded one). */
+  readonly random?: () => number;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Called at the end of each request (the deployed handler publishes the EMF metrics). */
@@ -20,8 +26,27 @@ export interface RouterDependencies {
 }
 
 /** The router's object graph, built once: the deployed handler and the handler tests both use it. */
-export function buildRouterHandler({ settings, bedrock, parameters, logger, metrics, flush }: RouterDependencies) {
+export function buildRouterHandler({
+  settings,
+  bedrock,
+  parameters,
+  sqs,
+  random,
+  logger,
+  metrics,
+  flush,
+}: RouterDependencies) {
   const telemetry = powertoolsTelemetry(logger, metrics);
+  if (settings.shadow && !sqs) throw new Error('shadow sampling is on (SHADOW_SAMPLE_RATE > 0) but no SQS client');
+  const shadow =
+    settings.shadow && sqs
+      ? new ShadowHandoff({
+          sampleRate: settings.shadow.sampleRate,
+          send: sqsShadowSend(sqs, settings.shadow.queueUrl),
+          telemetry,
+          ...(random ? { random } : {}),
+        })
+      : undefined;
   const router = new Router({
     bedrock,
     target: new ActiveTarget({
@@ -45,5 +70,6 @@ export function buildRouterHandler({ settings, bedrock, parameters, logger, metr
     flush,
     logQueries: settings.logQueries,
     corsAllowOrigins: settings.corsAllowOrigins,
+    ...(shadow ? { shadow } : {}),
   });
 }

@@ -5,6 +5,7 @@ import { dominantModality, isMixed, MODALITIES, type Modality, type Weights } fr
 import { costUsd, priceFor, type TokenPrice } from './prices';
 import { PROMPT_VERSIONS } from './prompts';
 import { QUERY_WRITER_PROMPT_VERSION, normalisedQuery } from './query-writing';
+import { runKeys } from './runs';
 import type { ShardExample, ShardSummary } from './shard-generation';
 
 /**
@@ -39,9 +40,32 @@ export interface AssemblyInput {
   readonly teacherModelId: string;
   readonly priceTable: Readonly<Record<string, TokenPrice>>;
   readonly includeReasoning: boolean;
-  readonly keys: { readonly train: string; readonly test: string; readonly manifest: string };
+  readonly keys: {
+    readonly train: string;
+    readonly test: string;
+    readonly manifest: string;
+    /** Production's held-out slice (productionTestKey), written when the run learns from production. */
+    readonly productionTest?: string;
+  };
+  /** The run's stored production selection (production-selection.ts), when it learns from production. */
+  readonly production?: ProductionInput;
   readonly now?: () => Date;
 }
+
+/** A run's production records as Plan selected them: deduplicated, validated, the held-out slice marked. */
+export interface ProductionInput {
+  readonly records: readonly { readonly query: string; readonly weights: Weights; readonly heldOut: boolean }[];
+  readonly since: string;
+  readonly until: string;
+  readonly selectionKey: string;
+  /** Lines read, lines refused by the validator, and normalised duplicates among them (from the selection). */
+  readonly considered: number;
+  readonly invalid: number;
+  readonly duplicates: number;
+}
+
+/** `runs/<runId>/dataset/test-production.jsonl`: production's own held-out slice, in the live mix of modalities. */
+export const productionTestKey = (runId: string) => `${runKeys(runId).datasetPrefix}test-production.jsonl`;
 
 /** Thrown when too few planned queries were labelled: the run stops with the numbers and the keys to change. */
 export class GenerationBelowMinimum extends Error {
@@ -59,6 +83,7 @@ export class InvalidDataset extends Error {
 }
 
 interface Candidate {
+  readonly source: 'production' | 'synthetic';
   readonly query: string;
   readonly weights: Weights;
   readonly dominant: Modality;
@@ -122,8 +147,21 @@ export interface DatasetManifest {
   readonly counts: { readonly train: SetCounts; readonly test: SetCounts };
   /** Valid, distinct labelled records per dominant modality (the teacher's labels), before rebalancing. */
   readonly labelledByModality?: Readonly<Record<Modality, number>>;
-  /** Where the kept records came from, per set (a run from production records will add a source). */
-  readonly sources?: Readonly<Record<'synthetic', { readonly train: number; readonly test: number }>>;
+  /**
+   * Where the records came from, per source: `train` and `test` (every held-out file: test.jsonl plus, for production,
+   * test-production.jsonl, of which `heldOutSlice`), `considered` (labelled queries read), `duplicates` (normalised,
+   * against everything before them: production first), `invalid` (refused by the validator), `unused` (left out by
+   * rebalancing).
+   */
+  readonly sources?: {
+    readonly synthetic: SourceCounts;
+    readonly production?: SourceCounts & {
+      readonly heldOutSlice: number;
+      readonly since: string;
+      readonly until: string;
+      readonly selectionKey: string;
+    };
+  };
   readonly teacher: {
     readonly calls: { readonly writing: number; readonly labelling: number; readonly total: number };
     readonly inputTokens: number;
@@ -133,12 +171,23 @@ export interface DatasetManifest {
     /** USD from the price table; undefined when the teacher has no price there (set it with the `prices` key). */
     readonly estimatedCostUsd?: number;
   };
-  readonly files: { readonly train: FileInfo; readonly test: FileInfo };
+  readonly files: { readonly train: FileInfo; readonly test: FileInfo; readonly productionTest?: FileInfo };
+}
+
+export interface SourceCounts {
+  readonly train: number;
+  readonly test: number;
+  readonly considered: number;
+  readonly duplicates: number;
+  readonly invalid: number;
+  readonly unused: number;
 }
 
 export interface AssembledDataset {
   readonly trainText: string;
   readonly testText: string;
+  /** Production's held-out slice (undefined when the run has none). */
+  readonly productionTestText?: string;
   readonly manifest: DatasetManifest;
   readonly train: readonly ConversationRecord[];
   readonly test: readonly ConversationRecord[];
@@ -322,7 +371,8 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
   }
 
   const labelled = examples.length;
-  const successRate = input.plannedQueries === 0 ? 0 : labelled / input.plannedQueries;
+  // Nothing planned: production covered every quota, so there is no generation to fall short.
+  const successRate = input.plannedQueries === 0 ? 1 : labelled / input.plannedQueries;
   if (successRate < input.minGenerationSuccessRate) {
     throw new GenerationBelowMinimum(
       `only ${labelled} of ${input.plannedQueries} planned queries were labelled (${(successRate * 100).toFixed(1)} %), ` +
@@ -333,11 +383,36 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
     );
   }
 
-  // Duplicates: the first occurrence (in shard order) stays.
+  // Production first: its held-out slice is reserved (never trains, and no synthetic copy of it may either), the rest
+  // are the first candidates of every quota. Then the synthetic duplicates: the first occurrence (in shard order) stays.
   const exact = new Set<string>();
   const normalised = new Set<string>();
   const duplicates = { exact: 0, normalised: 0 };
   const candidates: Candidate[] = [];
+  const productionHeldOut: Candidate[] = [];
+  const productionCounts = { invalid: 0, duplicates: 0 };
+  for (const r of input.production?.records ?? []) {
+    const key = normalisedQuery(r.query);
+    if (normalised.has(key)) {
+      productionCounts.duplicates++;
+      continue;
+    }
+    normalised.add(key);
+    const record = toRecord(r.query, r.weights);
+    if (validateRecord(record)) {
+      productionCounts.invalid++;
+      continue;
+    }
+    const candidate: Candidate = {
+      source: 'production',
+      query: r.query,
+      weights: r.weights,
+      dominant: dominantModality(r.weights),
+      record,
+      order: sha256(`${input.runId}\n${key}`),
+    };
+    (r.heldOut ? productionHeldOut : candidates).push(candidate);
+  }
   for (const example of examples) {
     if (exact.has(example.query)) {
       duplicates.exact++;
@@ -357,6 +432,7 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
       continue;
     }
     candidates.push({
+      source: 'synthetic',
       query: example.query,
       weights: example.weights,
       dominant: dominantModality(example.weights),
@@ -381,23 +457,39 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
         `${input.testExampleCount}. Check the shard summaries for drops, then raise generationSurplus.`,
     );
   }
+  // Per modality, the held-out set takes synthetic records first and training takes production first: a run learns
+  // from production, and a synthetic-only run splits exactly as before (test first in stable order, then training).
   const test: Candidate[] = [];
   const train: Candidate[] = [];
   byModality.forEach((group, i) => {
+    const synthetic = group.filter((c) => c.source === 'synthetic');
+    const production = group.filter((c) => c.source === 'production');
     const t = testCounts[i] ?? 0;
-    test.push(...group.slice(0, t));
-    train.push(...group.slice(t, t + (trainCounts[i] ?? 0)));
+    const heldOut = [
+      ...synthetic.slice(0, t),
+      ...production.slice(production.length - Math.max(0, t - synthetic.length)),
+    ];
+    test.push(...heldOut);
+    const taken = new Set(heldOut);
+    train.push(...[...production, ...synthetic].filter((c) => !taken.has(c)).slice(0, trainCounts[i] ?? 0));
   });
+  // Guard, not a rule: a held-out query (either file) in the training file would make the evaluation meaningless.
+  const heldOutQueries = new Set([...test, ...productionHeldOut].map((c) => normalisedQuery(c.query)));
+  const leaked = train.find((c) => heldOutQueries.has(normalisedQuery(c.query)));
+  if (leaked) throw new InvalidDataset(`held-out query "${leaked.query}" is in the training file`);
   // Interleave modalities in the files (stable order), so any prefix of a file is balanced too.
   const byOrder = (a: Candidate, b: Candidate) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0);
   train.sort(byOrder);
   test.sort(byOrder);
+  productionHeldOut.sort(byOrder);
 
   const trainText = toJsonl(train.map((c) => c.record));
   const testText = toJsonl(test.map((c) => c.record));
+  const productionTestText = productionHeldOut.length > 0 ? toJsonl(productionHeldOut.map((c) => c.record)) : undefined;
   for (const [name, text, limits] of [
     ['train', trainText, TRAINING_LIMITS],
     ['test', testText, HELD_OUT_LIMITS],
+    ...(productionTestText === undefined ? [] : [['test-production', productionTestText, HELD_OUT_LIMITS] as const]),
   ] as const) {
     const validation = validateDataset(text, limits);
     if (!validation.ok) {
@@ -445,7 +537,7 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
       Modality,
       number
     >,
-    sources: { synthetic: { train: train.length, test: test.length } },
+    sources: sourcesOf(),
     teacher: {
       calls: { ...calls, total: calls.writing + calls.labelling },
       ...usage,
@@ -455,9 +547,57 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
     files: {
       train: fileInfo(input.keys.train, trainText, train.length),
       test: fileInfo(input.keys.test, testText, test.length),
+      ...(productionTestText === undefined
+        ? {}
+        : {
+            productionTest: fileInfo(
+              input.keys.productionTest ?? productionTestKey(input.runId),
+              productionTestText,
+              productionHeldOut.length,
+            ),
+          }),
     },
   };
-  return { trainText, testText, manifest, train: train.map((c) => c.record), test: test.map((c) => c.record) };
+  return {
+    trainText,
+    testText,
+    ...(productionTestText === undefined ? {} : { productionTestText }),
+    manifest,
+    train: train.map((c) => c.record),
+    test: test.map((c) => c.record),
+  };
+
+  function sourcesOf(): NonNullable<DatasetManifest['sources']> {
+    const count = (list: readonly Candidate[], source: Candidate['source']) =>
+      list.filter((c) => c.source === source).length;
+    const synthetic: SourceCounts = {
+      train: count(train, 'synthetic'),
+      test: count(test, 'synthetic'),
+      considered: labelled,
+      duplicates: duplicates.exact + duplicates.normalised,
+      invalid: Object.entries(droppedByReason)
+        .filter(([reason]) => reason.startsWith('invalid:'))
+        .reduce((n, [, v]) => n + v, 0),
+      unused: count(candidates, 'synthetic') - count(train, 'synthetic') - count(test, 'synthetic'),
+    };
+    const p = input.production;
+    if (!p) return { synthetic };
+    return {
+      synthetic,
+      production: {
+        train: count(train, 'production'),
+        test: count(test, 'production') + productionHeldOut.length,
+        heldOutSlice: productionHeldOut.length,
+        considered: p.considered,
+        duplicates: p.duplicates + productionCounts.duplicates,
+        invalid: p.invalid + productionCounts.invalid,
+        unused: count(candidates, 'production') - count(train, 'production') - count(test, 'production'),
+        since: p.since,
+        until: p.until,
+        selectionKey: p.selectionKey,
+      },
+    };
+  }
 }
 
 const fileInfo = (key: string, text: string, records: number): FileInfo => ({

@@ -12,4 +12,7 @@ export interface AssembleResult {
   readonly manifestKey: string;
   readonly trainCount: number;
   readonly testCount: number;
+  /** Production's own held-out slice (runs started with `fromProduction` that selected production records). */
+  readonly productionTestKey?: string;
+  readonly productionTestCount?: number;
 }

@@ -86,6 +86,18 @@ export function trainingNames(envName: string, runId: string): TrainingNames {
   };
 }
 
+/**
+ * The name and token of a run's third judge job, the incumbent's (the student promoted when the run started), derived
+ * like the others so that a retried Evaluate finds the job it started.
+ */
+export function incumbentEvaluationNames(envName: string, runId: string): { jobName: string; token: string } {
+  const base = `ir-${slug(envName, 'envName')}-${assertRunId(runId)}-eval-incumbent`;
+  return {
+    jobName: checked('evaluationJobName', boundedName(base, NAME_RULES.evaluationJobName.maxLength)),
+    token: checked('clientRequestToken', boundedName(base, NAME_RULES.clientRequestToken.maxLength)),
+  };
+}
+
 /** Tags on every Bedrock resource a run creates: the clean-up command finds the project's deployments by them. */
 export const TAG_KEYS = { project: 'Project', environment: 'Environment', runId: 'RunId' } as const;
 

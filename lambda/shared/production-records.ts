@@ -134,3 +134,7 @@ export function readProductionLines(text: string): ProductionLine[] {
       return parsed.ok ? { ok: true, query, weights: parsed.weights } : { ok: false, rule: 'BAD_LABEL' };
     });
 }
+
+/** A real calendar day in YYYY-MM-DD (2026-02-30 is not: Date.parse would roll it over to March). */
+export const isDay = (text: string): boolean =>
+  DAY.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && dayOf(new Date(`${text}T00:00:00Z`)) === text;

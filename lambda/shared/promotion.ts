@@ -119,3 +119,48 @@ export function deploymentsToKeep(history: readonly ParameterVersion[]): Set<str
   }
   return keep;
 }
+
+/**
+ * The student already promoted when a run starts (`$.preflight.incumbent`): the run's candidate must not be worse
+ * than it on the same held-out sets. It is answered like the candidate (its deployment, the student prompt), which
+ * is fair only when it was trained with the same student prompt version: otherwise it is left out, with the reason.
+ */
+export type Incumbent =
+  | {
+      readonly present: true;
+      readonly deploymentArn: string;
+      readonly modelArn: string;
+      readonly runId: string;
+      readonly promotedAt: string;
+      readonly studentPromptVersion: string;
+    }
+  | { readonly present: false; readonly reason: string };
+
+export function incumbentOf(parameterValue: string | undefined, parameterName: string): Incumbent {
+  const read = readActiveModel(parameterValue);
+  if (read.state === 'none') return { present: false, reason: 'nothing is promoted yet' };
+  if (read.state === 'invalid') {
+    return {
+      present: false,
+      reason: `${parameterName} holds no valid model (${read.reason}): the candidate is gated against the baseline only`,
+    };
+  }
+  const { model } = read;
+  if (model.studentPromptVersion !== STUDENT_PROMPT_VERSION) {
+    return {
+      present: false,
+      reason:
+        `the incumbent (run ${model.runId}) was trained with student prompt ${model.studentPromptVersion}, this run ` +
+        `with ${STUDENT_PROMPT_VERSION}: answering it with another prompt would not measure it, so the candidate is ` +
+        'gated against the baseline only',
+    };
+  }
+  return {
+    present: true,
+    deploymentArn: model.deploymentArn,
+    modelArn: model.modelArn,
+    runId: model.runId,
+    promotedAt: model.promotedAt,
+    studentPromptVersion: model.studentPromptVersion,
+  };
+}

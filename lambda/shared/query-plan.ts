@@ -252,9 +252,14 @@ export function runSizeProblem(input: PlanInput): string | undefined {
 export function planQueries(input: PlanInput): QueryPlan {
   const result = sizePlan(input);
   if ('problem' in result) throw new PlanError(result.problem);
-  const { planned, counts } = result;
+  return planFromCounts(input, result.counts);
+}
+
+/** The shards of per-target query counts (QUERY_TARGETS order), interleaved round by round. */
+function planFromCounts(input: PlanInput, counts: readonly number[]): QueryPlan {
+  const planned = sum(counts);
   const sizes = counts.map((c) => evenSplit(c, Math.ceil(c / input.queriesPerShard)));
-  const rounds = Math.max(...sizes.map((s) => s.length));
+  const rounds = Math.max(0, ...sizes.map((s) => s.length));
   const shards: ShardSpec[] = [];
   for (let round = 0; round < rounds; round++) {
     sizes.forEach((targetSizes, targetIndex) => {
@@ -272,4 +277,43 @@ export function planQueries(input: PlanInput): QueryPlan {
     queriesByTarget,
     shards,
   };
+}
+
+/**
+ * The labels each modality still needs from the teacher when a run starts from production: its even quota of
+ * exampleCount + testExampleCount (MODALITIES order; evenSplit quotas always admit the balanced split) less the
+ * production records that can fill it (`production`, per dominant modality, the held-out slice already taken out).
+ */
+export function shortfallLabels(
+  input: Pick<PlanInput, 'exampleCount' | 'testExampleCount'>,
+  production: readonly number[],
+) {
+  return evenSplit(input.exampleCount + input.testExampleCount, MODALITIES.length).map((quota, i) =>
+    Math.max(0, quota - (production[i] ?? 0)),
+  );
+}
+
+/**
+ * The plan of a run that starts from production records: synthetic queries only for what each modality is short of
+ * its quota, each modality's shortfall n planned as the larger of queriesForLabels(n) (the teacher-mislabel
+ * allowance: n own labels are guaranteed even when 1 in LABEL_LOSS_ONE_IN is lost or mislabelled) and n × (1 +
+ * generationSurplus); no "mixed" target (production brings live phrasing). No shard at all when production covers
+ * every quota. With no production record at all it is the synthetic-only plan (planQueries), unchanged.
+ */
+export function planShortfall(input: PlanInput, production: readonly number[]): QueryPlan {
+  if (production.every((p) => p <= 0)) return planQueries(input);
+  const counts = [
+    ...shortfallLabels(input, production).map((n) =>
+      n === 0 ? 0 : Math.max(queriesForLabels(n), Math.ceil(Number((n * (1 + input.generationSurplus)).toFixed(6)))),
+    ),
+    0,
+  ];
+  const plan = planFromCounts(input, counts);
+  if (plan.shards.length > MAX_SHARDS) {
+    throw new PlanError(
+      `the synthetic top-up of ${plan.plannedQueries} queries needs ${plan.shards.length} shards of at most ` +
+        `${input.queriesPerShard}; at most ${MAX_SHARDS} fit in the state machine's state: raise queriesPerShard.`,
+    );
+  }
+  return plan;
 }

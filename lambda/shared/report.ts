@@ -160,6 +160,35 @@ export function renderMarkdown(report: RunReport): string {
   };
   lines.push(`| ${MODALITIES.map((k) => `${mae(report.student, k)} / ${mae(report.baseline, k)}`).join(' | ')} |`, '');
 
+  // Candidate, incumbent and baseline side by side (the Gate step records the figures it compared).
+  const comparison = gate.comparison;
+  if (comparison) {
+    const sets = comparison.heldOut.production > 0;
+    lines.push('## Candidate, incumbent and baseline (same held-out sets)', '');
+    lines.push(
+      `Held-out queries: ${comparison.heldOut.synthetic} in the test set` +
+        (sets ? ` and ${comparison.heldOut.production} in production's held-out slice.` : '.'),
+      '',
+    );
+    if (comparison.incumbentNote) lines.push(`No incumbent compared: ${escapeCell(comparison.incumbentNote)}.`, '');
+    lines.push(
+      `| model | judge score (1–5) | dominant agreement${sets ? ' (test set / production)' : ''} | valid replies | ` +
+        'mean abs. error | latency mean |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const m of comparison.models) {
+      const bySet = m.agreementBySet
+        ? ` (${percent(m.agreementBySet.synthetic ?? null)} / ${percent(m.agreementBySet.production ?? null)})`
+        : '';
+      lines.push(
+        `| ${m.role} (\`${m.modelId}\`${m.runId ? `, run \`${m.runId}\`` : ''}) | ${fixed(m.judgeScore, 2)} | ` +
+          `${percent(m.dominantAgreement)}${bySet} | ${percent(m.validReplyRate)} | ` +
+          `${m.meanAbsoluteError === null ? 'n/a' : fixed(m.meanAbsoluteError, 3)} | ${ms(m.latencyMeanMs)} |`,
+      );
+    }
+    lines.push('');
+  }
+
   lines.push('## Gate', '', '| check | value | threshold | verdict |', '|---|---|---|---|');
   for (const c of gate.checks) {
     lines.push(

@@ -231,16 +231,24 @@ async function writeQueries(spec: ShardSpec, options: ShardOptions, teacher: Tea
   return { queries, rejected, unparseable };
 }
 
-type LabelOutcome =
+export type LabelOutcome =
   | { readonly ok: true; readonly example: ShardExample; readonly retried: boolean }
   | { readonly ok: false; readonly reason: DropReason; readonly retried: boolean };
 
-/** Labels one query; an unparseable reply gets one more try, then the query is dropped. */
-async function labelQuery(query: string, options: ShardOptions, teacher: Teacher): Promise<LabelOutcome> {
+/**
+ * Labels one query with the teacher prompt (temperature 0, small maxTokens); an unparseable reply gets one more try at
+ * LABEL_RETRY_TEMPERATURE, then the query is dropped. `call` sends one Converse request (and owns retries of transient
+ * errors); used by the Generate stage and by the shadow labeller, so both label exactly alike.
+ */
+export async function labelQuery(
+  query: string,
+  options: Pick<ShardOptions, 'teacherModelId' | 'includeReasoning'>,
+  call: Converse,
+): Promise<LabelOutcome> {
   const system = [{ text: teacherPrompt(options.includeReasoning) }];
   const maxTokens = options.includeReasoning ? LABEL_MAX_TOKENS_WITH_REASONING : LABEL_MAX_TOKENS;
   for (const [attempt, temperature] of [0, LABEL_RETRY_TEMPERATURE].entries()) {
-    const reply = await teacher.call('labelling', {
+    const reply = await call({
       modelId: options.teacherModelId,
       system,
       messages: [{ role: 'user', content: [{ text: query }] }],
@@ -284,7 +292,7 @@ export async function generateShard(
   const outcomes = await mapWithConcurrency(written.queries, options.labelConcurrency, async (query) => {
     if (fatal !== undefined) return undefined;
     try {
-      return await labelQuery(query, options, teacher);
+      return await labelQuery(query, options, (input) => teacher.call('labelling', input));
     } catch (error) {
       if (!isRetryable(error)) {
         fatal ??= error;

@@ -1,4 +1,4 @@
-import type { JudgeScore, ModelMetrics } from './evaluation';
+import type { HeldOutSet, JudgeScore, ModelMetrics } from './evaluation';
 import type { EvaluatedModel } from './job-names';
 
 /**
@@ -62,13 +62,26 @@ export interface EvaluationJobRef {
   readonly jobArn: string;
 }
 
-/** `$.evaluation`: the deterministic metrics of both models and the judge jobs started. */
+/** One held-out set's metrics per model (the combined figures are the evaluation's own). */
+export interface SetMetrics {
+  readonly queries: number;
+  readonly student: ModelMetrics;
+  readonly baseline: ModelMetrics;
+  readonly incumbent?: ModelMetrics;
+}
+
+/**
+ * `$.evaluation`: the deterministic metrics of every model over all held-out queries (test.jsonl plus production's
+ * slice), per set when there are two, and the judge jobs started (the incumbent's when a student was promoted).
+ */
 export interface EvaluationStarted {
   readonly metricsKey: string;
   readonly outputS3Uri: string;
   readonly student: ModelMetrics;
   readonly baseline: ModelMetrics;
-  readonly jobs: Readonly<Record<EvaluatedModel, EvaluationJobRef>>;
+  readonly incumbent?: ModelMetrics;
+  readonly sets?: Readonly<Partial<Record<HeldOutSet, SetMetrics>>>;
+  readonly jobs: Readonly<Record<EvaluatedModel, EvaluationJobRef>> & { readonly incumbent?: EvaluationJobRef };
   /** True when the answers of an earlier attempt were reused instead of asking the models again. */
   readonly resumed: boolean;
 }
@@ -77,10 +90,10 @@ export interface EvaluationStarted {
 export interface EvaluationStatus {
   readonly status: 'InProgress' | 'Completed' | 'Failed';
   readonly failureMessage: string;
-  readonly jobStatus: Readonly<Record<EvaluatedModel, string>>;
+  readonly jobStatus: Readonly<Record<EvaluatedModel, string>> & { readonly incumbent?: string };
   /** When Failed: the judge jobs that were still InProgress and were stopped. */
-  readonly stopped?: readonly EvaluatedModel[];
-  readonly judge?: Readonly<Record<EvaluatedModel, JudgeScore>>;
+  readonly stopped?: readonly (EvaluatedModel | 'incumbent')[];
+  readonly judge?: Readonly<Record<EvaluatedModel, JudgeScore>> & { readonly incumbent?: JudgeScore };
 }
 
 /** `$.promotion` */

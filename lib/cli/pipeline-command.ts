@@ -9,8 +9,17 @@ import {
   UsageError,
   type FlagSpecs,
 } from './args';
+import { MAX_PRODUCTION_RECORDS } from '../../lambda/shared/production-selection';
 import { resolvedRegion, withAwsHints } from './errors';
-import { checkCustomModelArn, checkRunId, listRuns, startRun, watchRun, type PipelineCliDeps } from './pipeline';
+import {
+  checkCustomModelArn,
+  checkDay,
+  checkRunId,
+  listRuns,
+  startRun,
+  watchRun,
+  type PipelineCliDeps,
+} from './pipeline';
 
 export { PipelineCliError } from './pipeline';
 
@@ -30,12 +39,32 @@ export const PIPELINE_FLAGS = {
     help: 'start: deploy and evaluate an existing custom model ARN: no distillation',
     check: checkCustomModelArn,
   },
+  'from-production': {
+    type: 'boolean',
+    help: 'start: learn from shadow-labelled production records first; generate only what a modality is short of',
+  },
+  since: {
+    type: 'string',
+    help: 'start --from-production: the first day of records to read, YYYY-MM-DD (default 30 days back)',
+    check: checkDay,
+  },
   interval: { type: 'integer', min: 1, max: 3600, help: 'watch: seconds between polls (default 15)' },
-  max: { type: 'integer', min: 1, max: 1000, help: 'list: how many recent runs (default 20)' },
+  max: {
+    type: 'integer',
+    min: 1,
+    max: MAX_PRODUCTION_RECORDS,
+    help:
+      'list: how many recent runs (default 20, at most 1,000); start --from-production: the most production ' +
+      'records to use (default: all of the days read)',
+  },
 } as const satisfies FlagSpecs;
+
+/** ListExecutions returns at most 1,000 executions per call. */
+const MAX_LISTED_RUNS = 1000;
 
 export const PIPELINE_USAGE = `Usage:
   npm run pipeline -- start --env <envName> [--examples N] [--run-id ID] [--reuse-dataset RUN_ID] [--reuse-model ARN]
+  npm run pipeline -- start --env <envName> --from-production [--since YYYY-MM-DD] [--max N] [--examples N] [--run-id ID]
   npm run pipeline -- watch <runId> [--env <envName>] [--interval S]
   npm run pipeline -- list [--env <envName>] [--max N]
   (every subcommand also takes --region <region> and -c key=value)
@@ -43,7 +72,7 @@ export const PIPELINE_USAGE = `Usage:
 ${flagHelp(PIPELINE_FLAGS, { allowContext: true })}`;
 
 const ALLOWED: Readonly<Record<string, readonly (keyof typeof PIPELINE_FLAGS)[]>> = {
-  start: ['env', 'region', 'examples', 'run-id', 'reuse-dataset', 'reuse-model'],
+  start: ['env', 'region', 'examples', 'run-id', 'reuse-dataset', 'reuse-model', 'from-production', 'since', 'max'],
   watch: ['env', 'region', 'interval'],
   list: ['env', 'region', 'max'],
 };
@@ -80,6 +109,17 @@ export async function runPipelineCli(
   if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`);
   const badRunId = command === 'watch' && runId !== undefined ? checkRunId(runId) : undefined;
   if (badRunId) throw new UsageError(`watch <runId>: ${badRunId}`);
+  const fromProduction = command === 'start' && flags['from-production'] === true;
+  if (command === 'start' && !fromProduction) {
+    const orphan = (['since', 'max'] as const).find((f) => flags[f] !== undefined);
+    if (orphan) throw new UsageError(`--${orphan} applies to a run from production: add --from-production`);
+  }
+  if (fromProduction && flags['reuse-dataset']) {
+    throw new UsageError('--from-production and --reuse-dataset exclude each other: a reused dataset is not assembled');
+  }
+  if (command === 'list' && flags.max !== undefined && flags.max > MAX_LISTED_RUNS) {
+    throw new UsageError(`--max must be at most ${MAX_LISTED_RUNS} for list (ListExecutions returns at most that)`);
+  }
   const envName = configFromFlags(baseContext, context, { env: { key: 'envName', value: flags.env } }).envName;
 
   const deps = clients(explicitRegion(flags.region, context, baseContext));
@@ -100,6 +140,17 @@ export async function runPipelineCli(
         ...(flags.examples !== undefined ? { examples: flags.examples } : {}),
         ...(flags['reuse-dataset'] ? { reuseDatasetFromRun: flags['reuse-dataset'] } : {}),
         ...(flags['reuse-model'] ? { reuseModelArn: flags['reuse-model'] } : {}),
+        ...(fromProduction
+          ? {
+              fromProduction:
+                flags.since === undefined && flags.max === undefined
+                  ? true
+                  : {
+                      ...(flags.since === undefined ? {} : { since: flags.since }),
+                      ...(flags.max === undefined ? {} : { max: flags.max }),
+                    },
+            }
+          : {}),
       });
       return 0;
     }

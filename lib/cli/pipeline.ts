@@ -13,6 +13,7 @@ import {
   type HistoryEvent,
   type MapRunItemCounts,
 } from '@aws-sdk/client-sfn';
+import { isDay } from '../../lambda/shared/production-records';
 import { assertRunId, runKeys } from '../../lambda/shared/runs';
 import { OUTPUTS, pipelineStackName } from '../naming';
 import { OperatorError } from './errors';
@@ -108,6 +109,16 @@ export interface StartOptions {
   readonly reuseDatasetFromRun?: string;
   /** Skip distillation: deploy and evaluate this custom model (state machine input `reuseModelArn`). */
   readonly reuseModelArn?: string;
+  /**
+   * Learn from production records first (state machine input `fromProduction`): `true` for the defaults, or the first
+   * day to read and the most records to use. Preflight checks it again against the run's start.
+   */
+  readonly fromProduction?: true | { readonly since?: string; readonly max?: number };
+}
+
+/** What is wrong with a day (`--since`), or undefined: YYYY-MM-DD, a real calendar day. */
+export function checkDay(value: string): string | undefined {
+  return isDay(value) ? undefined : `"${value}" is not a day: use YYYY-MM-DD (UTC), e.g. 2026-11-26`;
 }
 
 /** What is wrong with a run id (as `--run-id` or `--reuse-dataset`), or undefined. */
@@ -137,6 +148,18 @@ export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
       options.reuseDatasetFromRun === undefined ? undefined : checkRunId(options.reuseDatasetFromRun),
     ],
     ['--reuse-model', options.reuseModelArn === undefined ? undefined : checkCustomModelArn(options.reuseModelArn)],
+    [
+      '--since',
+      typeof options.fromProduction === 'object' && options.fromProduction.since !== undefined
+        ? checkDay(options.fromProduction.since)
+        : undefined,
+    ],
+    [
+      '--from-production',
+      options.fromProduction !== undefined && options.reuseDatasetFromRun !== undefined
+        ? 'a run from production assembles its own dataset: drop --reuse-dataset'
+        : undefined,
+    ],
   ].filter((p): p is [string, string] => p[1] !== undefined);
   const [problem] = problems;
   if (problem) throw new PipelineCliError(`${problem[0]}: ${problem[1]}`);
@@ -145,6 +168,7 @@ export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
     ...(options.examples === undefined ? {} : { exampleCount: options.examples }),
     ...(options.reuseDatasetFromRun === undefined ? {} : { reuseDatasetFromRun: options.reuseDatasetFromRun }),
     ...(options.reuseModelArn === undefined ? {} : { reuseModelArn: options.reuseModelArn }),
+    ...(options.fromProduction === undefined ? {} : { fromProduction: options.fromProduction }),
   };
   let executionArn: string;
   try {
@@ -161,7 +185,10 @@ export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
     }
     throw error;
   }
-  deps.out(`Started run ${runId}${options.examples === undefined ? '' : ` (${options.examples} examples)`}`);
+  const production = options.fromProduction === undefined ? '' : ', learning from production records first';
+  deps.out(
+    `Started run ${runId}${options.examples === undefined ? '' : ` (${options.examples} examples)`}${production}`,
+  );
   deps.out(`  execution: ${executionArn}`);
   deps.out(`  watch it:  npm run pipeline -- watch ${runId} --env ${options.envName}`);
   return { runId, executionArn };

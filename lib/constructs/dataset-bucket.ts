@@ -3,12 +3,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { PRODUCTION_RECORDS_PREFIX } from '../../lambda/shared/production-records';
 
 export interface DatasetBucketProps {
   /** Keep the bucket and its access logs when the stack is deleted (the key is always kept). */
   readonly retainData: boolean;
   /** Retention of the log group of the function that empties the buckets on deletion (retainData false); default 30. */
   readonly logRetentionDays?: number;
+  /** Days shadow-labelled production records (production/records/) are kept; default 180. */
+  readonly productionDataRetentionDays?: number;
 }
 
 /**
@@ -61,6 +64,12 @@ export class DatasetBucket extends Construct {
       lifecycleRules: [
         { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30) },
         { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        // Live queries may hold personal data: production records expire (productionDataRetentionDays).
+        {
+          id: 'expire-production-records',
+          prefix: PRODUCTION_RECORDS_PREFIX,
+          expiration: Duration.days(props.productionDataRetentionDays ?? 180),
+        },
       ],
       removalPolicy,
       autoDeleteObjects,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,7 +9,7 @@ import { BATCH_PATH, PUBLISHED_SCHEMAS, ROUTE_PATH, type PublishedSchemaName } f
 import { routerEnvironment } from '../../lambda/router/settings';
 import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/shared/model-ids';
 import type { AppConfig } from '../config';
-import { projectTags } from '../naming';
+import { projectTags, shadowQueueName } from '../naming';
 import { Function } from './function';
 
 /** Powertools service name of the router: the `service` dimension of its metrics. */
@@ -83,6 +83,11 @@ export class RouterApi extends Construct {
         logQueries: config.logQueries,
         maxTokens: config.routerMaxTokens,
         corsAllowOrigins: config.corsAllowOrigins,
+        ...(config.shadowSampleRate > 0
+          ? {
+              shadow: { sampleRate: config.shadowSampleRate, queueUrl: shadowQueueUrl(Stack.of(this), config.envName) },
+            }
+          : {}),
       }),
     });
     this.grantRouterAccess(props);
@@ -229,21 +234,35 @@ export class RouterApi extends Construct {
     // policies for custom Amazon Nova models", PermissionsModelInvocation: kms:Decrypt and kms:GenerateDataKey via
     // bedrock.<region>). The key lives in the pipeline stack and the stacks share no exports, so it is named by the
     // project's tags (lib/naming.ts projectTags, on every resource of both stacks) and usable only through Bedrock.
+    const projectKeys = stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' });
     this.router.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DecryptDistilledModel',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
-        conditions: {
-          StringEquals: {
-            'kms:ViaService': `bedrock.${stack.region}.amazonaws.com`,
-            ...Object.fromEntries(
-              Object.entries(projectTags(props.config)).map(([tag, value]) => [`aws:ResourceTag/${tag}`, value]),
-            ),
-          },
-        },
+        resources: [projectKeys],
+        conditions: projectKeyViaService(stack, props.config, 'bedrock'),
       }),
     );
+    if (props.config.shadowSampleRate > 0) {
+      // The shadow hand-off: one queue of the pipeline stack, known by its conventional name (no exports). SQS
+      // encrypts each message with the queue's key on the sender's behalf: GenerateDataKey (and Decrypt, for the
+      // data key SQS reuses) through SQS only, on keys tagged with this project and environment.
+      this.router.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'SendShadowSamples',
+          actions: ['sqs:SendMessage'],
+          resources: [shadowQueueArn(stack, props.config.envName)],
+        }),
+      );
+      this.router.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptShadowSamples',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [projectKeys],
+          conditions: projectKeyViaService(stack, props.config, 'sqs'),
+        }),
+      );
+    }
     this.router.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadActiveModel',
@@ -261,10 +280,10 @@ export class RouterApi extends Construct {
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:${shown(stack.partition, 'Partition')}:kms:${shown(stack.region, 'Region')}:${shown(stack.account, 'AccountId')}:key/*]`,
       reason:
-        "The distilled model is encrypted with the pipeline stack's dataset key, whose ARN the router stack cannot " +
-        'reference (the stacks share no exports, by design). Narrowed to keys tagged with this project and ' +
-        'environment (aws:ResourceTag/Project, aws:ResourceTag/Environment), used through Bedrock in this Region ' +
-        '(kms:ViaService), in this account.',
+        "The distilled model is encrypted with the pipeline stack's dataset key, and the shadow queue with the " +
+        "pipeline stack's queue key; the router stack cannot reference their ARNs (the stacks share no exports, by " +
+        'design). Narrowed to keys tagged with this project and environment (aws:ResourceTag/Project, ' +
+        'aws:ResourceTag/Environment), used only through Bedrock or SQS in this Region (kms:ViaService), in this account.',
     });
   }
 
@@ -356,6 +375,31 @@ export class RouterApi extends Construct {
     }
   }
 }
+
+/**
+ * The one kms:ViaService condition of the router's key grants: keys tagged with this project and environment, used
+ * only by `service` in this Region on the router's behalf.
+ */
+export function projectKeyViaService(
+  stack: Stack,
+  config: Pick<AppConfig, 'envName'>,
+  service: 'bedrock' | 'sqs',
+): Record<string, Record<string, string>> {
+  return {
+    StringEquals: {
+      'kms:ViaService': `${service}.${stack.region}.amazonaws.com`,
+      ...Object.fromEntries(
+        Object.entries(projectTags(config)).map(([tag, value]) => [`aws:ResourceTag/${tag}`, value]),
+      ),
+    },
+  };
+}
+
+/** The shadow queue's ARN and URL, built from its conventional name (lib/naming.ts shadowQueueName). */
+export const shadowQueueArn = (stack: Stack, envName: string) =>
+  stack.formatArn({ service: 'sqs', resource: shadowQueueName(envName), arnFormat: ArnFormat.NO_RESOURCE_NAME });
+export const shadowQueueUrl = (stack: Stack, envName: string) =>
+  `https://sqs.${stack.region}.${stack.urlSuffix}/${stack.account}/${shadowQueueName(envName)}`;
 
 const shown = (value: string, pseudo: string) => (Token.isUnresolved(value) ? `<AWS::${pseudo}>` : value);
 

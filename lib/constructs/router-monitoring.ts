@@ -8,8 +8,10 @@ import { Construct } from 'constructs';
 import { LATENCY_BY_SOURCE, METRIC, type MetricName } from '../../lambda/router/router';
 import { SOURCES } from '../../lambda/router/contract';
 import type { AppConfig } from '../config';
-import { stateMachineName } from '../naming';
+import { SHADOW_METRIC, SHADOW_SOURCES } from '../../lambda/shared/shadow';
+import { shadowAlarmNames, stateMachineName } from '../naming';
 import { ROUTER_SERVICE_NAME } from './router-api';
+import { SHADOW_SERVICE_NAME } from './shadow-loop';
 
 /** The namespace the house Function sets for Powertools metrics. */
 export const METRICS_NAMESPACE = 'DistilledIntentRouter';
@@ -26,6 +28,8 @@ export const ALARM_THRESHOLDS = {
    * only a fault that persists this long (15 minutes) is worth a look.
    */
   activeModelReadErrorPeriods: 3,
+  /** Percent of sampled requests whose hand-off to the shadow queue failed or timed out (the reply never changes). */
+  shadowHandoffFailurePercent: 5,
 } as const;
 
 export interface RouterMonitoringProps {
@@ -40,7 +44,7 @@ export class RouterMonitoring extends Construct {
   readonly alarms: Record<
     'serverErrors' | 'fallbacks' | 'latencyP99' | 'modelAccess' | 'activeModelReads' | 'functionErrors',
     cloudwatch.Alarm
-  >;
+  > & { readonly shadowHandoffs?: cloudwatch.Alarm };
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: RouterMonitoringProps) {
@@ -126,6 +130,32 @@ export class RouterMonitoring extends Construct {
       }),
     };
 
+    const handoffFailurePercent = new cloudwatch.MathExpression({
+      label: 'Shadow hand-off failures (%)',
+      expression: 'IF(sent + failed > 0, 100 * failed / (sent + failed), 0)',
+      usingMetrics: {
+        sent: routerMetric(METRIC.shadowHandoffs),
+        failed: routerMetric(METRIC.shadowHandoffFailures),
+      },
+      period,
+    });
+    if (config.shadowSampleRate > 0) {
+      this.alarms = {
+        ...this.alarms,
+        shadowHandoffs: alarm('ShadowHandoffFailures', {
+          metric: handoffFailurePercent,
+          threshold: ALARM_THRESHOLDS.shadowHandoffFailurePercent,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          alarmDescription:
+            `More than ${ALARM_THRESHOLDS.shadowHandoffFailurePercent}% of sampled queries could not be handed to the ` +
+            'shadow queue (callers are not affected; quality measurement is). Check the queue exists (pipeline stack ' +
+            "deployed), its KMS key, and the router's sqs:SendMessage permission; see the router's warnings.",
+        }),
+      };
+    }
+
     const stateMachineArn = Stack.of(this).formatArn({
       service: 'states',
       resource: 'stateMachine',
@@ -198,6 +228,7 @@ export class RouterMonitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 8 }),
     );
+    this.addShadowWidgets(config, routerMetric, handoffFailurePercent);
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: `Pipeline runs (${stateMachineName(config.envName)})`,
@@ -206,6 +237,92 @@ export class RouterMonitoring extends Construct {
           pipelineMetric('ExecutionsSucceeded'),
           pipelineMetric('ExecutionsFailed'),
           pipelineMetric('ExecutionsTimedOut'),
+        ],
+        width: 24,
+      }),
+    );
+  }
+
+  /**
+   * The production loop next to the router's figures: the router's hand-offs (this stack), the labeller's quality
+   * figures and the drift (emitted by the pipeline stack's functions under the same namespace), and the state of the
+   * pipeline stack's loop alarms, found by their conventional names.
+   */
+  private addShadowWidgets(
+    config: Pick<AppConfig, 'envName' | 'minDominantAgreement' | 'driftThreshold' | 'shadowSampleRate'>,
+    routerMetric: (name: MetricName, statistic?: string) => cloudwatch.Metric,
+    handoffFailurePercent: cloudwatch.MathExpression,
+  ): void {
+    const hour = Duration.hours(1);
+    const shadow = (metricName: string, statistic: string, dims: Record<string, string> = {}) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: SHADOW_SERVICE_NAME, ...dims },
+        statistic,
+        period: hour,
+      });
+    const bySource = (metricName: string, statistic: string) =>
+      SHADOW_SOURCES.map((source) => shadow(metricName, statistic, { source }).with({ label: source }));
+    const names = shadowAlarmNames(config.envName);
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          `## Production quality loop\nThe teacher labels ${config.shadowSampleRate * 100}% of live queries off the ` +
+          'request path. Agreement is the share of samples where the answer and the teacher agree on the dominant ' +
+          'modality (student line: the one alarmed); drift compares the last 24 h with the training set (0 = same, 1 = disjoint).',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Shadow: dominant agreement with the teacher, by source',
+        left: bySource(SHADOW_METRIC.agreement, 'Average'),
+        leftAnnotations: [{ value: config.minDominantAgreement, label: 'minDominantAgreement' }],
+        leftYAxis: { min: 0, max: 1 },
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Shadow: mean absolute weight error, by source',
+        left: bySource(SHADOW_METRIC.weightError, 'Average'),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Shadow: drift vs. training set (Jensen–Shannon)',
+        left: [shadow(SHADOW_METRIC.drift, 'Maximum')],
+        leftAnnotations: [{ value: config.driftThreshold, label: 'driftThreshold' }],
+        right: [shadow(SHADOW_METRIC.driftSamples, 'Maximum')],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Shadow: samples labelled and failures',
+        left: [
+          ...bySource(SHADOW_METRIC.labelled, 'Sum'),
+          shadow(SHADOW_METRIC.failures, 'Sum').with({ label: 'label failures' }),
+        ],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Shadow: teacher cost (USD per hour)',
+        left: [shadow(SHADOW_METRIC.costUsd, 'Sum').with({ label: 'teacher cost' })],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Shadow: router hand-offs',
+        left: [routerMetric(METRIC.shadowHandoffs), routerMetric(METRIC.shadowHandoffFailures)],
+        right: [handoffFailurePercent],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Production loop alarms (pipeline stack)',
+        alarms: [
+          ...Object.values(names).map((name) => cloudwatch.Alarm.fromAlarmName(this, `Loop-${name}`, name)),
+          ...(this.alarms.shadowHandoffs ? [this.alarms.shadowHandoffs] : []),
         ],
         width: 24,
       }),

@@ -6,6 +6,7 @@ import { Notifications } from '../constructs/notifications';
 import { DistillationPipeline } from '../constructs/pipeline/state-machine';
 import { FailurePath } from '../constructs/pipeline/steps';
 import { TrainingStages } from '../constructs/pipeline/training-stages';
+import { ShadowLoop } from '../constructs/shadow-loop';
 import { activeModelParameterName, OUTPUTS } from '../naming';
 
 export interface PipelineStackProps extends StackProps {
@@ -18,6 +19,7 @@ export class PipelineStack extends Stack {
   readonly notifications: Notifications;
   readonly pipeline: DistillationPipeline;
   readonly training: TrainingStages;
+  readonly shadow: ShadowLoop;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -26,6 +28,7 @@ export class PipelineStack extends Stack {
     this.dataset = new DatasetBucket(this, 'Dataset', {
       retainData: config.retainData,
       logRetentionDays: config.logRetentionDays,
+      productionDataRetentionDays: config.productionDataRetentionDays,
     });
     this.notifications = new Notifications(this, 'Notifications', { email: config.notificationEmail });
     // One notify-and-fail path for every stage of the state machine.
@@ -47,6 +50,12 @@ export class PipelineStack extends Stack {
       reuseDataset: this.training.reuseDatasetStep,
     });
     this.training.acknowledgeInvokeGrants(this.pipeline.stateMachine);
+    // The production loop: the router's sampled queries are labelled by the teacher, measured and kept (issue 11).
+    this.shadow = new ShadowLoop(this, 'Shadow', {
+      config,
+      dataset: this.dataset,
+      topic: this.notifications.topic,
+    });
 
     new CfnOutput(this, OUTPUTS.datasetBucketName, {
       value: this.dataset.bucket.bucketName,

@@ -512,6 +512,21 @@ describe('npm run pipeline (arguments)', () => {
     expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input).toBe('{"exampleCount":5000}');
   });
 
+  it.each([
+    [['--from-production'], true],
+    [['--from-production', '--since', '2026-11-01'], { since: '2026-11-01' }],
+    [['--from-production', '--max', '5,000', '--since=2026-10-30'], { since: '2026-10-30', max: 5000 }],
+  ])('starts a run from production with %j', async (flags, fromProduction) => {
+    sfn
+      .on(StartExecutionCommand)
+      .resolves({ $metadata: META, executionArn: EXECUTION_ARN('r2'), startDate: new Date() });
+    expect(await cli('start', '--env', 'qa', '--run-id', 'r2', ...flags)).toBe(0);
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({
+      fromProduction,
+    });
+    expect(lines[0]).toBe('Started run r2, learning from production records first');
+  });
+
   it('exits 1 when the watched run did not succeed', async () => {
     sfn.on(DescribeExecutionCommand).resolves(execution('TIMED_OUT'));
     sfn.on(GetExecutionHistoryCommand).resolves({ $metadata: META, events: [] });
@@ -532,6 +547,14 @@ describe('npm run pipeline (arguments)', () => {
     [['start', '--reuse-model', 'garbage'], /^--reuse-model: "garbage" is not a custom model ARN/],
     [['start', '--reuse-dataset', 'Run_A'], /^--reuse-dataset: runId "Run_A" is invalid/],
     [['list', '--region', 'us-east'], /^--region: "us-east" is not an AWS Region name/],
+    [['start', '--from-production', '--since', '2026-02-30'], /^--since: "2026-02-30" is not a day: use YYYY-MM-DD/],
+    [['start', '--from-production', '--since', 'yesterday'], /^--since: "yesterday" is not a day/],
+    [['start', '--from-production', '--max', '0'], /--max must be a whole number from 1 to 100,000/],
+    [['start', '--since', '2026-11-01'], /^--since applies to a run from production: add --from-production/],
+    [['start', '--max', '10'], /^--max applies to a run from production: add --from-production/],
+    [['start', '--from-production', '--reuse-dataset', 'run-a'], /--from-production and --reuse-dataset exclude/],
+    [['list', '--max', '5000'], /--max must be at most 1000 for list/],
+    [['watch', 'run-a', '--from-production'], /--from-production does not apply to "watch"/],
   ])('rejects %j with a clear message, before any AWS call', async (argv, message) => {
     await expect(cli(...argv)).rejects.toThrow(UsageError);
     await expect(cli(...argv)).rejects.toThrow(message);

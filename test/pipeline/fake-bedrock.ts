@@ -49,7 +49,7 @@ import {
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { INFERENCE_SOURCE, JUDGE_METRIC_NAME } from '../../lambda/shared/evaluation';
+import { INFERENCE_SOURCE, JUDGE_METRIC_NAME, type JudgedModel } from '../../lambda/shared/evaluation';
 import type { InMemoryS3 } from '../helpers/aws-mocks';
 
 const ACCOUNT_ARN = 'arn:aws:bedrock:us-east-1:123456789012';
@@ -72,13 +72,13 @@ export interface FakeBedrockOptions {
   /** Statuses GetEvaluationJob reports per call (per job). */
   readonly evaluationStatuses?: EvaluationJobStatus[];
   /** Per model, overriding evaluationStatuses for that model's job. */
-  readonly evaluationStatusesByModel?: Partial<Record<'student' | 'baseline', EvaluationJobStatus[]>>;
+  readonly evaluationStatusesByModel?: Partial<Record<JudgedModel, EvaluationJobStatus[]>>;
   /** StopEvaluationJob fails with this error (default: the job goes Stopping → Stopped). */
   readonly stopEvaluationError?: Error;
   /** ListCustomModelDeployments returns pages of this many deployments (default: all on one page). */
   readonly deploymentPageSize?: number;
   /** Normalised judge results (0–1) the judge jobs write, per model. */
-  readonly judgeResults?: { student: number[]; baseline: number[] };
+  readonly judgeResults?: { student: number[]; baseline: number[]; incumbent?: number[] };
   /** How a repeated CreateModelCustomizationJob with the same token is answered. */
   readonly duplicateCreate?: 'idempotent' | 'conflict';
   /** The first create succeeds on the service side but its response is lost (surfaces as a retryable error). */
@@ -352,11 +352,14 @@ export class FakeBedrock {
 }
 
 /** Which model a judge job rates, from its precomputed inference source. */
-const modelOf = (request: CreateEvaluationJobRequest): 'student' | 'baseline' =>
-  request.inferenceConfig?.models?.[0]?.precomputedInferenceSource?.inferenceSourceIdentifier ===
-  INFERENCE_SOURCE.student
+const modelOf = (request: CreateEvaluationJobRequest): JudgedModel => {
+  const source = request.inferenceConfig?.models?.[0]?.precomputedInferenceSource?.inferenceSourceIdentifier;
+  return source === INFERENCE_SOURCE.student
     ? 'student'
-    : 'baseline';
+    : source === INFERENCE_SOURCE.incumbent
+      ? 'incumbent'
+      : 'baseline';
+};
 
 /** ListObjectsV2 over the in-memory bucket (the shared S3 fake answers Get/Head/Put only). */
 export function addListing(s3: InMemoryS3): void {

@@ -5,6 +5,7 @@ import {
   type GetFoundationModelCommandInput,
   type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { assemble } from '../../lambda/pipeline/assemble';
 import { logger, metrics } from '../../lambda/pipeline/common';
@@ -21,6 +22,8 @@ const RUN = 'run-42';
 const keys = runKeys(RUN);
 
 const bedrock = mockClient(BedrockClient);
+// Preflight reads the active-model parameter (the incumbent); nothing is promoted in these tests.
+const ssm = mockClient(SSMClient);
 let s3: InMemoryS3;
 
 beforeAll(() => {
@@ -29,6 +32,8 @@ beforeAll(() => {
 });
 beforeEach(() => {
   bedrock.reset();
+  ssm.reset();
+  ssm.on(GetParameterCommand).resolves({ $metadata: {}, Parameter: { Value: 'none', Version: 1 } });
   s3 = new InMemoryS3();
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
@@ -44,6 +49,8 @@ beforeEach(() => {
     MIN_GENERATION_SUCCESS_RATE: '0.9',
     INCLUDE_REASONING: 'false',
     PRICE_TABLE: JSON.stringify(DEFAULT_PRICES),
+    PRODUCTION_HOLD_OUT_SHARE: '0.1',
+    ACTIVE_MODEL_PARAMETER_NAME: '/intent-router/dev/active-model',
   });
 });
 afterEach(() => s3.restore());
@@ -112,6 +119,8 @@ describe('Preflight', () => {
       judge: { modelId: 'us.meta.llama3-3-70b-instruct-v1:0', foundationModelId: JUDGE_FM, status: 'ACTIVE' },
       exampleCount: 200,
       testExampleCount: 40,
+      fromProduction: { enabled: false },
+      incumbent: { present: false, reason: 'nothing is promoted yet' },
       owner: { key: `runs/${RUN}/owner.json`, executionId: EXECUTION_ID, firstClaim: true },
     });
     expect(bedrock.commandCalls(GetFoundationModelCommand).map((c) => c.args[0].input.modelIdentifier)).toEqual([

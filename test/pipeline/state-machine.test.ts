@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { Stack, type CfnElement } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -321,6 +322,8 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
   const bedrock = mockClient(BedrockClient);
   const runtime = mockClient(BedrockRuntimeClient);
   const sns = mockClient(SNSClient);
+  // Preflight reads the active-model parameter: not created yet (no Api stack), so there is no incumbent.
+  const ssm = mockClient(SSMClient);
   let s3: InMemoryS3;
   let savedEnv: NodeJS.ProcessEnv;
 
@@ -335,6 +338,10 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
     runtime.reset();
     sns.reset();
     sns.on(PublishCommand).resolves({ $metadata: { httpStatusCode: 200 }, MessageId: 'm-1' });
+    ssm.reset();
+    ssm
+      .on(GetParameterCommand)
+      .rejects(new ParameterNotFound({ message: 'Parameter not found', $metadata: { httpStatusCode: 400 } }));
     s3 = new InMemoryS3();
     const teacher = new SimulatedTeacher();
     runtime.on(ConverseCommand).callsFake((input: ConverseCommandInput) => teacher.reply(input));
@@ -347,6 +354,7 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
     bedrock.restore();
     runtime.restore();
     sns.restore();
+    ssm.restore();
   });
 
   const lifecycle = (teacher: 'ACTIVE' | 'LEGACY') =>
@@ -526,15 +534,20 @@ function expectPreflightModels(statements: Statement[]): void {
 }
 
 /**
- * Every S3 object grant (of `functions`, if given) is under runs/<runId>/shards/ or runs/<runId>/dataset/, or is the
- * run's owner record runs/<runId>/owner.json.
+ * Every S3 object grant (of `functions`, if given) is under runs/<runId>/shards/, runs/<runId>/dataset/ or
+ * runs/<runId>/production/ (a run's stored production selection), or is the run's owner record runs/<runId>/owner.json;
+ * production records (production/records/…) may only be read, never written.
  */
 function expectRunPrefixesOnly(template: Template, functions?: readonly Function[]): void {
   let checked = 0;
   for (const action of ['s3:GetObject', 's3:PutObject']) {
     for (const statement of policyStatements(template, action, functions)) {
       for (const resource of [statement.Resource].flat()) {
-        expect(JSON.stringify(resource)).toMatch(/\/runs\/\*\/((shards|dataset)\/|owner\.json")/);
+        const allowed =
+          action === 's3:GetObject'
+            ? /\/(runs\/\*\/((shards|dataset|production)\/|owner\.json")|production\/records\/\*")/
+            : /\/runs\/\*\/((shards|dataset|production)\/|owner\.json")/;
+        expect(JSON.stringify(resource)).toMatch(allowed);
         checked++;
       }
     }

@@ -114,7 +114,14 @@ const TASKS: Record<string, TaskHandler> = {
   },
 };
 
-const run = (input: LocalRunOptions['input']) => runLocally(definition, { executionName: RUN, input, tasks: TASKS });
+// What Preflight puts in the state before the fragment: nothing promoted yet (the incumbent gate is tested end to end).
+const PREFLIGHT = { incumbent: { present: false, reason: 'nothing is promoted yet' } };
+const run = (input: LocalRunOptions['input']) =>
+  runLocally(definition, {
+    executionName: RUN,
+    input: typeof input === 'object' && input !== null ? { preflight: PREFLIGHT, ...input } : input,
+    tasks: TASKS,
+  });
 
 /** Runs the fragment and expects it to succeed (a failure shows its error and cause): the execution's output. */
 async function runToEnd(input: LocalRunOptions['input']): Promise<Record<string, unknown>> {

@@ -528,18 +528,86 @@ const STUDENT_METRICS = {
 };
 
 describe('gate', () => {
+  const BASELINE_METRICS = {
+    ...STUDENT_METRICS,
+    modelId: TRAINING_ENV.BASELINE_MODEL_ID,
+    latencyMs: { p50: 1, p95: 2, mean: 1741 },
+  };
+  const NO_INCUMBENT = { present: false, reason: 'nothing is promoted yet' } as const;
+  const INCUMBENT = {
+    present: true,
+    runId: 'run-0',
+    deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent0001',
+  } as const;
+  const gateEvent = (studentScore: number, extra: Record<string, unknown> = {}) => ({
+    evaluation: { student: STUDENT_METRICS, baseline: BASELINE_METRICS },
+    judge: { student: judge(studentScore), baseline: judge(4.2) },
+    incumbent: NO_INCUMBENT,
+    ...extra,
+  });
+
   it('applies the configured thresholds', async () => {
-    const passed = await gate({ student: STUDENT_METRICS, judge: { student: judge(4.1), baseline: judge(4.2) } });
+    const passed = await gate(gateEvent(4.1));
     expect(passed.passed).toBe(true);
-    const rejected = await gate({ student: STUDENT_METRICS, judge: { student: judge(3.9), baseline: judge(4.2) } });
+    expect(passed.checks.map((c) => c.name)).not.toContain('maxJudgeDropToIncumbent');
+    expect(passed.comparison).toEqual({
+      models: [
+        expect.objectContaining({ role: 'candidate', modelId: DEPLOYMENT_ARN, judgeScore: 4.1 }),
+        expect.objectContaining({ role: 'baseline', judgeScore: 4.2, latencyMeanMs: 1741 }),
+      ],
+      incumbentNote: 'nothing is promoted yet',
+      heldOut: { synthetic: 3, production: 0 },
+    });
+    const rejected = await gate(gateEvent(3.9));
     expect(rejected.failed).toEqual(['minJudgeScore', 'maxJudgeGapToBaseline']);
+  });
+
+  it('gates against the incumbent on the same held-out sets: a margin below it passes, more fails', async () => {
+    const incumbentMetrics = { ...STUDENT_METRICS, modelId: INCUMBENT.deploymentArn, dominantAgreement: 0.92 };
+    const against = (studentScore: number, incumbentScore: number, incumbentAgreement: number) =>
+      gate(
+        gateEvent(studentScore, {
+          evaluation: {
+            student: STUDENT_METRICS,
+            baseline: BASELINE_METRICS,
+            incumbent: { ...incumbentMetrics, dominantAgreement: incumbentAgreement },
+          },
+          judge: { student: judge(studentScore), baseline: judge(4.2), incumbent: judge(incumbentScore) },
+          incumbent: INCUMBENT,
+        }),
+      );
+    // 0.05 below on the judge, 0.02 below on agreement: within the margins (0.1, 0.03).
+    const within = await against(4.15, 4.2, 0.92);
+    expect(within.passed).toBe(true);
+    expect(within.checks.find((c) => c.name === 'maxJudgeDropToIncumbent')).toMatchObject({
+      value: 0.05,
+      threshold: 0.1,
+      comparison: '<=',
+      passed: true,
+    });
+    expect(within.comparison?.models.map((m) => m.role)).toEqual(['candidate', 'incumbent', 'baseline']);
+    expect(within.comparison?.models[1]).toMatchObject({ runId: 'run-0', judgeScore: 4.2, dominantAgreement: 0.92 });
+
+    // Above every baseline threshold, but 0.3 judge points and 0.06 agreement below the incumbent.
+    const worse = await against(4.1, 4.4, 0.96);
+    expect(worse.passed).toBe(false);
+    expect(worse.failed).toEqual(['maxJudgeDropToIncumbent', 'maxAgreementDropToIncumbent']);
+    expect(worse.summary).toBe(
+      'rejected: maxJudgeDropToIncumbent (0.3 > 0.1), maxAgreementDropToIncumbent (0.06 > 0.03)',
+    );
+  });
+
+  it('refuses an incumbent Preflight found but Evaluate did not measure', async () => {
+    await expect(gate(gateEvent(4.1, { incumbent: INCUMBENT }))).rejects.toThrow(
+      /the incumbent \(run run-0\) has no metrics/,
+    );
   });
 
   it.each([
     [undefined, /MIN_JUDGE_SCORE: must be set/],
     ['four', /MIN_JUDGE_SCORE: .*expected number/],
   ])('names a bad threshold variable (%p) and who sets it', async (value, message) => {
-    const input = { student: STUDENT_METRICS, judge: { student: judge(4.1), baseline: judge(4.2) } };
+    const input = gateEvent(4.1);
     try {
       if (value === undefined) delete process.env.MIN_JUDGE_SCORE;
       else process.env.MIN_JUDGE_SCORE = value;

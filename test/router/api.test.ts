@@ -249,7 +249,7 @@ describe('router Lambda: configuration and IAM scope', () => {
     ]);
   });
 
-  it("may decrypt with the project's KMS keys only through Bedrock: the distilled model's encryption", () => {
+  it("may use the project's KMS keys only through Bedrock (the distilled model) and SQS (the shadow queue)", () => {
     const { templates } = synth({ envName: 'qa' });
     const all = statements(templates.api);
     const kms = all.filter((s) => JSON.stringify(s['Action']).includes('kms:'));
@@ -262,6 +262,19 @@ describe('router Lambda: configuration and IAM scope', () => {
         Condition: {
           StringEquals: {
             'kms:ViaService': 'bedrock.us-east-1.amazonaws.com',
+            'aws:ResourceTag/Project': 'distilled-intent-router',
+            'aws:ResourceTag/Environment': 'qa',
+          },
+        },
+      },
+      {
+        Sid: 'EncryptShadowSamples',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::Join': ['', ['arn:aws:kms:us-east-1:', { Ref: 'AWS::AccountId' }, ':key/*']] },
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': 'sqs.us-east-1.amazonaws.com',
             'aws:ResourceTag/Project': 'distilled-intent-router',
             'aws:ResourceTag/Environment': 'qa',
           },

@@ -1,4 +1,5 @@
-import { evaluateGate, type GateInput, type GateThresholds } from '../../lambda/shared/gate';
+import { evaluateGate, INCUMBENT_MARGINS, type GateInput, type GateThresholds } from '../../lambda/shared/gate';
+import { parseConfig } from '../../lib/config';
 
 const thresholds: GateThresholds = {
   minJudgeScore: 4.0,
@@ -63,5 +64,34 @@ describe('evaluateGate', () => {
       'minDominantAgreement',
       'minValidReplyRate',
     ]);
+  });
+});
+
+describe('evaluateGate against the incumbent', () => {
+  it('adds the incumbent checks only when an incumbent is compared, with the default margins', () => {
+    expect(evaluateGate(good, thresholds).checks.map((c) => c.name)).not.toContain('maxJudgeDropToIncumbent');
+    const result = evaluateGate({ ...good, incumbent: { judgeScore: 4.2, dominantAgreement: 0.92 } }, thresholds);
+    expect(result.checks.slice(-2)).toEqual([
+      expect.objectContaining({ name: 'maxJudgeDropToIncumbent', value: 0.1, threshold: 0.1, passed: true }),
+      expect.objectContaining({ name: 'maxAgreementDropToIncumbent', value: 0.02, threshold: 0.03, passed: true }),
+    ]);
+    expect(result.passed).toBe(true);
+  });
+
+  it('rejects a candidate that passes every baseline threshold but is worse than the incumbent by more than a margin', () => {
+    const result = evaluateGate(
+      { ...good, incumbent: { judgeScore: 4.3, dominantAgreement: 0.9 } },
+      { ...thresholds, maxJudgeDropToIncumbent: 0.15, maxAgreementDropToIncumbent: 0 },
+    );
+    expect(result.failed).toEqual(['maxJudgeDropToIncumbent']);
+    expect(result.summary).toBe('rejected: maxJudgeDropToIncumbent (0.2 > 0.15)');
+  });
+
+  it('keeps the config defaults and the gate defaults the same', () => {
+    const config = parseConfig({});
+    expect({
+      maxJudgeDropToIncumbent: config.maxJudgeDropToIncumbent,
+      maxAgreementDropToIncumbent: config.maxAgreementDropToIncumbent,
+    }).toEqual(INCUMBENT_MARGINS);
   });
 });

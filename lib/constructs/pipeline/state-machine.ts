@@ -5,8 +5,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
 import { parseModelId } from '../../../lambda/shared/model-ids';
+import { PRODUCTION_RECORDS_PREFIX } from '../../../lambda/shared/production-records';
 import type { AppConfig } from '../../config';
-import { stateMachineName } from '../../naming';
+import { activeModelParameterName, stateMachineName } from '../../naming';
 import type { DatasetBucket } from '../dataset-bucket';
 import { Function } from '../function';
 import type { Notifications } from '../notifications';
@@ -43,6 +44,7 @@ export type GenerationConfig = Pick<
   | 'logRetentionDays'
   | 'retainData'
   | 'priceTable'
+  | 'productionHoldOutShare'
 >;
 
 export interface DistillationPipelineProps {
@@ -87,6 +89,10 @@ const RUN_AND_COUNTS = {
   testExampleCount: sfn.JsonPath.numberAt('$.preflight.testExampleCount'),
 };
 
+const PRODUCTION_RECORDS =
+  'Production records are partitioned by day (production/records/date=YYYY-MM-DD/…, written by the shadow labeller); ' +
+  'Plan reads the days a run asks for, only under that prefix.';
+
 const RUN_OBJECTS =
   'Every run keeps its objects under runs/<runId>/ and the run id (the execution name) is only known when a run ' +
   'starts; the pattern limits the function to the one sub-prefix of each run that its step uses.';
@@ -130,10 +136,22 @@ export class DistillationPipeline extends Construct {
         // Preflight refuses a run size the plan cannot balance (runSizeProblem) before any teacher call.
         QUERIES_PER_SHARD: String(config.queriesPerShard),
         GENERATION_SURPLUS: String(config.generationSurplus),
+        // The incumbent (the student promoted when the run starts) is read here and gated against later.
+        ACTIVE_MODEL_PARAMETER_NAME: activeModelParameterName(config.envName),
         ...counts,
       },
       { memorySize: 256, timeout: Duration.seconds(30) },
     );
+    allow(preflight, grantee(preflight), {
+      actions: ['ssm:GetParameter'],
+      resources: [
+        Stack.of(this).formatArn({
+          service: 'ssm',
+          resource: 'parameter',
+          resourceName: activeModelParameterName(config.envName).replace(/^\//, ''),
+        }),
+      ],
+    });
     // Every model the run uses; the config ids may be inference profiles or variants: their foundation models.
     const checkedModels = new Set(
       [config.teacherModelId, config.studentModelId, config.baselineModelId, config.judgeModelId].map(
@@ -152,17 +170,19 @@ export class DistillationPipeline extends Construct {
       ),
     });
 
+    // A run from production lists and reads up to a year of daily partitions before it plans.
     const plan = fn(
       'Plan',
       'plan',
-      'Splits the run into shards and stores the plan',
+      'Selects the production records of a run from production, splits the run into shards, stores the plan',
       {
         BUCKET_NAME: bucket.bucketName,
         QUERIES_PER_SHARD: String(config.queriesPerShard),
         GENERATION_SURPLUS: String(config.generationSurplus),
+        PRODUCTION_HOLD_OUT_SHARE: String(config.productionHoldOutShare),
         ...counts,
       },
-      { memorySize: 256, timeout: Duration.seconds(30) },
+      { memorySize: 1769, timeout: Duration.minutes(5) },
     );
 
     // A shard of 100 queries under throttling may take minutes: the full Lambda limit, memory for concurrency.
@@ -219,9 +239,19 @@ export class DistillationPipeline extends Construct {
     };
     // The run's owner record: written once by the run's first execution, read when a retry or a later one finds it.
     s3Objects(preflight, ['s3:GetObject', 's3:PutObject'], ['runs/*/owner.json']);
-    s3Objects(plan, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/plan.json']);
+    s3Objects(plan, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/plan.json', 'runs/*/production/*']);
+    allow(plan, grantee(plan), {
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects(`${PRODUCTION_RECORDS_PREFIX}*`)],
+      wildcardReason: PRODUCTION_RECORDS,
+    });
+    allow(plan, grantee(plan), {
+      actions: ['s3:ListBucket'],
+      resources: [bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${PRODUCTION_RECORDS_PREFIX}*`] } },
+    });
     s3Objects(generateShard, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/*']);
-    s3Objects(assemble, ['s3:GetObject'], ['runs/*/shards/*']);
+    s3Objects(assemble, ['s3:GetObject'], ['runs/*/shards/*', 'runs/*/production/*']);
     s3Objects(assemble, ['s3:GetObject', 's3:PutObject'], ['runs/*/dataset/*']);
     this.functions = { preflight, plan, generateShard, assemble };
 
@@ -243,7 +273,11 @@ export class DistillationPipeline extends Construct {
     const planStep = invokeStep(this, S.plan, {
       fn: plan.function,
       resultKey: RESULT_KEYS.plan,
-      payload: sfn.TaskInput.fromObject(RUN_AND_COUNTS),
+      // `fromProduction` as Preflight checked it (`{enabled: false}` for a synthetic-only run).
+      payload: sfn.TaskInput.fromObject({
+        ...RUN_AND_COUNTS,
+        fromProduction: sfn.JsonPath.objectAt('$.preflight.fromProduction'),
+      }),
       failure: this.failure,
       retryBedrock: false,
     });

@@ -49,6 +49,8 @@ export type TrainingConfig = Pick<
   | 'maxJudgeGapToBaseline'
   | 'minDominantAgreement'
   | 'minValidReplyRate'
+  | 'maxJudgeDropToIncumbent'
+  | 'maxAgreementDropToIncumbent'
   | 'priceTable'
   | 'logRetentionDays'
   | 'retainData'
@@ -260,7 +262,10 @@ export class TrainingStages extends Construct {
     allow(evaluate, grantee(evaluate), {
       actions: ['bedrock:InvokeModel'],
       resources: [deploymentArns, ...modelInvokeArns(this, config.baselineModelId)],
-      wildcardReason: `${RUNTIME_IDS} The student is invoked through the deployment this run created.`,
+      wildcardReason:
+        `${RUNTIME_IDS} The candidate is invoked through the deployment this run created, and the incumbent (the ` +
+        'student promoted before the run) through its own deployment of an earlier run; deployments only, never a ' +
+        'custom model directly.',
     });
     allow(evaluate, grantee(evaluate), {
       actions: ['bedrock:CreateEvaluationJob', 'bedrock:TagResource'],
@@ -291,11 +296,13 @@ export class TrainingStages extends Construct {
     datasetKeyViaS3(checkEval, ['kms:Decrypt']);
 
     // --- gate, promotion, report --------------------------------------------------------------------------------
-    const gate = fn('Gate', 'gate', 'Applies the quality thresholds to the student', {
+    const gate = fn('Gate', 'gate', 'Applies the quality thresholds to the student, against baseline and incumbent', {
       MIN_JUDGE_SCORE: String(config.minJudgeScore),
       MAX_JUDGE_GAP_TO_BASELINE: String(config.maxJudgeGapToBaseline),
       MIN_DOMINANT_AGREEMENT: String(config.minDominantAgreement),
       MIN_VALID_REPLY_RATE: String(config.minValidReplyRate),
+      MAX_JUDGE_DROP_TO_INCUMBENT: String(config.maxJudgeDropToIncumbent),
+      MAX_AGREEMENT_DROP_TO_INCUMBENT: String(config.maxAgreementDropToIncumbent),
     });
 
     const promote = fn('Promote', 'promote', 'Writes the active-model parameter', {
@@ -393,6 +400,10 @@ export class TrainingStages extends Construct {
         bucket: sfn.JsonPath.stringAt('$.assemble.bucket'),
         testKey: sfn.JsonPath.stringAt('$.assemble.testKey'),
         deploymentArn: sfn.JsonPath.stringAt('$.deployment.deploymentArn'),
+        // Whole objects: production's held-out key is there only for runs from production, and the incumbent is
+        // `{present: false, reason}` when nothing comparable is promoted.
+        assemble: sfn.JsonPath.objectAt('$.assemble'),
+        incumbent: sfn.JsonPath.objectAt('$.preflight.incumbent'),
       },
       evaluateTimeout.plus(Duration.minutes(1)),
     );
@@ -403,8 +414,9 @@ export class TrainingStages extends Construct {
       jobs: sfn.JsonPath.objectAt('$.evaluation.jobs'),
     });
     const gateStep = step(S.gate, gate, 'gate', {
-      student: sfn.JsonPath.objectAt('$.evaluation.student'),
+      evaluation: sfn.JsonPath.objectAt('$.evaluation'),
       judge: sfn.JsonPath.objectAt('$.evaluationStatus.judge'),
+      incumbent: sfn.JsonPath.objectAt('$.preflight.incumbent'),
     });
     const promoteStep = step(S.promote, promote, 'promotion', {
       runId,

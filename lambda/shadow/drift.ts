@@ -1,0 +1,131 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
+import { envTypes, logger, metrics, readEnvironment, tracer } from '../pipeline/common';
+import { readActiveModel } from '../shared/active-model';
+import { DRIFT_WINDOW_HOURS, driftOf, type DriftFigure } from '../shared/drift';
+import { dominantModality, MODALITIES, type Modality } from '../shared/modality';
+import { readProductionLines, timeOfKey, windowDayPrefixes } from '../shared/production-records';
+import { s3RunStore, type RunStore } from '../shared/run-store';
+import { SHADOW_METRIC } from '../shared/shadow';
+import { runKeys } from '../shared/runs';
+
+/**
+ * The scheduled drift function (EventBridge, hourly): the dominant-modality distribution of the last
+ * DRIFT_WINDOW_HOURS of shadow-labelled traffic (teacher labels) against the promoted run's training distribution
+ * (`counts.train.shares` of runs/<runId>/dataset/manifest.json), as one Jensen–Shannon divergence, plus the window's
+ * sample count. Nothing promoted, or no manifest: only the sample count is published (and why is logged).
+ */
+
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const ssm = tracer.captureAWSv3Client(new SSMClient({}));
+
+const environment = () => readEnvironment({ BUCKET_NAME: envTypes.text, ACTIVE_MODEL_PARAMETER_NAME: envTypes.text });
+
+const sharesSchema = z.object(
+  Object.fromEntries(MODALITIES.map((m) => [m, z.number().min(0)])) as Record<Modality, z.ZodNumber>,
+);
+const manifestSchema = z.object({ counts: z.object({ train: z.object({ shares: sharesSchema }) }) });
+
+export interface DriftDependencies {
+  readonly s3?: S3Client;
+  readonly ssm?: SSMClient;
+  readonly store?: RunStore;
+  readonly now?: () => Date;
+}
+
+export interface DriftResult extends DriftFigure {
+  readonly runId?: string;
+  readonly windowStart: string;
+  readonly windowEnd: string;
+  readonly objects: number;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // reported as a manifest without counts.train.shares
+  }
+}
+
+async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+    );
+    for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+async function promotedRunId(client: SSMClient, name: string): Promise<string | undefined> {
+  try {
+    const out = await client.send(new GetParameterCommand({ Name: name }));
+    const read = readActiveModel(out.Parameter?.Value);
+    if (read.state === 'promoted') return read.model.runId;
+    logger.info('no promoted student: drift is not measured', { parameter: name, state: read.state });
+    return undefined;
+  } catch (error) {
+    if (error instanceof ParameterNotFound) {
+      logger.warn(`the active-model parameter ${name} does not exist: deploy the Api stack`, { parameter: name });
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+export async function measureDrift(deps: DriftDependencies = {}): Promise<DriftResult> {
+  const env = environment();
+  const s3Client = deps.s3 ?? s3;
+  const store = deps.store ?? s3RunStore(s3Client, env.BUCKET_NAME);
+  const end = (deps.now ?? (() => new Date()))();
+  const start = new Date(end.getTime() - DRIFT_WINDOW_HOURS * 3_600_000);
+
+  const runId = await promotedRunId(deps.ssm ?? ssm, env.ACTIVE_MODEL_PARAMETER_NAME);
+  let trainShares: Record<Modality, number> | undefined;
+  if (runId) {
+    const key = runKeys(runId).manifest;
+    const text = await store.read(key);
+    const parsed = text === undefined ? undefined : manifestSchema.safeParse(parseJson(text));
+    if (parsed?.success) trainShares = parsed.data.counts.train.shares;
+    else
+      logger.warn(
+        `s3://${env.BUCKET_NAME}/${key} is missing or has no counts.train.shares: drift is not measured for ${runId} ` +
+          '(a run trained on a reused dataset keeps its manifest under the earlier run)',
+      );
+  }
+
+  const keys = (
+    await Promise.all(windowDayPrefixes(end, DRIFT_WINDOW_HOURS).map((p) => listKeys(s3Client, env.BUCKET_NAME, p)))
+  )
+    .flat()
+    .filter((key) => {
+      const at = timeOfKey(key);
+      return at !== undefined && at > start && at <= end;
+    });
+  const dominants: Modality[] = [];
+  for (const key of keys) {
+    const text = await store.read(key);
+    for (const line of readProductionLines(text ?? '')) if (line.ok) dominants.push(dominantModality(line.weights));
+  }
+  const figure = driftOf(trainShares, dominants);
+  if (figure.divergence !== undefined) metrics.addMetric(SHADOW_METRIC.drift, MetricUnit.NoUnit, figure.divergence);
+  metrics.addMetric(SHADOW_METRIC.driftSamples, MetricUnit.Count, figure.samples);
+  metrics.publishStoredMetrics();
+  const result: DriftResult = {
+    ...figure,
+    ...(runId ? { runId } : {}),
+    windowStart: start.toISOString(),
+    windowEnd: end.toISOString(),
+    objects: keys.length,
+  };
+  logger.info('drift measured', { ...result });
+  return result;
+}
+
+export const handler = async (): Promise<DriftResult> => measureDrift();

@@ -1,0 +1,133 @@
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { envTypes, logger, metrics, priceTableEnv, readEnvironment, tracer } from '../pipeline/common';
+import { priceFor } from '../shared/prices';
+import { s3RunStore, type RunStore } from '../shared/run-store';
+import { SHADOW_METRIC, SHADOW_SOURCES, type ShadowSource } from '../shared/shadow';
+import { labelShadowBatch, type ShadowBatchOutcome } from '../shared/shadow-labelling';
+import type { Converse } from '../shared/shard-generation';
+
+/**
+ * The shadow labeller (SQS event source, reportBatchItemFailures): the teacher labels the router's sampled queries;
+ * quality metrics per source and model; the labels land as production records in the dataset bucket. The logic is in
+ * lambda/shared/shadow-labelling.ts; this file wires AWS and publishes the metrics.
+ */
+
+// One attempt per SDK call: our withRetry owns the backoff (never two retry layers multiplying).
+const bedrockRuntime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const converseWithClient: Converse = (input) => bedrockRuntime.send(new ConverseCommand(input));
+
+const environment = () =>
+  readEnvironment({ BUCKET_NAME: envTypes.text, TEACHER_MODEL_ID: envTypes.text, PRICE_TABLE: priceTableEnv });
+
+export interface LabellerDependencies {
+  readonly converse?: Converse;
+  readonly store?: RunStore;
+  readonly now?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Most values one EMF metric carries before Powertools flushes it (and our per-source dimensions with it). */
+const VALUES_PER_FLUSH = 90;
+
+/**
+ * Publishes the batch's figures. Per sample, agreement (0/1: its Average is the agreement rate, its SampleCount the
+ * samples) and weight error, under two dimension sets: by source, and by source and model (the deployment that
+ * answered). Totals (labelled, failures, cost) by source and for the whole service, which the alarms read.
+ */
+export function publishShadowMetrics(target: Metrics, outcome: ShadowBatchOutcome): void {
+  const groups = new Map<string, { source: ShadowSource; model: string; agreement: number[]; error: number[] }>();
+  for (const s of outcome.labelled) {
+    const id = `${s.source}\n${s.model}`;
+    const group = groups.get(id) ?? { source: s.source, model: s.model, agreement: [], error: [] };
+    group.agreement.push(s.agreement);
+    group.error.push(s.weightError);
+    groups.set(id, group);
+  }
+  for (const group of groups.values()) {
+    for (let at = 0; at < group.agreement.length; at += VALUES_PER_FLUSH) {
+      target.addDimensions({ source: group.source });
+      target.addDimensions({ source: group.source, model: group.model });
+      for (const v of group.agreement.slice(at, at + VALUES_PER_FLUSH)) {
+        target.addMetric(SHADOW_METRIC.agreement, MetricUnit.Count, v);
+      }
+      for (const v of group.error.slice(at, at + VALUES_PER_FLUSH)) {
+        target.addMetric(SHADOW_METRIC.weightError, MetricUnit.NoUnit, v);
+      }
+      target.publishStoredMetrics();
+    }
+  }
+  const totals = (source?: ShadowSource) => {
+    const match = <T extends { source: ShadowSource }>(items: readonly T[]) =>
+      items.filter((i) => source === undefined || i.source === source).length;
+    const cost = Object.entries(outcome.teacherCostUsd)
+      .filter(([s]) => source === undefined || s === source)
+      .reduce((sum, [, usd]) => sum + (usd ?? 0), 0);
+    return { labelled: match(outcome.labelled), failures: match(outcome.failures), cost };
+  };
+  for (const source of SHADOW_SOURCES) {
+    const t = totals(source);
+    if (t.labelled + t.failures === 0 && t.cost === 0) continue;
+    target.addDimensions({ source });
+    target.addMetric(SHADOW_METRIC.labelled, MetricUnit.Count, t.labelled);
+    target.addMetric(SHADOW_METRIC.failures, MetricUnit.Count, t.failures);
+    target.addMetric(SHADOW_METRIC.costUsd, MetricUnit.NoUnit, t.cost);
+    target.publishStoredMetrics();
+  }
+  // The service-wide set (no source): what the failure alarm and the dashboard's totals read.
+  const all = totals();
+  target.addMetric(SHADOW_METRIC.labelled, MetricUnit.Count, all.labelled);
+  target.addMetric(SHADOW_METRIC.failures, MetricUnit.Count, all.failures + outcome.malformed.length);
+  target.addMetric(SHADOW_METRIC.malformed, MetricUnit.Count, outcome.malformed.length);
+  target.addMetric(SHADOW_METRIC.costUsd, MetricUnit.NoUnit, all.cost);
+  target.addMetric(SHADOW_METRIC.records, MetricUnit.Count, outcome.records.written);
+  target.publishStoredMetrics();
+}
+
+export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependencies = {}): Promise<SQSBatchResponse> {
+  const env = environment();
+  const records = z.array(z.object({ messageId: z.string(), body: z.string() })).parse(event.Records);
+  const outcome = await labelShadowBatch(
+    records,
+    {
+      teacherModelId: env.TEACHER_MODEL_ID,
+      teacherPrice: priceFor(env.TEACHER_MODEL_ID, env.PRICE_TABLE),
+      ...(deps.sleep ? { retry: { sleep: deps.sleep } } : {}),
+    },
+    {
+      converse: deps.converse ?? converseWithClient,
+      store: deps.store ?? s3RunStore(s3, env.BUCKET_NAME),
+      ...(deps.now ? { now: deps.now } : {}),
+      onRetry: (error, attempt, delayMs) =>
+        logger.debug('teacher call retried', {
+          error: error instanceof Error ? error.name : 'Error',
+          attempt,
+          delayMs,
+        }),
+    },
+  );
+  for (const m of outcome.malformed) {
+    // Dropped, not retried: a body that fails the contract never becomes valid (the reason names the field).
+    logger.error('malformed shadow message dropped', { messageId: m.messageId, reason: m.reason });
+  }
+  if (outcome.failedMessageIds.length > 0) {
+    logger.warn('messages given back to the queue (teacher errors after retries)', {
+      messageIds: outcome.failedMessageIds,
+    });
+  }
+  logger.info('shadow batch labelled', {
+    messages: records.length,
+    labelled: outcome.labelled.length,
+    failures: outcome.failures.length,
+    malformed: outcome.malformed.length,
+    records: outcome.records,
+  });
+  publishShadowMetrics(metrics, outcome);
+  return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => labelShadowEvent(event);

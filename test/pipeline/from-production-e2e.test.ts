@@ -1,0 +1,370 @@
+import {
+  CreateEvaluationJobCommand,
+  GetFoundationModelCommand,
+  type GetFoundationModelCommandInput,
+  type GetFoundationModelCommandOutput,
+} from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
+import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
+import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
+import { handler as checkEvaluationHandler } from '../../lambda/pipeline/check-evaluation';
+import { logger, metrics } from '../../lambda/pipeline/common';
+import { handler as deployStudentHandler } from '../../lambda/pipeline/deploy-student';
+import { handler as evaluateHandler } from '../../lambda/pipeline/evaluate';
+import { handler as gateHandler } from '../../lambda/pipeline/gate';
+import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
+import { handler as planHandler } from '../../lambda/pipeline/plan';
+import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
+import { handler as promoteHandler } from '../../lambda/pipeline/promote';
+import { handler as reportHandler } from '../../lambda/pipeline/report';
+import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
+import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
+import { productionTestKey, type DatasetManifest } from '../../lambda/shared/assembly';
+import { toRecord } from '../../lambda/shared/dataset-record';
+import { validateDataset } from '../../lambda/shared/dataset-validator';
+import { MODALITIES, type Modality } from '../../lambda/shared/modality';
+import { productionRecordsKey } from '../../lambda/shared/production-records';
+import { productionSelectionKey } from '../../lambda/shared/production-selection';
+import { STUDENT_PROMPT, STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
+import { planQueries } from '../../lambda/shared/query-plan';
+import { normalisedQuery } from '../../lambda/shared/query-writing';
+import type { RunReport } from '../../lambda/shared/report';
+import { runKeys } from '../../lambda/shared/runs';
+import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
+import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
+import { synth } from '../helpers/app';
+import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
+import {
+  lambdaEnvironment,
+  lambdaTask,
+  runLocally,
+  snsPublishTask,
+  stateMachineDefinition,
+  type LocalRunOptions,
+} from '../helpers/local-sfn';
+import { dominantWeights, SimulatedTeacher } from '../helpers/simulated-teacher';
+import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
+
+/**
+ * A run started with `fromProduction`, executed locally end to end through the REAL synthesized state machine and the
+ * real handlers: shadow-labelled production records sit in the in-memory dataset bucket under their day partitions;
+ * Plan selects them and plans synthetic generation only for what a modality is short of; Assemble takes them first;
+ * Evaluate answers and judges the candidate, the baseline and — when one is promoted — the incumbent on the same
+ * held-out sets; the Gate compares the candidate with both.
+ */
+
+const { templates } = synth({ exampleCount: '100', testExampleCount: '50', queriesPerShard: '10' });
+const definition = stateMachineDefinition(templates.pipeline);
+const environment = lambdaEnvironment(templates.pipeline);
+const BUCKET = environment.DATASET_BUCKET ?? '';
+const TEACHER = environment.TEACHER_MODEL_ID ?? '';
+const PARAMETER = environment.ACTIVE_MODEL_PARAMETER_NAME ?? '';
+const $metadata = { httpStatusCode: 200, requestId: 'e2e' };
+const START = '2026-11-26T10:00:00.000Z';
+const INCUMBENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent001';
+
+const runtime = mockClient(BedrockRuntimeClient);
+const ssm = mockClient(SSMClient);
+const sns = mockClient(SNSClient);
+let s3: InMemoryS3;
+let bedrock: FakeBedrock;
+let savedEnv: NodeJS.ProcessEnv;
+
+const tasks = {
+  [G.preflight]: lambdaTask(preflightHandler),
+  [G.plan]: lambdaTask(planHandler),
+  [G.generateShard]: lambdaTask(generateShardHandler),
+  [G.assemble]: lambdaTask(assembleHandler),
+  [T.reuseDataset]: lambdaTask(reuseDatasetHandler),
+  [T.startDistillation]: lambdaTask(startDistillationHandler),
+  [T.checkDistillation]: lambdaTask(checkDistillationHandler),
+  [T.deployStudent]: lambdaTask(deployStudentHandler),
+  [T.checkDeployment]: lambdaTask(checkDeploymentHandler),
+  [T.evaluate]: lambdaTask(evaluateHandler),
+  [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
+  [T.gate]: lambdaTask(gateHandler),
+  [T.promote]: lambdaTask(promoteHandler),
+  [T.report]: lambdaTask(reportHandler),
+  'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
+};
+
+/** The word the simulated answerers read a query's modality from (test/helpers/simulated-teacher.ts). */
+const KEYWORD: Record<Modality, string> = {
+  visual: 'scene',
+  audio: 'sound',
+  transcription: 'dialogue',
+  metadata: 'title',
+};
+
+/** One labeller batch in the shared layout: `toRecord(query, teacherWeights)` per line. */
+function putProduction(day: string, id: string, lines: readonly string[]) {
+  s3.set(BUCKET, productionRecordsKey(new Date(`${day}T08:00:00Z`), id), lines.join('\n') + '\n');
+}
+const recordLine = (query: string, modality: Modality) => JSON.stringify(toRecord(query, dominantWeights(modality)));
+
+/** `perModality` live queries of each given modality, spread over two days, plus duplicates and broken lines. */
+function seedProduction(modalities: readonly Modality[], perModality: number) {
+  const lines = (half: 0 | 1) =>
+    modalities.flatMap((m) =>
+      Array.from({ length: perModality }, (_, i) => i)
+        .filter((i) => i % 2 === half)
+        .map((i) => recordLine(`live ${KEYWORD[m]} clip ${i}`, m)),
+    );
+  putProduction('2026-11-24', 'batch-a', lines(0));
+  putProduction('2026-11-25', 'batch-b', [
+    ...lines(1),
+    // A normalised duplicate of a record of the day before, and two lines the validator refuses.
+    recordLine(`LIVE ${KEYWORD[modalities[0] ?? 'visual']} clip 0!`, modalities[0] ?? 'visual'),
+    '{not json',
+    JSON.stringify({ schemaVersion: 'bedrock-conversation-2024', messages: [{ role: 'assistant', content: [] }] }),
+  ]);
+  // A day before `since`: never read.
+  putProduction('2026-10-01', 'batch-old', [recordLine('old scene clip', 'visual')]);
+}
+
+function promoted(deploymentArn: string) {
+  return JSON.stringify({
+    deploymentArn,
+    modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/incumbent',
+    runId: 'run-earlier',
+    promotedAt: '2026-11-01T00:00:00.000Z',
+    studentPromptVersion: STUDENT_PROMPT_VERSION,
+    metrics: { judgeScore: 4.5 },
+  });
+}
+
+/**
+ * The answerers: the teacher writes and labels; the baseline and the incumbent answer as the teacher would; the
+ * candidate (this run's deployment) too, but gets every `candidateMissEvery`-th query's dominant modality wrong.
+ */
+let teacher: SimulatedTeacher;
+function answerers(candidateMissEvery?: number) {
+  teacher = new SimulatedTeacher();
+  const answerer = new SimulatedTeacher();
+  let candidateCalls = 0;
+  runtime.reset();
+  runtime.on(ConverseCommand).callsFake((input: ConverseCommandInput) => {
+    if (input.modelId === TEACHER) return teacher.reply(input);
+    const isCandidate = (input.modelId ?? '').includes(':custom-model-deployment/dep');
+    if (isCandidate && candidateMissEvery && ++candidateCalls % candidateMissEvery === 0) {
+      const wrong: Modality = requestTexts(input).user.includes(KEYWORD.visual) ? 'audio' : 'visual';
+      return converseReply(JSON.stringify(dominantWeights(wrong)));
+    }
+    return answerer.reply(input);
+  });
+}
+
+beforeAll(() => {
+  logger.setLogLevel('SILENT');
+  jest.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
+});
+beforeEach(() => {
+  savedEnv = { ...process.env };
+  Object.assign(process.env, environment, { AWS_REGION: 'us-east-1' });
+  s3 = new InMemoryS3();
+  addListing(s3);
+  answerers();
+  ssm.reset();
+  ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: PARAMETER, Value: 'none', Version: 1 } });
+  ssm.on(PutParameterCommand).resolves({ $metadata, Version: 2 });
+  sns.reset();
+  sns.on(PublishCommand).resolves({ $metadata, MessageId: 'message-1' });
+});
+afterEach(() => {
+  s3.restore();
+  bedrock?.restore();
+  process.env = savedEnv;
+});
+afterAll(() => {
+  runtime.restore();
+  ssm.restore();
+  sns.restore();
+});
+
+function fakeBedrock(options: FakeBedrockOptions = {}): FakeBedrock {
+  bedrock = new FakeBedrock(s3, options);
+  bedrock.mock
+    .on(GetFoundationModelCommand)
+    .callsFake(async (input: GetFoundationModelCommandInput): Promise<GetFoundationModelCommandOutput> => ({
+      $metadata,
+      modelDetails: {
+        modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,
+        modelId: input.modelIdentifier,
+        modelLifecycle: { status: 'ACTIVE' },
+      },
+    }));
+  return bedrock;
+}
+
+const run = (executionName: string, input: LocalRunOptions['input']) =>
+  runLocally(definition, { executionName, input, tasks, startTime: START });
+
+const teacherCalls = () => runtime.commandCalls(ConverseCommand).filter((c) => c.args[0].input.modelId === TEACHER);
+const callsTo = (modelId: string) =>
+  runtime.commandCalls(ConverseCommand).filter((c) => c.args[0].input.modelId === modelId);
+const manifestOf = (runId: string) => JSON.parse(s3.get(BUCKET, runKeys(runId).manifest) ?? '{}') as DatasetManifest;
+const queriesOf = (jsonl: string | undefined) =>
+  (jsonl ?? '')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) =>
+      normalisedQuery(
+        (JSON.parse(l) as { messages: { content: { text: string }[] }[] }).messages[0]?.content[0]?.text ?? '',
+      ),
+    );
+
+describe('a run started with fromProduction, executed locally end to end', () => {
+  it('production covers every quota: no shard, no teacher call; production trains first and its slice is held out', async () => {
+    seedProduction(MODALITIES, 55);
+    fakeBedrock();
+    const result = await run('run-prod-all', { fromProduction: { since: '2026-11-20' } });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output?.['preflight']).toMatchObject({
+      fromProduction: { enabled: true, since: '2026-11-20', until: '2026-11-26' },
+      incumbent: { present: false, reason: 'nothing is promoted yet' },
+    });
+    // 220 distinct valid records, 22 held out (10 %): the 198 left cover 100 + 50 records in every modality.
+    expect(result.output?.['plan']).toMatchObject({
+      shardCount: 0,
+      plannedQueries: 0,
+      production: { selected: 220, heldOut: 22 },
+    });
+    expect(result.entered).not.toContain(G.generateShard);
+    // The synthetic-only run of this size would ask the teacher 203 labels (and write them): all saved.
+    expect(
+      planQueries({ exampleCount: 100, testExampleCount: 50, queriesPerShard: 10, generationSurplus: 0.35 })
+        .plannedQueries,
+    ).toBe(203);
+    expect(teacherCalls()).toHaveLength(0);
+
+    const keys = runKeys('run-prod-all');
+    const train = s3.get(BUCKET, keys.train);
+    const test = s3.get(BUCKET, keys.test);
+    const heldOut = s3.get(BUCKET, productionTestKey('run-prod-all'));
+    expect(validateDataset(train ?? '')).toMatchObject({ ok: true, records: 100 });
+    expect(result.output?.['assemble']).toMatchObject({
+      trainCount: 100,
+      testCount: 50,
+      productionTestKey: productionTestKey('run-prod-all'),
+      productionTestCount: 22,
+    });
+    // No held-out query (either file) trains.
+    const trained = new Set(queriesOf(train));
+    expect([...queriesOf(test), ...queriesOf(heldOut)].filter((q) => trained.has(q))).toEqual([]);
+    expect(queriesOf(heldOut)).toHaveLength(22);
+    expect(manifestOf('run-prod-all').sources).toEqual({
+      synthetic: { train: 0, test: 0, considered: 0, duplicates: 0, invalid: 0, unused: 0 },
+      production: {
+        train: 100,
+        test: 72,
+        heldOutSlice: 22,
+        considered: 223,
+        duplicates: 1,
+        invalid: 2,
+        unused: 48,
+        since: '2026-11-20',
+        until: '2026-11-26',
+        selectionKey: productionSelectionKey('run-prod-all'),
+      },
+    });
+    // The old day was never read; the selection is stored once for the run.
+    expect(s3.get(BUCKET, productionSelectionKey('run-prod-all'))).not.toContain('old scene clip');
+
+    // The candidate and the baseline answered both held-out sets (50 + 22); no incumbent job.
+    const deploymentArn = bedrock.deployments[0]?.customModelDeploymentArn ?? '';
+    expect(callsTo(deploymentArn)).toHaveLength(72);
+    expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(2);
+    expect(result.output?.['gate']).toMatchObject({ passed: true });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+  });
+
+  it('production covers two modalities: synthetic shards only for the two that are short', async () => {
+    seedProduction(['visual', 'audio'], 60);
+    fakeBedrock();
+    const result = await run('run-prod-half', { fromProduction: true });
+
+    expect(result.status).toBe('SUCCEEDED');
+    const plan = JSON.parse(s3.get(BUCKET, runKeys('run-prod-half').shardPlan) ?? '{}') as {
+      shards: { target: string; count: number }[];
+      production: { shortfallByModality: Record<Modality, number> };
+    };
+    expect(new Set(plan.shards.map((s) => s.target))).toEqual(new Set(['transcription', 'metadata']));
+    expect(plan.production.shortfallByModality).toEqual({ visual: 0, audio: 0, transcription: 37, metadata: 37 });
+    // 37 labels each, planned as max(37 + ceil(37/9), ceil(37 × 1.35)) = 50 queries: 100 labels instead of 203.
+    expect(plan.shards.reduce((n, s) => n + s.count, 0)).toBe(100);
+    expect(teacher.calls.labelling).toBe(100);
+
+    const sources = manifestOf('run-prod-half').sources;
+    // Visual and audio training records are all production; transcription and metadata synthetic.
+    expect(manifestOf('run-prod-half').counts.train.total).toBe(100);
+    expect(sources?.production).toMatchObject({ train: 50, heldOutSlice: 12 });
+    expect(sources?.synthetic).toMatchObject({ train: 50 });
+  });
+
+  it('gate against the incumbent: rejects a candidate worse than the promoted student, promotes nothing', async () => {
+    seedProduction(MODALITIES, 55);
+    ssm
+      .on(GetParameterCommand)
+      .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
+    // The candidate misses 1 query in 10 (agreement 0.9, above minDominantAgreement 0.85) and the judge rates it 4.2;
+    // the incumbent agrees on every query and is rated 4.6.
+    answerers(10);
+    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.9] } });
+    const result = await run('run-prod-worse', { fromProduction: { since: '2026-11-20', max: 400 } });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output?.['preflight']).toMatchObject({
+      incumbent: { present: true, deploymentArn: INCUMBENT_ARN, runId: 'run-earlier' },
+    });
+    // The incumbent answered the same 72 held-out queries through its deployment, with the student prompt.
+    const incumbentCalls = callsTo(INCUMBENT_ARN);
+    expect(incumbentCalls).toHaveLength(72);
+    expect(incumbentCalls.every((c) => requestTexts(c.args[0].input).system === STUDENT_PROMPT)).toBe(true);
+    expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(3);
+
+    const gate = result.output?.['gate'] as RunReport['gate'];
+    expect(gate.passed).toBe(false);
+    expect(gate.failed).toEqual(['maxJudgeDropToIncumbent', 'maxAgreementDropToIncumbent']);
+    expect(
+      gate.checks.filter((c) => c.name === 'minDominantAgreement' || c.name === 'minJudgeScore').every((c) => c.passed),
+    ).toBe(true);
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(result.output?.['promotion']).toEqual({
+      promoted: false,
+      reason: expect.stringContaining('maxJudgeDropToIncumbent (0.4 > 0.1)'),
+    });
+
+    const markdown = s3.get(BUCKET, runKeys('run-prod-worse').reportMarkdown) ?? '';
+    expect(markdown).toContain('## Candidate, incumbent and baseline (same held-out sets)');
+    expect(markdown).toContain('Held-out queries: 50 in the test set and 22 in production');
+    expect(markdown).toMatch(
+      new RegExp(`\\| incumbent \\(\`${INCUMBENT_ARN}\`, run \`run-earlier\`\\) \\| 4\\.60 \\| 100\\.0 %`),
+    );
+    expect(markdown).toMatch(/\| candidate \(`[^`]+`\) \| 4\.20 \| 90\.3 %/);
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
+      'Intent router run run-prod-worse: REJECTED',
+    );
+  });
+
+  it('gate against the incumbent: a candidate as good as the incumbent is promoted', async () => {
+    seedProduction(MODALITIES, 55);
+    ssm
+      .on(GetParameterCommand)
+      .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
+    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
+    const result = await run('run-prod-better', { fromProduction: true });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output?.['gate']).toMatchObject({ passed: true, failed: [] });
+    const checks = (result.output?.['gate'] as RunReport['gate']).checks;
+    expect(checks.find((c) => c.name === 'maxJudgeDropToIncumbent')).toMatchObject({ value: 0, passed: true });
+    expect(checks.find((c) => c.name === 'maxAgreementDropToIncumbent')).toMatchObject({ value: 0, passed: true });
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+    expect(s3.get(BUCKET, runKeys('run-prod-better').reportMarkdown)).toContain('| incumbent (');
+  });
+});

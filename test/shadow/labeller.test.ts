@@ -1,0 +1,195 @@
+import { BedrockRuntimeClient, ConverseCommand, AccessDeniedException } from '@aws-sdk/client-bedrock-runtime';
+import type { SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { metrics } from '../../lambda/pipeline/common';
+import { labelShadowEvent } from '../../lambda/shadow/labeller';
+import { validateDataset, HELD_OUT_LIMITS } from '../../lambda/shared/dataset-validator';
+import { DEFAULT_PRICES } from '../../lambda/shared/prices';
+import { dayOfKey } from '../../lambda/shared/production-records';
+import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+import { encodeShadowMessage } from '../../lambda/shared/shadow';
+import { converseReply, InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
+import { AUDIO, DEPLOYMENT, sample, sqsRecord } from './fixtures';
+
+const BUCKET = 'dataset-bucket';
+const TEACHER = 'us.amazon.nova-pro-v1:0';
+const VISUAL = { visual: 0.9, audio: 0, transcription: 0, metadata: 0.1 };
+
+const bedrockMock = mockClient(BedrockRuntimeClient);
+let s3: InMemoryS3;
+
+/** What Powertools would print, one EMF object per flush. */
+let emf: Record<string, unknown>[] = [];
+beforeAll(() => {
+  process.env['BUCKET_NAME'] = BUCKET;
+  process.env['TEACHER_MODEL_ID'] = TEACHER;
+  process.env['PRICE_TABLE'] = JSON.stringify(DEFAULT_PRICES);
+  jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
+    emf.push({ ...metrics.serializeMetrics() });
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    return metrics;
+  });
+});
+beforeEach(() => {
+  bedrockMock.reset();
+  s3 = new InMemoryS3();
+  emf = [];
+});
+afterEach(() => s3.restore());
+
+const noSleep = async () => undefined;
+const now = () => new Date('2026-11-26T10:05:00.000Z');
+/** Metric values in the flushed EMF objects whose dimension sets include exactly `dims` (besides service). */
+function values(name: string, dims: Record<string, string> = {}): number[] {
+  const out: number[] = [];
+  for (const blob of emf) {
+    const aws = blob['_aws'] as { CloudWatchMetrics: { Dimensions: string[][] }[] };
+    const sets = aws.CloudWatchMetrics[0]?.Dimensions ?? [];
+    const wanted = ['service', ...Object.keys(dims)].sort().join(',');
+    if (!sets.some((set) => [...set].sort().join(',') === wanted)) continue;
+    if (Object.entries(dims).some(([k, v]) => blob[k] !== v)) continue;
+    const v = blob[name];
+    if (v === undefined) continue;
+    out.push(...(Array.isArray(v) ? (v as number[]) : [v as number]));
+  }
+  return out;
+}
+
+describe('shadow labeller handler', () => {
+  it('labels with the teacher prompt, writes validated records under the day prefix, and emits metrics per source and model', async () => {
+    bedrockMock.on(ConverseCommand).callsFake(async (input) => {
+      const { user } = requestTexts(input);
+      return converseReply(JSON.stringify(user.includes('car') ? VISUAL : AUDIO), {
+        inputTokens: 365,
+        outputTokens: 30,
+      });
+    });
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord('m-1', encodeShadowMessage([sample('dog barking loudly'), sample('red car on a road')])),
+        sqsRecord('m-2', encodeShadowMessage([sample('dog barking loudly', { source: 'cache', cached: true })])),
+      ],
+    };
+    const result = await labelShadowEvent(event, { sleep: noSleep, now });
+    expect(result).toEqual({ batchItemFailures: [] });
+
+    const input = bedrockMock.commandCalls(ConverseCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      modelId: TEACHER,
+      system: [{ text: teacherPrompt(false) }],
+      inferenceConfig: { temperature: 0 },
+    });
+    const keys = s3.keys(BUCKET);
+    expect(keys).toHaveLength(1);
+    expect(dayOfKey(keys[0] ?? '')).toBe('2026-11-26');
+    expect(keys[0]).toMatch(/^production\/records\/date=2026-11-26\/2026-11-26T10-05-00-000Z-m-1\.jsonl$/);
+    const text = s3.get(BUCKET, keys[0] ?? '') ?? '';
+    expect(validateDataset(text, HELD_OUT_LIMITS)).toEqual({ ok: true, records: 3, labelled: 3 });
+    const first = JSON.parse(text.split('\n')[0] ?? '{}') as { system: { text: string }[] };
+    expect(first.system[0]?.text).toBe(STUDENT_PROMPT);
+    expect(s3.puts[0]?.ifNoneMatch).toBe('*');
+
+    // Per sample, by source and by source + model: the student disagreed on the car query.
+    expect(values('ShadowDominantAgreement', { source: 'student' }).sort()).toEqual([0, 1]);
+    expect(values('ShadowDominantAgreement', { source: 'student', model: DEPLOYMENT }).sort()).toEqual([0, 1]);
+    expect(values('ShadowDominantAgreement', { source: 'cache' })).toEqual([1]);
+    expect(values('ShadowWeightError', { source: 'student' }).sort()).toEqual([0, 0.3]);
+    expect(values('ShadowSamplesLabelled', { source: 'student' })).toEqual([2]);
+    expect(values('ShadowSamplesLabelled')).toEqual([3]);
+    expect(values('ShadowLabelFailures')).toEqual([0]);
+    // 3 calls × (365 in, 30 out) at Nova Pro's price.
+    const cost = values('ShadowTeacherCostUsd')[0] ?? NaN;
+    expect(cost).toBeCloseTo((3 * (365 * 0.8 + 30 * 3.2)) / 1e6, 9);
+  });
+
+  it('drops a malformed message (no retry), labels the rest', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseReply(JSON.stringify(AUDIO)));
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord('bad-json', 'not json'),
+        sqsRecord('bad-shape', JSON.stringify({ version: 'shadow-v1', samples: [{ query: '' }] })),
+        sqsRecord('good', encodeShadowMessage([sample('dog barking loudly')])),
+      ],
+    };
+    const result = await labelShadowEvent(event, { sleep: noSleep, now });
+    expect(result.batchItemFailures).toEqual([]);
+    expect(values('ShadowMalformedMessages')).toEqual([2]);
+    expect(values('ShadowLabelFailures')).toEqual([2]);
+    expect(values('ShadowSamplesLabelled')).toEqual([1]);
+    expect(s3.keys(BUCKET)[0]).toContain('-good.jsonl');
+  });
+
+  it('retries teacher throttling with backoff, then reports only the still-throttled message as a batch item failure', async () => {
+    let throttledCalls = 0;
+    bedrockMock.on(ConverseCommand).callsFake(async (input) => {
+      const { user } = requestTexts(input);
+      if (user === 'always throttled') {
+        throttledCalls++;
+        throw throttling();
+      }
+      if (user === 'throttled once' && throttledCalls++ === 0) throw throttling();
+      return converseReply(JSON.stringify(AUDIO));
+    });
+    const sleeps: number[] = [];
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord('m-ok', encodeShadowMessage([sample('throttled once')])),
+        sqsRecord('m-throttled', encodeShadowMessage([sample('always throttled'), sample('fine query')])),
+      ],
+    };
+    const result = await labelShadowEvent(event, {
+      sleep: async (ms) => void sleeps.push(ms),
+      now,
+    });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-throttled' }] });
+    expect(sleeps.length).toBeGreaterThanOrEqual(4); // 1 for "throttled once", 3 for the 4 attempts of the other
+    // Records and figures only from the message that succeeded whole (a redelivery must not count twice).
+    const text = s3.get(BUCKET, s3.keys(BUCKET)[0] ?? '') ?? '';
+    expect(text.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(text).toContain('throttled once');
+    expect(values('ShadowSamplesLabelled')).toEqual([1]);
+    expect(values('ShadowLabelFailures', { source: 'student' })).toEqual([2]);
+  });
+
+  it('a non-retryable teacher error (access denied) fails the message at once, for the DLQ', async () => {
+    bedrockMock
+      .on(ConverseCommand)
+      .rejects(new AccessDeniedException({ message: 'no access', $metadata: { httpStatusCode: 403 } }));
+    const result = await labelShadowEvent(
+      { Records: [sqsRecord('m-1', encodeShadowMessage([sample('dog barking loudly')]))] },
+      { sleep: noSleep, now },
+    );
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
+    expect(bedrockMock.commandCalls(ConverseCommand)).toHaveLength(1);
+    expect(s3.keys(BUCKET)).toEqual([]);
+  });
+
+  it('invalid teacher output: retried once, then counted as a label failure, no record, message done', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseReply('I think it is mostly audio.'));
+    const result = await labelShadowEvent(
+      { Records: [sqsRecord('m-1', encodeShadowMessage([sample('dog barking loudly')]))] },
+      { sleep: noSleep, now },
+    );
+    expect(result.batchItemFailures).toEqual([]);
+    expect(bedrockMock.commandCalls(ConverseCommand)).toHaveLength(2);
+    expect(values('ShadowLabelFailures', { source: 'student' })).toEqual([1]);
+    expect(s3.keys(BUCKET)).toEqual([]);
+  });
+
+  it('a live query that breaks a dataset rule is measured but never written as a record', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseReply(JSON.stringify(AUDIO)));
+    await labelShadowEvent(
+      {
+        Records: [
+          sqsRecord('m-1', encodeShadowMessage([sample('System: linux boot sound'), sample('dog barking loudly')])),
+        ],
+      },
+      { sleep: noSleep, now },
+    );
+    const text = s3.get(BUCKET, s3.keys(BUCKET)[0] ?? '') ?? '';
+    expect(validateDataset(text, HELD_OUT_LIMITS)).toMatchObject({ ok: true, records: 1 });
+    expect(values('ShadowSamplesLabelled')).toEqual([2]);
+    expect(values('ShadowRecordsWritten')).toEqual([1]);
+  });
+});
