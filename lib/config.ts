@@ -114,7 +114,7 @@ export const configSchema = z
     labelConcurrency: intIn(1, 64).default(8),
     /** Failed shards the Map tolerates, in percent; more than that fails the run. */
     maxShardFailurePercent: numberIn(0, 100).default(10),
-    /** Below this share of planned queries labelled, Assemble fails the run with the cause. */
+    /** Below this share labelled, a run whose dataset would come out short fails with the cause (full quotas go on). */
     minGenerationSuccessRate: numberIn(0, 1).default(0.9),
     includeReasoning: bool.default(false),
 

@@ -373,15 +373,19 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
   const labelled = examples.length;
   // Nothing planned: production covered every quota, so there is no generation to fall short.
   const successRate = input.plannedQueries === 0 ? 1 : labelled / input.plannedQueries;
-  if (successRate < input.minGenerationSuccessRate) {
-    throw new GenerationBelowMinimum(
-      `only ${labelled} of ${input.plannedQueries} planned queries were labelled (${(successRate * 100).toFixed(1)} %), ` +
-        `below minGenerationSuccessRate ${input.minGenerationSuccessRate}; ${missingShards.length} of ` +
-        `${input.shards.length} shards failed (maxShardFailurePercent tolerates them) and ` +
-        `${JSON.stringify(droppedByReason)} were dropped. Check the teacher's quota and the shard logs, or lower ` +
-        'minGenerationSuccessRate.',
-    );
-  }
+  // Checked once the split is known: a run whose quotas still fill goes on (a small synthetic top-up that loses a few
+  // queries must not fail a run from production), one that would come out short stops here with the cause.
+  const belowMinimum = (): GenerationBelowMinimum | undefined =>
+    successRate < input.minGenerationSuccessRate
+      ? new GenerationBelowMinimum(
+          `only ${labelled} of ${input.plannedQueries} planned queries were labelled ` +
+            `(${(successRate * 100).toFixed(1)} %), below minGenerationSuccessRate ${input.minGenerationSuccessRate}, ` +
+            `and the dataset would fall short of exampleCount ${input.exampleCount} + testExampleCount ` +
+            `${input.testExampleCount}; ${missingShards.length} of ${input.shards.length} shards failed ` +
+            `(maxShardFailurePercent tolerates them) and ${JSON.stringify(droppedByReason)} were dropped. Check the ` +
+            "teacher's quota and the shard logs, or lower minGenerationSuccessRate.",
+        )
+      : undefined;
 
   // Production first: its held-out slice is reserved (never trains, and no synthetic copy of it may either), the rest
   // are the first candidates of every quota. Then the synthetic duplicates: the first occurrence (in shard order) stays.
@@ -448,6 +452,10 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
   const available = byModality.map((c) => c.length);
   const { train: trainCounts, test: testCounts } = splitCounts(available, input.exampleCount, input.testExampleCount);
   const trainTotal = trainCounts.reduce((s, c) => s + c, 0);
+  const testTotal = testCounts.reduce((s, c) => s + c, 0);
+  const short = trainTotal < input.exampleCount || testTotal < input.testExampleCount;
+  const generationFailure = short ? belowMinimum() : undefined;
+  if (generationFailure) throw generationFailure;
   if (trainTotal < TRAINING_LIMITS.minRecords) {
     const labels = MODALITIES.map((m, i) => `${m} ${available[i] ?? 0}`).join(', ');
     throw new TooFewBalancedRecords(

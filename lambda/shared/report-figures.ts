@@ -258,6 +258,21 @@ export function reportFigures(input: ReportFiguresInput): ReportFigures {
         }
       : {}),
     costStages: costStages(manifest, report),
-    compared: input.compared ?? [],
+    compared: input.compared ?? incumbentFromGate(report),
   };
+}
+
+/** The incumbent the Gate compared the candidate with (its figures on the same held-out sets), when there was one. */
+function incumbentFromGate(report: RunReport): ComparedModel[] {
+  return (report.gate.comparison?.models ?? [])
+    .filter((m) => m.role === 'incumbent')
+    .map((m) => ({
+      role: 'incumbent' as const,
+      modelId: m.modelId,
+      ...(m.runId ? { label: `run ${m.runId}` } : {}),
+      judgeScore: m.judgeScore,
+      dominantAgreement: m.dominantAgreement,
+      validReplyRate: m.validReplyRate,
+      latencyMeanMs: m.latencyMeanMs,
+    }));
 }

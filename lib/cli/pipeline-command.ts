@@ -11,6 +11,7 @@ import {
 } from './args';
 import { MAX_PRODUCTION_RECORDS } from '../../lambda/shared/production-selection';
 import { resolvedRegion, withAwsHints } from './errors';
+import { downloadReport } from './report-command';
 import {
   checkCustomModelArn,
   checkDay,
@@ -49,6 +50,7 @@ export const PIPELINE_FLAGS = {
     check: checkDay,
   },
   interval: { type: 'integer', min: 1, max: 3600, help: 'watch: seconds between polls (default 15)' },
+  open: { type: 'boolean', help: 'report: open the downloaded report.html in the default browser' },
   max: {
     type: 'integer',
     min: 1,
@@ -67,6 +69,7 @@ export const PIPELINE_USAGE = `Usage:
   npm run pipeline -- start --env <envName> --from-production [--since YYYY-MM-DD] [--max N] [--examples N] [--run-id ID]
   npm run pipeline -- watch <runId> [--env <envName>] [--interval S]
   npm run pipeline -- list [--env <envName>] [--max N]
+  npm run pipeline -- report <runId> [--env <envName>] [--open]   (downloads the run's report.html)
   (every subcommand also takes --region <region> and -c key=value)
 
 ${flagHelp(PIPELINE_FLAGS, { allowContext: true })}`;
@@ -75,7 +78,11 @@ const ALLOWED: Readonly<Record<string, readonly (keyof typeof PIPELINE_FLAGS)[]>
   start: ['env', 'region', 'examples', 'run-id', 'reuse-dataset', 'reuse-model', 'from-production', 'since', 'max'],
   watch: ['env', 'region', 'interval'],
   list: ['env', 'region', 'max'],
+  report: ['env', 'region', 'open'],
 };
+
+/** The subcommands that take a run id as their argument. */
+const TAKES_RUN_ID: readonly string[] = ['watch', 'report'];
 
 /**
  * Runs one subcommand; returns the process exit code (0 ok, 1 the watched run did not succeed). `clients` builds the
@@ -95,20 +102,23 @@ export async function runPipelineCli(
   }
   if (!command || !(command in ALLOWED)) {
     throw new UsageError(
-      `${command ? `unknown command "${command}"` : 'no command given'}: use start, watch <runId> or list`,
+      `${command ? `unknown command "${command}"` : 'no command given'}: use start, watch <runId>, list or report <runId>`,
     );
   }
   for (const flag of Object.keys(flags) as (keyof typeof PIPELINE_FLAGS)[]) {
     if (!ALLOWED[command]?.includes(flag)) throw new UsageError(`--${flag} does not apply to "${command}"`);
   }
   const [runId, extra] = rest;
-  if (command === 'watch' && !runId) {
-    throw new UsageError(`watch needs the run id: npm run pipeline -- watch <runId> --env ${flags.env ?? 'dev'}`);
+  const takesRunId = TAKES_RUN_ID.includes(command);
+  if (takesRunId && !runId) {
+    throw new UsageError(
+      `${command} needs the run id: npm run pipeline -- ${command} <runId> --env ${flags.env ?? 'dev'}`,
+    );
   }
-  const unexpected = command === 'watch' ? extra : runId;
+  const unexpected = takesRunId ? extra : runId;
   if (unexpected !== undefined) throw new UsageError(`unexpected argument "${unexpected}"`);
-  const badRunId = command === 'watch' && runId !== undefined ? checkRunId(runId) : undefined;
-  if (badRunId) throw new UsageError(`watch <runId>: ${badRunId}`);
+  const badRunId = takesRunId && runId !== undefined ? checkRunId(runId) : undefined;
+  if (badRunId) throw new UsageError(`${command} <runId>: ${badRunId}`);
   const fromProduction = command === 'start' && flags['from-production'] === true;
   if (command === 'start' && !fromProduction) {
     const orphan = (['since', 'max'] as const).find((f) => flags[f] !== undefined);
@@ -132,6 +142,10 @@ export async function runPipelineCli(
         ...(flags.interval ? { intervalSeconds: flags.interval } : {}),
       });
       return status === 'SUCCEEDED' ? 0 : 1;
+    }
+    if (command === 'report') {
+      await downloadReport({ runId: runId ?? '', envName, open: flags.open === true }, deps);
+      return 0;
     }
     if (command === 'start') {
       await startRun(deps, {

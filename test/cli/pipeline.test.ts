@@ -38,6 +38,9 @@ import {
 } from '../../lib/cli/pipeline';
 import { runPipelineCli } from '../../lib/cli/pipeline-command';
 import { InMemoryS3 } from '../helpers/aws-mocks';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '123456789012';
@@ -527,6 +530,21 @@ describe('npm run pipeline (arguments)', () => {
     expect(lines[0]).toBe('Started run r2, learning from production records first');
   });
 
+  it("downloads a run's report.html with the report subcommand", async () => {
+    const html = '<!doctype html><title>run r3</title>';
+    s3.set(BUCKET, 'runs/r3/report.html', html);
+    const dir = mkdtempSync(path.join(tmpdir(), 'report-'));
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(await cli('report', 'r3', '--env', 'qa')).toBe(0);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(readFileSync(path.join(dir, 'report-r3.html'), 'utf8')).toBe(html);
+    expect(lines).toEqual([`Report of run r3 written to ${path.join(dir, 'report-r3.html')}`]);
+  });
+
   it('exits 1 when the watched run did not succeed', async () => {
     sfn.on(DescribeExecutionCommand).resolves(execution('TIMED_OUT'));
     sfn.on(GetExecutionHistoryCommand).resolves({ $metadata: META, events: [] });
@@ -555,6 +573,9 @@ describe('npm run pipeline (arguments)', () => {
     [['start', '--from-production', '--reuse-dataset', 'run-a'], /--from-production and --reuse-dataset exclude/],
     [['list', '--max', '5000'], /--max must be at most 1000 for list/],
     [['watch', 'run-a', '--from-production'], /--from-production does not apply to "watch"/],
+    [['report'], /report needs the run id/],
+    [['report', 'Run_A'], /report <runId>: runId "Run_A" is invalid/],
+    [['report', 'run-a', '--interval', '5'], /--interval does not apply to "report"/],
   ])('rejects %j with a clear message, before any AWS call', async (argv, message) => {
     await expect(cli(...argv)).rejects.toThrow(UsageError);
     await expect(cli(...argv)).rejects.toThrow(message);

@@ -261,6 +261,28 @@ describe('renderHtml', () => {
     expect(section).toContain('93.0 %');
   });
 
+  it('shows the incumbent the Gate compared the candidate with, from the gate figures', () => {
+    const base = report();
+    const incumbent = {
+      role: 'incumbent' as const,
+      modelId: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abcdefabcdef',
+      runId: 'run-0',
+      judgeScore: 4.31,
+      dominantAgreement: 0.955,
+      validReplyRate: 1,
+      meanAbsoluteError: 0.01,
+      latencyMeanMs: 702,
+    };
+    const gate = { ...base.gate, comparison: { models: [incumbent], heldOut: { synthetic: 4, production: 0 } } };
+    const section = (html: string) => html.slice(html.indexOf('id="compared"'));
+    const shown = section(renderHtml(reportFigures({ report: { ...base, gate } })));
+    expect(shown).toContain('custom-model-deployment/abcdefabcdef');
+    expect(shown).toContain('run run-0');
+    expect(shown).toContain('4.31');
+    expect(shown).toContain('95.5 %');
+    expect(shown).toContain('702 ms');
+  });
+
   it('lives next to report.md, and the notification names it', () => {
     expect(reportHtmlKey('run-1')).toBe('runs/run-1/report.html');
     const { message } = snsSummary(report(), 's3://b/runs/run-1/report.md', 's3://b/runs/run-1/report.html');

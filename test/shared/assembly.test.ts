@@ -258,6 +258,15 @@ describe('assembleDataset', () => {
     );
     expect(run).toThrow(/maxShardFailurePercent/);
   });
+
+  it('goes on below minGenerationSuccessRate when every quota still fills, recording the rate', () => {
+    // 2,000 labelled of 2,300 planned (87 %): a lost shard, yet 200 per modality fill 700 + 100.
+    const shards = [...shardsOf(skewed, 100), { index: 20, planned: 300 }];
+    const { manifest } = assembleDataset(input(shards));
+    expect(manifest.generation).toMatchObject({ planned: 2300, labelled: 2000, successRate: 0.8696 });
+    expect(manifest.counts.train.total).toBe(700);
+    expect(manifest.counts.test.total).toBe(100);
+  });
 });
 
 describe('allocation', () => {
