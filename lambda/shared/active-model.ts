@@ -25,7 +25,50 @@ export const CUSTOM_MODEL_DEPLOYMENT_ARN_MAX_LENGTH = 1011;
 const DEPLOYMENT_ARN_RULE =
   'must be a custom-model deployment ARN (arn:aws:bedrock:<region>:<12-digit account>:custom-model-deployment/<12 lower-case letters or digits>)';
 
+/** A share of live traffic, (0, 1]. */
+const share = () =>
+  z.number('must be a number').check(z.gt(0, 'must be above 0 (0 means no canary)'), z.lte(1, 'must be at most 1'));
+
+/**
+ * The schema versions of the value: 1 (no `schemaVersion` field) names one model; 2 adds an optional `canary`, a
+ * candidate that answers a share of live traffic. Version 2 only adds fields, so a router of version 1 (which ignores
+ * unknown fields) keeps serving the incumbent during a canary; a value newer than the reader knows is refused by name.
+ */
+export const ACTIVE_MODEL_SCHEMA_VERSION = 2;
+
+/** The candidate of a canary: who it is, and the share of live traffic (by query) it answers. */
+export const canarySchema = z.object({
+  deploymentArn: text().check(
+    z.maxLength(CUSTOM_MODEL_DEPLOYMENT_ARN_MAX_LENGTH, DEPLOYMENT_ARN_RULE),
+    z.regex(CUSTOM_MODEL_DEPLOYMENT_ARN, DEPLOYMENT_ARN_RULE),
+  ),
+  modelArn: text().check(z.startsWith('arn:', 'must be an ARN')),
+  runId: text().check(z.minLength(1, 'must not be empty')),
+  studentPromptVersion: text().check(z.minLength(1, 'must not be empty')),
+  share: share(),
+  startedAt: z.iso.datetime({
+    error: (issue) =>
+      issue.input === undefined ? 'is missing' : 'must be an ISO 8601 date-time, e.g. 2026-01-01T00:00:00.000Z',
+  }),
+  metrics: z._default(z.record(z.string(), z.number('must be a number'), 'must be an object of numbers'), {}),
+});
+export type Canary = z.output<typeof canarySchema>;
+
 export const activeModelSchema = z.object({
+  /** Absent in values written before canaries existed (version 1). */
+  schemaVersion: z.optional(
+    z
+      .number('must be a number')
+      .check(
+        z.int('must be a whole number'),
+        z.gte(1, 'must be at least 1'),
+        z.lte(
+          ACTIVE_MODEL_SCHEMA_VERSION,
+          `is newer than this reader understands (${ACTIVE_MODEL_SCHEMA_VERSION}): deploy the router and tools of the ` +
+            'release that wrote it',
+        ),
+      ),
+  ),
   /** What the router invokes: the on-demand custom-model deployment ARN. */
   deploymentArn: text().check(
     z.maxLength(CUSTOM_MODEL_DEPLOYMENT_ARN_MAX_LENGTH, DEPLOYMENT_ARN_RULE),
@@ -42,6 +85,8 @@ export const activeModelSchema = z.object({
   studentPromptVersion: text().check(z.minLength(1, 'must not be empty')),
   /** Headline figures of the run that promoted it (judge score, agreement, latency…). */
   metrics: z._default(z.record(z.string(), z.number('must be a number'), 'must be an object of numbers'), {}),
+  /** During a canary (version 2): the candidate and its share; the fields above stay the incumbent's. */
+  canary: z.optional(canarySchema),
 });
 export type ActiveModel = z.output<typeof activeModelSchema>;
 
@@ -84,4 +129,42 @@ export function readActiveModel(value: string | undefined): ActiveModelRead {
   }
   const result = validate(json);
   return result.ok ? { state: 'promoted', model: result.model } : { state: 'invalid', reason: result.reason };
+}
+
+/** Which model answers a query during a canary. */
+export type Variant = 'incumbent' | 'candidate';
+
+/**
+ * The variant of a query: the candidate when the query's bucket (a stable number in [0, 1) of the normalised query,
+ * see queryBucket) falls below the canary's share. The same query always gets the same variant, so caching and
+ * comparisons stay consistent.
+ */
+export function variantOf(model: ActiveModel, bucket: number): Variant {
+  return model.canary !== undefined && bucket < model.canary.share ? 'candidate' : 'incumbent';
+}
+
+/** The value with a canary: the incumbent as it is, the candidate answering `share` of live traffic. */
+export function withCanary(incumbent: ActiveModel, candidate: z.input<typeof canarySchema>): ActiveModel {
+  return activeModelFrom({ ...incumbent, schemaVersion: ACTIVE_MODEL_SCHEMA_VERSION, canary: candidate });
+}
+
+/** The canary's candidate promoted: it becomes the one model, promoted at `at`, with its own figures. */
+export function promoteCanary(model: ActiveModel, at: Date): ActiveModel {
+  const { canary } = model;
+  if (!canary) throw new InvalidActiveModel('there is no canary to promote: the value names one model only');
+  return activeModelFrom({
+    schemaVersion: ACTIVE_MODEL_SCHEMA_VERSION,
+    deploymentArn: canary.deploymentArn,
+    modelArn: canary.modelArn,
+    runId: canary.runId,
+    promotedAt: at.toISOString(),
+    studentPromptVersion: canary.studentPromptVersion,
+    metrics: canary.metrics,
+  });
+}
+
+/** The canary ended without promotion (rolled back): the incumbent alone, as it was. */
+export function withoutCanary(model: ActiveModel): ActiveModel {
+  const { canary: _dropped, ...incumbent } = model;
+  return activeModelFrom(incumbent);
 }

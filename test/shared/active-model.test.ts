@@ -3,8 +3,13 @@ import {
   activeModelSchema,
   CUSTOM_MODEL_DEPLOYMENT_ARN_MAX_LENGTH,
   InvalidActiveModel,
+  promoteCanary,
   readActiveModel,
+  variantOf,
+  withCanary,
+  withoutCanary,
 } from '../../lambda/shared/active-model';
+import { queryBucket } from '../../lambda/shared/shadow';
 import type { ModelMetrics } from '../../lambda/shared/evaluation';
 import { activeModelValue, planRollback } from '../../lambda/shared/promotion';
 
@@ -159,5 +164,72 @@ describe("the deployment ARN: Bedrock's documented pattern, where the parameter 
   ])('refuses %s', (_name, arn) => {
     expect(readActiveModel(withDeployment(arn))).toMatchObject({ state: 'invalid', reason: /^deploymentArn: / });
     expect(() => activeModelValue(promotion(arn))).toThrow(/deploymentArn: must be a custom-model deployment ARN/);
+  });
+});
+
+describe('schema version 2: a canary candidate beside the incumbent', () => {
+  const candidate = {
+    deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/fff000fff000',
+    modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/new',
+    runId: 'run-2',
+    studentPromptVersion: 'student-v1',
+    share: 0.1,
+    startedAt: '2026-11-26T10:00:00.000Z',
+  };
+  const incumbent = activeModelSchema.parse(promoted);
+
+  it('keeps the incumbent in the version-1 fields, so a router of version 1 keeps serving it', () => {
+    const value = withCanary(incumbent, candidate);
+    const read = readActiveModel(JSON.stringify(value));
+    expect(read).toMatchObject({ state: 'promoted', model: { schemaVersion: 2, canary: { runId: 'run-2' } } });
+    // What a version-1 reader sees: the same incumbent fields, the canary ignored.
+    const { schemaVersion: _v, canary: _c, ...v1 } = value;
+    expect(v1).toEqual(incumbent);
+  });
+
+  it('refuses a value newer than it understands, naming both versions', () => {
+    const read = readActiveModel(JSON.stringify({ ...promoted, schemaVersion: 3 }));
+    expect(read).toEqual({
+      state: 'invalid',
+      reason: expect.stringMatching(/^schemaVersion: is newer than this reader understands \(2\)/),
+    });
+  });
+
+  it.each([
+    [{ share: 0 }, /invalid: canary\.share: must be above 0/],
+    [{ share: 1.5 }, /invalid: canary\.share: must be at most 1/],
+    [
+      { deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/short' },
+      /invalid: canary\.deploymentArn: must be a custom-model deployment ARN/,
+    ],
+  ])('refuses a canary %j', (patch, message) => {
+    expect(() => withCanary(incumbent, { ...candidate, ...patch })).toThrow(InvalidActiveModel);
+    expect(() => withCanary(incumbent, { ...candidate, ...patch })).toThrow(message);
+  });
+
+  it('promotes the candidate, or drops it, leaving one model', () => {
+    const value = withCanary(incumbent, candidate);
+    const promotedValue = promoteCanary(value, new Date('2026-11-26T11:00:00.000Z'));
+    expect(promotedValue).toEqual({
+      schemaVersion: 2,
+      deploymentArn: candidate.deploymentArn,
+      modelArn: candidate.modelArn,
+      runId: 'run-2',
+      promotedAt: '2026-11-26T11:00:00.000Z',
+      studentPromptVersion: 'student-v1',
+      metrics: {},
+    });
+    expect(withoutCanary(value)).toEqual({ ...incumbent, schemaVersion: 2 });
+    expect(() => promoteCanary(incumbent, new Date())).toThrow(/there is no canary to promote/);
+  });
+
+  it('splits by query deterministically, within one point of the share over 10,000 distinct queries', () => {
+    const value = withCanary(incumbent, candidate);
+    const queries = Array.from({ length: 10_000 }, (_, i) => `query number ${i} about ${i % 7 ? 'cats' : 'dogs'}`);
+    const variants = queries.map((q) => variantOf(value, queryBucket(q)));
+    const share = variants.filter((v) => v === 'candidate').length / queries.length;
+    expect(Math.abs(share - candidate.share)).toBeLessThanOrEqual(0.01);
+    expect(queries.map((q) => variantOf(value, queryBucket(q)))).toEqual(variants);
+    expect(variantOf(incumbent, 0)).toBe('incumbent');
   });
 });
