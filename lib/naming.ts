@@ -40,3 +40,11 @@ export const OUTPUTS = {
   apiUrl: 'ApiUrl',
   activeModelParameterName: 'ActiveModelParameterName',
 } as const;
+
+/**
+ * The alarms that judge a canary's candidate, one per check, on the candidate's variant only (the Api stack creates
+ * them; the pipeline's canary step reads their state by these names: no export between the stacks).
+ */
+export const CANARY_CHECKS = ['InvalidReplies', 'Fallbacks', 'LatencyP99', 'ShadowAgreement'] as const;
+export type CanaryCheck = (typeof CANARY_CHECKS)[number];
+export const canaryAlarmName = (envName: string, check: CanaryCheck) => `${STACK_PREFIX}-${envName}-Canary-${check}`;
