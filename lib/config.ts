@@ -186,6 +186,20 @@ export const configSchema = z
     /** Messages per labeller invocation (each holds 1-25 samples). */
     labellerBatchSize: intIn(1, 100).default(10),
 
+    // --- canary ---
+    /** Share of live traffic (by query) a gated candidate answers before full promotion; 0 promotes at once. */
+    canaryShare: numberIn(0, 0.5).default(0.1),
+    /** How long the candidate's alarms must stay quiet before it is promoted. */
+    canaryMinutes: intIn(5, 1440).default(60),
+    /** Wait between two reads of the canary's alarms. */
+    canaryCheckMinutes: intIn(1, 60).default(5),
+    // --- canary (router) ---
+    /**
+     * Labelled shadow samples of the candidate, over the canary window, before its agreement can alarm: fewer say too
+     * little (at 30, one disagreement moves the figure by 3 points).
+     */
+    canaryShadowMinSamples: intIn(5, 100000).default(30),
+
     // --- costs ---
     /** Price overrides per model id, USD per 1M tokens; merged over the built-in table. */
     prices: json(z.record(z.string(), priceSchema)).default({}),

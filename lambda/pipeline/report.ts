@@ -9,7 +9,7 @@ import { parseAnswers, reportFigures, type HeldOutAnswers } from '../shared/repo
 import { renderHtml, reportHtmlKey } from '../shared/report-html';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import { runKeys } from '../shared/runs';
-import type { ReportResult, StatusDetailsJson } from '../shared/training-contracts';
+import type { CanaryCheck, ReportResult, StatusDetailsJson } from '../shared/training-contracts';
 import { envTypes, logger, parseInput, passthrough, readEnvironment, tracer } from './common';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -40,6 +40,8 @@ export const reportInput = z.object({
     promoted: z.boolean(),
     parameterName: z.string().optional(),
     version: z.number().optional(),
+    reason: z.string().optional(),
+    canary: passthrough<CanaryCheck>().optional(),
   }),
 });
 

@@ -1,4 +1,4 @@
-import { readActiveModel, type ActiveModelRead } from '../shared/active-model';
+import { readActiveModel, type ActiveModel, type ActiveModelRead } from '../shared/active-model';
 import { STUDENT_PROMPT, STUDENT_PROMPT_VERSION, teacherPrompt } from '../shared/prompts';
 import { DEFAULT_MODEL, type Source } from './contract';
 
@@ -16,6 +16,18 @@ export interface ModelStep {
 export interface RoutingPlan {
   readonly steps: readonly ModelStep[];
   readonly key: string;
+  /** During a canary only (absent otherwise, so a plain plan costs nothing extra per query). */
+  readonly canary?: CanaryPlan;
+}
+
+/** The candidate's side of a canary: the value (for variantOf) and the plan its share of queries follows. */
+export interface CanaryPlan {
+  readonly model: ActiveModel;
+  /** The candidate's steps and cache key; the incumbent's when `refused` (its prompt version is not the router's). */
+  readonly steps: readonly ModelStep[];
+  readonly key: string;
+  /** Why the router cannot serve the candidate: its queries are answered by the incumbent, and counted. */
+  readonly refused?: string;
 }
 
 /** Reads the parameter's text; undefined when the parameter does not exist. Throws what the SDK threw. */
@@ -144,11 +156,28 @@ export class ActiveTarget {
       );
     }
     if (read.state === 'promoted') {
-      const student: ModelStep = { modelId: read.model.deploymentArn, system: STUDENT_PROMPT, source: 'student' };
-      return { steps: this.fallbackStep ? [student, this.fallbackStep] : [student], key: student.modelId };
+      const incumbent = this.studentPlan(read.model.deploymentArn);
+      const { canary } = read.model;
+      if (!canary) return incumbent;
+      if (canary.studentPromptVersion !== STUDENT_PROMPT_VERSION) {
+        const refused =
+          `canary.studentPromptVersion ${JSON.stringify(canary.studentPromptVersion)} is not the router's ` +
+          `${STUDENT_PROMPT_VERSION}: the incumbent answers the candidate's share; roll the canary back ` +
+          '(npm run pipeline -- rollback) or deploy the router that matches the candidate';
+        this.options.warnOnce(`canary-prompt:${canary.deploymentArn}:${canary.studentPromptVersion}`, refused);
+        return { ...incumbent, canary: { model: read.model, steps: incumbent.steps, key: incumbent.key, refused } };
+      }
+      const candidate = this.studentPlan(canary.deploymentArn);
+      return { ...incumbent, canary: { model: read.model, steps: candidate.steps, key: candidate.key } };
     }
     if (read.state === 'invalid') return this.invalid(value, read.reason);
     return this.fallbackPlan;
+  }
+
+  /** A deployment asked with the student prompt, then the fallback model if any; keyed (cache) by the deployment. */
+  private studentPlan(deploymentArn: string): RoutingPlan {
+    const student: ModelStep = { modelId: deploymentArn, system: STUDENT_PROMPT, source: 'student' };
+    return { steps: this.fallbackStep ? [student, this.fallbackStep] : [student], key: student.modelId };
   }
 
   private invalid(value: string | undefined, reason: string): RoutingPlan {

@@ -94,15 +94,16 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         });
         return errorResponse(request.status, request.code, request.message, headers);
       }
-      const results = await options.router.route(request.queries, startedAt);
+      const { results, variants } = await options.router.route(request.queries, startedAt);
       // Started now, not awaited: the send runs while the reply is built and is settled in `finally`.
-      options.shadow?.offer(request.queries, results);
+      options.shadow?.offer(request.queries, results, variants);
       const latencyMs = Math.max(0, Math.round(now() - startedAt));
       options.log.info('routed', {
         requestId,
         kind: request.kind,
         count: results.length,
         sources: results.map((r) => r.source),
+        ...(variants ? { variants } : {}),
         latencyMs,
         ...(options.logQueries ? { queries: request.queries } : {}),
       });

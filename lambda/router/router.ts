@@ -1,6 +1,8 @@
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { variantOf, type Variant } from '../shared/active-model';
 import { dominantModality, type Weights } from '../shared/modality';
-import type { ActiveTarget, RoutingPlan } from './active-target';
+import { queryBucket, SHADOW_VARIANT_DIMENSION } from '../shared/shadow';
+import type { ActiveTarget, ModelStep, RoutingPlan } from './active-target';
 import { AnswerCache, normaliseQuery } from './cache';
 import { DEFAULT_MODEL, type RouteResult, type Source } from './contract';
 import { askModel, type ModelFailure } from './model-call';
@@ -25,7 +27,19 @@ export const METRIC = {
   shadowHandoffs: 'ShadowHandoffs',
   /** Hand-offs that failed or did not finish within SHADOW_HANDOFF_TIMEOUT_MS: counted, never seen by the caller. */
   shadowHandoffFailures: 'ShadowHandoffFailures',
+  /**
+   * A query of the candidate's share answered by the incumbent because the router cannot serve the candidate (its
+   * student prompt version is not the router's). Counted with Variant=candidate; the canary's fallback alarm adds it.
+   */
+  canaryRefused: 'CanaryRefused',
 } as const;
+
+/**
+ * The dimension that tells the variants apart during a canary. Per-query metrics are published a second time under
+ * {service, Variant} (in addition to the service-only set the existing alarms and dashboards read), only while the
+ * active-model value holds a canary.
+ */
+export const VARIANT_DIMENSION = SHADOW_VARIANT_DIMENSION;
 /** Latency by who answered: one metric name per source keeps each request to one EMF record (no extra dimension set). */
 export const LATENCY_BY_SOURCE = {
   student: 'StudentLatency',
@@ -38,9 +52,13 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC] | (typeof LATENCY_
 
 /** Where the router reports what happened; implemented with Powertools in the handler, with spies in tests. */
 export interface RouterTelemetry {
-  count(name: MetricName, value?: number): void;
-  /** Time spent on one query: recorded overall (`Latency`) and by who answered (LATENCY_BY_SOURCE). */
-  latency(source: Source, ms: number): void;
+  /** Counts `name`; with a variant (during a canary) also under the Variant dimension. */
+  count(name: MetricName, value?: number, variant?: Variant): void;
+  /**
+   * Time spent on one query: recorded overall (`Latency`) and by who answered (LATENCY_BY_SOURCE); with a variant
+   * (during a canary) also under the Variant dimension.
+   */
+  latency(source: Source, ms: number, variant?: Variant): void;
   /** A warning logged once per container for `key` (configuration faults would otherwise flood the logs). */
   warnOnce(key: string, message: string, details?: Record<string, unknown>): void;
   /** A per-call problem worth a debug line (invalid reply, throttle…). */
@@ -78,6 +96,20 @@ const FAILURE_METRIC: Record<Exclude<ModelFailure, 'access'>, MetricName> = {
   error: METRIC.modelErrors,
 };
 
+/** A request's answers, in order; `variants` (same order) only during a canary: who each query was routed to. */
+export interface RoutedBatch {
+  readonly results: RouteResult[];
+  readonly variants?: readonly Variant[];
+}
+
+/** What one query follows: the plan's steps and cache target, or the candidate's during a canary. */
+interface QueryRoute {
+  readonly steps: readonly ModelStep[];
+  readonly target: string;
+  readonly variant?: Variant;
+  readonly refused: boolean;
+}
+
 /**
  * Routes queries under the latency budget: cache, then the plan's models in order (student, fallback model), then
  * the static default weights. A model followed by another gets BUDGET_SHARE_BEFORE_FALLBACK of what is left, the last
@@ -97,83 +129,104 @@ export class Router {
     };
   }
 
-  /** Answers every query, in order; identical queries (after normalising) share one model call. */
-  async route(queries: readonly string[], startedAt = this.now()): Promise<RouteResult[]> {
+  /**
+   * Answers every query, in order; identical queries (after normalising) share one model call. During a canary each
+   * query goes to `variantOf(model, queryBucket(normalised query))`: the same query always to the same variant.
+   */
+  async route(queries: readonly string[], startedAt = this.now()): Promise<RoutedBatch> {
     const deadline = startedAt + this.options.latencyBudgetMs;
     const plan = await this.options.target.plan();
     const inFlight = new Map<string, Promise<RouteResult>>();
+    const variants: Variant[] | undefined = plan.canary ? [] : undefined;
     const answers = queries.map((query) => {
       const key = normaliseQuery(query);
+      const route = routeOf(plan, key);
+      if (route.variant) variants?.push(route.variant);
       let answer = inFlight.get(key);
       if (!answer) {
-        answer = this.routeOne(query, key, plan, startedAt, deadline);
+        answer = this.routeOne(query, key, route, startedAt, deadline);
         inFlight.set(key, answer);
       }
       return answer;
     });
-    return Promise.all(answers);
+    const results = await Promise.all(answers);
+    return variants ? { results, variants } : { results };
   }
 
   private async routeOne(
     query: string,
     key: string,
-    plan: RoutingPlan,
+    { steps, target, variant, refused }: QueryRoute,
     startedAt: number,
     deadline: number,
   ): Promise<RouteResult> {
     const { telemetry, cache } = this.options;
-    telemetry.count(METRIC.queries);
-    const cached = cache.get(key, plan.key);
+    telemetry.count(METRIC.queries, 1, variant);
+    if (refused) telemetry.count(METRIC.canaryRefused, 1, variant);
+    // One entry per query, valid only for the deployment that answered it (`target`): a query keeps its variant
+    // while the share stands, and a promotion, a rollback or a new share makes another deployment's answer a miss.
+    const cached = cache.get(key, target);
     if (cached) {
-      telemetry.count(METRIC.cacheHits);
+      telemetry.count(METRIC.cacheHits, 1, variant);
       const { weights, dominant, model } = cached;
-      return this.finish({ weights, dominant, model, source: 'cache' }, startedAt);
+      return this.finish({ weights, dominant, model, source: 'cache' }, startedAt, variant);
     }
-    for (const [index, step] of plan.steps.entries()) {
+    for (const [index, step] of steps.entries()) {
       const remaining = deadline - this.now();
       if (remaining < MIN_CALL_MS) break;
       const outcome = await askModel(
         this.options.bedrock,
         { modelId: step.modelId, system: step.system, query, maxTokens: this.options.maxTokens },
-        index < plan.steps.length - 1 ? timeBeforeFallback(remaining) : remaining,
+        index < steps.length - 1 ? timeBeforeFallback(remaining) : remaining,
       );
       if (outcome.usage) {
-        telemetry.count(METRIC.inputTokens, outcome.usage.inputTokens);
-        telemetry.count(METRIC.outputTokens, outcome.usage.outputTokens);
+        telemetry.count(METRIC.inputTokens, outcome.usage.inputTokens, variant);
+        telemetry.count(METRIC.outputTokens, outcome.usage.outputTokens, variant);
       }
       if (outcome.ok) {
         const answer = { weights: outcome.weights, dominant: outcome.dominant, model: step.modelId };
-        cache.set(key, { ...answer, target: plan.key });
-        if (step !== plan.steps[0]) telemetry.count(METRIC.fallbacks);
-        return this.finish({ ...answer, source: step.source }, startedAt);
+        cache.set(key, { ...answer, target });
+        if (step !== steps[0]) telemetry.count(METRIC.fallbacks, 1, variant);
+        return this.finish({ ...answer, source: step.source }, startedAt, variant);
       }
       if (outcome.failure === 'access') {
         // A configuration fault (no model access, deployment deleted, key denied): retrying this model cannot fix it,
         // so it is alarmed and logged once per container; the next model (if any) may still answer, else the default.
-        telemetry.count(METRIC.accessErrors);
+        telemetry.count(METRIC.accessErrors, 1, variant);
         telemetry.warnOnce(
           `access:${step.modelId}:${outcome.detail.split(':')[0]}`,
           `cannot invoke ${step.modelId}: ${outcome.detail}. Falling back; check the model access and the router's IAM policy`,
         );
         continue;
       }
-      telemetry.count(FAILURE_METRIC[outcome.failure]);
+      telemetry.count(FAILURE_METRIC[outcome.failure], 1, variant);
       telemetry.debug(`${step.source} failed (${outcome.failure}), falling back`, {
         modelId: step.modelId,
+        ...(variant ? { variant } : {}),
         failure: outcome.failure,
         detail: outcome.detail,
         ...(outcome.replyError ? { replyError: outcome.replyError } : {}),
       });
     }
-    if (plan.steps.length > 0) telemetry.count(METRIC.fallbacks);
-    return this.finish(this.defaultAnswer, startedAt);
+    if (steps.length > 0) telemetry.count(METRIC.fallbacks, 1, variant);
+    return this.finish(this.defaultAnswer, startedAt, variant);
   }
 
-  private finish(answer: Omit<RouteResult, 'latencyMs'>, startedAt: number): RouteResult {
+  private finish(answer: Omit<RouteResult, 'latencyMs'>, startedAt: number, variant?: Variant): RouteResult {
     const latencyMs = Math.max(0, Math.round(this.now() - startedAt));
-    this.options.telemetry.latency(answer.source, latencyMs);
+    this.options.telemetry.latency(answer.source, latencyMs, variant);
     return { ...answer, latencyMs };
   }
+}
+
+/** Who answers a query: the plan as it is, or during a canary the variant of its bucket (hashed only then). */
+function routeOf(plan: RoutingPlan, key: string): QueryRoute {
+  const { canary } = plan;
+  if (!canary) return { steps: plan.steps, target: plan.key, refused: false };
+  const variant = variantOf(canary.model, queryBucket(key));
+  return variant === 'candidate'
+    ? { steps: canary.steps, target: canary.key, variant, refused: canary.refused !== undefined }
+    : { steps: plan.steps, target: plan.key, variant, refused: false };
 }
 
 /** How long a model may take when another one should still be asked after it: a share, leaving the next one a call. */

@@ -1,6 +1,7 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { isCustomModelDeploymentArn } from '../shared/model-ids';
 import { STUDENT_PROMPT_VERSION, TEACHER_PROMPT_VERSION } from '../shared/prompts';
+import type { Variant } from '../shared/active-model';
 import { encodeShadowMessage, type ShadowSample } from '../shared/shadow';
 import { DEFAULT_MODEL, type RouteResult } from './contract';
 import { METRIC, type RouterTelemetry } from './router';
@@ -69,12 +70,16 @@ export class ShadowHandoff {
     this.timeoutMs = options.timeoutMs ?? SHADOW_HANDOFF_TIMEOUT_MS;
   }
 
-  /** Samples the request's queries; when any is drawn, starts one SendMessage with all drawn samples. */
-  offer(queries: readonly string[], results: readonly RouteResult[]): void {
+  /**
+   * Samples the request's queries; when any is drawn, starts one SendMessage with all drawn samples. `variants` (during
+   * a canary, in the order of the queries) tags each sample with the variant that answered it.
+   */
+  offer(queries: readonly string[], results: readonly RouteResult[], variants?: readonly Variant[]): void {
     let samples: ShadowSample[] | undefined;
     for (const [i, result] of results.entries()) {
       const query = queries[i];
       if (query === undefined || this.random() >= this.options.sampleRate) continue;
+      const variant = variants?.[i];
       (samples ??= []).push({
         query,
         answer: {
@@ -84,6 +89,7 @@ export class ShadowHandoff {
           model: result.model,
           promptVersion: promptVersionOf(result),
           cached: result.source === 'cache',
+          ...(variant ? { variant } : {}),
         },
         at: this.clock().toISOString(),
       });

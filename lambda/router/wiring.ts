@@ -67,7 +67,11 @@ export function buildRouterHandler({
     router,
     telemetry,
     log: telemetry,
-    flush,
+    // The request's record first (service-only dimensions, as the existing alarms read it), then per variant.
+    flush: () => {
+      flush();
+      telemetry.flushVariants(flush);
+    },
     logQueries: settings.logQueries,
     corsAllowOrigins: settings.corsAllowOrigins,
     ...(shadow ? { shadow } : {}),

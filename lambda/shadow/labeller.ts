@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { envTypes, logger, metrics, priceTableEnv, readEnvironment, tracer } from '../pipeline/common';
 import { priceFor } from '../shared/prices';
 import { s3RunStore, type RunStore } from '../shared/run-store';
-import { SHADOW_METRIC, SHADOW_SOURCES, type ShadowSource } from '../shared/shadow';
+import { SHADOW_METRIC, SHADOW_SOURCES, SHADOW_VARIANT_DIMENSION, type ShadowSource } from '../shared/shadow';
 import { labelShadowBatch, type ShadowBatchOutcome } from '../shared/shadow-labelling';
 import type { Converse } from '../shared/shard-generation';
 
@@ -61,6 +61,7 @@ export function publishShadowMetrics(target: Metrics, outcome: ShadowBatchOutcom
       target.publishStoredMetrics();
     }
   }
+  publishVariantAgreement(target, outcome);
   const totals = (source?: ShadowSource) => {
     const match = <T extends { source: ShadowSource }>(items: readonly T[]) =>
       items.filter((i) => source === undefined || i.source === source).length;
@@ -86,6 +87,28 @@ export function publishShadowMetrics(target: Metrics, outcome: ShadowBatchOutcom
   target.addMetric(SHADOW_METRIC.costUsd, MetricUnit.NoUnit, all.cost);
   target.addMetric(SHADOW_METRIC.records, MetricUnit.Count, outcome.records.written);
   target.publishStoredMetrics();
+}
+
+/**
+ * During a canary: agreement per variant, under {service, Variant} (whatever the source: a cached or fallback answer is
+ * what that variant's users got). The canary's ShadowAgreement alarm reads the candidate's Average and SampleCount.
+ */
+function publishVariantAgreement(target: Metrics, outcome: ShadowBatchOutcome): void {
+  const byVariant = new Map<string, number[]>();
+  for (const s of outcome.labelled) {
+    if (!s.variant) continue;
+    const values = byVariant.get(s.variant) ?? [];
+    values.push(s.agreement);
+    byVariant.set(s.variant, values);
+  }
+  for (const [variant, values] of byVariant) {
+    for (let at = 0; at < values.length; at += VALUES_PER_FLUSH) {
+      target.addDimensions({ [SHADOW_VARIANT_DIMENSION]: variant });
+      for (const v of values.slice(at, at + VALUES_PER_FLUSH))
+        target.addMetric(SHADOW_METRIC.agreement, MetricUnit.Count, v);
+      target.publishStoredMetrics();
+    }
+  }
 }
 
 export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependencies = {}): Promise<SQSBatchResponse> {

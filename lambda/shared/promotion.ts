@@ -107,7 +107,8 @@ export function planRollback(history: readonly ParameterVersion[], allowNone = f
 }
 
 /**
- * The deployments to keep: the active one and the one a rollback would restore (the latest earlier distinct model).
+ * The deployments to keep: the active one, the one a rollback would restore (the latest earlier distinct model), and
+ * during a canary the candidate's, which answers its share of live traffic.
  */
 export function deploymentsToKeep(history: readonly ParameterVersion[]): Set<string> {
   const sorted = [...history].sort((a, b) => b.version - a.version);
@@ -117,7 +118,15 @@ export function deploymentsToKeep(history: readonly ParameterVersion[]): Set<str
     if (arn) keep.add(arn);
     if (keep.size >= 2) break;
   }
+  const candidate = canaryDeploymentOf(sorted[0]?.value);
+  if (candidate) keep.add(candidate);
   return keep;
+}
+
+/** The deployment of the canary's candidate in a parameter value, when it holds one. */
+export function canaryDeploymentOf(value: string | undefined): string | undefined {
+  const read = readActiveModel(value);
+  return read.state === 'promoted' ? read.model.canary?.deploymentArn : undefined;
 }
 
 /**

@@ -258,7 +258,7 @@ export function reportFigures(input: ReportFiguresInput): ReportFigures {
         }
       : {}),
     costStages: costStages(manifest, report),
-    compared: input.compared ?? incumbentFromGate(report),
+    compared: input.compared ?? [...incumbentFromGate(report), ...canaryOf(report)],
   };
 }
 
@@ -275,4 +275,23 @@ function incumbentFromGate(report: RunReport): ComparedModel[] {
       validReplyRate: m.validReplyRate,
       latencyMeanMs: m.latencyMeanMs,
     }));
+}
+
+/**
+ * This run's candidate as it went through its canary: the share of live traffic it answered and how it ended (its
+ * held-out figures are the student's row; the live ones are in the report's canary alarms).
+ */
+function canaryOf(report: RunReport): ComparedModel[] {
+  const { canary } = report.promotion;
+  if (!canary) return [];
+  return [
+    {
+      role: 'canary' as const,
+      modelId: report.deployment.deploymentArn,
+      label:
+        `${canary.outcome ?? 'unfinished'} after ${canary.elapsedMinutes} min` +
+        (canary.firing.length > 0 ? ` (${canary.firing.join(', ')})` : ''),
+      trafficShare: canary.share,
+    },
+  ];
 }

@@ -92,7 +92,9 @@ function header(report: RunReport): string {
     ? `Promoted: the student passed the gate and is the active model` +
       (report.promotion.version !== undefined ? ` (parameter version ${report.promotion.version})` : '') +
       '.'
-    : `Not promoted: ${report.gate.summary}.`;
+    : report.outcome === 'ROLLED_BACK'
+      ? `Rolled back during the canary: ${report.promotion.canary?.summary ?? report.promotion.reason ?? ''}.`
+      : `Not promoted: ${report.gate.summary}.`;
   const rows = report.gate.checks
     .map(
       (c) =>

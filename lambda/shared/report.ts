@@ -1,6 +1,7 @@
 import type { JudgeScore, ModelMetrics } from './evaluation';
 import type { GateResult } from './gate';
 import { MODALITIES } from './modality';
+import type { CanaryCheck } from './training-contracts';
 
 /**
  * The run report (`runs/<runId>/report.json` and `report.md`) and the SNS summary: the case study's comparison
@@ -8,7 +9,8 @@ import { MODALITIES } from './modality';
  * manifest, and every gate check with its value and verdict.
  */
 
-export type RunOutcome = 'PROMOTED' | 'REJECTED';
+/** ROLLED_BACK: the gate passed, the canary did not (an alarm, or an operator's rollback). */
+export type RunOutcome = 'PROMOTED' | 'REJECTED' | 'ROLLED_BACK';
 
 export interface ReportedModel {
   readonly metrics: ModelMetrics;
@@ -37,7 +39,14 @@ export interface RunReportInput {
     readonly statusDetails?: unknown;
   };
   readonly deployment: { readonly deploymentArn: string; readonly deploymentName?: string; readonly reused: boolean };
-  readonly promotion: { readonly promoted: boolean; readonly parameterName?: string; readonly version?: number };
+  readonly promotion: {
+    readonly promoted: boolean;
+    readonly parameterName?: string;
+    readonly version?: number;
+    readonly reason?: string;
+    /** When the candidate went through a canary: its outcome, the alarms at the last check, the figures. */
+    readonly canary?: CanaryCheck;
+  };
 }
 
 export interface ComparisonRow {
@@ -86,7 +95,7 @@ export function buildReport(input: RunReportInput): RunReport {
   const baseline = row('baseline', input.baseline);
   return {
     ...input,
-    outcome: input.promotion.promoted ? 'PROMOTED' : 'REJECTED',
+    outcome: input.promotion.promoted ? 'PROMOTED' : input.promotion.canary ? 'ROLLED_BACK' : 'REJECTED',
     table: [student, baseline],
     savings: {
       costReduction: reduction(student.costPer1MQueriesUsd, baseline.costPer1MQueriesUsd),
@@ -122,11 +131,15 @@ export function renderMarkdown(report: RunReport): string {
   const lines: string[] = [];
   const { gate } = report;
   lines.push(`# Intent router run \`${report.runId}\`: ${report.outcome}`, '');
+  const { canary } = report.promotion;
   lines.push(
     report.outcome === 'PROMOTED'
-      ? `The distilled student passed the gate and is now the active model (\`${report.promotion.parameterName ?? ''}\`` +
+      ? `The distilled student passed the gate${canary ? ' and its canary' : ''} and is now the active model ` +
+          `(\`${report.promotion.parameterName ?? ''}\`` +
           `${report.promotion.version !== undefined ? ` version ${report.promotion.version}` : ''}).`
-      : `The distilled student was **not promoted**: ${gate.summary}.`,
+      : report.outcome === 'ROLLED_BACK'
+        ? `The distilled student passed the gate but was **rolled back** during its canary: ${canary?.summary ?? ''}.`
+        : `The distilled student was **not promoted**: ${gate.summary}.`,
     '',
     `Generated ${report.generatedAt}. Judge: \`${report.judgeModelId}\` (1–5 weight-accuracy rubric).`,
     '',
@@ -198,6 +211,25 @@ export function renderMarkdown(report: RunReport): string {
   }
   lines.push('');
 
+  if (canary) {
+    lines.push('## Canary', '');
+    lines.push(
+      `- outcome: **${canary.outcome ?? 'unfinished'}** after ${canary.elapsedMinutes} min at ` +
+        `${(canary.share * 100).toFixed(1)} % of live traffic (started ${canary.startedAt})`,
+      `- incumbent: run \`${canary.incumbent.runId}\` (\`${canary.incumbent.deploymentArn}\`)`,
+      `- active-model parameter: \`${canary.parameterName}\` version ${canary.version}`,
+      `- ${escapeCell(canary.summary)}`,
+      '',
+      '| alarm (candidate variant) | state at the last check | reason (CloudWatch) |',
+      '|---|---|---|',
+    );
+    for (const a of canary.alarms) {
+      const fired = canary.firing.includes(a.name);
+      lines.push(`| \`${a.name}\` | ${fired ? `**${a.state}**` : a.state} | ${escapeCell(a.reason)} |`);
+    }
+    lines.push('');
+  }
+
   lines.push('## Dataset', '');
   lines.push(
     `- training records: ${report.dataset.trainCount.toLocaleString('en-US')} (\`${report.dataset.trainKey}\`)`,
@@ -233,13 +265,18 @@ export function snsSummary(
   const student = report.table[0];
   const baseline = report.table[1];
   const subject = `Intent router run ${report.runId}: ${report.outcome}`.slice(0, 100);
+  const { canary } = report.promotion;
   const lines = [
     `Run ${report.runId}: ${report.outcome}.`,
     report.outcome === 'PROMOTED'
       ? `The student is now the active model (${report.promotion.parameterName ?? 'active-model parameter'}).`
-      : `Not promoted. Gate ${report.gate.summary}.`,
-    '',
+      : report.outcome === 'ROLLED_BACK'
+        ? `Rolled back to the incumbent (run ${canary?.incumbent.runId ?? '?'}) during the canary.`
+        : `Not promoted. Gate ${report.gate.summary}.`,
   ];
+  // The canary's own words: which alarm fired and its figures (CloudWatch's StateReason), or how long it stayed quiet.
+  if (canary) lines.push(`Canary: ${canary.outcome ?? 'unfinished'}, ${canary.summary}.`);
+  lines.push('');
   if (student && baseline) {
     lines.push(
       `Judge score: student ${fixed(student.judgeScore, 2)} vs baseline ${fixed(baseline.judgeScore, 2)}.`,

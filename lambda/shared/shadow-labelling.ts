@@ -4,7 +4,13 @@ import type { Weights } from './modality';
 import { costUsd, type TokenPrice, type TokenUsage } from './prices';
 import { productionRecordsFile, productionRecordsKey } from './production-records';
 import type { RunStore } from './run-store';
-import { compareWithTeacher, parseShadowMessage, type ShadowSample, type ShadowSource } from './shadow';
+import {
+  compareWithTeacher,
+  parseShadowMessage,
+  type ShadowSample,
+  type ShadowSource,
+  type ShadowVariant,
+} from './shadow';
 import { labelQuery, type Converse } from './shard-generation';
 
 /**
@@ -37,6 +43,8 @@ export interface LabelledSample {
   readonly source: ShadowSource;
   /** The model that answered the query in production. */
   readonly model: string;
+  /** The canary variant that answered, when the sample was taken during a canary. */
+  readonly variant?: ShadowVariant;
   readonly agreement: 0 | 1;
   readonly weightError: number;
 }
@@ -117,6 +125,7 @@ export async function labelShadowBatch(
             teacherWeights: label.example.weights,
             source: sample.answer.source,
             model: sample.answer.model,
+            ...(sample.answer.variant ? { variant: sample.answer.variant } : {}),
             agreement,
             weightError,
           },
@@ -160,7 +169,13 @@ export async function labelShadowBatch(
   }
   return {
     failedMessageIds: [...failedIds],
-    labelled: labelled.map(({ source, model, agreement, weightError }) => ({ source, model, agreement, weightError })),
+    labelled: labelled.map(({ source, model, variant, agreement, weightError }) => ({
+      source,
+      model,
+      ...(variant ? { variant } : {}),
+      agreement,
+      weightError,
+    })),
     failures,
     malformed,
     teacherCostUsd: cost,

@@ -14,6 +14,13 @@ export const SHADOW_MESSAGE_VERSION = 'shadow-v1';
 export const SHADOW_SOURCES = ['student', 'fallback-model', 'default', 'cache'] as const;
 export type ShadowSource = (typeof SHADOW_SOURCES)[number];
 
+/**
+ * The canary variant that answered (lambda/shared/active-model.ts Variant): present only while a canary runs, so the
+ * messages of a router without a canary are the same as before (an optional field: version shadow-v1 still holds).
+ */
+export const SHADOW_VARIANTS = ['incumbent', 'candidate'] as const;
+export type ShadowVariant = (typeof SHADOW_VARIANTS)[number];
+
 /** Most samples in one message: a batch request of the router holds at most 25 queries. */
 export const MAX_SAMPLES_PER_MESSAGE = 25;
 
@@ -33,6 +40,8 @@ export const shadowSampleSchema = z.strictObject({
     promptVersion: z.string('must be a string'),
     /** True when the answer came from the router's cache (source "cache"). */
     cached: z.boolean('must be true or false'),
+    /** During a canary: the variant the query was routed to (the labeller reports agreement per variant). */
+    variant: z.optional(z.enum(SHADOW_VARIANTS, `must be one of ${SHADOW_VARIANTS.join(', ')}`)),
   }),
   /** When the router answered (ISO 8601). */
   at: z.iso.datetime('must be an ISO 8601 date-time'),
@@ -100,6 +109,9 @@ export function queryBucket(normalisedQuery: string): number {
   }
   return (hash >>> 0) / 0x1_0000_0000;
 }
+
+/** The dimension of the labeller's per-variant agreement (the router's metrics use the same name). */
+export const SHADOW_VARIANT_DIMENSION = 'Variant';
 
 /** The labeller's and the drift function's metric names (namespace DistilledIntentRouter, service intent-router-shadow). */
 export const SHADOW_METRIC = {

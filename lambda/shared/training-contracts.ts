@@ -1,4 +1,5 @@
 import type { HeldOutSet, JudgeScore, ModelMetrics } from './evaluation';
+import type { AlarmReading, CanaryCandidate, CanaryOutcome } from './canary-decision';
 import type { EvaluatedModel } from './job-names';
 
 /**
@@ -101,13 +102,52 @@ export interface PromotionResult {
   readonly promoted: boolean;
   readonly parameterName?: string;
   readonly version?: number;
-  /** Why nothing was promoted (the gate's summary). */
+  /** Why nothing was promoted (the gate's summary, or the canary's rollback). */
   readonly reason?: string;
+  /** When the candidate went through a canary: how it ended and on which figures. */
+  readonly canary?: CanaryCheck;
+}
+
+/**
+ * `$.canary` (Start canary): the candidate put beside the incumbent at `share`, or `started: false` with the reason it
+ * is promoted directly (nothing promoted yet).
+ */
+export type CanaryStarted =
+  | {
+      readonly started: true;
+      readonly parameterName: string;
+      readonly version: number;
+      readonly share: number;
+      readonly startedAt: string;
+      readonly incumbent: CanaryCandidate;
+      /** True when an earlier attempt had already written this canary. */
+      readonly resumed: boolean;
+    }
+  | { readonly started: false; readonly reason: string };
+
+/** `$.canaryCheck` (Check canary): the alarms and the parameter at the last check, and the outcome once it ended. */
+export interface CanaryCheck {
+  readonly done: boolean;
+  /** Once done. */
+  readonly outcome?: CanaryOutcome;
+  /** True when the candidate is the active model at the end (by the check or by an operator). */
+  readonly promoted: boolean;
+  readonly parameterName: string;
+  /** The parameter version written by the check, or read when nothing was written. */
+  readonly version: number;
+  readonly share: number;
+  readonly startedAt: string;
+  readonly elapsedMinutes: number;
+  readonly incumbent: CanaryCandidate;
+  readonly alarms: readonly AlarmReading[];
+  /** The alarms in ALARM that rolled the candidate back (names). */
+  readonly firing: readonly string[];
+  readonly summary: string;
 }
 
 /** `$.report` */
 export interface ReportResult {
-  readonly outcome: 'PROMOTED' | 'REJECTED';
+  readonly outcome: 'PROMOTED' | 'REJECTED' | 'ROLLED_BACK';
   readonly reportJsonKey: string;
   readonly reportMarkdownKey: string;
   readonly notified: boolean;

@@ -11,6 +11,8 @@ import {
 } from './args';
 import { MAX_PRODUCTION_RECORDS } from '../../lambda/shared/production-selection';
 import { resolvedRegion, withAwsHints } from './errors';
+import { opsEnvironment } from '../ops/rollback';
+import { canaryStatus, promoteCanaryNow, rollbackCanary } from './canary-command';
 import { downloadReport } from './report-command';
 import {
   checkCustomModelArn,
@@ -51,6 +53,11 @@ export const PIPELINE_FLAGS = {
   },
   interval: { type: 'integer', min: 1, max: 3600, help: 'watch: seconds between polls (default 15)' },
   open: { type: 'boolean', help: 'report: open the downloaded report.html in the default browser' },
+  'dry-run': { type: 'boolean', help: 'promote, rollback: show what would be written, change nothing' },
+  'allow-none': {
+    type: 'boolean',
+    help: 'rollback with no canary running: allow restoring "none" (the router then serves its fallback)',
+  },
   max: {
     type: 'integer',
     min: 1,
@@ -70,6 +77,10 @@ export const PIPELINE_USAGE = `Usage:
   npm run pipeline -- watch <runId> [--env <envName>] [--interval S]
   npm run pipeline -- list [--env <envName>] [--max N]
   npm run pipeline -- report <runId> [--env <envName>] [--open]   (downloads the run's report.html)
+  npm run pipeline -- status --env <envName>     (the incumbent, and a canary's candidate with its share)
+  npm run pipeline -- promote --env <envName> [--dry-run]   (ends a canary early: the candidate takes all traffic)
+  npm run pipeline -- rollback --env <envName> [--dry-run] [--allow-none]
+      (mid-canary: drops the candidate; otherwise restores the previous model, as npm run rollback)
   (every subcommand also takes --region <region> and -c key=value)
 
 ${flagHelp(PIPELINE_FLAGS, { allowContext: true })}`;
@@ -79,7 +90,13 @@ const ALLOWED: Readonly<Record<string, readonly (keyof typeof PIPELINE_FLAGS)[]>
   watch: ['env', 'region', 'interval'],
   list: ['env', 'region', 'max'],
   report: ['env', 'region', 'open'],
+  status: ['env', 'region'],
+  promote: ['env', 'region', 'dry-run'],
+  rollback: ['env', 'region', 'dry-run', 'allow-none'],
 };
+
+/** The subcommands that act on the active-model parameter (the canary's operators); they need --env, never a default. */
+const CANARY_COMMANDS: readonly string[] = ['status', 'promote', 'rollback'];
 
 /** The subcommands that take a run id as their argument. */
 const TAKES_RUN_ID: readonly string[] = ['watch', 'report'];
@@ -102,7 +119,8 @@ export async function runPipelineCli(
   }
   if (!command || !(command in ALLOWED)) {
     throw new UsageError(
-      `${command ? `unknown command "${command}"` : 'no command given'}: use start, watch <runId>, list or report <runId>`,
+      `${command ? `unknown command "${command}"` : 'no command given'}: use start, watch <runId>, list, report <runId>, ` +
+        'status, promote or rollback',
     );
   }
   for (const flag of Object.keys(flags) as (keyof typeof PIPELINE_FLAGS)[]) {
@@ -130,11 +148,31 @@ export async function runPipelineCli(
   if (command === 'list' && flags.max !== undefined && flags.max > MAX_LISTED_RUNS) {
     throw new UsageError(`--max must be at most ${MAX_LISTED_RUNS} for list (ListExecutions returns at most that)`);
   }
-  const envName = configFromFlags(baseContext, context, { env: { key: 'envName', value: flags.env } }).envName;
+  const envName = CANARY_COMMANDS.includes(command)
+    ? opsEnvironment(flags.env, context, baseContext)
+    : configFromFlags(baseContext, context, { env: { key: 'envName', value: flags.env } }).envName;
 
   const deps = clients(explicitRegion(flags.region, context, baseContext));
   const region = await resolvedRegion(deps.cfn);
   return withAwsHints({ envName, region }, async () => {
+    if (command === 'status') {
+      for (const line of await canaryStatus(deps.ssm, { envName, ...(deps.now ? { now: deps.now } : {}) })) {
+        deps.out(line);
+      }
+      return 0;
+    }
+    if (command === 'promote' || command === 'rollback') {
+      const options = {
+        envName,
+        dryRun: flags['dry-run'] === true,
+        allowNone: flags['allow-none'] === true,
+        ...(deps.now ? { now: deps.now } : {}),
+      };
+      deps.out(
+        command === 'promote' ? await promoteCanaryNow(deps.ssm, options) : await rollbackCanary(deps.ssm, options),
+      );
+      return 0;
+    }
     if (command === 'watch') {
       const status = await watchRun(deps, {
         envName,

@@ -1,5 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -32,6 +33,8 @@ export interface PipelineCliDeps {
   readonly cfn: CloudFormationClient;
   readonly sfn: SFNClient;
   readonly s3: S3Client;
+  /** The active-model parameter (status, promote, rollback). */
+  readonly ssm: SSMClient;
   /** Writes one line of output. */
   readonly out: (line: string) => void;
   readonly now?: () => Date;

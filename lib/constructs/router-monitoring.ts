@@ -5,11 +5,12 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { LATENCY_BY_SOURCE, METRIC, type MetricName } from '../../lambda/router/router';
+import type { Variant } from '../../lambda/shared/active-model';
+import { LATENCY_BY_SOURCE, METRIC, VARIANT_DIMENSION, type MetricName } from '../../lambda/router/router';
 import { SOURCES } from '../../lambda/router/contract';
 import type { AppConfig } from '../config';
 import { SHADOW_METRIC, SHADOW_SOURCES } from '../../lambda/shared/shadow';
-import { shadowAlarmNames, stateMachineName } from '../naming';
+import { canaryAlarmName, shadowAlarmNames, stateMachineName, type CanaryCheck } from '../naming';
 import { ROUTER_SERVICE_NAME } from './router-api';
 import { SHADOW_SERVICE_NAME } from './shadow-loop';
 
@@ -30,6 +31,18 @@ export const ALARM_THRESHOLDS = {
   activeModelReadErrorPeriods: 3,
   /** Percent of sampled requests whose hand-off to the shadow queue failed or timed out (the reply never changes). */
   shadowHandoffFailurePercent: 5,
+  /**
+   * The canary's alarms (candidate variant only) look at 1-minute periods and fire when 3 in a row breach: a bad
+   * candidate is rolled back within minutes, one noisy minute is not enough. Stricter than the steady-state figures
+   * above: the candidate must be no worse than a healthy incumbent, and rolling it back costs nothing.
+   */
+  canaryInvalidReplyPercent: 5,
+  canaryFallbackPercent: 10,
+  /** Candidate p99 minus incumbent p99, as a share of the latency budget (0.2 of 1,500 ms: 300 ms slower). */
+  canaryLatencyMarginOfBudget: 0.2,
+  /** Candidate queries a 1-minute period needs before its rates count (2 of 3 queries failing says little). */
+  canaryMinQueriesPerPeriod: 10,
+  canaryPeriods: 3,
 } as const;
 
 export interface RouterMonitoringProps {
@@ -45,6 +58,11 @@ export class RouterMonitoring extends Construct {
     'serverErrors' | 'fallbacks' | 'latencyP99' | 'modelAccess' | 'activeModelReads' | 'functionErrors',
     cloudwatch.Alarm
   > & { readonly shadowHandoffs?: cloudwatch.Alarm };
+  /**
+   * The canary's alarms, named canaryAlarmName(envName, check): the pipeline's canary step reads their state by name.
+   * No alarm action: the pipeline rolls back and notifies (naming the alarm and its figures) itself.
+   */
+  readonly canaryAlarms: Record<CanaryCheck, cloudwatch.Alarm>;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: RouterMonitoringProps) {
@@ -229,6 +247,7 @@ export class RouterMonitoring extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 8 }),
     );
     this.addShadowWidgets(config, routerMetric, handoffFailurePercent);
+    this.canaryAlarms = this.addCanary(config);
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: `Pipeline runs (${stateMachineName(config.envName)})`,
@@ -241,6 +260,173 @@ export class RouterMonitoring extends Construct {
         width: 24,
       }),
     );
+  }
+
+  /**
+   * The canary's four alarms, on the candidate variant only (the router's metrics under {service, Variant}, published
+   * only while a canary runs, and the labeller's agreement under {service, Variant}), and a dashboard row per variant.
+   * Missing data never breaches: outside a canary there is none, and the alarms rest in OK / INSUFFICIENT_DATA.
+   */
+  private addCanary(
+    config: Pick<
+      AppConfig,
+      'envName' | 'latencyBudgetMs' | 'minDominantAgreement' | 'canaryMinutes' | 'canaryShadowMinSamples'
+    >,
+  ): Record<CanaryCheck, cloudwatch.Alarm> {
+    const minute = Duration.minutes(1);
+    const variantMetric = (name: MetricName, variant: Variant, statistic = 'Sum', period = minute) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: ROUTER_SERVICE_NAME, [VARIANT_DIMENSION]: variant },
+        statistic,
+        period,
+      });
+    // The whole canary window: shadow samples are sparse (shadowSampleRate × canaryShare of the traffic).
+    const shadowWindow = Duration.minutes(config.canaryMinutes);
+    const agreementOf = (variant: Variant, statistic: string, period = shadowWindow) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: SHADOW_METRIC.agreement,
+        dimensionsMap: { service: SHADOW_SERVICE_NAME, [VARIANT_DIMENSION]: variant },
+        statistic,
+        period,
+      });
+    const t = ALARM_THRESHOLDS;
+    // A percentage of the variant's queries; below canaryMinQueriesPerPeriod queries a minute counts as 0. Ids name
+    // the variant and metric: a graph holding several of these must not reuse an id for another metric.
+    const rate = (label: string, metric: MetricName, variant: Variant, plusRefused = false) => {
+      const [m, queries, refused] = [metric, METRIC.queries, METRIC.canaryRefused].map((n) => `${variant}${n}`);
+      return new cloudwatch.MathExpression({
+        label,
+        expression:
+          `IF(${queries} >= ${t.canaryMinQueriesPerPeriod}, ` +
+          `100 * (${m}${plusRefused ? ` + ${refused}` : ''}) / ${queries}, 0)`,
+        usingMetrics: {
+          [`${m}`]: variantMetric(metric, variant),
+          [`${queries}`]: variantMetric(METRIC.queries, variant),
+          ...(plusRefused ? { [`${refused}`]: variantMetric(METRIC.canaryRefused, variant) } : {}),
+        },
+        period: minute,
+      });
+    };
+    const marginMs = Math.round(config.latencyBudgetMs * t.canaryLatencyMarginOfBudget);
+    const latencyGap = new cloudwatch.MathExpression({
+      label: 'Candidate p99 − incumbent p99 (ms)',
+      expression: `IF(n >= ${t.canaryMinQueriesPerPeriod}, candidate - incumbent, 0)`,
+      usingMetrics: {
+        candidate: variantMetric(METRIC.latency, 'candidate', 'p99'),
+        incumbent: variantMetric(METRIC.latency, 'incumbent', 'p99'),
+        n: variantMetric(METRIC.latency, 'candidate', 'SampleCount'),
+      },
+      period: minute,
+    });
+    const agreement = new cloudwatch.MathExpression({
+      label: 'Candidate shadow agreement',
+      // 1 (never below the threshold) until enough samples exist.
+      expression: `IF(n >= ${config.canaryShadowMinSamples}, agreement, 1)`,
+      usingMetrics: {
+        agreement: agreementOf('candidate', 'Average'),
+        n: agreementOf('candidate', 'SampleCount'),
+      },
+      period: shadowWindow,
+    });
+    const byMinute = {
+      evaluationPeriods: t.canaryPeriods,
+      datapointsToAlarm: t.canaryPeriods,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    const during = 'During a canary, the candidate';
+    const definitions: Record<CanaryCheck, cloudwatch.AlarmProps> = {
+      InvalidReplies: {
+        ...byMinute,
+        metric: rate('Candidate invalid replies (%)', METRIC.invalidReplies, 'candidate'),
+        threshold: t.canaryInvalidReplyPercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: `${during} replied unusably to more than ${t.canaryInvalidReplyPercent}% of its queries in ${t.canaryPeriods} minutes in a row.`,
+      },
+      Fallbacks: {
+        ...byMinute,
+        metric: rate('Candidate fallbacks (%)', METRIC.fallbacks, 'candidate', true),
+        threshold: t.canaryFallbackPercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription:
+          `${during}'s queries fell back (timeout, throttle, invalid reply, or a prompt version the router refuses: ` +
+          `CanaryRefused) more than ${t.canaryFallbackPercent}% of the time in ${t.canaryPeriods} minutes in a row.`,
+      },
+      LatencyP99: {
+        ...byMinute,
+        metric: latencyGap,
+        threshold: marginMs,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        alarmDescription: `${during}'s p99 latency was more than ${marginMs} ms above the incumbent's in ${t.canaryPeriods} minutes in a row.`,
+      },
+      ShadowAgreement: {
+        metric: agreement,
+        threshold: config.minDominantAgreement,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription:
+          `${during} agreed with the teacher on the dominant modality in fewer than ${config.minDominantAgreement * 100}% ` +
+          `of at least ${config.canaryShadowMinSamples} shadow samples over the last ${config.canaryMinutes} minutes.`,
+      },
+    };
+    const alarm = (check: CanaryCheck) =>
+      new cloudwatch.Alarm(this, `Canary${check}`, {
+        ...definitions[check],
+        alarmName: canaryAlarmName(config.envName, check),
+      });
+    const alarms: Record<CanaryCheck, cloudwatch.Alarm> = {
+      InvalidReplies: alarm('InvalidReplies'),
+      Fallbacks: alarm('Fallbacks'),
+      LatencyP99: alarm('LatencyP99'),
+      ShadowAgreement: alarm('ShadowAgreement'),
+    };
+
+    const variants: Variant[] = ['incumbent', 'candidate'];
+    this.dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown:
+          '## Canary\nDuring a canary the candidate answers a share of queries (by query); these lines exist only ' +
+          'then. Its alarms roll it back through the pipeline (`npm run pipeline -- status|promote|rollback`).',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Canary: queries by variant',
+        left: variants.map((v) => variantMetric(METRIC.queries, v).with({ label: v })),
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Canary: latency p99 by variant (ms)',
+        left: variants.map((v) => variantMetric(METRIC.latency, v, 'p99').with({ label: v })),
+        right: [latencyGap],
+        rightAnnotations: [{ value: marginMs, label: 'alarm margin' }],
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Canary: fallbacks and invalid replies by variant (%)',
+        left: variants.flatMap((v) => [
+          rate(`${v} fallbacks (%)`, METRIC.fallbacks, v, true),
+          rate(`${v} invalid replies (%)`, METRIC.invalidReplies, v),
+        ]),
+        width: 6,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Canary: shadow agreement by variant',
+        left: variants.map((v) => agreementOf(v, 'Average', Duration.minutes(5)).with({ label: v })),
+        leftAnnotations: [{ value: config.minDominantAgreement, label: 'minDominantAgreement' }],
+        leftYAxis: { min: 0, max: 1 },
+        width: 6,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Canary alarms', alarms: Object.values(alarms), width: 24 }),
+    );
+    return alarms;
   }
 
   /**

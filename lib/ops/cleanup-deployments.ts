@@ -116,11 +116,14 @@ function historyReasons(history: readonly ParameterVersion[]): Map<string, strin
       const read = readActiveModel(v.value);
       return read.state === 'promoted' && read.model.deploymentArn === arn;
     })?.version;
+    const canary = currentRead?.state === 'promoted' ? currentRead.model.canary : undefined;
     reasons.set(
       arn,
       arn === activeArn
         ? `active (parameter version ${version ?? '?'})`
-        : `npm run rollback restores it (parameter version ${version ?? '?'})`,
+        : arn === canary?.deploymentArn
+          ? `canary candidate answering ${Math.round(canary.share * 1000) / 10} % of traffic (parameter version ${current?.version ?? '?'})`
+          : `npm run rollback restores it (parameter version ${version ?? '?'})`,
     );
   }
   return reasons;

@@ -1,6 +1,11 @@
-import { paginateGetParameterHistory, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetParameterCommand,
+  paginateGetParameterHistory,
+  PutParameterCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
 import { planRollback, type ParameterVersion } from '../../lambda/shared/promotion';
-import { readActiveModel } from '../../lambda/shared/active-model';
+import { readActiveModel, withoutCanary } from '../../lambda/shared/active-model';
 import {
   configFromFlags,
   explicitRegion,
@@ -16,9 +21,10 @@ import { OperatorError, resolvedRegion, withAwsHints } from '../cli/errors';
 import { activeModelParameterName } from '../naming';
 
 /**
- * `npm run rollback -- --env <envName>`: restores the active-model parameter's previous value from its version
- * history (the value before the current one that names another model). Refuses, saying why, when there is nothing to
- * roll back to.
+ * `npm run rollback -- --env <envName>` (and `npm run pipeline -- rollback`): during a canary, drops the candidate
+ * (the incumbent answers all traffic again); otherwise restores the active-model parameter's previous value from its
+ * version history (the value before the current one that names another model). Refuses, saying why, when there is
+ * nothing to roll back to.
  */
 
 export const ROLLBACK_FLAGS = {
@@ -60,16 +66,38 @@ export interface RollbackOptions {
 
 export async function rollback(ssm: SSMClient, options: RollbackOptions): Promise<string> {
   const name = activeModelParameterName(options.envName);
+  const write = async (summary: string, value: string) => {
+    if (options.dryRun) return `${summary} (dry run: nothing changed).`;
+    const out = await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+    return `${summary}. Written as version ${out.Version ?? '?'}; the router picks it up within its parameter cache TTL.`;
+  };
+  // Mid-canary the incumbent is still the value's own model: rolling back means dropping the candidate, not
+  // restoring an older version (which would replace the incumbent too).
+  const current = await ssm.send(new GetParameterCommand({ Name: name }));
+  const read = readActiveModel(current.Parameter?.Value);
+  if (read.state === 'promoted' && read.model.canary) {
+    const { canary } = read.model;
+    return write(
+      `${name}: version ${current.Parameter?.Version ?? '?'} runs a canary (candidate run ${canary.runId}, ` +
+        `${canary.deploymentArn}, share ${canary.share} since ${canary.startedAt}); dropping the candidate, incumbent ` +
+        `run ${read.model.runId} (${read.model.deploymentArn}) answers all traffic`,
+      JSON.stringify(withoutCanary(read.model)),
+    );
+  }
   const plan = planRollback(await parameterHistory(ssm, name), options.allowNone ?? false);
   if (!plan.ok) throw new RollbackRefused(`Cannot roll back ${name}: ${plan.reason}.`);
-  const summary =
+  const restored = readActiveModel(plan.restore.value);
+  // A version written mid-canary restores its incumbent only: a rollback never starts a canary again.
+  const value =
+    restored.state === 'promoted' && restored.model.canary
+      ? JSON.stringify(withoutCanary(restored.model))
+      : plan.restore.value;
+  return write(
     `${name}: version ${plan.current.version} names ${describe(plan.current.value)}; ` +
-    `restoring version ${plan.restore.version}, ${describe(plan.restore.value)}`;
-  if (options.dryRun) return `${summary} (dry run: nothing changed).`;
-  const out = await ssm.send(
-    new PutParameterCommand({ Name: name, Value: plan.restore.value, Type: 'String', Overwrite: true }),
+      `restoring version ${plan.restore.version}, ${describe(plan.restore.value)}` +
+      (value === plan.restore.value ? '' : ' without its canary candidate'),
+    value,
   );
-  return `${summary}. Written as version ${out.Version ?? '?'}; the router picks it up within its parameter cache TTL.`;
 }
 
 /**

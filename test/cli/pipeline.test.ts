@@ -5,6 +5,7 @@ import {
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -75,6 +76,7 @@ function deps(): PipelineCliDeps {
     cfn: new CloudFormationClient({ region: REGION }),
     sfn: new SFNClient({ region: REGION }),
     s3: new S3Client({ region: REGION }),
+    ssm: new SSMClient({ region: REGION }),
     out: (line) => lines.push(line),
     now: () => new Date('2026-11-25T14:03:07.123Z'),
     sleep: async () => undefined,

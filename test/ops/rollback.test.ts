@@ -1,4 +1,5 @@
 import {
+  GetParameterCommand,
   GetParameterHistoryCommand,
   ParameterNotFound,
   PutParameterCommand,
@@ -19,9 +20,8 @@ beforeEach(() => ssm.reset());
 
 describe('npm run rollback (operator errors)', () => {
   it('says which parameter is missing in which Region, and how to fix it', async () => {
-    ssm
-      .on(GetParameterHistoryCommand)
-      .rejects(new ParameterNotFound({ message: '', $metadata: { httpStatusCode: 400 } }));
+    // GetParameter (is a canary running?) is the first call: it meets the missing parameter.
+    ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: '', $metadata: { httpStatusCode: 400 } }));
     const attempt = runRollback(['--env', 'prod', '--region', 'us-west-2'], client, {});
     await expect(attempt).rejects.toThrow(OperatorError);
     await expect(runRollback(['--env', 'prod', '--region', 'us-west-2'], client, {})).rejects.toThrow(
@@ -30,9 +30,8 @@ describe('npm run rollback (operator errors)', () => {
   });
 
   it('talks to --region, else the region set in the CDK context, else the SDK’s own chain', async () => {
-    ssm
-      .on(GetParameterHistoryCommand)
-      .rejects(new ParameterNotFound({ message: '', $metadata: { httpStatusCode: 400 } }));
+    // GetParameter (is a canary running?) is the first call: it meets the missing parameter.
+    ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: '', $metadata: { httpStatusCode: 400 } }));
     const asked: (string | undefined)[] = [];
     const factory = (region?: string) => {
       asked.push(region);

@@ -5,6 +5,7 @@ import {
   type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import { CloudWatchClient, DescribeAlarmsCommand, type DescribeAlarmsCommandInput } from '@aws-sdk/client-cloudwatch';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -20,6 +21,9 @@ import { handler as generateShardHandler } from '../../lambda/pipeline/generate-
 import { handler as planHandler } from '../../lambda/pipeline/plan';
 import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
 import { handler as promoteHandler } from '../../lambda/pipeline/promote';
+import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
+import { handler as startCanaryHandler } from '../../lambda/pipeline/start-canary';
+import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 import { handler as reportHandler } from '../../lambda/pipeline/report';
 import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
 import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
@@ -70,6 +74,7 @@ const INCUMBENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deplo
 const runtime = mockClient(BedrockRuntimeClient);
 const ssm = mockClient(SSMClient);
 const sns = mockClient(SNSClient);
+const cloudwatch = mockClient(CloudWatchClient);
 let s3: InMemoryS3;
 let bedrock: FakeBedrock;
 let savedEnv: NodeJS.ProcessEnv;
@@ -88,6 +93,9 @@ const tasks = {
   [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
   [T.gate]: lambdaTask(gateHandler),
   [T.promote]: lambdaTask(promoteHandler),
+  [C.startCanary]: lambdaTask(startCanaryHandler),
+  [C.checkCanary]: lambdaTask(checkCanaryHandler),
+  [C.abandonCanary]: lambdaTask(checkCanaryHandler),
   [T.report]: lambdaTask(reportHandler),
   'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
 };
@@ -173,6 +181,7 @@ beforeEach(() => {
   ssm.on(PutParameterCommand).resolves({ $metadata, Version: 2 });
   sns.reset();
   sns.on(PublishCommand).resolves({ $metadata, MessageId: 'message-1' });
+  cloudwatch.reset();
 });
 afterEach(() => {
   s3.restore();
@@ -183,6 +192,7 @@ afterAll(() => {
   runtime.restore();
   ssm.restore();
   sns.restore();
+  cloudwatch.restore();
 });
 
 function fakeBedrock(options: FakeBedrockOptions = {}): FakeBedrock {
@@ -351,11 +361,21 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     );
   });
 
-  it('gate against the incumbent: a candidate as good as the incumbent is promoted', async () => {
+  it('gate against the incumbent: a candidate as good as the incumbent goes on to its canary', async () => {
     seedProduction(MODALITIES, 55);
+    // The parameter still holds the incumbent alone at every read: an operator ended the canary (canary-e2e.test.ts
+    // runs the canary itself).
     ssm
       .on(GetParameterCommand)
       .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
+    cloudwatch.on(DescribeAlarmsCommand).callsFake((input: DescribeAlarmsCommandInput) => ({
+      $metadata,
+      MetricAlarms: (input.AlarmNames ?? []).map((name) => ({
+        AlarmName: name,
+        StateValue: 'OK',
+        StateReason: 'quiet',
+      })),
+    }));
     fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
     const result = await run('run-prod-better', { fromProduction: true });
 
@@ -364,7 +384,10 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     const checks = (result.output?.['gate'] as RunReport['gate']).checks;
     expect(checks.find((c) => c.name === 'maxJudgeDropToIncumbent')).toMatchObject({ value: 0, passed: true });
     expect(checks.find((c) => c.name === 'maxAgreementDropToIncumbent')).toMatchObject({ value: 0, passed: true });
+    // Start canary wrote the candidate beside the incumbent; the check found it gone and wrote nothing over it.
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+    expect(result.output?.['canary']).toMatchObject({ started: true, share: 0.1 });
+    expect(result.output?.['promotion']).toMatchObject({ canary: { outcome: 'rolled-back-by-operator' } });
     expect(s3.get(BUCKET, runKeys('run-prod-better').reportMarkdown)).toContain('| incumbent (');
   });
 });

@@ -34,6 +34,10 @@ import {
 } from '../helpers/local-sfn';
 import { SimulatedTeacher } from '../helpers/simulated-teacher';
 import { buildGenerationStack } from './generation-fixture';
+import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
+
+/** The default canary (60 min + one 5-min check) runs on top of pipelineTimeoutHours. */
+const CANARY_SECONDS = (60 + 5) * 60;
 
 /**
  * The generation stage twice over: the `DistillationPipeline` construct mounted on its own (chain, IAM, S3 prefixes,
@@ -54,7 +58,7 @@ describe('DistillationPipeline on its own (synthesized)', () => {
       TracingConfiguration: { Enabled: true },
       LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
     });
-    expect(definition.TimeoutSeconds).toBe(24 * 3600);
+    expect(definition.TimeoutSeconds).toBe(24 * 3600 + CANARY_SECONDS);
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
@@ -248,6 +252,7 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
       [
         ...[S.preflight, S.plan, S.generate, S.assemble, T.reuseDataset, T.startDistillation, T.checkDistillation],
         ...[T.deployStudent, T.checkDeployment, T.evaluate, T.checkEvaluation, T.gate, T.promote, T.report],
+        ...[C.startCanary, C.checkCanary, C.abandonCanary],
         'Notify failure',
       ].sort(),
     );
@@ -255,6 +260,19 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
       const catches = state?.['Catch'] as { ErrorEquals: string[]; Next: string }[] | undefined;
       if (name === 'Notify failure') {
         expect(catches).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'Run failed' })]);
+        continue;
+      }
+      // A failed canary check first takes the candidate out of live traffic, then takes the same path.
+      if (name === C.checkCanary) {
+        expect(catches).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: C.abandonCanary })]);
+        continue;
+      }
+      if (name === C.abandonCanary) {
+        expect(catches).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: C.abandonFailed })]);
+        expect(state?.['Next']).toBe(C.canaryAbandoned);
+        for (const pass of [C.abandonFailed, C.canaryAbandoned]) {
+          expect(top[pass]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure', Next: 'Notify failure' });
+        }
         continue;
       }
       expect({ name, catches }).toEqual({
@@ -277,9 +295,9 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
 
   it('is bounded by pipelineTimeoutHours, traced, and logged at ALL with execution data', () => {
     expect(config.pipelineTimeoutHours).toBe(24);
-    expect(definition.TimeoutSeconds).toBe(24 * 3600);
+    expect(definition.TimeoutSeconds).toBe(24 * 3600 + CANARY_SECONDS);
     const longer = synth({ ...SMALL, pipelineTimeoutHours: 36 });
-    expect(stateMachineDefinition(longer.templates.pipeline).TimeoutSeconds).toBe(36 * 3600);
+    expect(stateMachineDefinition(longer.templates.pipeline).TimeoutSeconds).toBe(36 * 3600 + CANARY_SECONDS);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'IntentRouter-dev-Pipeline',

@@ -22,6 +22,12 @@ export const TRAINING_ENV = {
   MAX_AGREEMENT_DROP_TO_INCUMBENT: '0.03',
   ACTIVE_MODEL_PARAMETER_NAME: '/intent-router/dev/active-model',
   TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:topic',
+  CANARY_SHARE: '0.1',
+  CANARY_MINUTES: '60',
+  CANARY_ALARM_NAMES:
+    'IntentRouter-dev-Canary-InvalidReplies,IntentRouter-dev-Canary-Fallbacks,IntentRouter-dev-Canary-LatencyP99,' +
+    'IntentRouter-dev-Canary-ShadowAgreement',
+  API_STACK_NAME: 'IntentRouter-dev-Api',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
 

@@ -21,6 +21,9 @@ import { promote } from '../../lambda/pipeline/promote';
 import { report } from '../../lambda/pipeline/report';
 import { reuseDataset } from '../../lambda/pipeline/reuse-dataset';
 import { startDistillation } from '../../lambda/pipeline/start-distillation';
+import { checkCanary } from '../../lambda/pipeline/check-canary';
+import { startCanary } from '../../lambda/pipeline/start-canary';
+import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
 import {
   allStates,
@@ -108,6 +111,9 @@ const TASKS: Record<string, TaskHandler> = {
   [S.promote]: lambdaTask(promote),
   [S.report]: lambdaTask(report),
   [S.reuseDataset]: lambdaTask(reuseDataset),
+  [C.startCanary]: lambdaTask(startCanary),
+  [C.checkCanary]: lambdaTask(checkCanary),
+  [C.abandonCanary]: lambdaTask(checkCanary),
   'Notify failure': async (parameters: Record<string, unknown>) => {
     notifications.push(parameters);
     return {};
@@ -144,6 +150,9 @@ describe('the training fragment, executed locally', () => {
         S.promote,
         S.report,
         S.reuseDataset,
+        C.startCanary,
+        C.checkCanary,
+        C.abandonCanary,
         'Notify failure',
       ].sort(),
     );

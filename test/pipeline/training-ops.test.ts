@@ -1,4 +1,4 @@
-import { GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, GetParameterHistoryCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UsageError } from '../../lib/cli/args';
 import { RollbackRefused, runRollback } from '../../lib/ops/rollback';
@@ -50,11 +50,34 @@ describe('deploymentsToKeep', () => {
     const keep = deploymentsToKeep(history('none', model('run-1', 'a'), model('run-2', 'b'), model('run-3', 'c')));
     expect([...keep].sort()).toEqual([dep('b'), dep('c')].sort());
   });
+
+  it('keeps the candidate of a live canary too', () => {
+    const withCanary = JSON.stringify({
+      ...(JSON.parse(model('run-3', 'c')) as object),
+      schemaVersion: 2,
+      canary: {
+        deploymentArn: dep('d'),
+        modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/x/run-4',
+        runId: 'run-4',
+        studentPromptVersion: 'student-v1',
+        share: 0.1,
+        startedAt: '2026-11-26T10:00:00.000Z',
+      },
+    });
+    const keep = deploymentsToKeep(history(model('run-1', 'a'), model('run-2', 'b'), model('run-3', 'c'), withCanary));
+    expect([...keep].sort()).toEqual([dep('b'), dep('c'), dep('d')].sort());
+  });
 });
 
 describe('npm run rollback', () => {
   const ssm = mockClient(SSMClient);
-  beforeEach(() => ssm.reset());
+  beforeEach(() => {
+    ssm.reset();
+    // No canary runs (rollback reads the current value first): the parameter's history decides what is restored.
+    ssm
+      .on(GetParameterCommand)
+      .resolves({ $metadata, Parameter: { Name: '/intent-router/dev/active-model', Value: 'none', Version: 1 } });
+  });
   const client = () => new SSMClient({ region: 'us-east-1' });
 
   it('writes the previous value back with Overwrite', async () => {

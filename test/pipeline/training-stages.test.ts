@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { allow, modelInvokeArns } from '../../lib/constructs/pipeline/bedrock-roles';
 import { TRAINING_STATES } from '../../lib/constructs/pipeline/training-stages';
 import { nagFindings } from '../helpers/app';
+import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 import { buildTrainingStack, renderedDefinition } from './training-fixture';
 
 const built = buildTrainingStack();
@@ -167,11 +168,14 @@ describe('the training functions', () => {
     ]);
   });
 
-  it('writes only the one active-model parameter', () => {
+  it('writes only the one active-model parameter (Promote, Start canary, Check canary)', () => {
     const ssm = all.filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
-    expect(ssm).toHaveLength(1);
-    expect(actionsOf(ssm[0] as Statement).sort()).toEqual(['ssm:GetParameter', 'ssm:PutParameter']);
-    expect(flat(ssm[0]?.Resource)).toContain(':parameter/intent-router/dev/active-model');
+    expect(ssm).toHaveLength(3);
+    for (const statement of ssm) {
+      expect(actionsOf(statement).sort()).toEqual(['ssm:GetParameter', 'ssm:PutParameter']);
+      expect(flat(statement.Resource)).toContain(':parameter/intent-router/dev/active-model');
+      expect(flat(statement.Resource)).not.toContain('*');
+    }
   });
 
   it('configures the functions from config', () => {
@@ -235,9 +239,21 @@ describe('the state machine fragment', () => {
         S.promote,
         S.report,
         S.reuseDataset,
+        C.startCanary,
+        C.checkCanary,
+        C.abandonCanary,
       ].sort(),
     );
-    for (const [name, task] of tasks) {
+    // Check canary is caught into Abandon canary (which rolls the candidate back) before the failure path.
+    expect(states[C.checkCanary]?.['Catch']).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: C.abandonCanary },
+    ]);
+    expect(states[C.abandonCanary]).toMatchObject({
+      Parameters: expect.objectContaining({ 'abandon.$': '$.caught' }),
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.abandonFailure', Next: C.abandonFailed }],
+      Next: C.canaryAbandoned,
+    });
+    for (const [name, task] of tasks.filter(([n]) => n !== C.checkCanary && n !== C.abandonCanary)) {
       expect({ name, catch: task['Catch'] }).toEqual({
         name,
         catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: `${name} failed` }],
@@ -272,9 +288,9 @@ describe('the state machine fragment', () => {
     });
   });
 
-  it('promotes only when the gate passes, and reports either way', () => {
+  it('canaries (or promotes) only when the gate passes, and reports either way', () => {
     expect(states[S.gateChoice]).toMatchObject({
-      Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: S.promote }],
+      Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: C.startCanary }],
       Default: S.skipPromotion,
     });
     expect(states[S.promote]).toMatchObject({ Next: S.report });
@@ -328,5 +344,92 @@ describe('policy helpers', () => {
         ],
       },
     ]);
+  });
+});
+
+describe('the canary after the gate (canaryShare > 0)', () => {
+  const { States: states } = renderedDefinition(template);
+  const canaryStatements = (prefix: string) => statementsOf((id) => id.startsWith(prefix));
+
+  it('starts the canary, waits canaryCheckMinutes between checks and records the end as $.promotion', () => {
+    expect(states[C.startCanary]).toMatchObject({ Type: 'Task', ResultPath: '$.canary', Next: C.startedChoice });
+    expect(states[C.startedChoice]).toMatchObject({
+      Choices: [{ Variable: '$.canary.started', BooleanEquals: true, Next: C.waitCanary }],
+      Default: TRAINING_STATES.promote,
+    });
+    expect(states[C.waitCanary]).toMatchObject({ Type: 'Wait', Seconds: 300, Next: C.checkCanary });
+    expect(states[C.checkCanary]).toMatchObject({ ResultPath: '$.canaryCheck', Next: C.doneChoice });
+    expect(states[C.doneChoice]).toMatchObject({
+      Choices: [{ Variable: '$.canaryCheck.done', BooleanEquals: true, Next: C.canaryEnded }],
+      Default: C.waitCanary,
+    });
+    expect(states[C.canaryEnded]).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.promotion',
+      Parameters: { 'promoted.$': '$.canaryCheck.promoted', 'canary.$': '$.canaryCheck' },
+      Next: TRAINING_STATES.report,
+    });
+  });
+
+  it('retries CloudWatch and SSM throttling by name with backoff', () => {
+    for (const name of [C.startCanary, C.checkCanary]) {
+      const retry = states[name]?.['Retry'] as { ErrorEquals: string[]; BackoffRate: number; JitterStrategy: string }[];
+      expect(retry).toContainEqual(
+        expect.objectContaining({
+          ErrorEquals: [
+            'Throttling',
+            'InternalServiceFault',
+            'ThrottlingException',
+            'TooManyUpdates',
+            'InternalServerError',
+          ],
+          BackoffRate: 2,
+          JitterStrategy: 'FULL',
+        }),
+      );
+    }
+  });
+
+  it('reads only the four canary alarms, by ARN, and configures the functions from config', () => {
+    for (const prefix of ['TrainingFunctionsStartCanary', 'TrainingFunctionsCheckCanary']) {
+      const describe = canaryStatements(prefix).filter((s) => actionsOf(s).includes('cloudwatch:DescribeAlarms'));
+      expect(describe).toHaveLength(1);
+      const arns = flat(describe[0]?.Resource);
+      for (const check of ['InvalidReplies', 'Fallbacks', 'LatencyP99', 'ShadowAgreement']) {
+        expect(arns).toContain(`:alarm:IntentRouter-dev-Canary-${check}`);
+      }
+      expect(arns).not.toContain('*');
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Puts the gated candidate'),
+      Environment: {
+        Variables: Match.objectLike({ CANARY_SHARE: '0.1', API_STACK_NAME: 'IntentRouter-dev-Api' }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Reads the canary alarms'),
+      Environment: {
+        Variables: Match.objectLike({
+          CANARY_MINUTES: '60',
+          CANARY_ALARM_NAMES: Match.stringLikeRegexp('^IntentRouter-dev-Canary-InvalidReplies,'),
+        }),
+      },
+    });
+  });
+
+  it('canaryShare=0 keeps today’s behaviour: the gate goes straight to Promote, no canary state or function', () => {
+    const plain = buildTrainingStack({ canaryShare: 0 });
+    const plainTemplate = Template.fromStack(plain.stack);
+    const { States: plainStates } = renderedDefinition(plainTemplate);
+    expect(plainStates[TRAINING_STATES.gateChoice]).toMatchObject({
+      Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: TRAINING_STATES.promote }],
+    });
+    expect(Object.keys(plainStates).filter((n) => Object.values(C).includes(n as never))).toEqual([]);
+    plainTemplate.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Description: Match.stringLikeRegexp('canary') },
+      0,
+    );
+    expect(nagFindings(plain.stack)).toEqual([]);
   });
 });

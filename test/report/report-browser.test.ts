@@ -22,6 +22,9 @@ import { handler as generateShardHandler } from '../../lambda/pipeline/generate-
 import { handler as planHandler } from '../../lambda/pipeline/plan';
 import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
 import { handler as promoteHandler } from '../../lambda/pipeline/promote';
+import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
+import { handler as startCanaryHandler } from '../../lambda/pipeline/start-canary';
+import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 import { handler as reportHandler } from '../../lambda/pipeline/report';
 import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
 import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
@@ -180,6 +183,9 @@ beforeAll(async () => {
     [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
     [T.gate]: lambdaTask(gateHandler),
     [T.promote]: lambdaTask(promoteHandler),
+    [C.startCanary]: lambdaTask(startCanaryHandler),
+    [C.checkCanary]: lambdaTask(checkCanaryHandler),
+    [C.abandonCanary]: lambdaTask(checkCanaryHandler),
     [T.report]: lambdaTask(reportHandler),
     'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
   };

@@ -283,6 +283,38 @@ describe('renderHtml', () => {
     expect(shown).toContain('702 ms');
   });
 
+  it('shows the run’s canary (share and outcome) from the report, and a rolled-back verdict', () => {
+    const base = report();
+    const canary = {
+      done: true,
+      outcome: 'rolled-back' as const,
+      promoted: false,
+      parameterName: '/intent-router/dev/active-model',
+      version: 9,
+      share: 0.1,
+      startedAt: '2026-11-26T12:00:00.000Z',
+      elapsedMinutes: 10,
+      incumbent: { runId: 'run-0', deploymentArn: 'arn:incumbent' },
+      alarms: [{ name: 'IntentRouter-dev-Canary-Fallbacks', state: 'ALARM' as const, reason: 'fallback rate 0.09' }],
+      firing: ['IntentRouter-dev-Canary-Fallbacks'],
+      summary: 'rolled back after 10 min of canary at 10 %: IntentRouter-dev-Canary-Fallbacks: fallback rate 0.09',
+    };
+    const rolledBack: RunReport = { ...base, outcome: 'ROLLED_BACK', promotion: { promoted: false, canary } };
+    const figures = reportFigures({ report: rolledBack });
+    expect(figures.compared).toEqual([
+      {
+        role: 'canary',
+        modelId: base.deployment.deploymentArn,
+        label: 'rolled-back after 10 min (IntentRouter-dev-Canary-Fallbacks)',
+        trafficShare: 0.1,
+      },
+    ]);
+    const html = renderHtml(figures);
+    expect(html).toContain('data-outcome="ROLLED_BACK"');
+    expect(html).toContain('Rolled back during the canary: rolled back after 10 min');
+    expect(html.slice(html.indexOf('id="compared"'))).toContain('10.0 %');
+  });
+
   it('lives next to report.md, and the notification names it', () => {
     expect(reportHtmlKey('run-1')).toBe('runs/run-1/report.html');
     const { message } = snsSummary(report(), 's3://b/runs/run-1/report.md', 's3://b/runs/run-1/report.html');

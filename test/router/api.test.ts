@@ -1,6 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ALARM_THRESHOLDS } from '../../lib/constructs/router-monitoring';
 import { publishedJsonSchemas } from '../../lib/constructs/router-api';
+import { CANARY_CHECKS, canaryAlarmName } from '../../lib/naming';
 import { nagFindings, synth } from '../helpers/app';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -324,7 +325,9 @@ describe('router monitoring', () => {
     const api = synth({ notificationEmail: 'ops@example.com' }).templates.api;
     const [topicId] = ofType(api, 'AWS::SNS::Topic')[0] ?? [];
     api.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    const alarms = ofType(api, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const alarms = ofType(api, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .filter((a) => !String(a['AlarmName'] ?? '').includes('-Canary-')); // the canary's: no action, see below
     expect(ALARM_THRESHOLDS.activeModelReadErrorPeriods).toBeGreaterThan(1); // "persists": several periods in a row
     for (const alarm of alarms) expect(alarm['AlarmActions']).toEqual([{ Ref: topicId }]);
     expect(alarms).toEqual(
@@ -366,6 +369,98 @@ describe('router monitoring', () => {
     expect(body).toContain(':stateMachine:IntentRouter-qa-Pipeline');
     expect(body).toContain('StudentLatency');
     expect(body).toContain('ActiveModelReadErrors');
+  });
+});
+
+describe('router monitoring: the canary alarms', () => {
+  const api = synth({ envName: 'qa', minDominantAgreement: 0.8, canaryMinutes: 45 }).templates.api;
+  const canary = Object.fromEntries(
+    ofType(api, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .filter((a) => String(a['AlarmName'] ?? '').includes('-Canary-'))
+      .map((a) => [String(a['AlarmName']), a]),
+  );
+  type Query = {
+    Id: string;
+    Expression?: string;
+    ReturnData?: boolean;
+    MetricStat?: {
+      Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] };
+      Stat: string;
+      Period: number;
+    };
+  };
+  const queries = (name: string) => (canary[name]?.['Metrics'] ?? []) as Query[];
+  const dims = (q: Query | undefined) =>
+    Object.fromEntries((q?.MetricStat?.Metric.Dimensions ?? []).map((d) => [d.Name, d.Value]));
+
+  it('creates exactly the alarms the pipeline reads by name, with no action (the pipeline notifies)', () => {
+    expect(Object.keys(canary).sort()).toEqual(CANARY_CHECKS.map((c) => canaryAlarmName('qa', c)).sort());
+    for (const alarm of Object.values(canary)) {
+      expect(alarm['AlarmActions']).toBeUndefined();
+      expect(alarm['TreatMissingData']).toBe('notBreaching');
+    }
+  });
+
+  it.each([
+    ['InvalidReplies', 'InvalidReplies', ALARM_THRESHOLDS.canaryInvalidReplyPercent],
+    ['Fallbacks', 'Fallbacks', ALARM_THRESHOLDS.canaryFallbackPercent],
+  ] as const)('%s: a rate of the candidate only, per minute, 3 of 3', (check, metric, threshold) => {
+    const alarm = canary[canaryAlarmName('qa', check)] ?? {};
+    expect(alarm).toMatchObject({
+      Threshold: threshold,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
+    const stats = queries(canaryAlarmName('qa', check)).filter((q) => q.MetricStat);
+    expect(stats.map((q) => q.MetricStat?.Period)).toEqual(stats.map(() => 60));
+    for (const q of stats) expect(dims(q)).toEqual({ service: 'intent-router', Variant: 'candidate' });
+    expect(stats.map((q) => q.MetricStat?.Metric.MetricName)).toEqual(
+      expect.arrayContaining([metric, 'Queries', ...(check === 'Fallbacks' ? ['CanaryRefused'] : [])]),
+    );
+    const expression = queries(canaryAlarmName('qa', check)).find((q) => q.Expression)?.Expression;
+    expect(expression).toBe(
+      `IF(candidateQueries >= ${ALARM_THRESHOLDS.canaryMinQueriesPerPeriod}, ` +
+        `100 * (candidate${metric}${check === 'Fallbacks' ? ' + candidateCanaryRefused' : ''}) / candidateQueries, 0)`,
+    );
+  });
+
+  it("LatencyP99: the candidate's p99 against the incumbent's, beyond a margin of the budget", () => {
+    const name = canaryAlarmName('qa', 'LatencyP99');
+    expect(canary[name]).toMatchObject({ Threshold: 1500 * ALARM_THRESHOLDS.canaryLatencyMarginOfBudget });
+    const byId = Object.fromEntries(queries(name).map((q) => [q.Id, q]));
+    expect(byId['candidate']?.MetricStat).toMatchObject({ Stat: 'p99', Metric: { MetricName: 'Latency' } });
+    expect(dims(byId['candidate'])).toEqual({ service: 'intent-router', Variant: 'candidate' });
+    expect(dims(byId['incumbent'])).toEqual({ service: 'intent-router', Variant: 'incumbent' });
+    expect(queries(name).find((q) => q.ReturnData !== false)?.Expression).toBe(
+      `IF(n >= ${ALARM_THRESHOLDS.canaryMinQueriesPerPeriod}, candidate - incumbent, 0)`,
+    );
+  });
+
+  it("ShadowAgreement: the labeller's candidate agreement below minDominantAgreement once enough samples exist", () => {
+    const name = canaryAlarmName('qa', 'ShadowAgreement');
+    expect(canary[name]).toMatchObject({
+      Threshold: 0.8,
+      ComparisonOperator: 'LessThanThreshold',
+      EvaluationPeriods: 1,
+    });
+    const byId = Object.fromEntries(queries(name).map((q) => [q.Id, q]));
+    expect(byId['agreement']?.MetricStat).toMatchObject({
+      Stat: 'Average',
+      Period: 45 * 60,
+      Metric: { MetricName: 'ShadowDominantAgreement' },
+    });
+    expect(dims(byId['agreement'])).toEqual({ service: 'intent-router-shadow', Variant: 'candidate' });
+    expect(byId['n']?.MetricStat?.Stat).toBe('SampleCount');
+    expect(queries(name).find((q) => q.ReturnData !== false)?.Expression).toBe('IF(n >= 30, agreement, 1)');
+  });
+
+  it('shows the variants side by side on the dashboard', () => {
+    const body = JSON.stringify(ofType(api, 'AWS::CloudWatch::Dashboard')[0]?.[1].Properties['DashboardBody']);
+    expect(body).toContain('Canary: latency p99 by variant');
+    expect(body).toContain('\\"Variant\\",\\"candidate\\"');
+    expect(body).toContain('\\"Variant\\",\\"incumbent\\"');
   });
 });
 

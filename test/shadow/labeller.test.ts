@@ -103,6 +103,37 @@ describe('shadow labeller handler', () => {
     expect(cost).toBeCloseTo((3 * (365 * 0.8 + 30 * 3.2)) / 1e6, 9);
   });
 
+  it('reports agreement per canary variant (Variant dimension) for samples tagged with one, and none otherwise', async () => {
+    bedrockMock.on(ConverseCommand).callsFake(async (input) => {
+      const { user } = requestTexts(input);
+      return converseReply(JSON.stringify(user.includes('car') ? VISUAL : AUDIO));
+    });
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord(
+          'm-1',
+          encodeShadowMessage([
+            sample('dog barking loudly', { variant: 'candidate' }),
+            sample('red car on a road', { variant: 'candidate' }),
+            sample('dog barking again', { variant: 'incumbent' }),
+          ]),
+        ),
+      ],
+    };
+    await labelShadowEvent(event, { sleep: noSleep, now });
+    // The fixture answers audio: the candidate disagreed on the car query.
+    expect(values('ShadowDominantAgreement', { Variant: 'candidate' }).sort()).toEqual([0, 1]);
+    expect(values('ShadowDominantAgreement', { Variant: 'incumbent' })).toEqual([1]);
+    expect(values('ShadowDominantAgreement', { source: 'student' }).sort()).toEqual([0, 1, 1]);
+
+    emf = [];
+    await labelShadowEvent(
+      { Records: [sqsRecord('m-2', encodeShadowMessage([sample('dog barking loudly')]))] },
+      { sleep: noSleep, now },
+    );
+    expect(emf.some((blob) => 'Variant' in blob)).toBe(false);
+  });
+
   it('drops a malformed message (no retry), labels the rest', async () => {
     bedrockMock.on(ConverseCommand).resolves(converseReply(JSON.stringify(AUDIO)));
     const event: SQSEvent = {

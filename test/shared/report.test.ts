@@ -120,3 +120,76 @@ describe('snsSummary', () => {
     expect(message).toContain('Report: s3://b/runs/run-1/report.md');
   });
 });
+
+describe('a run that went through a canary', () => {
+  const reason =
+    'Threshold Crossed: 1 out of the last 1 datapoints [0.0731 (26/11/26 12:10:00)] was greater than the threshold (0.02).';
+  const canary = (outcome: 'promoted' | 'rolled-back', firing: string[]) => ({
+    done: true,
+    outcome,
+    promoted: outcome === 'promoted',
+    parameterName: '/intent-router/dev/active-model',
+    version: 9,
+    share: 0.1,
+    startedAt: '2026-11-26T12:00:00.000Z',
+    elapsedMinutes: outcome === 'promoted' ? 60 : 10,
+    incumbent: {
+      runId: 'run-0',
+      deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent001',
+    },
+    alarms: [
+      { name: 'IntentRouter-dev-Canary-InvalidReplies', state: firing.length ? 'ALARM' : 'OK', reason } as const,
+      {
+        name: 'IntentRouter-dev-Canary-ShadowAgreement',
+        state: 'INSUFFICIENT_DATA',
+        reason: 'too few samples',
+      } as const,
+    ],
+    firing,
+    summary:
+      outcome === 'promoted'
+        ? 'promoted after 60 min of canary at 10 % with no alarm'
+        : `rolled back after 10 min of canary at 10 %: IntentRouter-dev-Canary-InvalidReplies: ${reason}`,
+  });
+  const withCanary = (outcome: 'promoted' | 'rolled-back', firing: string[]): RunReportInput => ({
+    ...input(4.2, outcome === 'promoted'),
+    promotion: {
+      promoted: outcome === 'promoted',
+      parameterName: '/intent-router/dev/active-model',
+      version: 9,
+      canary: canary(outcome, firing),
+    },
+  });
+
+  it('is ROLLED_BACK when an alarm ended the canary; the report and the notification name the alarm and figures', () => {
+    const report = buildReport(withCanary('rolled-back', ['IntentRouter-dev-Canary-InvalidReplies']));
+    expect(report.outcome).toBe('ROLLED_BACK');
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('# Intent router run `run-1`: ROLLED_BACK');
+    expect(markdown).toContain('passed the gate but was **rolled back** during its canary');
+    expect(markdown).toContain('## Canary');
+    expect(markdown).toContain('- outcome: **rolled-back** after 10 min at 10.0 % of live traffic');
+    expect(markdown).toContain(`| \`IntentRouter-dev-Canary-InvalidReplies\` | **ALARM** | ${reason} |`);
+    expect(markdown).toContain('| `IntentRouter-dev-Canary-ShadowAgreement` | INSUFFICIENT_DATA | too few samples |');
+    const { subject, message } = snsSummary(report, 's3://b/runs/run-1/report.md');
+    expect(subject).toBe('Intent router run run-1: ROLLED_BACK');
+    expect(message).toContain('Rolled back to the incumbent (run run-0) during the canary.');
+    expect(message).toContain(`IntentRouter-dev-Canary-InvalidReplies: ${reason}`);
+  });
+
+  it('is PROMOTED after a quiet canary, with the canary’s section', () => {
+    const report = buildReport(withCanary('promoted', []));
+    expect(report.outcome).toBe('PROMOTED');
+    expect(renderMarkdown(report)).toContain('passed the gate and its canary and is now the active model');
+    expect(renderMarkdown(report)).toContain('| `IntentRouter-dev-Canary-InvalidReplies` | OK |');
+    expect(snsSummary(report, 's3://b/r.md').message).toContain(
+      'Canary: promoted, promoted after 60 min of canary at 10 % with no alarm.',
+    );
+  });
+
+  it('without a canary, a run that was not promoted stays REJECTED and has no canary section', () => {
+    const report = buildReport(input(3.5, false));
+    expect(report.outcome).toBe('REJECTED');
+    expect(renderMarkdown(report)).not.toContain('## Canary');
+  });
+});

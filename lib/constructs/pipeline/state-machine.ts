@@ -10,6 +10,7 @@ import type { AppConfig } from '../../config';
 import { activeModelParameterName, stateMachineName } from '../../naming';
 import type { DatasetBucket } from '../dataset-bucket';
 import { Function } from '../function';
+import { canaryDuration } from './canary-stage';
 import type { Notifications } from '../notifications';
 import { allow, modelInvokeArns, viaService } from './bedrock-roles';
 import { acknowledgeInvokeGrants, FailurePath, invokeStep, stageFunctionFactory } from './steps';
@@ -41,6 +42,9 @@ export type GenerationConfig = Pick<
   | 'minGenerationSuccessRate'
   | 'includeReasoning'
   | 'pipelineTimeoutHours'
+  | 'canaryShare'
+  | 'canaryMinutes'
+  | 'canaryCheckMinutes'
   | 'logRetentionDays'
   | 'retainData'
   | 'priceTable'
@@ -333,7 +337,8 @@ export class DistillationPipeline extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: stateMachineName(config.envName),
       definitionBody: sfn.DefinitionBody.fromChainable(chain),
-      timeout: Duration.hours(config.pipelineTimeoutHours),
+      // The canary runs on live traffic for its own window: it does not eat into the training's budget.
+      timeout: Duration.hours(config.pipelineTimeoutHours).plus(canaryDuration(config)),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });

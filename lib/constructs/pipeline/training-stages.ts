@@ -15,6 +15,7 @@ import {
   RUN_PATTERNS,
   viaService,
 } from './bedrock-roles';
+import { CanaryStage, type CanaryConfig } from './canary-stage';
 import { acknowledgeInvokeGrants, invokeStep, stageFunctionFactory, type FailurePath } from './steps';
 
 /**
@@ -24,6 +25,10 @@ import { acknowledgeInvokeGrants, invokeStep, stageFunctionFactory, type Failure
  *     ─► Deploy student ─► Wait ─► Check deployment ─► Deployment active? (loop)
  *     ─► Evaluate ─► Wait ─► Check evaluation ─► Evaluation done? (loop)
  *     ─► Gate ─► Gate passed? ─► Promote ─► Report          (rejected: Skip promotion ─► Report)
+ *
+ * With `canaryShare` > 0 a passed gate goes to the canary (CanaryStage, lib/constructs/pipeline/canary-stage.ts)
+ * instead of Promote: the candidate answers a share of live traffic beside the incumbent until its alarms roll it back
+ * or a quiet `canaryMinutes` promotes it; a run with nothing promoted yet goes on to Promote.
  *
  * Every Lambda step puts its result at `$.<key>` (see lambda/shared/training-contracts.ts), retries Lambda and Bedrock
  * transient errors and is caught into the failure path; failed jobs and deployments notify and fail with Bedrock's
@@ -54,7 +59,8 @@ export type TrainingConfig = Pick<
   | 'priceTable'
   | 'logRetentionDays'
   | 'retainData'
->;
+> &
+  CanaryConfig;
 
 export interface TrainingStagesProps {
   readonly config: TrainingConfig;
@@ -106,6 +112,8 @@ export class TrainingStages extends Construct {
   readonly roles: BedrockServiceRoles;
   /** Every Lambda of the fragment, by step. */
   readonly functions: Readonly<Record<string, Function>>;
+  /** The canary after the Gate (absent when canaryShare is 0: the gate goes straight to Promote, as before). */
+  readonly canary?: CanaryStage;
 
   constructor(scope: Construct, id: string, props: TrainingStagesProps) {
     super(scope, id);
@@ -358,7 +366,6 @@ export class TrainingStages extends Construct {
     s3Objects(reuse, ['s3:GetObject'], [RUN_PATTERNS.dataset], 'It reads the earlier run’s train and test files.');
     s3ReadWithNotFound(reuse);
     datasetKeyViaS3(reuse, ['kms:Decrypt']);
-    this.functions = functions;
 
     // --- the state machine fragment -----------------------------------------------------------------------------
     const step = (name: string, f: Function, resultKey: string, payload: Record<string, unknown>, timeout?: Duration) =>
@@ -506,9 +513,21 @@ export class TrainingStages extends Construct {
           )
           .otherwise(waitEvaluation),
       );
+    promoteStep.next(reportStep);
+    if (config.canaryShare > 0) {
+      this.canary = new CanaryStage(this, 'Canary', {
+        config,
+        failure,
+        activeModelParameterName: props.activeModelParameterName,
+        newFunction: (name, entry, description, environment) => fn(name, entry, description, environment),
+        promoteDirectly: promoteStep,
+      });
+      this.canary.next(reportStep);
+    }
+    this.functions = functions;
     gateStep.next(
       new sfn.Choice(this, S.gateChoice)
-        .when(sfn.Condition.booleanEquals('$.gate.passed', true), promoteStep.next(reportStep))
+        .when(sfn.Condition.booleanEquals('$.gate.passed', true), this.canary ?? promoteStep)
         .otherwise(skipPromotion.next(reportStep)),
     );
     this.reuseDatasetStep.next(reuseModelChoice);

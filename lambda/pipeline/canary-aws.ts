@@ -1,0 +1,71 @@
+import { DescribeAlarmsCommand, type CloudWatchClient, type StateValue } from '@aws-sdk/client-cloudwatch';
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { ActiveModel } from '../shared/active-model';
+import { missingAlarms, type AlarmReading, type AlarmState } from '../shared/canary-decision';
+import { errorName } from './common';
+
+/** The canary steps' AWS calls (Start canary, Check canary): DescribeAlarms by name, the active-model parameter. */
+
+/** The time the canary steps see (one place, so tests can move it without faking timers under the SDK). */
+export const clock = { now: (): Date => new Date() };
+
+/** Thrown when a canary alarm does not exist: the Api stack of this release creates them. */
+export class CanaryAlarmsMissing extends Error {
+  override readonly name = 'CanaryAlarmsMissing';
+}
+
+/** Thrown when the parameter holds a canary the run must not overwrite (another run's, or nothing to canary). */
+export class CanaryRefused extends Error {
+  override readonly name = 'CanaryRefused';
+}
+
+const STATES: readonly AlarmState[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
+const alarmState = (value: StateValue | undefined): AlarmState =>
+  STATES.find((s) => s === value) ?? 'INSUFFICIENT_DATA';
+
+/**
+ * The named metric alarms' states; throws CanaryAlarmsMissing naming every alarm that does not exist. Metric alarms
+ * only: DescribeAlarms returns composite alarms only to a permission scoped to `*`
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html), and the canary's role is
+ * scoped to its four alarm ARNs.
+ */
+export async function readCanaryAlarms(
+  cloudwatch: CloudWatchClient,
+  names: readonly string[],
+  apiStackName: string,
+): Promise<AlarmReading[]> {
+  // At most 100 names per call; the canary has four.
+  const out = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm'] }));
+  const readings: AlarmReading[] = (out.MetricAlarms ?? []).map((a) => ({
+    name: a.AlarmName ?? '',
+    state: alarmState(a.StateValue),
+    reason: a.StateReason ?? '',
+    ...(a.StateUpdatedTimestamp ? { updatedAt: a.StateUpdatedTimestamp.toISOString() } : {}),
+  }));
+  const missing = missingAlarms(names, readings);
+  if (missing.length > 0) {
+    throw new CanaryAlarmsMissing(
+      `the canary metric alarm(s) ${missing.join(', ')} do not exist: deploy the Api stack of this release ` +
+        `(npx cdk deploy ${apiStackName}) so that the candidate is watched, then redrive the run`,
+    );
+  }
+  return names.flatMap((n) => readings.filter((r) => r.name === n));
+}
+
+export async function readParameter(ssm: SSMClient, name: string): Promise<{ value?: string; version?: number }> {
+  try {
+    const out = await ssm.send(new GetParameterCommand({ Name: name }));
+    return { value: out.Parameter?.Value, version: out.Parameter?.Version };
+  } catch (error) {
+    if (errorName(error) === 'ParameterNotFound') return {};
+    throw error;
+  }
+}
+
+/** Overwrites the parameter (a new version: the previous value stays in its history); returns the new version. */
+export async function writeParameter(ssm: SSMClient, name: string, value: ActiveModel): Promise<number> {
+  const out = await ssm.send(
+    new PutParameterCommand({ Name: name, Value: JSON.stringify(value), Type: 'String', Overwrite: true }),
+  );
+  return out.Version ?? 0;
+}

@@ -1,0 +1,452 @@
+import {
+  GetFoundationModelCommand,
+  type GetFoundationModelCommandInput,
+  type GetFoundationModelCommandOutput,
+} from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  type DescribeAlarmsCommandInput,
+  type DescribeAlarmsCommandOutput,
+  type StateValue,
+} from '@aws-sdk/client-cloudwatch';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import {
+  GetParameterCommand,
+  PutParameterCommand,
+  SSMClient,
+  type GetParameterCommandOutput,
+  type PutParameterCommandInput,
+  type PutParameterCommandOutput,
+} from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
+import { clock } from '../../lambda/pipeline/canary-aws';
+import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
+import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
+import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
+import { handler as checkEvaluationHandler } from '../../lambda/pipeline/check-evaluation';
+import { logger, metrics } from '../../lambda/pipeline/common';
+import { handler as deployStudentHandler } from '../../lambda/pipeline/deploy-student';
+import { handler as evaluateHandler } from '../../lambda/pipeline/evaluate';
+import { handler as gateHandler } from '../../lambda/pipeline/gate';
+import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
+import { handler as planHandler } from '../../lambda/pipeline/plan';
+import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
+import { handler as promoteHandler } from '../../lambda/pipeline/promote';
+import { handler as reportHandler } from '../../lambda/pipeline/report';
+import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
+import { handler as startCanaryHandler } from '../../lambda/pipeline/start-canary';
+import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
+import { readActiveModel, type ActiveModel } from '../../lambda/shared/active-model';
+import { toRecord } from '../../lambda/shared/dataset-record';
+import { MODALITIES } from '../../lambda/shared/modality';
+import { productionRecordsKey } from '../../lambda/shared/production-records';
+import { STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
+import type { RunReport } from '../../lambda/shared/report';
+import { runKeys } from '../../lambda/shared/runs';
+import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
+import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
+import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
+import { synth } from '../helpers/app';
+import { InMemoryS3 } from '../helpers/aws-mocks';
+import {
+  lambdaEnvironment,
+  lambdaTask,
+  runLocally,
+  snsPublishTask,
+  stateMachineDefinition,
+  type LocalRunResult,
+} from '../helpers/local-sfn';
+import { dominantWeights, SimulatedTeacher } from '../helpers/simulated-teacher';
+import { addListing, FakeBedrock } from './fake-bedrock';
+
+/**
+ * The canary, executed locally through the REAL synthesized pipeline state machine and the real handlers: a run from
+ * production records (no generation) passes the gate against a promoted incumbent, then its candidate answers
+ * `canaryShare` of live traffic while Check canary reads the four canary alarms (CloudWatch mocked at the SDK boundary
+ * with DescribeAlarms' real response shape) and the active-model parameter (an SSM mock that keeps its value and
+ * versions). The canary steps' clock advances canaryCheckMinutes per read; waits take no time.
+ */
+
+const { templates } = synth({ exampleCount: '100', testExampleCount: '50', queriesPerShard: '10' });
+const definition = stateMachineDefinition(templates.pipeline);
+const environment = lambdaEnvironment(templates.pipeline);
+const BUCKET = environment.DATASET_BUCKET ?? '';
+const PARAMETER = environment.ACTIVE_MODEL_PARAMETER_NAME ?? '';
+const ALARMS = (environment.CANARY_ALARM_NAMES ?? '').split(',');
+const [INVALID_REPLIES = '', FALLBACKS = '', LATENCY = '', AGREEMENT = ''] = ALARMS;
+const $metadata = { httpStatusCode: 200, requestId: 'canary-e2e' };
+const STARTED = Date.parse('2026-11-26T12:00:00.000Z');
+const INCUMBENT: ActiveModel = {
+  deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent001',
+  modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/incumbent',
+  runId: 'run-earlier',
+  promotedAt: '2026-11-01T00:00:00.000Z',
+  studentPromptVersion: STUDENT_PROMPT_VERSION,
+  metrics: { judgeScore: 4.2 },
+};
+
+const runtime = mockClient(BedrockRuntimeClient);
+const ssm = mockClient(SSMClient);
+const sns = mockClient(SNSClient);
+const cloudwatch = mockClient(CloudWatchClient);
+let s3: InMemoryS3;
+let bedrock: FakeBedrock;
+let savedEnv: NodeJS.ProcessEnv;
+
+const tasks = {
+  [G.preflight]: lambdaTask(preflightHandler),
+  [G.plan]: lambdaTask(planHandler),
+  [G.generateShard]: lambdaTask(generateShardHandler),
+  [G.assemble]: lambdaTask(assembleHandler),
+  [T.reuseDataset]: lambdaTask(reuseDatasetHandler),
+  [T.startDistillation]: lambdaTask(startDistillationHandler),
+  [T.checkDistillation]: lambdaTask(checkDistillationHandler),
+  [T.deployStudent]: lambdaTask(deployStudentHandler),
+  [T.checkDeployment]: lambdaTask(checkDeploymentHandler),
+  [T.evaluate]: lambdaTask(evaluateHandler),
+  [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
+  [T.gate]: lambdaTask(gateHandler),
+  [T.promote]: lambdaTask(promoteHandler),
+  [C.startCanary]: lambdaTask(startCanaryHandler),
+  [C.checkCanary]: lambdaTask(checkCanaryHandler),
+  [C.abandonCanary]: lambdaTask(checkCanaryHandler),
+  [T.report]: lambdaTask(reportHandler),
+  'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
+};
+
+/** The active-model parameter: GetParameter reads what PutParameter last wrote, each write a new version. */
+class FakeParameter {
+  readonly values: string[] = [];
+  /** Called before each GetParameter with the count of reads so far: an operator can change the value here. */
+  beforeRead: (reads: number) => void = () => undefined;
+  private reads = 0;
+  constructor(initial: string) {
+    this.values.push(initial);
+    ssm.on(GetParameterCommand).callsFake(async (): Promise<GetParameterCommandOutput> => {
+      this.beforeRead(++this.reads);
+      return {
+        $metadata,
+        Parameter: { Name: PARAMETER, Type: 'String', Value: this.current, Version: this.values.length },
+      };
+    });
+    ssm
+      .on(PutParameterCommand)
+      .callsFake(async (input: PutParameterCommandInput): Promise<PutParameterCommandOutput> => {
+        this.values.push(input.Value ?? '');
+        return { $metadata, Version: this.values.length, Tier: 'Standard' };
+      });
+  }
+  get current(): string {
+    return this.values.at(-1) ?? '';
+  }
+  /** An operator's write (e.g. `npm run pipeline -- rollback`), outside the run. */
+  operatorWrites(value: string) {
+    this.values.push(value);
+  }
+}
+
+/** DescribeAlarms as CloudWatch answers it: the named metric alarms, each in the state `stateAt(name, read)`. */
+function alarms(stateAt: (name: string, read: number) => StateValue, reasonOf: (name: string) => string) {
+  let reads = 0;
+  cloudwatch
+    .on(DescribeAlarmsCommand)
+    .callsFake(async (input: DescribeAlarmsCommandInput): Promise<DescribeAlarmsCommandOutput> => {
+      reads += 1;
+      return {
+        $metadata,
+        MetricAlarms: (input.AlarmNames ?? []).map((name) => {
+          const state = stateAt(name, reads);
+          return {
+            AlarmName: name,
+            AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}`,
+            StateValue: state,
+            StateReason:
+              state === 'ALARM' ? reasonOf(name) : 'Threshold Crossed: no datapoints were breaching the threshold',
+            StateUpdatedTimestamp: new Date(STARTED),
+            ActionsEnabled: true,
+            Namespace: 'IntentRouter',
+            MetricName: name,
+            EvaluationPeriods: 1,
+            Threshold: 0.02,
+            ComparisonOperator: 'GreaterThanThreshold',
+          };
+        }),
+        CompositeAlarms: [],
+      };
+    });
+}
+
+/** Production records covering every quota: Plan generates nothing, the run goes straight to training. */
+function seedProduction() {
+  const word = { visual: 'scene', audio: 'sound', transcription: 'dialogue', metadata: 'title' } as const;
+  const lines = MODALITIES.flatMap((m) =>
+    Array.from({ length: 55 }, (_, i) => JSON.stringify(toRecord(`live ${word[m]} clip ${i}`, dominantWeights(m)))),
+  );
+  s3.set(BUCKET, productionRecordsKey(new Date('2026-11-25T08:00:00Z'), 'batch-a'), lines.join('\n') + '\n');
+}
+
+beforeAll(() => {
+  logger.setLogLevel('SILENT');
+  jest.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
+});
+beforeEach(() => {
+  savedEnv = { ...process.env };
+  Object.assign(process.env, environment, { AWS_REGION: 'us-east-1' });
+  s3 = new InMemoryS3();
+  addListing(s3);
+  seedProduction();
+  const answerer = new SimulatedTeacher();
+  runtime.reset();
+  runtime.on(ConverseCommand).callsFake((input: ConverseCommandInput) => answerer.reply(input));
+  ssm.reset();
+  sns.reset();
+  sns.on(PublishCommand).resolves({ $metadata, MessageId: 'message-1' });
+  cloudwatch.reset();
+  bedrock = new FakeBedrock(s3, { judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
+  bedrock.mock
+    .on(GetFoundationModelCommand)
+    .callsFake(async (input: GetFoundationModelCommandInput): Promise<GetFoundationModelCommandOutput> => ({
+      $metadata,
+      modelDetails: {
+        modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,
+        modelId: input.modelIdentifier,
+        modelLifecycle: { status: 'ACTIVE' },
+      },
+    }));
+  // Start canary reads the clock once, then each check: canaryCheckMinutes (5) later than the one before.
+  let reads = 0;
+  jest.spyOn(clock, 'now').mockImplementation(() => new Date(STARTED + 5 * 60_000 * reads++));
+});
+afterEach(() => {
+  s3.restore();
+  bedrock.restore();
+  process.env = savedEnv;
+  jest.restoreAllMocks();
+  jest.spyOn(metrics, 'publishStoredMetrics').mockReturnValue(metrics);
+});
+afterAll(() => {
+  runtime.restore();
+  ssm.restore();
+  sns.restore();
+  cloudwatch.restore();
+});
+
+const run = (runId: string) => runLocally(definition, { executionName: runId, input: { fromProduction: true }, tasks });
+const checks = (result: LocalRunResult) => result.entered.filter((s) => s === C.checkCanary).length;
+const readReport = (runId: string) => JSON.parse(s3.get(BUCKET, runKeys(runId).reportJson) ?? '{}') as RunReport;
+const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+const modelOf = (value: string | undefined) => {
+  const read = readActiveModel(value);
+  if (read.state !== 'promoted') throw new Error(`expected a model, got ${read.state}`);
+  return read.model;
+};
+
+describe('the canary, executed locally through the synthesized state machine', () => {
+  it('promotes the candidate after a quiet canaryMinutes window', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    alarms(
+      (name) => (name === AGREEMENT ? 'INSUFFICIENT_DATA' : 'OK'),
+      () => '',
+    );
+    const result = await run('run-canary-quiet');
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.entered.slice(result.entered.indexOf(T.gateChoice))).toEqual([
+      T.gateChoice,
+      C.startCanary,
+      C.startedChoice,
+      ...Array.from({ length: 12 }, () => [C.waitCanary, C.checkCanary, C.doneChoice]).flat(),
+      C.canaryEnded,
+      T.report,
+    ]);
+    // 60 minutes in checks of 5: the 12th check finds the window over.
+    expect(checks(result)).toBe(12);
+    const deploymentArn = bedrock.deployments[0]?.customModelDeploymentArn ?? '';
+    // Version 2: the candidate beside the incumbent at 10 %; version 3: the candidate alone.
+    expect(parameter.values).toHaveLength(3);
+    expect(modelOf(parameter.values[1])).toMatchObject({
+      deploymentArn: INCUMBENT.deploymentArn,
+      canary: { deploymentArn, runId: 'run-canary-quiet', share: 0.1, startedAt: new Date(STARTED).toISOString() },
+    });
+    const promoted = modelOf(parameter.current);
+    expect(promoted).toMatchObject({ deploymentArn, runId: 'run-canary-quiet' });
+    expect(promoted.canary).toBeUndefined();
+    expect(result.output?.['promotion']).toMatchObject({
+      promoted: true,
+      version: 3,
+      canary: { outcome: 'promoted', elapsedMinutes: 60, share: 0.1, firing: [] },
+    });
+
+    const report = readReport('run-canary-quiet');
+    expect(report.outcome).toBe('PROMOTED');
+    expect(s3.get(BUCKET, runKeys('run-canary-quiet').reportMarkdown)).toContain('## Canary');
+    expect(published()[0]?.Subject).toBe('Intent router run run-canary-quiet: PROMOTED');
+    expect(published()[0]?.Message).toContain('after 60 min of canary at 10 %');
+  });
+
+  it('rolls back to the incumbent when an alarm fires, and the notification names the alarm and its figures', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    const reason =
+      'Threshold Crossed: 1 out of the last 1 datapoints [0.0731 (26/11/26 12:10:00)] was greater than the threshold ' +
+      '(0.02) (minimum 1 datapoint for OK -> ALARM transition).';
+    // Quiet at the first check (and at Start canary's read), the invalid-reply alarm fires at the second check.
+    alarms(
+      (name, read) => (name === INVALID_REPLIES && read >= 3 ? 'ALARM' : 'OK'),
+      () => reason,
+    );
+    const result = await run('run-canary-alarm');
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(checks(result)).toBe(2);
+    expect(parameter.values).toHaveLength(3);
+    // The incumbent alone again, as it was.
+    expect(modelOf(parameter.current)).toEqual({ ...INCUMBENT, schemaVersion: 2 });
+    expect(result.output?.['promotion']).toMatchObject({
+      promoted: false,
+      canary: { outcome: 'rolled-back', firing: [INVALID_REPLIES], elapsedMinutes: 10 },
+    });
+    expect(readReport('run-canary-alarm').outcome).toBe('ROLLED_BACK');
+    const [notification] = published();
+    expect(notification?.Subject).toBe('Intent router run run-canary-alarm: ROLLED_BACK');
+    expect(notification?.Message).toContain(`${INVALID_REPLIES}: ${reason}`);
+    expect(notification?.Message).not.toContain(FALLBACKS + ':');
+    expect(s3.get(BUCKET, runKeys('run-canary-alarm').reportMarkdown)).toContain(reason);
+  });
+
+  it('a mid-canary manual rollback ends the run without overwriting the operator’s value', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    // An alarm is firing too: the operator's value still wins, nothing is written over it.
+    alarms(
+      (name, read) => (name === LATENCY && read >= 3 ? 'ALARM' : 'OK'),
+      () => 'p99 above the incumbent',
+    );
+    const operatorValue = JSON.stringify({ ...INCUMBENT, schemaVersion: 2 });
+    let canaryReads = 0;
+    parameter.beforeRead = () => {
+      // Preflight and Start canary read first; the operator rolls back before the second check reads.
+      if (modelOf(parameter.current).canary && ++canaryReads === 2) parameter.operatorWrites(operatorValue);
+    };
+    const result = await run('run-canary-operator');
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(checks(result)).toBe(2);
+    // Version 1: incumbent; 2: the canary (the run); 3: the operator's rollback; nothing after it.
+    expect(parameter.values).toHaveLength(3);
+    expect(parameter.current).toBe(operatorValue);
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+    expect(result.output?.['promotion']).toMatchObject({
+      promoted: false,
+      version: 3,
+      canary: { outcome: 'rolled-back-by-operator', firing: [] },
+    });
+    expect(published()[0]?.Subject).toBe('Intent router run run-canary-operator: ROLLED_BACK');
+  });
+
+  it('first run (nothing promoted): the candidate is promoted directly, no alarm is read', async () => {
+    const parameter = new FakeParameter('none');
+    const result = await run('run-canary-first');
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.entered.slice(-4)).toEqual([C.startCanary, C.startedChoice, T.promote, T.report]);
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
+    expect(modelOf(parameter.current).runId).toBe('run-canary-first');
+    expect(result.output?.['canary']).toEqual({ started: false, reason: 'nothing is promoted yet' });
+  });
+
+  it('a missing canary alarm fails the run before any traffic moves, naming the alarm and the fix', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    cloudwatch.on(DescribeAlarmsCommand).resolves({ $metadata, MetricAlarms: [], CompositeAlarms: [] });
+    const result = await run('run-canary-no-alarms');
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'CanaryAlarmsMissing' });
+    expect(result.cause).toContain(`${INVALID_REPLIES}, ${FALLBACKS}, ${LATENCY}, ${AGREEMENT} do not exist`);
+    expect(parameter.values).toHaveLength(1);
+    const [notification] = published();
+    expect(notification?.Subject).toBe('Intent router run failed at Start canary');
+    expect(notification?.Message).toContain('npx cdk deploy IntentRouter-dev-Api');
+  });
+});
+
+describe('a canary that can no longer be checked', () => {
+  it('takes the candidate out of live traffic, then notifies and fails with the cause', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    // The alarms exist when the canary starts and at the first check; then someone deletes the Api stack's alarms.
+    let reads = 0;
+    cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: DescribeAlarmsCommandInput) => ({
+      $metadata,
+      MetricAlarms:
+        ++reads <= 2
+          ? (input.AlarmNames ?? []).map((name) => ({ AlarmName: name, StateValue: 'OK', StateReason: 'quiet' }))
+          : [],
+    }));
+    const result = await run('run-canary-lost');
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'CanaryAlarmsMissing' });
+    expect(result.entered.slice(-5)).toEqual([
+      C.checkCanary,
+      C.abandonCanary,
+      C.canaryAbandoned,
+      'Notify failure',
+      'Run failed',
+    ]);
+    // Version 2 the canary, version 3 the incumbent alone again.
+    expect(parameter.values).toHaveLength(3);
+    expect(modelOf(parameter.current)).toEqual({ ...INCUMBENT, schemaVersion: 2 });
+    const [notification] = published();
+    expect(notification?.Subject).toBe('Intent router run failed at Check canary');
+    expect(notification?.Message).toContain(`${INVALID_REPLIES}, ${FALLBACKS}, ${LATENCY}, ${AGREEMENT} do not exist`);
+    expect(notification?.Message).toContain('rolled back after 10 min because the canary could no longer be checked');
+  });
+
+  it('leaves an operator’s value alone when the check fails after the operator ended the canary', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });
+    let reads = 0;
+    cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: DescribeAlarmsCommandInput) => {
+      if (++reads === 1) {
+        return {
+          $metadata,
+          MetricAlarms: (input.AlarmNames ?? []).map((name) => ({ AlarmName: name, StateValue: 'OK' })),
+        };
+      }
+      // CloudWatch throttles every check (retried 6 times by the state machine), and meanwhile the operator promotes.
+      if (modelOf(parameter.current).canary) parameter.operatorWrites(JSON.stringify({ ...INCUMBENT, runId: 'run-x' }));
+      throw throttled;
+    });
+    const result = await run('run-canary-throttled');
+
+    expect(result).toMatchObject({ status: 'FAILED', error: 'Throttling' });
+    expect(reads).toBe(1 + 7);
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+    expect(modelOf(parameter.current).runId).toBe('run-x');
+    expect(published()[0]?.Message).toContain('an operator ended the canary');
+  });
+});
+
+describe('canaryShare=0', () => {
+  const plain = synth({ exampleCount: '100', testExampleCount: '50', queriesPerShard: '10', canaryShare: '0' });
+  const plainDefinition = stateMachineDefinition(plain.templates.pipeline);
+
+  it('keeps today’s behaviour: a passed gate promotes directly over the incumbent, no canary state, no alarm read', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    const result = await runLocally(plainDefinition, {
+      executionName: 'run-no-canary',
+      input: { fromProduction: true },
+      tasks,
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.entered.slice(-3)).toEqual([T.gateChoice, T.promote, T.report]);
+    expect(result.entered.filter((s) => (Object.values(C) as string[]).includes(s))).toEqual([]);
+    expect(cloudwatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
+    expect(parameter.values).toHaveLength(2);
+    expect(modelOf(parameter.current)).toMatchObject({ runId: 'run-no-canary' });
+    expect(modelOf(parameter.current).canary).toBeUndefined();
+    expect(readReport('run-no-canary').outcome).toBe('PROMOTED');
+    // The state machine's timeout is pipelineTimeoutHours alone.
+    expect(plainDefinition.TimeoutSeconds).toBe(24 * 3600);
+  });
+});
