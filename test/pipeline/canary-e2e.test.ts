@@ -21,24 +21,8 @@ import {
   type PutParameterCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
 import { clock } from '../../lambda/pipeline/canary-aws';
-import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
-import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
-import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
-import { handler as checkEvaluationHandler } from '../../lambda/pipeline/check-evaluation';
 import { logger, metrics } from '../../lambda/pipeline/common';
-import { handler as deployStudentHandler } from '../../lambda/pipeline/deploy-student';
-import { handler as evaluateHandler } from '../../lambda/pipeline/evaluate';
-import { handler as gateHandler } from '../../lambda/pipeline/gate';
-import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
-import { handler as planHandler } from '../../lambda/pipeline/plan';
-import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
-import { handler as promoteHandler } from '../../lambda/pipeline/promote';
-import { handler as reportHandler } from '../../lambda/pipeline/report';
-import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
-import { handler as startCanaryHandler } from '../../lambda/pipeline/start-canary';
-import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
 import { readActiveModel, type ActiveModel } from '../../lambda/shared/active-model';
 import { toRecord } from '../../lambda/shared/dataset-record';
 import { MODALITIES } from '../../lambda/shared/modality';
@@ -47,20 +31,13 @@ import { STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
 import type { RunReport } from '../../lambda/shared/report';
 import { runKeys } from '../../lambda/shared/runs';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
-import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
 import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
 import { synth } from '../helpers/app';
 import { InMemoryS3 } from '../helpers/aws-mocks';
-import {
-  lambdaEnvironment,
-  lambdaTask,
-  runLocally,
-  snsPublishTask,
-  stateMachineDefinition,
-  type LocalRunResult,
-} from '../helpers/local-sfn';
+import { lambdaEnvironment, runLocally, stateMachineDefinition, type LocalRunResult } from '../helpers/local-sfn';
 import { dominantWeights, SimulatedTeacher } from '../helpers/simulated-teacher';
 import { addListing, FakeBedrock } from './fake-bedrock';
+import { pipelineTasks } from './pipeline-tasks';
 
 /**
  * The canary, executed locally through the REAL synthesized pipeline state machine and the real handlers: a run from
@@ -96,26 +73,7 @@ let s3: InMemoryS3;
 let bedrock: FakeBedrock;
 let savedEnv: NodeJS.ProcessEnv;
 
-const tasks = {
-  [G.preflight]: lambdaTask(preflightHandler),
-  [G.plan]: lambdaTask(planHandler),
-  [G.generateShard]: lambdaTask(generateShardHandler),
-  [G.assemble]: lambdaTask(assembleHandler),
-  [T.reuseDataset]: lambdaTask(reuseDatasetHandler),
-  [T.startDistillation]: lambdaTask(startDistillationHandler),
-  [T.checkDistillation]: lambdaTask(checkDistillationHandler),
-  [T.deployStudent]: lambdaTask(deployStudentHandler),
-  [T.checkDeployment]: lambdaTask(checkDeploymentHandler),
-  [T.evaluate]: lambdaTask(evaluateHandler),
-  [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
-  [T.gate]: lambdaTask(gateHandler),
-  [T.promote]: lambdaTask(promoteHandler),
-  [C.startCanary]: lambdaTask(startCanaryHandler),
-  [C.checkCanary]: lambdaTask(checkCanaryHandler),
-  [C.abandonCanary]: lambdaTask(checkCanaryHandler),
-  [T.report]: lambdaTask(reportHandler),
-  'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
-};
+const tasks = pipelineTasks();
 
 /** The active-model parameter: GetParameter reads what PutParameter last wrote, each write a new version. */
 class FakeParameter {

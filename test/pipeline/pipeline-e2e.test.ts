@@ -12,24 +12,8 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
 import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
-import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
-import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
-import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
-import { handler as checkEvaluationHandler } from '../../lambda/pipeline/check-evaluation';
 import { logger, metrics } from '../../lambda/pipeline/common';
-import { handler as deployStudentHandler } from '../../lambda/pipeline/deploy-student';
-import { handler as evaluateHandler } from '../../lambda/pipeline/evaluate';
-import { handler as gateHandler } from '../../lambda/pipeline/gate';
-import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
-import { handler as planHandler } from '../../lambda/pipeline/plan';
-import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
-import { handler as promoteHandler } from '../../lambda/pipeline/promote';
-import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
-import { handler as startCanaryHandler } from '../../lambda/pipeline/start-canary';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
-import { handler as reportHandler } from '../../lambda/pipeline/report';
-import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
-import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
 import { readActiveModel } from '../../lambda/shared/active-model';
 import { validateDataset } from '../../lambda/shared/dataset-validator';
 import { STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
@@ -40,15 +24,14 @@ import { InMemoryS3 } from '../helpers/aws-mocks';
 import {
   allStates,
   lambdaEnvironment,
-  lambdaTask,
   runLocally,
-  snsPublishTask,
   stateMachineDefinition,
   type LocalRunOptions,
   type LocalRunResult,
 } from '../helpers/local-sfn';
 import { SimulatedTeacher } from '../helpers/simulated-teacher';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
+import { pipelineTasks } from './pipeline-tasks';
 
 /**
  * The REAL pipeline state machine (the pipeline stack's template, generation wired to the training stages) executed
@@ -74,26 +57,7 @@ let s3: InMemoryS3;
 let bedrock: FakeBedrock;
 let savedEnv: NodeJS.ProcessEnv;
 
-const tasks = {
-  [G.preflight]: lambdaTask(preflightHandler),
-  [G.plan]: lambdaTask(planHandler),
-  [G.generateShard]: lambdaTask(generateShardHandler),
-  [G.assemble]: lambdaTask(assembleHandler),
-  [T.reuseDataset]: lambdaTask(reuseDatasetHandler),
-  [T.startDistillation]: lambdaTask(startDistillationHandler),
-  [T.checkDistillation]: lambdaTask(checkDistillationHandler),
-  [T.deployStudent]: lambdaTask(deployStudentHandler),
-  [T.checkDeployment]: lambdaTask(checkDeploymentHandler),
-  [T.evaluate]: lambdaTask(evaluateHandler),
-  [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
-  [T.gate]: lambdaTask(gateHandler),
-  [T.promote]: lambdaTask(promoteHandler),
-  [C.startCanary]: lambdaTask(startCanaryHandler),
-  [C.checkCanary]: lambdaTask(checkCanaryHandler),
-  [C.abandonCanary]: lambdaTask(checkCanaryHandler),
-  [T.report]: lambdaTask(reportHandler),
-  'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
-};
+const tasks = pipelineTasks();
 
 beforeAll(() => {
   logger.setLogLevel('SILENT');

@@ -8,26 +8,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import puppeteer from 'puppeteer-core';
-import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
-import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
-import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
-import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
-import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
-import { handler as checkEvaluationHandler } from '../../lambda/pipeline/check-evaluation';
 import { logger, metrics } from '../../lambda/pipeline/common';
-import { handler as deployStudentHandler } from '../../lambda/pipeline/deploy-student';
-import { handler as evaluateHandler } from '../../lambda/pipeline/evaluate';
-import { handler as gateHandler } from '../../lambda/pipeline/gate';
-import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
-import { handler as planHandler } from '../../lambda/pipeline/plan';
-import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
-import { handler as promoteHandler } from '../../lambda/pipeline/promote';
-import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
-import { handler as startCanaryHandler } from '../../lambda/pipeline/start-canary';
-import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
-import { handler as reportHandler } from '../../lambda/pipeline/report';
-import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
-import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
 import { MODALITIES, type Modality } from '../../lambda/shared/modality';
 import type { RunReport } from '../../lambda/shared/report';
 import { reportHtmlKey } from '../../lambda/shared/report-html';
@@ -35,15 +16,10 @@ import { runKeys } from '../../lambda/shared/runs';
 import { parseWeights } from '../../lambda/shared/weights';
 import { synth } from '../helpers/app';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
-import {
-  lambdaEnvironment,
-  lambdaTask,
-  runLocally,
-  snsPublishTask,
-  stateMachineDefinition,
-} from '../helpers/local-sfn';
+import { lambdaEnvironment, runLocally, stateMachineDefinition } from '../helpers/local-sfn';
 import { SimulatedTeacher } from '../helpers/simulated-teacher';
 import { addListing, FakeBedrock } from '../pipeline/fake-bedrock';
+import { pipelineTasks } from '../pipeline/pipeline-tasks';
 
 /**
  * The HTML run report as a person sees it: the real pipeline state machine runs locally from Preflight to Report (as in
@@ -169,26 +145,7 @@ beforeAll(async () => {
     modelDetails: { modelId: input.modelIdentifier, modelLifecycle: { status: 'ACTIVE' } },
   }));
 
-  const tasks = {
-    [G.preflight]: lambdaTask(preflightHandler),
-    [G.plan]: lambdaTask(planHandler),
-    [G.generateShard]: lambdaTask(generateShardHandler),
-    [G.assemble]: lambdaTask(assembleHandler),
-    [T.reuseDataset]: lambdaTask(reuseDatasetHandler),
-    [T.startDistillation]: lambdaTask(startDistillationHandler),
-    [T.checkDistillation]: lambdaTask(checkDistillationHandler),
-    [T.deployStudent]: lambdaTask(deployStudentHandler),
-    [T.checkDeployment]: lambdaTask(checkDeploymentHandler),
-    [T.evaluate]: lambdaTask(evaluateHandler),
-    [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
-    [T.gate]: lambdaTask(gateHandler),
-    [T.promote]: lambdaTask(promoteHandler),
-    [C.startCanary]: lambdaTask(startCanaryHandler),
-    [C.checkCanary]: lambdaTask(checkCanaryHandler),
-    [C.abandonCanary]: lambdaTask(checkCanaryHandler),
-    [T.report]: lambdaTask(reportHandler),
-    'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
-  };
+  const tasks = pipelineTasks();
   const result = await runLocally(definition, { executionName: RUN, input: {}, tasks });
   expect(result).toMatchObject({ status: 'SUCCEEDED' });
   report = JSON.parse(s3.get(BUCKET, runKeys(RUN).reportJson) ?? '{}') as RunReport;

@@ -1,0 +1,48 @@
+import { SNSClient } from '@aws-sdk/client-sns';
+import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
+import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
+import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
+import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
+import { handler as checkEvaluationHandler } from '../../lambda/pipeline/check-evaluation';
+import { handler as deployStudentHandler } from '../../lambda/pipeline/deploy-student';
+import { handler as evaluateHandler } from '../../lambda/pipeline/evaluate';
+import { handler as gateHandler } from '../../lambda/pipeline/gate';
+import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
+import { handler as planHandler } from '../../lambda/pipeline/plan';
+import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
+import { handler as promoteHandler } from '../../lambda/pipeline/promote';
+import { handler as reportHandler } from '../../lambda/pipeline/report';
+import { handler as reuseDatasetHandler } from '../../lambda/pipeline/reuse-dataset';
+import { handler as startCanaryHandler } from '../../lambda/pipeline/start-canary';
+import { handler as startDistillationHandler } from '../../lambda/pipeline/start-distillation';
+import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
+import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
+import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
+import { lambdaTask, snsPublishTask, type TaskHandler } from '../helpers/local-sfn';
+
+/**
+ * Every Task state of the synthesized pipeline, run by its real handler (the SDK mocked at the boundary by each test):
+ * one map for every test that executes the whole state machine locally.
+ */
+export function pipelineTasks(): Record<string, TaskHandler> {
+  return {
+    [G.preflight]: lambdaTask(preflightHandler),
+    [G.plan]: lambdaTask(planHandler),
+    [G.generateShard]: lambdaTask(generateShardHandler),
+    [G.assemble]: lambdaTask(assembleHandler),
+    [T.reuseDataset]: lambdaTask(reuseDatasetHandler),
+    [T.startDistillation]: lambdaTask(startDistillationHandler),
+    [T.checkDistillation]: lambdaTask(checkDistillationHandler),
+    [T.deployStudent]: lambdaTask(deployStudentHandler),
+    [T.checkDeployment]: lambdaTask(checkDeploymentHandler),
+    [T.evaluate]: lambdaTask(evaluateHandler),
+    [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
+    [T.gate]: lambdaTask(gateHandler),
+    [T.promote]: lambdaTask(promoteHandler),
+    [C.startCanary]: lambdaTask(startCanaryHandler),
+    [C.checkCanary]: lambdaTask(checkCanaryHandler),
+    [C.abandonCanary]: lambdaTask(checkCanaryHandler),
+    [T.report]: lambdaTask(reportHandler),
+    'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
+  };
+}
