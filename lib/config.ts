@@ -199,6 +199,11 @@ export const configSchema = z
      * little (at 30, one disagreement moves the figure by 3 points).
      */
     canaryShadowMinSamples: intIn(5, 100000).default(30),
+    /**
+     * Shadow sample rate of the candidate's queries during a canary (at least shadowSampleRate): at the base 0.5 % a
+     * 10 % canary at 10M queries/month gets ~7 samples an hour, too few for its agreement alarm within canaryMinutes.
+     */
+    canaryShadowSampleRate: numberIn(0, 1).default(0.05),
 
     // --- costs ---
     /** Price overrides per model id, USD per 1M tokens; merged over the built-in table. */

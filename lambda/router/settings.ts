@@ -14,6 +14,7 @@ export const ROUTER_ENV = {
   maxTokens: 'MAX_TOKENS',
   corsAllowOrigins: 'CORS_ALLOW_ORIGINS',
   shadowSampleRate: 'SHADOW_SAMPLE_RATE',
+  shadowCanarySampleRate: 'SHADOW_CANARY_SAMPLE_RATE',
   shadowQueueUrl: 'SHADOW_QUEUE_URL',
 } as const;
 
@@ -22,6 +23,8 @@ export interface ShadowSettings {
   /** (0, 1]; a rate of 0 is no ShadowSettings at all (the loop is off). */
   readonly sampleRate: number;
   readonly queueUrl: string;
+  /** The rate for the canary candidate's queries (never below sampleRate; absent: the same rate). */
+  readonly canarySampleRate?: number;
 }
 
 export interface RouterSettings {
@@ -105,6 +108,11 @@ const settingsSchema = z.object({
       .number('must be a number from 0 to 1')
       .check(z.minimum(0, 'must be a number from 0 to 1'), z.maximum(1, 'must be a number from 0 to 1')),
   ),
+  [ROUTER_ENV.shadowCanarySampleRate]: z.optional(
+    z.coerce
+      .number('must be a number from 0 to 1')
+      .check(z.minimum(0, 'must be a number from 0 to 1'), z.maximum(1, 'must be a number from 0 to 1')),
+  ),
   [ROUTER_ENV.shadowQueueUrl]: z.optional(
     z.string().check(z.regex(/^(https:\/\/sqs\.[^\s]+)?$/, 'must be an SQS queue URL (https://sqs.<region>.…)')),
   ),
@@ -148,7 +156,15 @@ export function parseRouterSettings(env: Readonly<Record<string, string | undefi
     logQueries: s[ROUTER_ENV.logQueries],
     maxTokens: s[ROUTER_ENV.maxTokens],
     corsAllowOrigins: s[ROUTER_ENV.corsAllowOrigins],
-    ...(sampleRate > 0 && queueUrl ? { shadow: { sampleRate, queueUrl } } : {}),
+    ...(sampleRate > 0 && queueUrl
+      ? {
+          shadow: {
+            sampleRate,
+            queueUrl,
+            canarySampleRate: Math.max(sampleRate, s[ROUTER_ENV.shadowCanarySampleRate] ?? sampleRate),
+          },
+        }
+      : {}),
   };
 }
 
@@ -169,5 +185,8 @@ export function routerEnvironment(settings: RouterSettings): Record<string, stri
       : {}),
     [ROUTER_ENV.shadowSampleRate]: String(settings.shadow?.sampleRate ?? 0),
     ...(settings.shadow ? { [ROUTER_ENV.shadowQueueUrl]: settings.shadow.queueUrl } : {}),
+    ...(settings.shadow?.canarySampleRate !== undefined
+      ? { [ROUTER_ENV.shadowCanarySampleRate]: String(settings.shadow.canarySampleRate) }
+      : {}),
   };
 }

@@ -27,6 +27,8 @@ export const sqsShadowSend =
 export interface ShadowHandoffOptions {
   /** Share of queries sampled, (0, 1]. */
   readonly sampleRate: number;
+  /** Share of the canary candidate's queries sampled (never below sampleRate): its agreement alarm needs samples. */
+  readonly canarySampleRate?: number;
   readonly send: ShadowSend;
   readonly telemetry: Pick<RouterTelemetry, 'count' | 'warnOnce'>;
   readonly timeoutMs?: number;
@@ -60,6 +62,7 @@ export class ShadowHandoff {
   private readonly random: () => number;
   private readonly clock: () => Date;
   private readonly timeoutMs: number;
+  private readonly canaryRate: number;
 
   constructor(private readonly options: ShadowHandoffOptions) {
     if (!(options.sampleRate > 0 && options.sampleRate <= 1)) {
@@ -68,6 +71,7 @@ export class ShadowHandoff {
     this.random = options.random ?? Math.random;
     this.clock = options.clock ?? (() => new Date());
     this.timeoutMs = options.timeoutMs ?? SHADOW_HANDOFF_TIMEOUT_MS;
+    this.canaryRate = Math.min(1, Math.max(options.sampleRate, options.canarySampleRate ?? options.sampleRate));
   }
 
   /**
@@ -78,8 +82,9 @@ export class ShadowHandoff {
     let samples: ShadowSample[] | undefined;
     for (const [i, result] of results.entries()) {
       const query = queries[i];
-      if (query === undefined || this.random() >= this.options.sampleRate) continue;
       const variant = variants?.[i];
+      const rate = variant === 'candidate' ? this.canaryRate : this.options.sampleRate;
+      if (query === undefined || this.random() >= rate) continue;
       (samples ??= []).push({
         query,
         answer: {

@@ -42,6 +42,9 @@ export function buildRouterHandler({
     settings.shadow && sqs
       ? new ShadowHandoff({
           sampleRate: settings.shadow.sampleRate,
+          ...(settings.shadow.canarySampleRate !== undefined
+            ? { canarySampleRate: settings.shadow.canarySampleRate }
+            : {}),
           send: sqsShadowSend(sqs, settings.shadow.queueUrl),
           telemetry,
           ...(random ? { random } : {}),

@@ -85,7 +85,11 @@ export class RouterApi extends Construct {
         corsAllowOrigins: config.corsAllowOrigins,
         ...(config.shadowSampleRate > 0
           ? {
-              shadow: { sampleRate: config.shadowSampleRate, queueUrl: shadowQueueUrl(Stack.of(this), config.envName) },
+              shadow: {
+                sampleRate: config.shadowSampleRate,
+                queueUrl: shadowQueueUrl(Stack.of(this), config.envName),
+                canarySampleRate: Math.max(config.shadowSampleRate, config.canaryShadowSampleRate),
+              },
             }
           : {}),
       }),

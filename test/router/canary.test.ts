@@ -95,7 +95,7 @@ const event = (body: unknown, path = '/v1/route') => ({
 type EmfRecord = ReturnType<Metrics['serializeMetrics']>;
 
 /** The handler wired as in production; every flushed EMF record is kept (serialised by Powertools itself). */
-function build(overrides: Partial<RouterSettings> = {}, sqs?: SQSClient) {
+function build(overrides: Partial<RouterSettings> = {}, sqs?: SQSClient, random: () => number = () => 0) {
   const logger = new Logger({ serviceName: 'intent-router', logLevel: 'DEBUG' });
   const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
   jest.spyOn(logger, 'info').mockImplementation(() => undefined);
@@ -106,7 +106,7 @@ function build(overrides: Partial<RouterSettings> = {}, sqs?: SQSClient) {
     settings: { ...SETTINGS, ...overrides },
     bedrock: new BedrockRuntimeClient({ region: 'us-east-1' }),
     parameters: new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) }),
-    ...(sqs ? { sqs, random: () => 0 } : {}),
+    ...(sqs ? { sqs, random } : {}),
     logger,
     metrics,
     flush: () => {
@@ -269,6 +269,31 @@ describe('router canary: cache, metrics, refusals', () => {
     const refusals = warn.mock.calls.filter(([message]) => String(message).includes('canary.studentPromptVersion'));
     expect(refusals).toHaveLength(1);
     expect(String(refusals[0]?.[0])).toMatch(/"student-v0" is not the router's student-v1: .*rollback/);
+  });
+
+  it("samples the candidate's queries at the canary rate, the incumbent's at the base rate", async () => {
+    const sqs = new SQSClient({ region: 'us-east-1' });
+    sqsMock.on(SendMessageCommand).resolves({
+      $metadata: { httpStatusCode: 200, requestId: 'sqs-1' },
+      MessageId: '5fea7756-0ea4-451a-a703-a558b933e274',
+    });
+    answerByDeployment();
+    // Every draw is 0.5: above the base rate (0.1), below the canary rate (0.6).
+    const shadow = {
+      sampleRate: 0.1,
+      canarySampleRate: 0.6,
+      queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/shadow',
+    };
+    const queries = [queryIn('candidate', 0.5, 'u'), queryIn('incumbent', 0.5, 'v')];
+    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(0.5))));
+    await build({ shadow }, sqs, () => 0.5).handler(event({ queries }, '/v1/route/batch'));
+
+    const bodies = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody ?? '');
+    const sampled = bodies.flatMap((b) => {
+      const m = parseShadowMessage(b);
+      return m.ok ? m.message.samples.map((x) => x.answer.variant) : [];
+    });
+    expect(sampled).toEqual(['candidate']);
   });
 
   it('tags each shadow sample with its variant during a canary, and adds no field without one', async () => {

@@ -243,13 +243,30 @@ describe('shadow hand-off failures change nothing for the caller', () => {
 describe('router settings for shadow sampling', () => {
   const env = routerEnvironment({ ...BASE, shadow: { sampleRate: 0.005, queueUrl: QUEUE_URL } });
   it('round-trips through the environment', () => {
-    expect(parseRouterSettings(env).shadow).toEqual({ sampleRate: 0.005, queueUrl: QUEUE_URL });
+    expect(parseRouterSettings(env).shadow).toEqual({
+      sampleRate: 0.005,
+      queueUrl: QUEUE_URL,
+      canarySampleRate: 0.005,
+    });
     expect(parseRouterSettings({ ...env, SHADOW_SAMPLE_RATE: '0' }).shadow).toBeUndefined();
   });
   it('refuses a rate above 0 without a queue URL, and a rate out of range, naming the variable', () => {
     const { SHADOW_QUEUE_URL: _, ...noUrl } = env;
     expect(() => parseRouterSettings(noUrl)).toThrow(/SHADOW_QUEUE_URL .*SHADOW_SAMPLE_RATE/);
     expect(() => parseRouterSettings({ ...env, SHADOW_SAMPLE_RATE: '1.5' })).toThrow(/SHADOW_SAMPLE_RATE.*0 to 1/);
+  });
+  it("carries the canary candidate's rate, never below the base rate", () => {
+    const withCanary = routerEnvironment({
+      ...BASE,
+      shadow: { sampleRate: 0.005, queueUrl: QUEUE_URL, canarySampleRate: 0.05 },
+    });
+    expect(parseRouterSettings(withCanary).shadow?.canarySampleRate).toBe(0.05);
+    expect(parseRouterSettings({ ...withCanary, SHADOW_CANARY_SAMPLE_RATE: '0.001' }).shadow?.canarySampleRate).toBe(
+      0.005,
+    );
+    expect(() => parseRouterSettings({ ...withCanary, SHADOW_CANARY_SAMPLE_RATE: '2' })).toThrow(
+      /SHADOW_CANARY_SAMPLE_RATE.*0 to 1/,
+    );
   });
 });
 

@@ -179,6 +179,7 @@ describe('production loop: api stack', () => {
       Environment: {
         Variables: Match.objectLike({
           SHADOW_SAMPLE_RATE: String(config.shadowSampleRate),
+          SHADOW_CANARY_SAMPLE_RATE: String(config.canaryShadowSampleRate),
           SHADOW_QUEUE_URL: Match.objectLike({ 'Fn::Join': Match.anyValue() }),
         }),
       },
