@@ -1,4 +1,9 @@
-import { DescribeAlarmsCommand, type CloudWatchClient, type StateValue } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+  type CloudWatchClient,
+  type StateValue,
+} from '@aws-sdk/client-cloudwatch';
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ActiveModel } from '../shared/active-model';
 import { missingAlarms, type AlarmReading, type AlarmState } from '../shared/canary-decision';
@@ -33,6 +38,7 @@ export async function readCanaryAlarms(
   cloudwatch: CloudWatchClient,
   names: readonly string[],
   apiStackName: string,
+  since?: Date,
 ): Promise<AlarmReading[]> {
   // At most 100 names per call; the canary has four.
   const out = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm'] }));
@@ -49,7 +55,48 @@ export async function readCanaryAlarms(
         `(npx cdk deploy ${apiStackName}) so that the candidate is watched, then redrive the run`,
     );
   }
-  return names.flatMap((n) => readings.filter((r) => r.name === n));
+  const ordered = names.flatMap((n) => readings.filter((r) => r.name === n));
+  if (!since) return ordered;
+  // An alarm that fired and cleared between two checks still counts: a 3-minute burst between 5-minute checks must
+  // not be promoted as "no alarm". Its history since the canary started tells.
+  return Promise.all(ordered.map(async (r) => (r.state === 'ALARM' ? r : firedSince(cloudwatch, r, since))));
+}
+
+/** The reading as ALARM when the alarm went into ALARM at any time since `since` (its state-update history). */
+async function firedSince(cloudwatch: CloudWatchClient, reading: AlarmReading, since: Date): Promise<AlarmReading> {
+  const out = await cloudwatch.send(
+    new DescribeAlarmHistoryCommand({
+      AlarmName: reading.name,
+      AlarmTypes: ['MetricAlarm'],
+      HistoryItemType: 'StateUpdate',
+      StartDate: since,
+      ScanBy: 'TimestampDescending',
+      MaxRecords: 100,
+    }),
+  );
+  for (const item of out.AlarmHistoryItems ?? []) {
+    const change = stateChange(item.HistoryData);
+    if (change?.newState === 'ALARM') {
+      const at = item.Timestamp?.toISOString() ?? 'an earlier minute';
+      return { ...reading, state: 'ALARM', reason: `in ALARM at ${at}, since cleared: ${change.reason}` };
+    }
+  }
+  return reading;
+}
+
+/** The new state and its reason from a StateUpdate history item's HistoryData (JSON), or undefined. */
+export function stateChange(historyData: string | undefined): { newState: string; reason: string } | undefined {
+  try {
+    const data: unknown = JSON.parse(historyData ?? '');
+    const newState = typeof data === 'object' && data !== null ? Reflect.get(data, 'newState') : undefined;
+    const value = typeof newState === 'object' && newState !== null ? Reflect.get(newState, 'stateValue') : undefined;
+    const reason = typeof newState === 'object' && newState !== null ? Reflect.get(newState, 'stateReason') : undefined;
+    return typeof value === 'string'
+      ? { newState: value, reason: typeof reason === 'string' ? reason : '' }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function readParameter(ssm: SSMClient, name: string): Promise<{ value?: string; version?: number }> {

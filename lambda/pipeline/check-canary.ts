@@ -52,7 +52,7 @@ export async function checkCanary(event: unknown): Promise<CanaryCheck> {
     const decision = canaryAbandon(readActiveModel(current.value), candidate, startedAt, clock.now(), why);
     return finish(parameterName, input, [], decision, current.version);
   }
-  const alarms = await readCanaryAlarms(cloudwatch, env.CANARY_ALARM_NAMES.split(','), env.API_STACK_NAME);
+  const alarms = await readCanaryAlarms(cloudwatch, env.CANARY_ALARM_NAMES.split(','), env.API_STACK_NAME, startedAt);
   // The parameter is read after the alarms, so the decision rests on its latest value.
   const current = await readParameter(ssm, parameterName);
   const decision = canaryDecision({

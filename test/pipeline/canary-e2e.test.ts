@@ -6,6 +6,7 @@ import {
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import {
   CloudWatchClient,
+  DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
   type DescribeAlarmsCommandInput,
   type DescribeAlarmsCommandOutput,
@@ -163,6 +164,8 @@ beforeEach(() => {
   sns.reset();
   sns.on(PublishCommand).resolves({ $metadata, MessageId: 'message-1' });
   cloudwatch.reset();
+  // No alarm changed state between two checks unless a test's DescribeAlarms says so (Check canary reads the history).
+  cloudwatch.on(DescribeAlarmHistoryCommand).resolves({ $metadata, AlarmHistoryItems: [] });
   bedrock = new FakeBedrock(s3, { judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
   bedrock.mock
     .on(GetFoundationModelCommand)

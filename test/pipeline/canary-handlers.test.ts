@@ -1,5 +1,10 @@
 import './training-env-setup';
-import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+  type MetricAlarm,
+} from '@aws-sdk/client-cloudwatch';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { readActiveModel, withCanary, type ActiveModel } from '../../lambda/shared/active-model';
@@ -98,6 +103,8 @@ beforeEach(() => {
   ssm.reset();
   cloudwatch.reset();
   ssm.on(PutParameterCommand).resolves({ $metadata, Version: 8, Tier: 'Standard' });
+  // No alarm changed state since the canary started, unless a test says otherwise.
+  cloudwatch.on(DescribeAlarmHistoryCommand).resolves({ $metadata, AlarmHistoryItems: [] });
   jest.spyOn(clock, 'now').mockReturnValue(at(0));
 });
 afterAll(() => {
@@ -215,6 +222,48 @@ describe('checkCanary', () => {
     expect(result).toMatchObject({ done: true, outcome: 'rolled-back', promoted: false, firing: [ALARMS[0]] });
     expect(result.summary).toContain(`${ALARMS[0]}: ${reason}`);
     expect(written()).toEqual({ state: 'promoted', model: { ...INCUMBENT, schemaVersion: 2 } });
+  });
+
+  it('rolls back on an alarm that fired and cleared between two checks (its history since the canary started)', async () => {
+    parameterIs(JSON.stringify(LIVE), 8);
+    alarmsAre();
+    const reason = 'Threshold Crossed: 3 out of the last 3 datapoints were greater than the threshold (0.05).';
+    cloudwatch.on(DescribeAlarmHistoryCommand, { AlarmName: ALARMS[1] }).resolves({
+      $metadata,
+      AlarmHistoryItems: [
+        {
+          AlarmName: ALARMS[1],
+          AlarmType: 'MetricAlarm',
+          Timestamp: at(24),
+          HistoryItemType: 'StateUpdate',
+          HistorySummary: 'Alarm updated from ALARM to OK',
+          HistoryData: JSON.stringify({
+            version: '1.0',
+            oldState: { stateValue: 'ALARM' },
+            newState: { stateValue: 'OK', stateReason: 'recovered' },
+          }),
+        },
+        {
+          AlarmName: ALARMS[1],
+          AlarmType: 'MetricAlarm',
+          Timestamp: at(23),
+          HistoryItemType: 'StateUpdate',
+          HistorySummary: 'Alarm updated from OK to ALARM',
+          HistoryData: JSON.stringify({
+            version: '1.0',
+            oldState: { stateValue: 'OK' },
+            newState: { stateValue: 'ALARM', stateReason: reason },
+          }),
+        },
+      ],
+    });
+    jest.spyOn(clock, 'now').mockReturnValue(at(61));
+    const result = await checkCanary(CHECK_INPUT);
+    expect(result).toMatchObject({ done: true, outcome: 'rolled-back', promoted: false, firing: [ALARMS[1]] });
+    expect(result.summary).toContain(`since cleared: ${reason}`);
+    const asked = cloudwatch.commandCalls(DescribeAlarmHistoryCommand).map((c) => c.args[0].input);
+    expect(asked).toHaveLength(4);
+    expect(asked[0]).toMatchObject({ HistoryItemType: 'StateUpdate', StartDate: new Date(STARTED) });
   });
 
   it('never overwrites a parameter an operator changed mid-canary', async () => {

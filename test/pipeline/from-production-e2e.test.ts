@@ -5,7 +5,12 @@ import {
   type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
-import { CloudWatchClient, DescribeAlarmsCommand, type DescribeAlarmsCommandInput } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+  type DescribeAlarmsCommandInput,
+} from '@aws-sdk/client-cloudwatch';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -139,6 +144,8 @@ beforeEach(() => {
   sns.reset();
   sns.on(PublishCommand).resolves({ $metadata, MessageId: 'message-1' });
   cloudwatch.reset();
+  // No alarm changed state between two checks unless a test's DescribeAlarms says so (Check canary reads the history).
+  cloudwatch.on(DescribeAlarmHistoryCommand).resolves({ $metadata, AlarmHistoryItems: [] });
 });
 afterEach(() => {
   s3.restore();

@@ -112,6 +112,11 @@ export class CanaryStage extends sfn.StateMachineFragment {
       allow(f, f.function, { actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [parameterArn] });
       allow(f, f.function, { actions: ['cloudwatch:DescribeAlarms'], resources: alarmArns });
     }
+    // Check canary also reads the alarms' state history: one that fired and cleared between two checks still counts.
+    allow(this.checkFunction, this.checkFunction.function, {
+      actions: ['cloudwatch:DescribeAlarmHistory'],
+      resources: alarmArns,
+    });
 
     const step = (
       name: string,
