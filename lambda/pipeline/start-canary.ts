@@ -1,7 +1,8 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { z } from 'zod';
 import { readActiveModel } from '../shared/active-model';
-import { canaryStart } from '../shared/canary-decision';
+import { canaryStart, canaryTimeProblem } from '../shared/canary-decision';
 import { activeModelValue } from '../shared/promotion';
 import type { CanaryStarted } from '../shared/training-contracts';
 import { CanaryRefused, clock, readCanaryAlarms, readParameter, writeParameter } from './canary-aws';
@@ -9,12 +10,18 @@ import { envTypes, logger, parseInput, readEnvironment, tracer } from './common'
 import { promoteInput } from './promote';
 
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
+/** `$$.Execution.StartTime`, which the state machine passes so the canary can be fitted before its timeout. */
+const executionStart = z.object({ executionStartTime: z.iso.datetime({ offset: true }) });
 const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
 
 const environment = () =>
   readEnvironment({
     ACTIVE_MODEL_PARAMETER_NAME: envTypes.text,
     CANARY_SHARE: envTypes.number(0, 0.5),
+    CANARY_MINUTES: envTypes.int(1, 100_000),
+    CANARY_CHECK_MINUTES: envTypes.int(1, 1_000),
+    /** The state machine's timeout: the canary must fit before it. */
+    EXECUTION_TIMEOUT_MINUTES: envTypes.int(1, 1_000_000),
     CANARY_ALARM_NAMES: envTypes.text,
     API_STACK_NAME: envTypes.text,
   });
@@ -43,6 +50,17 @@ export async function startCanary(event: unknown): Promise<CanaryStarted> {
     return { started: false, reason: start.reason };
   }
   if (start.kind === 'refuse') throw new CanaryRefused(`Start canary: ${start.reason}`);
+  if (start.kind !== 'already-started') {
+    const { executionStartTime } = parseInput(executionStart, event, 'Start canary');
+    const tooLate = canaryTimeProblem({
+      executionStart: new Date(executionStartTime),
+      now,
+      timeoutMinutes: env.EXECUTION_TIMEOUT_MINUTES,
+      canaryMinutes: env.CANARY_MINUTES,
+      checkMinutes: env.CANARY_CHECK_MINUTES,
+    });
+    if (tooLate) throw new CanaryRefused(`Start canary: ${tooLate}`);
+  }
 
   // Before any traffic moves: a canary nobody watches must not start.
   await readCanaryAlarms(cloudwatch, env.CANARY_ALARM_NAMES.split(','), env.API_STACK_NAME);

@@ -6,6 +6,7 @@ import {
   missingAlarms,
   type AlarmReading,
   type CanaryDecisionInput,
+  canaryTimeProblem,
 } from '../../lambda/shared/canary-decision';
 
 const INCUMBENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent001';
@@ -204,5 +205,28 @@ describe('canaryAbandon', () => {
       action: 'ended-by-operator',
       outcome: 'rolled-back-by-operator',
     });
+  });
+});
+
+describe('canaryTimeProblem', () => {
+  const start = new Date('2026-11-26T00:00:00.000Z');
+  const input = (minutesIn: number) => ({
+    executionStart: start,
+    now: new Date(start.getTime() + minutesIn * 60_000),
+    timeoutMinutes: 120,
+    canaryMinutes: 60,
+    checkMinutes: 5,
+  });
+
+  it('lets a canary start while the window and a check to spare fit before the timeout', () => {
+    expect(canaryTimeProblem(input(0))).toBeUndefined();
+    expect(canaryTimeProblem(input(50))).toBeUndefined(); // 70 left, 70 needed
+  });
+
+  it('refuses when they do not, naming the minutes and the keys to change', () => {
+    expect(canaryTimeProblem(input(51))).toMatch(
+      /^only 69 min are left before the execution times out, and the canary needs 70 \(canaryMinutes 60 \+ 2 × canaryCheckMinutes 5\).*Raise pipelineTimeoutHours/,
+    );
+    expect(canaryTimeProblem(input(200))).toMatch(/^only 0 min are left/);
   });
 });

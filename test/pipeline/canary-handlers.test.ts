@@ -83,6 +83,8 @@ const STUDENT = {
 const judge = (mean: number) => ({ mean, scored: 3, unscored: 0, reportedScale: 'normalised' as const });
 const START_INPUT = {
   runId: 'run-1',
+  // The execution started an hour before the canary: 23 h 05 min of its 25 h 05 min timeout are left.
+  executionStartTime: new Date(Date.parse(STARTED) - 60 * 60_000).toISOString(),
   deploymentArn: DEPLOYMENT_ARN,
   modelArn: MODEL_ARN,
   student: STUDENT,
@@ -152,6 +154,22 @@ describe('startCanary', () => {
     await expect(failure).rejects.toMatchObject({ name: 'CanaryAlarmsMissing' });
     await expect(failure).rejects.toThrow(
       `metric alarm(s) ${ALARMS[2]}, ${ALARMS[3]} do not exist: deploy the Api stack of this release (npx cdk deploy IntentRouter-dev-Api)`,
+    );
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it('refuses to start a canary the execution would time out in, writing nothing', async () => {
+    parameterIs(JSON.stringify(INCUMBENT));
+    alarmsAre();
+    // Started 24 h 30 min ago: 35 min left of the 25 h 05 min timeout, the canary needs 60 + 2 × 5.
+    const late = {
+      ...START_INPUT,
+      executionStartTime: new Date(Date.parse(STARTED) - (24 * 60 + 30) * 60_000).toISOString(),
+    };
+    const run = startCanary(late);
+    await expect(run).rejects.toMatchObject({ name: 'CanaryRefused' });
+    await expect(startCanary(late)).rejects.toThrow(
+      /only 35 min are left before the execution times out, and the canary needs 70 .*Raise pipelineTimeoutHours/,
     );
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });

@@ -8,7 +8,7 @@ import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { Stack, type CfnElement } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Function } from '../../lib/constructs/function';
@@ -298,6 +298,20 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
     expect(definition.TimeoutSeconds).toBe(24 * 3600 + CANARY_SECONDS);
     const longer = synth({ ...SMALL, pipelineTimeoutHours: 36 });
     expect(stateMachineDefinition(longer.templates.pipeline).TimeoutSeconds).toBe(36 * 3600 + CANARY_SECONDS);
+    // Start canary knows the same deadline, so it never starts a canary the execution would time out in.
+    const startCanaryEnv = Template.fromJSON(longer.templates.pipeline.toJSON()).findResources(
+      'AWS::Lambda::Function',
+      {
+        Properties: { Description: 'Puts the gated candidate beside the incumbent at canaryShare' },
+      },
+    );
+    expect(
+      Object.values(startCanaryEnv).map(
+        (f) =>
+          (f as { Properties: { Environment: { Variables: Record<string, string> } } }).Properties.Environment
+            .Variables['EXECUTION_TIMEOUT_MINUTES'],
+      ),
+    ).toEqual([String((36 * 3600 + CANARY_SECONDS) / 60)]);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'IntentRouter-dev-Pipeline',

@@ -24,6 +24,8 @@ export const TRAINING_ENV = {
   TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:topic',
   CANARY_SHARE: '0.1',
   CANARY_MINUTES: '60',
+  CANARY_CHECK_MINUTES: '5',
+  EXECUTION_TIMEOUT_MINUTES: String(24 * 60 + 65),
   CANARY_ALARM_NAMES:
     'IntentRouter-dev-Canary-InvalidReplies,IntentRouter-dev-Canary-Fallbacks,IntentRouter-dev-Canary-LatencyP99,' +
     'IntentRouter-dev-Canary-ShadowAgreement',

@@ -9,7 +9,10 @@ import { allow } from './bedrock-roles';
 import { invokeStep, type FailurePath } from './steps';
 
 /** The slice of config the canary needs. */
-export type CanaryConfig = Pick<AppConfig, 'envName' | 'canaryShare' | 'canaryMinutes' | 'canaryCheckMinutes'>;
+export type CanaryConfig = Pick<
+  AppConfig,
+  'envName' | 'canaryShare' | 'canaryMinutes' | 'canaryCheckMinutes' | 'pipelineTimeoutHours'
+>;
 
 /** The state names of the canary (stable: tests and dashboards refer to them). */
 export const CANARY_STATES = {
@@ -28,6 +31,10 @@ const C = CANARY_STATES;
 /** How long a run may spend in its canary: the window plus one check interval (the check that ends it). */
 export const canaryDuration = (config: CanaryConfig): Duration =>
   config.canaryShare > 0 ? Duration.minutes(config.canaryMinutes + config.canaryCheckMinutes) : Duration.minutes(0);
+
+/** The state machine's timeout: the run's own hours, plus the canary's duration when there is one. */
+export const executionTimeout = (config: CanaryConfig): Duration =>
+  Duration.minutes(config.pipelineTimeoutHours * 60).plus(canaryDuration(config));
 
 export interface CanaryStageProps {
   readonly config: CanaryConfig;
@@ -85,7 +92,13 @@ export class CanaryStage extends sfn.StateMachineFragment {
       'StartCanary',
       'start-canary',
       'Puts the gated candidate beside the incumbent at canaryShare',
-      { ...environment, CANARY_SHARE: String(config.canaryShare) },
+      {
+        ...environment,
+        CANARY_SHARE: String(config.canaryShare),
+        CANARY_MINUTES: String(config.canaryMinutes),
+        CANARY_CHECK_MINUTES: String(config.canaryCheckMinutes),
+        EXECUTION_TIMEOUT_MINUTES: String(executionTimeout(config).toMinutes()),
+      },
     );
     this.checkFunction = props.newFunction(
       'CheckCanary',
@@ -146,6 +159,7 @@ export class CanaryStage extends sfn.StateMachineFragment {
     const runId = sfn.JsonPath.executionName;
     const start = step(C.startCanary, this.startFunction, 'canary', {
       runId,
+      executionStartTime: sfn.JsonPath.executionStartTime,
       deploymentArn: sfn.JsonPath.stringAt('$.deployment.deploymentArn'),
       modelArn: sfn.JsonPath.stringAt('$.deployment.modelArn'),
       student: sfn.JsonPath.objectAt('$.evaluation.student'),

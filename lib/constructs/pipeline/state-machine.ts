@@ -10,7 +10,7 @@ import type { AppConfig } from '../../config';
 import { activeModelParameterName, stateMachineName } from '../../naming';
 import type { DatasetBucket } from '../dataset-bucket';
 import { Function } from '../function';
-import { canaryDuration } from './canary-stage';
+import { executionTimeout } from './canary-stage';
 import type { Notifications } from '../notifications';
 import { allow, modelInvokeArns, viaService } from './bedrock-roles';
 import { acknowledgeInvokeGrants, FailurePath, invokeStep, stageFunctionFactory } from './steps';
@@ -338,7 +338,7 @@ export class DistillationPipeline extends Construct {
       stateMachineName: stateMachineName(config.envName),
       definitionBody: sfn.DefinitionBody.fromChainable(chain),
       // The canary runs on live traffic for its own window: it does not eat into the training's budget.
-      timeout: Duration.hours(config.pipelineTimeoutHours).plus(canaryDuration(config)),
+      timeout: executionTimeout(config),
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
