@@ -1,7 +1,8 @@
 /**
  * Where shadow-labelled production samples live in the dataset bucket, and how their keys are read back.
  *
- * Layout: `production/records/date=YYYY-MM-DD/<ISO time>-<id>.jsonl`, one object per labeller batch, written once.
+ * Layout: `production/records/date=YYYY-MM-DD/<ISO time>-<id>.jsonl`, one object per labeller batch, written once
+ * (the time is the batch's earliest sample, the id a hash of its message ids).
  * Each line is a `bedrock-conversation-2024` record made by `toRecord(query, teacherWeights)` (student prompt as system,
  * the query as the user turn, the teacher's label as the answer) and accepted by the same dataset validator as the
  * synthetic records, so a run can train on them as they are. The day partition lets a lifecycle rule
@@ -28,7 +29,10 @@ export function productionDayPrefix(day: string): string {
   return `${PRODUCTION_RECORDS_PREFIX}date=${day}/`;
 }
 
-/** The key of one labeller batch written at `at`; `id` makes it unique (e.g. the batch's first message id). */
+/**
+ * The key of one labeller batch: `at` its earliest sample's time, `id` a hash of its message ids, so that a redelivered
+ * batch lands on the same key (and the write-once store keeps the first copy).
+ */
 export function productionRecordsKey(at: Date, id: string): string {
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw new Error(`batch id "${id}" must be 1-128 letters, digits, _ or -`);
   return `${productionDayPrefix(dayOf(at))}${at.toISOString().replace(/[:.]/g, '-')}-${id}.jsonl`;
@@ -72,7 +76,7 @@ export function productionRecordsFile(labels: readonly ProductionLabel[]): Produ
   return { text: lines.length > 0 ? `${lines.join('\n')}\n` : '', records: lines.length, rejected };
 }
 
-/** When a labeller batch was written, read back from its key (`…/2026-11-26T23-59-58-123Z-<id>.jsonl`). */
+/** The time of a labeller batch (its earliest sample), read back from its key (`…/2026-11-26T23-59-58-123Z-<id>.jsonl`). */
 export function timeOfKey(key: string): Date | undefined {
   if (dayOfKey(key) === undefined) return undefined;
   const match = /\/(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2})-(\d{3})Z-[^/]+\.jsonl$/.exec(key);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isRetryable, usageOf, withRetry, type RetryOptions } from './bedrock';
 import { mapWithConcurrency } from './concurrency';
 import type { Weights } from './modality';
@@ -148,23 +149,28 @@ export async function labelShadowBatch(
   }
   const failures: { source: ShadowSource; reason: 'invalid-label' | 'teacher-error' }[] = [];
   const labelled: Labelled[] = [];
-  let firstSucceeded: string | undefined;
+  const succeeded = new Set<string>();
+  let earliest: number | undefined;
   for (const [i, outcome] of outcomes.entries()) {
     const messageId = work[i]?.messageId ?? '';
     if (failedIds.has(messageId)) {
       failures.push({ source: outcome.sample.answer.source, reason: 'teacher-error' });
       continue;
     }
-    firstSucceeded ??= messageId;
+    succeeded.add(messageId);
+    const at = Date.parse(outcome.sample.at);
+    if (!Number.isNaN(at)) earliest = Math.min(earliest ?? at, at);
     if (outcome.ok) labelled.push(outcome.labelled);
     else failures.push({ source: outcome.sample.answer.source, reason: outcome.reason });
   }
 
   const file = productionRecordsFile(labelled.map((l) => ({ query: l.query, teacherWeights: l.teacherWeights })));
   let key: string | undefined;
-  if (file.records > 0 && firstSucceeded !== undefined) {
-    key = productionRecordsKey((deps.now ?? (() => new Date()))(), safeId(firstSucceeded));
-    // Written once: a retried invocation that lands on the same key finds it there and leaves it.
+  if (file.records > 0 && succeeded.size > 0) {
+    // The key depends only on what was labelled (the messages and their sample times), not on when: a redelivered
+    // batch (a timeout, a duplicate delivery) lands on the same key, and writeOnce leaves the first copy.
+    const at = earliest === undefined ? (deps.now ?? (() => new Date()))() : new Date(earliest);
+    key = productionRecordsKey(at, batchId([...succeeded]));
     await deps.store.writeOnce(key, file.text);
   }
   return {
@@ -184,4 +190,9 @@ export async function labelShadowBatch(
 }
 
 /** An SQS message id as a key part (ids are UUIDs; anything else is reduced to the key's safe characters). */
-const safeId = (id: string): string => id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 128) || 'batch';
+/** A stable id of a set of SQS message ids (order-free): the same messages, the same id. */
+const batchId = (messageIds: readonly string[]): string =>
+  createHash('sha256')
+    .update([...messageIds].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 32);

@@ -83,7 +83,8 @@ describe('shadow labeller handler', () => {
     const keys = s3.keys(BUCKET);
     expect(keys).toHaveLength(1);
     expect(dayOfKey(keys[0] ?? '')).toBe('2026-11-26');
-    expect(keys[0]).toMatch(/^production\/records\/date=2026-11-26\/2026-11-26T10-05-00-000Z-m-1\.jsonl$/);
+    // Named after the earliest sample and the batch's messages, not the write time: a redelivery lands on it again.
+    expect(keys[0]).toMatch(/^production\/records\/date=2026-11-26\/2026-11-26T10-00-00-000Z-[0-9a-f]{32}\.jsonl$/);
     const text = s3.get(BUCKET, keys[0] ?? '') ?? '';
     expect(validateDataset(text, HELD_OUT_LIMITS)).toEqual({ ok: true, records: 3, labelled: 3 });
     const first = JSON.parse(text.split('\n')[0] ?? '{}') as { system: { text: string }[] };
@@ -148,7 +149,22 @@ describe('shadow labeller handler', () => {
     expect(values('ShadowMalformedMessages')).toEqual([2]);
     expect(values('ShadowLabelFailures')).toEqual([2]);
     expect(values('ShadowSamplesLabelled')).toEqual([1]);
-    expect(s3.keys(BUCKET)[0]).toContain('-good.jsonl');
+    expect(s3.keys(BUCKET)).toHaveLength(1);
+  });
+
+  it('writes a redelivered batch once: the same messages land on the same key, written once', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseReply(JSON.stringify(AUDIO)));
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord('m-1', encodeShadowMessage([sample('dog barking loudly')])),
+        sqsRecord('m-2', encodeShadowMessage([sample('rain on a tin roof')])),
+      ],
+    };
+    await labelShadowEvent(event, { sleep: noSleep, now });
+    const later = () => new Date('2026-11-26T10:20:00.000Z');
+    await labelShadowEvent({ Records: [...event.Records].reverse() }, { sleep: noSleep, now: later });
+    expect(s3.keys(BUCKET)).toHaveLength(1);
+    expect(s3.puts.map((p) => p.key)).toEqual([s3.keys(BUCKET)[0], s3.keys(BUCKET)[0]]);
   });
 
   it('retries teacher throttling with backoff, then reports only the still-throttled message as a batch item failure', async () => {
