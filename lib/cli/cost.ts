@@ -39,6 +39,10 @@ export const COST_FLAGS = {
     max: 100,
     help: `passes over the training data (default ${DEFAULT_DISTILLATION_RATES.epochs}, UNVERIFIED)`,
   },
+  json: {
+    type: 'boolean',
+    help: 'print one JSON object (runUsd, studentPer1MQueriesUsd, the parts) instead of markdown',
+  },
   'storage-per-month': {
     type: 'number',
     min: 0,
@@ -107,5 +111,35 @@ export function runCost(argv: readonly string[], projectContext: Record<string, 
     `## Cost estimate: ${config.exampleCount.toLocaleString('en-US')} training + ` +
     `${config.testExampleCount.toLocaleString('en-US')} held-out examples, ` +
     `${queriesPerMonth.toLocaleString('en-US')} routed queries/month (${config.region}, on-demand, USD)\n`;
+  if (flags.json) return { estimate, text: JSON.stringify(costJson(estimate), null, 2) };
   return { estimate, text: `${header}\n${renderCostEstimate(estimate)}` };
+}
+
+/**
+ * The estimate machine-readably: one object whose top level carries one run's total (`runUsd`) and the student's cost
+ * per 1M routed queries, then the parts, every routed model's figures and the assumptions — the same numbers as the
+ * markdown.
+ */
+export function costJson(estimate: CostEstimate) {
+  const student = estimate.routing.rows.find((r) => r.model === 'student');
+  if (!student) throw new Error('the cost estimate has no student routing row');
+  return {
+    runUsd: estimate.runUsd,
+    studentPer1MQueriesUsd: student.usdPer1MQueries,
+    storagePerMonthUsd: estimate.storagePerMonthUsd,
+    stages: estimate.stages,
+    routing: {
+      queriesPerMonth: estimate.routing.queriesPerMonth,
+      models: estimate.routing.rows.map((r) => ({
+        model: r.model,
+        modelId: r.modelId,
+        tokensPerQuery: { input: r.perQuery.inputTokens, output: r.perQuery.outputTokens },
+        usdPer1MQueries: r.usdPer1MQueries,
+        usdPerMonth: r.usdPerMonth,
+      })),
+      studentSavings: estimate.routing.studentSavings,
+      assumptions: estimate.routing.assumptions,
+    },
+    assumptions: estimate.assumptions,
+  };
 }

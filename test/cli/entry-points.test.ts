@@ -69,6 +69,20 @@ describe('operator commands without AWS credentials or Region (child processes)'
     TIMEOUT,
   );
 
+  it.concurrent(
+    'cost --json prints one JSON object with runUsd and the student per 1M queries, matching the markdown',
+    async () => {
+      const args = ['--examples', '10000', '--queries-per-month', '10000000'];
+      const [json, markdown] = await Promise.all([command('cost', '--json', ...args), command('cost', ...args)]);
+      expect(json.code).toBe(0);
+      const parsed = JSON.parse(json.stdout) as { runUsd: number; studentPer1MQueriesUsd: number };
+      expect(markdown.stdout).toContain(`**One run: $${parsed.runUsd.toFixed(2)}**`);
+      const studentRow = /\| student +\| [^|]+\| [^|]+\| \$([\d.,]+) /.exec(markdown.stdout);
+      expect(Number(studentRow?.[1])).toBeCloseTo(parsed.studentPer1MQueriesUsd, 1);
+    },
+    TIMEOUT,
+  );
+
   it.concurrent.each([
     ['pipeline', '--help'],
     ['rollback', '--help'],
