@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LABEL_BATCH_SIZE } from '../lambda/shared/batch-labelling';
 import { MODALITIES } from '../lambda/shared/modality';
 import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../lambda/shared/model-ids';
 import { DEFAULT_PRICES } from '../lambda/shared/prices';
@@ -56,6 +57,26 @@ const json = <T extends z.ZodType>(schema: T) =>
     }
   }, schema);
 
+/**
+ * `auto` (calibrate at the start of each run) or a fixed whole number of queries per labelling call. `-c` gives
+ * strings, cdk.json numbers: both are read.
+ */
+const labelBatchSize = (() => {
+  const allowed =
+    `must be "auto" (calibrate at the start of each run) or a whole number from 1 to ${MAX_LABEL_BATCH_SIZE} ` +
+    '(queries per teacher labelling call, no calibration; 1 labels one query per call)';
+  return z.preprocess(
+    (v) => {
+      if (typeof v !== 'string') return v;
+      const text = v.trim();
+      return text === 'auto' || text === '' ? text : Number(text);
+    },
+    z.union([z.literal('auto'), z.number(allowed).int(allowed).min(1, allowed).max(MAX_LABEL_BATCH_SIZE, allowed)], {
+      error: allowed,
+    }),
+  );
+})();
+
 const optionalText = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
@@ -112,6 +133,12 @@ export const configSchema = z
     generationConcurrency: intIn(1, 1000).default(10),
     /** Teacher label calls in flight inside one shard. */
     labelConcurrency: intIn(1, 64).default(8),
+    /** Queries per teacher labelling call: `auto` calibrates each run (Calibrate labelling), a number fixes it. */
+    labelBatchSize: labelBatchSize.default('auto'),
+    /** Calibration: a batch size passes when its dominant modality agrees with single labels on this share… */
+    calibrationMinAgreement: numberIn(0, 1).default(0.95),
+    /** …and its weights differ from them by at most this mean absolute error. */
+    calibrationMaxWeightError: numberIn(0, 1).default(0.03),
     /** Failed shards the Map tolerates, in percent; more than that fails the run. */
     maxShardFailurePercent: numberIn(0, 100).default(10),
     /** Below this share labelled, a run whose dataset would come out short fails with the cause (full quotas go on). */

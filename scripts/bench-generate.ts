@@ -1,30 +1,46 @@
 import { converseHttpStub } from '../test/helpers/bedrock-http-stub';
 
 /**
- * `npm run bench:generate [-- --compare] [--quota=600] [--shards=10] [--queries-per-shard=100]
- *  [--concurrency=10] [--label-concurrency=8] [--strategy=client|sdk-standard|sdk-adaptive]`
+ * `npm run bench:generate [-- --compare] [--quota=600] [--token-quota=200000] [--shards=30] [--queries-per-shard=100]
+ *  [--concurrency=10] [--label-concurrency=8] [--strategy=client|sdk-standard|sdk-adaptive]
+ *  [--batch-size=N | --batch-sizes=1,5,10,20] [--batch-fault-rate=0]`
  *
- * Runs the Generate shard handler over ≥ 1,000 queries — several shards at once, as the Distributed Map runs them,
- * each with its own SDK client as separate Lambda instances would have — against a simulated teacher. The simulation
- * sits below the SDK, as its HTTP handler: each request reserves a token of a requests-per-minute quota (a token
- * bucket refilled continuously, one second of burst) and gets a 429 ThrottlingException past it, or else answers
- * after a latency that grows with the output tokens, with a real Converse body. So the SDK's own retry strategies run
- * exactly as they would against Bedrock, and can be compared with ours (`--compare`; every strategy gets the same
- * number of attempts).
+ * Runs the Generate shard handler over 3,000 queries — 30 shards, 10 at once, as the Distributed Map runs them, each
+ * with its own SDK client as separate Lambda instances would have — against a simulated teacher. Three waves of
+ * shards, as a real run has many: the last wave's drain (one shard's duration, ~10 s when labelling in batches of 20)
+ * would otherwise be a large part of a short run. The simulation
+ * sits below the SDK, as its HTTP handler, with Bedrock's two quotas: requests per minute, and tokens per minute
+ * (input + output), of which a request reserves its input tokens plus its maxTokens when it starts and gets back
+ * what it did not use when it ends. Each quota is a bucket refilled continuously (the request quota with one second
+ * of burst, the token quota with five). A request is admitted while the token bucket is above zero and then takes its
+ * whole reservation (the bucket may go below zero, and refills from there): how Bedrock admits a request larger than
+ * what is left is not documented, and requiring the whole reservation up front would starve the large writing calls
+ * (1,200 maxTokens) behind the small label calls. Past either quota a request gets a 429 ThrottlingException;
+ * otherwise it is answered after a latency that grows with the output tokens, with a real Converse body. So the SDK's own retry strategies run exactly as they would against Bedrock, and can be compared
+ * with ours (`--compare`; every strategy gets the same number of attempts).
  *
- * Prints a table, then as the last line one JSON object: quotaUtilization (accepted calls per minute ÷ quota),
- * lost (queries neither labelled nor reported as dropped), examplesPerMinute, teacherCallsPer1000, retries, …
- * Defaults: quota 600 RPM, so 1,000 queries (≈ 1,040 teacher calls) take ≈ 1.8 minutes; `--compare` runs the three
- * strategies one after the other (≈ 6 minutes).
+ * `--batch-size=N` labels N queries per teacher call (as `labelBatchSize`; 1, the default, is one query per call);
+ * `--batch-sizes=1,5,10,20` runs each size in turn; `--batch-fault-rate=R` makes the simulated teacher spoil that
+ * share of batch items (missing, duplicated or unparsable, at random; seeded), which are then re-asked singly.
+ *
+ * Prints a table, then as the last line one JSON object: quotaUtilization (the busier of the two quotas: accepted
+ * requests per minute ÷ quota, used tokens per minute ÷ quota; a little above 1 is possible, the buckets start full),
+ * lost (queries neither labelled nor reported as dropped), inputTokensPerLabelledQuery (all teacher input tokens ÷
+ * labelled queries), examplesPerMinute, … — of the first run, with every run under `compared` when there are several.
+ * Defaults: 600 requests and 200,000 tokens per minute; one query per call takes ≈ 5.5 minutes (token-bound: ~375
+ * tokens per labelled query), batches of 20 ≈ 1.5 minutes.
  */
 
 interface Args {
   quota: number;
+  tokenQuota: number;
   shards: number;
   queriesPerShard: number;
   concurrency: number;
   labelConcurrency: number;
   strategies: Strategy[];
+  batchSizes: number[];
+  batchFaultRate: number;
 }
 
 /** `sdk-adaptive` is what the handler deploys (TEACHER_CLIENT_CONFIG); the others are for comparison. */
@@ -32,47 +48,78 @@ const STRATEGIES = ['sdk-adaptive', 'client', 'sdk-standard'] as const;
 type Strategy = (typeof STRATEGIES)[number];
 
 function parseArgs(argv: readonly string[]): Args {
+  const text = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const value = (name: string, fallback: number) => {
-    const arg = argv.find((a) => a.startsWith(`--${name}=`));
-    const n = arg ? Number(arg.slice(name.length + 3)) : fallback;
+    const given = text(name);
+    const n = given === undefined ? fallback : Number(given);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
     return n;
   };
-  const strategyArg = argv.find((a) => a.startsWith('--strategy='))?.slice('--strategy='.length);
+  const strategyArg = text('strategy');
   if (strategyArg && !(STRATEGIES as readonly string[]).includes(strategyArg)) {
     throw new Error(`--strategy must be one of ${STRATEGIES.join(', ')}`);
   }
+  const sizesArg = text('batch-sizes');
+  const batchSizes = sizesArg === undefined ? [value('batch-size', 1)] : sizesArg.split(',').map(Number);
+  if (batchSizes.some((n) => !Number.isInteger(n) || n < 1 || n > 25)) {
+    throw new Error('--batch-size and --batch-sizes take whole numbers from 1 to 25 (MAX_LABEL_BATCH_SIZE)');
+  }
+  const faultRate = Number(text('batch-fault-rate') ?? 0);
+  if (!(faultRate >= 0 && faultRate <= 1)) throw new Error('--batch-fault-rate must be a number from 0 to 1');
   return {
     quota: value('quota', 600),
-    shards: value('shards', 10),
+    tokenQuota: value('token-quota', 200_000),
+    shards: value('shards', 30),
     queriesPerShard: value('queries-per-shard', 100),
     concurrency: value('concurrency', 10),
     labelConcurrency: value('label-concurrency', 8),
     strategies: argv.includes('--compare')
       ? [...STRATEGIES]
       : [(strategyArg as Strategy | undefined) ?? 'sdk-adaptive'],
+    batchSizes,
+    batchFaultRate: faultRate,
   };
 }
 
-/** The teacher's per-minute request quota as a token bucket: refilled continuously, one second's worth of burst. */
-class RequestQuota {
+/**
+ * A per-minute quota as a bucket refilled continuously, with `burstSeconds` of burst. `debt`: a request is admitted
+ * while the bucket is above zero and may take it below (else only when the bucket holds all it takes).
+ */
+class MinuteQuota {
   private tokens: number;
   private last = performance.now();
-  constructor(private readonly perMinute: number) {
+  constructor(
+    private readonly perMinute: number,
+    private readonly burstSeconds: number,
+    private readonly debt: boolean,
+  ) {
     this.tokens = this.burst;
   }
   private get burst() {
-    return this.perMinute / 60;
+    return (this.perMinute / 60) * this.burstSeconds;
   }
-  take(): boolean {
+  private refill() {
     const now = performance.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 60_000) * this.perMinute);
     this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+  }
+  admits(amount: number): boolean {
+    this.refill();
+    return this.debt ? this.tokens > 0 : this.tokens >= amount;
+  }
+  take(amount: number): void {
+    this.refill();
+    this.tokens -= amount;
+  }
+  /** Gives back what a request reserved and did not use (or takes what it used beyond it). */
+  settle(delta: number): void {
+    this.refill();
+    this.tokens = Math.min(this.burst, this.tokens + delta);
   }
 }
+
+/** Tokens of a request's text as the simulated teacher counts them (~4.3 characters per token). */
+const estimatedTokens = (text: string) => Math.ceil(text.length / 4.3);
 
 async function main(): Promise<void> {
   // Quiet Powertools before the handler modules create their logger and metrics.
@@ -87,31 +134,49 @@ async function main(): Promise<void> {
   const { generateShardStep, TEACHER_CLIENT_CONFIG } = await import('../lambda/pipeline/generate-shard');
   const { mapWithConcurrency } = await import('../lambda/shared/concurrency');
   const { cellOf } = await import('../lambda/shared/query-plan');
+  const { QUERY_WRITER_SYSTEM_PROMPT } = await import('../lambda/shared/query-writing');
   const { parseShardFile } = await import('../lambda/shared/shard-generation');
   const { runKeys } = await import('../lambda/shared/runs');
-  const { SimulatedTeacher } = await import('../test/helpers/simulated-teacher');
+  const { faultsAtRate, SimulatedTeacher } = await import('../test/helpers/simulated-teacher');
+  const { requestTexts } = await import('../test/helpers/aws-mocks');
 
   const args = parseArgs(process.argv.slice(2));
 
-  /** Bedrock runtime as seen through HTTP: the quota, a latency per call, the Converse wire format. */
+  /** Bedrock runtime as seen through HTTP: both quotas, a latency per call, the Converse wire format. */
   class SimulatedBedrock {
-    readonly teacher = new SimulatedTeacher();
-    readonly quota: RequestQuota;
+    readonly teacher = new SimulatedTeacher(
+      args.batchFaultRate > 0 ? { batchItemFault: faultsAtRate(args.batchFaultRate, 42) } : {},
+    );
+    readonly requests: MinuteQuota;
+    readonly tokens: MinuteQuota;
     accepted = 0;
     throttled = 0;
-    constructor(quotaPerMinute: number) {
-      this.quota = new RequestQuota(quotaPerMinute);
+    /** Tokens the accepted calls used (input + output, after settlement). */
+    usedTokens = 0;
+    readonly input = { writing: 0, labelling: 0 };
+    constructor(requestsPerMinute: number, tokensPerMinute: number) {
+      this.requests = new MinuteQuota(requestsPerMinute, 1, false);
+      this.tokens = new MinuteQuota(tokensPerMinute, 5, true);
     }
     handler() {
       return converseHttpStub((input) => {
-        if (!this.quota.take()) {
+        const { system, user } = requestTexts(input);
+        const reserved = estimatedTokens(system + user) + (input.inferenceConfig?.maxTokens ?? 0);
+        if (!this.requests.admits(1) || !this.tokens.admits(reserved)) {
           this.throttled++;
           return { throttle: true };
         }
+        this.requests.take(1);
+        this.tokens.take(reserved);
         this.accepted++;
         const output = this.teacher.reply(input);
-        // ~250 ms to the first token, then ~10 ms per output token (a label ≈ 0.5 s, a batch of queries ≈ 3.5 s).
+        const used = (output.usage?.inputTokens ?? 0) + (output.usage?.outputTokens ?? 0);
+        this.usedTokens += used;
+        this.input[system === QUERY_WRITER_SYSTEM_PROMPT ? 'writing' : 'labelling'] += output.usage?.inputTokens ?? 0;
+        // ~250 ms to the first token, then ~10 ms per output token (a label ≈ 0.5 s, a batch of 20 ≈ 6.5 s).
         const latencyMs = (250 + 10 * (output.usage?.outputTokens ?? 0)) * (0.8 + Math.random() * 0.4);
+        // The reservation is settled when the answer is complete.
+        setTimeout(() => this.tokens.settle(reserved - used), latencyMs);
         return { output: { ...output, metrics: { latencyMs: Math.round(latencyMs) } }, latencyMs };
       });
     }
@@ -141,12 +206,12 @@ async function main(): Promise<void> {
     LABEL_CONCURRENCY: String(args.labelConcurrency),
   });
 
+  const runs = args.strategies.flatMap((strategy) => args.batchSizes.map((batchSize) => ({ strategy, batchSize })));
   const rows: Record<string, string | number>[] = [];
-  let chosen: Record<string, number | string | boolean> | undefined;
-  for (const strategy of args.strategies) {
-    const service = new SimulatedBedrock(args.quota);
+  for (const { strategy, batchSize } of runs) {
+    const service = new SimulatedBedrock(args.quota, args.tokenQuota);
     const { store, objects } = memoryStore();
-    const runId = `bench-${strategy}`;
+    const runId = `bench-${strategy}-${batchSize}`;
     const shards = Array.from({ length: args.shards }, (_, index) => ({
       index,
       ...cellOf(index),
@@ -167,7 +232,7 @@ async function main(): Promise<void> {
       });
       try {
         return await generateShardStep(
-          { runId, shard },
+          { runId, shard, labelBatchSize: batchSize },
           {
             converse: (input) => client.send(new ConverseCommand(input)),
             store,
@@ -193,38 +258,47 @@ async function main(): Promise<void> {
       .map((s) => objects.get(runKeys(runId).shard(s.index)))
       .filter((t): t is string => t !== undefined)
       .map((t) => parseShardFile(t).summary);
+    const sum = (f: (s: (typeof summaries)[number]) => number) => summaries.reduce((n, s) => n + f(s), 0);
     const planned = shards.reduce((s, x) => s + x.count, 0);
     const failedShards = results.filter((r) => 'failed' in r);
     const failedQueries = failedShards.reduce((s, r) => s + (shards[r.index]?.count ?? 0), 0);
-    const labelled = summaries.reduce((s, x) => s + x.labelled, 0);
-    const dropped = summaries.reduce(
-      (s, x) => s + x.dropped.notWritten + x.dropped.unparseableLabel + x.dropped.teacherError,
-      0,
+    const labelled = sum((s) => s.labelled);
+    const dropped = sum((s) => s.dropped.notWritten + s.dropped.unparseableLabel + s.dropped.teacherError);
+    const calls = sum((s) => s.teacherCalls.writing + s.teacherCalls.labelling);
+    const reasked = sum((s) =>
+      s.batchReasks ? s.batchReasks.missing + s.batchReasks.duplicate + s.batchReasks.unparsable : 0,
     );
-    const retries = summaries.reduce((s, x) => s + x.retries, 0);
-    const calls = summaries.reduce((s, x) => s + x.teacherCalls.writing + x.teacherCalls.labelling, 0);
     const minutes = elapsedMs / 60_000;
+    const requestUtilization = service.accepted / minutes / args.quota;
+    const tokenUtilization = service.usedTokens / minutes / args.tokenQuota;
+    const perLabelled = (n: number) => Number((n / Math.max(1, labelled)).toFixed(1));
     const figures = {
       strategy,
+      batchSize,
       quotaRpm: args.quota,
-      shards: args.shards,
+      quotaTpm: args.tokenQuota,
       queries: planned,
       elapsedSeconds: Number((elapsedMs / 1000).toFixed(1)),
       teacherCalls: calls,
-      accepted: service.accepted,
+      labellingCalls: sum((s) => s.teacherCalls.labelling),
+      batchCalls: sum((s) => s.batchCalls ?? 0),
+      reasked,
       throttled: service.throttled,
-      retries,
+      retries: sum((s) => s.retries),
       labelled,
       dropped,
       failedShards: failedShards.length,
       lost: planned - labelled - dropped - failedQueries,
-      callsPerMinute: Number((service.accepted / minutes).toFixed(1)),
-      quotaUtilization: Number((service.accepted / minutes / args.quota).toFixed(3)),
+      requestUtilization: Number(requestUtilization.toFixed(3)),
+      tokenUtilization: Number(tokenUtilization.toFixed(3)),
+      quotaUtilization: Number(Math.max(requestUtilization, tokenUtilization).toFixed(3)),
       examplesPerMinute: Number((labelled / minutes).toFixed(1)),
       teacherCallsPer1000: Number(((calls / Math.max(1, labelled)) * 1000).toFixed(1)),
+      inputTokensPerLabelledQuery: perLabelled(service.input.writing + service.input.labelling),
+      labellingInputTokensPerQuery: perLabelled(service.input.labelling),
     };
     rows.push(figures);
-    chosen ??= figures;
+    console.error(`done: ${strategy}, batch size ${batchSize} (${figures.elapsedSeconds} s)`);
   }
 
   const columns = Object.keys(rows[0] ?? {});
@@ -232,11 +306,13 @@ async function main(): Promise<void> {
   const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i] ?? 0)).join('  ');
   console.log(
     `Generate shard benchmark: ${args.shards} shards × ${args.queriesPerShard} queries, ${args.concurrency} shards ` +
-      `at once, ${args.labelConcurrency} teacher calls in flight per shard, quota ${args.quota} requests/min`,
+      `at once, ${args.labelConcurrency} teacher calls in flight per shard, quota ${args.quota} requests/min and ` +
+      `${args.tokenQuota} tokens/min` +
+      (args.batchFaultRate > 0 ? `, ${args.batchFaultRate * 100} % of batch items spoilt` : ''),
   );
   console.log(line(columns));
   for (const row of rows) console.log(line(columns.map((c) => String(row[c]))));
-  console.log(JSON.stringify({ ...chosen, compared: rows.length > 1 ? rows : undefined }));
+  console.log(JSON.stringify({ ...rows[0], compared: rows.length > 1 ? rows : undefined }));
 }
 
 main().catch((error: unknown) => {

@@ -39,6 +39,9 @@ describe('config defaults', () => {
     ['logQueries', false],
     ['includeReasoning', false],
     ['fallbackModelId', undefined],
+    ['labelBatchSize', 'auto'],
+    ['calibrationMinAgreement', 0.95],
+    ['calibrationMaxWeightError', 0.03],
   ] as const)('%s defaults to %p', (key, expected) => {
     expect(config[key]).toEqual(expected);
   });
@@ -66,6 +69,13 @@ describe('config defaults', () => {
 });
 
 describe('config coercion of -c strings', () => {
+  it('reads a fixed label batch size from -c text or a cdk.json number, and "auto"', () => {
+    expect(parseConfig({ labelBatchSize: '10' }).labelBatchSize).toBe(10);
+    expect(parseConfig({ labelBatchSize: 20 }).labelBatchSize).toBe(20);
+    expect(parseConfig({ labelBatchSize: ' auto ' }).labelBatchSize).toBe('auto');
+    expect(parseConfig({ labelBatchSize: '1' }).labelBatchSize).toBe(1);
+  });
+
   it('coerces numbers, booleans, lists and JSON', () => {
     const c = parseConfig({
       exampleCount: '5000',
@@ -164,10 +174,27 @@ describe('config errors name the key, the value given and what is allowed', () =
       { exampleCount: '200', testExampleCount: '200' },
       /^testExampleCount \(given: "200"\): must be smaller than exampleCount$/,
     ],
+    [
+      'a calibration agreement above 1',
+      { calibrationMinAgreement: '1.5' },
+      /^calibrationMinAgreement \(given: "1.5"\): must be a number from 0 to 1$/,
+    ],
+    [
+      'a negative calibration weight error',
+      { calibrationMaxWeightError: '-0.1' },
+      /^calibrationMaxWeightError \(given: "-0.1"\): must be a number from 0 to 1$/,
+    ],
   ])('%s', (_name, context, message) => {
     const problems = problemsOf(context);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it.each(['0', '26', '2.5', 'big', ''])('refuses a label batch size of %p, naming "auto" and the range', (given) => {
+    expect(problemsOf({ labelBatchSize: given })).toEqual([
+      `labelBatchSize (given: ${JSON.stringify(given)}): must be "auto" (calibrate at the start of each run) or a ` +
+        'whole number from 1 to 25 (queries per teacher labelling call, no calibration; 1 labels one query per call)',
+    ]);
   });
 
   it('rejects an unknown key and suggests the closest known one', () => {

@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { assembleDataset, productionTestKey, sha256, type ProductionInput } from '../shared/assembly';
+import { calibrationKey, parseCalibration } from '../shared/calibration';
 import { mapWithConcurrency } from '../shared/concurrency';
 import type { AssembleResult } from '../shared/contracts';
 import { parseSelection } from '../shared/production-selection';
@@ -19,7 +20,8 @@ import { readPlan, runAndCountsInput } from './plan';
  * `$.assemble` (AssembleResult, lambda/shared/contracts.ts).
  *
  * A run from production reads the selection its plan names: those records come first, synthetic ones top up, and
- * the selection's held-out slice is written to `dataset/test-production.jsonl` (never to training).
+ * the selection's held-out slice is written to `dataset/test-production.jsonl` (never to training). The run's
+ * labelling calibration (`calibration.json`, when there is one) is recorded in the manifest.
  */
 
 /** Shards read from S3 at once. */
@@ -45,6 +47,7 @@ export class DatasetConflict extends Error {
 
 interface ManifestFiles {
   readonly runId: string;
+  readonly promptVersions: Readonly<Record<string, string>>;
   readonly files: Record<'train' | 'test', { readonly key: string; readonly records: number }> & {
     readonly productionTest?: { readonly key: string; readonly records: number };
   };
@@ -58,6 +61,7 @@ const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string):
   manifestKey,
   trainCount: manifest.files.train.records,
   testCount: manifest.files.test.records,
+  ...(manifest.promptVersions['student'] ? { studentPromptVersion: manifest.promptVersions['student'] } : {}),
   ...(manifest.files.productionTest
     ? {
         productionTestKey: manifest.files.productionTest.key,
@@ -68,6 +72,7 @@ const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string):
 
 const manifestSchema = z.object({
   runId: z.string(),
+  promptVersions: z.record(z.string(), z.string()),
   files: z.object({
     train: z.object({ key: z.string(), records: z.number().int() }),
     test: z.object({ key: z.string(), records: z.number().int() }),
@@ -107,6 +112,12 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
     };
   });
   const production = plan.production ? await productionInput(runStore, plan.production.selectionKey) : undefined;
+  // Runs started before calibration existed have no calibration file: their manifest simply has no calibration.
+  const calibrationText = await runStore.read(calibrationKey(runId));
+  const calibration =
+    calibrationText === undefined
+      ? undefined
+      : parseCalibration(calibrationText, s3Uri(runStore.bucket, calibrationKey(runId)));
   const dataset = assembleDataset({
     runId,
     shards,
@@ -120,6 +131,7 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
     includeReasoning: env.INCLUDE_REASONING,
     keys: { ...keys, productionTest: productionTestKey(runId) },
     ...(production ? { production } : {}),
+    ...(calibration ? { calibration } : {}),
     ...(now ? { now } : {}),
   });
 

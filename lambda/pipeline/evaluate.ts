@@ -25,7 +25,15 @@ import {
 } from '../shared/evaluation';
 import { incumbentEvaluationNames, resourceTags, trainingNames } from '../shared/job-names';
 import { priceFor } from '../shared/prices';
-import { STUDENT_PROMPT, teacherPrompt } from '../shared/prompts';
+import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../shared/prompts';
+import {
+  otherFormatOf,
+  PromptVersionMismatch,
+  requireSameVersion,
+  studentFormat,
+  type AnswerFormat,
+  type StudentFormat,
+} from '../shared/student-format';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../shared/run-store';
 import type { EvaluationJobRef, EvaluationStarted, SetMetrics } from '../shared/training-contracts';
 import { envTypes, errorName, logger, parseInput, priceTableEnv, readEnvironment, tracer } from './common';
@@ -35,7 +43,10 @@ const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 const runtime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-/** Room for the four weights (and a short reasoning) without reserving much of the token quota per call. */
+/**
+ * Room for the four weights (and a short reasoning) without reserving much of the token quota per call. The same for
+ * every model and format: the held-out set measures what each model says, including a student that rambles.
+ */
 export const EVALUATION_MAX_TOKENS = 200;
 
 export const evaluateInput = z.object({
@@ -43,12 +54,23 @@ export const evaluateInput = z.object({
   bucket: z.string().min(1),
   testKey: z.string().min(1),
   deploymentArn: z.string().min(1),
-  /** `$.assemble`: its `productionTestKey` names production's held-out slice (absent for other runs). */
-  assemble: z.object({ productionTestKey: z.string().min(1).optional() }).optional(),
+  /**
+   * `$.assemble`: its `productionTestKey` names production's held-out slice (absent for other runs); its
+   * `studentPromptVersion`, the version the dataset was written in (the test set's records must agree).
+   */
+  assemble: z
+    .object({ productionTestKey: z.string().min(1).optional(), studentPromptVersion: z.string().min(1).optional() })
+    .optional(),
   /** `$.preflight.incumbent`: the student promoted when the run started, answered and judged like the candidate. */
   incumbent: z
     .discriminatedUnion('present', [
-      z.object({ present: z.literal(true), deploymentArn: z.string().min(1), runId: z.string() }),
+      z.object({
+        present: z.literal(true),
+        deploymentArn: z.string().min(1),
+        runId: z.string(),
+        /** The incumbent is asked with its own prompt and read in its own format. */
+        studentPromptVersion: z.string().min(1),
+      }),
       z.object({ present: z.literal(false), reason: z.string() }),
     ])
     .optional(),
@@ -96,6 +118,7 @@ export async function answerAll(
 }
 
 interface StoredMetrics {
+  readonly studentPromptVersion: string;
   readonly student: ModelMetrics;
   readonly baseline: ModelMetrics;
   readonly incumbent?: ModelMetrics;
@@ -141,38 +164,72 @@ async function answerOrResume(
         `${MAX_EVALUATION_PROMPTS} prompts an evaluation job judges: lower testExampleCount or productionHoldOutShare`,
     );
   }
-  const models: Record<JudgedModel, { modelId: string; priceId: string; system: string }> = {
+  // The candidate is asked in the format of the records it was trained on; the test set says which.
+  const studentVersion = synthetic[0]?.promptVersion ?? production[0]?.promptVersion ?? '';
+  const fix = 'the run must be assembled again (a dataset holds one student prompt version)';
+  if (input.assemble?.studentPromptVersion !== undefined) {
+    requireSameVersion(
+      { version: input.assemble.studentPromptVersion, from: 'the Assemble result' },
+      { version: studentVersion, from: input.testKey },
+      fix,
+    );
+  }
+  if (productionKey && production[0]) {
+    requireSameVersion(
+      { version: studentVersion, from: input.testKey },
+      { version: production[0].promptVersion, from: productionKey },
+      fix,
+    );
+  }
+  const candidate = studentFormat(studentVersion);
+  const incumbentFormat = input.incumbent?.present ? studentFormat(input.incumbent.studentPromptVersion) : candidate;
+  const models: Record<JudgedModel, { modelId: string; priceId: string; system: string; format: AnswerFormat }> = {
     // The deployment is billed at the base model's rate, so the student is priced by its base model id.
-    student: { modelId: input.deploymentArn, priceId: env.STUDENT_MODEL_ID, system: STUDENT_PROMPT },
-    baseline: { modelId: env.BASELINE_MODEL_ID, priceId: env.BASELINE_MODEL_ID, system: teacherPrompt() },
-    // The incumbent answers exactly as the candidate does: its deployment, the student prompt (Preflight checked
-    // that it was trained with the same prompt version).
+    student: {
+      modelId: input.deploymentArn,
+      priceId: env.STUDENT_MODEL_ID,
+      system: candidate.prompt,
+      format: candidate,
+    },
+    baseline: {
+      modelId: env.BASELINE_MODEL_ID,
+      priceId: env.BASELINE_MODEL_ID,
+      system: teacherPrompt(),
+      format: TEACHER_ANSWER_FORMAT,
+    },
+    // The incumbent answers as it does in production: its deployment, the prompt of the version it was trained with,
+    // read in that version's format (it may differ from the candidate's).
     incumbent: {
       modelId: input.incumbent?.present ? input.incumbent.deploymentArn : '',
       priceId: env.STUDENT_MODEL_ID,
-      system: STUDENT_PROMPT,
+      system: incumbentFormat.prompt,
+      format: incumbentFormat,
     },
   };
 
   const metrics: Partial<Record<JudgedModel, ModelMetrics>> = {};
   const perSet: Partial<Record<JudgedModel, { synthetic: ModelMetrics; production?: ModelMetrics }>> = {};
   for (const model of judgedModels(input)) {
-    const { modelId, priceId, system } = models[model];
+    const { modelId, priceId, system, format } = models[model];
     const price = priceFor(priceId, env.PRICE_TABLE);
     const answers = await answerAll(cases, modelId, system, env.EVALUATION_CONCURRENCY, retry);
+    if (model === 'student') requireOwnFormat(model, answers, candidate, input.testKey);
+    if (model === 'incumbent') requireOwnFormat(model, answers, incumbentFormat, input.testKey);
     const syntheticAnswers = answers.slice(0, synthetic.length);
     const productionAnswers = answers.slice(synthetic.length);
-    metrics[model] = computeMetrics(cases, answers, modelId, price);
+    metrics[model] = computeMetrics(cases, answers, modelId, price, format);
     perSet[model] = {
-      synthetic: computeMetrics(synthetic, syntheticAnswers, modelId, price),
-      ...(production.length > 0 ? { production: computeMetrics(production, productionAnswers, modelId, price) } : {}),
+      synthetic: computeMetrics(synthetic, syntheticAnswers, modelId, price, format),
+      ...(production.length > 0
+        ? { production: computeMetrics(production, productionAnswers, modelId, price, format) }
+        : {}),
     };
     logger.info('model answered the held-out sets', { model, modelId, metrics: metrics[model] });
-    await put(input.bucket, keys.answers(model), answersJsonl(synthetic, syntheticAnswers));
+    await put(input.bucket, keys.answers(model), answersJsonl(synthetic, syntheticAnswers, format));
     if (production.length > 0) {
-      await put(input.bucket, keys.productionAnswers(model), answersJsonl(production, productionAnswers));
+      await put(input.bucket, keys.productionAnswers(model), answersJsonl(production, productionAnswers, format));
     }
-    await put(input.bucket, keys.dataset(model), byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model]));
+    await put(input.bucket, keys.dataset(model), byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model], format));
   }
   const { student, baseline, incumbent } = metrics;
   if (!student || !baseline) throw new Error('the candidate and the baseline must both have answered');
@@ -184,6 +241,7 @@ async function answerOrResume(
   };
   const productionSet = setOf('production', production.length);
   const result: StoredMetrics = {
+    studentPromptVersion: candidate.promptVersion,
     student,
     baseline,
     ...(incumbent ? { incumbent } : {}),
@@ -193,8 +251,33 @@ async function answerOrResume(
   return { ...result, resumed: false };
 }
 
-const answersJsonl = (cases: readonly TestCase[], answers: readonly ModelAnswer[]) =>
-  answers.map((a, i) => JSON.stringify({ query: cases[i]?.query, ...a })).join('\n') + '\n';
+/**
+ * Stops the run when a student answers the held-out set in another student format than it was asked in: it was
+ * trained on that other version, so figures read in this one would measure the format, not the model.
+ */
+function requireOwnFormat(model: JudgedModel, answers: readonly ModelAnswer[], asked: StudentFormat, testKey: string) {
+  const other = otherFormatOf(
+    answers.map((a) => a.reply),
+    asked,
+  );
+  if (!other) return;
+  const who = model === 'student' ? 'the candidate' : `the ${model}`;
+  throw new PromptVersionMismatch(
+    `${who} answers in student prompt version ${other.promptVersion}, but was asked in ${asked.promptVersion} ` +
+      `(${model === 'student' ? testKey : 'its active-model value'}): it was trained on ${other.promptVersion} records. ` +
+      (model === 'student'
+        ? 'A reused model (reuseModelArn) needs the dataset it was trained on: add reuseDatasetFromRun <its run id>; ' +
+          'a model this run distilled learned the distillation teacher’s format instead of the labels’ ' +
+          '(docs/answer-formats.md)'
+        : `set its studentPromptVersion to ${other.promptVersion} (npm run rollback restores an earlier value)`),
+  );
+}
+
+/** One line per answer; `promptVersion` says how the report reads the reply (the format the model was asked in). */
+const answersJsonl = (cases: readonly TestCase[], answers: readonly ModelAnswer[], format: AnswerFormat) =>
+  answers
+    .map((a, i) => JSON.stringify({ query: cases[i]?.query, ...a, promptVersion: format.promptVersion }))
+    .join('\n') + '\n';
 
 /**
  * A plain overwrite, not RunStore.writeOnce: until metrics.json exists these files belong to an unfinished attempt,
@@ -266,7 +349,12 @@ export async function evaluate(event: unknown, retry: RetryOptions = {}): Promis
   const env = environment();
   const input = parseInput(evaluateInput, event, 'Evaluate');
   const store = s3RunStore(s3, input.bucket);
-  const { student, baseline, incumbent, sets, resumed } = await answerOrResume(input, env, store, retry);
+  const { studentPromptVersion, student, baseline, incumbent, sets, resumed } = await answerOrResume(
+    input,
+    env,
+    store,
+    retry,
+  );
   // A third job rather than a third candidate in one job: a judge job rates one precomputed inference source
   // (inferenceConfig.models[0], docs/aws-facts.md §5), and one job per model keeps the scores apart.
   const jobs = {
@@ -284,6 +372,7 @@ export async function evaluate(event: unknown, retry: RetryOptions = {}): Promis
     ...(sets ? { sets } : {}),
     jobs,
     resumed,
+    studentPromptVersion,
   };
 }
 

@@ -1,25 +1,22 @@
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { shardSpecSchema } from '../shared/query-plan';
 import { s3RunStore, type RunStore } from '../shared/run-store';
 import { generateShard, type Converse, type ShardOptions, type TeacherRetryPolicy } from '../shared/shard-generation';
+import { MAX_LABEL_BATCH_SIZE } from '../shared/batch-labelling';
 import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './common';
+import { TEACHER_CLIENT_CONFIG, TEACHER_RETRY, teacherConverse } from './teacher-client';
 
 /**
  * Generate (one Distributed Map iteration): the teacher writes and labels one shard's queries; the shard is stored at
  * `runs/<runId>/shards/shard-NNNNN.jsonl`, written once. A shard already stored is skipped (re-run, redrive).
- * Input `{ runId, shard }` (the Map's ItemSelector); result at `$.shard` of the iteration.
+ * Input `{ runId, shard, labelBatchSize? }` (the Map's ItemSelector; `labelBatchSize` from `$.calibration`, 1 when
+ * absent); result at `$.shard` of the iteration.
  */
 
-/**
- * One retry layer for the teacher, chosen by `npm run bench:generate -- --compare` (docs/pipeline-generation.md): the
- * SDK's adaptive mode, whose client-side rate limiter slows the sending once Bedrock throttles, so waiting happens in
- * the client instead of as rejected calls. Our own withRetry is then off (policy `sdk`): the layers never multiply.
- */
-export const TEACHER_CLIENT_CONFIG = { retryMode: 'adaptive', maxAttempts: 8 } as const;
-export const TEACHER_RETRY: TeacherRetryPolicy = { layer: 'sdk' };
+// One retry layer for the teacher (teacher-client.ts); re-exported for the benchmark and the tests.
+export { TEACHER_CLIENT_CONFIG, TEACHER_RETRY };
 
 /** `$.shard` of a Map iteration: small on purpose (every iteration's output comes back through the Map). */
 export interface ShardResult {
@@ -31,11 +28,13 @@ export interface ShardResult {
   readonly dropped: number;
 }
 
-const inputSchema = z.object({ runId: runIdField, shard: shardSpecSchema });
+const inputSchema = z.object({
+  runId: runIdField,
+  shard: shardSpecSchema,
+  labelBatchSize: z.number().int().min(1).max(MAX_LABEL_BATCH_SIZE).optional(),
+});
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
-const bedrockRuntime = tracer.captureAWSv3Client(new BedrockRuntimeClient(TEACHER_CLIENT_CONFIG));
-const converseWithClient: Converse = (input) => bedrockRuntime.send(new ConverseCommand(input));
 
 const environment = () =>
   readEnvironment({
@@ -54,15 +53,16 @@ export interface GenerateShardDependencies {
 
 export async function generateShardStep(event: unknown, deps: GenerateShardDependencies = {}): Promise<ShardResult> {
   const env = environment();
-  const { runId, shard } = parseInput(inputSchema, event, 'Generate shard');
+  const { runId, shard, labelBatchSize } = parseInput(inputSchema, event, 'Generate shard');
   const options: ShardOptions = {
     teacherModelId: env.TEACHER_MODEL_ID,
     includeReasoning: env.INCLUDE_REASONING,
     labelConcurrency: env.LABEL_CONCURRENCY,
+    labelBatchSize: labelBatchSize ?? 1,
     retry: deps.retry ?? TEACHER_RETRY,
   };
   const outcome = await generateShard(runId, shard, options, {
-    converse: deps.converse ?? converseWithClient,
+    converse: deps.converse ?? teacherConverse,
     store: deps.store ?? s3RunStore(s3, env.BUCKET_NAME),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
@@ -74,6 +74,9 @@ export async function generateShardStep(event: unknown, deps: GenerateShardDepen
     metrics.addMetric('QueriesDropped', MetricUnit.Count, dropped);
     metrics.addMetric('TeacherCalls', MetricUnit.Count, summary.teacherCalls.writing + summary.teacherCalls.labelling);
     metrics.addMetric('TeacherRetries', MetricUnit.Count, summary.retries);
+    const reasks = summary.batchReasks;
+    if (reasks)
+      metrics.addMetric('LabelBatchReasks', MetricUnit.Count, reasks.missing + reasks.duplicate + reasks.unparsable);
     metrics.addMetric('TeacherInputTokens', MetricUnit.Count, summary.usage.inputTokens);
     metrics.addMetric('TeacherOutputTokens', MetricUnit.Count, summary.usage.outputTokens);
     metrics.publishStoredMetrics();

@@ -15,6 +15,8 @@ export const promoteInput = z.object({
   modelArn: z.string().min(1),
   student: passthrough<ModelMetrics>(),
   judge: z.object({ student: passthrough<JudgeScore>(), baseline: passthrough<JudgeScore>() }),
+  /** `$.evaluation.studentPromptVersion`: the version the candidate was trained and evaluated with. */
+  studentPromptVersion: z.string().min(1),
 });
 
 async function currentValue(name: string): Promise<{ value?: string; version?: number }> {

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { AssembleResult } from '../shared/contracts';
+import { recordFormat, type ConversationRecord } from '../shared/dataset-record';
 import { readExisting, s3RunStore } from '../shared/run-store';
 import { RUN_ID_PATTERN, runKeys } from '../shared/runs';
 import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
@@ -17,6 +18,21 @@ export const reuseDatasetInput = z.object({
 });
 
 const countRecords = (jsonl: string) => jsonl.split('\n').filter((l) => l.trim() !== '').length;
+
+/**
+ * The student prompt version of a reused dataset, told by its first record's system prompt: a dataset written before
+ * a newer format keeps training (and being asked) in its own. Nothing when the first record cannot say.
+ */
+function studentPromptVersionOf(jsonl: string): { studentPromptVersion?: string } {
+  const first = jsonl.split('\n').find((l) => l.trim() !== '');
+  if (first === undefined) return {};
+  try {
+    const format = recordFormat(JSON.parse(first) as ConversationRecord);
+    return format ? { studentPromptVersion: format.promptVersion } : {};
+  } catch {
+    return {}; // not JSON: Evaluate reports the line with its position
+  }
+}
 
 /**
  * Stands in for generation and Assemble when the execution input names an earlier run's dataset
@@ -44,6 +60,7 @@ export async function reuseDataset(event: unknown): Promise<AssembleResult & { r
     manifestKey: source.manifest,
     trainCount: countRecords(train),
     testCount: countRecords(test),
+    ...studentPromptVersionOf(test),
     reusedFromRun: reuseDatasetFromRun,
   };
   logger.info('reusing the dataset of an earlier run', result);

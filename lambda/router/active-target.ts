@@ -1,11 +1,17 @@
 import { readActiveModel, type ActiveModel, type ActiveModelRead } from '../shared/active-model';
-import { STUDENT_PROMPT, STUDENT_PROMPT_VERSION, teacherPrompt } from '../shared/prompts';
+import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../shared/prompts';
+import { studentFormat, UnknownPromptVersion, type AnswerFormat } from '../shared/student-format';
 import { DEFAULT_MODEL, type Source } from './contract';
 
-/** One model the router may ask, with the system prompt it must be sent. */
+/**
+ * One model the router may ask: the system prompt it must be sent, how its reply is read, and its output budget when
+ * its format bounds it (else the router's configured `maxTokens`).
+ */
 export interface ModelStep {
   readonly modelId: string;
   readonly system: string;
+  readonly format: AnswerFormat;
+  readonly maxTokens?: number;
   readonly source: Extract<Source, 'student' | 'fallback-model'>;
 }
 
@@ -94,7 +100,12 @@ export class ActiveTarget {
   constructor(private readonly options: ActiveTargetOptions) {
     this.now = options.now ?? (() => Date.now());
     if (options.fallbackModelId) {
-      this.fallbackStep = { modelId: options.fallbackModelId, system: teacherPrompt(), source: 'fallback-model' };
+      this.fallbackStep = {
+        modelId: options.fallbackModelId,
+        system: teacherPrompt(),
+        format: TEACHER_ANSWER_FORMAT,
+        source: 'fallback-model',
+      };
     }
     this.fallbackPlan = this.fallbackStep
       ? { steps: [this.fallbackStep], key: this.fallbackStep.modelId }
@@ -149,34 +160,43 @@ export class ActiveTarget {
   }
 
   private planFor(read: ActiveModelRead, value: string | undefined): RoutingPlan {
-    if (read.state === 'promoted' && read.model.studentPromptVersion !== STUDENT_PROMPT_VERSION) {
-      return this.invalid(
-        value,
-        `studentPromptVersion ${JSON.stringify(read.model.studentPromptVersion)} is not the router's ${STUDENT_PROMPT_VERSION}: redeploy the router that matches the promoted model`,
-      );
-    }
-    if (read.state === 'promoted') {
-      const incumbent = this.studentPlan(read.model.deploymentArn);
-      const { canary } = read.model;
-      if (!canary) return incumbent;
-      if (canary.studentPromptVersion !== STUDENT_PROMPT_VERSION) {
-        const refused =
-          `canary.studentPromptVersion ${JSON.stringify(canary.studentPromptVersion)} is not the router's ` +
-          `${STUDENT_PROMPT_VERSION}: the incumbent answers the candidate's share; roll the canary back ` +
-          '(npm run pipeline -- rollback) or deploy the router that matches the candidate';
-        this.options.warnOnce(`canary-prompt:${canary.deploymentArn}:${canary.studentPromptVersion}`, refused);
-        return { ...incumbent, canary: { model: read.model, steps: incumbent.steps, key: incumbent.key, refused } };
-      }
-      const candidate = this.studentPlan(canary.deploymentArn);
-      return { ...incumbent, canary: { model: read.model, steps: candidate.steps, key: candidate.key } };
-    }
     if (read.state === 'invalid') return this.invalid(value, read.reason);
-    return this.fallbackPlan;
+    if (read.state !== 'promoted') return this.fallbackPlan;
+    let incumbent: RoutingPlan;
+    try {
+      incumbent = this.studentPlan(read.model.deploymentArn, read.model.studentPromptVersion);
+    } catch (error) {
+      if (!(error instanceof UnknownPromptVersion)) throw error;
+      return this.invalid(value, `studentPromptVersion: ${error.message}`);
+    }
+    const { canary } = read.model;
+    if (!canary) return incumbent;
+    try {
+      const candidate = this.studentPlan(canary.deploymentArn, canary.studentPromptVersion);
+      return { ...incumbent, canary: { model: read.model, steps: candidate.steps, key: candidate.key } };
+    } catch (error) {
+      if (!(error instanceof UnknownPromptVersion)) throw error;
+      const refused =
+        `canary.studentPromptVersion: ${error.message}; the incumbent answers the candidate's share: roll the ` +
+        'canary back (npm run pipeline -- rollback) or deploy the router that knows the candidate';
+      this.options.warnOnce(`canary-prompt:${canary.deploymentArn}:${canary.studentPromptVersion}`, refused);
+      return { ...incumbent, canary: { model: read.model, steps: incumbent.steps, key: incumbent.key, refused } };
+    }
   }
 
-  /** A deployment asked with the student prompt, then the fallback model if any; keyed (cache) by the deployment. */
-  private studentPlan(deploymentArn: string): RoutingPlan {
-    const student: ModelStep = { modelId: deploymentArn, system: STUDENT_PROMPT, source: 'student' };
+  /**
+   * A deployment asked in the format of the prompt version it was trained with, then the fallback model if any; keyed
+   * (cache) by the deployment. Throws UnknownPromptVersion for a version this release does not know.
+   */
+  private studentPlan(deploymentArn: string, promptVersion: string): RoutingPlan {
+    const format = studentFormat(promptVersion);
+    const student: ModelStep = {
+      modelId: deploymentArn,
+      system: format.prompt,
+      format,
+      ...(format.maxTokens !== undefined ? { maxTokens: format.maxTokens } : {}),
+      source: 'student',
+    };
     return { steps: this.fallbackStep ? [student, this.fallbackStep] : [student], key: student.modelId };
   }
 

@@ -15,6 +15,8 @@ export interface CachedAnswer {
   readonly dominant: Modality;
   /** The model that answered. */
   readonly model: string;
+  /** The prompt version it was asked with (the shadow samples say which format the answer came in). */
+  readonly promptVersion: string;
   /** What was asked when it answered (the promoted deployment or the fallback): a new promotion makes it stale. */
   readonly target: string;
 }

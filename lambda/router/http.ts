@@ -94,9 +94,9 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
         });
         return errorResponse(request.status, request.code, request.message, headers);
       }
-      const { results, variants } = await options.router.route(request.queries, startedAt);
+      const { results, variants, promptVersions } = await options.router.route(request.queries, startedAt);
       // Started now, not awaited: the send runs while the reply is built and is settled in `finally`.
-      options.shadow?.offer(request.queries, results, variants);
+      options.shadow?.offer(request.queries, results, promptVersions, variants);
       const latencyMs = Math.max(0, Math.round(now() - startedAt));
       options.log.info('routed', {
         requestId,

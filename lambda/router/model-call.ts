@@ -2,7 +2,8 @@ import { ConverseCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedr
 import { replyText, usageOf } from '../shared/bedrock';
 import type { Modality, Weights } from '../shared/modality';
 import type { TokenUsage } from '../shared/prices';
-import { parseWeights, type WeightsErrorCode } from '../shared/weights';
+import type { AnswerFormat } from '../shared/student-format';
+import type { WeightsErrorCode } from '../shared/weights';
 
 /** What one model call ended with. `usage` is present whenever the model answered (tokens were billed). */
 export type ModelOutcome =
@@ -36,6 +37,8 @@ export interface ModelRequest {
   readonly system: string;
   readonly query: string;
   readonly maxTokens: number;
+  /** How the reply is read: the format of the prompt the model was sent. */
+  readonly format: AnswerFormat;
 }
 
 /**
@@ -69,7 +72,7 @@ export async function askModel(
       return { ok: false, failure: 'timeout', detail: `no answer within ${timeoutMs} ms` };
     }
     const usage = usageOf(output);
-    const parsed = parseWeights(replyText(output));
+    const parsed = request.format.parse(replyText(output));
     if (!parsed.ok) {
       return {
         ok: false,

@@ -29,7 +29,7 @@ export const METRIC = {
   shadowHandoffFailures: 'ShadowHandoffFailures',
   /**
    * A query of the candidate's share answered by the incumbent because the router cannot serve the candidate (its
-   * student prompt version is not the router's). Counted with Variant=candidate; the canary's fallback alarm adds it.
+   * student prompt version is unknown to the router). Counted with Variant=candidate; the canary's fallback alarm adds it.
    */
   canaryRefused: 'CanaryRefused',
 } as const;
@@ -100,6 +100,20 @@ const FAILURE_METRIC: Record<Exclude<ModelFailure, 'access'>, MetricName> = {
 export interface RoutedBatch {
   readonly results: RouteResult[];
   readonly variants?: readonly Variant[];
+  /**
+   * Same order: the prompt version each answer was asked with (`none` for the default weights). Not part of the API
+   * reply: the shadow samples carry it.
+   */
+  readonly promptVersions: readonly string[];
+}
+
+/** The prompt version of the default weights: no model was asked. */
+export const NO_PROMPT = 'none';
+
+/** One answer and the prompt version it was asked with. */
+interface Answered {
+  readonly result: RouteResult;
+  readonly promptVersion: string;
 }
 
 /** What one query follows: the plan's steps and cache target, or the candidate's during a canary. */
@@ -136,7 +150,7 @@ export class Router {
   async route(queries: readonly string[], startedAt = this.now()): Promise<RoutedBatch> {
     const deadline = startedAt + this.options.latencyBudgetMs;
     const plan = await this.options.target.plan();
-    const inFlight = new Map<string, Promise<RouteResult>>();
+    const inFlight = new Map<string, Promise<Answered>>();
     const variants: Variant[] | undefined = plan.canary ? [] : undefined;
     const answers = queries.map((query) => {
       const key = normaliseQuery(query);
@@ -149,8 +163,10 @@ export class Router {
       }
       return answer;
     });
-    const results = await Promise.all(answers);
-    return variants ? { results, variants } : { results };
+    const answered = await Promise.all(answers);
+    const results = answered.map((a) => a.result);
+    const promptVersions = answered.map((a) => a.promptVersion);
+    return variants ? { results, variants, promptVersions } : { results, promptVersions };
   }
 
   private async routeOne(
@@ -159,7 +175,7 @@ export class Router {
     { steps, target, variant, refused }: QueryRoute,
     startedAt: number,
     deadline: number,
-  ): Promise<RouteResult> {
+  ): Promise<Answered> {
     const { telemetry, cache } = this.options;
     telemetry.count(METRIC.queries, 1, variant);
     if (refused) telemetry.count(METRIC.canaryRefused, 1, variant);
@@ -168,15 +184,22 @@ export class Router {
     const cached = cache.get(key, target);
     if (cached) {
       telemetry.count(METRIC.cacheHits, 1, variant);
-      const { weights, dominant, model } = cached;
-      return this.finish({ weights, dominant, model, source: 'cache' }, startedAt, variant);
+      const { weights, dominant, model, promptVersion } = cached;
+      return this.finish({ weights, dominant, model, source: 'cache' }, startedAt, variant, promptVersion);
     }
     for (const [index, step] of steps.entries()) {
       const remaining = deadline - this.now();
       if (remaining < MIN_CALL_MS) break;
       const outcome = await askModel(
         this.options.bedrock,
-        { modelId: step.modelId, system: step.system, query, maxTokens: this.options.maxTokens },
+        {
+          modelId: step.modelId,
+          system: step.system,
+          query,
+          // A format that bounds its answers bounds the call: a rambling student cannot spend the configured budget.
+          maxTokens: step.maxTokens ?? this.options.maxTokens,
+          format: step.format,
+        },
         index < steps.length - 1 ? timeBeforeFallback(remaining) : remaining,
       );
       if (outcome.usage) {
@@ -185,9 +208,10 @@ export class Router {
       }
       if (outcome.ok) {
         const answer = { weights: outcome.weights, dominant: outcome.dominant, model: step.modelId };
-        cache.set(key, { ...answer, target });
+        const { promptVersion } = step.format;
+        cache.set(key, { ...answer, target, promptVersion });
         if (step !== steps[0]) telemetry.count(METRIC.fallbacks, 1, variant);
-        return this.finish({ ...answer, source: step.source }, startedAt, variant);
+        return this.finish({ ...answer, source: step.source }, startedAt, variant, promptVersion);
       }
       if (outcome.failure === 'access') {
         // A configuration fault (no model access, deployment deleted, key denied): retrying this model cannot fix it,
@@ -209,13 +233,18 @@ export class Router {
       });
     }
     if (steps.length > 0) telemetry.count(METRIC.fallbacks, 1, variant);
-    return this.finish(this.defaultAnswer, startedAt, variant);
+    return this.finish(this.defaultAnswer, startedAt, variant, NO_PROMPT);
   }
 
-  private finish(answer: Omit<RouteResult, 'latencyMs'>, startedAt: number, variant?: Variant): RouteResult {
+  private finish(
+    answer: Omit<RouteResult, 'latencyMs'>,
+    startedAt: number,
+    variant: Variant | undefined,
+    promptVersion: string,
+  ): Answered {
     const latencyMs = Math.max(0, Math.round(this.now() - startedAt));
     this.options.telemetry.latency(answer.source, latencyMs, variant);
-    return { ...answer, latencyMs };
+    return { result: { ...answer, latencyMs }, promptVersion };
   }
 }
 

@@ -1,10 +1,8 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { isCustomModelDeploymentArn } from '../shared/model-ids';
-import { STUDENT_PROMPT_VERSION, TEACHER_PROMPT_VERSION } from '../shared/prompts';
 import type { Variant } from '../shared/active-model';
 import { encodeShadowMessage, type ShadowSample } from '../shared/shadow';
-import { DEFAULT_MODEL, type RouteResult } from './contract';
-import { METRIC, type RouterTelemetry } from './router';
+import type { RouteResult } from './contract';
+import { METRIC, NO_PROMPT, type RouterTelemetry } from './router';
 
 /**
  * How long the handler waits, after its reply is built, for a sampled request's hand-off to settle. The send starts
@@ -37,15 +35,6 @@ export interface ShadowHandoffOptions {
   readonly clock?: () => Date;
 }
 
-/** The prompt version the answering model was sent: the student's, the teacher prompt (fallback model) or none. */
-function promptVersionOf(result: RouteResult): string {
-  if (result.model === DEFAULT_MODEL) return 'none';
-  if (result.source === 'student') return STUDENT_PROMPT_VERSION;
-  if (result.source === 'fallback-model') return TEACHER_PROMPT_VERSION;
-  // A cached answer: who gave it first tells which prompt it was sent.
-  return isCustomModelDeploymentArn(result.model) ? STUDENT_PROMPT_VERSION : TEACHER_PROMPT_VERSION;
-}
-
 /**
  * The router's side of the production loop: samples answered queries and hands them to the shadow labeller's queue,
  * off the request path. `offer` decides and starts the send without awaiting it; `settle`, called once the reply is
@@ -75,10 +64,16 @@ export class ShadowHandoff {
   }
 
   /**
-   * Samples the request's queries; when any is drawn, starts one SendMessage with all drawn samples. `variants` (during
-   * a canary, in the order of the queries) tags each sample with the variant that answered it.
+   * Samples the request's queries; when any is drawn, starts one SendMessage with all drawn samples. `promptVersions`
+   * (in the order of the queries) says which prompt each answer was asked with; `variants` (during a canary, same
+   * order) tags each sample with the variant that answered it.
    */
-  offer(queries: readonly string[], results: readonly RouteResult[], variants?: readonly Variant[]): void {
+  offer(
+    queries: readonly string[],
+    results: readonly RouteResult[],
+    promptVersions: readonly string[],
+    variants?: readonly Variant[],
+  ): void {
     let samples: ShadowSample[] | undefined;
     for (const [i, result] of results.entries()) {
       const query = queries[i];
@@ -92,7 +87,7 @@ export class ShadowHandoff {
           dominant: result.dominant,
           source: result.source,
           model: result.model,
-          promptVersion: promptVersionOf(result),
+          promptVersion: promptVersions[i] ?? NO_PROMPT,
           cached: result.source === 'cache',
           ...(variant ? { variant } : {}),
         },

@@ -7,6 +7,7 @@ import { PROMPT_VERSIONS } from './prompts';
 import { QUERY_WRITER_PROMPT_VERSION, normalisedQuery } from './query-writing';
 import { runKeys } from './runs';
 import type { ShardExample, ShardSummary } from './shard-generation';
+import type { CalibrationRecord } from './calibration';
 
 /**
  * The Assemble stage's pure logic: from the shards to the training file, the held-out test file and the manifest.
@@ -50,6 +51,8 @@ export interface AssemblyInput {
   /** The run's stored production selection (production-selection.ts), when it learns from production. */
   readonly production?: ProductionInput;
   readonly now?: () => Date;
+  /** The run's labelling calibration (calibration.json), when it has one: recorded in the manifest. */
+  readonly calibration?: CalibrationRecord;
 }
 
 /** A run's production records as Plan selected them: deduplicated, validated, the held-out slice marked. */
@@ -172,6 +175,10 @@ export interface DatasetManifest {
     readonly estimatedCostUsd?: number;
   };
   readonly files: { readonly train: FileInfo; readonly test: FileInfo; readonly productionTest?: FileInfo };
+  /** How labelling was calibrated (absent for runs before calibration, or whose calibration file is missing). */
+  readonly calibration?: ManifestCalibration;
+  /** What batch labelling did over the shards (absent when no shard recorded it). */
+  readonly labelBatching?: LabelBatching;
 }
 
 export interface SourceCounts {
@@ -546,6 +553,7 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
       number
     >,
     sources: sourcesOf(),
+    ...labellingFields(input),
     teacher: {
       calls: { ...calls, total: calls.writing + calls.labelling },
       ...usage,
@@ -614,3 +622,55 @@ const fileInfo = (key: string, text: string, records: number): FileInfo => ({
   bytes: Buffer.byteLength(text, 'utf8'),
   sha256: sha256(text),
 });
+
+/** The manifest's record of the run's calibration: the chosen size, why, and the measured table. */
+export type ManifestCalibration = Pick<
+  CalibrationRecord,
+  'labelBatchSize' | 'calibrated' | 'reason' | 'thresholds' | 'table' | 'usage'
+>;
+
+export interface LabelBatching {
+  /** Batch sizes the shards labelled with (1: one query per call). */
+  readonly labelBatchSizes: readonly number[];
+  readonly batchCalls: number;
+  /** Queries the batch replies left without a usable answer, each re-asked on its own. */
+  readonly reasked: { readonly missing: number; readonly duplicate: number; readonly unparsable: number };
+  readonly unknownIds: number;
+}
+
+/** The manifest's calibration and batch-labelling fields; each absent when the run has nothing to say about it. */
+function labellingFields(input: AssemblyInput): Pick<DatasetManifest, 'calibration' | 'labelBatching'> {
+  const c = input.calibration;
+  const summaries = input.shards.flatMap((s) => (s.content ? [s.content.summary] : []));
+  const batched = summaries.filter((s) => s.labelBatchSize !== undefined);
+  const reasked = { missing: 0, duplicate: 0, unparsable: 0 };
+  for (const s of batched) {
+    reasked.missing += s.batchReasks?.missing ?? 0;
+    reasked.duplicate += s.batchReasks?.duplicate ?? 0;
+    reasked.unparsable += s.batchReasks?.unparsable ?? 0;
+  }
+  return {
+    ...(c
+      ? {
+          calibration: {
+            labelBatchSize: c.labelBatchSize,
+            calibrated: c.calibrated,
+            reason: c.reason,
+            ...(c.thresholds ? { thresholds: c.thresholds } : {}),
+            table: c.table,
+            usage: c.usage,
+          },
+        }
+      : {}),
+    ...(batched.length > 0
+      ? {
+          labelBatching: {
+            labelBatchSizes: [...new Set(batched.map((s) => s.labelBatchSize ?? 1))].sort((a, b) => a - b),
+            batchCalls: batched.reduce((n, s) => n + (s.batchCalls ?? 0), 0),
+            reasked,
+            unknownIds: batched.reduce((n, s) => n + (s.batchUnknownIds ?? 0), 0),
+          },
+        }
+      : {}),
+  };
+}

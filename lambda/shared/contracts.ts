@@ -12,6 +12,8 @@ export interface AssembleResult {
   readonly manifestKey: string;
   readonly trainCount: number;
   readonly testCount: number;
+  /** The student prompt version the records are written in (what the candidate is trained and asked with). */
+  readonly studentPromptVersion?: string;
   /** Production's own held-out slice (runs started with `fromProduction` that selected production records). */
   readonly productionTestKey?: string;
   readonly productionTestCount?: number;

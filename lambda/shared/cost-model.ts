@@ -1,42 +1,57 @@
-import { judgeMetricDefinition } from './evaluation';
+import { LABEL_BATCH_SIZE_CANDIDATES } from './batch-labelling';
+import { calibrationQueries } from './calibration-queries';
 import { costPerQueries, costUsd, priceFor, type TokenPrice, type TokenUsage } from './prices';
-import { STUDENT_PROMPT, teacherPrompt } from './prompts';
-import { DOMAINS, PHRASINGS, planQueries } from './query-plan';
-import { QUERIES_PER_WRITING_CALL, QUERY_WRITER_SYSTEM_PROMPT, queryWritingMessage } from './query-writing';
+import { planQueries } from './query-plan';
+import { QUERIES_PER_WRITING_CALL } from './query-writing';
+import { CURRENT_STUDENT_PROMPT_VERSION, type StudentPromptVersion } from './student-format';
+import { TOKEN_COUNTS } from './token-counts';
 
 /**
  * The one cost model: what a run costs (teacher generation, distillation, evaluation) and what routing costs per 1M
  * queries for the student, the teacher and the baseline. Used by `npm run cost` and by the run report. Prices come
- * from the config's `priceTable` (built-in table + `prices` overrides); token counts are estimates whose
- * assumptions travel with the result, so every figure says what it rests on.
+ * from the config's `priceTable` (built-in table + `prices` overrides). Token counts are measured on the real prompts,
+ * queries and answer formats (TOKEN_COUNTS, a BPE tokenizer as a stated proxy for Nova's); the rest are stated
+ * assumptions that travel with the result, so every figure says what it rests on.
  */
 
 export type PriceTable = Readonly<Record<string, TokenPrice>>;
 
-/** Token-count assumptions. Prompt sizes are measured on the real prompts; replies and queries are typical sizes. */
+/** Token counts per item. Measured defaults (TOKEN_COUNTS) except the two marked as assumptions. */
 export interface TokenAssumptions {
-  /** Characters per token for English prompt text (a common rule of thumb; tokenizers differ by model). */
-  readonly charsPerToken: number;
-  /** Mean tokens of one search query (a few words to a short sentence). */
+  /** Mean tokens of one search query (measured on the calibration set's 100 queries). */
   readonly queryTokens: number;
-  /** Output tokens of one label or routing reply: the JSON object of four weights. */
+  /** Output tokens of one teacher label or teacher-prompt reply: its JSON object of four weights (measured). */
   readonly labelTokens: number;
-  /** Extra output tokens per label when `includeReasoning` is on (one short sentence). */
+  /** Extra output tokens per label when `includeReasoning` is on (one short sentence; an assumption). */
   readonly reasoningTokens: number;
-  /** Output tokens per written query inside a writing reply (the query plus JSON quoting). */
+  /** Output tokens per written query inside a writing reply: the query JSON-quoted with its separator (measured). */
   readonly writtenQueryTokens: number;
-  /** Output tokens of one judge verdict (its explanation and rating). */
+  /** Output tokens of one judge verdict (its explanation and rating; an assumption). */
   readonly judgeOutputTokens: number;
 }
 
 export const DEFAULT_TOKEN_ASSUMPTIONS: TokenAssumptions = {
-  charsPerToken: 4,
-  queryTokens: 10,
-  labelTokens: 30,
+  queryTokens: TOKEN_COUNTS.queries.meanTokens,
+  labelTokens: TOKEN_COUNTS.answers.teacher.meanTokens,
   reasoningTokens: 25,
-  writtenQueryTokens: 13,
+  writtenQueryTokens: TOKEN_COUNTS.queries.writtenTokens,
   judgeOutputTokens: 150,
 };
+
+/** Output tokens of a student answer in its format (measured over the 286 labels of whole tenths). */
+export const studentAnswerTokens = (version: StudentPromptVersion): number => TOKEN_COUNTS.answers[version].meanTokens;
+
+/** What one routed query to a student costs in tokens, by the cost model: its prompt and a query in, its answer out. */
+export const estimatedStudentTokens = (
+  version: StudentPromptVersion,
+  tokens: TokenAssumptions = DEFAULT_TOKEN_ASSUMPTIONS,
+): TokenUsage => ({
+  inputTokens: TOKEN_COUNTS.prompts.student[version].tokens + tokens.queryTokens,
+  outputTokens: studentAnswerTokens(version),
+});
+
+/** Characters per token of a training record's texts in the current format (the report's estimate from file size). */
+export const RECORD_CHARS_PER_TOKEN = TOKEN_COUNTS.recordCharsPerToken[CURRENT_STUDENT_PROMPT_VERSION];
 
 /** Distillation rates: parameters because no source confirmed them (docs/aws-facts.md §8). */
 export interface DistillationRates {
@@ -60,6 +75,13 @@ export interface CostInputs {
   readonly generationSurplus: number;
   readonly queriesPerShard: number;
   readonly includeReasoning: boolean;
+  /**
+   * Queries per teacher labelling call: a number, or `auto` (calibrated at the start of the run), estimated at the
+   * largest candidate size calibration can choose, plus the calibration's own calls.
+   */
+  readonly labelBatchSize: number | 'auto';
+  /** The student's answer format (default: the current one). */
+  readonly studentPromptVersion?: StudentPromptVersion;
   readonly teacherModelId: string;
   readonly studentModelId: string;
   readonly baselineModelId: string;
@@ -114,6 +136,12 @@ export interface CostEstimate {
   /** Custom-model storage per month while the student is kept. */
   readonly storagePerMonthUsd: number;
   readonly routing: RoutingCost;
+  /** Mean tokens per query: routing with the student and the teacher, and the teacher's labelling in the run. */
+  readonly tokensPerQuery: {
+    readonly student: TokenUsage & { readonly answerFormat: StudentPromptVersion };
+    readonly teacher: TokenUsage;
+    readonly teacherLabelling: TokenUsage & { readonly batchSize: number };
+  };
   readonly assumptions: readonly string[];
 }
 
@@ -152,10 +180,6 @@ export function usageCost(
   };
 }
 
-/** Tokens of a prompt text under the assumptions (rounded up). */
-export const textTokens = (text: string, tokens: TokenAssumptions = DEFAULT_TOKEN_ASSUMPTIONS): number =>
-  Math.ceil(text.length / tokens.charsPerToken);
-
 const times = (usage: TokenUsage, n: number): TokenUsage => ({
   inputTokens: usage.inputTokens * n,
   outputTokens: usage.outputTokens * n,
@@ -168,60 +192,114 @@ const stageOf = (stage: CostStage, lines: CostLine[], assumptions: string[]): St
   assumptions,
 });
 
+/** Teacher calls and tokens of labelling `queries` in batches of `size` (1: one query per call, the teacher prompt). */
+function labellingUsage(queries: number, size: number, reasoning: boolean, tokens: TokenAssumptions) {
+  const out = tokens.labelTokens + (reasoning ? tokens.reasoningTokens : 0);
+  if (size <= 1) {
+    const prompt = reasoning ? TOKEN_COUNTS.prompts.teacherWithReasoning : TOKEN_COUNTS.prompts.teacher;
+    return { calls: queries, perCall: { inputTokens: prompt.tokens + tokens.queryTokens, outputTokens: out } };
+  }
+  const measured = TOKEN_COUNTS.batches[String(size) as keyof typeof TOKEN_COUNTS.batches];
+  // A size without its own measurement (a fixed labelBatchSize) uses the nearest measured one's per-query figures.
+  const figures =
+    measured ??
+    TOKEN_COUNTS.batches[
+      String(
+        LABEL_BATCH_SIZE_CANDIDATES.reduce((best, c) => (Math.abs(c - size) < Math.abs(best - size) ? c : best)),
+      ) as keyof typeof TOKEN_COUNTS.batches
+    ];
+  const prompt = reasoning ? TOKEN_COUNTS.prompts.teacherBatchWithReasoning : TOKEN_COUNTS.prompts.teacherBatch;
+  const calls = Math.ceil(queries / size);
+  const itemOut = figures.replyItemTokens + (reasoning ? tokens.reasoningTokens : 0);
+  return {
+    calls,
+    // Per call on average (the last batch of a shard may be smaller; the figures are per query times the queries).
+    perCall: {
+      inputTokens: prompt.tokens + (queries / calls) * figures.messageTokensPerQuery,
+      outputTokens: (queries / calls) * itemOut + figures.replyEnvelopeTokens,
+    },
+  };
+}
+
 /** The whole estimate: one run, plus routing per 1M queries and per month. */
 export function estimateCosts(inputs: CostInputs): CostEstimate {
   const tokens: TokenAssumptions = { ...DEFAULT_TOKEN_ASSUMPTIONS, ...inputs.tokens };
   const rates: DistillationRates = { ...DEFAULT_DISTILLATION_RATES, ...inputs.distillation };
   const table = inputs.priceTable;
-  const labelOut = tokens.labelTokens + (inputs.includeReasoning ? tokens.reasoningTokens : 0);
-  const studentPerQuery: TokenUsage = {
-    inputTokens: textTokens(STUDENT_PROMPT, tokens) + tokens.queryTokens,
-    outputTokens: tokens.labelTokens,
+  const version = inputs.studentPromptVersion ?? CURRENT_STUDENT_PROMPT_VERSION;
+  const studentPrompt = TOKEN_COUNTS.prompts.student[version].tokens;
+  const studentOut = studentAnswerTokens(version) + (inputs.includeReasoning ? tokens.reasoningTokens : 0);
+  const teacherOut = tokens.labelTokens;
+  // The router cuts a compact student's reasoning line (its maxTokens): routing pays for the weights only.
+  const studentPerQuery = estimatedStudentTokens(version, tokens);
+  const teacherPerQuery: TokenUsage = {
+    inputTokens: TOKEN_COUNTS.prompts.teacher.tokens + tokens.queryTokens,
+    outputTokens: teacherOut,
   };
-  const teacherPromptPerQuery = (reasoning: boolean): TokenUsage => ({
-    inputTokens: textTokens(teacherPrompt(reasoning), tokens) + tokens.queryTokens,
-    outputTokens: tokens.labelTokens + (reasoning ? tokens.reasoningTokens : 0),
-  });
   const line = (stage: CostStage, item: string, modelId: string, calls: number, perCall: TokenUsage): CostLine =>
     usageCost(stage, item, modelId, { calls, ...times(perCall, calls) }, table);
 
-  // --- Generation: the teacher writes the queries (batches per shard), then labels each one.
+  // --- Generation: the teacher writes the queries (batches per shard), calibrates, then labels them.
   const plan = planQueries(inputs);
   const writingCalls = plan.shards.reduce((n, shard) => n + Math.ceil(shard.count / QUERIES_PER_WRITING_CALL), 0);
-  const writingMessage = queryWritingMessage({
-    target: 'visual',
-    domain: DOMAINS[0],
-    phrasing: PHRASINGS[0],
-    count: QUERIES_PER_WRITING_CALL,
-    batch: 0,
-  });
+  const auto = inputs.labelBatchSize === 'auto';
+  const batchSize = auto ? Math.max(...LABEL_BATCH_SIZE_CANDIDATES) : inputs.labelBatchSize;
+  const labelling = labellingUsage(plan.plannedQueries, batchSize, inputs.includeReasoning, tokens);
+  const calibrationLines: CostLine[] = [];
+  if (auto) {
+    const n = calibrationQueries().length;
+    const single = labellingUsage(n, 1, inputs.includeReasoning, tokens);
+    const batched = LABEL_BATCH_SIZE_CANDIDATES.map((size) => labellingUsage(n, size, inputs.includeReasoning, tokens));
+    const calls = single.calls + batched.reduce((sum, b) => sum + b.calls, 0);
+    const usage = [single, ...batched].reduce(
+      (sum, b) => ({
+        inputTokens: sum.inputTokens + b.calls * b.perCall.inputTokens,
+        outputTokens: sum.outputTokens + b.calls * b.perCall.outputTokens,
+      }),
+      { inputTokens: 0, outputTokens: 0 },
+    );
+    calibrationLines.push(
+      usageCost('generation', 'calibrate labelling', inputs.teacherModelId, { calls, ...usage }, table),
+    );
+  }
   const generation = stageOf(
     'generation',
     [
       line('generation', 'write queries', inputs.teacherModelId, writingCalls, {
-        inputTokens: textTokens(QUERY_WRITER_SYSTEM_PROMPT, tokens) + textTokens(writingMessage, tokens),
+        inputTokens: TOKEN_COUNTS.prompts.queryWriter.tokens + TOKEN_COUNTS.prompts.queryWritingMessage.tokens,
         outputTokens: QUERIES_PER_WRITING_CALL * tokens.writtenQueryTokens,
       }),
-      line('generation', 'label queries', inputs.teacherModelId, plan.plannedQueries, {
-        ...teacherPromptPerQuery(inputs.includeReasoning),
-        outputTokens: labelOut,
-      }),
+      ...calibrationLines,
+      line(
+        'generation',
+        batchSize > 1 ? `label queries (${batchSize} per call)` : 'label queries',
+        inputs.teacherModelId,
+        labelling.calls,
+        labelling.perCall,
+      ),
     ],
     [
       `${plan.plannedQueries.toLocaleString('en-US')} queries planned: (${inputs.exampleCount.toLocaleString('en-US')} ` +
         `training + ${inputs.testExampleCount.toLocaleString('en-US')} held-out) × (1 + ${inputs.generationSurplus} ` +
         `surplus), in ${plan.shards.length} shards of ≤ ${inputs.queriesPerShard}`,
       `${QUERIES_PER_WRITING_CALL} queries per writing call, no top-up calls (each shard may add up to 2 when ` +
-        'duplicates or unusable queries leave it short); one labelling call per query, no retries',
+        'duplicates or unusable queries leave it short)',
+      auto
+        ? `labelBatchSize auto: ${calibrationQueries().length} calibration queries labelled singly and in batches of ` +
+          `${LABEL_BATCH_SIZE_CANDIDATES.join(', ')}; labelling estimated at ${batchSize} queries per call, the ` +
+          'largest size calibration can choose (a run whose calibration chooses less pays more: ' +
+          '`-c labelBatchSize=1` prices the worst case)'
+        : `labelBatchSize ${batchSize}: ${batchSize > 1 ? `${batchSize} queries per labelling call` : 'one labelling call per query'}`,
+      'no re-asks or retries: a missing, duplicated or unparsable batch item costs one more single call',
     ],
   );
 
   // --- Distillation: Bedrock has the teacher answer every training prompt, then trains the student.
   const trainCount = inputs.exampleCount;
-  const trainingTokens = trainCount * (studentPerQuery.inputTokens + labelOut) * rates.epochs;
+  const trainingTokens = trainCount * (studentPerQuery.inputTokens + studentOut) * rates.epochs;
   const teacherInference = line('distillation', 'teacher inference in the job', inputs.teacherModelId, trainCount, {
     inputTokens: studentPerQuery.inputTokens,
-    outputTokens: labelOut,
+    outputTokens: studentOut,
   });
   const distillation = stageOf(
     'distillation',
@@ -237,8 +315,8 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
       },
     ],
     [
-      `the teacher answers each of the ${trainCount.toLocaleString('en-US')} training prompts once, billed at its ` +
-        'on-demand rate (UNVERIFIED)',
+      `the teacher answers each of the ${trainCount.toLocaleString('en-US')} training prompts once (the student ` +
+        `prompt, answering in ${version} as the labels show it), billed at its on-demand rate (UNVERIFIED)`,
       `training tokens = records × (prompt + query + label tokens) × epochs, at $${rates.trainingPer1kTokensUsd} ` +
         `per 1,000 tokens and ${rates.epochs} epoch(s) (both UNVERIFIED; set --training-per-1k, --epochs)`,
       `custom-model storage $${rates.storagePerMonthUsd}/month (UNVERIFIED; set --storage-per-month)`,
@@ -247,27 +325,24 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
 
   // --- Evaluation: student and baseline answer the held-out set; the judge rates both (two jobs).
   const testCount = inputs.testExampleCount;
-  const judgeInstructions = judgeMetricDefinition().instructions ?? '';
   const evaluation = stageOf(
     'evaluation',
     [
-      line('evaluation', 'student answers the held-out set', inputs.studentModelId, testCount, studentPerQuery),
-      line(
-        'evaluation',
-        'baseline answers the held-out set',
-        inputs.baselineModelId,
-        testCount,
-        teacherPromptPerQuery(false),
-      ),
+      line('evaluation', 'student answers the held-out set', inputs.studentModelId, testCount, {
+        inputTokens: studentPerQuery.inputTokens,
+        outputTokens: studentOut,
+      }),
+      line('evaluation', 'baseline answers the held-out set', inputs.baselineModelId, testCount, teacherPerQuery),
       line('evaluation', 'judge rates student and baseline', inputs.judgeModelId, 2 * testCount, {
-        inputTokens: textTokens(judgeInstructions, tokens) + tokens.queryTokens + 2 * tokens.labelTokens,
+        // The judge reads reference and reply as JSON weights, whatever format the model answered in.
+        inputTokens: TOKEN_COUNTS.prompts.judgeInstructions.tokens + tokens.queryTokens + 2 * teacherOut,
         outputTokens: tokens.judgeOutputTokens,
       }),
     ],
     [
-      `${testCount} held-out queries; the baseline answers with the teacher prompt, the student with its short prompt`,
-      `judge input = the custom metric's instructions + query + reference + reply; ${tokens.judgeOutputTokens} output ` +
-        'tokens per verdict (how Bedrock wraps the judge prompt is UNVERIFIED)',
+      `${testCount} held-out queries; the baseline answers with the teacher prompt, the student with its ${version} prompt`,
+      `judge input = the custom metric's instructions + query + reference + reply (both as JSON weights); ` +
+        `${tokens.judgeOutputTokens} output tokens per verdict (how Bedrock wraps the judge prompt is UNVERIFIED)`,
     ],
   );
 
@@ -283,31 +358,44 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
     };
   };
   const student = routingRow('student', inputs.studentModelId, studentPerQuery);
-  const teacher = routingRow('teacher', inputs.teacherModelId, teacherPromptPerQuery(false));
-  const baseline = routingRow('baseline', inputs.baselineModelId, teacherPromptPerQuery(false));
+  const teacher = routingRow('teacher', inputs.teacherModelId, teacherPerQuery);
+  const baseline = routingRow('baseline', inputs.baselineModelId, teacherPerQuery);
   const saving = (other: RoutingCostRow) => 1 - student.usdPer1MQueries / other.usdPer1MQueries;
   const routing: RoutingCost = {
     queriesPerMonth: inputs.queriesPerMonth,
     rows: [student, teacher, baseline],
     studentSavings: { vsTeacher: saving(teacher), vsBaseline: saving(baseline) },
     assumptions: [
-      `per query: the system prompt + a ${tokens.queryTokens}-token query in, a ${tokens.labelTokens}-token JSON ` +
-        'reply out; the student uses its short prompt, teacher and baseline the long teacher prompt',
+      `per query: the system prompt + a ${tokens.queryTokens}-token query in; out, the student's ${version} answer ` +
+        `(${studentAnswerTokens(version)} tokens) and the teacher prompt's JSON (${teacherOut} tokens); the student ` +
+        'uses its short prompt, teacher and baseline the long teacher prompt',
       'the distilled student on demand is billed at the base student rate (case study); cache hits and fallbacks ' +
         'are not counted',
     ],
   };
 
   const stages = [generation, distillation, evaluation];
+  const prompts = TOKEN_COUNTS.prompts;
   return {
     stages,
     runUsd: stages.reduce((sum, s) => sum + s.usd, 0),
     storagePerMonthUsd: rates.storagePerMonthUsd,
     routing,
+    tokensPerQuery: {
+      student: { ...studentPerQuery, answerFormat: version },
+      teacher: teacherPerQuery,
+      teacherLabelling: {
+        batchSize,
+        inputTokens: (labelling.calls * labelling.perCall.inputTokens) / plan.plannedQueries,
+        outputTokens: (labelling.calls * labelling.perCall.outputTokens) / plan.plannedQueries,
+      },
+    },
     assumptions: [
-      `tokens ≈ characters / ${tokens.charsPerToken}; prompts measured on the real prompt texts (student ` +
-        `${textTokens(STUDENT_PROMPT, tokens)}, teacher ${textTokens(teacherPrompt(inputs.includeReasoning), tokens)} ` +
-        'tokens); on-demand prices from the price table (built-in defaults + the `prices` config key)',
+      `tokens measured with ${TOKEN_COUNTS.tokenizer}, a proxy for Nova's (not public), on the real texts: prompts ` +
+        `(student ${studentPrompt}, teacher ${prompts.teacher.tokens}, teacher batch ${prompts.teacherBatch.tokens}), ` +
+        `queries (${tokens.queryTokens} on average over ${TOKEN_COUNTS.queries.count}), answers (${version} ` +
+        `${studentAnswerTokens(version)}, JSON ${teacherOut}); chat-template tokens not counted; on-demand prices from ` +
+        'the price table (built-in defaults + the `prices` config key)',
     ],
   };
 }

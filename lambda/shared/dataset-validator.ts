@@ -1,5 +1,5 @@
 import { SCHEMA_VERSION, type ConversationRecord } from './dataset-record';
-import { validateWeights } from './weights';
+import { STUDENT_PROMPT_VERSIONS, studentFormatOfPrompt } from './student-format';
 
 /**
  * The one dataset validator: used by Assemble before it writes a file, and by users through
@@ -97,8 +97,9 @@ function textOf(blocks: unknown): string | undefined {
 }
 
 /**
- * Checks one parsed record; undefined when it is valid. A record with an assistant turn is labelled: its text must be
- * exactly one JSON object meeting the weights contract (four keys, numbers in [0,1], sum within 0.01 of 1).
+ * Checks one parsed record; undefined when it is valid. A record with an assistant turn is labelled: its system prompt
+ * must be a student prompt this release knows, and its text a label in that prompt's format (student-format.ts):
+ * `student-v1` one JSON object of four weights in [0,1] summing to 1 ± 0.01, `student-v2` four tenths summing to 10.
  */
 export function validateRecord(value: unknown): RecordProblem | undefined {
   if (!isObject(value)) return problem('NOT_AN_OBJECT', 'each line must be one JSON object');
@@ -109,8 +110,9 @@ export function validateRecord(value: unknown): RecordProblem | undefined {
     );
   }
   const texts: string[] = [];
+  let system: string | undefined;
   if (value['system'] !== undefined) {
-    const system = textOf(value['system']);
+    system = textOf(value['system']);
     if (system === undefined) return problem('BAD_SYSTEM', 'system must be a non-empty list of {"text": string}');
     texts.push(system);
   }
@@ -145,15 +147,17 @@ export function validateRecord(value: unknown): RecordProblem | undefined {
     if (reserved) return problem('RESERVED_STRING', `the text contains "${reserved}", which Nova reserves`);
   }
   if (label !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(label);
-    } catch {
-      return problem('BAD_LABEL', 'the assistant turn must be exactly one JSON object of weights');
+    // The label's format is the one the record's student prompt asks for: the prompt is what the student learns.
+    const format = studentFormatOfPrompt(system ?? '');
+    if (!format) {
+      return problem(
+        'BAD_LABEL',
+        `a labelled record's system prompt must be a student prompt of this release (${STUDENT_PROMPT_VERSIONS.join(', ')}): ` +
+          'the label format depends on it',
+      );
     }
-    if (!isObject(parsed)) return problem('BAD_LABEL', 'the assistant turn must be exactly one JSON object of weights');
-    const weights = validateWeights(parsed);
-    if (!weights.ok) return problem('BAD_LABEL', `label: ${weights.error.message}`);
+    const wrong = format.checkLabel(label);
+    if (wrong) return problem('BAD_LABEL', wrong);
   }
   return undefined;
 }

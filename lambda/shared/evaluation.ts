@@ -1,10 +1,10 @@
 import type { CreateEvaluationJobRequest, CustomMetricDefinition, EvaluationTaskType } from '@aws-sdk/client-bedrock';
 import type { ConversationRecord } from './dataset-record';
-import { recordParts } from './dataset-record';
+import { parseRecordLabel, recordFormat, recordParts } from './dataset-record';
 import { dominantModality, MODALITIES, type Modality, type Weights } from './modality';
 import { costPerQueries, type TokenPrice } from './prices';
 import { runKeys } from './runs';
-import { parseWeights } from './weights';
+import { readableWeights, type AnswerFormat, type StudentPromptVersion } from './student-format';
 import { EVALUATED_MODELS } from './job-names';
 
 /**
@@ -47,12 +47,18 @@ export const evaluationKeys = (runId: string) => {
 export interface TestCase {
   readonly query: string;
   readonly reference: Weights;
-  /** The label exactly as stored in the dataset (what the judge sees as ground truth). */
+  /** The label exactly as stored in the dataset, in the record's student format. */
   readonly referenceText: string;
   readonly dominant: Modality;
+  /** The student prompt version of the record (told by its system prompt): the candidate is asked in it. */
+  readonly promptVersion: StudentPromptVersion;
 }
 
-/** Parses the run's test.jsonl (conversation records with the teacher's label as the assistant turn). */
+/**
+ * Parses the run's test.jsonl (conversation records with the teacher's label as the assistant turn), each label read
+ * in the format its system prompt names. All records must share one student prompt version: the candidate is asked
+ * in it.
+ */
 export function parseTestSet(jsonl: string, source = 'test set'): TestCase[] {
   const cases: TestCase[] = [];
   jsonl.split('\n').forEach((line, index) => {
@@ -68,9 +74,27 @@ export function parseTestSet(jsonl: string, source = 'test set'): TestCase[] {
     const { query, label } = recordParts(record);
     if (query === '') throw new Error(`${where} has no user turn`);
     if (label === undefined) throw new Error(`${where} has no assistant turn (the teacher's label)`);
-    const parsed = parseWeights(label);
-    if (!parsed.ok) throw new Error(`${where}: the teacher's label is invalid: ${parsed.error.message}`);
-    cases.push({ query, reference: parsed.weights, referenceText: label, dominant: parsed.dominant });
+    const parsed = parseRecordLabel(record);
+    const format = recordFormat(record);
+    if (!parsed.ok || !format) {
+      throw new Error(
+        `${where}: the teacher's label is invalid: ${parsed.ok ? 'unknown prompt' : parsed.error.message}`,
+      );
+    }
+    const first = cases[0]?.promptVersion;
+    if (first !== undefined && first !== format.promptVersion) {
+      throw new Error(
+        `${where} is in student prompt version ${format.promptVersion}, line 1 in ${first}: one test set holds one ` +
+          'version (assemble the run again)',
+      );
+    }
+    cases.push({
+      query,
+      reference: parsed.weights,
+      referenceText: label,
+      dominant: parsed.dominant,
+      promptVersion: format.promptVersion,
+    });
   });
   if (cases.length === 0) throw new Error(`${source} holds no records`);
   if (cases.length > MAX_EVALUATION_PROMPTS) {
@@ -131,12 +155,16 @@ export const latencySummary = (latencies: readonly number[]): LatencySummary => 
   mean: mean(latencies),
 });
 
-/** The deterministic metrics of one model's answers to the held-out cases (answers[i] answers cases[i]). */
+/**
+ * The deterministic metrics of one model's answers to the held-out cases (answers[i] answers cases[i]), each reply
+ * read in `format`: the format of the prompt the model was asked with.
+ */
 export function computeMetrics(
   cases: readonly TestCase[],
   answers: readonly ModelAnswer[],
   modelId: string,
   price: TokenPrice | undefined,
+  format: AnswerFormat,
 ): ModelMetrics {
   if (answers.length !== cases.length) {
     throw new Error(`expected ${cases.length} answers for ${modelId}, got ${answers.length}`);
@@ -145,7 +173,7 @@ export function computeMetrics(
   let valid = 0;
   let agreeing = 0;
   answers.forEach((answer, i) => {
-    const parsed = parseWeights(answer.reply);
+    const parsed = format.parse(answer.reply);
     const reference = cases[i]?.reference;
     if (!parsed.ok || !reference) return;
     valid++;
@@ -188,12 +216,15 @@ export const EMPTY_REPLY_PLACEHOLDER = '(empty reply)';
 
 /**
  * The bring-your-own-responses dataset of one model: one JSON line per held-out query with the teacher's label as
- * the reference and the model's reply as its response.
+ * the reference and the model's reply as its response. The judge reads weights, not formats: the reference and every
+ * reply that parses (in the model's `format`) are rendered as the JSON object the rubric describes; a reply that does
+ * not parse is shown as it is, so the judge rates it as unparseable.
  */
 export function byoDatasetJsonl(
   cases: readonly TestCase[],
   answers: readonly ModelAnswer[],
   inferenceSourceIdentifier: string,
+  format: AnswerFormat,
 ): string {
   if (cases.length > MAX_EVALUATION_PROMPTS) {
     throw new Error(`an evaluation job judges at most ${MAX_EVALUATION_PROMPTS} prompts, got ${cases.length}`);
@@ -202,11 +233,11 @@ export function byoDatasetJsonl(
     .map((c, i) =>
       JSON.stringify({
         prompt: c.query,
-        referenceResponse: c.referenceText,
+        referenceResponse: readableWeights(c.reference),
         category: c.dominant,
         modelResponses: [
           {
-            response: answers[i]?.reply.trim() ? answers[i]?.reply : EMPTY_REPLY_PLACEHOLDER,
+            response: judgedResponse(answers[i]?.reply ?? '', format),
             modelIdentifier: inferenceSourceIdentifier,
           },
         ],
@@ -214,6 +245,13 @@ export function byoDatasetJsonl(
     )
     .join('\n')
     .concat('\n');
+}
+
+/** What the judge sees of a reply: its weights as JSON when it parses, else the reply itself (or a placeholder). */
+function judgedResponse(reply: string, format: AnswerFormat): string {
+  const parsed = format.parse(reply);
+  if (parsed.ok) return readableWeights(parsed.weights);
+  return reply.trim() ? reply : EMPTY_REPLY_PLACEHOLDER;
 }
 
 /** The judge's custom metric: the case study's 1–5 weight-accuracy rubric. */

@@ -9,10 +9,9 @@
  * (`productionDataRetentionDays`) expire them and a run read only the days it asks for (`--since`).
  */
 
-import { recordParts, toRecord, type ConversationRecord } from './dataset-record';
+import { parseRecordLabel, recordParts, toRecord, type ConversationRecord } from './dataset-record';
 import { validateRecord, type DatasetRule } from './dataset-validator';
 import type { Weights } from './modality';
-import { parseWeights } from './weights';
 
 export const PRODUCTION_RECORDS_PREFIX = 'production/records/';
 
@@ -132,8 +131,11 @@ export function readProductionLines(text: string): ProductionLine[] {
       }
       const problem = validateRecord(value);
       if (problem) return { ok: false, rule: problem.rule };
-      const { query, label } = recordParts(value as ConversationRecord);
-      const parsed = parseWeights(label ?? '');
+      const record = value as ConversationRecord;
+      const { query } = recordParts(record);
+      // Read in the format the record was written in (its system prompt says which): records kept from before a new
+      // student format still teach, re-rendered in the run's format by Assemble.
+      const parsed = parseRecordLabel(record);
       // An unlabelled record is valid for the validator (a prompt-only record) but teaches nothing.
       return parsed.ok ? { ok: true, query, weights: parsed.weights } : { ok: false, rule: 'BAD_LABEL' };
     });

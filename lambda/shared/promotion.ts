@@ -1,6 +1,6 @@
 import { activeModelFrom, readActiveModel, type ActiveModel } from './active-model';
 import type { JudgeScore, ModelMetrics } from './evaluation';
-import { STUDENT_PROMPT_VERSION } from './prompts';
+import { isStudentPromptVersion, STUDENT_PROMPT_VERSIONS, studentFormat } from './student-format';
 
 /**
  * Promotion and its undoing: the active-model parameter's value for a promoted run, and what its version history says
@@ -14,6 +14,8 @@ export interface PromotionInput {
   readonly student: ModelMetrics;
   readonly judge: { readonly student: JudgeScore; readonly baseline: JudgeScore };
   readonly promotedAt: string;
+  /** The student prompt version the run trained and evaluated the candidate with (Evaluate's result). */
+  readonly studentPromptVersion: string;
 }
 
 /**
@@ -35,7 +37,8 @@ export function activeModelValue(input: PromotionInput): ActiveModel {
     modelArn: input.modelArn,
     runId: input.runId,
     promotedAt: input.promotedAt,
-    studentPromptVersion: STUDENT_PROMPT_VERSION,
+    // The router answers the model in this version's format: a version it does not know must never be written.
+    studentPromptVersion: studentFormat(input.studentPromptVersion).promptVersion,
     metrics,
   });
 }
@@ -155,13 +158,15 @@ export function incumbentOf(parameterValue: string | undefined, parameterName: s
     };
   }
   const { model } = read;
-  if (model.studentPromptVersion !== STUDENT_PROMPT_VERSION) {
+  // The incumbent is answered with its own prompt and read in its own format, whatever the candidate's version; only a
+  // version this release does not know cannot be measured.
+  if (!isStudentPromptVersion(model.studentPromptVersion)) {
     return {
       present: false,
       reason:
-        `the incumbent (run ${model.runId}) was trained with student prompt ${model.studentPromptVersion}, this run ` +
-        `with ${STUDENT_PROMPT_VERSION}: answering it with another prompt would not measure it, so the candidate is ` +
-        'gated against the baseline only',
+        `the incumbent (run ${model.runId}) was trained with student prompt ${model.studentPromptVersion}, which this ` +
+        `release does not know (it knows ${STUDENT_PROMPT_VERSIONS.join(', ')}): the candidate is gated against the ` +
+        'baseline only',
     };
   }
   return {

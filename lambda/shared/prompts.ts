@@ -1,15 +1,21 @@
-/**
- * The two system prompts. The student prompt is stored in every training record and must be sent unchanged at
- * inference: change its text only together with its version (a new version needs a new distillation run).
- */
+import {
+  CURRENT_STUDENT_PROMPT_VERSION,
+  isStudentPromptVersion,
+  STUDENT_FORMATS,
+  STUDENT_PROMPT_VERSIONS,
+  UnknownPromptVersion,
+  type AnswerFormat,
+} from './student-format';
+import { parseWeights } from './weights';
 
-export const STUDENT_PROMPT_VERSION = 'student-v1';
-export const STUDENT_PROMPT =
-  'Route this video search query. Reply with JSON weights for visual, audio, transcription, metadata: each 0-1, summing to 1.';
+/**
+ * The teacher's system prompt, and how a reply is read given the prompt it was asked with. The student prompts live
+ * with their answer formats in student-format.ts: change a prompt's text only together with its version.
+ */
 
 export const TEACHER_PROMPT_VERSION = 'teacher-v1';
 
-const TEACHER_RULES = `You route video search queries. A video search engine fuses four indexes; decide how much each should count for the query.
+export const TEACHER_RULES = `You route video search queries. A video search engine fuses four indexes; decide how much each should count for the query.
 
 Modalities:
 - visual: what is seen: appearance, colours, objects, people's actions, scenes, places.
@@ -37,4 +43,18 @@ export function teacherPrompt(includeReasoning = false): string {
   return `${TEACHER_RULES}\n\n${reply}`;
 }
 
-export const PROMPT_VERSIONS = { teacher: TEACHER_PROMPT_VERSION, student: STUDENT_PROMPT_VERSION } as const;
+/** The prompt versions new runs use. */
+export const PROMPT_VERSIONS = { teacher: TEACHER_PROMPT_VERSION, student: CURRENT_STUDENT_PROMPT_VERSION } as const;
+
+/** The teacher prompt's JSON weights: what the baseline and the fallback model answer with. */
+export const TEACHER_ANSWER_FORMAT: AnswerFormat = { promptVersion: TEACHER_PROMPT_VERSION, parse: parseWeights };
+
+/** How to read a reply given the prompt version it was asked with (a student's or the teacher prompt's). */
+export function answerFormat(promptVersion: string): AnswerFormat {
+  if (promptVersion === TEACHER_PROMPT_VERSION) return TEACHER_ANSWER_FORMAT;
+  if (isStudentPromptVersion(promptVersion)) return STUDENT_FORMATS[promptVersion];
+  throw new UnknownPromptVersion(
+    `prompt version ${JSON.stringify(promptVersion)} is unknown to this release (it knows ` +
+      `${[...STUDENT_PROMPT_VERSIONS, TEACHER_PROMPT_VERSION].join(', ')})`,
+  );
+}

@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { DEFAULT_DISTILLATION_RATES, DEFAULT_TOKEN_ASSUMPTIONS } from './cost-model';
+import { DEFAULT_DISTILLATION_RATES, estimatedStudentTokens, RECORD_CHARS_PER_TOKEN } from './cost-model';
 import type { TestCase } from './evaluation';
 import { EVALUATED_MODELS, type EvaluatedModel } from './job-names';
 import { MODALITIES, type Modality } from './modality';
 import { QUERY_TARGETS } from './query-plan';
 import type { RunReport } from './report';
-import { parseWeights } from './weights';
+import { calibrationRowSchema, type CalibrationRow } from './calibration';
+import type { TokenUsage } from './prices';
+import { answerFormat, TEACHER_ANSWER_FORMAT } from './prompts';
+import { isStudentPromptVersion, type StudentPromptVersion } from './student-format';
 
 /**
  * The figures behind the HTML run report (report-html.ts), computed from what the run stored: the report itself, the
@@ -23,6 +26,8 @@ export const storedAnswerSchema = z.object({
   latencyMs: z.number().nonnegative(),
   inputTokens: z.number().nonnegative(),
   outputTokens: z.number().nonnegative(),
+  /** The prompt version the model was asked with: how its reply is read. Absent in runs before versioned formats. */
+  promptVersion: z.string().optional(),
 });
 export type StoredAnswer = z.output<typeof storedAnswerSchema>;
 
@@ -143,6 +148,13 @@ export interface ReportFigures {
   readonly latencies?: Readonly<Record<EvaluatedModel, readonly number[]>>;
   readonly costStages: readonly CostStageFigure[];
   readonly compared: readonly ComparedModel[];
+  /**
+   * The student's mean tokens per held-out query as Bedrock counted them, next to the cost model's estimate for its
+   * answer format (absent when the run's format is not one this release knows).
+   */
+  readonly studentTokens?: StudentTokensFigure;
+  /** How the run calibrated its labelling (from the manifest; absent for runs without a calibration). */
+  readonly calibration?: CalibrationFigure;
 }
 
 /** Counts the dominant modality of each answer against the teacher's, matched to the held-out case by query. */
@@ -152,7 +164,9 @@ export function confusionMatrix(cases: readonly TestCase[], answers: readonly St
   for (const c of cases) {
     const answer = byQuery.get(c.query);
     if (!answer) throw new Error(`no answer stored for the held-out query "${c.query}"`);
-    const parsed = parseWeights(answer.reply);
+    // Answers stored before formats were versioned were all JSON weights (the teacher's form and student-v1).
+    const format = answer.promptVersion ? answerFormat(answer.promptVersion) : TEACHER_ANSWER_FORMAT;
+    const parsed = format.parse(answer.reply);
     const column = parsed.ok ? MODALITIES.indexOf(parsed.dominant) : MODALITIES.length;
     const row = matrix[MODALITIES.indexOf(c.dominant)];
     if (row) row[column] = (row[column] ?? 0) + 1;
@@ -196,8 +210,7 @@ function sources(manifest: ManifestView, report: RunReport): ReportFigures['sour
 function costStages(manifest: ManifestView, report: RunReport): CostStageFigure[] {
   const trainBytes = manifest.files?.train.bytes;
   const rates = DEFAULT_DISTILLATION_RATES;
-  const trainingTokens =
-    trainBytes === undefined ? undefined : (trainBytes / DEFAULT_TOKEN_ASSUMPTIONS.charsPerToken) * rates.epochs;
+  const trainingTokens = trainBytes === undefined ? undefined : (trainBytes / RECORD_CHARS_PER_TOKEN) * rates.epochs;
   const distillation: CostStageFigure = report.distillation.reused
     ? { stage: 'distillation', usd: 0, basis: 'model reused from an earlier run' }
     : trainingTokens === undefined
@@ -226,6 +239,31 @@ function costStages(manifest: ManifestView, report: RunReport): CostStageFigure[
       basis: 'student and baseline answering the held-out set, measured tokens; judge jobs not included',
     },
   ];
+}
+
+export interface StudentTokensFigure {
+  readonly promptVersion: StudentPromptVersion;
+  readonly measured: TokenUsage;
+  readonly estimate: TokenUsage;
+}
+
+/** The measured tokens per query of the student on the held-out set, and the cost model's estimate for its format. */
+function studentTokens(
+  report: RunReport,
+  heldOut: HeldOutAnswers | undefined,
+): { studentTokens?: StudentTokensFigure } {
+  const versions = report.dataset.manifest?.['promptVersions'];
+  const fromManifest = versions !== null && typeof versions === 'object' ? Reflect.get(versions, 'student') : undefined;
+  const promptVersion = heldOut?.cases[0]?.promptVersion ?? fromManifest;
+  if (!isStudentPromptVersion(promptVersion)) return {};
+  const { meanInputTokens, meanOutputTokens } = report.student.metrics;
+  return {
+    studentTokens: {
+      promptVersion,
+      measured: { inputTokens: meanInputTokens, outputTokens: meanOutputTokens },
+      estimate: estimatedStudentTokens(promptVersion),
+    },
+  };
 }
 
 export function reportFigures(input: ReportFiguresInput): ReportFigures {
@@ -258,7 +296,9 @@ export function reportFigures(input: ReportFiguresInput): ReportFigures {
         }
       : {}),
     costStages: costStages(manifest, report),
+    ...studentTokens(report, heldOut),
     compared: input.compared ?? [...incumbentFromGate(report), ...canaryOf(report)],
+    ...calibrationFigure(report),
   };
 }
 
@@ -294,4 +334,33 @@ function canaryOf(report: RunReport): ComparedModel[] {
       trafficShare: canary.share,
     },
   ];
+}
+
+/** The manifest's calibration: each measured batch size against single labels, and the size the run chose. */
+export interface CalibrationFigure {
+  readonly labelBatchSize: number;
+  readonly calibrated: boolean;
+  readonly reason: string;
+  readonly rows: readonly (CalibrationRow & { readonly chosen: boolean })[];
+}
+
+const manifestCalibrationView = z.object({
+  labelBatchSize: z.number(),
+  calibrated: z.boolean(),
+  reason: z.string(),
+  table: z.array(calibrationRowSchema),
+});
+
+function calibrationFigure(report: RunReport): { calibration?: CalibrationFigure } {
+  const parsed = manifestCalibrationView.safeParse(report.dataset.manifest?.['calibration']);
+  if (!parsed.success) return {};
+  const { labelBatchSize, calibrated, reason, table } = parsed.data;
+  return {
+    calibration: {
+      labelBatchSize,
+      calibrated,
+      reason,
+      rows: table.map((row) => ({ ...row, chosen: row.size === labelBatchSize })),
+    },
+  };
 }

@@ -357,7 +357,24 @@ function costSection(f: ReportFigures): string {
   );
   return `<section id="cost"><h2>Cost</h2>
 <table><thead><tr><th>stage</th><th>USD</th><th>what it rests on</th></tr></thead><tbody>${stages}</tbody></table>
+${studentTokensTable(f)}
 <div class="row">${stageChart}${perMillion}</div></section>`;
+}
+
+/** The student's tokens per held-out query as Bedrock billed them, next to the cost model's estimate. */
+function studentTokensTable(f: ReportFigures): string {
+  const t = f.studentTokens;
+  if (!t) return '';
+  const n = (x: number) => x.toFixed(1);
+  const row = (what: string, measured: number, estimate: number) =>
+    `<tr><td>${what}</td><td class="num">${n(measured)}</td><td class="num">${n(estimate)}</td></tr>`;
+  return `<table data-table="student-tokens"><caption>Student tokens per query on the held-out set (${escapeHtml(t.promptVersion)} answers)</caption>
+<thead><tr><th></th><th>measured (Bedrock usage)</th><th>cost model estimate</th></tr></thead><tbody>
+${row('input', t.measured.inputTokens, t.estimate.inputTokens)}${row('output', t.measured.outputTokens, t.estimate.outputTokens)}
+</tbody></table>
+<p class="muted">The estimate counts the prompt, a mean query and the answer with a BPE tokenizer standing in for Nova's
+(npm run token-counts); Bedrock's count adds the chat template. A measured output far above the estimate means the
+student answers beyond its format.</p>`;
 }
 
 function comparedSection(compared: readonly ComparedModel[], report: RunReport): string {
@@ -393,6 +410,31 @@ function comparedSection(compared: readonly ComparedModel[], report: RunReport):
   return `<section id="compared"><h2>Canary and incumbent</h2>
 <table><thead><tr><th>who</th><th>model</th><th>judge</th><th>dominant agreement</th><th>valid replies</th>
 <th>latency mean</th><th>latency p95</th><th>cost per 1M</th><th>traffic share</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+/** The table "Labelling calibration": each batch size against single labels, the chosen one marked. */
+function calibrationSection(f: ReportFigures): string {
+  const c = f.calibration;
+  if (!c) return '';
+  const rows = c.rows
+    .map(
+      (r) =>
+        `<tr${r.chosen ? ' class="pass"' : ''}><td class="num">${r.size}</td><td class="num">${percent(r.agreement)}</td>` +
+        `<td class="num">${r.meanAbsoluteError === null ? 'n/a' : fixed(r.meanAbsoluteError, 3)}</td>` +
+        `<td class="num">${r.reasked.missing + r.reasked.duplicate + r.reasked.unparsable}</td>` +
+        `<td class="num">${fixed(r.inputTokensPerQuery, 1)}</td>` +
+        `<td class="verdict">${r.chosen ? 'chosen' : ''}</td></tr>`,
+    )
+    .join('');
+  const table =
+    c.rows.length === 0
+      ? ''
+      : `<table data-table="calibration"><thead><tr><th>batch size</th><th>agreement</th><th>mean weight error</th>` +
+        `<th>re-asked</th><th>input tokens per query</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<section id="calibration"><h2>Labelling calibration</h2>
+<p>The teacher labelled <strong>${c.labelBatchSize}</strong> ${c.labelBatchSize === 1 ? 'query' : 'queries'} per call${
+    c.calibrated ? '' : ' (not calibrated)'
+  }: ${escapeHtml(c.reason)}.</p>${table}</section>`;
 }
 
 const STYLE = `
@@ -437,6 +479,7 @@ export function renderHtml(f: ReportFigures): string {
 <body>
 ${header(report)}
 ${datasetSection(f)}
+${calibrationSection(f)}
 ${qualitySection(f)}
 ${latencySection(f)}
 ${costSection(f)}

@@ -36,7 +36,7 @@ export const shadowSampleSchema = z.strictObject({
     source: z.enum(SHADOW_SOURCES, `must be one of ${SHADOW_SOURCES.join(', ')}`),
     /** The model that answered (deployment ARN, model id, or "default-weights"). */
     model: z.string('must be a string').check(z.minLength(1, 'must not be empty')),
-    /** The student prompt version the router sends (STUDENT_PROMPT_VERSION). */
+    /** The prompt version the answer was asked with (a student version, the teacher prompt, or "none"). */
     promptVersion: z.string('must be a string'),
     /** True when the answer came from the router's cache (source "cache"). */
     cached: z.boolean('must be true or false'),

@@ -4,6 +4,15 @@ import {
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
+import {
+  batchIds,
+  batchLabelMessage,
+  batchMaxTokens,
+  parseBatchReply,
+  TEACHER_BATCH_PROMPT_VERSION,
+  teacherBatchPrompt,
+  type ReaskKind,
+} from './batch-labelling';
 import { isRetryable, replyText, sleep as realSleep, usageOf, withRetry } from './bedrock';
 import { mapWithConcurrency } from './concurrency';
 import { MODALITIES, type Weights } from './modality';
@@ -25,8 +34,10 @@ import { parseWeights } from './weights';
 
 /**
  * One shard of the Generate stage: the teacher writes the shard's queries (several per Converse call), then labels
- * each with the teacher prompt (temperature 0, small maxTokens) with bounded concurrency; the shard is stored as one
- * JSONL object written once. Every planned query ends up either labelled or counted under a drop reason.
+ * them with the teacher prompt (temperature 0, small maxTokens) with bounded concurrency — one query per call, or
+ * `labelBatchSize` per call (batch-labelling.ts) with the items the batch left unanswered re-asked one by one; the
+ * shard is stored as one JSONL object written once. Every planned query ends up either labelled or counted under a
+ * drop reason.
  */
 
 export type Converse = (input: ConverseCommandInput) => Promise<ConverseCommandOutput>;
@@ -56,8 +67,10 @@ export const EXTRA_WRITING_CALLS = 2;
 export interface ShardOptions {
   readonly teacherModelId: string;
   readonly includeReasoning: boolean;
-  /** Teacher calls in flight inside the shard. */
+  /** Teacher calls in flight inside the shard (batch calls when labelling in batches). */
   readonly labelConcurrency: number;
+  /** Queries per labelling call (default 1: one call per query, as before batching). */
+  readonly labelBatchSize?: number;
   readonly retry: TeacherRetryPolicy;
 }
 
@@ -73,6 +86,13 @@ export interface ShardDependencies {
 export type DropReason = 'notWritten' | 'unparseableLabel' | 'teacherError';
 
 const countsSchema = z.object({ inputTokens: z.number(), outputTokens: z.number() });
+const reaskCountsSchema = z.object({
+  missing: z.number().int(),
+  duplicate: z.number().int(),
+  unparsable: z.number().int(),
+});
+export type ReaskCounts = z.output<typeof reaskCountsSchema>;
+export const noReasks = (): ReaskCounts => ({ missing: 0, duplicate: 0, unparsable: 0 });
 
 export const shardSummarySchema = z.object({
   kind: z.literal('shard'),
@@ -99,7 +119,16 @@ export const shardSummarySchema = z.object({
   writerUnparseable: z.number().int(),
   /** Label replies that failed to parse on the first try (retried once). */
   labelRetries: z.number().int(),
+  /** Every teacher call: `labelling` counts batch calls and single calls (re-asks included). */
   teacherCalls: z.object({ writing: z.number().int(), labelling: z.number().int() }),
+  /** Queries per labelling call; absent in shards stored before batching (1). */
+  labelBatchSize: z.number().int().optional(),
+  /** Labelling calls that carried a batch of queries (the rest of `teacherCalls.labelling` were single calls). */
+  batchCalls: z.number().int().optional(),
+  /** Queries a batch reply left without a usable answer, by why, each re-asked on its own. */
+  batchReasks: reaskCountsSchema.optional(),
+  /** Batch reply items for ids that were not asked (ignored). */
+  batchUnknownIds: z.number().int().optional(),
   usage: countsSchema,
   /** Transient errors retried (throttling and service faults). */
   retries: z.number().int(),
@@ -267,6 +296,84 @@ export async function labelQuery(
   return { ok: false, reason: 'unparseableLabel', retried: true };
 }
 
+/** What labelling one batch gave: an outcome per query (in order) and what the batch reply left to re-ask. */
+export interface BatchLabelResult {
+  readonly outcomes: readonly LabelOutcome[];
+  /** The queries (by index) the batch reply did not answer usably, and why: each was re-asked with labelQuery. */
+  readonly reasked: readonly { readonly index: number; readonly kind: ReaskKind }[];
+  /** Reply items for ids that were not asked (ignored). */
+  readonly unknownIds: number;
+  /** Batch calls made: 1, or 0 when the batch held one query (labelled by labelQuery alone). */
+  readonly batchCalls: number;
+  /** The transient error that cost a re-asked query (its outcome is teacherError); the caller decides to rethrow. */
+  readonly transientError?: unknown;
+}
+
+/**
+ * Labels `queries` in one teacher call (teacherBatchPrompt, temperature 0, maxTokens sized to the batch), then re-asks
+ * on its own — labelQuery, with its one retry at LABEL_RETRY_TEMPERATURE — every query the reply left missing, gave
+ * twice or gave invalid weights for: nothing is guessed. One query is labelled by labelQuery alone (the request is the
+ * single-query one). An error of the batch call is thrown (it decides for all its queries); a transient error of a
+ * re-ask drops that query as teacherError, any other is thrown.
+ */
+export async function labelBatch(
+  queries: readonly string[],
+  options: Pick<ShardOptions, 'teacherModelId' | 'includeReasoning'>,
+  call: Converse,
+): Promise<BatchLabelResult> {
+  if (queries.length <= 1) {
+    const outcomes = await Promise.all(queries.map((query) => labelQuery(query, options, call)));
+    return { outcomes, reasked: [], unknownIds: 0, batchCalls: 0 };
+  }
+  const ids = batchIds(queries.length);
+  const reply = await call({
+    modelId: options.teacherModelId,
+    system: [{ text: teacherBatchPrompt(options.includeReasoning) }],
+    messages: [{ role: 'user', content: [{ text: batchLabelMessage(queries) }] }],
+    inferenceConfig: { temperature: 0, maxTokens: batchMaxTokens(queries.length, options.includeReasoning) },
+  });
+  const parsed = parseBatchReply(replyText(reply), ids, options.includeReasoning);
+  const reaskKind = new Map<number, ReaskKind>();
+  let unknownIds = 0;
+  for (const problem of parsed.problems) {
+    if (problem.kind === 'unknown-id') unknownIds++;
+    else reaskKind.set(problem.id, problem.kind);
+  }
+  const outcomes: LabelOutcome[] = [];
+  const reasked: { index: number; kind: ReaskKind }[] = [];
+  let transientError: unknown;
+  // Re-asks one after the other: the batch holds one of the shard's labelConcurrency slots.
+  for (const [index, query] of queries.entries()) {
+    const id = ids[index] ?? index + 1;
+    const label = parsed.labels.get(id);
+    if (label) {
+      const reasoning = options.includeReasoning ? label.reasoning : undefined;
+      outcomes.push({
+        ok: true,
+        retried: false,
+        example: { kind: 'example', query, weights: label.weights, ...(reasoning ? { reasoning } : {}) },
+      });
+      continue;
+    }
+    reasked.push({ index, kind: reaskKind.get(id) ?? 'missing' });
+    try {
+      outcomes.push(await labelQuery(query, options, call));
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      transientError = error;
+      outcomes.push({ ok: false, reason: 'teacherError', retried: false });
+    }
+  }
+  return { outcomes, reasked, unknownIds, batchCalls: 1, ...(transientError === undefined ? {} : { transientError }) };
+}
+
+/** `items` in consecutive chunks of at most `size`. */
+export function chunked<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
 /**
  * Generates shard `spec` of run `runId`, or returns the stored summary when the shard is already in S3.
  * Throws a non-retryable teacher error at once, and a transient one (under its SDK name, for the state machine's
@@ -289,20 +396,39 @@ export async function generateShard(
 
   let fatal: unknown;
   let transient: unknown;
-  const outcomes = await mapWithConcurrency(written.queries, options.labelConcurrency, async (query) => {
-    if (fatal !== undefined) return undefined;
-    try {
-      return await labelQuery(query, options, (input) => teacher.call('labelling', input));
-    } catch (error) {
-      if (!isRetryable(error)) {
-        fatal ??= error;
-        return undefined;
+  const labelBatchSize = options.labelBatchSize ?? 1;
+  const callTeacher: Converse = (input) => teacher.call('labelling', input);
+  const batchReasks = noReasks();
+  let batchCalls = 0;
+  let batchUnknownIds = 0;
+  // labelConcurrency bounds the labelling calls in flight: single calls, or batch calls (a batch's re-asks follow it).
+  const results = await mapWithConcurrency(
+    chunked(written.queries, labelBatchSize),
+    options.labelConcurrency,
+    async (batch): Promise<readonly LabelOutcome[] | undefined> => {
+      if (fatal !== undefined) return undefined;
+      try {
+        if (labelBatchSize === 1)
+          return await Promise.all(batch.map((query) => labelQuery(query, options, callTeacher)));
+        const result = await labelBatch(batch, options, callTeacher);
+        batchCalls += result.batchCalls;
+        batchUnknownIds += result.unknownIds;
+        for (const { kind } of result.reasked) batchReasks[kind]++;
+        if (result.transientError !== undefined) transient = result.transientError;
+        return result.outcomes;
+      } catch (error) {
+        if (!isRetryable(error)) {
+          fatal ??= error;
+          return undefined;
+        }
+        transient = error;
+        // A batch call that failed decides for all of its queries.
+        return batch.map((): LabelOutcome => ({ ok: false, reason: 'teacherError', retried: false }));
       }
-      transient = error;
-      return { ok: false, reason: 'teacherError', retried: false } satisfies LabelOutcome;
-    }
-  });
+    },
+  );
   if (fatal !== undefined) throw fatal;
+  const outcomes = results.flatMap((r) => r ?? []);
 
   const dropped: Record<DropReason, number> = {
     notWritten: spec.count - written.queries.length,
@@ -312,7 +438,6 @@ export async function generateShard(
   const examples: ShardExample[] = [];
   let labelRetries = 0;
   for (const outcome of outcomes) {
-    if (!outcome) continue;
     if (outcome.retried) labelRetries++;
     if (outcome.ok) examples.push(outcome.example);
     else dropped[outcome.reason]++;
@@ -326,7 +451,11 @@ export async function generateShard(
     domain: spec.domain,
     phrasing: spec.phrasing,
     teacherModelId: options.teacherModelId,
-    promptVersions: { ...PROMPT_VERSIONS, queryWriter: QUERY_WRITER_PROMPT_VERSION },
+    promptVersions: {
+      ...PROMPT_VERSIONS,
+      queryWriter: QUERY_WRITER_PROMPT_VERSION,
+      ...(labelBatchSize > 1 ? { teacherBatch: TEACHER_BATCH_PROMPT_VERSION } : {}),
+    },
     planned: spec.count,
     written: written.queries.length,
     labelled: examples.length,
@@ -335,6 +464,10 @@ export async function generateShard(
     writerUnparseable: written.unparseable,
     labelRetries,
     teacherCalls: { ...teacher.calls },
+    labelBatchSize,
+    batchCalls,
+    batchReasks,
+    batchUnknownIds,
     usage: { ...teacher.usage },
     retries: teacher.retries,
     durationMs: now() - started,

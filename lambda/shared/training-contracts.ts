@@ -85,6 +85,11 @@ export interface EvaluationStarted {
   readonly jobs: Readonly<Record<EvaluatedModel, EvaluationJobRef>> & { readonly incumbent?: EvaluationJobRef };
   /** True when the answers of an earlier attempt were reused instead of asking the models again. */
   readonly resumed: boolean;
+  /**
+   * The student prompt version of the run's dataset: the candidate was asked and read in it, and Promote / Start
+   * canary record it in the active-model parameter so the router asks the model the same way.
+   */
+  readonly studentPromptVersion: string;
 }
 
 /** `$.evaluationStatus`: both judge jobs at the last poll; `judge` once both completed. */

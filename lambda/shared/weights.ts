@@ -4,7 +4,16 @@ import { dominantModality, MODALITIES, type Modality, type Weights } from './mod
 export const SUM_TOLERANCE = 0.01;
 
 export type WeightsErrorCode =
-  'EMPTY_REPLY' | 'NO_JSON_OBJECT' | 'MISSING_KEY' | 'NOT_A_NUMBER' | 'OUT_OF_RANGE' | 'BAD_SUM';
+  | 'EMPTY_REPLY'
+  | 'NO_JSON_OBJECT'
+  | 'MISSING_KEY'
+  | 'NOT_A_NUMBER'
+  | 'OUT_OF_RANGE'
+  | 'BAD_SUM'
+  /** A `student-v2` answer whose first line is not four whole numbers (student-format.ts). */
+  | 'NOT_TENTHS'
+  /** A dataset record whose system prompt is no student prompt this release knows (dataset-record.ts). */
+  | 'UNKNOWN_PROMPT';
 
 export interface WeightsError {
   readonly code: WeightsErrorCode;
@@ -55,24 +64,30 @@ export function validateWeights(object: Record<string, unknown>): ParsedWeights 
  * Scales weights to sum to 1 and rounds them to two decimals so that the rounded values still sum to exactly 1
  * (largest remainder: the hundredths lost to rounding go to the largest fractions, ties in MODALITIES order).
  */
-export function normaliseWeights(weights: Record<Modality, number>): Weights {
+export const normaliseWeights = (weights: Record<Modality, number>): Weights => apportionWeights(weights, 100);
+
+/**
+ * Scales weights to sum to 1 in whole `units` (100: hundredths, 10: tenths) that still sum to exactly 1: the units
+ * lost to rounding down go to the largest remainders, ties in MODALITIES order.
+ */
+export function apportionWeights(weights: Record<Modality, number>, units: number): Weights {
   const sum = MODALITIES.reduce((s, m) => s + weights[m], 0);
   if (!(sum > 0)) throw new RangeError('cannot normalise weights that sum to 0');
-  const exact = MODALITIES.map((m) => (weights[m] / sum) * 100);
-  const cents = exact.map((x) => Math.floor(x + 1e-9));
-  let missing = 100 - cents.reduce((s, c) => s + c, 0);
+  const exact = MODALITIES.map((m) => (weights[m] / sum) * units);
+  const whole = exact.map((x) => Math.floor(x + 1e-9));
+  let missing = units - whole.reduce((s, c) => s + c, 0);
   const order = exact
     .map((x, i) => ({ i, frac: x - Math.floor(x + 1e-9) }))
     .sort((a, b) => b.frac - a.frac || a.i - b.i);
   for (const { i } of order) {
     if (missing <= 0) break;
-    cents[i] = (cents[i] ?? 0) + 1;
+    whole[i] = (whole[i] ?? 0) + 1;
     missing--;
   }
-  return Object.fromEntries(MODALITIES.map((m, i) => [m, (cents[i] ?? 0) / 100])) as Record<Modality, number>;
+  return Object.fromEntries(MODALITIES.map((m, i) => [m, (whole[i] ?? 0) / units])) as Record<Modality, number>;
 }
 
-/** The compact label the student learns and answers with: the four weights (and reasoning when enabled). */
+/** The JSON label (`student-v1`, and the teacher's own form): the four weights, and reasoning when enabled. */
 export function formatLabel(weights: Weights, reasoning?: string): string {
   const label: Record<string, number | string> = {};
   for (const m of MODALITIES) label[m] = weights[m];

@@ -1,11 +1,15 @@
-import { UsageError } from '../../lib/cli/args';
-import { runCost } from '../../lib/cli/cost';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectContext, PROJECT_ROOT, UsageError } from '../../lib/cli/args';
+import { costJson, readmeCostBlock, runCost, withReadmeCostBlock } from '../../lib/cli/cost';
 
 const run = (...argv: string[]) => {
   const result = runCost(argv, {});
   if ('help' in result) throw new Error('help was not asked for');
   return result;
 };
+const labelling = (estimate: ReturnType<typeof run>['estimate']) =>
+  estimate.stages[0]?.lines.find((l) => l.item.startsWith('label queries'));
 
 describe('npm run cost', () => {
   it('estimates for the flags given, over the configured defaults', () => {
@@ -14,13 +18,15 @@ describe('npm run cost', () => {
       /^## Cost estimate: 10,000 training \+ 500 held-out examples, 10,000,000 routed queries\/month/,
     );
     expect(estimate.routing.queriesPerMonth).toBe(10_000_000);
-    expect(estimate.stages.find((s) => s.stage === 'generation')?.lines[1]?.calls).toBe(14175);
+    // 14,175 planned queries, labelled 20 per call (labelBatchSize auto, estimated at the largest candidate).
+    expect(labelling(estimate)?.calls).toBe(Math.ceil(14175 / 20));
+    expect(run('--examples', '10000', '--label-batch-size', '1').estimate.stages[0]?.lines.at(-1)?.calls).toBe(14175);
   });
 
   it('accepts --flag=value, digit separators, a boolean flag and distillation rates', () => {
     const plain = run('--examples=2000').estimate;
     const other = run('--examples=2,000', '--reasoning', '--training-per-1k', '0.002', '--epochs', '3').estimate;
-    expect(other.stages[0]?.lines[1]?.calls).toBe(plain.stages[0]?.lines[1]?.calls);
+    expect(labelling(other)?.calls).toBe(labelling(plain)?.calls);
     expect(other.stages[1]?.lines[1]?.item).toBe('training (3 epochs)');
     expect(other.runUsd).toBeGreaterThan(plain.runUsd);
   });
@@ -47,9 +53,51 @@ describe('npm run cost', () => {
     [['--reasoning=maybe'], /--reasoning takes no value/],
     [['--judge', 'acme.judge-v1:0'], /no price for model "acme\.judge-v1:0"/],
     [['10000'], /unexpected argument "10000"/],
+    [
+      ['--label-batch-size', '26'],
+      /labelBatchSize .*"auto" .* or a whole number from 1 to 25 .*\[from --label-batch-size "26"\]/,
+    ],
   ])('rejects %j with a message naming the flag', (argv, message) => {
     expect(() => runCost(argv, {})).toThrow(UsageError);
     expect(() => runCost(argv, {})).toThrow(message);
+  });
+
+  it('meets the goals of issue 10 with the default configuration: student ≤ $3 per 1M queries, a run ≤ $15', () => {
+    const json = costJson(run('--json', '--examples', '10000', '--queries-per-month', '10000000').estimate);
+    expect(json.studentPer1MQueriesUsd).toBeLessThanOrEqual(3);
+    expect(json.runUsd).toBeLessThanOrEqual(15);
+    // The worst case of calibration (one query per call) still meets the run goal.
+    expect(costJson(run('--examples', '10000', '--label-batch-size', '1').estimate).runUsd).toBeLessThanOrEqual(15);
+    expect(json.tokensPerQuery.student).toMatchObject({ answerFormat: 'student-v2', outputTokens: 7 });
+  });
+
+  it('--json prints one object whose figures are the markdown’s', () => {
+    const { text, estimate } = run('--json', '--examples', '10000');
+    const json = JSON.parse(text) as ReturnType<typeof costJson>;
+    expect(json.runUsd).toBeCloseTo(estimate.runUsd, 10);
+    const markdown = run('--examples', '10000').text;
+    expect(markdown).toContain(`**One run: $${json.runUsd.toFixed(2)}**`);
+    expect(markdown).toContain(`| $${json.studentPer1MQueriesUsd.toFixed(2)} |`);
+    expect(json.routing.models.map((m) => m.model)).toEqual(['student', 'teacher', 'baseline']);
+  });
+
+  it('the README’s cost block is what `npm run cost` prints now (regenerate: npm run docs:cost)', () => {
+    // Prettier pads the README's tables; cells are compared trimmed.
+    const cells = (text: string) =>
+      text
+        .split('\n')
+        .map((line) =>
+          line.startsWith('|')
+            ? line
+                .split('|')
+                .map((cell) => cell.trim().replace(/^-+$/, '---'))
+                .join('|')
+            : line,
+        )
+        .join('\n');
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const block = readmeCostBlock(projectContext(PROJECT_ROOT));
+    expect(cells(readme)).toBe(cells(withReadmeCostBlock(readme, block)));
   });
 
   it('prints help', () => {

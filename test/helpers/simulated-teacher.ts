@@ -1,16 +1,19 @@
 import type { ConverseCommandInput, ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { AssemblyShard } from '../../lambda/shared/assembly';
+import { teacherBatchPrompt } from '../../lambda/shared/batch-labelling';
 import { isModality, MODALITIES, type Modality, type Weights } from '../../lambda/shared/modality';
 import { LABEL_LOSS_ONE_IN, type ShardSpec } from '../../lambda/shared/query-plan';
 import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
 import type { ShardExample, ShardSummary } from '../../lambda/shared/shard-generation';
 import { converseReply, requestTexts } from './aws-mocks';
+import { studentFormatOfPrompt, type StudentFormat } from '../../lambda/shared/student-format';
 
 /**
  * A deterministic stand-in for the teacher, answering Converse requests in the real output shape: writing requests
  * get a JSON array of distinct queries that carry their target in a keyword; labelling requests get weights whose
- * dominant modality follows that keyword (a "mix" query gets mixed weights). Used by the handler tests, the local
- * state machine run and the generation benchmark.
+ * dominant modality follows that keyword (a "mix" query gets mixed weights); batch labelling requests (the batch
+ * prompt) get `{"labels":[{id, …weights}]}` with the same weights per query, some items made malformed on request.
+ * Used by the handler tests, the local state machine run and the generation benchmark.
  */
 
 const KEYWORDS: Record<string, string> = {
@@ -27,23 +30,81 @@ const DOMINANT_OF: Record<string, Modality> = {
   title: 'metadata',
 };
 
+/** How a batch reply may get one item wrong: leave it out, give it twice, or give weights that break the contract. */
+export type BatchItemFault = 'missing' | 'duplicate' | 'unparsable';
+
 export interface SimulatedTeacherOptions {
   /** Answer this label request with prose instead of JSON (attempt counts from 1 per query). */
   readonly badLabel?: (query: string, attempt: number) => boolean;
   /** Every n-th written query repeats the previous one with other case and punctuation (a normalised duplicate). */
   readonly duplicateEvery?: number;
+  /** Makes the item of `query` (asked under `id`) in a batch reply malformed. */
+  readonly batchItemFault?: (query: string, id: number) => BatchItemFault | undefined;
+  /** Weights of a batch item, overriding the single-query ones (a teacher that labels differently in batches). */
+  readonly batchWeights?: (query: string, single: Weights, batchSize: number) => Weights;
 }
 
+/** A fault for `rate` of the batch items, the kind picked at random among `kinds`; seeded, so runs replay. */
+export function faultsAtRate(
+  rate: number,
+  seed = 1,
+  kinds: readonly BatchItemFault[] = ['missing', 'duplicate', 'unparsable'],
+): (query: string, id: number) => BatchItemFault | undefined {
+  const random = seededRandom(seed);
+  return () => (random() < rate ? kinds[Math.floor(random() * kinds.length)] : undefined);
+}
+
+/** Tokens of a text as the simulation counts them (the teacher prompt, 1,417 characters, is ~330 tokens). */
+const CHARS_PER_TOKEN = 4.3;
+/** Output tokens of one batch item ({"id":…, four weights}): a single label's 28 plus its id. */
+const BATCH_ITEM_TOKENS = 31;
+
 export class SimulatedTeacher {
-  readonly calls = { writing: 0, labelling: 0 };
+  readonly calls = { writing: 0, labelling: 0, batches: 0 };
+  /** Queries asked in batch requests (each batch item counted once). */
+  batchItems = 0;
   private written = 0;
   private readonly attempts = new Map<string, number>();
+  private readonly batchPrompts = [teacherBatchPrompt(false), teacherBatchPrompt(true)];
 
   constructor(private readonly options: SimulatedTeacherOptions = {}) {}
 
   reply(input: ConverseCommandInput): ConverseCommandOutput {
     const { system, user } = requestTexts(input);
-    return system === QUERY_WRITER_SYSTEM_PROMPT ? this.write(user) : this.label(user);
+    if (system === QUERY_WRITER_SYSTEM_PROMPT) return this.write(user);
+    if (this.batchPrompts.includes(system)) return this.labelBatch(system, user);
+    // A student (or the teacher in a distillation job) asked with a student prompt answers in that prompt's format.
+    const student = studentFormatOfPrompt(system);
+    return student ? this.answerAs(student, user) : this.label(user);
+  }
+
+  private answerAs(format: StudentFormat, query: string): ConverseCommandOutput {
+    this.calls.labelling++;
+    const text = format.render(this.weightsOf(query));
+    return converseReply(text, { inputTokens: 45, outputTokens: format.maxTokens ? 7 : 22 });
+  }
+
+  private labelBatch(system: string, message: string): ConverseCommandOutput {
+    this.calls.batches++;
+    const asked = JSON.parse(message.slice(message.indexOf('['))) as { id: number; query: string }[];
+    this.batchItems += asked.length;
+    const items: Record<string, number>[] = [];
+    for (const { id, query } of asked) {
+      const single = this.weightsOf(query);
+      const weights = this.options.batchWeights?.(query, single, asked.length) ?? single;
+      const fault = this.options.batchItemFault?.(query, id);
+      if (fault === 'missing') continue;
+      if (fault === 'unparsable') {
+        items.push({ id, ...weights, visual: weights.visual + 0.5 });
+        continue;
+      }
+      items.push({ id, ...weights });
+      if (fault === 'duplicate') items.push({ id, ...dominantWeights('metadata') });
+    }
+    return converseReply(JSON.stringify({ labels: items }), {
+      inputTokens: Math.ceil((system.length + message.length) / CHARS_PER_TOKEN),
+      outputTokens: 4 + BATCH_ITEM_TOKENS * items.length,
+    });
   }
 
   private write(message: string): ConverseCommandOutput {
@@ -70,14 +131,17 @@ export class SimulatedTeacher {
     if (this.options.badLabel?.(query, attempt)) {
       return converseReply('This query is mostly visual, I would say.', { inputTokens: 330, outputTokens: 11 });
     }
+    return converseReply(JSON.stringify(this.weightsOf(query)), { inputTokens: 330, outputTokens: 28 });
+  }
+
+  /** The teacher's weights for a query: the same whether it is asked alone or in a batch. */
+  private weightsOf(query: string): Weights {
     const n = Number(/(\d+)\s*!?$/.exec(query)?.[1] ?? 0);
     const keyword = Object.values(KEYWORDS).find((k) => query.toLowerCase().includes(k)) ?? 'scene';
     // A "mix" query's leading modality rotates so mixed queries spread over all four.
-    const weights =
-      keyword === 'mix'
-        ? mixedWeights(MODALITIES[n % MODALITIES.length] as Modality)
-        : dominantWeights(DOMINANT_OF[keyword] as Modality);
-    return converseReply(JSON.stringify(weights), { inputTokens: 330, outputTokens: 28 });
+    return keyword === 'mix'
+      ? mixedWeights(MODALITIES[n % MODALITIES.length] as Modality)
+      : dominantWeights(DOMINANT_OF[keyword] as Modality);
   }
 }
 

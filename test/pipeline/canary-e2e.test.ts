@@ -28,7 +28,7 @@ import { readActiveModel, type ActiveModel } from '../../lambda/shared/active-mo
 import { toRecord } from '../../lambda/shared/dataset-record';
 import { MODALITIES } from '../../lambda/shared/modality';
 import { productionRecordsKey } from '../../lambda/shared/production-records';
-import { STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/shared/student-format';
 import type { RunReport } from '../../lambda/shared/report';
 import { runKeys } from '../../lambda/shared/runs';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
@@ -62,7 +62,7 @@ const INCUMBENT: ActiveModel = {
   modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/incumbent',
   runId: 'run-earlier',
   promotedAt: '2026-11-01T00:00:00.000Z',
-  studentPromptVersion: STUDENT_PROMPT_VERSION,
+  studentPromptVersion: CURRENT_STUDENT_PROMPT_VERSION,
   metrics: { judgeScore: 4.2 },
 };
 

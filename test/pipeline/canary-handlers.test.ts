@@ -89,6 +89,7 @@ const START_INPUT = {
   modelArn: MODEL_ARN,
   student: STUDENT,
   judge: { student: judge(4.1), baseline: judge(4.0) },
+  studentPromptVersion: 'student-v2',
 };
 const CHECK_INPUT = {
   runId: 'run-1',
@@ -135,7 +136,14 @@ describe('startCanary', () => {
       model: {
         schemaVersion: 2,
         deploymentArn: INCUMBENT_ARN,
-        canary: { deploymentArn: DEPLOYMENT_ARN, runId: 'run-1', share: 0.1, metrics: { judgeScore: 4.1 } },
+        canary: {
+          deploymentArn: DEPLOYMENT_ARN,
+          runId: 'run-1',
+          share: 0.1,
+          metrics: { judgeScore: 4.1 },
+          // The router asks the candidate in the format it was trained in, whatever the incumbent's.
+          studentPromptVersion: 'student-v2',
+        },
       },
     });
   });

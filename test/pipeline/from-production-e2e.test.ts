@@ -21,7 +21,7 @@ import { validateDataset } from '../../lambda/shared/dataset-validator';
 import { MODALITIES, type Modality } from '../../lambda/shared/modality';
 import { productionRecordsKey } from '../../lambda/shared/production-records';
 import { productionSelectionKey } from '../../lambda/shared/production-selection';
-import { STUDENT_PROMPT, STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS, studentFormatOfPrompt } from '../../lambda/shared/student-format';
 import { planQueries } from '../../lambda/shared/query-plan';
 import { normalisedQuery } from '../../lambda/shared/query-writing';
 import type { RunReport } from '../../lambda/shared/report';
@@ -102,7 +102,8 @@ function promoted(deploymentArn: string) {
     modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/incumbent',
     runId: 'run-earlier',
     promotedAt: '2026-11-01T00:00:00.000Z',
-    studentPromptVersion: STUDENT_PROMPT_VERSION,
+    // Promoted before the compact format: it keeps being asked, and read, in student-v1.
+    studentPromptVersion: 'student-v1',
     metrics: { judgeScore: 4.5 },
   });
 }
@@ -121,8 +122,11 @@ function answerers(candidateMissEvery?: number) {
     if (input.modelId === TEACHER) return teacher.reply(input);
     const isCandidate = (input.modelId ?? '').includes(':custom-model-deployment/dep');
     if (isCandidate && candidateMissEvery && ++candidateCalls % candidateMissEvery === 0) {
-      const wrong: Modality = requestTexts(input).user.includes(KEYWORD.visual) ? 'audio' : 'visual';
-      return converseReply(JSON.stringify(dominantWeights(wrong)));
+      const { system, user } = requestTexts(input);
+      const wrong: Modality = user.includes(KEYWORD.visual) ? 'audio' : 'visual';
+      // Wrong, but in the format it is asked in: a miss, not an invalid reply.
+      const format = studentFormatOfPrompt(system);
+      return converseReply(format ? format.render(dominantWeights(wrong)) : JSON.stringify(dominantWeights(wrong)));
     }
     return answerer.reply(input);
   });
@@ -214,7 +218,9 @@ describe('a run started with fromProduction, executed locally end to end', () =>
       planQueries({ exampleCount: 100, testExampleCount: 50, queriesPerShard: 10, generationSurplus: 0.35 })
         .plannedQueries,
     ).toBe(203);
+    // Nothing to label, so nothing calibrated either.
     expect(teacherCalls()).toHaveLength(0);
+    expect(result.output?.['calibration']).toMatchObject({ labelBatchSize: 1, calibrated: false });
 
     const keys = runKeys('run-prod-all');
     const train = s3.get(BUCKET, keys.train);
@@ -271,7 +277,9 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     expect(plan.production.shortfallByModality).toEqual({ visual: 0, audio: 0, transcription: 37, metadata: 37 });
     // 37 labels each, planned as max(37 + ceil(37/9), ceil(37 × 1.35)) = 50 queries: 100 labels instead of 203.
     expect(plan.shards.reduce((n, s) => n + s.count, 0)).toBe(100);
-    expect(teacher.calls.labelling).toBe(100);
+    // The calibration labels its 100 queries singly and in 35 batches; then each shard of 10 is one batch call.
+    expect(manifestOf('run-prod-half').generation).toMatchObject({ planned: 100, labelled: 100 });
+    expect(teacher.calls).toMatchObject({ labelling: 100, batches: 35 + 10 });
 
     const sources = manifestOf('run-prod-half').sources;
     // Visual and audio training records are all production; transcription and metadata synthetic.
@@ -295,10 +303,18 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     expect(result.output?.['preflight']).toMatchObject({
       incumbent: { present: true, deploymentArn: INCUMBENT_ARN, runId: 'run-earlier' },
     });
-    // The incumbent answered the same 72 held-out queries through its deployment, with the student prompt.
+    // The incumbent answered the same 72 held-out queries through its deployment, with its own (student-v1) prompt;
+    // the candidate with the run's.
     const incumbentCalls = callsTo(INCUMBENT_ARN);
     expect(incumbentCalls).toHaveLength(72);
-    expect(incumbentCalls.every((c) => requestTexts(c.args[0].input).system === STUDENT_PROMPT)).toBe(true);
+    const candidateArn = (result.output?.['deployment'] as { deploymentArn: string }).deploymentArn;
+    expect(callsTo(candidateArn)).toHaveLength(72);
+    expect(
+      callsTo(candidateArn).every((c) => requestTexts(c.args[0].input).system === CURRENT_STUDENT_FORMAT.prompt),
+    ).toBe(true);
+    expect(
+      incumbentCalls.every((c) => requestTexts(c.args[0].input).system === STUDENT_FORMATS['student-v1'].prompt),
+    ).toBe(true);
     expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(3);
 
     const gate = result.output?.['gate'] as RunReport['gate'];

@@ -8,13 +8,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { logger, metrics } from '../../lambda/pipeline/common';
 import { generateShardStep, TEACHER_CLIENT_CONFIG } from '../../lambda/pipeline/generate-shard';
+import { teacherBatchPrompt } from '../../lambda/shared/batch-labelling';
+import { teacherPrompt } from '../../lambda/shared/prompts';
 import type { ShardSpec } from '../../lambda/shared/query-plan';
 import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
 import { runKeys } from '../../lambda/shared/runs';
 import { parseShardFile, serialiseShard } from '../../lambda/shared/shard-generation';
 import { InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { converseHttpStub } from '../helpers/bedrock-http-stub';
-import { SimulatedTeacher } from '../helpers/simulated-teacher';
+import { SimulatedTeacher, type BatchItemFault } from '../helpers/simulated-teacher';
 
 const BUCKET = 'dataset-bucket';
 const RUN = 'run-7';
@@ -48,6 +50,38 @@ const stored = () => {
   return parseShardFile(text);
 };
 const isLabelRequest = (input: ConverseCommandInput) => requestTexts(input).system !== QUERY_WRITER_SYSTEM_PROMPT;
+const isBatchRequest = (input: ConverseCommandInput) => requestTexts(input).system === teacherBatchPrompt(false);
+const labelRequests = () =>
+  bedrock
+    .commandCalls(ConverseCommand)
+    .map((c) => c.args[0].input)
+    .filter(isLabelRequest);
+
+/**
+ * The deployed SDK client configuration over an HTTP stub (below the SDK, so its own retry strategy runs;
+ * aws-sdk-client-mock would bypass it): the first `times` requests that `throttle` picks get a 429, the rest the
+ * simulated teacher's reply.
+ */
+function throttlingClient(
+  teacher: SimulatedTeacher,
+  throttle: (input: ConverseCommandInput) => boolean,
+  times: number,
+): { client: BedrockRuntimeClient; throttled: () => number } {
+  let throttled = 0;
+  const client = new BedrockRuntimeClient({
+    ...TEACHER_CLIENT_CONFIG,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    requestHandler: converseHttpStub((input) => {
+      if (throttle(input) && throttled < times) {
+        throttled++;
+        return { throttle: true };
+      }
+      return { output: teacher.reply(input) };
+    }),
+  });
+  return { client, throttled: () => throttled };
+}
 
 describe('Generate shard handler', () => {
   it('writes and labels the shard, and stores it once under the run and shard key', async () => {
@@ -92,24 +126,12 @@ describe('Generate shard handler', () => {
     // Below the SDK (its HTTP handler), so the SDK's own retry strategy runs; aws-sdk-client-mock would bypass it.
     bedrock.restore();
     const teacher = new SimulatedTeacher();
-    let throttled = 0;
-    const client = new BedrockRuntimeClient({
-      ...TEACHER_CLIENT_CONFIG,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      requestHandler: converseHttpStub((input) => {
-        if (isLabelRequest(input) && throttled < 3) {
-          throttled++;
-          return { throttle: true };
-        }
-        return { output: teacher.reply(input) };
-      }),
-    });
+    const { client, throttled } = throttlingClient(teacher, isLabelRequest, 3);
     const result = await generateShardStep(
       { runId: RUN, shard },
       { converse: (input) => client.send(new ConverseCommand(input)) },
     );
-    expect(throttled).toBe(3);
+    expect(throttled()).toBe(3);
     expect(result).toMatchObject({ labelled: 10, dropped: 0 });
     expect(stored().summary.retries).toBe(3);
     expect(stored().summary.teacherCalls).toEqual({ writing: 1, labelling: 10 });
@@ -216,6 +238,170 @@ describe('Generate shard handler', () => {
   it('rejects a malformed shard from the state machine, naming the field', async () => {
     await expect(generateShardStep({ runId: RUN, shard: { ...shard, target: 'smell' } })).rejects.toThrow(
       /Generate shard: invalid input from the state machine: shard\.target/,
+    );
+  });
+});
+
+describe('Generate shard handler, labelling in batches', () => {
+  it('with labelBatchSize 1 sends exactly the single-query requests of the unbatched path, one per query', async () => {
+    const requestsOf = async (event: Record<string, unknown>, runId: string) => {
+      bedrock.reset();
+      const teacher = new SimulatedTeacher();
+      bedrock.on(ConverseCommand).callsFake((input: ConverseCommandInput) => teacher.reply(input));
+      await generateShardStep({ runId, shard, ...event }, noWait);
+      return labelRequests().sort((a, b) => requestTexts(a).user.localeCompare(requestTexts(b).user));
+    };
+    const unbatched = await requestsOf({}, 'run-unbatched');
+    const sizeOne = await requestsOf({ labelBatchSize: 1 }, 'run-size-one');
+
+    expect(sizeOne).toEqual(unbatched);
+    expect(JSON.stringify(sizeOne)).toBe(JSON.stringify(unbatched));
+    expect(sizeOne).toHaveLength(10);
+    for (const request of sizeOne) {
+      expect(request).toEqual({
+        modelId: 'us.amazon.nova-premier-v1:0',
+        system: [{ text: teacherPrompt(false) }],
+        messages: [{ role: 'user', content: [{ text: requestTexts(request).user }] }],
+        inferenceConfig: { temperature: 0, maxTokens: 80 },
+      });
+    }
+    const summary = parseShardFile(s3.get(BUCKET, runKeys('run-size-one').shard(3)) ?? '').summary;
+    expect(summary).toMatchObject({ labelBatchSize: 1, batchCalls: 0, teacherCalls: { labelling: 10 } });
+    expect(summary.promptVersions).not.toHaveProperty('teacherBatch');
+  });
+
+  it('labels labelBatchSize queries per call, re-asks the malformed items singly and accounts for every query', async () => {
+    const faults: Record<string, BatchItemFault> = {
+      'cooking sound moment 2': 'missing',
+      'cooking sound moment 6': 'duplicate',
+      'cooking sound moment 9': 'unparsable',
+    };
+    const teacher = new SimulatedTeacher({ batchItemFault: (query) => faults[query] });
+    bedrock.on(ConverseCommand).callsFake((input: ConverseCommandInput) => teacher.reply(input));
+
+    const result = await generateShardStep({ runId: RUN, shard, labelBatchSize: 4 }, noWait);
+
+    expect(result).toMatchObject({ planned: 10, labelled: 10, dropped: 0 });
+    const { summary, examples } = stored();
+    // 10 queries in batches of 4, 4 and 2; then the three bad items asked again, one by one.
+    expect(summary).toMatchObject({
+      labelBatchSize: 4,
+      batchCalls: 3,
+      batchReasks: { missing: 1, duplicate: 1, unparsable: 1 },
+      batchUnknownIds: 0,
+      teacherCalls: { writing: 1, labelling: 6 },
+      labelRetries: 0,
+    });
+    expect(summary.planned).toBe(summary.labelled + Object.values(summary.dropped).reduce((s, n) => s + n, 0));
+    expect(summary.promptVersions).toMatchObject({ teacherBatch: 'teacher-batch-v1' });
+    expect(
+      labelRequests()
+        .filter(isBatchRequest)
+        .map((r) => r.inferenceConfig),
+    ).toEqual([
+      { temperature: 0, maxTokens: 16 + 4 * 40 },
+      { temperature: 0, maxTokens: 16 + 4 * 40 },
+      { temperature: 0, maxTokens: 16 + 2 * 40 },
+    ]);
+    expect(
+      labelRequests()
+        .filter((r) => !isBatchRequest(r))
+        .map((r) => requestTexts(r).user)
+        .sort(),
+    ).toEqual(Object.keys(faults).sort());
+    // Every query labelled once, in the written order, the duplicated one by its single label (audio), not a guess.
+    expect(examples.map((e) => e.query)).toEqual(Array.from({ length: 10 }, (_, i) => `cooking sound moment ${i + 1}`));
+    expect(examples.every((e) => e.weights.audio === 0.7)).toBe(true);
+    // Batch usage comes from the replies too: 1 writing call + 3 batches + 3 single labels (330 in each).
+    expect(summary.usage.inputTokens).toBeGreaterThan(160 + 3 * 330);
+  });
+
+  it('labels in batches through the deployed SDK client: real Converse bodies, throttled batch calls retried', async () => {
+    bedrock.restore();
+    const teacher = new SimulatedTeacher({
+      batchItemFault: (query) => (query.endsWith('moment 3') ? 'missing' : undefined),
+    });
+    const { client, throttled } = throttlingClient(teacher, isBatchRequest, 2);
+    const result = await generateShardStep(
+      { runId: RUN, shard, labelBatchSize: 5 },
+      { converse: (input) => client.send(new ConverseCommand(input)) },
+    );
+    expect(result).toMatchObject({ labelled: 10, dropped: 0 });
+    expect(stored().summary).toMatchObject({
+      retries: 2,
+      batchCalls: 2,
+      batchReasks: { missing: 1, duplicate: 0, unparsable: 0 },
+      teacherCalls: { writing: 1, labelling: 3 },
+    });
+    expect(teacher.calls).toMatchObject({ batches: 2, labelling: 1 });
+    expect(throttled()).toBe(2);
+  });
+
+  it('keeps at most labelConcurrency batch calls in flight', async () => {
+    process.env.LABEL_CONCURRENCY = '2';
+    const teacher = new SimulatedTeacher();
+    let inFlight = 0;
+    let most = 0;
+    bedrock.on(ConverseCommand).callsFake(async (input: ConverseCommandInput) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return teacher.reply(input);
+    });
+    await generateShardStep({ runId: RUN, shard: { ...shard, count: 25 } }, { ...noWait });
+    expect(most).toBe(2);
+    most = 0;
+    await generateShardStep({ runId: 'run-8', shard: { ...shard, count: 25 }, labelBatchSize: 5 }, noWait);
+    expect(most).toBe(2);
+    expect(teacher.calls.batches).toBe(5);
+  });
+
+  it('drops every query of a batch call that ends in a transient error as teacherError, and goes on', async () => {
+    const teacher = new SimulatedTeacher();
+    let batches = 0;
+    bedrock.on(ConverseCommand).callsFake((input: ConverseCommandInput) => {
+      if (isBatchRequest(input) && batches++ === 0) throw throttling();
+      return teacher.reply(input);
+    });
+    const result = await generateShardStep({ runId: RUN, shard, labelBatchSize: 5 }, noWait);
+    expect(result).toMatchObject({ planned: 10, labelled: 5, dropped: 5 });
+    expect(stored().summary.dropped).toEqual({ notWritten: 0, unparseableLabel: 0, teacherError: 5 });
+  });
+
+  it('fails with the throttling error when failed batch calls cost more than half of the shard', async () => {
+    const teacher = new SimulatedTeacher();
+    bedrock.on(ConverseCommand).callsFake((input: ConverseCommandInput) => {
+      if (isBatchRequest(input)) throw throttling();
+      return teacher.reply(input);
+    });
+    await expect(generateShardStep({ runId: RUN, shard, labelBatchSize: 5 }, noWait)).rejects.toBeInstanceOf(
+      ThrottlingException,
+    );
+    expect(s3.keys(BUCKET)).toEqual([]);
+  });
+
+  it('fails at once on an error of a batch call retrying cannot fix, writing nothing', async () => {
+    const teacher = new SimulatedTeacher();
+    bedrock.on(ConverseCommand).callsFake((input: ConverseCommandInput) => {
+      if (isBatchRequest(input)) throw new AccessDeniedException({ message: 'no', $metadata: {} });
+      return teacher.reply(input);
+    });
+    await expect(generateShardStep({ runId: RUN, shard, labelBatchSize: 5 }, noWait)).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    expect(s3.keys(BUCKET)).toEqual([]);
+  });
+
+  it('reads shard summaries stored before batching (no batch fields)', () => {
+    const { summary } = parseShardFile(serialiseShard(foreignSummary(), []));
+    expect(summary.labelBatchSize).toBeUndefined();
+    expect(summary.batchReasks).toBeUndefined();
+  });
+
+  it('rejects a batch size beyond the maximum, naming the field', async () => {
+    await expect(generateShardStep({ runId: RUN, shard, labelBatchSize: 26 })).rejects.toThrow(
+      /Generate shard: invalid input from the state machine: labelBatchSize/,
     );
   });
 });

@@ -14,7 +14,13 @@ import { preflight } from '../../lambda/pipeline/preflight';
 import { validateDataset } from '../../lambda/shared/dataset-validator';
 import { DEFAULT_PRICES } from '../../lambda/shared/prices';
 import { runKeys } from '../../lambda/shared/runs';
-import { serialiseShard, type ShardExample, type ShardSummary } from '../../lambda/shared/shard-generation';
+import {
+  parseShardFile,
+  serialiseShard,
+  type ShardExample,
+  type ShardSummary,
+} from '../../lambda/shared/shard-generation';
+import { CALIBRATION_VERSION, calibrationKey, type CalibrationRecord } from '../../lambda/shared/calibration';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 
 const BUCKET = 'dataset-bucket';
@@ -406,6 +412,7 @@ describe('Assemble', () => {
       manifestKey: keys.manifest,
       trainCount: 200,
       testCount: 40,
+      studentPromptVersion: 'student-v2',
     });
     expect(validateDataset(s3.get(BUCKET, keys.train) ?? '')).toMatchObject({ ok: true, records: 200 });
     const manifest = JSON.parse(s3.get(BUCKET, keys.manifest) ?? '{}');
@@ -416,6 +423,71 @@ describe('Assemble', () => {
       { bucket: BUCKET, key: keys.test, ifNoneMatch: '*' },
       { bucket: BUCKET, key: keys.manifest, ifNoneMatch: '*' },
     ]);
+  });
+
+  it('records the run’s calibration and what batch labelling did in the manifest; a run without them has neither', async () => {
+    const stored = await storeShards(10);
+    const plain = await assemble({ runId: RUN });
+    const without = JSON.parse(s3.get(BUCKET, plain.manifestKey) ?? '{}') as Record<string, unknown>;
+    expect(without).not.toHaveProperty('calibration');
+    expect(without).not.toHaveProperty('labelBatching');
+
+    // The same shards labelled in batches of 10, with the calibration that chose it.
+    const batched = 'run-43';
+    const calibration: CalibrationRecord = {
+      calibrationVersion: CALIBRATION_VERSION,
+      runId: batched,
+      createdAt: '2026-11-25T10:00:00.000Z',
+      labelBatchSize: 10,
+      calibrated: true,
+      reason: '10 is the largest batch size with …',
+      thresholds: { minAgreement: 0.95, maxWeightError: 0.03 },
+      table: [1, 5, 10, 20].map((size) => ({
+        size,
+        queries: 100,
+        calls: 100 / size,
+        answered: 100,
+        reasked: { missing: 0, duplicate: 0, unparsable: 0 },
+        agreement: size === 20 ? 0.9 : 1,
+        meanAbsoluteError: 0,
+        inputTokensPerQuery: size === 1 ? 340 : 40,
+        outputTokensPerQuery: 30,
+      })),
+      usage: { calls: 135, inputTokens: 60_000, outputTokens: 10_000 },
+    };
+    s3.set(BUCKET, calibrationKey(batched), JSON.stringify(calibration));
+    s3.set(
+      BUCKET,
+      runKeys(batched).shardPlan,
+      s3.get(BUCKET, keys.shardPlan)?.replace(`"${RUN}"`, `"${batched}"`) ?? '',
+    );
+    for (const spec of stored.shards) {
+      const { summary, examples } = parseShardFile(s3.get(BUCKET, keys.shard(spec.index)) ?? '');
+      const withBatches: ShardSummary = {
+        ...summary,
+        labelBatchSize: 10,
+        batchCalls: 4,
+        batchReasks: { missing: 1, duplicate: 0, unparsable: 2 },
+        batchUnknownIds: 1,
+      };
+      s3.set(BUCKET, runKeys(batched).shard(spec.index), serialiseShard(withBatches, examples));
+    }
+    const result = await assemble({ runId: batched });
+    const manifest = JSON.parse(s3.get(BUCKET, result.manifestKey) ?? '{}') as Record<string, unknown>;
+    expect(manifest['calibration']).toEqual({
+      labelBatchSize: 10,
+      calibrated: true,
+      reason: calibration.reason,
+      thresholds: calibration.thresholds,
+      table: calibration.table,
+      usage: calibration.usage,
+    });
+    expect(manifest['labelBatching']).toEqual({
+      labelBatchSizes: [10],
+      batchCalls: 40,
+      reasked: { missing: 10, duplicate: 0, unparsable: 20 },
+      unknownIds: 10,
+    });
   });
 
   it('returns the stored result when the manifest already exists (retry or redrive)', async () => {

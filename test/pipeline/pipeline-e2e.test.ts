@@ -16,7 +16,7 @@ import { logger, metrics } from '../../lambda/pipeline/common';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 import { readActiveModel } from '../../lambda/shared/active-model';
 import { validateDataset } from '../../lambda/shared/dataset-validator';
-import { STUDENT_PROMPT_VERSION } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/shared/student-format';
 import type { RunReport } from '../../lambda/shared/report';
 import { runKeys } from '../../lambda/shared/runs';
 import { synth } from '../helpers/app';
@@ -119,7 +119,7 @@ const conversesWith = (model: (modelId: string) => boolean) =>
 const publishes = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
 const readReport = (runId: string) => JSON.parse(s3.get(BUCKET, runKeys(runId).reportJson) ?? '{}') as RunReport;
 
-const GENERATION_PATH = [G.preflight, G.reuseDataset, G.plan, G.generate, G.assemble];
+const GENERATION_PATH = [G.preflight, G.reuseDataset, G.plan, G.calibrate, G.generate, G.assemble];
 const TRAINING_PATH = [
   T.reuseModelChoice,
   T.startDistillation,
@@ -159,7 +159,10 @@ describe('the pipeline state machine, executed locally from start to end', () =>
     const keys = runKeys('run-e2e');
     expect(result.output?.['assemble']).toMatchObject({ trainKey: keys.train, trainCount: 100, testCount: 50 });
     expect(validateDataset(s3.get(BUCKET, keys.train) ?? '')).toMatchObject({ ok: true, records: 100 });
-    expect(conversesWith((m) => m === TEACHER).length).toBeGreaterThanOrEqual(203);
+    // The teacher: one writing call per shard (24), the calibration (100 single labels, then 20 + 10 + 5 batches),
+    // then one labelling call per shard — calibration chose batches of 20 and no shard holds more than 10 queries.
+    expect(result.output?.['calibration']).toMatchObject({ labelBatchSize: 20, calibrated: true });
+    expect(conversesWith((m) => m === TEACHER)).toHaveLength(24 + (100 + 35) + 24);
 
     // Distillation of that dataset, polled until Completed; then the deployment, polled until Active.
     const create = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)[0]?.args[0].input;
@@ -196,7 +199,7 @@ describe('the pipeline state machine, executed locally from start to end', () =>
         modelArn: (result.output?.['distillationStatus'] as { outputModelArn: string }).outputModelArn,
         runId: 'run-e2e',
         promotedAt: expect.any(String),
-        studentPromptVersion: STUDENT_PROMPT_VERSION,
+        studentPromptVersion: CURRENT_STUDENT_PROMPT_VERSION,
         metrics: expect.objectContaining({ judgeScore: 4, dominantAgreement: 1, validReplyRate: 1 }),
       },
     });
@@ -349,6 +352,8 @@ describe('the pipeline state machine, executed locally from start to end', () =>
       manifestKey: source.manifest,
       trainCount: 100,
       testCount: 50,
+      // Told by the reused records' system prompt.
+      studentPromptVersion: 'student-v2',
       reusedFromRun: 'run-source',
     });
     const create = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)[0]?.args[0].input;

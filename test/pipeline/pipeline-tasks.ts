@@ -1,5 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
+import { handler as calibrateHandler } from '../../lambda/pipeline/calibrate';
 import { handler as checkCanaryHandler } from '../../lambda/pipeline/check-canary';
 import { handler as checkDeploymentHandler } from '../../lambda/pipeline/check-deployment';
 import { handler as checkDistillationHandler } from '../../lambda/pipeline/check-distillation';
@@ -28,6 +29,7 @@ export function pipelineTasks(): Record<string, TaskHandler> {
   return {
     [G.preflight]: lambdaTask(preflightHandler),
     [G.plan]: lambdaTask(planHandler),
+    [G.calibrate]: lambdaTask(calibrateHandler),
     [G.generateShard]: lambdaTask(generateShardHandler),
     [G.assemble]: lambdaTask(assembleHandler),
     [T.reuseDataset]: lambdaTask(reuseDatasetHandler),

@@ -14,26 +14,24 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Function } from '../../lib/constructs/function';
 import { GENERATION_STATES as S } from '../../lib/constructs/pipeline/state-machine';
 import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
-import { handler as assembleHandler } from '../../lambda/pipeline/assemble';
-import { handler as generateShardHandler } from '../../lambda/pipeline/generate-shard';
 import { logger, metrics } from '../../lambda/pipeline/common';
-import { handler as planHandler } from '../../lambda/pipeline/plan';
-import { handler as preflightHandler } from '../../lambda/pipeline/preflight';
+import type { DatasetManifest } from '../../lambda/shared/assembly';
+import { calibrationKey } from '../../lambda/shared/calibration';
 import { validateDataset } from '../../lambda/shared/dataset-validator';
+import { MODALITIES } from '../../lambda/shared/modality';
 import { runKeys } from '../../lambda/shared/runs';
 import { nagFindings, synth } from '../helpers/app';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 import {
   allStates,
   lambdaEnvironment,
-  lambdaTask,
   runLocally,
-  snsPublishTask,
   stateMachineDefinition,
   validateDefinition,
 } from '../helpers/local-sfn';
-import { SimulatedTeacher } from '../helpers/simulated-teacher';
+import { faultsAtRate, SimulatedTeacher } from '../helpers/simulated-teacher';
 import { buildGenerationStack } from './generation-fixture';
+import { pipelineTasks } from './pipeline-tasks';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 
 /** The default canary (60 min + one 5-min check) runs on top of pipelineTimeoutHours. */
@@ -62,10 +60,11 @@ describe('DistillationPipeline on its own (synthesized)', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('chains Preflight → Plan → Generate → Assemble → Dataset ready, the run id taken from the execution name', () => {
+  it('chains Preflight → Plan → Calibrate labelling → Generate → Assemble → Dataset ready, the run id taken from the execution name', () => {
     expect(definition.StartAt).toBe(S.preflight);
     expect(states[S.preflight]).toMatchObject({ Next: S.plan, Parameters: { 'runId.$': '$$.Execution.Name' } });
-    expect(states[S.plan]).toMatchObject({ Next: S.generate, ResultPath: '$.plan' });
+    expect(states[S.plan]).toMatchObject({ Next: S.calibrate, ResultPath: '$.plan' });
+    expect(states[S.calibrate]).toMatchObject({ Next: S.generate, ResultPath: '$.calibration' });
     expect(states[S.generate]).toMatchObject({ Next: S.assemble });
     expect(states[S.assemble]).toMatchObject({ Next: S.done, ResultPath: '$.assemble' });
     expect(states[S.done]).toEqual({ Type: 'Succeed' });
@@ -88,11 +87,47 @@ describe('DistillationPipeline on its own (synthesized)', () => {
     expect(states[S.assemble]).toMatchObject({ Parameters: counts });
   });
 
+  it('calibrates labelling before any shard spends: the plan’s run and shard count in, $.calibration out, retried by name', () => {
+    expect(states[S.calibrate]).toMatchObject({
+      Type: 'Task',
+      Parameters: { 'runId.$': '$.plan.runId', 'shardCount.$': '$.plan.shardCount' },
+    });
+    const retried = (states[S.calibrate]?.Retry as { ErrorEquals: string[]; BackoffRate: number }[]).flatMap(
+      (r) => r.ErrorEquals,
+    );
+    expect(retried).toEqual(
+      expect.arrayContaining(['Lambda.TooManyRequestsException', 'ThrottlingException', 'ModelTimeoutException']),
+    );
+    expect(retried).not.toContain('States.ALL');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('Calibrates how many queries'),
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          LABEL_BATCH_SIZE: 'auto',
+          CALIBRATION_MIN_AGREEMENT: '0.95',
+          CALIBRATION_MAX_WEIGHT_ERROR: '0.03',
+          LABEL_CONCURRENCY: '8',
+        }),
+      },
+    });
+    const fixed = buildGenerationStack({ ...SMALL, labelBatchSize: '10', calibrationMinAgreement: 0.9 });
+    fixed.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ LABEL_BATCH_SIZE: '10', CALIBRATION_MIN_AGREEMENT: '0.9' }),
+      },
+    });
+  });
+
   it('generates with a Distributed Map over the planned shards, bounded by the configuration', () => {
     expect(states[S.generate]).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.plan.shards',
-      ItemSelector: { 'runId.$': '$.plan.runId', 'shard.$': '$$.Map.Item.Value' },
+      ItemSelector: {
+        'runId.$': '$.plan.runId',
+        'shard.$': '$$.Map.Item.Value',
+        'labelBatchSize.$': '$.calibration.labelBatchSize',
+      },
       MaxConcurrency: 10,
       ToleratedFailurePercentage: 10,
       ResultPath: null,
@@ -117,7 +152,7 @@ describe('DistillationPipeline on its own (synthesized)', () => {
   });
 
   it('routes every failure of a step to notify → Fail', () => {
-    for (const step of [S.preflight, S.plan, S.generate, S.assemble]) {
+    for (const step of [S.preflight, S.plan, S.calibrate, S.generate, S.assemble]) {
       const catches = states[step]?.['Catch'] as { ErrorEquals: string[]; Next: string }[];
       expect(catches).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: `${step} failed` })]);
       expect(states[`${step} failed`]).toMatchObject({ Type: 'Pass', Next: 'Notify failure' });
@@ -154,8 +189,11 @@ describe('DistillationPipeline on its own (synthesized)', () => {
     });
   });
 
-  it('lets the generation function invoke only the teacher profile and its foundation models in the profile regions', () => {
-    expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel'));
+  it('lets the generation and calibration functions invoke only the teacher profile and its foundation models in the profile regions', () => {
+    const { generateShard, calibrate } = built.pipeline.functions;
+    expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [generateShard]));
+    expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [calibrate]));
+    expect(policyStatements(template, 'bedrock:InvokeModel')).toHaveLength(2);
     expectPreflightModels(policyStatements(template, 'bedrock:GetFoundationModel'));
   });
 
@@ -197,7 +235,7 @@ describe('DistillationPipeline', () => {
     const states = allStates(stateMachineDefinition(template));
     expect(states[S.assemble]).toMatchObject({ Next: 'Next stage' });
     expect(states[S.done]).toBeUndefined();
-    expect(Object.keys(pipeline.functions)).toEqual(['preflight', 'plan', 'generateShard', 'assemble']);
+    expect(Object.keys(pipeline.functions)).toEqual(['preflight', 'plan', 'calibrate', 'generateShard', 'assemble']);
   });
 
   it('with `reuseDataset`, chooses after Preflight between that state and generation on $.reuseDatasetFromRun', () => {
@@ -221,7 +259,7 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
   const top = Object.fromEntries(Object.keys(definition.States).map((name) => [name, states[name]]));
   const generationFunctions = Object.values(stacks.pipeline.pipeline.functions);
 
-  it('runs Preflight, then "Reuse a dataset?" (Choice on $.reuseDatasetFromRun), otherwise Plan → Generate → Assemble', () => {
+  it('runs Preflight, then "Reuse a dataset?" (Choice on $.reuseDatasetFromRun), otherwise Plan → Calibrate labelling → Generate → Assemble', () => {
     expect(definition.StartAt).toBe(S.preflight);
     expect(states[S.preflight]).toMatchObject({
       Next: S.reuseDataset,
@@ -232,8 +270,13 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
       Choices: [{ Variable: '$.reuseDatasetFromRun', IsPresent: true, Next: T.reuseDataset }],
       Default: S.plan,
     });
-    expect(states[S.plan]).toMatchObject({ Next: S.generate, ResultPath: '$.plan' });
+    expect(states[S.plan]).toMatchObject({ Next: S.calibrate, ResultPath: '$.plan' });
+    expect(states[S.calibrate]).toMatchObject({ Next: S.generate, ResultPath: '$.calibration' });
     expect(states[S.generate]).toMatchObject({ Next: S.assemble });
+    // A reused dataset is neither calibrated nor generated: only the generation branch reaches Calibrate labelling.
+    expect(Object.entries(states).filter(([, st]) => st['Next'] === S.calibrate)).toEqual([
+      [S.plan, expect.anything()],
+    ]);
   });
 
   it('continues after Assemble, and after the reuse step, into the training chain, which ends at Report', () => {
@@ -250,7 +293,8 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
     const caught = Object.entries(top).filter(([, s]) => ['Task', 'Map', 'Parallel'].includes(String(s?.Type)));
     expect(caught.map(([name]) => name).sort()).toEqual(
       [
-        ...[S.preflight, S.plan, S.generate, S.assemble, T.reuseDataset, T.startDistillation, T.checkDistillation],
+        ...[S.preflight, S.plan, S.calibrate, S.generate, S.assemble, T.reuseDataset, T.startDistillation],
+        T.checkDistillation,
         ...[T.deployStudent, T.checkDeployment, T.evaluate, T.checkEvaluation, T.gate, T.promote, T.report],
         ...[C.startCanary, C.checkCanary, C.abandonCanary],
         'Notify failure',
@@ -325,11 +369,12 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
     expect(validateDefinition(definition)).toEqual({ isValid: true, errors: '' });
   });
 
-  it('still lets the generation function invoke only the teacher, and Preflight read only the run’s four models', () => {
-    const { generateShard, preflight } = stacks.pipeline.pipeline.functions;
+  it('still lets the generation and calibration functions invoke only the teacher, and Preflight read only the run’s four models', () => {
+    const { generateShard, calibrate, preflight } = stacks.pipeline.pipeline.functions;
     expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [generateShard]));
+    expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [calibrate]));
     expectPreflightModels(policyStatements(template, 'bedrock:GetFoundationModel', [preflight]));
-    expect(policyStatements(template, 'bedrock:InvokeModel', generationFunctions)).toHaveLength(1);
+    expect(policyStatements(template, 'bedrock:InvokeModel', generationFunctions)).toHaveLength(2);
   });
 
   it('still limits the generation functions’ S3 object access to the run prefixes', () => {
@@ -401,22 +446,24 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
         },
       }));
 
-  const tasks = () => ({
-    [S.preflight]: lambdaTask(preflightHandler),
-    [S.plan]: lambdaTask(planHandler),
-    [S.generateShard]: lambdaTask(generateShardHandler),
-    [S.assemble]: lambdaTask(assembleHandler),
-    'Notify failure': snsPublishTask(new SNSClient({ region: 'us-east-1' })),
-  });
+  const tasks = pipelineTasks;
 
-  it('generates, assembles and validates a dataset end to end', async () => {
+  it('calibrates, generates in batches, assembles and validates a balanced dataset end to end', async () => {
     lifecycle('ACTIVE');
     const result = await runLocally(definition, { executionName: 'run-local-1', tasks: tasks() });
 
     expect(result).toMatchObject({ status: 'SUCCEEDED' });
     expect(result.entered.at(-1)).toBe(S.done);
+    expect(result.entered.filter((s) => s !== S.generateShard)).toEqual([
+      S.preflight,
+      S.plan,
+      S.calibrate,
+      S.generate,
+      S.assemble,
+      S.done,
+    ]);
     const keys = runKeys('run-local-1');
-    expect(result.output?.['assemble']).toEqual({
+    expect(result.output?.['assemble']).toMatchObject({
       runId: 'run-local-1',
       bucket,
       trainKey: keys.train,
@@ -429,13 +476,55 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
     expect(plan).toMatchObject({ plannedQueries: 203, shardCount: 24 });
     expect(s3.keys(bucket).filter((k) => k.startsWith(keys.shardsPrefix + 'shard-'))).toHaveLength(24);
     expect(validateDataset(s3.get(bucket, keys.train) ?? '')).toMatchObject({ ok: true, records: 100 });
-    const manifest = JSON.parse(s3.get(bucket, keys.manifest) ?? '{}');
+    const manifest = JSON.parse(s3.get(bucket, keys.manifest) ?? '{}') as DatasetManifest;
     expect(manifest.generation).toMatchObject({ planned: 203, labelled: 203 });
-    expect(manifest.teacher.calls.labelling).toBe(203);
+    // The simulated teacher labels alike in batches and alone: calibration picks the largest size, 20, so each shard
+    // (8 or 9 queries) is one labelling call — 24 calls instead of 203.
+    expect(result.output?.['calibration']).toMatchObject({ labelBatchSize: 20, calibrated: true });
+    expect(manifest.calibration).toMatchObject({ labelBatchSize: 20, calibrated: true, usage: { calls: 135 } });
+    expect(manifest.calibration?.table.map((r) => r.size)).toEqual([1, 5, 10, 20]);
+    expect(s3.get(bucket, calibrationKey('run-local-1'))).toBeDefined();
+    expect(manifest.teacher.calls.labelling).toBe(24);
+    expect(manifest.labelBatching).toEqual({
+      labelBatchSizes: [20],
+      batchCalls: 24,
+      reasked: { missing: 0, duplicate: 0, unparsable: 0 },
+      unknownIds: 0,
+    });
+    expectBalanced(manifest);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
-  it('re-runs the same execution (a redrive keeps its ARN and start time) without calling the teacher again or rewriting anything', async () => {
+  it('with a fixed labelBatchSize and a teacher that spoils batch items, re-asks them singly and still ends balanced', async () => {
+    lifecycle('ACTIVE');
+    const fixed = buildGenerationStack({ ...SMALL, labelBatchSize: 5 });
+    Object.assign(process.env, lambdaEnvironment(fixed.template));
+    const teacher = new SimulatedTeacher({ batchItemFault: faultsAtRate(0.1, 3) });
+    runtime.on(ConverseCommand).callsFake((input: ConverseCommandInput) => teacher.reply(input));
+
+    const result = await runLocally(stateMachineDefinition(fixed.template), {
+      executionName: 'run-local-fixed',
+      tasks: tasks(),
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output?.['calibration']).toMatchObject({ labelBatchSize: 5, calibrated: false, table: [] });
+    const keys = runKeys('run-local-fixed');
+    const manifest = JSON.parse(s3.get(bucket, keys.manifest) ?? '{}') as DatasetManifest;
+    expect(manifest.generation).toMatchObject({ planned: 203, labelled: 203 });
+    const reasked = manifest.labelBatching?.reasked ?? { missing: 0, duplicate: 0, unparsable: 0 };
+    const reaskedTotal = reasked.missing + reasked.duplicate + reasked.unparsable;
+    expect(reaskedTotal).toBeGreaterThan(0);
+    expect(Object.values(reasked).every((n) => n > 0)).toBe(true);
+    // No calibration call: the only single-query labels are the re-asks.
+    expect(teacher.calls.labelling).toBe(reaskedTotal);
+    expect(manifest.teacher.calls.labelling).toBe((manifest.labelBatching?.batchCalls ?? 0) + reaskedTotal);
+    expect(manifest.calibration).toMatchObject({ calibrated: false, labelBatchSize: 5 });
+    expect(validateDataset(s3.get(bucket, keys.train) ?? '')).toMatchObject({ ok: true, records: 100 });
+    expectBalanced(manifest);
+  });
+
+  it('re-runs the same execution (a redrive keeps its ARN and start time) without calling the teacher again (calibration included) or rewriting anything', async () => {
     lifecycle('ACTIVE');
     const startTime = '2026-11-26T08:00:00.000Z';
     await runLocally(definition, { executionName: 'run-local-2', startTime, tasks: tasks() });
@@ -522,6 +611,15 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
   });
 });
 
+/** 25 % of each dominant modality, within the ±2-point band, in both files. */
+function expectBalanced(manifest: DatasetManifest): void {
+  for (const set of [manifest.counts.train, manifest.counts.test]) {
+    for (const m of MODALITIES) expect(Math.abs(set.shares[m] - 0.25)).toBeLessThanOrEqual(0.02 + 1e-9);
+  }
+  expect(manifest.counts.train.total).toBe(100);
+  expect(manifest.counts.test.total).toBe(50);
+}
+
 // --- IAM helpers ----------------------------------------------------------------------------------------------------
 
 type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
@@ -567,7 +665,8 @@ function expectPreflightModels(statements: Statement[]): void {
 
 /**
  * Every S3 object grant (of `functions`, if given) is under runs/<runId>/shards/, runs/<runId>/dataset/ or
- * runs/<runId>/production/ (a run's stored production selection), or is the run's owner record runs/<runId>/owner.json;
+ * runs/<runId>/production/ (a run's stored production selection), or is the run's owner record runs/<runId>/owner.json
+ * or its labelling calibration runs/<runId>/calibration.json;
  * production records (production/records/…) may only be read, never written.
  */
 function expectRunPrefixesOnly(template: Template, functions?: readonly Function[]): void {
@@ -577,8 +676,8 @@ function expectRunPrefixesOnly(template: Template, functions?: readonly Function
       for (const resource of [statement.Resource].flat()) {
         const allowed =
           action === 's3:GetObject'
-            ? /\/(runs\/\*\/((shards|dataset|production)\/|owner\.json")|production\/records\/\*")/
-            : /\/runs\/\*\/((shards|dataset|production)\/|owner\.json")/;
+            ? /\/(runs\/\*\/((shards|dataset|production)\/|(owner|calibration)\.json")|production\/records\/\*")/
+            : /\/runs\/\*\/((shards|dataset|production)\/|(owner|calibration)\.json")/;
         expect(JSON.stringify(resource)).toMatch(allowed);
         checked++;
       }

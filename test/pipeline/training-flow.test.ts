@@ -36,6 +36,7 @@ import {
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
 import { buildTrainingStack } from './training-fixture';
 import { BUCKET, MODEL_ARN } from './training-env';
+import { studentFormatOfPrompt } from '../../lambda/shared/student-format';
 
 /**
  * The synthesized fragment executed locally from Assemble's result to the end: every Lambda task runs its real
@@ -81,8 +82,12 @@ function setUp(options: FakeBedrockOptions = {}) {
   s3.set(BUCKET, ASSEMBLE.manifestKey, JSON.stringify({ mixedShare: 0.1 }));
   runtime.reset();
   runtime.on(ConverseCommand).callsFake(async (input: ConverseCommandInput): Promise<ConverseCommandOutput> => {
-    const found = TEST_SET.find(([q]) => q === requestTexts(input).user);
-    return converseReply(JSON.stringify(found?.[1] ?? {}), { inputTokens: 60, outputTokens: 25 });
+    const { system, user } = requestTexts(input);
+    const found = TEST_SET.find(([q]) => q === user);
+    // The student answers in the format of its prompt (the test set's, student-v2); the baseline in JSON.
+    const format = studentFormatOfPrompt(system);
+    const text = found && format ? format.render(found[1]) : JSON.stringify(found?.[1] ?? {});
+    return converseReply(text, { inputTokens: 60, outputTokens: format ? 7 : 25 });
   });
   ssm.reset();
   ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });

@@ -23,7 +23,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { readActiveModel } from '../../lambda/shared/active-model';
 import { toRecord } from '../../lambda/shared/dataset-record';
 import { evaluationKeys, type JudgeScore } from '../../lambda/shared/evaluation';
-import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+import { teacherPrompt } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS, studentFormatOfPrompt } from '../../lambda/shared/student-format';
 import { checkDeployment } from '../../lambda/pipeline/check-deployment';
 import { checkDistillation } from '../../lambda/pipeline/check-distillation';
 import { checkEvaluation } from '../../lambda/pipeline/check-evaluation';
@@ -309,11 +310,14 @@ describe('evaluate', () => {
     deploymentArn: DEPLOYMENT_ARN,
   };
 
+  /** Every model answers the teacher's weights, in the format of the prompt it is asked with. */
   function answerLikeTheTeacher() {
     runtime.on(ConverseCommand).callsFake(async (input: ConverseCommandInput): Promise<ConverseCommandOutput> => {
-      const { user } = requestTexts(input);
+      const { system, user } = requestTexts(input);
       const found = TEST_SET.find(([q]) => q === user);
-      return converseReply(JSON.stringify(found?.[1] ?? {}), { inputTokens: 60, outputTokens: 25 });
+      const format = studentFormatOfPrompt(system);
+      const text = found && format ? format.render(found[1]) : JSON.stringify(found?.[1] ?? {});
+      return converseReply(text, { inputTokens: 60, outputTokens: 25 });
     });
   }
 
@@ -324,7 +328,7 @@ describe('evaluate', () => {
 
     const calls = runtime.commandCalls(ConverseCommand).map((c) => c.args[0].input);
     expect(calls.filter((c) => c.modelId === DEPLOYMENT_ARN).map((c) => requestTexts(c).system)).toEqual(
-      TEST_SET.map(() => STUDENT_PROMPT),
+      TEST_SET.map(() => CURRENT_STUDENT_FORMAT.prompt),
     );
     expect(
       calls.filter((c) => c.modelId === TRAINING_ENV.BASELINE_MODEL_ID).map((c) => requestTexts(c).system),
@@ -371,6 +375,79 @@ describe('evaluate', () => {
     });
     expect(result.jobs.student.jobArn).toBe(bedrock.evaluationJobs[0]?.jobArn);
     expect(result.resumed).toBe(false);
+  });
+
+  it('returns the test set’s student prompt version, stores it with each answer, and shows the judge JSON', async () => {
+    putTestSet();
+    answerLikeTheTeacher();
+    const result = await evaluate(EVALUATE_INPUT);
+    expect(result.studentPromptVersion).toBe('student-v2');
+    const keys = evaluationKeys(RUN);
+    const answer = JSON.parse((s3.get(BUCKET, keys.answers('student')) ?? '').split('\n')[0] ?? '{}');
+    expect(answer).toMatchObject({ reply: '9 0 0 1', promptVersion: 'student-v2' });
+    const judged = JSON.parse((s3.get(BUCKET, keys.dataset('student')) ?? '').split('\n')[0] ?? '{}');
+    expect(judged.modelResponses[0].response).toBe('{"visual":0.9,"audio":0,"transcription":0,"metadata":0.1}');
+  });
+
+  it('asks a student-v1 test set (a reused dataset) in student-v1', async () => {
+    const v1 = STUDENT_FORMATS['student-v1'];
+    s3.set(
+      BUCKET,
+      EVALUATE_INPUT.testKey,
+      TEST_SET.map(([q, w]) => JSON.stringify(toRecord(q, w, undefined, v1))).join('\n'),
+    );
+    answerLikeTheTeacher();
+    const result = await evaluate(EVALUATE_INPUT);
+    const asked = runtime.commandCalls(ConverseCommand).map((c) => c.args[0].input);
+    expect(new Set(asked.filter((c) => c.modelId === DEPLOYMENT_ARN).map((c) => requestTexts(c).system))).toEqual(
+      new Set([v1.prompt]),
+    );
+    expect(result).toMatchObject({ studentPromptVersion: 'student-v1', student: { validReplyRate: 1 } });
+  });
+
+  it('refuses a test set in another version than the Assemble result names, naming both', async () => {
+    putTestSet();
+    answerLikeTheTeacher();
+    await expect(
+      evaluate({ ...EVALUATE_INPUT, assemble: { studentPromptVersion: 'student-v1' } }),
+    ).rejects.toMatchObject({
+      name: 'PromptVersionMismatch',
+      message:
+        'runs/run-1/dataset/test.jsonl is in student prompt version student-v2, the Assemble result in student-v1: ' +
+        'the run must be assembled again (a dataset holds one student prompt version)',
+    });
+    expect(runtime.commandCalls(ConverseCommand)).toHaveLength(0);
+  });
+
+  it('stops the run when the candidate answers in another version than its test set (a reused student-v1 model)', async () => {
+    putTestSet();
+    // The deployment serves a model trained on student-v1: it answers JSON whatever prompt it is sent.
+    runtime.on(ConverseCommand).callsFake(async (input: ConverseCommandInput): Promise<ConverseCommandOutput> => {
+      const found = TEST_SET.find(([q]) => q === requestTexts(input).user);
+      return converseReply(JSON.stringify(found?.[1] ?? {}), { inputTokens: 60, outputTokens: 25 });
+    });
+    await expect(evaluate(EVALUATE_INPUT)).rejects.toMatchObject({
+      name: 'PromptVersionMismatch',
+      message: expect.stringMatching(
+        /^the candidate answers in student prompt version student-v1, but was asked in student-v2 \(runs\/run-1\/dataset\/test\.jsonl\): .*reuseDatasetFromRun/,
+      ),
+    });
+    expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(0);
+  });
+
+  it('asks the incumbent in its own version, the candidate in the run’s', async () => {
+    putTestSet();
+    answerLikeTheTeacher();
+    const incumbentArn = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent0001';
+    const result = await evaluate({
+      ...EVALUATE_INPUT,
+      incumbent: { present: true, deploymentArn: incumbentArn, runId: 'run-0', studentPromptVersion: 'student-v1' },
+    });
+    const asked = runtime.commandCalls(ConverseCommand).map((c) => c.args[0].input);
+    const systems = (id: string) => new Set(asked.filter((c) => c.modelId === id).map((c) => requestTexts(c).system));
+    expect(systems(incumbentArn)).toEqual(new Set([STUDENT_FORMATS['student-v1'].prompt]));
+    expect(systems(DEPLOYMENT_ARN)).toEqual(new Set([CURRENT_STUDENT_FORMAT.prompt]));
+    expect(result.incumbent).toMatchObject({ validReplyRate: 1, dominantAgreement: 1 });
   });
 
   it('resumes a retried step from the stored metrics and resolves judge jobs already started', async () => {
@@ -436,7 +513,15 @@ describe('check-evaluation', () => {
   async function startJobs(options: FakeBedrockOptions) {
     setUp(options);
     putTestSet();
-    runtime.on(ConverseCommand).resolves(converseReply('{"visual":1,"audio":0,"transcription":0,"metadata":0}'));
+    runtime
+      .on(ConverseCommand)
+      .callsFake(async (input: ConverseCommandInput) =>
+        converseReply(
+          studentFormatOfPrompt(requestTexts(input).system)
+            ? '10 0 0 0'
+            : '{"visual":1,"audio":0,"transcription":0,"metadata":0}',
+        ),
+      );
     return (
       await evaluate({
         runId: RUN,
@@ -628,7 +713,16 @@ describe('promote', () => {
     modelArn: MODEL_ARN,
     student: STUDENT_METRICS,
     judge: { student: judge(4.1), baseline: judge(4.0) },
+    studentPromptVersion: 'student-v2',
   };
+
+  it('refuses a prompt version the router would not know, naming it', async () => {
+    ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });
+    await expect(promote({ ...input, studentPromptVersion: 'student-v9' })).rejects.toThrow(
+      /student prompt version "student-v9" is unknown to this release \(it knows student-v1, student-v2\)/,
+    );
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
 
   it('overwrites the parameter with the active-model JSON the router reads', async () => {
     ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });
@@ -647,7 +741,7 @@ describe('promote', () => {
         deploymentArn: DEPLOYMENT_ARN,
         modelArn: MODEL_ARN,
         runId: RUN,
-        studentPromptVersion: 'student-v1',
+        studentPromptVersion: 'student-v2',
         metrics: { judgeScore: 4.1, baselineJudgeScore: 4, dominantAgreement: 0.9, latencyMeanMs: 833 },
       });
     }

@@ -1,3 +1,4 @@
+import { estimatedStudentTokens, RECORD_CHARS_PER_TOKEN } from '../../lambda/shared/cost-model';
 import type { JudgeScore, ModelMetrics, TestCase } from '../../lambda/shared/evaluation';
 import { evaluateGate } from '../../lambda/shared/gate';
 import { buildReport, snsSummary, type RunReport, type RunReportInput } from '../../lambda/shared/report';
@@ -86,10 +87,34 @@ const w = (visual: number, audio: number, transcription: number, metadata: numbe
   metadata,
 });
 const CASES: TestCase[] = [
-  { query: 'red car', reference: w(0.7, 0.1, 0.1, 0.1), referenceText: '', dominant: 'visual' },
-  { query: 'dog barking', reference: w(0.1, 0.7, 0.1, 0.1), referenceText: '', dominant: 'audio' },
-  { query: 'chef says', reference: w(0.1, 0.1, 0.7, 0.1), referenceText: '', dominant: 'transcription' },
-  { query: 'Taylor Swift', reference: w(0.1, 0.1, 0.1, 0.7), referenceText: '', dominant: 'metadata' },
+  {
+    query: 'red car',
+    reference: w(0.7, 0.1, 0.1, 0.1),
+    referenceText: '',
+    dominant: 'visual',
+    promptVersion: 'student-v2',
+  },
+  {
+    query: 'dog barking',
+    reference: w(0.1, 0.7, 0.1, 0.1),
+    referenceText: '',
+    dominant: 'audio',
+    promptVersion: 'student-v2',
+  },
+  {
+    query: 'chef says',
+    reference: w(0.1, 0.1, 0.7, 0.1),
+    referenceText: '',
+    dominant: 'transcription',
+    promptVersion: 'student-v2',
+  },
+  {
+    query: 'Taylor Swift',
+    reference: w(0.1, 0.1, 0.1, 0.7),
+    referenceText: '',
+    dominant: 'metadata',
+    promptVersion: 'student-v2',
+  },
 ];
 const answer = (query: string, reply: string, latencyMs: number): StoredAnswer => ({
   query,
@@ -161,8 +186,8 @@ describe('report figures', () => {
     ]);
     const [generation, distillation, evaluation] = f.costStages;
     expect(generation).toMatchObject({ stage: 'generation', usd: 0.42 });
-    // 400,000 bytes / 4 characters per token = 100,000 tokens at $0.001 per 1k.
-    expect(distillation).toMatchObject({ stage: 'distillation', usd: 0.1 });
+    // 400,000 bytes at the measured characters per token of a record, at $0.001 per 1k tokens.
+    expect(distillation?.usd).toBeCloseTo((400_000 / RECORD_CHARS_PER_TOKEN / 1000) * 0.001, 12);
     // 4 held-out queries at $0.5 (student) and $2 (baseline) per 1k queries.
     expect(evaluation?.usd).toBeCloseTo(0.01, 10);
     expect(f.judgeHistogram).toEqual({ student: [0, 0, 1, 1, 2], baseline: [0, 0, 1, 2, 1] });
@@ -319,5 +344,121 @@ describe('renderHtml', () => {
     expect(reportHtmlKey('run-1')).toBe('runs/run-1/report.html');
     const { message } = snsSummary(report(), 's3://b/runs/run-1/report.md', 's3://b/runs/run-1/report.html');
     expect(message).toContain('Report: s3://b/runs/run-1/report.md\nReport with charts: s3://b/runs/run-1/report.html');
+  });
+});
+
+describe('the labelling calibration in the report', () => {
+  const calibrationRow = (size: number, agreement: number, meanAbsoluteError: number | null, reasked = 0) => ({
+    size,
+    queries: 100,
+    calls: size === 1 ? 100 : 100 / size + reasked,
+    answered: 100 - reasked,
+    reasked: { missing: reasked, duplicate: 0, unparsable: 0 },
+    agreement,
+    meanAbsoluteError,
+    inputTokensPerQuery: size === 1 ? 341.5 : 1000 / size,
+    outputTokensPerQuery: 30,
+  });
+  const withCalibration = (calibration: unknown) =>
+    report({
+      dataset: {
+        trainKey: 'runs/run-1/dataset/train.jsonl',
+        testKey: 'runs/run-1/dataset/test.jsonl',
+        trainCount: 100,
+        testCount: 4,
+        manifest: { ...MANIFEST, calibration },
+      },
+    });
+
+  it('shows each size measured against single labels and marks the chosen one', () => {
+    const figures = reportFigures({
+      report: withCalibration({
+        labelBatchSize: 10,
+        calibrated: true,
+        reason: '10 is the largest batch size with agreement ≥ 0.95 <and> error ≤ 0.03',
+        table: [calibrationRow(1, 1, 0), calibrationRow(5, 1, 0.01), calibrationRow(10, 0.97, 0.02, 1)],
+        usage: { calls: 131, inputTokens: 50_000, outputTokens: 7_000 },
+      }),
+    });
+    expect(figures.calibration?.rows.map((r) => [r.size, r.chosen])).toEqual([
+      [1, false],
+      [5, false],
+      [10, true],
+    ]);
+    const html = renderHtml(figures);
+    const section = html.slice(
+      html.indexOf('id="calibration"'),
+      html.indexOf('</section>', html.indexOf('id="calibration"')),
+    );
+    expect(section).toContain('<h2>Labelling calibration</h2>');
+    expect(section).toContain('<strong>10</strong> queries per call');
+    expect(section).toContain('&lt;and&gt;');
+    const rows = [...section.matchAll(/<tr( class="pass")?><td class="num">(\d+)<\/td>(.*?)<\/tr>/g)].map((m) => [
+      m[2],
+      [...(m[3] ?? '').matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((c) => c[1]),
+      m[1] !== undefined,
+    ]);
+    expect(rows).toEqual([
+      ['1', ['100.0 %', '0.000', '0', '341.5', ''], false],
+      ['5', ['100.0 %', '0.010', '0', '200.0', ''], false],
+      ['10', ['97.0 %', '0.020', '1', '100.0', 'chosen'], true],
+    ]);
+  });
+
+  it('says when the size was fixed rather than calibrated, and shows nothing for runs without a calibration', () => {
+    const fixed = renderHtml(
+      reportFigures({
+        report: withCalibration({
+          labelBatchSize: 5,
+          calibrated: false,
+          reason: 'labelBatchSize is fixed at 5 by the configuration: not calibrated',
+          table: [],
+          usage: { calls: 0, inputTokens: 0, outputTokens: 0 },
+        }),
+      }),
+    );
+    expect(fixed).toContain('<strong>5</strong> queries per call (not calibrated): labelBatchSize is fixed at 5');
+    expect(fixed).not.toContain('data-table="calibration"');
+    const none = reportFigures({ report: report() });
+    expect(none.calibration).toBeUndefined();
+    expect(renderHtml(none)).not.toContain('id="calibration"');
+  });
+});
+
+describe('answer formats in the report', () => {
+  it('reads each stored answer in the format it was asked in: tenths for student-v2, JSON before formats had versions', () => {
+    const compact = CASES.map((c, i) => ({
+      ...answer(c.query, i === 2 ? '{"visual":0.1,"audio":0.1,"transcription":0.7,"metadata":0.1}' : '1 1 1 7', 500),
+      promptVersion: 'student-v2',
+    }));
+    // Every tenths reply says metadata; the JSON one is not a student-v2 answer (invalid, last column).
+    expect(confusionMatrix(CASES, compact)).toEqual([
+      [0, 0, 0, 1, 0],
+      [0, 0, 0, 1, 0],
+      [0, 0, 0, 0, 1],
+      [0, 0, 0, 1, 0],
+    ]);
+    const legacy = CASES.map((c) => answer(c.query, JSON.stringify(c.reference), 500));
+    expect(confusionMatrix(CASES, legacy).map((row, i) => row[i])).toEqual([1, 1, 1, 1]);
+  });
+
+  it('shows the student’s measured tokens per query next to the cost model’s estimate for its format', () => {
+    const f = reportFigures({
+      report: report(),
+      heldOut: { cases: CASES, answers: { student: STUDENT, baseline: BASELINE } },
+    });
+    expect(f.studentTokens).toEqual({
+      promptVersion: 'student-v2',
+      measured: { inputTokens: 60, outputTokens: 30 },
+      estimate: estimatedStudentTokens('student-v2'),
+    });
+    const html = renderHtml(f);
+    const table = html.slice(
+      html.indexOf('data-table="student-tokens"'),
+      html.indexOf('</table>', html.indexOf('data-table="student-tokens"')),
+    );
+    expect(table).toContain('student-v2 answers');
+    expect(table).toMatch(/<td>output<\/td><td class="num">30\.0<\/td><td class="num">7\.0<\/td>/);
+    expect(table).toMatch(/<td>input<\/td><td class="num">60\.0<\/td><td class="num">46\.2<\/td>/);
   });
 });

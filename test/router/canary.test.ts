@@ -17,7 +17,10 @@ import { METRIC, VARIANT_DIMENSION } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
 import { activeModelFrom, withCanary, withoutCanary, type ActiveModel } from '../../lambda/shared/active-model';
-import { STUDENT_PROMPT } from '../../lambda/shared/prompts';
+import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
+
+/** The fixtures' promoted students were trained on student-v1 (JSON answers): they must keep working. */
+const V1_PROMPT = STUDENT_FORMATS['student-v1'].prompt;
 import { parseShadowMessage, queryBucket } from '../../lambda/shared/shadow';
 
 const bedrockMock = mockClient(BedrockRuntimeClient);
@@ -169,7 +172,7 @@ describe('router canary: the split', () => {
       const calls = bedrockMock.commandCalls(ConverseCommand).map((c) => c.args[0].input);
       expect(calls).toHaveLength(10_000);
       expect(calls.filter((c) => c.modelId === CANDIDATE_ARN)).toHaveLength(candidate);
-      expect(new Set(calls.map((c) => c.system?.[0]?.text))).toEqual(new Set([STUDENT_PROMPT]));
+      expect(new Set(calls.map((c) => c.system?.[0]?.text))).toEqual(new Set([V1_PROMPT]));
       // Per-variant metrics add up to the service-wide ones, which keep their own dimension set.
       expect(sum(METRIC.queries, 'candidate')).toBe(candidate);
       expect(sum(METRIC.queries, 'incumbent')).toBe(10_000 - candidate);
@@ -255,7 +258,7 @@ describe('router canary: cache, metrics, refusals', () => {
     expect(latencies('incumbent')).toHaveLength(1);
   });
 
-  it("serves the candidate share with the incumbent when its prompt version is not the router's, counted and warned once", async () => {
+  it('serves the candidate share with the incumbent when its prompt version is unknown to the router, counted and warned once', async () => {
     ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(0.5, 'student-v0'))));
     answerByDeployment();
     const { handler, sum, warn } = build();
@@ -268,7 +271,9 @@ describe('router canary: cache, metrics, refusals', () => {
     await handler(event({ queries }, '/v1/route/batch'));
     const refusals = warn.mock.calls.filter(([message]) => String(message).includes('canary.studentPromptVersion'));
     expect(refusals).toHaveLength(1);
-    expect(String(refusals[0]?.[0])).toMatch(/"student-v0" is not the router's student-v1: .*rollback/);
+    expect(String(refusals[0]?.[0])).toMatch(
+      /"student-v0" is unknown to this release \(it knows student-v1, student-v2\).*rollback/,
+    );
   });
 
   it("samples the candidate's queries at the canary rate, the incumbent's at the base rate", async () => {

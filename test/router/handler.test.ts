@@ -37,7 +37,11 @@ import {
 } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
-import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+import { teacherPrompt } from '../../lambda/shared/prompts';
+import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
+
+/** The fixtures' promoted students were trained on student-v1 (JSON answers): they must keep working. */
+const V1_PROMPT = STUDENT_FORMATS['student-v1'].prompt;
 
 const bedrockMock = mockClient(BedrockRuntimeClient);
 const ssmMock = mockClient(SSMClient);
@@ -161,7 +165,7 @@ describe('router handler: happy path', () => {
     const input = bedrockMock.commandCalls(ConverseCommand)[0]?.args[0].input;
     expect(input).toEqual({
       modelId: DEPLOYMENT,
-      system: [{ text: STUDENT_PROMPT }],
+      system: [{ text: V1_PROMPT }],
       messages: [{ role: 'user', content: [{ text: 'dog barking loudly' }] }],
       inferenceConfig: { maxTokens: 80, temperature: 0 },
     });
@@ -171,6 +175,50 @@ describe('router handler: happy path', () => {
     expect(counted(METRIC.inputTokens)).toBe(41);
     expect(counted(METRIC.outputTokens)).toBe(23);
     expect(counted(METRIC.fallbacks)).toBe(0);
+  });
+
+  it('asks a student-v2 model in its compact format: its prompt, a 10-token budget, the same API reply', async () => {
+    const promotedV2 = PROMOTED.replace('student-v1', 'student-v2');
+    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves(parameter(promotedV2));
+    bedrockMock.on(ConverseCommand).resolves(reply('3 6 0 1'));
+    const { handler } = build();
+
+    const result = await handler(event({ query: 'dog barking loudly' }), { awsRequestId: 'lambda-1' });
+
+    expect(routed(result)).toEqual({
+      weights: { visual: 0.3, audio: 0.6, transcription: 0, metadata: 0.1 },
+      dominant: 'audio',
+      model: DEPLOYMENT,
+      source: 'student',
+      latencyMs: expect.any(Number),
+      requestId: 'api-req-1',
+    });
+    expect(bedrockMock.commandCalls(ConverseCommand)[0]?.args[0].input).toMatchObject({
+      system: [{ text: STUDENT_FORMATS['student-v2'].prompt }],
+      inferenceConfig: { maxTokens: 10, temperature: 0 },
+    });
+  });
+
+  it.each([
+    ['JSON from a student-v2 model', '{"visual":0.3,"audio":0.6,"transcription":0,"metadata":0.1}'],
+    ['prose before the numbers', 'The weights are 3 6 0 1'],
+    ['tenths that do not sum to 10', '3 6 0 2'],
+  ])('falls back when a student-v2 model answers %s (counted as an invalid reply)', async (_case, text) => {
+    ssmMock
+      .on(GetParameterCommand, { Name: PARAMETER })
+      .resolves(parameter(PROMOTED.replace('student-v1', 'student-v2')));
+    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).resolves(reply(text));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(METADATA));
+    const { handler, counted } = build({ fallbackModelId: FALLBACK });
+
+    const result = await handler(event({ query: 'dog barking loudly' }), { awsRequestId: 'lambda-1' });
+
+    expect(routed(result)).toMatchObject({ source: 'fallback-model', model: FALLBACK });
+    expect(counted(METRIC.invalidReplies)).toBe(1);
+    // The fallback model is asked with the teacher prompt and its own (configured) budget.
+    expect(bedrockMock.commandCalls(ConverseCommand, { modelId: FALLBACK })[0]?.args[0].input).toMatchObject({
+      inferenceConfig: { maxTokens: 80 },
+    });
   });
 
   it('reads the parameter once per TTL, not per request', async () => {
@@ -377,7 +425,11 @@ describe('router handler: latency budget, throttling and faults', () => {
     try {
       const { askModel } = await import('../../lambda/router/model-call');
       const started = Date.now();
-      const outcome = await askModel(bedrock, { modelId: DEPLOYMENT, system: 's', query: 'q', maxTokens: 16 }, 120);
+      const outcome = await askModel(
+        bedrock,
+        { modelId: DEPLOYMENT, system: 's', query: 'q', maxTokens: 16, format: STUDENT_FORMATS['student-v1'] },
+        120,
+      );
       expect(outcome).toMatchObject({ ok: false, failure: 'timeout' });
       expect(Date.now() - started).toBeLessThan(120 + 150);
       expect(seen.aborted).toBe(true);

@@ -6,7 +6,8 @@ import { labelShadowEvent } from '../../lambda/shadow/labeller';
 import { validateDataset, HELD_OUT_LIMITS } from '../../lambda/shared/dataset-validator';
 import { DEFAULT_PRICES } from '../../lambda/shared/prices';
 import { dayOfKey } from '../../lambda/shared/production-records';
-import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+import { teacherPrompt } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_FORMAT } from '../../lambda/shared/student-format';
 import { encodeShadowMessage } from '../../lambda/shared/shadow';
 import { converseReply, InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { AUDIO, DEPLOYMENT, sample, sqsRecord } from './fixtures';
@@ -88,7 +89,7 @@ describe('shadow labeller handler', () => {
     const text = s3.get(BUCKET, keys[0] ?? '') ?? '';
     expect(validateDataset(text, HELD_OUT_LIMITS)).toEqual({ ok: true, records: 3, labelled: 3 });
     const first = JSON.parse(text.split('\n')[0] ?? '{}') as { system: { text: string }[] };
-    expect(first.system[0]?.text).toBe(STUDENT_PROMPT);
+    expect(first.system[0]?.text).toBe(CURRENT_STUDENT_FORMAT.prompt);
     expect(s3.puts[0]?.ifNoneMatch).toBe('*');
 
     // Per sample, by source and by source + model: the student disagreed on the car query.

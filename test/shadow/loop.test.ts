@@ -13,7 +13,7 @@ import { buildRouterHandler } from '../../lambda/router/wiring';
 import { HELD_OUT_LIMITS, validateDataset } from '../../lambda/shared/dataset-validator';
 import { DEFAULT_PRICES } from '../../lambda/shared/prices';
 import { PRODUCTION_RECORDS_PREFIX, readProductionLines } from '../../lambda/shared/production-records';
-import { STUDENT_PROMPT } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_FORMAT } from '../../lambda/shared/student-format';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
 import { sqsRecord } from './fixtures';
 
@@ -49,13 +49,14 @@ it('router sampling → hand-off → labeller → records in S3 → metrics', as
         modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc',
         runId: 'run-1',
         promotedAt: '2026-11-25T20:00:00.000Z',
-        studentPromptVersion: 'student-v1',
+        studentPromptVersion: 'student-v2',
       }),
     },
   });
   bedrockMock.on(ConverseCommand).callsFake(async (input) => {
     const { system, user } = requestTexts(input);
-    if (system === STUDENT_PROMPT) return converseReply(JSON.stringify(STUDENT), { inputTokens: 41, outputTokens: 23 });
+    // A student trained on student-v2 answers in tenths; the teacher in its own JSON.
+    if (system === CURRENT_STUDENT_FORMAT.prompt) return converseReply('3 6 0 1', { inputTokens: 45, outputTokens: 7 });
     return converseReply(JSON.stringify(user.includes('car') ? TEACHER_VISUAL : STUDENT));
   });
   sqsMock.on(SendMessageCommand).resolves({ $metadata: { httpStatusCode: 200 }, MessageId: 'sqs-message-1' });
@@ -100,6 +101,8 @@ it('router sampling → hand-off → labeller → records in S3 → metrics', as
   }
   const bodies = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody ?? '');
   expect(bodies).toHaveLength(4);
+  // Each sample says the format its answer came in, the cached repeat included.
+  expect(bodies.every((b) => b.includes('"promptVersion":"student-v2"'))).toBe(true);
   expect(addMetric.mock.calls.filter(([name]) => name === METRIC.shadowHandoffs)).toHaveLength(4);
 
   // --- the labeller, on the SQS event those bodies make

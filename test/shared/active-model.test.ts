@@ -104,6 +104,7 @@ const promotion = (deploymentArn: string) => ({
   student: metrics,
   judge: { student: judge, baseline: judge },
   promotedAt: '2026-11-26T10:00:00.000Z',
+  studentPromptVersion: 'student-v2',
 });
 
 describe("the deployment ARN: Bedrock's documented pattern, where the parameter is read and written", () => {

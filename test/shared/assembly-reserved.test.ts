@@ -3,7 +3,8 @@ import { recordParts, toRecord } from '../../lambda/shared/dataset-record';
 import { reservedStringIn, validateDataset, validateRecord } from '../../lambda/shared/dataset-validator';
 import { MODALITIES, type Modality, type Weights } from '../../lambda/shared/modality';
 import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
+import { teacherPrompt } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_FORMAT } from '../../lambda/shared/student-format';
 import type { ShardExample, ShardSummary } from '../../lambda/shared/shard-generation';
 
 /**
@@ -105,7 +106,7 @@ describe('Assemble and reserved strings', () => {
 
 describe('our own prompts do not trip the rule (they would fail every job)', () => {
   it('the student prompt, stored in every record, holds no reserved string', () => {
-    expect(reservedStringIn(STUDENT_PROMPT)).toBeUndefined();
+    expect(reservedStringIn(CURRENT_STUDENT_FORMAT.prompt)).toBeUndefined();
     expect(validateRecord(toRecord('dog barking', LABELS.audio))).toBeUndefined();
   });
 

@@ -200,7 +200,7 @@ describe('assembleDataset', () => {
     expect(manifest.files.test.sha256).toBe(sha256(testText));
     expect(manifest.promptVersions).toEqual({
       teacher: 'teacher-v1',
-      student: 'student-v1',
+      student: 'student-v2',
       queryWriter: 'query-writer-v2',
     });
   });

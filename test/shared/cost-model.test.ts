@@ -4,13 +4,13 @@ import {
   estimateCosts,
   renderCostEstimate,
   requirePrice,
-  textTokens,
+  studentAnswerTokens,
   usageCost,
   type CostInputs,
 } from '../../lambda/shared/cost-model';
 import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { STUDENT_PROMPT, teacherPrompt } from '../../lambda/shared/prompts';
 import { QUERIES_PER_WRITING_CALL } from '../../lambda/shared/query-writing';
+import { TOKEN_COUNTS } from '../../lambda/shared/token-counts';
 
 /** Round prices so that expected figures can be worked out by hand. */
 const TABLE = {
@@ -26,6 +26,7 @@ const INPUTS: CostInputs = {
   generationSurplus: 1,
   queriesPerShard: 100,
   includeReasoning: false,
+  labelBatchSize: 1,
   teacherModelId: 'us.amazon.nova-premier-v1:0',
   studentModelId: 'amazon.nova-micro-v1:0:128k',
   baselineModelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
@@ -43,8 +44,16 @@ const lineOf = (estimate: ReturnType<typeof estimateCosts>, item: string) => {
 describe('estimateCosts', () => {
   const estimate = estimateCosts(INPUTS);
   const { labelTokens, queryTokens } = DEFAULT_TOKEN_ASSUMPTIONS;
-  const studentIn = textTokens(STUDENT_PROMPT) + queryTokens;
-  const teacherIn = textTokens(teacherPrompt(false)) + queryTokens;
+  const studentIn = TOKEN_COUNTS.prompts.student['student-v2'].tokens + queryTokens;
+  const studentOut = studentAnswerTokens('student-v2');
+  const teacherIn = TOKEN_COUNTS.prompts.teacher.tokens + queryTokens;
+
+  it('rests on measured token counts: the queries, the teacher JSON and the compact student answer', () => {
+    expect(queryTokens).toBe(TOKEN_COUNTS.queries.meanTokens);
+    expect(labelTokens).toBe(TOKEN_COUNTS.answers.teacher.meanTokens);
+    expect(studentOut).toBeLessThanOrEqual(10);
+    expect(studentAnswerTokens('student-v1')).toBeGreaterThan(2 * studentOut);
+  });
 
   it('counts the teacher calls of generation: writing batches per shard and one label per planned query', () => {
     // 2,200 planned queries, 440 per target in 5 shards of 88, each written in batches of QUERIES_PER_WRITING_CALL.
@@ -63,7 +72,7 @@ describe('estimateCosts', () => {
     const one = estimateCosts({ ...INPUTS, distillation: { trainingPer1kTokensUsd: 0.004, epochs: 1 } });
     const two = estimateCosts({ ...INPUTS, distillation: { trainingPer1kTokensUsd: 0.004, epochs: 2 } });
     const training = lineOf(one, 'training');
-    expect(training.inputTokens).toBe(1000 * (studentIn + labelTokens));
+    expect(training.inputTokens).toBeCloseTo(1000 * (studentIn + studentOut), 6);
     expect(training.usd).toBeCloseTo((training.inputTokens / 1000) * 0.004, 10);
     expect(lineOf(two, 'training').usd).toBeCloseTo(2 * training.usd, 10);
     expect(lineOf(one, 'teacher inference').calls).toBe(1000);
@@ -86,7 +95,7 @@ describe('estimateCosts', () => {
 
   it('computes routing per 1M queries, per month and the student savings', () => {
     const [student, teacher, baseline] = estimate.routing.rows;
-    expect(student?.usdPer1MQueries).toBeCloseTo(studentIn * 0.1 + labelTokens * 0.2, 10);
+    expect(student?.usdPer1MQueries).toBeCloseTo(studentIn * 0.1 + studentOut * 0.2, 10);
     expect(teacher?.usdPer1MQueries).toBeCloseTo(teacherIn * 2 + labelTokens * 10, 10);
     expect(baseline?.usdPer1MQueries).toBeCloseTo(teacherIn * 1 + labelTokens * 5, 10);
     expect(student?.usdPerMonth).toBeCloseTo(2 * (student?.usdPer1MQueries ?? 0), 10);
@@ -146,6 +155,60 @@ describe('estimateCosts', () => {
     expect(text).toMatch(/\*\*One run: \$[\d.,]+\*\*/);
     expect(text).toMatch(/\| student \| `amazon\.nova-micro-v1:0:128k` \|/);
     expect(text).toMatch(/Student savings: \*\*\d+\.\d %\*\* vs the teacher/);
-    expect(text).toContain('tokens ≈ characters / 4');
+    expect(text).toContain('tokens measured with o200k_base');
+  });
+});
+
+describe('batched labelling in the estimate', () => {
+  const size = (labelBatchSize: CostInputs['labelBatchSize']) => estimateCosts({ ...INPUTS, labelBatchSize });
+  const one = size(1);
+
+  it.each([5, 10, 20] as const)('labels in ceil(queries / %i) calls, reading the batch prompt once per call', (n) => {
+    const batched = size(n);
+    const label = lineOf(batched, 'label queries');
+    const measured = TOKEN_COUNTS.batches[String(n) as '5' | '10' | '20'];
+    expect(label.calls).toBe(Math.ceil(2200 / n));
+    expect(label.item).toBe(`label queries (${n} per call)`);
+    expect(label.inputTokens).toBeCloseTo(
+      (label.calls ?? NaN) * TOKEN_COUNTS.prompts.teacherBatch.tokens + 2200 * measured.messageTokensPerQuery,
+      6,
+    );
+    expect(label.outputTokens).toBeCloseTo(
+      2200 * measured.replyItemTokens + (label.calls ?? NaN) * measured.replyEnvelopeTokens,
+      6,
+    );
+    expect(batched.tokensPerQuery.teacherLabelling.batchSize).toBe(n);
+    expect(batched.runUsd).toBeLessThan(one.runUsd);
+  });
+
+  it('fewer input tokens per labelled query the larger the batch', () => {
+    const perQuery = [1, 5, 10, 20].map((n) => size(n).tokensPerQuery.teacherLabelling.inputTokens);
+    expect(perQuery[0]).toBeCloseTo(TOKEN_COUNTS.prompts.teacher.tokens + DEFAULT_TOKEN_ASSUMPTIONS.queryTokens, 6);
+    for (let i = 1; i < perQuery.length; i++) expect(perQuery[i]).toBeLessThan(perQuery[i - 1] ?? 0);
+  });
+
+  it('auto: estimates the largest candidate size and adds the calibration calls, saying so', () => {
+    const auto = size('auto');
+    expect(lineOf(auto, 'label queries').calls).toBe(lineOf(size(20), 'label queries').calls);
+    // 100 single calls, then 100/5 + 100/10 + 100/20 batches.
+    expect(lineOf(auto, 'calibrate labelling').calls).toBe(100 + 20 + 10 + 5);
+    expect(auto.stages[0]?.assumptions.join(' ')).toMatch(/labelBatchSize auto: .*-c labelBatchSize=1/);
+    expect(() => lineOf(size(1), 'calibrate labelling')).toThrow(/no line/);
+  });
+
+  it('a fixed size without its own measurement uses the nearest measured one per query', () => {
+    const seven = lineOf(size(7), 'label queries');
+    expect(seven.calls).toBe(Math.ceil(2200 / 7));
+    expect(seven.inputTokens).toBeCloseTo(
+      (seven.calls ?? NaN) * TOKEN_COUNTS.prompts.teacherBatch.tokens +
+        2200 * TOKEN_COUNTS.batches['5'].messageTokensPerQuery,
+      6,
+    );
+  });
+
+  it('prices a student-v1 model with its longer JSON answer', () => {
+    const v1 = estimateCosts({ ...INPUTS, studentPromptVersion: 'student-v1' });
+    expect(v1.routing.rows[0]?.perQuery.outputTokens).toBe(studentAnswerTokens('student-v1'));
+    expect(v1.routing.rows[0]?.usdPer1MQueries).toBeGreaterThan(one.routing.rows[0]?.usdPer1MQueries ?? Infinity);
   });
 });

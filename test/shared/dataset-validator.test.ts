@@ -12,6 +12,7 @@ import {
   validateRecord,
 } from '../../lambda/shared/dataset-validator';
 import { parseWrittenQueries, queryProblem, QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
+import { STUDENT_FORMATS, type StudentPromptVersion } from '../../lambda/shared/student-format';
 
 const label = { visual: 0.7, audio: 0.1, transcription: 0.1, metadata: 0.1 };
 const good = (i: number) => JSON.stringify(toRecord(`red car number ${i} on a coastal road`, label));
@@ -25,6 +26,15 @@ const withLine = (line: number, text: string) => {
   return file(lines);
 };
 const record = (patch: Record<string, unknown>) => JSON.stringify({ ...toRecord('dog barking', label), ...patch });
+/** A record in `version`'s format whose assistant turn is `text`. */
+const labelled = (text: string, version: StudentPromptVersion = 'student-v1') =>
+  JSON.stringify({
+    ...toRecord('dog barking', undefined, undefined, STUDENT_FORMATS[version]),
+    messages: [
+      { role: 'user', content: [{ text: 'dog' }] },
+      { role: 'assistant', content: [{ text }] },
+    ],
+  });
 
 describe('validateDataset', () => {
   it('accepts 100 labelled records and summarises them', () => {
@@ -79,48 +89,40 @@ describe('validateDataset', () => {
     ],
     ['empty user text', record({ messages: [{ role: 'user', content: [{ text: '  ' }] }] }), 'EMPTY_USER_TEXT'],
     ['content without text', record({ messages: [{ role: 'user', content: [{ image: 'x' }] }] }), 'BAD_MESSAGES'],
+    ['a student-v1 label that is not JSON', labelled('visual 1'), 'BAD_LABEL'],
+    ['a student-v1 label wrapped in prose', labelled(`Here: ${JSON.stringify(label)}`), 'BAD_LABEL'],
     [
-      'a label that is not JSON',
-      record({
-        messages: [
-          { role: 'user', content: [{ text: 'dog' }] },
-          { role: 'assistant', content: [{ text: 'visual 1' }] },
-        ],
-      }),
+      'a student-v1 label summing to 0.7',
+      labelled('{"visual":0.4,"audio":0.1,"transcription":0.1,"metadata":0.1}'),
       'BAD_LABEL',
     ],
+    ['a student-v1 label missing a key', labelled('{"visual":0.5,"audio":0.5,"transcription":0}'), 'BAD_LABEL'],
+    ['a student-v2 label summing to 11', labelled('9 0 0 2', 'student-v2'), 'BAD_LABEL'],
+    ['a student-v2 label in JSON', labelled(JSON.stringify(label), 'student-v2'), 'BAD_LABEL'],
+    ['a student-v2 label with a double space', labelled('9  0 0 1', 'student-v2'), 'BAD_LABEL'],
+    ['a student-v2 label with padding', labelled(' 9 0 0 1', 'student-v2'), 'BAD_LABEL'],
     [
-      'a label wrapped in prose',
-      record({
-        messages: [
-          { role: 'user', content: [{ text: 'dog' }] },
-          { role: 'assistant', content: [{ text: `Here: ${JSON.stringify(label)}` }] },
-        ],
-      }),
-      'BAD_LABEL',
-    ],
-    [
-      'a label summing to 0.7',
-      record({
-        messages: [
-          { role: 'user', content: [{ text: 'dog' }] },
-          { role: 'assistant', content: [{ text: '{"visual":0.4,"audio":0.1,"transcription":0.1,"metadata":0.1}' }] },
-        ],
-      }),
-      'BAD_LABEL',
-    ],
-    [
-      'a label missing a key',
-      record({
-        messages: [
-          { role: 'user', content: [{ text: 'dog' }] },
-          { role: 'assistant', content: [{ text: '{"visual":0.5,"audio":0.5,"transcription":0}' }] },
-        ],
-      }),
+      'a label under a system prompt no student was trained with',
+      record({ system: [{ text: 'You are a helpful assistant.' }] }),
       'BAD_LABEL',
     ],
   ])('reports %s with its line and rule', (_what, line, rule) => {
     expect(validateDataset(withLine(37, line))).toMatchObject({ ok: false, line: 37, rule });
+  });
+
+  it.each([
+    ['student-v1', JSON.stringify(label)],
+    ['student-v2', '7 1 1 1'],
+    ['student-v2', '7 1 1 1\nA car is seen.'],
+  ] as const)('accepts a %s label written as Assemble writes it: %j', (version, text) => {
+    expect(validateRecord(JSON.parse(labelled(text, version)))).toBeUndefined();
+  });
+
+  it('names the known prompt versions when a labelled record’s system prompt is none of them', () => {
+    expect(validateRecord(JSON.parse(record({ system: [{ text: 'Route.' }] })))).toMatchObject({
+      rule: 'BAD_LABEL',
+      message: expect.stringContaining('(student-v1, student-v2)'),
+    });
   });
 
   it.each(RESERVED_STRINGS)('rejects the reserved string %s in the user text', (reserved) => {

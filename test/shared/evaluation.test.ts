@@ -15,6 +15,8 @@ import {
   type ModelAnswer,
 } from '../../lambda/shared/evaluation';
 import type { Weights } from '../../lambda/shared/modality';
+import { TEACHER_ANSWER_FORMAT } from '../../lambda/shared/prompts';
+import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS } from '../../lambda/shared/student-format';
 
 const w = (visual: number, audio: number, transcription: number, metadata: number): Weights => ({
   visual,
@@ -41,17 +43,46 @@ const answer = (reply: string, latencyMs: number, inputTokens = 100, outputToken
 });
 
 describe('parseTestSet', () => {
-  it('reads the query, the teacher label and its dominant modality', () => {
+  it('reads the query, the teacher label and its dominant modality, in the format the records name', () => {
     expect(CASES).toHaveLength(4);
     expect(CASES[1]).toMatchObject({ query: 'dog barking loudly', dominant: 'audio', reference: w(0.3, 0.6, 0, 0.1) });
-    expect(JSON.parse(CASES[0]?.referenceText ?? '')).toEqual(w(0.9, 0, 0, 0.1));
+    expect(CASES[0]?.referenceText).toBe('9 0 0 1');
+    expect(CASES.every((c) => c.promptVersion === 'student-v2')).toBe(true);
+  });
+
+  it('reads a test set written in student-v1 (a reused dataset) in its own format', () => {
+    const v1 = JSON.stringify(toRecord('dog barking', w(0.3, 0.6, 0, 0.1), undefined, STUDENT_FORMATS['student-v1']));
+    const [only] = parseTestSet(`${v1}\n`);
+    expect(only).toMatchObject({ promptVersion: 'student-v1', reference: w(0.3, 0.6, 0, 0.1) });
+    expect(JSON.parse(only?.referenceText ?? '')).toEqual(w(0.3, 0.6, 0, 0.1));
+  });
+
+  it('refuses a test set that mixes versions, naming both', () => {
+    const v1 = JSON.stringify(toRecord('dog barking', w(0.3, 0.6, 0, 0.1), undefined, STUDENT_FORMATS['student-v1']));
+    expect(() => parseTestSet(testJsonl([['red car', w(1, 0, 0, 0)]]) + v1 + '\n')).toThrow(
+      /line 2 is in student prompt version student-v1, line 1 in student-v2/,
+    );
+  });
+
+  it('refuses a record whose system prompt is no known student prompt', () => {
+    const record = { ...toRecord('dog', w(0, 1, 0, 0)), system: [{ text: 'You are a helpful assistant.' }] };
+    expect(() => parseTestSet(`${JSON.stringify(record)}\n`)).toThrow(
+      /line 1: the teacher's label is invalid: .*student-v1, student-v2/,
+    );
   });
 
   it('names the line of a record without a label or with an invalid one', () => {
     const noLabel = JSON.stringify(toRecord('query only'));
     expect(() => parseTestSet(`${noLabel}\n`, 'test.jsonl')).toThrow(/test.jsonl line 1 has no assistant turn/);
-    const bad = testJsonl([['ok', w(1, 0, 0, 0)]]) + JSON.stringify(toRecord('x', w(0.9, 0.9, 0, 0))) + '\n';
-    expect(() => parseTestSet(bad)).toThrow(/line 2: the teacher's label is invalid/);
+    const record = toRecord('x', w(1, 0, 0, 0));
+    const invalid = {
+      ...record,
+      messages: [record.messages[0], { role: 'assistant', content: [{ text: '9 9 0 0' }] }],
+    };
+    const bad = testJsonl([['ok', w(1, 0, 0, 0)]]) + JSON.stringify(invalid) + '\n';
+    expect(() => parseTestSet(bad)).toThrow(
+      /line 2: the teacher's label is invalid: the tenths must sum to 10, got 18/,
+    );
     expect(() => parseTestSet('not json\n')).toThrow(/line 1 is not JSON/);
   });
 
@@ -72,13 +103,14 @@ describe('percentile', () => {
 });
 
 describe('computeMetrics', () => {
+  // The baseline's JSON replies, read in the teacher prompt's format.
   const answers = [
     answer('{"visual":0.9,"audio":0,"transcription":0,"metadata":0.1}', 100), // exact
     answer('Sure! {"visual":0.5,"audio":0.4,"transcription":0,"metadata":0.1}', 200), // dominant wrong
     answer('no idea', 300), // invalid
     answer('{"visual":0.2,"audio":0,"transcription":0.6,"metadata":0.2}', 1000), // dominant right, off by 0.1
   ];
-  const metrics = computeMetrics(CASES, answers, 'student', undefined);
+  const metrics = computeMetrics(CASES, answers, 'student', undefined, TEACHER_ANSWER_FORMAT);
 
   it('computes valid-reply rate and dominant agreement over all queries', () => {
     expect(metrics.queries).toBe(4);
@@ -101,10 +133,16 @@ describe('computeMetrics', () => {
   });
 
   it('prices 1,000 queries from the mean token usage, or null without a price', () => {
-    const priced = computeMetrics(CASES, answers, 'student', { inputPer1M: 0.035, outputPer1M: 0.14 });
+    const priced = computeMetrics(
+      CASES,
+      answers,
+      'student',
+      { inputPer1M: 0.035, outputPer1M: 0.14 },
+      TEACHER_ANSWER_FORMAT,
+    );
     // 1,000 × (100 × 0.035 + 20 × 0.14) / 1e6
     expect(priced.costPer1kQueriesUsd).toBeCloseTo(0.0063, 10);
-    expect(computeMetrics(CASES, answers, 'x', undefined).costPer1kQueriesUsd).toBeNull();
+    expect(computeMetrics(CASES, answers, 'x', undefined, TEACHER_ANSWER_FORMAT).costPer1kQueriesUsd).toBeNull();
   });
 
   it('reports null errors when no reply is valid', () => {
@@ -113,6 +151,7 @@ describe('computeMetrics', () => {
       CASES.map(() => answer('', 1)),
       'x',
       undefined,
+      CURRENT_STUDENT_FORMAT,
     );
     expect(none.validReplyRate).toBe(0);
     expect(none.meanAbsoluteError.visual).toBeNull();
@@ -120,7 +159,18 @@ describe('computeMetrics', () => {
   });
 
   it('refuses answers that do not match the cases', () => {
-    expect(() => computeMetrics(CASES, answers.slice(1), 'x', undefined)).toThrow(/expected 4 answers/);
+    expect(() => computeMetrics(CASES, answers.slice(1), 'x', undefined, TEACHER_ANSWER_FORMAT)).toThrow(
+      /expected 4 answers/,
+    );
+  });
+
+  it('reads each reply in the format of the prompt the model was asked with', () => {
+    const tenths = ['9 0 0 1', '5 4 0 1', 'no idea', '2 0 6 2'].map((r, i) => answer(r, [100, 200, 300, 1000][i] ?? 0));
+    const student = computeMetrics(CASES, tenths, 'student', undefined, CURRENT_STUDENT_FORMAT);
+    expect(student).toMatchObject({ validReplies: 3, dominantAgreement: 0.5 });
+    expect(student.meanAbsoluteErrorOverall).toBeCloseTo(metrics.meanAbsoluteErrorOverall ?? NaN, 10);
+    // The same replies read as JSON are all invalid: the format decides, not a guess.
+    expect(computeMetrics(CASES, tenths, 'student', undefined, TEACHER_ANSWER_FORMAT).validReplies).toBe(0);
   });
 });
 
@@ -130,6 +180,7 @@ describe('bring-your-own-responses dataset', () => {
       CASES,
       CASES.map((_, i) => answer(i === 2 ? '  ' : `reply ${i}`, 1)),
       'distilled-student',
+      CURRENT_STUDENT_FORMAT,
     )
       .trim()
       .split('\n')
@@ -137,11 +188,31 @@ describe('bring-your-own-responses dataset', () => {
     expect(lines).toHaveLength(4);
     expect(lines[1]).toEqual({
       prompt: 'dog barking loudly',
-      referenceResponse: CASES[1]?.referenceText,
+      referenceResponse: '{"visual":0.3,"audio":0.6,"transcription":0,"metadata":0.1}',
       category: 'audio',
       modelResponses: [{ response: 'reply 1', modelIdentifier: 'distilled-student' }],
     });
     expect((lines[2]?.['modelResponses'] as { response: string }[])[0]?.response).toBe(EMPTY_REPLY_PLACEHOLDER);
+  });
+
+  it('shows the judge readable JSON weights for a compact reply, and an unparseable reply as it is', () => {
+    const replies = ['9 0 0 1', '3 6 0 1\nbecause it barks', '{"visual":0.3}', '2 0 7 1'];
+    const lines = byoDatasetJsonl(
+      CASES,
+      replies.map((r) => answer(r, 1)),
+      'distilled-student',
+      CURRENT_STUDENT_FORMAT,
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { referenceResponse: string; modelResponses: { response: string }[] });
+    expect(lines.map((l) => l.modelResponses[0]?.response)).toEqual([
+      '{"visual":0.9,"audio":0,"transcription":0,"metadata":0.1}',
+      '{"visual":0.3,"audio":0.6,"transcription":0,"metadata":0.1}',
+      '{"visual":0.3}',
+      '{"visual":0.2,"audio":0,"transcription":0.7,"metadata":0.1}',
+    ]);
+    expect(JSON.parse(lines[0]?.referenceResponse ?? '')).toEqual(w(0.9, 0, 0, 0.1));
   });
 });
 

@@ -1,4 +1,7 @@
+import { toRecord } from '../../lambda/shared/dataset-record';
+import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
 import {
+  readProductionLines,
   dayOf,
   dayOfKey,
   PRODUCTION_RECORDS_PREFIX,
@@ -22,5 +25,28 @@ describe('production records layout', () => {
     expect(() => productionRecordsKey(at, '../x')).toThrow(/batch id/);
     expect(dayOfKey('runs/run-1/dataset/train.jsonl')).toBeUndefined();
     expect(dayOfKey('production/records/date=2026-11-26/nested/x.jsonl')).toBeUndefined();
+  });
+});
+
+describe('reading production records back', () => {
+  const weights = { visual: 0.1, audio: 0.7, transcription: 0.1, metadata: 0.1 };
+
+  it('reads records kept from before the compact format (student-v1) and new ones (student-v2) alike', () => {
+    const v1 = JSON.stringify(toRecord('dog barking', weights, undefined, STUDENT_FORMATS['student-v1']));
+    const v2 = JSON.stringify(toRecord('cat meowing', weights));
+    expect(v2).toContain('"text":"1 7 1 1"');
+    expect(readProductionLines(`${v1}\n${v2}\n`)).toEqual([
+      { ok: true, query: 'dog barking', weights },
+      { ok: true, query: 'cat meowing', weights },
+    ]);
+  });
+
+  it('refuses a record whose label does not match its own format', () => {
+    const v2 = toRecord('cat meowing', weights);
+    const asJson = {
+      ...v2,
+      messages: [v2.messages[0], { role: 'assistant', content: [{ text: JSON.stringify(weights) }] }],
+    };
+    expect(readProductionLines(JSON.stringify(asJson))).toEqual([{ ok: false, rule: 'BAD_LABEL' }]);
   });
 });

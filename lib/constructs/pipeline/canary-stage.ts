@@ -164,6 +164,7 @@ export class CanaryStage extends sfn.StateMachineFragment {
       modelArn: sfn.JsonPath.stringAt('$.deployment.modelArn'),
       student: sfn.JsonPath.objectAt('$.evaluation.student'),
       judge: sfn.JsonPath.objectAt('$.evaluationStatus.judge'),
+      studentPromptVersion: sfn.JsonPath.stringAt('$.evaluation.studentPromptVersion'),
     });
     const wait = new sfn.Wait(this, C.waitCanary, {
       time: sfn.WaitTime.duration(Duration.minutes(config.canaryCheckMinutes)),

@@ -18,7 +18,8 @@ import { acknowledgeInvokeGrants, FailurePath, invokeStep, stageFunctionFactory 
 /**
  * The pipeline's state machine and its first stage, dataset generation:
  *
- *   Preflight ─► Plan ─► Generate (Distributed Map: Generate shard × N) ─► Assemble ─► afterAssemble (default: Succeed)
+ *   Preflight ─► Plan ─► Calibrate labelling ─► Generate (Distributed Map: Generate shard × N) ─► Assemble
+ *     ─► afterAssemble (default: Succeed)
  *
  * Every Lambda step puts its result at `$.<step>` (see each handler for its contract), retries named errors with
  * backoff, and is caught into one notify-and-fail path. The execution's name is the run id. Later stages plug in
@@ -38,6 +39,9 @@ export type GenerationConfig = Pick<
   | 'generationSurplus'
   | 'generationConcurrency'
   | 'labelConcurrency'
+  | 'labelBatchSize'
+  | 'calibrationMinAgreement'
+  | 'calibrationMaxWeightError'
   | 'maxShardFailurePercent'
   | 'minGenerationSuccessRate'
   | 'includeReasoning'
@@ -70,6 +74,7 @@ export interface DistillationPipelineProps {
 export const GENERATION_STATES = {
   preflight: 'Preflight',
   plan: 'Plan',
+  calibrate: 'Calibrate labelling',
   generate: 'Generate',
   generateShard: 'Generate shard',
   assemble: 'Assemble',
@@ -81,7 +86,9 @@ export const GENERATION_STATES = {
 export const RESULT_KEYS = {
   preflight: 'preflight',
   plan: 'plan',
-  /** Inside a Map iteration: `{ runId, shard, generated }`. */
+  /** `{ key, labelBatchSize, calibrated, reason, table }` (CalibrationResult). */
+  calibration: 'calibration',
+  /** Inside a Map iteration: `{ runId, shard, labelBatchSize, generated }`. */
   generateShard: 'generated',
   assemble: 'assemble',
 } as const;
@@ -108,6 +115,7 @@ export class DistillationPipeline extends Construct {
   readonly functions: {
     readonly preflight: Function;
     readonly plan: Function;
+    readonly calibrate: Function;
     readonly generateShard: Function;
     readonly assemble: Function;
   };
@@ -189,6 +197,27 @@ export class DistillationPipeline extends Construct {
       { memorySize: 1769, timeout: Duration.minutes(5) },
     );
 
+    // ~135 teacher calls (100 single labels, then batches of 5, 10 and 20) in labelConcurrency; minutes under throttling.
+    const calibrate = fn(
+      'Calibrate',
+      'calibrate',
+      'Calibrates how many queries the teacher labels per call, once per run',
+      {
+        BUCKET_NAME: bucket.bucketName,
+        TEACHER_MODEL_ID: config.teacherModelId,
+        INCLUDE_REASONING: String(config.includeReasoning),
+        LABEL_CONCURRENCY: String(config.labelConcurrency),
+        LABEL_BATCH_SIZE: String(config.labelBatchSize),
+        CALIBRATION_MIN_AGREEMENT: String(config.calibrationMinAgreement),
+        CALIBRATION_MAX_WEIGHT_ERROR: String(config.calibrationMaxWeightError),
+      },
+      { memorySize: 512, timeout: Duration.minutes(15) },
+    );
+    allow(calibrate, grantee(calibrate), {
+      actions: ['bedrock:InvokeModel'],
+      resources: modelInvokeArns(this, config.teacherModelId),
+    });
+
     // A shard of 100 queries under throttling may take minutes: the full Lambda limit, memory for concurrency.
     const generateShard = fn(
       'GenerateShard',
@@ -254,10 +283,12 @@ export class DistillationPipeline extends Construct {
       resources: [bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': [`${PRODUCTION_RECORDS_PREFIX}*`] } },
     });
+    s3Objects(calibrate, ['s3:GetObject', 's3:PutObject'], ['runs/*/calibration.json']);
     s3Objects(generateShard, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/*']);
-    s3Objects(assemble, ['s3:GetObject'], ['runs/*/shards/*', 'runs/*/production/*']);
+    // The calibration goes into the manifest.
+    s3Objects(assemble, ['s3:GetObject'], ['runs/*/shards/*', 'runs/*/production/*', 'runs/*/calibration.json']);
     s3Objects(assemble, ['s3:GetObject', 's3:PutObject'], ['runs/*/dataset/*']);
-    this.functions = { preflight, plan, generateShard, assemble };
+    this.functions = { preflight, plan, calibrate, generateShard, assemble };
 
     // --- states -------------------------------------------------------------------------------------------------
     const S = GENERATION_STATES;
@@ -285,11 +316,22 @@ export class DistillationPipeline extends Construct {
       failure: this.failure,
       retryBedrock: false,
     });
+    // Before any shard spends: how many queries each labelling call carries (measured, or fixed by the config).
+    const calibrateStep = invokeStep(this, S.calibrate, {
+      fn: calibrate.function,
+      resultKey: RESULT_KEYS.calibration,
+      payload: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.stringAt('$.plan.runId'),
+        shardCount: sfn.JsonPath.numberAt('$.plan.shardCount'),
+      }),
+      failure: this.failure,
+    });
     const generate = new sfn.DistributedMap(this, S.generate, {
       itemsPath: '$.plan.shards',
       itemSelector: {
         runId: sfn.JsonPath.stringAt('$.plan.runId'),
         shard: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+        labelBatchSize: sfn.JsonPath.numberAt('$.calibration.labelBatchSize'),
       },
       maxConcurrency: config.generationConcurrency,
       toleratedFailurePercentage: config.maxShardFailurePercent,
@@ -315,7 +357,9 @@ export class DistillationPipeline extends Construct {
       retryBedrock: false,
     });
 
+    // A run that reuses a dataset never gets here: it neither calibrates nor generates.
     const generation = sfn.Chain.start(planStep)
+      .next(calibrateStep)
       .next(generate)
       .next(assembleStep)
       .next(props.afterAssemble?.(this.failure) ?? new sfn.Succeed(this, S.done));

@@ -431,6 +431,7 @@ export class TrainingStages extends Construct {
       modelArn: sfn.JsonPath.stringAt('$.deployment.modelArn'),
       student: sfn.JsonPath.objectAt('$.evaluation.student'),
       judge: sfn.JsonPath.objectAt('$.evaluationStatus.judge'),
+      studentPromptVersion: sfn.JsonPath.stringAt('$.evaluation.studentPromptVersion'),
     });
     const skipPromotion = new sfn.Pass(this, S.skipPromotion, {
       parameters: { promoted: false, 'reason.$': '$.gate.summary' },

@@ -1,0 +1,38 @@
+import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
+import { allTenthsWeights, measureTokenCounts, TOKENIZER } from '../../scripts/token-counts';
+import { STUDENT_FORMATS, STUDENT_V2_MAX_TOKENS } from '../../lambda/shared/student-format';
+import { TOKEN_COUNTS } from '../../lambda/shared/token-counts';
+
+describe('the measured token counts the cost model reads', () => {
+  it('are what the prompts, queries and formats measure now (regenerate: npm run token-counts)', () => {
+    expect(measureTokenCounts()).toEqual(TOKEN_COUNTS);
+  });
+
+  it('name the tokenizer they were measured with', () => {
+    expect(TOKEN_COUNTS.tokenizer).toBe(TOKENIZER);
+    // The proxy is a real BPE tokenizer, not a characters-per-token rule: digits and spaces are separate tokens.
+    expect(encode('9 0 0 1')).toHaveLength(7);
+  });
+
+  it('show the compact answer at ≤ 10 tokens and under a third of the JSON answer', () => {
+    const { answers } = TOKEN_COUNTS;
+    expect(answers['student-v2'].maxTokens).toBeLessThanOrEqual(10);
+    expect(answers['student-v2'].maxChars).toBeLessThanOrEqual(STUDENT_V2_MAX_TOKENS);
+    expect(answers['student-v2'].meanTokens * 3).toBeLessThan(answers['student-v1'].meanTokens);
+    expect(answers['student-v2'].meanChars * 8).toBeLessThan(answers['student-v1'].meanChars);
+  });
+
+  it('measure the answers over every label of whole tenths', () => {
+    const labels = allTenthsWeights();
+    expect(labels).toHaveLength(286);
+    const v2 = labels.map((w) => encode(STUDENT_FORMATS['student-v2'].render(w)).length);
+    expect(Math.max(...v2)).toBe(TOKEN_COUNTS.answers['student-v2'].maxTokens);
+  });
+
+  it('show a batch of queries costs fewer input tokens per query than the teacher prompt alone', () => {
+    for (const [size, batch] of Object.entries(TOKEN_COUNTS.batches)) {
+      const perQuery = TOKEN_COUNTS.prompts.teacherBatch.tokens / Number(size) + batch.messageTokensPerQuery;
+      expect(perQuery).toBeLessThan(TOKEN_COUNTS.prompts.teacher.tokens / 2);
+    }
+  });
+});
