@@ -179,3 +179,18 @@ export function parseCalibration(text: string, where: string): CalibrationRecord
   if (!parsed.success) throw new Error(`${where} is not a calibration record: ${parsed.error.message}`);
   return parsed.data;
 }
+
+/** What a manifest records of the run's calibration (Assemble copies it from calibration.json). */
+export const manifestCalibrationSchema = z.object({
+  labelBatchSize: z.number(),
+  calibrated: z.boolean(),
+  reason: z.string(),
+  table: z.array(calibrationRowSchema),
+});
+export type ManifestCalibrationView = z.output<typeof manifestCalibrationSchema>;
+
+/** The manifest's calibration, or undefined for runs before calibration (or a value of another shape). */
+export function readManifestCalibration(value: unknown): ManifestCalibrationView | undefined {
+  const parsed = manifestCalibrationSchema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,14 +1,12 @@
 import { z } from 'zod';
-import { DEFAULT_DISTILLATION_RATES, estimatedStudentTokens, RECORD_CHARS_PER_TOKEN } from './cost-model';
+import { DEFAULT_DISTILLATION_RATES, RECORD_CHARS_PER_TOKEN } from './cost-model';
 import type { TestCase } from './evaluation';
 import { EVALUATED_MODELS, type EvaluatedModel } from './job-names';
 import { MODALITIES, type Modality } from './modality';
 import { QUERY_TARGETS } from './query-plan';
-import type { RunReport } from './report';
-import { calibrationRowSchema, type CalibrationRow } from './calibration';
-import type { TokenUsage } from './prices';
+import { studentTokensOf, type RunReport, type StudentTokensFigure } from './report';
+import { readManifestCalibration, type CalibrationRow } from './calibration';
 import { answerFormat, TEACHER_ANSWER_FORMAT } from './prompts';
-import { isStudentPromptVersion, type StudentPromptVersion } from './student-format';
 
 /**
  * The figures behind the HTML run report (report-html.ts), computed from what the run stored: the report itself, the
@@ -241,34 +239,10 @@ function costStages(manifest: ManifestView, report: RunReport): CostStageFigure[
   ];
 }
 
-export interface StudentTokensFigure {
-  readonly promptVersion: StudentPromptVersion;
-  readonly measured: TokenUsage;
-  readonly estimate: TokenUsage;
-}
-
-/** The measured tokens per query of the student on the held-out set, and the cost model's estimate for its format. */
-function studentTokens(
-  report: RunReport,
-  heldOut: HeldOutAnswers | undefined,
-): { studentTokens?: StudentTokensFigure } {
-  const versions = report.dataset.manifest?.['promptVersions'];
-  const fromManifest = versions !== null && typeof versions === 'object' ? Reflect.get(versions, 'student') : undefined;
-  const promptVersion = heldOut?.cases[0]?.promptVersion ?? fromManifest;
-  if (!isStudentPromptVersion(promptVersion)) return {};
-  const { meanInputTokens, meanOutputTokens } = report.student.metrics;
-  return {
-    studentTokens: {
-      promptVersion,
-      measured: { inputTokens: meanInputTokens, outputTokens: meanOutputTokens },
-      estimate: estimatedStudentTokens(promptVersion),
-    },
-  };
-}
-
 export function reportFigures(input: ReportFiguresInput): ReportFigures {
   const { report, heldOut } = input;
   const manifest = readManifest(report.dataset.manifest);
+  const studentTokens = studentTokensOf(report);
   const judgeHistograms = EVALUATED_MODELS.map((m) => report[m].judge.histogram);
   const [studentHistogram, baselineHistogram] = judgeHistograms;
   return {
@@ -296,7 +270,7 @@ export function reportFigures(input: ReportFiguresInput): ReportFigures {
         }
       : {}),
     costStages: costStages(manifest, report),
-    ...studentTokens(report, heldOut),
+    ...(studentTokens ? { studentTokens } : {}),
     compared: input.compared ?? [...incumbentFromGate(report), ...canaryOf(report)],
     ...calibrationFigure(report),
   };
@@ -344,17 +318,10 @@ export interface CalibrationFigure {
   readonly rows: readonly (CalibrationRow & { readonly chosen: boolean })[];
 }
 
-const manifestCalibrationView = z.object({
-  labelBatchSize: z.number(),
-  calibrated: z.boolean(),
-  reason: z.string(),
-  table: z.array(calibrationRowSchema),
-});
-
 function calibrationFigure(report: RunReport): { calibration?: CalibrationFigure } {
-  const parsed = manifestCalibrationView.safeParse(report.dataset.manifest?.['calibration']);
-  if (!parsed.success) return {};
-  const { labelBatchSize, calibrated, reason, table } = parsed.data;
+  const parsed = readManifestCalibration(report.dataset.manifest?.['calibration']);
+  if (!parsed) return {};
+  const { labelBatchSize, calibrated, reason, table } = parsed;
   return {
     calibration: {
       labelBatchSize,

@@ -1,6 +1,10 @@
 import type { JudgeScore, ModelMetrics } from './evaluation';
 import type { GateResult } from './gate';
+import { readManifestCalibration } from './calibration';
+import { estimatedStudentTokens } from './cost-model';
 import { MODALITIES } from './modality';
+import type { TokenUsage } from './prices';
+import { isStudentPromptVersion, type StudentPromptVersion } from './student-format';
 import type { CanaryCheck } from './training-contracts';
 
 /**
@@ -111,6 +115,26 @@ const ms = (x: number) => `${Math.round(x).toLocaleString('en-US')} ms`;
 const usd = (x: number | null) =>
   x === null ? 'price unknown (set `prices`)' : `$${x.toLocaleString('en-US', { maximumFractionDigits: 2 })}`;
 
+/** The student's mean tokens per held-out query as Bedrock counted them, next to the cost model's estimate. */
+export interface StudentTokensFigure {
+  readonly promptVersion: StudentPromptVersion;
+  readonly measured: TokenUsage;
+  readonly estimate: TokenUsage;
+}
+
+/** The student's tokens per query, when the manifest names a student format this release knows. */
+export function studentTokensOf(report: RunReport): StudentTokensFigure | undefined {
+  const versions = report.dataset.manifest?.['promptVersions'];
+  const version = versions !== null && typeof versions === 'object' ? Reflect.get(versions, 'student') : undefined;
+  if (!isStudentPromptVersion(version)) return undefined;
+  const { meanInputTokens, meanOutputTokens } = report.student.metrics;
+  return {
+    promptVersion: version,
+    measured: { inputTokens: meanInputTokens, outputTokens: meanOutputTokens },
+    estimate: estimatedStudentTokens(version),
+  };
+}
+
 /** Renders a manifest value compactly: numbers and strings as they are, flat objects as `key: value` lists. */
 function manifestValue(value: unknown): string {
   if (value === null || value === undefined) return '';
@@ -164,6 +188,16 @@ export function renderMarkdown(report: RunReport): string {
       `${report.savings.judgeScoreDifference >= 0 ? '+' : ''}${fixed(report.savings.judgeScoreDifference, 2)}.`,
     '',
   );
+
+  const tokens = studentTokensOf(report);
+  if (tokens) {
+    lines.push(
+      `Student tokens per held-out query (${tokens.promptVersion} answers): ${fixed(tokens.measured.inputTokens, 1)} in, ` +
+        `${fixed(tokens.measured.outputTokens, 1)} out as Bedrock counted them; the cost model estimates ` +
+        `${fixed(tokens.estimate.inputTokens, 1)} in, ${fixed(tokens.estimate.outputTokens, 1)} out (\`npm run cost\`).`,
+      '',
+    );
+  }
 
   lines.push('Mean absolute error per modality (student / baseline):', '');
   lines.push(`| ${MODALITIES.join(' | ')} |`, `|${MODALITIES.map(() => '---').join('|')}|`);
@@ -235,11 +269,34 @@ export function renderMarkdown(report: RunReport): string {
     `- training records: ${report.dataset.trainCount.toLocaleString('en-US')} (\`${report.dataset.trainKey}\`)`,
     `- held-out records: ${report.dataset.testCount.toLocaleString('en-US')} (\`${report.dataset.testKey}\`)`,
   );
+  const calibration = readManifestCalibration(report.dataset.manifest?.['calibration']);
   for (const [key, value] of Object.entries(report.dataset.manifest ?? {})) {
+    if (key === 'calibration' && calibration) continue; // its own table below
     const text = manifestValue(value);
     if (text !== '') lines.push(`- ${key}: ${escapeCell(text)}`);
   }
   lines.push('');
+  if (calibration) {
+    lines.push(
+      `Labelling calibration: ${calibration.labelBatchSize} ${calibration.labelBatchSize === 1 ? 'query' : 'queries'} ` +
+        `per teacher call — ${escapeCell(calibration.reason)}`,
+      '',
+    );
+    if (calibration.table.length > 0) {
+      lines.push(
+        '| queries per call | agreement with single labels | mean weight error | re-asked | input tokens per query | chosen |',
+        '|---|---|---|---|---|---|',
+      );
+      for (const row of calibration.table) {
+        const reasked = row.reasked.missing + row.reasked.duplicate + row.reasked.unparsable;
+        lines.push(
+          `| ${row.size} | ${percent(row.agreement)} | ${row.meanAbsoluteError === null ? 'n/a' : fixed(row.meanAbsoluteError, 3)} | ` +
+            `${reasked} | ${fixed(row.inputTokensPerQuery, 1)} | ${row.size === calibration.labelBatchSize ? '✓' : ''} |`,
+        );
+      }
+      lines.push('');
+    }
+  }
 
   lines.push('## Resources', '');
   lines.push(

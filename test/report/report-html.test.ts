@@ -1,7 +1,13 @@
 import { estimatedStudentTokens, RECORD_CHARS_PER_TOKEN } from '../../lambda/shared/cost-model';
 import type { JudgeScore, ModelMetrics, TestCase } from '../../lambda/shared/evaluation';
 import { evaluateGate } from '../../lambda/shared/gate';
-import { buildReport, snsSummary, type RunReport, type RunReportInput } from '../../lambda/shared/report';
+import {
+  buildReport,
+  renderMarkdown,
+  snsSummary,
+  type RunReport,
+  type RunReportInput,
+} from '../../lambda/shared/report';
 import {
   confusionMatrix,
   parseAnswers,
@@ -403,6 +409,12 @@ describe('the labelling calibration in the report', () => {
       ['5', ['100.0 %', '0.010', '0', '200.0', ''], false],
       ['10', ['97.0 %', '0.020', '1', '100.0', 'chosen'], true],
     ]);
+    // report.md has the same table, not a JSON dump of it.
+    const markdown = renderMarkdown(figures.report);
+    expect(markdown).toContain('Labelling calibration: 10 queries per teacher call — 10 is the largest batch size');
+    expect(markdown).toContain('| 10 | 97.0 % | 0.020 | 1 | 100.0 | ✓ |');
+    expect(markdown).toContain('| 5 | 100.0 % | 0.010 | 0 | 200.0 |  |');
+    expect(markdown).not.toMatch(/- calibration: /);
   });
 
   it('says when the size was fixed rather than calibrated, and shows nothing for runs without a calibration', () => {
@@ -443,10 +455,23 @@ describe('answer formats in the report', () => {
   });
 
   it('shows the student’s measured tokens per query next to the cost model’s estimate for its format', () => {
+    const dataset = {
+      trainKey: 'runs/run-1/dataset/train.jsonl',
+      testKey: 'runs/run-1/dataset/test.jsonl',
+      trainCount: 100,
+      testCount: 4,
+      manifest: { ...MANIFEST, promptVersions: { teacher: 'teacher-v1', student: 'student-v2' } },
+    };
     const f = reportFigures({
-      report: report(),
+      report: report({ dataset }),
       heldOut: { cases: CASES, answers: { student: STUDENT, baseline: BASELINE } },
     });
+    expect(renderMarkdown(f.report)).toContain(
+      'Student tokens per held-out query (student-v2 answers): 60.0 in, 30.0 out as Bedrock counted them; the cost ' +
+        'model estimates 46.2 in, 7.0 out',
+    );
+    // A run whose manifest names no known format (before versions, or from a newer release) shows no estimate.
+    expect(reportFigures({ report: report() }).studentTokens).toBeUndefined();
     expect(f.studentTokens).toEqual({
       promptVersion: 'student-v2',
       measured: { inputTokens: 60, outputTokens: 30 },
