@@ -27,6 +27,7 @@ import { incumbentEvaluationNames, resourceTags, trainingNames } from '../shared
 import { priceFor } from '../shared/prices';
 import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../shared/prompts';
 import {
+  LEGACY_STUDENT_PROMPT_VERSION,
   otherFormatOf,
   PromptVersionMismatch,
   requireSameVersion,
@@ -147,7 +148,15 @@ async function answerOrResume(
   const stored = await store.read(keys.metrics);
   if (stored !== undefined) {
     logger.info('reusing the answers of an earlier attempt', { key: keys.metrics });
-    return { ...(JSON.parse(stored) as StoredMetrics), resumed: true };
+    const earlier = JSON.parse(stored) as Omit<StoredMetrics, 'studentPromptVersion'> & {
+      studentPromptVersion?: string;
+    };
+    // Metrics stored before formats had versions were measured in student-v1, the only format there was.
+    return {
+      ...earlier,
+      studentPromptVersion: earlier.studentPromptVersion ?? LEGACY_STUDENT_PROMPT_VERSION,
+      resumed: true,
+    };
   }
 
   const testSet = await readExisting(store, input.testKey, 'the Assemble (or Reuse dataset) step writes it');

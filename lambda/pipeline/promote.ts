@@ -2,6 +2,7 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { z } from 'zod';
 import type { JudgeScore, ModelMetrics } from '../shared/evaluation';
 import { activeModelValue, isAlreadyPromoted } from '../shared/promotion';
+import { LEGACY_STUDENT_PROMPT_VERSION } from '../shared/student-format';
 import type { PromotionResult } from '../shared/training-contracts';
 import { envTypes, errorName, logger, parseInput, passthrough, readEnvironment, tracer } from './common';
 
@@ -15,8 +16,11 @@ export const promoteInput = z.object({
   modelArn: z.string().min(1),
   student: passthrough<ModelMetrics>(),
   judge: z.object({ student: passthrough<JudgeScore>(), baseline: passthrough<JudgeScore>() }),
-  /** `$.evaluation.studentPromptVersion`: the version the candidate was trained and evaluated with. */
-  studentPromptVersion: z.string().min(1),
+  /**
+   * `$.evaluation.studentPromptVersion`: the version the candidate was trained and evaluated with. Absent only from an
+   * execution that was already running when versioned formats were deployed: its dataset was written in student-v1.
+   */
+  studentPromptVersion: z.string().min(1).default(LEGACY_STUDENT_PROMPT_VERSION),
 });
 
 async function currentValue(name: string): Promise<{ value?: string; version?: number }> {

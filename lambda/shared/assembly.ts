@@ -522,7 +522,12 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
     createdAt: (input.now?.() ?? new Date()).toISOString(),
     teacherModelId: input.teacherModelId,
     includeReasoning: input.includeReasoning,
-    promptVersions: { ...PROMPT_VERSIONS, queryWriter: QUERY_WRITER_PROMPT_VERSION },
+    // Every prompt a shard used (the batch prompt when it labelled in batches), then the ones this assembly writes in.
+    promptVersions: {
+      ...Object.assign({}, ...input.shards.map((s) => s.content?.summary.promptVersions ?? {})),
+      ...PROMPT_VERSIONS,
+      queryWriter: QUERY_WRITER_PROMPT_VERSION,
+    },
     plan: {
       targetRecords: input.targetRecords,
       plannedQueries: input.plannedQueries,

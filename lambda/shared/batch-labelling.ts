@@ -76,7 +76,8 @@ export interface ParsedBatch {
  * Ties the reply's items to the asked `ids`. An id answered exactly once with valid weights (the single-query contract:
  * four keys, 0–1, summing to 1 ± 0.01) is labelled; an id answered twice is `duplicate` (both answers discarded: which
  * one is right cannot be known); an id with invalid weights is `unparsable`; an id not in the reply is `missing`; when
- * no item at all can be read (an empty reply, prose) every id is `unparsable`.
+ * no item at all can be read (an empty reply, prose), or any item answers an id that was not asked (a misnumbered
+ * reply, whose valid-looking items may be shifted by one), every id is `unparsable`.
  */
 export function parseBatchReply(reply: string, ids: readonly number[], includeReasoning: boolean): ParsedBatch {
   const asked = new Set(ids);
@@ -94,6 +95,11 @@ export function parseBatchReply(reply: string, ids: readonly number[], includeRe
       continue;
     }
     answers.set(id, [...(answers.get(id) ?? []), item]);
+  }
+  // A reply that answers an id nobody asked for is misnumbered (ids from 0, or shifted): its other items may carry the
+  // label of a neighbouring query under a valid id, so none of them is trusted and every query is asked again alone.
+  if (problems.length > 0) {
+    return { labels, problems: [...problems, ...ids.map((id) => ({ kind: 'unparsable' as const, id }))] };
   }
   for (const id of ids) {
     const given = answers.get(id) ?? [];

@@ -3,7 +3,7 @@ import { calibrationQueries } from './calibration-queries';
 import { costPerQueries, costUsd, priceFor, type TokenPrice, type TokenUsage } from './prices';
 import { planQueries } from './query-plan';
 import { QUERIES_PER_WRITING_CALL } from './query-writing';
-import { CURRENT_STUDENT_PROMPT_VERSION, type StudentPromptVersion } from './student-format';
+import { CURRENT_STUDENT_PROMPT_VERSION, STUDENT_FORMATS, type StudentPromptVersion } from './student-format';
 import { TOKEN_COUNTS } from './token-counts';
 
 /**
@@ -42,16 +42,27 @@ export const DEFAULT_TOKEN_ASSUMPTIONS: TokenAssumptions = {
 export const studentAnswerTokens = (version: StudentPromptVersion): number => TOKEN_COUNTS.answers[version].meanTokens;
 
 /** What one routed query to a student costs in tokens, by the cost model: its prompt and a query in, its answer out. */
-export const estimatedStudentTokens = (
+export function estimatedStudentTokens(
   version: StudentPromptVersion,
   tokens: TokenAssumptions = DEFAULT_TOKEN_ASSUMPTIONS,
-): TokenUsage => ({
-  inputTokens: TOKEN_COUNTS.prompts.student[version].tokens + tokens.queryTokens,
-  outputTokens: studentAnswerTokens(version),
-});
+  includeReasoning = false,
+): TokenUsage {
+  const answer = studentAnswerTokens(version);
+  // A student trained with reasoning writes it after the weights; a format that bounds its calls (maxTokens) cuts
+  // it there, and that bound is what is billed.
+  const withReasoning = answer + tokens.reasoningTokens;
+  const { maxTokens } = STUDENT_FORMATS[version];
+  const outputTokens = !includeReasoning
+    ? answer
+    : maxTokens === undefined
+      ? withReasoning
+      : Math.min(maxTokens, withReasoning);
+  return { inputTokens: TOKEN_COUNTS.prompts.student[version].tokens + tokens.queryTokens, outputTokens };
+}
 
-/** Characters per token of a training record's texts in the current format (the report's estimate from file size). */
-export const RECORD_CHARS_PER_TOKEN = TOKEN_COUNTS.recordCharsPerToken[CURRENT_STUDENT_PROMPT_VERSION];
+/** Characters per token of a training record's texts in a format (the report's estimate from the file size). */
+export const recordCharsPerToken = (version: StudentPromptVersion = CURRENT_STUDENT_PROMPT_VERSION): number =>
+  TOKEN_COUNTS.recordCharsPerToken[version];
 
 /** Distillation rates: parameters because no source confirmed them (docs/aws-facts.md §8). */
 export interface DistillationRates {
@@ -192,8 +203,12 @@ const stageOf = (stage: CostStage, lines: CostLine[], assumptions: string[]): St
   assumptions,
 });
 
-/** Teacher calls and tokens of labelling `queries` in batches of `size` (1: one query per call, the teacher prompt). */
-function labellingUsage(queries: number, size: number, reasoning: boolean, tokens: TokenAssumptions) {
+/**
+ * Teacher calls and tokens of labelling groups of queries (a run's shards, each batched on its own) in batches of
+ * `size` (1: one query per call, the teacher prompt).
+ */
+function labellingUsage(groups: readonly number[], size: number, reasoning: boolean, tokens: TokenAssumptions) {
+  const queries = groups.reduce((sum, n) => sum + n, 0);
   const out = tokens.labelTokens + (reasoning ? tokens.reasoningTokens : 0);
   if (size <= 1) {
     const prompt = reasoning ? TOKEN_COUNTS.prompts.teacherWithReasoning : TOKEN_COUNTS.prompts.teacher;
@@ -209,7 +224,7 @@ function labellingUsage(queries: number, size: number, reasoning: boolean, token
       ) as keyof typeof TOKEN_COUNTS.batches
     ];
   const prompt = reasoning ? TOKEN_COUNTS.prompts.teacherBatchWithReasoning : TOKEN_COUNTS.prompts.teacherBatch;
-  const calls = Math.ceil(queries / size);
+  const calls = groups.reduce((sum, n) => sum + Math.ceil(n / size), 0);
   const itemOut = figures.replyItemTokens + (reasoning ? tokens.reasoningTokens : 0);
   return {
     calls,
@@ -230,8 +245,7 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
   const studentPrompt = TOKEN_COUNTS.prompts.student[version].tokens;
   const studentOut = studentAnswerTokens(version) + (inputs.includeReasoning ? tokens.reasoningTokens : 0);
   const teacherOut = tokens.labelTokens;
-  // The router cuts a compact student's reasoning line (its maxTokens): routing pays for the weights only.
-  const studentPerQuery = estimatedStudentTokens(version, tokens);
+  const studentPerQuery = estimatedStudentTokens(version, tokens, inputs.includeReasoning);
   const teacherPerQuery: TokenUsage = {
     inputTokens: TOKEN_COUNTS.prompts.teacher.tokens + tokens.queryTokens,
     outputTokens: teacherOut,
@@ -244,12 +258,19 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
   const writingCalls = plan.shards.reduce((n, shard) => n + Math.ceil(shard.count / QUERIES_PER_WRITING_CALL), 0);
   const auto = inputs.labelBatchSize === 'auto';
   const batchSize = auto ? Math.max(...LABEL_BATCH_SIZE_CANDIDATES) : inputs.labelBatchSize;
-  const labelling = labellingUsage(plan.plannedQueries, batchSize, inputs.includeReasoning, tokens);
+  const labelling = labellingUsage(
+    plan.shards.map((shard) => shard.count),
+    batchSize,
+    inputs.includeReasoning,
+    tokens,
+  );
   const calibrationLines: CostLine[] = [];
   if (auto) {
     const n = calibrationQueries().length;
-    const single = labellingUsage(n, 1, inputs.includeReasoning, tokens);
-    const batched = LABEL_BATCH_SIZE_CANDIDATES.map((size) => labellingUsage(n, size, inputs.includeReasoning, tokens));
+    const single = labellingUsage([n], 1, inputs.includeReasoning, tokens);
+    const batched = LABEL_BATCH_SIZE_CANDIDATES.map((size) =>
+      labellingUsage([n], size, inputs.includeReasoning, tokens),
+    );
     const calls = single.calls + batched.reduce((sum, b) => sum + b.calls, 0);
     const usage = [single, ...batched].reduce(
       (sum, b) => ({
@@ -288,7 +309,7 @@ export function estimateCosts(inputs: CostInputs): CostEstimate {
         ? `labelBatchSize auto: ${calibrationQueries().length} calibration queries labelled singly and in batches of ` +
           `${LABEL_BATCH_SIZE_CANDIDATES.join(', ')}; labelling estimated at ${batchSize} queries per call, the ` +
           'largest size calibration can choose (a run whose calibration chooses less pays more: ' +
-          '`-c labelBatchSize=1` prices the worst case)'
+          '`-c labelBatchSize=1` prices one query per call; a calibration that ends at 1 adds its own line to that)'
         : `labelBatchSize ${batchSize}: ${batchSize > 1 ? `${batchSize} queries per labelling call` : 'one labelling call per query'}`,
       'no re-asks or retries: a missing, duplicated or unparsable batch item costs one more single call',
     ],

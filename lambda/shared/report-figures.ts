@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_DISTILLATION_RATES, RECORD_CHARS_PER_TOKEN } from './cost-model';
+import { DEFAULT_DISTILLATION_RATES, recordCharsPerToken } from './cost-model';
 import type { TestCase } from './evaluation';
 import { EVALUATED_MODELS, type EvaluatedModel } from './job-names';
 import { MODALITIES, type Modality } from './modality';
@@ -208,7 +208,10 @@ function sources(manifest: ManifestView, report: RunReport): ReportFigures['sour
 function costStages(manifest: ManifestView, report: RunReport): CostStageFigure[] {
   const trainBytes = manifest.files?.train.bytes;
   const rates = DEFAULT_DISTILLATION_RATES;
-  const trainingTokens = trainBytes === undefined ? undefined : (trainBytes / RECORD_CHARS_PER_TOKEN) * rates.epochs;
+  const trainingTokens =
+    trainBytes === undefined
+      ? undefined
+      : (trainBytes / recordCharsPerToken(studentTokensOf(report)?.promptVersion)) * rates.epochs;
   const distillation: CostStageFigure = report.distillation.reused
     ? { stage: 'distillation', usd: 0, basis: 'model reused from an earlier run' }
     : trainingTokens === undefined

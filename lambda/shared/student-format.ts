@@ -23,6 +23,8 @@ import {
 
 export const STUDENT_PROMPT_VERSIONS = ['student-v1', 'student-v2'] as const;
 export type StudentPromptVersion = (typeof STUDENT_PROMPT_VERSIONS)[number];
+/** What every model was trained with before formats had versions: a value that names none means this one. */
+export const LEGACY_STUDENT_PROMPT_VERSION: StudentPromptVersion = 'student-v1';
 /** What new runs train with. */
 export const CURRENT_STUDENT_PROMPT_VERSION: StudentPromptVersion = 'student-v2';
 

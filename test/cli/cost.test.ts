@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { planQueries } from '../../lambda/shared/query-plan';
 import { projectContext, PROJECT_ROOT, UsageError } from '../../lib/cli/args';
 import { costJson, readmeCostBlock, runCost, withReadmeCostBlock } from '../../lib/cli/cost';
 
@@ -18,8 +19,16 @@ describe('npm run cost', () => {
       /^## Cost estimate: 10,000 training \+ 500 held-out examples, 10,000,000 routed queries\/month/,
     );
     expect(estimate.routing.queriesPerMonth).toBe(10_000_000);
-    // 14,175 planned queries, labelled 20 per call (labelBatchSize auto, estimated at the largest candidate).
-    expect(labelling(estimate)?.calls).toBe(Math.ceil(14175 / 20));
+    // 14,175 planned queries in 146 shards, each labelled 20 per call on its own (labelBatchSize auto, estimated at
+    // the largest candidate).
+    const shards = planQueries({
+      exampleCount: 10_000,
+      testExampleCount: 500,
+      generationSurplus: 0.35,
+      queriesPerShard: 100,
+    }).shards;
+    expect(shards).toHaveLength(146);
+    expect(labelling(estimate)?.calls).toBe(shards.reduce((sum, shard) => sum + Math.ceil(shard.count / 20), 0));
     expect(run('--examples', '10000', '--label-batch-size', '1').estimate.stages[0]?.lines.at(-1)?.calls).toBe(14175);
   });
 

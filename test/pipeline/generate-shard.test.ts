@@ -367,6 +367,8 @@ describe('Generate shard handler, labelling in batches', () => {
     const result = await generateShardStep({ runId: RUN, shard, labelBatchSize: 5 }, noWait);
     expect(result).toMatchObject({ planned: 10, labelled: 5, dropped: 5 });
     expect(stored().summary.dropped).toEqual({ notWritten: 0, unparseableLabel: 0, teacherError: 5 });
+    // Calls are counted when answered (what is billed): the failed batch call in neither count.
+    expect(stored().summary).toMatchObject({ batchCalls: 1, teacherCalls: { labelling: 1 } });
   });
 
   it('fails with the throttling error when failed batch calls cost more than half of the shard', async () => {

@@ -491,6 +491,13 @@ describe('DistillationPipeline on its own, executed locally from Preflight to As
       reasked: { missing: 0, duplicate: 0, unparsable: 0 },
       unknownIds: 0,
     });
+    // The manifest names every prompt: the batch prompt the teacher labelled with, the student format written.
+    expect(manifest.promptVersions).toEqual({
+      teacher: 'teacher-v1',
+      teacherBatch: 'teacher-batch-v1',
+      student: 'student-v2',
+      queryWriter: 'query-writer-v2',
+    });
     expectBalanced(manifest);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
   });

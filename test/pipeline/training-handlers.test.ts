@@ -724,6 +724,15 @@ describe('promote', () => {
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
 
+  it('records student-v1 for an execution started before formats had versions (no studentPromptVersion given)', async () => {
+    ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });
+    ssm.on(PutParameterCommand).resolves({ $metadata, Version: 2, Tier: 'Standard' });
+    const { studentPromptVersion: _given, ...older } = input;
+    await promote(older);
+    const read = readActiveModel(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value);
+    expect(read.state === 'promoted' && read.model.studentPromptVersion).toBe('student-v1');
+  });
+
   it('overwrites the parameter with the active-model JSON the router reads', async () => {
     ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });
     ssm.on(PutParameterCommand).resolves({ $metadata, Version: 2, Tier: 'Standard' });

@@ -114,7 +114,7 @@ describe('parseBatchReply', () => {
     expect([...parsed.labels.keys()]).toEqual([1, 3]);
   });
 
-  it('ignores and counts items for ids that were not asked, or with no usable id', () => {
+  it('counts items for ids that were not asked, or with no usable id, and then trusts no item of the reply', () => {
     const parsed = parseBatchReply(
       reply(item(1), item(2), item(3), item(9), item('x'), item(null), 'not an object'),
       IDS,
@@ -125,8 +125,16 @@ describe('parseBatchReply', () => {
       { kind: 'unknown-id', id: null },
       { kind: 'unknown-id', id: null },
       { kind: 'unknown-id', id: null },
+      ...IDS.map((id) => ({ kind: 'unparsable', id })),
     ]);
-    expect(parsed.labels.size).toBe(3);
+    expect(parsed.labels.size).toBe(0);
+  });
+
+  it('re-asks every query of a misnumbered reply (ids from 0): its valid-looking items are shifted by one', () => {
+    // The teacher numbered from 0: item 0 is query 1's label, item 1 query 2's… and would be taken as query 1's.
+    const parsed = parseBatchReply(reply(item(0), item(1), item(2)), IDS, false);
+    expect(parsed.labels.size).toBe(0);
+    expect(parsed.problems.filter((p) => p.kind === 'unparsable').map((p) => p.id)).toEqual(IDS);
   });
 
   it('accepts ids the model quoted as strings', () => {

@@ -9,6 +9,7 @@ import {
   type CostInputs,
 } from '../../lambda/shared/cost-model';
 import { DEFAULT_PRICES } from '../../lambda/shared/prices';
+import { planQueries } from '../../lambda/shared/query-plan';
 import { QUERIES_PER_WRITING_CALL } from '../../lambda/shared/query-writing';
 import { TOKEN_COUNTS } from '../../lambda/shared/token-counts';
 
@@ -159,6 +160,10 @@ describe('estimateCosts', () => {
   });
 });
 
+/** Labelling calls when every shard of the INPUTS plan is batched on its own. */
+const callsPerShards = (size: number) =>
+  planQueries(INPUTS).shards.reduce((sum, shard) => sum + Math.ceil(shard.count / size), 0);
+
 describe('batched labelling in the estimate', () => {
   const size = (labelBatchSize: CostInputs['labelBatchSize']) => estimateCosts({ ...INPUTS, labelBatchSize });
   const one = size(1);
@@ -167,7 +172,8 @@ describe('batched labelling in the estimate', () => {
     const batched = size(n);
     const label = lineOf(batched, 'label queries');
     const measured = TOKEN_COUNTS.batches[String(n) as '5' | '10' | '20'];
-    expect(label.calls).toBe(Math.ceil(2200 / n));
+    // Each shard is batched on its own: 25 shards of 88 queries.
+    expect(label.calls).toBe(callsPerShards(n));
     expect(label.item).toBe(`label queries (${n} per call)`);
     expect(label.inputTokens).toBeCloseTo(
       (label.calls ?? NaN) * TOKEN_COUNTS.prompts.teacherBatch.tokens + 2200 * measured.messageTokensPerQuery,
@@ -189,7 +195,7 @@ describe('batched labelling in the estimate', () => {
 
   it('auto: estimates the largest candidate size and adds the calibration calls, saying so', () => {
     const auto = size('auto');
-    expect(lineOf(auto, 'label queries').calls).toBe(lineOf(size(20), 'label queries').calls);
+    expect(lineOf(auto, 'label queries').calls).toBe(callsPerShards(20));
     // 100 single calls, then 100/5 + 100/10 + 100/20 batches.
     expect(lineOf(auto, 'calibrate labelling').calls).toBe(100 + 20 + 10 + 5);
     expect(auto.stages[0]?.assumptions.join(' ')).toMatch(/labelBatchSize auto: .*-c labelBatchSize=1/);
@@ -198,12 +204,20 @@ describe('batched labelling in the estimate', () => {
 
   it('a fixed size without its own measurement uses the nearest measured one per query', () => {
     const seven = lineOf(size(7), 'label queries');
-    expect(seven.calls).toBe(Math.ceil(2200 / 7));
+    expect(seven.calls).toBe(callsPerShards(7));
     expect(seven.inputTokens).toBeCloseTo(
       (seven.calls ?? NaN) * TOKEN_COUNTS.prompts.teacherBatch.tokens +
         2200 * TOKEN_COUNTS.batches['5'].messageTokensPerQuery,
       6,
     );
+  });
+
+  it('bills a reasoning student-v2 model its 10-token cap per routed query, a student-v1 model its whole reasoning', () => {
+    const reasoning = { ...INPUTS, includeReasoning: true };
+    expect(estimateCosts(reasoning).routing.rows[0]?.perQuery.outputTokens).toBe(10);
+    expect(
+      estimateCosts({ ...reasoning, studentPromptVersion: 'student-v1' }).routing.rows[0]?.perQuery.outputTokens,
+    ).toBe(studentAnswerTokens('student-v1') + DEFAULT_TOKEN_ASSUMPTIONS.reasoningTokens);
   });
 
   it('prices a student-v1 model with its longer JSON answer', () => {

@@ -105,7 +105,7 @@ describe('labelBatch', () => {
     ).toEqual([0, 0.3]);
   });
 
-  it('counts reply items for ids that were not asked and ignores them', async () => {
+  it('counts reply items for ids that were not asked, and re-asks the whole misnumbered batch singly', async () => {
     const { call } = recording((input) =>
       isBatch(input)
         ? converseReply(
@@ -116,7 +116,14 @@ describe('labelBatch', () => {
         : converseReply(JSON.stringify(dominantWeights('visual'))),
     );
     const result = await labelBatch(QUERIES.slice(0, 2), OPTIONS, call);
-    expect(result).toMatchObject({ unknownIds: 1, reasked: [] });
+    expect(result).toMatchObject({
+      unknownIds: 1,
+      reasked: [
+        { index: 0, kind: 'unparsable' },
+        { index: 1, kind: 'unparsable' },
+      ],
+    });
+    expect(result.outcomes.every((o) => o.ok)).toBe(true);
   });
 
   it('labels a batch of one with the single-query request', async () => {

@@ -1,3 +1,4 @@
+import { encode as encodeCl100k } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { allTenthsWeights, measureTokenCounts, TOKENIZER } from '../../scripts/token-counts';
 import { STUDENT_FORMATS, STUDENT_V2_MAX_TOKENS } from '../../lambda/shared/student-format';
@@ -20,6 +21,14 @@ describe('the measured token counts the cost model reads', () => {
     expect(answers['student-v2'].maxChars).toBeLessThanOrEqual(STUDENT_V2_MAX_TOKENS);
     expect(answers['student-v2'].meanTokens * 3).toBeLessThan(answers['student-v1'].meanTokens);
     expect(answers['student-v2'].meanChars * 8).toBeLessThan(answers['student-v1'].meanChars);
+  });
+
+  it('hold with a second BPE vocabulary (cl100k_base): the compact answer does not depend on one tokenizer', () => {
+    const labels = allTenthsWeights();
+    const v2 = labels.map((w) => encodeCl100k(STUDENT_FORMATS['student-v2'].render(w)).length);
+    const v1 = labels.map((w) => encodeCl100k(STUDENT_FORMATS['student-v1'].render(w)).length);
+    expect(Math.max(...v2)).toBeLessThanOrEqual(10);
+    expect(Math.min(...v1)).toBeGreaterThan(2 * Math.max(...v2));
   });
 
   it('measure the answers over every label of whole tenths', () => {
