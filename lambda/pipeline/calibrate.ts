@@ -7,7 +7,7 @@ import type { CalibrationRow } from '../shared/calibration';
 import { s3RunStore, type RunStore } from '../shared/run-store';
 import type { Converse } from '../shared/shard-generation';
 import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './common';
-import { teacherConverse } from './teacher-client';
+import { TEACHER_ENVIRONMENT, teacherConverse } from './teacher-client';
 
 /**
  * Calibrate labelling (after Plan, before Generate): decides how many queries each teacher labelling call carries.
@@ -33,10 +33,7 @@ const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
 const environment = () =>
   readEnvironment({
-    BUCKET_NAME: envTypes.text,
-    TEACHER_MODEL_ID: envTypes.text,
-    INCLUDE_REASONING: envTypes.bool,
-    LABEL_CONCURRENCY: envTypes.int(1, 64),
+    ...TEACHER_ENVIRONMENT,
     LABEL_BATCH_SIZE: z.union([z.literal('auto'), envTypes.int(1, MAX_LABEL_BATCH_SIZE)], {
       error: `must be "auto" or a whole number from 1 to ${MAX_LABEL_BATCH_SIZE}`,
     }),

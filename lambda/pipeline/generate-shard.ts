@@ -5,8 +5,8 @@ import { shardSpecSchema } from '../shared/query-plan';
 import { s3RunStore, type RunStore } from '../shared/run-store';
 import { generateShard, type Converse, type ShardOptions, type TeacherRetryPolicy } from '../shared/shard-generation';
 import { MAX_LABEL_BATCH_SIZE } from '../shared/batch-labelling';
-import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './common';
-import { TEACHER_CLIENT_CONFIG, TEACHER_RETRY, teacherConverse } from './teacher-client';
+import { logger, metrics, parseInput, readEnvironment, runIdField, tracer } from './common';
+import { TEACHER_CLIENT_CONFIG, TEACHER_ENVIRONMENT, TEACHER_RETRY, teacherConverse } from './teacher-client';
 
 /**
  * Generate (one Distributed Map iteration): the teacher writes and labels one shard's queries; the shard is stored at
@@ -36,13 +36,7 @@ const inputSchema = z.object({
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-const environment = () =>
-  readEnvironment({
-    BUCKET_NAME: envTypes.text,
-    TEACHER_MODEL_ID: envTypes.text,
-    INCLUDE_REASONING: envTypes.bool,
-    LABEL_CONCURRENCY: envTypes.int(1, 64),
-  });
+const environment = () => readEnvironment(TEACHER_ENVIRONMENT);
 
 export interface GenerateShardDependencies {
   readonly converse?: Converse;
