@@ -70,11 +70,14 @@ describe('operator commands without AWS credentials or Region (child processes)'
   );
 
   it.concurrent(
-    'cost --json prints one JSON object with runUsd and the student per 1M queries, matching the markdown',
+    '`npm run cost -- --json` prints one JSON object with runUsd and the student per 1M queries, matching the markdown',
     async () => {
       const args = ['--examples', '10000', '--queries-per-month', '10000000'];
-      const [json, markdown] = await Promise.all([command('cost', '--json', ...args), command('cost', ...args)]);
-      expect(json.code).toBe(0);
+      // Through npm itself, exactly as the README has it: its run-script banner must not reach stdout (.npmrc).
+      const [json, markdown] = await Promise.all([
+        run('npm', ['run', 'cost', '--', '--json', ...args], { cwd: ROOT, env: NO_AWS }),
+        command('cost', ...args),
+      ]);
       const parsed = JSON.parse(json.stdout) as { runUsd: number; studentPer1MQueriesUsd: number };
       expect(markdown.stdout).toContain(`**One run: $${parsed.runUsd.toFixed(2)}**`);
       const studentRow = /\| student +\| [^|]+\| [^|]+\| \$([\d.,]+) /.exec(markdown.stdout);
