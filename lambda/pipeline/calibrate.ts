@@ -67,25 +67,20 @@ export async function calibrate(event: unknown, deps: CalibrateDependencies = {}
     },
   );
   const { record } = outcome;
-  logger.info(outcome.reused ? 'calibration already stored: reused' : 'calibration written', {
-    key: outcome.key,
-    labelBatchSize: record.labelBatchSize,
-    calibrated: record.calibrated,
-    reason: record.reason,
-    table: record.table,
-  });
-  if (!outcome.reused) {
-    metrics.addMetric('LabelBatchSize', MetricUnit.Count, record.labelBatchSize);
-    metrics.addMetric('CalibrationTeacherCalls', MetricUnit.Count, record.usage.calls);
-    metrics.publishStoredMetrics();
-  }
-  return {
+  const result: CalibrationResult = {
     key: outcome.key,
     labelBatchSize: record.labelBatchSize,
     calibrated: record.calibrated,
     reason: record.reason,
     table: record.table,
   };
+  logger.info(outcome.reused ? 'calibration already stored: reused' : 'calibration written', { ...result });
+  if (!outcome.reused) {
+    metrics.addMetric('LabelBatchSize', MetricUnit.Count, record.labelBatchSize);
+    metrics.addMetric('CalibrationTeacherCalls', MetricUnit.Count, record.usage.calls);
+    metrics.publishStoredMetrics();
+  }
+  return result;
 }
 
 export const handler = async (event: unknown): Promise<CalibrationResult> => calibrate(event);

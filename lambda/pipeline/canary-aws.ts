@@ -4,12 +4,9 @@ import {
   type CloudWatchClient,
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { ActiveModel } from '../shared/active-model';
 import { missingAlarms, type AlarmReading, type AlarmState } from '../shared/canary-decision';
-import { errorName } from './common';
 
-/** The canary steps' AWS calls (Start canary, Check canary): DescribeAlarms by name, the active-model parameter. */
+/** The canary steps' CloudWatch calls (Start canary, Check canary): DescribeAlarms by name, the alarms' history. */
 
 /** The time the canary steps see (one place, so tests can move it without faking timers under the SDK). */
 export const clock = { now: (): Date => new Date() };
@@ -97,22 +94,4 @@ export function stateChange(historyData: string | undefined): { newState: string
   } catch {
     return undefined;
   }
-}
-
-export async function readParameter(ssm: SSMClient, name: string): Promise<{ value?: string; version?: number }> {
-  try {
-    const out = await ssm.send(new GetParameterCommand({ Name: name }));
-    return { value: out.Parameter?.Value, version: out.Parameter?.Version };
-  } catch (error) {
-    if (errorName(error) === 'ParameterNotFound') return {};
-    throw error;
-  }
-}
-
-/** Overwrites the parameter (a new version: the previous value stays in its history); returns the new version. */
-export async function writeParameter(ssm: SSMClient, name: string, value: ActiveModel): Promise<number> {
-  const out = await ssm.send(
-    new PutParameterCommand({ Name: name, Value: JSON.stringify(value), Type: 'String', Overwrite: true }),
-  );
-  return out.Version ?? 0;
 }

@@ -5,7 +5,8 @@ import { readActiveModel } from '../shared/active-model';
 import { canaryAbandon, canaryDecision, type CanaryDecision } from '../shared/canary-decision';
 import type { CanaryCheck } from '../shared/training-contracts';
 import type { AlarmReading } from '../shared/canary-decision';
-import { clock, readCanaryAlarms, readParameter, writeParameter } from './canary-aws';
+import { readParameter, writeParameter } from './active-model-parameter';
+import { clock, readCanaryAlarms } from './canary-aws';
 import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
 
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));

@@ -1,10 +1,11 @@
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import type { JudgeScore, ModelMetrics } from '../shared/evaluation';
 import { activeModelValue, isAlreadyPromoted } from '../shared/promotion';
 import { LEGACY_STUDENT_PROMPT_VERSION } from '../shared/student-format';
 import type { PromotionResult } from '../shared/training-contracts';
-import { envTypes, errorName, logger, parseInput, passthrough, readEnvironment, tracer } from './common';
+import { readParameter, writeParameter } from './active-model-parameter';
+import { envTypes, logger, parseInput, passthrough, readEnvironment, tracer } from './common';
 
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 
@@ -23,16 +24,6 @@ export const promoteInput = z.object({
   studentPromptVersion: z.string().min(1).default(LEGACY_STUDENT_PROMPT_VERSION),
 });
 
-async function currentValue(name: string): Promise<{ value?: string; version?: number }> {
-  try {
-    const out = await ssm.send(new GetParameterCommand({ Name: name }));
-    return { value: out.Parameter?.Value, version: out.Parameter?.Version };
-  } catch (error) {
-    if (errorName(error) === 'ParameterNotFound') return {};
-    throw error;
-  }
-}
-
 /**
  * Points the active-model parameter at the run's deployment. Overwriting adds a parameter version, so the previous
  * value stays in the parameter's history (`npm run rollback` restores it). A retried promotion that finds the
@@ -41,17 +32,15 @@ async function currentValue(name: string): Promise<{ value?: string; version?: n
 export async function promote(event: unknown): Promise<PromotionResult> {
   const parameterName = environment().ACTIVE_MODEL_PARAMETER_NAME;
   const input = parseInput(promoteInput, event, 'Promote');
-  const current = await currentValue(parameterName);
+  const current = await readParameter(ssm, parameterName);
   if (isAlreadyPromoted(current.value, input.runId, input.deploymentArn)) {
     logger.info('already promoted by an earlier attempt', { parameterName, version: current.version });
     return { promoted: true, parameterName, ...(current.version !== undefined ? { version: current.version } : {}) };
   }
   const value = activeModelValue({ ...input, promotedAt: new Date().toISOString() });
-  const out = await ssm.send(
-    new PutParameterCommand({ Name: parameterName, Value: JSON.stringify(value), Type: 'String', Overwrite: true }),
-  );
-  logger.info('promoted', { parameterName, version: out.Version, previousVersion: current.version });
-  return { promoted: true, parameterName, ...(out.Version !== undefined ? { version: out.Version } : {}) };
+  const version = await writeParameter(ssm, parameterName, value);
+  logger.info('promoted', { parameterName, version, previousVersion: current.version });
+  return { promoted: true, parameterName, version };
 }
 
 export const handler = promote;

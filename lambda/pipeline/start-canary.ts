@@ -5,7 +5,8 @@ import { readActiveModel } from '../shared/active-model';
 import { canaryStart, canaryTimeProblem } from '../shared/canary-decision';
 import { activeModelValue } from '../shared/promotion';
 import type { CanaryStarted } from '../shared/training-contracts';
-import { CanaryRefused, clock, readCanaryAlarms, readParameter, writeParameter } from './canary-aws';
+import { readParameter, writeParameter } from './active-model-parameter';
+import { CanaryRefused, clock, readCanaryAlarms } from './canary-aws';
 import { envTypes, logger, parseInput, readEnvironment, tracer } from './common';
 import { promoteInput } from './promote';
 

@@ -1,8 +1,3 @@
-import {
-  GetFoundationModelCommand,
-  type GetFoundationModelCommandInput,
-  type GetFoundationModelCommandOutput,
-} from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import {
   CloudWatchClient,
@@ -167,16 +162,6 @@ beforeEach(() => {
   // No alarm changed state between two checks unless a test's DescribeAlarms says so (Check canary reads the history).
   cloudwatch.on(DescribeAlarmHistoryCommand).resolves({ $metadata, AlarmHistoryItems: [] });
   bedrock = new FakeBedrock(s3, { judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
-  bedrock.mock
-    .on(GetFoundationModelCommand)
-    .callsFake(async (input: GetFoundationModelCommandInput): Promise<GetFoundationModelCommandOutput> => ({
-      $metadata,
-      modelDetails: {
-        modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,
-        modelId: input.modelIdentifier,
-        modelLifecycle: { status: 'ACTIVE' },
-      },
-    }));
   // Start canary reads the clock once, then each check: canaryCheckMinutes (5) later than the one before.
   let reads = 0;
   jest.spyOn(clock, 'now').mockImplementation(() => new Date(STARTED + 5 * 60_000 * reads++));

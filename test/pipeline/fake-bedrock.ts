@@ -6,6 +6,7 @@ import {
   CreateModelCustomizationJobCommand,
   GetCustomModelDeploymentCommand,
   GetEvaluationJobCommand,
+  GetFoundationModelCommand,
   GetModelCustomizationJobCommand,
   InternalServerException,
   ListCustomModelDeploymentsCommand,
@@ -42,6 +43,8 @@ import {
   type StopEvaluationJobCommandOutput,
   type GetEvaluationJobCommandInput,
   type GetEvaluationJobCommandOutput,
+  type GetFoundationModelCommandInput,
+  type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import {
   ListObjectsV2Command,
@@ -115,6 +118,18 @@ export class FakeBedrock {
   ) {
     const jobStatuses = [...(options.jobStatuses ?? ['InProgress', 'Completed'])];
     const deploymentStatuses = [...(options.deploymentStatuses ?? ['Creating', 'Active'])];
+
+    // Every model is ACTIVE (Preflight reads the lifecycle); a test that needs another status overrides this.
+    this.mock
+      .on(GetFoundationModelCommand)
+      .callsFake(async (input: GetFoundationModelCommandInput): Promise<GetFoundationModelCommandOutput> => ({
+        $metadata,
+        modelDetails: {
+          modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,
+          modelId: input.modelIdentifier,
+          modelLifecycle: { status: 'ACTIVE' },
+        },
+      }));
 
     let throttles = options.throttleFirstCreates ?? 0;
     this.mock

@@ -1,9 +1,4 @@
-import {
-  CreateEvaluationJobCommand,
-  GetFoundationModelCommand,
-  type GetFoundationModelCommandInput,
-  type GetFoundationModelCommandOutput,
-} from '@aws-sdk/client-bedrock';
+import { CreateEvaluationJobCommand } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import {
   CloudWatchClient,
@@ -165,16 +160,6 @@ afterAll(() => {
 
 function fakeBedrock(options: FakeBedrockOptions = {}): FakeBedrock {
   bedrock = new FakeBedrock(s3, options);
-  bedrock.mock
-    .on(GetFoundationModelCommand)
-    .callsFake(async (input: GetFoundationModelCommandInput): Promise<GetFoundationModelCommandOutput> => ({
-      $metadata,
-      modelDetails: {
-        modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,
-        modelId: input.modelIdentifier,
-        modelLifecycle: { status: 'ACTIVE' },
-      },
-    }));
   return bedrock;
 }
 

@@ -3,8 +3,6 @@ import {
   CreateEvaluationJobCommand,
   CreateModelCustomizationJobCommand,
   GetFoundationModelCommand,
-  type GetFoundationModelCommandInput,
-  type GetFoundationModelCommandOutput,
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -92,19 +90,9 @@ afterAll(() => {
   sns.restore();
 });
 
-/** Bedrock's control plane (FakeBedrock) plus the model lifecycle Preflight reads, on the same client mock. */
+/** Bedrock's control plane, the model lifecycle Preflight reads included (FakeBedrock). */
 function fakeBedrock(options: FakeBedrockOptions = {}): FakeBedrock {
   bedrock = new FakeBedrock(s3, options);
-  bedrock.mock
-    .on(GetFoundationModelCommand)
-    .callsFake(async (input: GetFoundationModelCommandInput): Promise<GetFoundationModelCommandOutput> => ({
-      $metadata,
-      modelDetails: {
-        modelArn: `arn:aws:bedrock:us-east-1::foundation-model/${input.modelIdentifier}`,
-        modelId: input.modelIdentifier,
-        modelLifecycle: { status: 'ACTIVE' },
-      },
-    }));
   return bedrock;
 }
 

@@ -1,14 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import {
-  BedrockRuntimeClient,
-  ConverseCommand,
-  type ConverseCommandInput,
-  type ConverseCommandOutput,
-} from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import { SendMessageCommand, SQSClient, type SendMessageCommandOutput } from '@aws-sdk/client-sqs';
-import { GetParameterCommand, SSMClient, type GetParameterCommandOutput } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { normaliseQuery } from '../../lambda/router/cache';
@@ -17,18 +12,18 @@ import { METRIC, VARIANT_DIMENSION } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
 import { activeModelFrom, withCanary, withoutCanary, type ActiveModel } from '../../lambda/shared/active-model';
+import { parseShadowMessage, queryBucket } from '../../lambda/shared/shadow';
 import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
+import { AUDIO, DEPLOYMENT, METADATA, parameterReply, ROUTER_SETTINGS, studentReply } from '../helpers/router-fixtures';
 
 /** The fixtures' promoted students were trained on student-v1 (JSON answers): they must keep working. */
 const V1_PROMPT = STUDENT_FORMATS['student-v1'].prompt;
-import { parseShadowMessage, queryBucket } from '../../lambda/shared/shadow';
 
 const bedrockMock = mockClient(BedrockRuntimeClient);
 const ssmMock = mockClient(SSMClient);
 const sqsMock = mockClient(SQSClient);
 
-const PARAMETER = '/intent-router/test/active-model';
-const INCUMBENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';
+const INCUMBENT_ARN = DEPLOYMENT;
 const CANDIDATE_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/zzz999yyy888';
 const INCUMBENT: ActiveModel = activeModelFrom({
   deploymentArn: INCUMBENT_ARN,
@@ -49,41 +44,6 @@ const canaryOf = (share: number, studentPromptVersion = 'student-v1') =>
     metrics: {},
   });
 
-const SETTINGS: RouterSettings = {
-  activeModelParameter: PARAMETER,
-  parameterCacheTtlSeconds: 60,
-  latencyBudgetMs: 1000,
-  defaultWeights: { visual: 0.4, audio: 0.2, transcription: 0.2, metadata: 0.2 },
-  cacheSize: 100,
-  cacheTtlSeconds: 300,
-  logQueries: false,
-  maxTokens: 80,
-  corsAllowOrigins: [],
-};
-
-/** A Converse reply in the SDK's real shape. */
-const reply = (text: string): ConverseCommandOutput => ({
-  $metadata: { httpStatusCode: 200, requestId: 'req-1', attempts: 1, totalRetryDelay: 0 },
-  output: { message: { role: 'assistant', content: [{ text }] } },
-  stopReason: 'end_turn',
-  usage: { inputTokens: 41, outputTokens: 23, totalTokens: 64 },
-  metrics: { latencyMs: 180 },
-});
-const AUDIO = '{"visual":0.3,"audio":0.6,"transcription":0,"metadata":0.1}';
-const METADATA = '{"visual":0.3,"audio":0,"transcription":0.1,"metadata":0.6}';
-
-const parameter = (value: string): GetParameterCommandOutput => ({
-  $metadata: { httpStatusCode: 200, requestId: 'ssm-1' },
-  Parameter: {
-    Name: PARAMETER,
-    Type: 'String',
-    Value: value,
-    Version: 3,
-    DataType: 'text',
-    ARN: `arn:aws:ssm:us-east-1:123456789012:parameter${PARAMETER}`,
-    LastModifiedDate: new Date('2026-11-26T10:00:00Z'),
-  },
-});
 const event = (body: unknown, path = '/v1/route') => ({
   resource: path,
   path,
@@ -106,7 +66,7 @@ function build(overrides: Partial<RouterSettings> = {}, sqs?: SQSClient, random:
   const metrics = new Metrics({ namespace: 'Test', serviceName: 'intent-router' });
   const records: EmfRecord[] = [];
   const handler = buildRouterHandler({
-    settings: { ...SETTINGS, ...overrides },
+    settings: { ...ROUTER_SETTINGS, ...overrides },
     bedrock: new BedrockRuntimeClient({ region: 'us-east-1' }),
     parameters: new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) }),
     ...(sqs ? { sqs, random } : {}),
@@ -135,7 +95,7 @@ function answerByDeployment() {
   bedrockMock
     .on(ConverseCommand)
     .callsFake((input: ConverseCommandInput) =>
-      Promise.resolve(reply(input.modelId === CANDIDATE_ARN ? AUDIO : METADATA)),
+      Promise.resolve(studentReply(input.modelId === CANDIDATE_ARN ? AUDIO : METADATA)),
     );
 }
 
@@ -157,7 +117,7 @@ describe('router canary: the split', () => {
   it.each([0.05, 0.1, 0.25])(
     'sends %p of 10,000 distinct queries to the candidate (within 1 point), with the student prompt',
     async (share) => {
-      ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(share))));
+      ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(canaryOf(share))));
       answerByDeployment();
       const { handler, sum } = build({ cacheSize: 0 });
       let candidate = 0;
@@ -182,7 +142,7 @@ describe('router canary: the split', () => {
   );
 
   it('routes the same query (whatever its case and spacing) to the same variant every time', async () => {
-    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(0.3))));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(canaryOf(0.3))));
     answerByDeployment();
     const { handler } = build({ cacheSize: 0 });
     for (const base of [queryIn('candidate', 0.3, 'cat'), queryIn('incumbent', 0.3, 'cat')]) {
@@ -198,7 +158,7 @@ describe('router canary: the split', () => {
 
   it('keeps a version-1 value (no schemaVersion, no canary) on the incumbent, with no per-variant record', async () => {
     const { schemaVersion: _v, ...v1 } = INCUMBENT;
-    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(v1)));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(v1)));
     answerByDeployment();
     const { handler, records, dimensionSets } = build();
     for (let i = 0; i < 50; i++) {
@@ -216,9 +176,9 @@ describe('router canary: cache, metrics, refusals', () => {
     const query = queryIn('candidate', 0.2);
     ssmMock
       .on(GetParameterCommand)
-      .resolvesOnce(parameter(JSON.stringify(canaryOf(0.2))))
-      .resolvesOnce(parameter(JSON.stringify(canaryOf(0.2))))
-      .resolves(parameter(JSON.stringify(withoutCanary(canaryOf(0.2)))));
+      .resolvesOnce(parameterReply(JSON.stringify(canaryOf(0.2))))
+      .resolvesOnce(parameterReply(JSON.stringify(canaryOf(0.2))))
+      .resolves(parameterReply(JSON.stringify(withoutCanary(canaryOf(0.2)))));
     answerByDeployment();
     const { handler } = build({ parameterCacheTtlSeconds: 0 });
     const routeOnce = async () => routeResponseSchema.parse(JSON.parse((await handler(event({ query }))).body));
@@ -233,12 +193,12 @@ describe('router canary: cache, metrics, refusals', () => {
   });
 
   it('tags every per-query metric with the variant, in a record of its own; service-wide figures unchanged', async () => {
-    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(0.5))));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(canaryOf(0.5))));
     // The candidate replies unusably: its InvalidReplies and Fallbacks must show under Variant=candidate only.
     bedrockMock
       .on(ConverseCommand)
       .callsFake((input: ConverseCommandInput) =>
-        Promise.resolve(reply(input.modelId === CANDIDATE_ARN ? 'not json at all' : METADATA)),
+        Promise.resolve(studentReply(input.modelId === CANDIDATE_ARN ? 'not json at all' : METADATA)),
       );
     const { handler, sum, dimensionSets, records } = build();
     const queries = [queryIn('candidate', 0.5, 'a'), queryIn('incumbent', 0.5, 'b'), queryIn('candidate', 0.5, 'c')];
@@ -259,7 +219,7 @@ describe('router canary: cache, metrics, refusals', () => {
   });
 
   it('serves the candidate share with the incumbent when its prompt version is unknown to the router, counted and warned once', async () => {
-    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(0.5, 'student-v0'))));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(canaryOf(0.5, 'student-v0'))));
     answerByDeployment();
     const { handler, sum, warn } = build();
     const queries = [queryIn('candidate', 0.5, 'x'), queryIn('candidate', 0.5, 'y'), queryIn('incumbent', 0.5, 'z')];
@@ -290,7 +250,7 @@ describe('router canary: cache, metrics, refusals', () => {
       queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/shadow',
     };
     const queries = [queryIn('candidate', 0.5, 'u'), queryIn('incumbent', 0.5, 'v')];
-    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(0.5))));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(canaryOf(0.5))));
     await build({ shadow }, sqs, () => 0.5).handler(event({ queries }, '/v1/route/batch'));
 
     const bodies = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input.MessageBody ?? '');
@@ -313,9 +273,9 @@ describe('router canary: cache, metrics, refusals', () => {
     const shadow = { sampleRate: 1, queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/shadow' };
     const queries = [queryIn('candidate', 0.5, 's'), queryIn('incumbent', 0.5, 't')];
 
-    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(canaryOf(0.5))));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(canaryOf(0.5))));
     await build({ shadow }, sqs).handler(event({ queries }, '/v1/route/batch'));
-    ssmMock.on(GetParameterCommand).resolves(parameter(JSON.stringify(INCUMBENT)));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(JSON.stringify(INCUMBENT)));
     await build({ shadow }, sqs).handler(event({ queries }, '/v1/route/batch'));
 
     const messages = sqsMock

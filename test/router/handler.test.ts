@@ -8,15 +8,8 @@ import {
   ResourceNotFoundException,
   ThrottlingException,
   type ConverseCommandInput,
-  type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
-import {
-  GetParameterCommand,
-  InternalServerError,
-  ParameterNotFound,
-  SSMClient,
-  type GetParameterCommandOutput,
-} from '@aws-sdk/client-ssm';
+import { GetParameterCommand, InternalServerError, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { HttpHandlerOptions, HttpRequest } from '@smithy/types';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -39,6 +32,16 @@ import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
 import { teacherPrompt } from '../../lambda/shared/prompts';
 import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
+import {
+  AUDIO,
+  DEPLOYMENT,
+  METADATA,
+  PARAMETER,
+  parameterReply,
+  PROMOTED,
+  ROUTER_SETTINGS,
+  studentReply,
+} from '../helpers/router-fixtures';
 
 /** The fixtures' promoted students were trained on student-v1 (JSON answers): they must keep working. */
 const V1_PROMPT = STUDENT_FORMATS['student-v1'].prompt;
@@ -46,53 +49,10 @@ const V1_PROMPT = STUDENT_FORMATS['student-v1'].prompt;
 const bedrockMock = mockClient(BedrockRuntimeClient);
 const ssmMock = mockClient(SSMClient);
 
-const DEPLOYMENT = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';
 const FALLBACK = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
-const PARAMETER = '/intent-router/test/active-model';
-const PROMOTED = JSON.stringify({
-  deploymentArn: DEPLOYMENT,
-  modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc',
-  runId: 'run-1',
-  promotedAt: '2026-11-25T20:00:00.000Z',
-  studentPromptVersion: 'student-v1',
-  metrics: { judgeScore: 4.1 },
-});
-const DEFAULT_WEIGHTS = { visual: 0.4, audio: 0.2, transcription: 0.2, metadata: 0.2 };
-const SETTINGS: RouterSettings = {
-  activeModelParameter: PARAMETER,
-  parameterCacheTtlSeconds: 60,
-  latencyBudgetMs: 400,
-  defaultWeights: DEFAULT_WEIGHTS,
-  cacheSize: 100,
-  cacheTtlSeconds: 300,
-  logQueries: false,
-  maxTokens: 80,
-  corsAllowOrigins: [],
-};
+const DEFAULT_WEIGHTS = ROUTER_SETTINGS.defaultWeights;
+const SETTINGS: RouterSettings = { ...ROUTER_SETTINGS, latencyBudgetMs: 400 };
 
-/** A Converse reply in the SDK's real shape. */
-const reply = (text: string): ConverseCommandOutput => ({
-  $metadata: { httpStatusCode: 200, requestId: 'req-1', attempts: 1, totalRetryDelay: 0 },
-  output: { message: { role: 'assistant', content: [{ text }] } },
-  stopReason: 'end_turn',
-  usage: { inputTokens: 41, outputTokens: 23, totalTokens: 64 },
-  metrics: { latencyMs: 180 },
-});
-const AUDIO = '{"visual":0.3,"audio":0.6,"transcription":0,"metadata":0.1}';
-const METADATA = '{"visual":0.3,"audio":0,"transcription":0.1,"metadata":0.6}';
-
-const parameter = (value: string): GetParameterCommandOutput => ({
-  $metadata: { httpStatusCode: 200, requestId: 'ssm-1' },
-  Parameter: {
-    Name: PARAMETER,
-    Type: 'String',
-    Value: value,
-    Version: 2,
-    DataType: 'text',
-    ARN: `arn:aws:ssm:us-east-1:123456789012:parameter${PARAMETER}`,
-    LastModifiedDate: new Date('2026-11-25T20:00:00Z'),
-  },
-});
 const meta = { $metadata: { httpStatusCode: 400, requestId: 'err-1' } };
 
 const event = (body: unknown, path = '/v1/route'): APIGatewayProxyEvent =>
@@ -146,8 +106,8 @@ beforeEach(() => {
 
 describe('router handler: happy path', () => {
   it('answers with the promoted student, sending the student prompt at temperature 0', async () => {
-    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves(parameter(PROMOTED));
-    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves(parameterReply(PROMOTED));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
     const { handler, counted } = build();
 
     const result = await handler(event({ query: '  dog barking loudly ' }), { awsRequestId: 'lambda-1' });
@@ -179,8 +139,8 @@ describe('router handler: happy path', () => {
 
   it('asks a student-v2 model in its compact format: its prompt, a 10-token budget, the same API reply', async () => {
     const promotedV2 = PROMOTED.replace('student-v1', 'student-v2');
-    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves(parameter(promotedV2));
-    bedrockMock.on(ConverseCommand).resolves(reply('3 6 0 1'));
+    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves(parameterReply(promotedV2));
+    bedrockMock.on(ConverseCommand).resolves(studentReply('3 6 0 1'));
     const { handler } = build();
 
     const result = await handler(event({ query: 'dog barking loudly' }), { awsRequestId: 'lambda-1' });
@@ -206,9 +166,9 @@ describe('router handler: happy path', () => {
   ])('falls back when a student-v2 model answers %s (counted as an invalid reply)', async (_case, text) => {
     ssmMock
       .on(GetParameterCommand, { Name: PARAMETER })
-      .resolves(parameter(PROMOTED.replace('student-v1', 'student-v2')));
-    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).resolves(reply(text));
-    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(METADATA));
+      .resolves(parameterReply(PROMOTED.replace('student-v1', 'student-v2')));
+    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).resolves(studentReply(text));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(studentReply(METADATA));
     const { handler, counted } = build({ fallbackModelId: FALLBACK });
 
     const result = await handler(event({ query: 'dog barking loudly' }), { awsRequestId: 'lambda-1' });
@@ -222,8 +182,8 @@ describe('router handler: happy path', () => {
   });
 
   it('reads the parameter once per TTL, not per request', async () => {
-    ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED));
-    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(PROMOTED));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
     const { handler } = build();
     await handler(event({ query: 'one' }));
     await handler(event({ query: 'two' }));
@@ -231,8 +191,8 @@ describe('router handler: happy path', () => {
   });
 
   it('does not log the query unless logQueries is on', async () => {
-    ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED));
-    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(PROMOTED));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
     for (const logQueries of [false, true]) {
       const { handler, logger } = build({ logQueries });
       const info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
@@ -290,12 +250,12 @@ describe('router handler: bad input is a 400 naming the field, never a 5xx', () 
 });
 
 describe('router handler: untrusted model replies', () => {
-  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED)));
+  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameterReply(PROMOTED)));
 
   it('accepts a reply wrapped in prose and code fences', async () => {
     bedrockMock
       .on(ConverseCommand)
-      .resolves(reply(`Sure! Here are the weights:\n\`\`\`json\n${METADATA}\n\`\`\`\nHope it helps.`));
+      .resolves(studentReply(`Sure! Here are the weights:\n\`\`\`json\n${METADATA}\n\`\`\`\nHope it helps.`));
     const { handler } = build();
     expect(routed(await handler(event({ query: 'Taylor Swift' })))).toMatchObject({
       source: 'student',
@@ -310,7 +270,7 @@ describe('router handler: untrusted model replies', () => {
     ['not summing to 1', '{"visual":0.9,"audio":0.9,"transcription":0,"metadata":0}'],
     ['empty', ''],
   ])('falls back to the default on a %s reply, counting it', async (_name, text) => {
-    bedrockMock.on(ConverseCommand).resolves(reply(text));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(text));
     const { handler, counted } = build();
     const result = routed(await handler(event({ query: 'q' })));
     expect(result).toMatchObject({
@@ -325,8 +285,8 @@ describe('router handler: untrusted model replies', () => {
   });
 
   it('asks the fallback model, with the teacher prompt, when the student replies unusably', async () => {
-    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).resolves(reply('no idea'));
-    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(METADATA));
+    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).resolves(studentReply('no idea'));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(studentReply(METADATA));
     const { handler } = build({ fallbackModelId: FALLBACK });
     expect(routed(await handler(event({ query: 'Taylor Swift' })))).toMatchObject({
       source: 'fallback-model',
@@ -338,10 +298,10 @@ describe('router handler: untrusted model replies', () => {
 });
 
 describe('router handler: latency budget, throttling and faults', () => {
-  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED)));
+  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameterReply(PROMOTED)));
 
   it('answers with the default within the budget when the student is too slow', async () => {
-    bedrockMock.on(ConverseCommand).callsFake(() => delay(3000, reply(AUDIO)));
+    bedrockMock.on(ConverseCommand).callsFake(() => delay(3000, studentReply(AUDIO)));
     const { handler, counted } = build({ latencyBudgetMs: 300 });
     const started = Date.now();
     const result = routed(await handler(event({ query: 'slow one' })));
@@ -353,8 +313,8 @@ describe('router handler: latency budget, throttling and faults', () => {
   });
 
   it('gives the fallback model what is left of the budget, then the default', async () => {
-    ssmMock.on(GetParameterCommand).resolves(parameter('none'));
-    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).callsFake(() => delay(3000, reply(AUDIO)));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply('none'));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).callsFake(() => delay(3000, studentReply(AUDIO)));
     const { handler } = build({ latencyBudgetMs: 250, fallbackModelId: FALLBACK });
     const started = Date.now();
     const result = routed(await handler(event({ query: 'slow fallback' })));
@@ -363,8 +323,8 @@ describe('router handler: latency budget, throttling and faults', () => {
   });
 
   it('gives a hanging student only its share, so the fallback model answers within the budget', async () => {
-    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).callsFake(() => delay(3000, reply(AUDIO)));
-    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).callsFake(() => delay(30, reply(METADATA)));
+    bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).callsFake(() => delay(3000, studentReply(AUDIO)));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).callsFake(() => delay(30, studentReply(METADATA)));
     const { handler, counted } = build({ latencyBudgetMs: 400, fallbackModelId: FALLBACK });
     const started = Date.now();
     const result = routed(await handler(event({ query: 'student hangs' })));
@@ -380,7 +340,7 @@ describe('router handler: latency budget, throttling and faults', () => {
   });
 
   it('answers the default within the budget when the student and the fallback model both hang', async () => {
-    bedrockMock.on(ConverseCommand).callsFake(() => delay(3000, reply(AUDIO)));
+    bedrockMock.on(ConverseCommand).callsFake(() => delay(3000, studentReply(AUDIO)));
     const { handler, counted } = build({ latencyBudgetMs: 400, fallbackModelId: FALLBACK });
     const started = Date.now();
     const result = routed(await handler(event({ query: 'everything hangs' })));
@@ -442,7 +402,7 @@ describe('router handler: latency budget, throttling and faults', () => {
     bedrockMock
       .on(ConverseCommand, { modelId: DEPLOYMENT })
       .rejects(new ThrottlingException({ message: 'Too many requests, please wait before trying again.', ...meta }));
-    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(AUDIO));
+    bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(studentReply(AUDIO));
     const { handler, counted } = build({ fallbackModelId: FALLBACK });
     expect(routed(await handler(event({ query: 'q' })))).toMatchObject({ source: 'fallback-model', dominant: 'audio' });
     expect(counted(METRIC.throttles)).toBe(1);
@@ -467,7 +427,7 @@ describe('router handler: latency budget, throttling and faults', () => {
     '%s on the student: the fallback model answers, an error metric, logged once per container',
     async (_name, error) => {
       bedrockMock.on(ConverseCommand, { modelId: DEPLOYMENT }).rejects(error());
-      bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(reply(AUDIO));
+      bedrockMock.on(ConverseCommand, { modelId: FALLBACK }).resolves(studentReply(AUDIO));
       const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
       for (const query of ['first', 'second', 'third']) {
         expect(routed(await handler(event({ query })))).toMatchObject({ source: 'fallback-model', dominant: 'audio' });
@@ -494,8 +454,8 @@ describe('router handler: latency budget, throttling and faults', () => {
 
 describe('router handler: the active-model parameter', () => {
   it('serves the fallback model (teacher prompt) before any promotion', async () => {
-    ssmMock.on(GetParameterCommand).resolves(parameter('none'));
-    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply('none'));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
     const { handler, counted } = build({ fallbackModelId: FALLBACK });
     expect(routed(await handler(event({ query: 'q' })))).toMatchObject({ source: 'fallback-model', model: FALLBACK });
     expect(bedrockMock.commandCalls(ConverseCommand)[0]?.args[0].input.system).toEqual([{ text: teacherPrompt() }]);
@@ -522,8 +482,8 @@ describe('router handler: the active-model parameter', () => {
     ['a JSON value without a deployment', '{"runId":"x"}'],
     ['a model trained with another student prompt', PROMOTED.replace('student-v1', 'student-v0')],
   ])('treats %s as nothing promoted, logging it once', async (_name, value) => {
-    ssmMock.on(GetParameterCommand).resolves(parameter(value));
-    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    ssmMock.on(GetParameterCommand).resolves(parameterReply(value));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
     const { handler, warn } = build({ fallbackModelId: FALLBACK, parameterCacheTtlSeconds: 0 });
     for (const query of ['a', 'b']) {
       expect(routed(await handler(event({ query })))).toMatchObject({ source: 'fallback-model' });
@@ -559,7 +519,7 @@ describe('router handler: SSM faults and bursts (stale-while-error, backoff, sin
         'clearTimeout',
       ],
     });
-    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
   });
   afterEach(() => jest.useRealTimers());
 
@@ -569,9 +529,9 @@ describe('router handler: SSM faults and bursts (stale-while-error, backoff, sin
   it('keeps serving the promoted student when a refresh fails after the TTL, counts the error, retries after a backoff', async () => {
     ssmMock
       .on(GetParameterCommand)
-      .resolvesOnce(parameter(PROMOTED))
+      .resolvesOnce(parameterReply(PROMOTED))
       .rejectsOnce(ssmDown())
-      .resolves(parameter(PROMOTED.replace('abc123def456', 'fed654cba321')));
+      .resolves(parameterReply(PROMOTED.replace('abc123def456', 'fed654cba321')));
     const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
     expect(routed(await handler(event({ query: 'one' })))).toMatchObject({ source: 'student', model: DEPLOYMENT });
 
@@ -597,7 +557,7 @@ describe('router handler: SSM faults and bursts (stale-while-error, backoff, sin
   });
 
   it('on a cold container with SSM failing, serves the fallback (as before), counts it, and retries within seconds', async () => {
-    ssmMock.on(GetParameterCommand).rejectsOnce(ssmDown()).resolves(parameter(PROMOTED));
+    ssmMock.on(GetParameterCommand).rejectsOnce(ssmDown()).resolves(parameterReply(PROMOTED));
     const { handler, counted, warn } = build({ fallbackModelId: FALLBACK });
     expect(routed(await handler(event({ query: 'one' })))).toMatchObject({ source: 'fallback-model', model: FALLBACK });
     expect(counted(METRIC.activeModelReadErrors)).toBe(1);
@@ -609,7 +569,7 @@ describe('router handler: SSM faults and bursts (stale-while-error, backoff, sin
   });
 
   it('backs off exponentially while SSM stays down, up to a minute, counting every failed read', async () => {
-    ssmMock.on(GetParameterCommand).resolvesOnce(parameter(PROMOTED)).rejects(ssmDown());
+    ssmMock.on(GetParameterCommand).resolvesOnce(parameterReply(PROMOTED)).rejects(ssmDown());
     const { handler, counted } = build({ parameterCacheTtlSeconds: 300 });
     await handler(event({ query: 'warm' }));
     clock.advance(300_000 + 1);
@@ -638,7 +598,7 @@ describe('router handler: SSM faults and bursts (stale-while-error, backoff, sin
   });
 
   it('answers a burst of concurrent requests on a cold container from one GetParameter call', async () => {
-    ssmMock.on(GetParameterCommand).callsFake(() => delay(30, parameter(PROMOTED)));
+    ssmMock.on(GetParameterCommand).callsFake(() => delay(30, parameterReply(PROMOTED)));
     const { handler } = build();
     const queries = Array.from({ length: 25 }, (_, i) => `burst query ${i}`);
     const answers = await Promise.all(queries.map((query) => handler(event({ query }))));
@@ -658,10 +618,10 @@ describe('router handler: SSM faults and bursts (stale-while-error, backoff, sin
 });
 
 describe('router handler: cache and batch', () => {
-  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED)));
+  beforeEach(() => ssmMock.on(GetParameterCommand).resolves(parameterReply(PROMOTED)));
 
   it('answers a repeat (after normalising) from the cache', async () => {
-    bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+    bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
     const { handler, counted } = build();
     const first = routed(await handler(event({ query: 'Dog barking loudly' })));
     const second = routed(await handler(event({ query: '  dog   BARKING loudly ' })));
@@ -675,7 +635,7 @@ describe('router handler: cache and batch', () => {
     bedrockMock
       .on(ConverseCommand)
       .rejectsOnce(new ThrottlingException({ message: 'slow down', ...meta }))
-      .resolves(reply(AUDIO));
+      .resolves(studentReply(AUDIO));
     const { handler } = build();
     expect(routed(await handler(event({ query: 'x' }))).source).toBe('default');
     expect(routed(await handler(event({ query: 'x' }))).source).toBe('student');
@@ -689,7 +649,7 @@ describe('router handler: cache and batch', () => {
     const delays: Record<string, number> = { first: 120, second: 60, third: 5 };
     bedrockMock.on(ConverseCommand).callsFake((input: ConverseCommandInput) => {
       const query = queryOf(input);
-      return delay(delays[query] ?? 0, reply(query === 'second' ? METADATA : AUDIO));
+      return delay(delays[query] ?? 0, studentReply(query === 'second' ? METADATA : AUDIO));
     });
     const { handler } = build();
     const started = Date.now();
@@ -725,8 +685,8 @@ describe('the deployed handler module', () => {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     try {
-      ssmMock.on(GetParameterCommand).resolves(parameter(PROMOTED));
-      bedrockMock.on(ConverseCommand).resolves(reply(AUDIO));
+      ssmMock.on(GetParameterCommand).resolves(parameterReply(PROMOTED));
+      bedrockMock.on(ConverseCommand).resolves(studentReply(AUDIO));
       const mod = await import('../../lambda/router/handler');
       const result = await mod.handler(event({ query: 'dog barking' }), { awsRequestId: 'l-1' });
       expect(routed(result)).toMatchObject({ source: 'student', model: DEPLOYMENT });

@@ -12,32 +12,14 @@ import { SHADOW_HANDOFF_TIMEOUT_MS } from '../../lambda/router/shadow';
 import { buildRouterHandler } from '../../lambda/router/wiring';
 import { parseShadowMessage, queryBucket } from '../../lambda/shared/shadow';
 import { converseReply } from '../helpers/aws-mocks';
+import { AUDIO, DEPLOYMENT, PROMOTED, ROUTER_SETTINGS } from '../helpers/router-fixtures';
+import { seededRandom } from '../helpers/simulated-teacher';
 
 const bedrockMock = mockClient(BedrockRuntimeClient);
 const ssmMock = mockClient(SSMClient);
 const sqsMock = mockClient(SQSClient);
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/intent-router-test-shadow';
-const DEPLOYMENT = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';
-const PROMOTED = JSON.stringify({
-  deploymentArn: DEPLOYMENT,
-  modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc',
-  runId: 'run-1',
-  promotedAt: '2026-11-25T20:00:00.000Z',
-  studentPromptVersion: 'student-v1',
-});
-const AUDIO = '{"visual":0.3,"audio":0.6,"transcription":0,"metadata":0.1}';
-const BASE: RouterSettings = {
-  activeModelParameter: '/intent-router/test/active-model',
-  parameterCacheTtlSeconds: 60,
-  latencyBudgetMs: 1000,
-  defaultWeights: { visual: 0.4, audio: 0.2, transcription: 0.2, metadata: 0.2 },
-  cacheSize: 100,
-  cacheTtlSeconds: 300,
-  logQueries: false,
-  maxTokens: 80,
-  corsAllowOrigins: [],
-};
 const sent = (): SendMessageCommandOutput => ({
   $metadata: { httpStatusCode: 200, requestId: 'sqs-1' },
   MessageId: '5fea7756-0ea4-451a-a703-a558b933e274',
@@ -53,18 +35,6 @@ const event = (body: unknown, path = '/v1/route') => ({
   requestContext: { requestId: 'api-req-1' },
 });
 
-/** A seeded uniform generator (mulberry32): reproducible draws. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function build(sampleRate: number, random?: () => number, overrides: Partial<RouterSettings> = {}) {
   const logger = new Logger({ serviceName: 'intent-router' });
   const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
@@ -73,7 +43,7 @@ function build(sampleRate: number, random?: () => number, overrides: Partial<Rou
   const metrics = new Metrics({ namespace: 'Test', serviceName: 'intent-router' });
   const addMetric = jest.spyOn(metrics, 'addMetric');
   const settings: RouterSettings = {
-    ...BASE,
+    ...ROUTER_SETTINGS,
     ...overrides,
     ...(sampleRate > 0 ? { shadow: { sampleRate, queueUrl: QUEUE_URL } } : {}),
   };
@@ -105,7 +75,7 @@ beforeEach(() => {
   sqsMock.reset();
   ssmMock.on(GetParameterCommand).resolves({
     $metadata: { httpStatusCode: 200 },
-    Parameter: { Name: BASE.activeModelParameter, Type: 'String', Value: PROMOTED, Version: 3 },
+    Parameter: { Name: ROUTER_SETTINGS.activeModelParameter, Type: 'String', Value: PROMOTED, Version: 3 },
   });
   bedrockMock.on(ConverseCommand).resolves(converseReply(AUDIO, { inputTokens: 41, outputTokens: 23 }));
   sqsMock.on(SendMessageCommand).resolves(sent());
@@ -115,7 +85,7 @@ describe('shadow sampling: how many', () => {
   it('samples the configured share of many distinct queries (seeded draws, within 4 standard errors)', async () => {
     const rate = 0.05;
     const n = 4000;
-    const { handler, counted } = build(rate, seeded(11));
+    const { handler, counted } = build(rate, seededRandom(11));
     for (let i = 0; i < n; i++) await handler(event({ query: `distinct query ${i}` }));
     const sampled = sqsMock.commandCalls(SendMessageCommand).length;
     const se = Math.sqrt(n * rate * (1 - rate));
@@ -241,7 +211,7 @@ describe('shadow hand-off failures change nothing for the caller', () => {
 });
 
 describe('router settings for shadow sampling', () => {
-  const env = routerEnvironment({ ...BASE, shadow: { sampleRate: 0.005, queueUrl: QUEUE_URL } });
+  const env = routerEnvironment({ ...ROUTER_SETTINGS, shadow: { sampleRate: 0.005, queueUrl: QUEUE_URL } });
   it('round-trips through the environment', () => {
     expect(parseRouterSettings(env).shadow).toEqual({
       sampleRate: 0.005,
@@ -257,7 +227,7 @@ describe('router settings for shadow sampling', () => {
   });
   it("carries the canary candidate's rate, never below the base rate", () => {
     const withCanary = routerEnvironment({
-      ...BASE,
+      ...ROUTER_SETTINGS,
       shadow: { sampleRate: 0.005, queueUrl: QUEUE_URL, canarySampleRate: 0.05 },
     });
     expect(parseRouterSettings(withCanary).shadow?.canarySampleRate).toBe(0.05);

@@ -16,6 +16,7 @@ import { PRODUCTION_RECORDS_PREFIX, readProductionLines } from '../../lambda/sha
 import { CURRENT_STUDENT_FORMAT } from '../../lambda/shared/student-format';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
 import { sqsRecord } from './fixtures';
+import { DEPLOYMENT, ROUTER_SETTINGS } from '../helpers/router-fixtures';
 
 /**
  * The production loop run locally, SDK mocked at the boundary only: the router answers sampled requests and hands
@@ -26,7 +27,6 @@ const bedrockMock = mockClient(BedrockRuntimeClient);
 const ssmMock = mockClient(SSMClient);
 const sqsMock = mockClient(SQSClient);
 const BUCKET = 'dataset-bucket';
-const DEPLOYMENT = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/intent-router-test-shadow';
 
 /** The student says audio for everything; the teacher says visual for "car" queries, audio otherwise. */
@@ -67,18 +67,7 @@ it('router sampling → hand-off → labeller → records in S3 → metrics', as
   const logger = new Logger({ serviceName: 'intent-router' });
   jest.spyOn(logger, 'info').mockImplementation(() => undefined);
   const router = buildRouterHandler({
-    settings: {
-      activeModelParameter: '/intent-router/test/active-model',
-      parameterCacheTtlSeconds: 60,
-      latencyBudgetMs: 1000,
-      defaultWeights: { visual: 0.4, audio: 0.2, transcription: 0.2, metadata: 0.2 },
-      cacheSize: 100,
-      cacheTtlSeconds: 300,
-      logQueries: false,
-      maxTokens: 80,
-      corsAllowOrigins: [],
-      shadow: { sampleRate: 1, queueUrl: QUEUE_URL },
-    },
+    settings: { ...ROUTER_SETTINGS, shadow: { sampleRate: 1, queueUrl: QUEUE_URL } },
     bedrock: new BedrockRuntimeClient({ region: 'us-east-1' }),
     parameters: new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) }),
     sqs: new SQSClient({ region: 'us-east-1' }),
