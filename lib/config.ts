@@ -37,23 +37,27 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-/** `-c retainData=false` arrives as the string "false": z.coerce.boolean would call that true. */
+/**
+ * `-c retainData=false` arrives as the string "false": z.coerce.boolean would call that true. Only true and false (any
+ * case) are read: `yes`, `1`, `on` are refused rather than guessed, the same for every boolean key.
+ */
+export const BOOLEAN_MESSAGE = 'must be true or false';
 const bool = z.preprocess((v) => {
   if (typeof v !== 'string') return v;
   const s = v.trim().toLowerCase();
-  if (['true', 'yes', '1'].includes(s)) return true;
-  if (['false', 'no', '0'].includes(s)) return false;
-  return v;
-}, z.boolean('must be true or false'));
+  return s === 'true' ? true : s === 'false' ? false : v;
+}, z.boolean(BOOLEAN_MESSAGE));
 
-/** A structured value given as JSON text on the command line. */
+/** A structured value given as JSON text on the command line; text that is not JSON is reported as such. */
+export const NOT_JSON_MESSAGE = 'is not valid JSON';
 const json = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => {
+  z.preprocess((v, ctx) => {
     if (typeof v !== 'string') return v;
     try {
       return JSON.parse(v) as unknown;
     } catch {
-      return v;
+      ctx.addIssue({ code: 'custom', message: NOT_JSON_MESSAGE, input: v });
+      return z.NEVER;
     }
   }, schema);
 
@@ -93,6 +97,8 @@ const weightsSchema = z
     metadata: z.number().min(0).max(1),
   })
   .refine((w) => Math.abs(MODALITIES.reduce((s, m) => s + w[m], 0) - 1) <= 0.001, 'the four weights must sum to 1');
+
+const API_TYPES = ['http', 'rest'] as const;
 
 export const configSchema = z
   .strictObject({
@@ -167,6 +173,11 @@ export const configSchema = z
     // --- router API ---
     apiAuth: z.enum(['iam', 'apiKey']).default('iam'),
     /**
+     * HTTP API ($1.00 per 1M requests) or REST API ($3.50). Unset: `http` with apiAuth=iam, `rest` with apiAuth=apiKey
+     * (API keys and usage plans exist only on REST APIs). Resolved in AppConfig.apiType; docs/router.md has the trade-off.
+     */
+    apiType: z.optional(z.enum(API_TYPES)),
+    /**
      * Whether this environment sets the account's API Gateway CloudWatch Logs role (one per account and Region, shared
      * by every REST API there). Off by default: set it on one environment only, where the account has no role yet.
      */
@@ -194,12 +205,32 @@ export const configSchema = z
     cacheTtlSeconds: intIn(0, 86400).default(300),
     parameterCacheTtlSeconds: intIn(0, 3600).default(60),
     logQueries: bool.default(false),
-    routerMemoryMb: intIn(128, 10240).default(512),
+    /**
+     * Share of requests whose "routed" line (request id, sources, latency) the router logs. Every request already has
+     * its access log line and its metrics; the full line for each would double the router's log bill.
+     */
+    routerLogSampleRate: numberIn(0, 1).default(0.01),
+    /**
+     * Lambda's own start and report log events per router invocation (init duration, max memory used). Off: Lambda's
+     * metrics still give duration, errors and throttles; the events cost as much as the rest of the router's logs.
+     */
+    routerPlatformLogs: bool.default(false),
+    /** The router mostly waits on Bedrock and Lambda bills GB-seconds while it waits (docs/router.md, "Sizing"). */
+    routerMemoryMb: intIn(128, 10240).default(128),
+    /**
+     * X-Ray for the router: `passThrough` traces a request only when its caller's trace header is sampled; `active`
+     * also samples on its own (1 request/s + 5 %) and turns on tracing at the REST API stage.
+     */
+    routerTracing: z.enum(['passThrough', 'active']).default('passThrough'),
     routerMaxTokens: intIn(16, 1024).default(80),
 
     // --- production loop ---
-    /** Share of live queries the teacher also labels, off the request path (0 turns the loop off). */
-    shadowSampleRate: numberIn(0, 1).default(0.005),
+    /**
+     * Share of live queries the teacher also labels, off the request path (0 turns the loop off). 0.1 % of 10M
+     * queries a month is ~330 labelled samples a day, for drift and agreement; each 0.1 % costs ~$0.39 per 1M queries
+     * (npm run -s cost -- --json: serving.parts). A canary samples its candidate at canaryShadowSampleRate instead.
+     */
+    shadowSampleRate: numberIn(0, 1).default(0.001),
     /** How long an unlabelled sample waits in the hand-off queue (SQS allows 1 minute to 14 days). */
     shadowQueueRetentionHours: intIn(1, 336).default(96),
     /** Shadow samples an alarm window needs before the agreement alarm may fire (no alarm on too few). */
@@ -227,8 +258,8 @@ export const configSchema = z
      */
     canaryShadowMinSamples: intIn(5, 100000).default(30),
     /**
-     * Shadow sample rate of the candidate's queries during a canary (at least shadowSampleRate): at the base 0.5 % a
-     * 10 % canary at 10M queries/month gets ~7 samples an hour, too few for its agreement alarm within canaryMinutes.
+     * Shadow sample rate of the candidate's queries during a canary (at least shadowSampleRate): at the base 0.1 % a
+     * 10 % canary at 10M queries/month gets ~1.4 samples an hour, too few for its agreement alarm within canaryMinutes.
      */
     canaryShadowSampleRate: numberIn(0, 1).default(0.05),
 
@@ -268,9 +299,25 @@ export const configSchema = z
     path: ['apiThrottleBurstLimit'],
     error: 'must be at least apiThrottleRateLimit',
     when: (payload) => payload.issues.length === 0,
+  })
+  .refine((c) => !(c.apiType === 'http' && c.apiAuth === 'apiKey'), {
+    path: ['apiType'],
+    error:
+      'http cannot serve apiAuth=apiKey: API keys and usage plans exist only on REST APIs. Set apiType=rest (or leave ' +
+      'it unset) to keep API keys (-c apiType=rest), or apiAuth=iam to use the HTTP API (-c apiAuth=iam)',
+    when: (payload) => payload.issues.length === 0,
   });
 
-export type AppConfig = z.output<typeof configSchema> & {
+/** API Gateway's two kinds of API the router can be served by (docs/router.md, "HTTP API or REST API"). */
+export type ApiType = (typeof API_TYPES)[number];
+
+/** The API kind an unset `apiType` resolves to: REST only where API keys need it. */
+export const resolveApiType = (c: { apiType?: ApiType | undefined; apiAuth: 'iam' | 'apiKey' }): ApiType =>
+  c.apiType ?? (c.apiAuth === 'apiKey' ? 'rest' : 'http');
+
+export type AppConfig = Omit<z.output<typeof configSchema>, 'apiType'> & {
+  /** `apiType` resolved (resolveApiType): never unset. */
+  readonly apiType: ApiType;
   /** The built-in price table with the `prices` overrides applied. */
   readonly priceTable: Readonly<Record<string, { inputPer1M: number; outputPer1M: number }>>;
 };
@@ -295,6 +342,92 @@ const CONTEXT_LOOKUP = /^[a-z][a-z0-9-]*:account=/;
 export const isCdkKey = (key: string): boolean =>
   CDK_KEY_PREFIXES.some((p) => key.startsWith(p)) || CDK_KEYS.includes(key) || CONTEXT_LOOKUP.test(key);
 
+/** The shape of each structured key, shown with its problem: what to give instead. */
+const STRUCTURED_EXAMPLES: Readonly<Record<string, string>> = {
+  defaultWeights:
+    'give visual, audio, transcription and metadata, each from 0 to 1, e.g. ' +
+    `-c defaultWeights='{"visual":0.4,"audio":0.2,"transcription":0.2,"metadata":0.2}'`,
+  prices:
+    'give a JSON object of model id to USD per 1M tokens, e.g. ' +
+    `-c prices='{"amazon.nova-micro-v1:0":{"inputPer1M":0.035,"outputPer1M":0.14}}'`,
+};
+
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'text',
+  boolean: 'true or false',
+  object: 'a JSON object',
+  record: 'a JSON object',
+  array: 'a list',
+};
+
+const MISSING = 'is missing';
+
+/** The project's wording for the issues zod words itself (schemas with a message of their own keep it). */
+function projectVoice(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? MISSING : `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}`;
+    case 'too_small':
+      return `must be ${issue.inclusive === false ? 'more than' : 'at least'} ${issue.minimum}`;
+    case 'too_big':
+      return `must be ${issue.inclusive === false ? 'less than' : 'at most'} ${issue.maximum}`;
+    case 'invalid_value': {
+      const options = issue.values.filter((v): v is string => typeof v === 'string');
+      const near = typeof issue.input === 'string' ? closestMatch(issue.input, options) : undefined;
+      const allowed = issue.values.map((v) => JSON.stringify(v)).join(' or ');
+      return `must be ${allowed}${near ? ` — did you mean "${near}"?` : ''}`;
+    }
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    default:
+      return undefined;
+  }
+}
+
+/** A value as the user typed it: JSON text in single quotes (as on a shell line), the rest as JSON, cut when long. */
+function shown(value: unknown): string {
+  const text =
+    typeof value === 'string' && value.includes('"') && !value.includes("'") ? `'${value}'` : JSON.stringify(value);
+  return text.length > 160 ? `${text.slice(0, 160)}…` : text;
+}
+
+const listed = (names: readonly string[]) =>
+  names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}` : (names[0] ?? '');
+
+/**
+ * One line per config key: the key, the value given, what is wrong (every problem inside a structured value at once:
+ * "missing audio, transcription and metadata") and the fix (the expected shape, or the accepted booleans).
+ */
+function describeIssues(issues: readonly z.core.$ZodIssue[], known: Record<string, unknown>): string[] {
+  const byKey = new Map<string, z.core.$ZodIssue[]>();
+  for (const issue of issues) {
+    const top = String(issue.path[0] ?? '');
+    byKey.set(top, [...(byKey.get(top) ?? []), issue]);
+  }
+  return [...byKey].map(([top, group]) => {
+    const inner = (issue: z.core.$ZodIssue) => issue.path.slice(1).map(String).join('.');
+    const missing = group.filter((i) => i.message === MISSING && i.path.length > 1).map(inner);
+    const others = group.filter((i) => !(i.message === MISSING && i.path.length > 1));
+    const single = others.length === 1 && missing.length === 0 ? others[0] : undefined;
+    // A single problem keeps its full path (corsAllowOrigins.0); several are told apart inside the line.
+    const label = single ? single.path.map(String).join('.') : top;
+    const what = [
+      ...(missing.length ? [`missing ${listed(missing)}`] : []),
+      ...others.map((i) => (single || i.path.length <= 1 ? i.message : `${inner(i)} ${i.message}`)),
+    ].join('; ');
+    const fix =
+      STRUCTURED_EXAMPLES[top] !== undefined
+        ? `; ${STRUCTURED_EXAMPLES[top]}`
+        : group.some((i) => i.message === BOOLEAN_MESSAGE)
+          ? ` (-c ${top}=true or -c ${top}=false)`
+          : '';
+    const given = top in known ? ` (given: ${shown(known[top])})` : '';
+    return `${label}${given}: ${what}${fix}`;
+  });
+}
+
 /** Parse raw context values (as from `app.node.getAllContext()`) into the typed config, or throw one ConfigError. */
 export function parseConfig(context: Record<string, unknown>): AppConfig {
   const ours = Object.fromEntries(Object.entries(context).filter(([k]) => !isCdkKey(k)));
@@ -308,16 +441,10 @@ export function parseConfig(context: Record<string, unknown>): AppConfig {
     }
   }
   const known = Object.fromEntries(Object.entries(ours).filter(([k]) => (CONFIG_KEYS as string[]).includes(k)));
-  const result = configSchema.safeParse(known);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      const key = issue.path.map(String).join('.');
-      const top = issue.path[0];
-      const given = typeof top === 'string' && top in known ? ` (given: ${JSON.stringify(known[top])})` : '';
-      problems.push(`${key}${given}: ${issue.message}`);
-    }
-  }
+  // zod's own wording ("Invalid input: expected number, received undefined") only where a schema has none of ours.
+  const result = configSchema.safeParse(known, { error: projectVoice });
+  if (!result.success) problems.push(...describeIssues(result.error.issues, known));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   const config = result.data;
-  return { ...config, priceTable: { ...DEFAULT_PRICES, ...config.prices } };
+  return { ...config, apiType: resolveApiType(config), priceTable: { ...DEFAULT_PRICES, ...config.prices } };
 }

@@ -1,9 +1,11 @@
+import { flagHelp, parseArgs, UsageError, type FlagSpecs } from '../lib/cli/args';
+import { runCommand } from '../lib/cli/errors';
 import { converseHttpStub } from '../test/helpers/bedrock-http-stub';
 
 /**
- * `npm run bench:generate [-- --compare] [--quota=600] [--token-quota=200000] [--shards=30] [--queries-per-shard=100]
- *  [--concurrency=10] [--label-concurrency=8] [--strategy=client|sdk-standard|sdk-adaptive]
- *  [--batch-size=N | --batch-sizes=1,5,10,20] [--batch-fault-rate=0]`
+ * `npm run bench:generate [-- --compare] [--quota 600] [--token-quota 200000] [--shards 30] [--queries-per-shard 100]
+ *  [--concurrency 10] [--label-concurrency 8] [--strategy client|sdk-standard|sdk-adaptive]
+ *  [--batch-size N | --batch-sizes 1,5,10,20] [--batch-fault-rate 0]` (`--name=value` works too; --help for all)
  *
  * Runs the Generate shard handler over 3,000 queries — 30 shards, 10 at once, as the Distributed Map runs them, each
  * with its own SDK client as separate Lambda instances would have — against a simulated teacher. Three waves of
@@ -47,37 +49,64 @@ interface Args {
 const STRATEGIES = ['sdk-adaptive', 'client', 'sdk-standard'] as const;
 type Strategy = (typeof STRATEGIES)[number];
 
-function parseArgs(argv: readonly string[]): Args {
-  const text = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-  const value = (name: string, fallback: number) => {
-    const given = text(name);
-    const n = given === undefined ? fallback : Number(given);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive whole number`);
-    return n;
-  };
-  const strategyArg = text('strategy');
-  if (strategyArg && !(STRATEGIES as readonly string[]).includes(strategyArg)) {
-    throw new Error(`--strategy must be one of ${STRATEGIES.join(', ')}`);
+const FLAGS = {
+  compare: { type: 'boolean', help: `run every retry strategy (${STRATEGIES.join(', ')}) in turn and compare them` },
+  strategy: {
+    type: 'string',
+    help: `the retry strategy: ${STRATEGIES.join(', ')}; default ${STRATEGIES[0]} (as deployed)`,
+    check: (v) => ((STRATEGIES as readonly string[]).includes(v) ? undefined : `use one of ${STRATEGIES.join(', ')}`),
+  },
+  quota: { type: 'integer', min: 1, help: 'teacher requests per minute; default 600' },
+  'token-quota': { type: 'integer', min: 1, help: 'teacher tokens per minute; default 200,000' },
+  shards: { type: 'integer', min: 1, help: 'shards; default 30' },
+  'queries-per-shard': { type: 'integer', min: 1, help: 'queries per shard; default 100' },
+  concurrency: { type: 'integer', min: 1, help: 'shards at once; default 10' },
+  'label-concurrency': { type: 'integer', min: 1, help: 'teacher calls in flight per shard; default 8' },
+  'batch-size': { type: 'integer', min: 1, max: 25, help: 'queries per labelling call; default 1' },
+  'batch-sizes': {
+    type: 'string',
+    help: 'several batch sizes in turn, e.g. 1,5,10,20',
+    check: (v) =>
+      v.split(',').every((n) => /^\d+$/.test(n.trim()) && Number(n) >= 1 && Number(n) <= 25)
+        ? undefined
+        : `"${v}" is not a comma-separated list of whole numbers from 1 to 25 (MAX_LABEL_BATCH_SIZE)`,
+  },
+  'batch-fault-rate': {
+    type: 'number',
+    min: 0,
+    max: 1,
+    help: 'share of batch items the simulated teacher spoils; default 0',
+  },
+} as const satisfies FlagSpecs;
+
+const USAGE =
+  'Usage: npm run -s bench:generate [-- --compare] [--batch-size N | --batch-sizes 1,5,10,20] [flags]\n' +
+  'Runs the Generate shard handler over 3,000 queries (30 shards, 10 at once) against a simulated teacher with\n' +
+  "Bedrock's two quotas (no AWS); takes minutes. Prints a table, then one JSON line (quotaUtilization, lost, …).\n" +
+  flagHelp(FLAGS);
+
+/** The benchmark's settings, or undefined after printing the usage for --help. */
+function benchArgs(argv: readonly string[]): Args | undefined {
+  const { flags, positionals, help } = parseArgs(argv, FLAGS);
+  if (help) {
+    console.log(USAGE);
+    return undefined;
   }
-  const sizesArg = text('batch-sizes');
-  const batchSizes = sizesArg === undefined ? [value('batch-size', 1)] : sizesArg.split(',').map(Number);
-  if (batchSizes.some((n) => !Number.isInteger(n) || n < 1 || n > 25)) {
-    throw new Error('--batch-size and --batch-sizes take whole numbers from 1 to 25 (MAX_LABEL_BATCH_SIZE)');
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  if (flags['batch-size'] !== undefined && flags['batch-sizes'] !== undefined) {
+    throw new UsageError('--batch-size and --batch-sizes exclude each other: give one');
   }
-  const faultRate = Number(text('batch-fault-rate') ?? 0);
-  if (!(faultRate >= 0 && faultRate <= 1)) throw new Error('--batch-fault-rate must be a number from 0 to 1');
+  const strategy = STRATEGIES.find((s) => s === flags.strategy) ?? STRATEGIES[0];
   return {
-    quota: value('quota', 600),
-    tokenQuota: value('token-quota', 200_000),
-    shards: value('shards', 30),
-    queriesPerShard: value('queries-per-shard', 100),
-    concurrency: value('concurrency', 10),
-    labelConcurrency: value('label-concurrency', 8),
-    strategies: argv.includes('--compare')
-      ? [...STRATEGIES]
-      : [(strategyArg as Strategy | undefined) ?? 'sdk-adaptive'],
-    batchSizes,
-    batchFaultRate: faultRate,
+    quota: flags.quota ?? 600,
+    tokenQuota: flags['token-quota'] ?? 200_000,
+    shards: flags.shards ?? 30,
+    queriesPerShard: flags['queries-per-shard'] ?? 100,
+    concurrency: flags.concurrency ?? 10,
+    labelConcurrency: flags['label-concurrency'] ?? 8,
+    strategies: flags.compare ? [...STRATEGIES] : [strategy],
+    batchSizes: flags['batch-sizes']?.split(',').map(Number) ?? [flags['batch-size'] ?? 1],
+    batchFaultRate: flags['batch-fault-rate'] ?? 0,
   };
 }
 
@@ -121,7 +150,7 @@ class MinuteQuota {
 /** Tokens of a request's text as the simulated teacher counts them (~4.3 characters per token). */
 const estimatedTokens = (text: string) => Math.ceil(text.length / 4.3);
 
-async function main(): Promise<void> {
+async function main(args: Args): Promise<void> {
   // Quiet Powertools before the handler modules create their logger and metrics.
   Object.assign(process.env, {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -139,8 +168,6 @@ async function main(): Promise<void> {
   const { runKeys } = await import('../lambda/shared/runs');
   const { faultsAtRate, SimulatedTeacher } = await import('../test/helpers/simulated-teacher');
   const { requestTexts } = await import('../test/helpers/aws-mocks');
-
-  const args = parseArgs(process.argv.slice(2));
 
   /** Bedrock runtime as seen through HTTP: both quotas, a latency per call, the Converse wire format. */
   class SimulatedBedrock {
@@ -315,7 +342,11 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ ...rows[0], compared: rows.length > 1 ? rows : undefined }));
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
+void runCommand('npm run bench:generate', async () => {
+  // Read before anything is loaded or set: --help and a bad flag return at once, nothing runs.
+  const args = benchArgs(process.argv.slice(2));
+  if (args) await main(args);
+  return 0;
+}).then((code) => {
+  process.exitCode = code;
 });

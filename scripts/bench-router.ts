@@ -22,6 +22,8 @@ import * as path from 'node:path';
 import { PROJECT_ROOT } from '../lib/constructs/function';
 import { routerEnvironment } from '../lambda/router/settings';
 import { parseConfig } from '../lib/config';
+import { flagHelp, parseArgs, UsageError } from '../lib/cli/args';
+import { runCommand } from '../lib/cli/errors';
 
 /** The deployed default (lib/config.ts), so the benchmark follows it. */
 const SHADOW_SAMPLE_RATE = parseConfig({}).shadowSampleRate;
@@ -281,7 +283,23 @@ async function main() {
   console.log(JSON.stringify(figures));
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
+const USAGE =
+  'Usage: npm run -s bench:router\n' +
+  'Measures what the router adds on top of the model call: its bundle, cold init and warm per-request time against\n' +
+  'a constant handler, in fresh Node processes with the SDK stubbed (no AWS). Prints a table, then one JSON line.\n' +
+  'Takes a few minutes; writes only under .bench/router/. Sizes: BENCH_COLD_RUNS (default 9),\n' +
+  'BENCH_WARM_RUNS (3) and BENCH_WARM_INVOCATIONS (10,000) in the environment.\n' +
+  flagHelp({});
+
+void runCommand('npm run bench:router', async () => {
+  const { positionals, help } = parseArgs(process.argv.slice(2), {});
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the benchmark takes none`);
+  await main();
+  return 0;
+}).then((code) => {
+  process.exitCode = code;
 });

@@ -1,6 +1,10 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { BUNDLING, PROJECT_ROOT } from '../lib/constructs/function';
+import { createStacks, loadConfig } from '../lib/app';
+import { BUNDLING, Function, PROJECT_ROOT } from '../lib/constructs/function';
 
 /** The router's entry, as the API construct deploys it. */
 export const ROUTER_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'router', 'handler.ts');
@@ -10,7 +14,8 @@ export const ROUTER_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'router', 'handler
  * the bundle test build exactly what is deployed. Every BUNDLING key is mapped: a new one fails to compile here.
  */
 export function esbuildOptions(): BuildOptions {
-  const { minify, sourceMap, sourcesContent, target, format, externalModules, mainFields, ...unmapped } = BUNDLING;
+  const { minify, sourceMap, sourcesContent, target, format, externalModules, mainFields, logLevel, ...unmapped } =
+    BUNDLING;
   const none: Record<string, never> = unmapped; // empty: every key is mapped below
   return {
     ...none,
@@ -23,6 +28,7 @@ export function esbuildOptions(): BuildOptions {
     format,
     external: [...externalModules],
     mainFields: [...mainFields],
+    logLevel,
   };
 }
 
@@ -40,7 +46,6 @@ export async function bundle(entry: string, outfile: string): Promise<BundleResu
     outfile,
     absWorkingDir: PROJECT_ROOT,
     metafile: true,
-    logLevel: 'error',
   });
   const outputs = result.metafile.outputs;
   const relative = path.relative(PROJECT_ROOT, outfile);
@@ -69,4 +74,32 @@ export function classicZodModules(metafile: Metafile, outfile: string): [string,
   return Object.entries(output?.inputs ?? {})
     .filter(([file, { bytesInOutput }]) => /node_modules\/zod\/(v4\/classic|v3)\//.test(file) && bytesInOutput > 0)
     .map(([file, { bytesInOutput }]) => [file, bytesInOutput]);
+}
+
+export interface AppFunction {
+  /** The house Function's construct id (Router, Report, …): unique in the app. */
+  readonly name: string;
+  readonly path: string;
+  /** The handler file's absolute path. */
+  readonly entry: string;
+}
+
+/**
+ * Every function of the app, as `npx cdk synth` builds it (cdk.json's context, the default config) but without
+ * bundling: the entries come from the constructs themselves, so no list of handlers can drift from the app.
+ */
+export function appFunctions(): AppFunction[] {
+  const cdkJson = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context?: Record<string, unknown>;
+  };
+  const app = new App({ context: { ...cdkJson.context, [BUNDLING_STACKS]: [] } });
+  createStacks(app, loadConfig(app));
+  const functions = app.node
+    .findAll()
+    .filter((c): c is Function => c instanceof Function)
+    .map((f) => ({ name: f.node.id, path: f.node.path, entry: f.entry }));
+  const names = functions.map((f) => f.name);
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  if (repeated.length > 0) throw new Error(`Function ids are not unique: ${repeated.join(', ')}`);
+  return functions;
 }

@@ -1,14 +1,15 @@
 /**
- * `npm run token-counts`: measures the tokens of the real prompts, queries and answer formats with a BPE tokenizer
- * and writes lambda/shared/token-counts.ts, which the cost model reads. test/shared/token-counts.test.ts measures
- * again and fails when a prompt or format changed without this being run.
+ * `npm run token-counts [-- --write]`: measures the tokens of the real prompts, queries and answer formats with a BPE
+ * tokenizer and prints lambda/shared/token-counts.ts, which the cost model reads; `--write` writes it, formatted by
+ * prettier with the project's config (so lint passes). test/shared/token-counts.test.ts measures again and fails when
+ * a prompt or format changed without this being run.
  *
  * The tokenizer is a stated proxy: no Nova tokenizer is public, so o200k_base (gpt-tokenizer) stands in. Its counts
  * are close to other modern BPE vocabularies on English text and digits; how Nova wraps a call in its chat template
  * is not counted (docs/answer-formats.md).
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { batchLabelMessage, LABEL_BATCH_SIZE_CANDIDATES, teacherBatchPrompt } from '../lambda/shared/batch-labelling';
 import { calibrationQueries } from '../lambda/shared/calibration-queries';
@@ -24,6 +25,8 @@ import {
 } from '../lambda/shared/query-writing';
 import { STUDENT_FORMATS, STUDENT_PROMPT_VERSIONS } from '../lambda/shared/student-format';
 import { formatLabel } from '../lambda/shared/weights';
+import { flagHelp, parseArgs, PROJECT_ROOT, UsageError, type FlagSpecs } from '../lib/cli/args';
+import { runCommand } from '../lib/cli/errors';
 
 export const TOKENIZER = 'o200k_base (gpt-tokenizer 4.0.0)';
 
@@ -148,7 +151,43 @@ export const TOKEN_COUNTS = ${JSON.stringify(counts, null, 2)} as const;
 `;
 }
 
+/** The module as the repository keeps it: formatted by prettier with the project's config, as lint checks it. */
+export async function formattedTokenCountsModule(counts: MeasuredTokenCounts): Promise<string> {
+  // Loaded here: the token-counts test imports this file and needs no formatter.
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(TOKEN_COUNTS_FILE)) ?? {};
+  return prettier.format(tokenCountsModule(counts), { ...options, filepath: TOKEN_COUNTS_FILE });
+}
+
+const TARGET = relative(PROJECT_ROOT, TOKEN_COUNTS_FILE);
+const FLAGS = {
+  write: { type: 'boolean', help: `write ${TARGET} (formatted by prettier) instead of printing it` },
+} as const satisfies FlagSpecs;
+const USAGE =
+  'Usage: npm run -s token-counts [-- --write]\n' +
+  `Measures the tokens of the prompts, queries and answer formats (${TOKENIZER}) and prints ${TARGET};\n` +
+  'with --write, writes it. Nothing is written without --write.\n' +
+  flagHelp(FLAGS);
+
+async function main(argv: readonly string[]): Promise<number> {
+  const { flags, positionals, help } = parseArgs(argv, FLAGS);
+  if (help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}": the only flag is --write`);
+  const text = await formattedTokenCountsModule(measureTokenCounts());
+  if (!flags.write) {
+    process.stdout.write(text);
+    return 0;
+  }
+  writeFileSync(TOKEN_COUNTS_FILE, text);
+  console.log(`wrote ${TARGET}`);
+  return 0;
+}
+
 if (require.main === module) {
-  writeFileSync(TOKEN_COUNTS_FILE, tokenCountsModule(measureTokenCounts()));
-  console.log(`wrote ${TOKEN_COUNTS_FILE}`);
+  void runCommand('npm run token-counts', () => main(process.argv.slice(2))).then((code) => {
+    process.exitCode = code;
+  });
 }

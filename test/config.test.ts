@@ -128,7 +128,11 @@ describe('config errors name the key, the value given and what is allowed', () =
       { testExampleCount: '99.5' },
       /^testExampleCount \(given: "99.5"\): must be a whole number from 50 to 1000$/,
     ],
-    ['not a boolean', { retainData: 'maybe' }, /^retainData \(given: "maybe"\): must be true or false$/],
+    [
+      'not a boolean',
+      { retainData: 'maybe' },
+      /^retainData \(given: "maybe"\): must be true or false \(-c retainData=true or -c retainData=false\)$/,
+    ],
     ['not in the enum', { apiAuth: 'cognito' }, /^apiAuth \(given: "cognito"\): .*"iam".*"apiKey"/],
     ['a bad region', { region: 'mars' }, /^region \(given: "mars"\): must be an AWS region/],
     ['a bad account', { account: '12345' }, /^account \(given: "12345"\): must be a 12-digit AWS account id$/],
@@ -245,6 +249,91 @@ describe('config errors name the key, the value given and what is allowed', () =
     expect(() => parseConfig({ exampleCount: '1' })).toThrow(
       /Invalid configuration \(CDK context\):\n {2}- exampleCount/,
     );
+  });
+});
+
+describe("config messages in the project's voice, one line per key with the fix", () => {
+  const ZOD_WORDING = /Invalid input|Invalid option|expected \w+, received|Too small|Too big|Unrecognized key/;
+
+  it('names every missing weight in one line, with the expected shape', () => {
+    const problems = problemsOf({ defaultWeights: '{"visual":1}' });
+    expect(problems).toEqual([
+      `defaultWeights (given: '{"visual":1}'): missing audio, transcription and metadata; give visual, audio, ` +
+        `transcription and metadata, each from 0 to 1, e.g. -c defaultWeights='{"visual":0.4,"audio":0.2,` +
+        `"transcription":0.2,"metadata":0.2}'`,
+    ]);
+  });
+
+  it('says weights must sum to 1, and names an unknown modality', () => {
+    expect(problemsOf({ defaultWeights: '{"visual":1,"audio":1,"transcription":0,"metadata":0}' })).toEqual([
+      expect.stringMatching(/^defaultWeights \(given: .*\): the four weights must sum to 1; give visual, .* e\.g\. -c/),
+    ]);
+    expect(problemsOf({ defaultWeights: '{"visual":1,"audio":0,"transcription":0,"metadata":0,"video":0}' })).toEqual([
+      expect.stringMatching(/^defaultWeights \(given: .*\): unknown key "video"; give visual/),
+    ]);
+  });
+
+  it('says text that is not JSON is not valid JSON, and shows the expected shape', () => {
+    expect(problemsOf({ prices: '{bad' })).toEqual([
+      'prices (given: "{bad"): is not valid JSON; give a JSON object of model id to USD per 1M tokens, e.g. ' +
+        `-c prices='{"amazon.nova-micro-v1:0":{"inputPer1M":0.035,"outputPer1M":0.14}}'`,
+    ]);
+    expect(problemsOf({ defaultWeights: 'visual=1' })[0]).toMatch(
+      /^defaultWeights \(given: "visual=1"\): is not valid JSON; /,
+    );
+  });
+
+  it('words the problems inside a price override without zod', () => {
+    const [problem, ...rest] = problemsOf({ prices: '{"x":{"inputPer1M":-1}}' });
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^prices \(given: .*\): missing x\.outputPer1M; x\.inputPer1M must be at least 0; give /);
+    expect(problem).not.toMatch(ZOD_WORDING);
+  });
+
+  it.each([
+    ['IAM', 'iam'],
+    ['ApiKey', 'apiKey'],
+    ['api-key', 'apiKey'],
+  ])('suggests the closest allowed value for apiAuth=%s (%s)', (given, near) => {
+    expect(problemsOf({ apiAuth: given })).toEqual([
+      `apiAuth (given: "${given}"): must be "iam" or "apiKey" — did you mean "${near}"?`,
+    ]);
+  });
+
+  it('refuses anything but true or false for every boolean key, naming the fix', () => {
+    const booleanKeys = Object.entries(parseConfig({}))
+      .filter(([, value]) => typeof value === 'boolean')
+      .map(([key]) => key);
+    expect(booleanKeys).toEqual(expect.arrayContaining(['retainData', 'logQueries', 'includeReasoning']));
+    for (const key of booleanKeys) {
+      for (const given of ['yes', 'no', '1', '0', 'on']) {
+        expect(problemsOf({ [key]: given })).toEqual([
+          `${key} (given: "${given}"): must be true or false (-c ${key}=true or -c ${key}=false)`,
+        ]);
+      }
+      expect(parseConfig({ [key]: 'false' })[key as 'retainData']).toBe(false);
+      expect(parseConfig({ [key]: ' True ' })[key as 'retainData']).toBe(true);
+      expect(parseConfig({ [key]: false })[key as 'retainData']).toBe(false);
+    }
+  });
+
+  it('keeps every message one line and free of zod wording', () => {
+    const bad: Record<string, unknown>[] = [
+      { defaultWeights: '{"visual":1}' },
+      { defaultWeights: '[1]' },
+      { prices: '{bad' },
+      { prices: '[1]' },
+      { prices: '{"m":{"inputPer1M":"x","outputPer1M":1,"extra":2}}' },
+      { apiAuth: 'IAM' },
+      { logRetentionDays: 'x' },
+      { retainData: 'yes' },
+    ];
+    for (const context of bad) {
+      const problems = problemsOf(context);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).not.toMatch(ZOD_WORDING);
+      expect(problems[0]).not.toContain('\n');
+    }
   });
 });
 

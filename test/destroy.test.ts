@@ -59,8 +59,17 @@ describe('cdk destroy with retainData=true (the default)', () => {
           .sort(),
       );
     }
-    // The api stack keeps its three log groups (router, access, execution) and nothing else.
-    expect(survivors(templates.api)).toHaveLength(3);
+    // The api stack keeps its log groups and nothing else: router and access logs (HTTP API, the default), and the
+    // execution logs with a REST API.
+    expect(survivors(templates.api)).toEqual([
+      expect.stringMatching(/^AWS::Logs::LogGroup RouterAccessLogs[0-9A-F]{8}$/),
+      expect.stringMatching(/^AWS::Logs::LogGroup RouterLogs[0-9A-F]{8}$/),
+    ]);
+    expect(survivors(synth({ apiType: 'rest' }).templates.api)).toEqual([
+      expect.stringMatching(/^AWS::Logs::LogGroup RouterAccessLogs[0-9A-F]{8}$/),
+      expect.stringMatching(/^AWS::Logs::LogGroup RouterExecutionLogs[0-9A-F]{8}$/),
+      expect.stringMatching(/^AWS::Logs::LogGroup RouterLogs[0-9A-F]{8}$/),
+    ]);
   });
 
   it('keeps log groups that still expire after logRetentionDays', () => {
@@ -90,8 +99,8 @@ describe('log groups CloudFormation does not create', () => {
     }
   });
 
-  it("owns the API's execution log group (API Gateway would create it, never expiring) before the stage", () => {
-    const api = synth().templates.api;
+  it("owns the REST API's execution log group (API Gateway would create it, never expiring) before the stage", () => {
+    const api = synth({ apiType: 'rest' }).templates.api;
     const [restApiId] = Object.keys(api.findResources('AWS::ApiGateway::RestApi'));
     const groups = api.findResources('AWS::Logs::LogGroup', {
       Properties: {

@@ -61,17 +61,34 @@ describe('several environments in one account', () => {
     }
   });
 
-  it('logs access and errors in both environments, the owner only once the setting is made', () => {
+  it('logs access in both environments (HTTP APIs: access logs need no account setting)', () => {
     for (const env of ['dev', 'prod']) {
-      templates[`IntentRouter-${env}-Api`]!.hasResourceProperties('AWS::ApiGateway::Stage', {
+      templates[`IntentRouter-${env}-Api`]!.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      });
+    }
+  });
+
+  it('logs access and errors in both environments with REST APIs, the owner only once the setting is made', () => {
+    // dev owns the setting with a REST API (IAM), prod has a REST API through its API keys.
+    const rest = twoEnvironments(
+      { apiType: 'rest', apiGatewayCloudWatchRole: 'true', retainData: 'false' },
+      { apiAuth: 'apiKey' },
+    );
+    for (const env of ['dev', 'prod']) {
+      rest.templates[`IntentRouter-${env}-Api`]!.hasResourceProperties('AWS::ApiGateway::Stage', {
         AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
         MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR' })],
       });
     }
-    const [owner] = accountSettings(templates);
-    templates['IntentRouter-dev-Api']!.hasResource('AWS::ApiGateway::Stage', {
+    const [owner] = accountSettings(rest.templates);
+    expect(owner?.stack).toBe('IntentRouter-dev-Api');
+    // The same logical id as with the HTTP API: switching apiType keeps the retained setting and role.
+    expect(owner?.id).toBe(accountSettings(templates)[0]?.id);
+    rest.templates['IntentRouter-dev-Api']!.hasResource('AWS::ApiGateway::Stage', {
       DependsOn: Match.arrayWith([owner?.id]),
     });
+    expect([...nagFindings(rest.stacks.dev.api), ...nagFindings(rest.stacks.prod.api)]).toEqual([]);
   });
 
   it('leaves no unacknowledged cdk-nag finding in either Api stack', () => {

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod';
 import { assembleDataset, productionTestKey, sha256, type ProductionInput } from '../shared/assembly';
 import { calibrationKey, parseCalibration } from '../shared/calibration';
 import { mapWithConcurrency } from '../shared/concurrency';

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_LABEL_BATCH_SIZE } from '../shared/batch-labelling';
 import { calibrateLabelling } from '../shared/calibrate-labelling';
 import type { CalibrationRow } from '../shared/calibration';

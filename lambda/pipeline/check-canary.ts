@@ -1,6 +1,6 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readActiveModel } from '../shared/active-model';
 import { canaryAbandon, canaryDecision, type CanaryDecision } from '../shared/canary-decision';
 import type { CanaryCheck } from '../shared/training-contracts';

@@ -1,5 +1,5 @@
 import { BedrockClient, GetCustomModelDeploymentCommand } from '@aws-sdk/client-bedrock';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DeploymentStatus } from '../shared/training-contracts';
 import { logger, parseInput, tracer } from './common';
 

@@ -1,5 +1,5 @@
 import { BedrockClient, GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DistillationStatus, StatusDetailsJson } from '../shared/training-contracts';
 import { isoDates, logger, parseInput, tracer } from './common';
 

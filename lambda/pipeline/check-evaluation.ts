@@ -1,6 +1,6 @@
 import { BedrockClient, GetEvaluationJobCommand, StopEvaluationJobCommand } from '@aws-sdk/client-bedrock';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   evaluationKeys,
   JUDGE_METRIC_NAME,

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RUN_ID_PATTERN } from '../shared/runs';
 
 /** Shared by the pipeline handlers (each bundle gets its own module-scope instances). */

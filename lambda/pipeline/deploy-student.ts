@@ -3,7 +3,7 @@ import {
   CreateCustomModelDeploymentCommand,
   type CustomModelDeploymentSummary,
 } from '@aws-sdk/client-bedrock';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isEnvironmentDeployment, listDeployments } from '../shared/deployments';
 import { resourceTags, trainingNames } from '../shared/job-names';
 import type { DeploymentStarted } from '../shared/training-contracts';

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { replyText, usageOf, withRetry, type RetryOptions } from '../shared/bedrock';
 import { mapWithConcurrency } from '../shared/concurrency';
 import {

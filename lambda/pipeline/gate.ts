@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JudgeScore } from '../shared/evaluation';
 import { evaluateGate, type ComparedModel, type GateResult } from '../shared/gate';
 import type { SetMetrics } from '../shared/training-contracts';

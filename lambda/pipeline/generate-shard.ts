@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { shardSpecSchema } from '../shared/query-plan';
 import { s3RunStore, type RunStore } from '../shared/run-store';
 import { generateShard, type Converse, type ShardOptions, type TeacherRetryPolicy } from '../shared/shard-generation';

@@ -1,5 +1,5 @@
 import { paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import { mapWithConcurrency } from '../shared/concurrency';
 import { MAX_EVALUATION_PROMPTS } from '../shared/evaluation';
 import { MODALITIES } from '../shared/modality';

@@ -1,7 +1,7 @@
 import { BedrockClient, GetFoundationModelCommand } from '@aws-sdk/client-bedrock';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isRetryable } from '../shared/bedrock';
 import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../shared/dataset-validator';
 import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../shared/model-ids';

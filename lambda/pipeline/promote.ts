@@ -1,5 +1,5 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JudgeScore, ModelMetrics } from '../shared/evaluation';
 import { activeModelValue, isAlreadyPromoted } from '../shared/promotion';
 import { LEGACY_STUDENT_PROMPT_VERSION } from '../shared/student-format';

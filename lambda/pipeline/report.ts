@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { z } from 'zod';
+import * as z from 'zod';
 import { evaluationKeys, parseTestSet, type JudgeScore, type ModelMetrics } from '../shared/evaluation';
 import type { GateResult } from '../shared/gate';
 import { EVALUATED_MODELS } from '../shared/job-names';

@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AssembleResult } from '../shared/contracts';
 import { recordFormat, type ConversationRecord } from '../shared/dataset-record';
 import { readExisting, s3RunStore } from '../shared/run-store';

@@ -4,7 +4,7 @@ import {
   GetModelCustomizationJobCommand,
   type CreateModelCustomizationJobRequest,
 } from '@aws-sdk/client-bedrock';
-import { z } from 'zod';
+import * as z from 'zod';
 import { resourceTags, trainingNames } from '../shared/job-names';
 import { s3Uri } from '../shared/run-store';
 import { runKeys } from '../shared/runs';

@@ -25,6 +25,13 @@ export interface HttpHandlerOptions {
   readonly flush: () => void;
   /** Log the query text (off by default: queries may hold personal data). */
   readonly logQueries: boolean;
+  /**
+   * Share of answered requests whose "routed" line is logged, (0-1]; absent: every one. Each request already has its
+   * access log line and its metrics: the line is for reading what the router did, and a sample shows that.
+   */
+  readonly routedLogSampleRate?: number;
+  /** Uniform in [0, 1): the routed-line draw (injected by tests). */
+  readonly random?: () => number;
   /** Origins allowed by CORS; empty: no CORS headers. */
   readonly corsAllowOrigins: readonly string[];
   /** Shadow sampling (absent: off). Offered the answers, then settled before the handler returns. */
@@ -62,6 +69,8 @@ export type HttpHandler = (event: unknown, context?: Pick<Context, 'awsRequestId
  */
 export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
   const now = options.now ?? (() => performance.now());
+  const random = options.random ?? Math.random;
+  const routedLogSampleRate = options.routedLogSampleRate ?? 1;
   return async (rawEvent, context) => {
     const startedAt = now();
     const parsed = proxyEventSchema.safeParse(rawEvent);
@@ -98,15 +107,18 @@ export function createHttpHandler(options: HttpHandlerOptions): HttpHandler {
       // Started now, not awaited: the send runs while the reply is built and is settled in `finally`.
       options.shadow?.offer(request.queries, results, promptVersions, variants);
       const latencyMs = Math.max(0, Math.round(now() - startedAt));
-      options.log.info('routed', {
-        requestId,
-        kind: request.kind,
-        count: results.length,
-        sources: results.map((r) => r.source),
-        ...(variants ? { variants } : {}),
-        latencyMs,
-        ...(options.logQueries ? { queries: request.queries } : {}),
-      });
+      // No draw at a rate of 1: the line is always written and injected random sequences stay the caller's.
+      if (routedLogSampleRate >= 1 || random() < routedLogSampleRate) {
+        options.log.info('routed', {
+          requestId,
+          kind: request.kind,
+          count: results.length,
+          sources: results.map((r) => r.source),
+          ...(variants ? { variants } : {}),
+          latencyMs,
+          ...(options.logQueries ? { queries: request.queries } : {}),
+        });
+      }
       if (request.kind === 'single') {
         const result = results[0] as RouteResult;
         const body: RouteResponse = { ...result, requestId };

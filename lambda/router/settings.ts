@@ -11,6 +11,7 @@ export const ROUTER_ENV = {
   cacheSize: 'CACHE_SIZE',
   cacheTtlSeconds: 'CACHE_TTL_SECONDS',
   logQueries: 'LOG_QUERIES',
+  routedLogSampleRate: 'ROUTED_LOG_SAMPLE_RATE',
   maxTokens: 'MAX_TOKENS',
   corsAllowOrigins: 'CORS_ALLOW_ORIGINS',
   shadowSampleRate: 'SHADOW_SAMPLE_RATE',
@@ -36,6 +37,8 @@ export interface RouterSettings {
   readonly cacheSize: number;
   readonly cacheTtlSeconds: number;
   readonly logQueries: boolean;
+  /** Share of answered requests whose "routed" line is logged (absent: every one). */
+  readonly routedLogSampleRate?: number;
   readonly maxTokens: number;
   /** Origins allowed by CORS (empty: CORS off). */
   readonly corsAllowOrigins: readonly string[];
@@ -88,6 +91,11 @@ const settingsSchema = z.object({
   [ROUTER_ENV.logQueries]: z.pipe(
     z.enum(['true', 'false'], 'must be true or false'),
     z.transform((v) => v === 'true'),
+  ),
+  [ROUTER_ENV.routedLogSampleRate]: z.optional(
+    z.coerce
+      .number('must be a number from 0 to 1')
+      .check(z.minimum(0, 'must be a number from 0 to 1'), z.maximum(1, 'must be a number from 0 to 1')),
   ),
   [ROUTER_ENV.maxTokens]: int(16, 1024),
   [ROUTER_ENV.corsAllowOrigins]: z.pipe(
@@ -154,6 +162,9 @@ export function parseRouterSettings(env: Readonly<Record<string, string | undefi
     cacheSize: s[ROUTER_ENV.cacheSize],
     cacheTtlSeconds: s[ROUTER_ENV.cacheTtlSeconds],
     logQueries: s[ROUTER_ENV.logQueries],
+    ...(s[ROUTER_ENV.routedLogSampleRate] !== undefined
+      ? { routedLogSampleRate: s[ROUTER_ENV.routedLogSampleRate] }
+      : {}),
     maxTokens: s[ROUTER_ENV.maxTokens],
     corsAllowOrigins: s[ROUTER_ENV.corsAllowOrigins],
     ...(sampleRate > 0 && queueUrl
@@ -179,6 +190,9 @@ export function routerEnvironment(settings: RouterSettings): Record<string, stri
     [ROUTER_ENV.cacheSize]: String(settings.cacheSize),
     [ROUTER_ENV.cacheTtlSeconds]: String(settings.cacheTtlSeconds),
     [ROUTER_ENV.logQueries]: String(settings.logQueries),
+    ...(settings.routedLogSampleRate !== undefined
+      ? { [ROUTER_ENV.routedLogSampleRate]: String(settings.routedLogSampleRate) }
+      : {}),
     [ROUTER_ENV.maxTokens]: String(settings.maxTokens),
     ...(settings.corsAllowOrigins.length > 0
       ? { [ROUTER_ENV.corsAllowOrigins]: settings.corsAllowOrigins.join(',') }

@@ -19,6 +19,8 @@ export interface RouterDependencies {
   readonly sqs?: SQSClient;
   /** The sampling draw, uniform in [0, 1) (tests inject a seeded one). */
   readonly random?: () => number;
+  /** The wall clock that stamps shadow samples (tests fix it: a sample's time decides its record's day). */
+  readonly clock?: () => Date;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Called at the end of each request (the deployed handler publishes the EMF metrics). */
@@ -32,6 +34,7 @@ export function buildRouterHandler({
   parameters,
   sqs,
   random,
+  clock,
   logger,
   metrics,
   flush,
@@ -48,6 +51,7 @@ export function buildRouterHandler({
           send: sqsShadowSend(sqs, settings.shadow.queueUrl),
           telemetry,
           ...(random ? { random } : {}),
+          ...(clock ? { clock } : {}),
         })
       : undefined;
   const router = new Router({
@@ -76,6 +80,7 @@ export function buildRouterHandler({
       telemetry.flushVariants(flush);
     },
     logQueries: settings.logQueries,
+    ...(settings.routedLogSampleRate !== undefined ? { routedLogSampleRate: settings.routedLogSampleRate } : {}),
     corsAllowOrigins: settings.corsAllowOrigins,
     ...(shadow ? { shadow } : {}),
   });

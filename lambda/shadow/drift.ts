@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
+import * as z from 'zod';
 import { envTypes, logger, metrics, readEnvironment, tracer } from '../pipeline/common';
 import { readActiveModel } from '../shared/active-model';
 import { DRIFT_WINDOW_HOURS, driftOf, type DriftFigure } from '../shared/drift';

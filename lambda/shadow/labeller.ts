@@ -2,7 +2,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { envTypes, logger, metrics, priceTableEnv, readEnvironment, tracer } from '../pipeline/common';
 import { priceFor } from '../shared/prices';
 import { s3RunStore, type RunStore } from '../shared/run-store';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dominantModality, MODALITIES, type Modality, type Weights } from './modality';
 import { dayOf, isDay, readProductionLines } from './production-records';
 import { normalisedQuery } from './query-writing';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { splitFeasible } from './assembly';
 import { MODALITIES } from './modality';
 

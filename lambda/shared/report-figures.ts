@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_DISTILLATION_RATES, recordCharsPerToken } from './cost-model';
 import type { TestCase } from './evaluation';
 import { EVALUATED_MODELS, type EvaluatedModel } from './job-names';

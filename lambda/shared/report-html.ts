@@ -1,4 +1,13 @@
-import * as echarts from 'echarts';
+import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
+import {
+  GridComponent,
+  LegendPlainComponent,
+  MarkLineComponent,
+  VisualMapContinuousComponent,
+} from 'echarts/components';
+import * as echarts from 'echarts/core';
+import { LegacyGridContainLabel } from 'echarts/features';
+import { SVGRenderer } from 'echarts/renderers';
 import type { EvaluatedModel } from './job-names';
 import { MODALITIES } from './modality';
 import type { RunReport } from './report';
@@ -17,6 +26,20 @@ const COLOURS: Readonly<Record<EvaluatedModel, string>> = { student: '#2563c9', 
 const SERIES_PALETTE = ['#8c96a8', '#5b8def', '#2563c9', '#1c3f80'];
 const TEXT = '#1f2933';
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+// Only what the charts below use (the full 'echarts' entry registers every chart, component and both renderers: ~570 KiB
+// more in the Report bundle). LegacyGridContainLabel: echarts 6 needs it for `grid.containLabel`.
+echarts.use([
+  BarChart,
+  LineChart,
+  HeatmapChart,
+  GridComponent,
+  LegendPlainComponent,
+  MarkLineComponent,
+  VisualMapContinuousComponent,
+  LegacyGridContainLabel,
+  SVGRenderer,
+]);
 
 type ChartOption = Parameters<echarts.ECharts['setOption']>[0];
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { ConfigError, parseConfig, type AppConfig, type ConfigInput } from '../config';
+import { DEPLOYMENT_REGIONS } from '../../lambda/shared/model-ids';
 import { closestMatch } from '../text/closest';
 
 /**
@@ -139,9 +140,15 @@ function flagValue(name: string, spec: FlagSpec, text: string): string | number 
 
 function unknownFlag(flag: string, specs: FlagSpecs, options: ParseOptions): UsageError {
   const names = [...Object.keys(specs), 'help', ...(options.allowContext ? ['context'] : [])];
+  const known = `Known flags: ${names.map((n) => `--${n}`).join(', ')}.`;
+  // -c is CDK context: a command that does not read the app's config would silently ignore it, so say so.
+  if (!options.allowContext && (flag === '-c' || flag === '--context')) {
+    return new UsageError(
+      `unknown flag ${flag}: this command does not read the app's config, so it takes no -c key=value. ${known}`,
+    );
+  }
   const near = closestMatch(flag.replace(/^-+/, ''), names);
-  const known = names.map((n) => `--${n}`).join(', ');
-  return new UsageError(`unknown flag ${flag}${near ? ` — did you mean --${near}?` : ''} Known flags: ${known}.`);
+  return new UsageError(`unknown flag ${flag}${near ? ` — did you mean --${near}?` : '.'} ${known}`);
 }
 
 /** Usage text for a set of flags (with `-h, --help`, and `-c key=value` when the command takes CDK context). */
@@ -160,15 +167,30 @@ export function flagHelp(specs: FlagSpecs, options: ParseOptions = {}): string {
   return usage.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`).join('\n');
 }
 
-/** An AWS Region name as the SDK expects it (`us-east-1`, `us-gov-west-1`, `eu-central-2`). */
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-export const checkRegion = (value: string): string | undefined =>
-  REGION.test(value) ? undefined : `"${value}" is not an AWS Region name (e.g. us-east-1)`;
+/**
+ * What is wrong with a Region for this app, or undefined: the config's own `region` rule (lib/config.ts: a Region name,
+ * and one with on-demand custom-model deployment), so a command refuses exactly the Regions `cdk synth` refuses.
+ */
+export function checkRegion(value: string): string | undefined {
+  try {
+    parseConfig({ region: value });
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const problem = error.problems.find((p) => p.startsWith('region '));
+    if (problem === undefined) return undefined;
+    // "region (given: "x"): has no …, set region to … (-c region=us-east-1)" → about the flag's value.
+    return `"${value}" ${problem
+      .replace(/^region \(given: .*?\): /, '')
+      .replace('set region to', 'use')
+      .replace(/-c region=/g, '--region ')}`;
+  }
+}
 
 /** The `--region` flag every AWS command takes, checked before any call. */
 export const REGION_FLAG = {
   type: 'string',
-  help: 'AWS Region of the stacks (default: AWS_REGION, else your profile’s region)',
+  help: `AWS Region of the stacks, ${DEPLOYMENT_REGIONS.join(' or ')} (default: AWS_REGION, else your profile’s)`,
   check: checkRegion,
 } as const satisfies FlagSpec;
 
@@ -207,6 +229,7 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
  * The app's config as `cdk synth` would parse it — project context, then `-c` pairs, then the values of flags that set
  * a config key — so the commands share its validation (and its refusal of unknown keys such as `-c EnvName=prod`).
  * A problem about a key a flag set names that flag: `envName (given: "Prod"): … [from --env "Prod"]`.
+ * A flag and a `-c` pair that set the same key to different values are refused, naming both.
  */
 export function configFromFlags(
   projectContextValues: Record<string, unknown>,
@@ -214,7 +237,17 @@ export function configFromFlags(
   flagValues: Readonly<Record<string, { readonly key: keyof ConfigInput; readonly value: unknown }>>,
 ): AppConfig {
   const overrides: Record<string, unknown> = {};
-  for (const { key, value } of Object.values(flagValues)) if (value !== undefined) overrides[key] = value;
+  for (const [flag, { key, value }] of Object.entries(flagValues)) {
+    if (value === undefined) continue;
+    // `--env prod -c envName=dev`: which one was meant is not ours to guess.
+    const given = context[key];
+    if (given !== undefined && given !== String(value)) {
+      throw new UsageError(
+        `--${flag} ${String(value)} and -c ${key}=${given} disagree: give the ${key} once (--${flag} or -c ${key}=…)`,
+      );
+    }
+    overrides[key] = value;
+  }
   try {
     return parseConfig({ ...projectContextValues, ...context, ...overrides });
   } catch (error) {

@@ -6,7 +6,9 @@ import {
   type CostEstimate,
 } from '../../lambda/shared/cost-model';
 import { PlanError } from '../../lambda/shared/query-plan';
-import { ConfigError, type ConfigInput } from '../config';
+import { estimateServing, type ServingCost } from '../../lambda/shared/serving-cost';
+import { LABELLER_MEMORY_MB } from '../constructs/shadow-loop';
+import { ConfigError, type AppConfig, type ConfigInput } from '../config';
 import { configFromFlags, flagHelp, parseArgs, UsageError, type FlagSpecs } from './args';
 
 /** `npm run cost -- --examples 10000 --queries-per-month 10000000`: the cost model for the configured models. */
@@ -45,7 +47,9 @@ export const COST_FLAGS = {
   },
   json: {
     type: 'boolean',
-    help: 'print one JSON object (runUsd, studentPer1MQueriesUsd, the parts) instead of markdown',
+    help:
+      'print one JSON object (runUsd, studentPer1MQueriesUsd, servingPer1MQueriesUsd, the parts) instead of ' +
+      'markdown; run it as npm run -s cost -- --json so npm adds nothing to stdout',
   },
   'storage-per-month': {
     type: 'number',
@@ -69,10 +73,13 @@ const CONFIG_FLAGS: Readonly<Partial<Record<keyof typeof COST_FLAGS, keyof Confi
 };
 
 export const COST_USAGE = `Usage: npm run cost -- [flags] [-c key=value …]\n\n${flagHelp(COST_FLAGS, { allowContext: true })}\n
-Defaults come from the app's configuration (cdk.json / cdk.context.json / -c), prices from its price table.`;
+Defaults come from the app's configuration (cdk.json / cdk.context.json / -c), prices from its price table.
+For JSON only on stdout: npm run -s cost -- --json | jq .servingPer1MQueriesUsd`;
 
 export interface CostRun {
   readonly estimate: CostEstimate;
+  /** The full price of a routed query at the configured serving settings. */
+  readonly serving: ServingCost;
   readonly text: string;
 }
 
@@ -92,7 +99,8 @@ export function runCost(argv: readonly string[], projectContext: Record<string, 
     config = configFromFlags(projectContext, context, flagValues);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    throw new UsageError(`Invalid input:\n${error.problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One line, however many problems: a command whose output is JSON fails in as few words as it can.
+    throw new UsageError(error.problems.join('; '));
   }
 
   const queriesPerMonth = flags['queries-per-month'] ?? DEFAULT_QUERIES_PER_MONTH;
@@ -112,12 +120,58 @@ export function runCost(argv: readonly string[], projectContext: Record<string, 
     if (error instanceof CostModelError || error instanceof PlanError) throw new UsageError(error.message);
     throw error;
   }
+  const serving = servingCost(config, estimate);
   const header =
     `## Cost estimate: ${config.exampleCount.toLocaleString('en-US')} training + ` +
     `${config.testExampleCount.toLocaleString('en-US')} held-out examples, ` +
     `${queriesPerMonth.toLocaleString('en-US')} routed queries/month (${config.region}, on-demand, USD)\n`;
-  if (flags.json) return { estimate, text: JSON.stringify(costJson(estimate), null, 2) };
-  return { estimate, text: `${header}\n${renderCostEstimate(estimate)}` };
+  if (flags.json) return { estimate, serving, text: JSON.stringify(costJson(estimate, serving), null, 2) };
+  return { estimate, serving, text: `${header}\n${renderCostEstimate(estimate)}\n${renderServing(serving)}` };
+}
+
+type ServingConfig = Pick<
+  AppConfig,
+  'apiType' | 'routerMemoryMb' | 'routerTracing' | 'routerLogSampleRate' | 'routerPlatformLogs' | 'shadowSampleRate'
+>;
+
+/** What 1M routed queries cost in all at the configured serving settings; the model parts come from the estimate. */
+export function servingCost(config: ServingConfig, estimate: CostEstimate): ServingCost {
+  const row = (model: string) => {
+    const found = estimate.routing.rows.find((r) => r.model === model);
+    if (!found) throw new Error(`the cost estimate has no ${model} routing row`);
+    return found;
+  };
+  return estimateServing({
+    queriesPerMonth: estimate.routing.queriesPerMonth,
+    studentModelPer1MUsd: row('student').usdPer1MQueries,
+    apiType: config.apiType,
+    routerMemoryMb: config.routerMemoryMb,
+    routerTracing: config.routerTracing,
+    routerLogSampleRate: config.routerLogSampleRate,
+    routerPlatformLogs: config.routerPlatformLogs,
+    shadowSampleRate: config.shadowSampleRate,
+    // A shadow label is one teacher call with the teacher prompt: the teacher's routing cost per query.
+    teacherLabelUsd: row('teacher').usdPer1MQueries / 1_000_000,
+    labellerMemoryMb: LABELLER_MEMORY_MB,
+  });
+}
+
+const usdCell = (x: number) =>
+  `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: x < 0.1 ? 4 : 2 })}`;
+
+/** The serving estimate as Markdown: one row per part, the total, what it rests on. */
+export function renderServing(serving: ServingCost): string {
+  return [
+    '### Serving: the full price of 1M routed queries',
+    '',
+    '| part | per 1M queries |',
+    '| --- | --- |',
+    ...serving.parts.map((p) => `| ${p.item} | ${usdCell(p.usdPer1MQueries)} |`),
+    `| **total** | **${usdCell(serving.usdPer1MQueries)}** |`,
+    '',
+    ...serving.assumptions.map((a) => `- ${a}`),
+    '',
+  ].join('\n');
 }
 
 /**
@@ -125,12 +179,13 @@ export function runCost(argv: readonly string[], projectContext: Record<string, 
  * per 1M routed queries, then the parts, every routed model's figures and the assumptions — the same numbers as the
  * markdown.
  */
-export function costJson(estimate: CostEstimate) {
+export function costJson(estimate: CostEstimate, serving: ServingCost) {
   const student = estimate.routing.rows.find((r) => r.model === 'student');
   if (!student) throw new Error('the cost estimate has no student routing row');
   return {
     runUsd: estimate.runUsd,
     studentPer1MQueriesUsd: student.usdPer1MQueries,
+    servingPer1MQueriesUsd: serving.usdPer1MQueries,
     storagePerMonthUsd: estimate.storagePerMonthUsd,
     tokensPerQuery: estimate.tokensPerQuery,
     stages: estimate.stages,
@@ -146,6 +201,7 @@ export function costJson(estimate: CostEstimate) {
       studentSavings: estimate.routing.studentSavings,
       assumptions: estimate.routing.assumptions,
     },
+    serving: { parts: serving.parts, assumptions: serving.assumptions },
     assumptions: estimate.assumptions,
   };
 }
@@ -159,24 +215,34 @@ const dollars = (x: number) => `$${x.toLocaleString('en-US', { minimumFractionDi
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 /**
- * The README's generated cost block (between the markers): the command, its markdown output and one sentence with
- * the figures that matter, so the README can never disagree with `npm run cost`.
+ * The README's generated cost block (between the markers): the headline figures of `npm run cost` as two short tables
+ * and one sentence — a run by stage, a routed query by part — so the README can never disagree with the command; the
+ * command itself prints every line and assumption.
  */
 export function readmeCostBlock(projectContextValues: Record<string, unknown>): string {
   const result = runCost(README_COST_ARGS, projectContextValues);
   if ('help' in result) throw new Error('the README cost arguments asked for help');
-  const json = costJson(result.estimate);
+  const json = costJson(result.estimate, result.serving);
   const row = (model: string) => json.routing.models.find((m) => m.model === model);
   const teacher = row('teacher');
   const baseline = row('baseline');
   const { student, teacherLabelling } = result.estimate.tokensPerQuery;
-  const text = result.text.replace(/^## /m, '### ').replace(/^### (?!Cost estimate)/gm, '#### ');
+  const stageName = (stage: string) => `${stage[0]?.toUpperCase()}${stage.slice(1)}`;
   return [
     README_COST_BEGIN,
     '',
-    `Output of \`npm run cost -- ${README_COST_ARGS.join(' ')}\` with the default configuration:`,
+    `The headline figures of \`npm run cost -- ${README_COST_ARGS.join(' ')}\` with the default configuration (run it ` +
+      'for every line and the assumptions behind it; `-c key=value` prices another configuration):',
     '',
-    text.trim(),
+    '| one 10,000-example run | USD |',
+    '| --- | --- |',
+    ...json.stages.map((stage) => `| ${stageName(stage.stage)} | ${dollars(stage.usd)} |`),
+    `| **run** | **${dollars(json.runUsd)}** (+ ${dollars(json.storagePerMonthUsd)}/month to store the student) |`,
+    '',
+    '| per 1M routed queries | USD |',
+    '| --- | --- |',
+    ...json.serving.parts.map((part) => `| ${part.item} | ${dollars(part.usdPer1MQueries)} |`),
+    `| **serving** (\`servingPer1MQueriesUsd\`) | **${dollars(json.servingPer1MQueriesUsd)}** |`,
     '',
     `In short: **${dollars(json.runUsd)} per 10,000-example run** (the teacher labels ` +
       `${teacherLabelling.batchSize} queries per call, ${Math.round(teacherLabelling.inputTokens)} input tokens per ` +
@@ -184,7 +250,8 @@ export function readmeCostBlock(projectContextValues: Record<string, unknown>): 
       `with the student** (${Math.round(student.inputTokens)} tokens in, ${student.outputTokens} out: the ` +
       `${student.answerFormat} answer) against ${dollars(baseline?.usdPer1MQueries ?? NaN)} with the baseline ` +
       `(−${pct(json.routing.studentSavings.vsBaseline)}) and ${dollars(teacher?.usdPer1MQueries ?? NaN)} with the ` +
-      `teacher (−${pct(json.routing.studentSavings.vsTeacher)}).`,
+      `teacher (−${pct(json.routing.studentSavings.vsTeacher)}). With the API, the router Lambda, its logs and the ` +
+      `shadow loop at the default settings, a routed query costs **${dollars(json.servingPer1MQueriesUsd)} per 1M**.`,
     '',
     README_COST_END,
   ].join('\n');

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -18,11 +18,16 @@ export const BUNDLING = {
   sourcesContent: false,
   target: 'node24',
   format: OutputFormat.CJS,
-  // Bundle every AWS SDK client: the runtime's built-in SDK may predate the Bedrock APIs we call.
+  // Bundle the pinned AWS SDK, not the runtime's: Lambda updates the runtime's SDK on its own schedule (the runtime
+  // version is not pinned here), it may predate the Bedrock APIs the pipeline calls (custom model deployments), and
+  // the tests run the pinned one. The price: 360–600 KiB per function that calls AWS (docs/bundles.md).
   externalModules: [] as string[],
   // Prefer the packages' ES module builds: esbuild can then tree-shake the AWS SDK clients (the CommonJS builds are one
   // file per client), which cuts the router bundle by ~280 KiB and its cold start (npm run bench:router).
   mainFields: ['module', 'main'] as string[],
+  // esbuild's warnings and errors only: its default (info) prints a size summary with ⚠️ over 1 MB on every synth.
+  // Sizes are held by the budgets in test/bundles/budgets.test.ts instead (docs/bundles.md).
+  logLevel: LogLevel.WARNING,
 } as const;
 
 export interface FunctionProps {
@@ -41,6 +46,13 @@ export interface FunctionProps {
   readonly memorySize?: number;
   readonly timeout?: Duration;
   readonly reservedConcurrentExecutions?: number;
+  /** X-Ray mode; default Active. The router passes PassThrough (traced when its caller's request is sampled). */
+  readonly tracing?: lambda.Tracing;
+  /**
+   * Lambda's own start and report events per invocation (system log level INFO, the default) or only its warnings
+   * (WARN): a function invoked per request pays for both events on every request.
+   */
+  readonly platformLogs?: boolean;
 }
 
 /**
@@ -50,22 +62,26 @@ export interface FunctionProps {
 export class Function extends Construct {
   readonly function: NodejsFunction;
   readonly logGroup: logs.LogGroup;
+  /** The handler file's absolute path (npm run bench:bundles finds every function's entry here). */
+  readonly entry: string;
 
   constructor(scope: Construct, id: string, props: FunctionProps) {
     super(scope, id);
+    this.entry = path.join(PROJECT_ROOT, 'lambda', props.entry);
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays,
       removalPolicy: props.retainLogs ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     const functionProps: NodejsFunctionProps = {
-      entry: path.join(PROJECT_ROOT, 'lambda', props.entry),
+      entry: this.entry,
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: props.tracing ?? lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
+      ...(props.platformLogs === false ? { systemLogLevelV2: lambda.SystemLogLevel.WARN } : {}),
       logGroup: this.logGroup,
       description: props.description,
       memorySize: props.memorySize ?? 256,

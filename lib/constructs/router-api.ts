@@ -1,6 +1,8 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -8,14 +10,30 @@ import { toJSONSchema } from 'zod/mini';
 import { BATCH_PATH, PUBLISHED_SCHEMAS, ROUTE_PATH, type PublishedSchemaName } from '../../lambda/router/contract';
 import { routerEnvironment } from '../../lambda/router/settings';
 import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/shared/model-ids';
-import type { AppConfig } from '../config';
+import type { ApiType, AppConfig } from '../config';
 import { projectTags, shadowQueueName } from '../naming';
 import { Function } from './function';
+import { accessLogFormat } from './router-access-log';
+import { RouterHttpApi } from './router-http-api';
 
 /** Powertools service name of the router: the `service` dimension of its metrics. */
 export const ROUTER_SERVICE_NAME = 'intent-router';
-/** The API's stage: the URL is https://<id>.execute-api.<region>.amazonaws.com/api/v1/route. */
+/** The REST API's stage: the URL is https://<id>.execute-api.<region>.amazonaws.com/api/v1/route. */
 export const STAGE_NAME = 'api';
+
+/**
+ * What the monitoring reads of either kind of API: RestApi and HttpApi both have these (their metric names differ:
+ * 5XXError/4XXError on a REST API, 5xx/4xx on an HTTP API).
+ */
+export interface RouterApiMetrics {
+  readonly kind: ApiType;
+  /** The API's name, as the console lists it. */
+  readonly name: string;
+  metricCount(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  metricClientError(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  metricServerError(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  metricLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
 
 /** One JSON Schema (draft-04, what API Gateway models take) per published schema, derived from the zod/mini contract. */
 export function publishedJsonSchemas(): Record<PublishedSchemaName, Record<string, unknown>> {
@@ -48,14 +66,24 @@ export interface RouterApiProps {
 }
 
 /**
- * The routing API: REST API (IAM or API-key auth, request models and validator, stage throttling, access logs,
- * X-Ray) in front of the router Lambda, with least-privilege access to Bedrock and the active-model parameter.
+ * The routing API in front of the router Lambda, with least-privilege access to Bedrock and the active-model
+ * parameter: an HTTP API (apiType=http: IAM auth, stage throttling, access logs) or a REST API (apiType=rest: IAM or
+ * API-key auth, request models and validator, stage throttling, access and execution logs, X-Ray when routerTracing is
+ * active).
  */
 export class RouterApi extends Construct {
-  readonly api: apigw.RestApi;
+  readonly apiType: ApiType;
+  /** Base URL of the API, ending in "/": POST <url>v1/route. */
+  readonly url: string;
+  readonly metrics: RouterApiMetrics;
+  /** apiType=rest only. */
+  readonly restApi?: apigw.RestApi;
+  /** apiType=http only. */
+  readonly httpApi?: RouterHttpApi;
   readonly router: Function;
   readonly accessLogs: logs.LogGroup;
-  readonly executionLogs: logs.LogGroup;
+  /** apiType=rest only: an HTTP API has no execution logs. */
+  readonly executionLogs?: logs.LogGroup;
   readonly apiKey?: apigw.IApiKey;
   readonly usagePlan?: apigw.UsagePlan;
 
@@ -70,6 +98,9 @@ export class RouterApi extends Construct {
       logRetentionDays: config.logRetentionDays,
       retainLogs: config.retainData,
       memorySize: config.routerMemoryMb,
+      // PassThrough: traced when the caller's request is sampled, without Lambda's own 1 req/s + 5 % sampling.
+      tracing: config.routerTracing === 'active' ? lambda.Tracing.ACTIVE : lambda.Tracing.PASS_THROUGH,
+      platformLogs: config.routerPlatformLogs,
       // The budget bounds the model calls; the rest is slack for a cold start.
       timeout: Duration.seconds(Math.ceil(config.latencyBudgetMs / 1000) + 5),
       environment: routerEnvironment({
@@ -81,6 +112,7 @@ export class RouterApi extends Construct {
         cacheSize: config.cacheSize,
         cacheTtlSeconds: config.cacheTtlSeconds,
         logQueries: config.logQueries,
+        routedLogSampleRate: config.routerLogSampleRate,
         maxTokens: config.routerMaxTokens,
         corsAllowOrigins: config.corsAllowOrigins,
         ...(config.shadowSampleRate > 0
@@ -102,9 +134,27 @@ export class RouterApi extends Construct {
       retention: config.logRetentionDays,
       removalPolicy: logRemovalPolicy,
     });
+    this.apiType = config.apiType;
+    if (config.apiType === 'http') {
+      const http = new RouterHttpApi(this, 'HttpApi', {
+        config,
+        handler: this.router.function,
+        accessLogs: this.accessLogs,
+      });
+      this.httpApi = http;
+      this.url = http.url;
+      this.metrics = {
+        kind: 'http',
+        name: http.api.httpApiName ?? `intent-router-${config.envName}`,
+        ...metricsOf(http.api),
+      };
+      if (config.apiGatewayCloudWatchRole) this.setAccountLoggingRole();
+      return;
+    }
+
     const iamAuth = config.apiAuth === 'iam';
     const cors = config.corsAllowOrigins.length > 0;
-    this.api = new apigw.RestApi(this, 'Api', {
+    const api = new apigw.RestApi(this, 'Api', {
       restApiName: `intent-router-${config.envName}`,
       description: `Distilled intent router (${config.envName}): POST ${ROUTE_PATH}, POST ${BATCH_PATH}`,
       endpointTypes: [apigw.EndpointType.REGIONAL],
@@ -119,33 +169,14 @@ export class RouterApi extends Construct {
         stageName: STAGE_NAME,
         throttlingRateLimit: config.apiThrottleRateLimit,
         throttlingBurstLimit: config.apiThrottleBurstLimit,
-        tracingEnabled: true,
+        // Traced at the gateway only with routerTracing=active (it samples on its own, 1 req/s + 5 %, and bills per trace).
+        tracingEnabled: config.routerTracing === 'active',
         metricsEnabled: true,
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         // Never log bodies: queries may hold personal data.
         dataTraceEnabled: false,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: apigw.AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            extendedRequestId: '$context.extendedRequestId',
-            requestTime: '$context.requestTime',
-            httpMethod: '$context.httpMethod',
-            resourcePath: '$context.resourcePath',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integration.latency',
-            caller: '$context.identity.caller',
-            userArn: '$context.identity.userArn',
-            apiKeyId: '$context.identity.apiKeyId',
-            sourceIp: '$context.identity.sourceIp',
-            errorType: '$context.error.responseType',
-            errorMessage: '$context.error.message',
-            validationError: '$context.error.validationErrorString',
-            xrayTraceId: '$context.xrayTraceId',
-          }),
-        ),
+        accessLogFormat: apigw.AccessLogFormat.custom(accessLogFormat('rest')),
       },
       defaultMethodOptions: iamAuth
         ? { authorizationType: apigw.AuthorizationType.IAM }
@@ -167,44 +198,60 @@ export class RouterApi extends Construct {
     // with the retention and removal policy of the other log groups. (A stage deployed before this group was added
     // may already have created it: delete that group once, then deploy.)
     this.executionLogs = new logs.LogGroup(this, 'ExecutionLogs', {
-      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${STAGE_NAME}`,
+      logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${STAGE_NAME}`,
       retention: config.logRetentionDays,
       removalPolicy: logRemovalPolicy,
     });
-    this.api.deploymentStage.node.addDependency(this.executionLogs);
+    api.deploymentStage.node.addDependency(this.executionLogs);
 
-    this.addGatewayResponses(cors ? config.corsAllowOrigins : []);
-    this.addRoutes(iamAuth);
+    this.addGatewayResponses(api, cors ? config.corsAllowOrigins : []);
+    this.addRoutes(api, iamAuth);
 
     if (!iamAuth) {
       // Per-team access: one usage plan with the stage throttle; give each team its own key (docs/router.md).
-      this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      this.usagePlan = api.addUsagePlan('UsagePlan', {
         name: `intent-router-${config.envName}`,
         description: 'Router API callers; add one API key per team',
         throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
-        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+        apiStages: [{ api, stage: api.deploymentStage }],
       });
-      this.apiKey = this.api.addApiKey('DefaultKey', {
+      this.apiKey = api.addApiKey('DefaultKey', {
         apiKeyName: `intent-router-${config.envName}-default`,
         description: 'First router API key; create one per calling team',
       });
       this.usagePlan.addApiKey(this.apiKey);
     }
 
-    const stage = this.api.deploymentStage;
-    Validations.of(stage).acknowledge({
+    Validations.of(api.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',
       reason:
         'No WAF web ACL: every method requires SigV4 (IAM) or an API key, and stage throttling bounds the rate; ' +
         'the callers are internal search services. Associate a WAFv2 web ACL with the stage if it is exposed to the internet.',
     });
-    if (config.apiGatewayCloudWatchRole) {
-      Validations.of(this.api).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-        reason:
-          "API Gateway's account-level CloudWatch role: the AWS managed policy is the documented way to let API Gateway write access and execution logs.",
-      });
-    }
+    if (config.apiGatewayCloudWatchRole) acknowledgeAccountLoggingPolicy(api);
+    this.restApi = api;
+    this.url = api.url;
+    this.metrics = { kind: 'rest', name: api.restApiName, ...metricsOf(api) };
+  }
+
+  /**
+   * The account's API Gateway CloudWatch Logs role with an HTTP API (which does not need it: its access logs are
+   * delivered without it): the environment configured to own the setting keeps owning it for the account's REST APIs.
+   * Built as the REST API builds it, under the same construct path (Router/Api/…), so its logical ids, and the
+   * retained role and setting, stay the same whichever kind of API the environment serves.
+   */
+  private setAccountLoggingRole(): void {
+    const scope = new Construct(this, 'Api');
+    const role = new iam.Role(scope, 'CloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs'),
+      ],
+    });
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const account = new apigw.CfnAccount(scope, 'Account', { cloudWatchRoleArn: role.roleArn });
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    acknowledgeAccountLoggingPolicy(scope);
   }
 
   /**
@@ -291,22 +338,22 @@ export class RouterApi extends Construct {
     });
   }
 
-  private addGatewayResponses(corsOrigins: readonly string[]): void {
+  private addGatewayResponses(api: apigw.RestApi, corsOrigins: readonly string[]): void {
     // A static CORS origin only: gateway responses cannot echo one of several allowed origins.
     const corsHeaders: Record<string, string> =
       corsOrigins.length === 1 ? { 'Access-Control-Allow-Origin': `'${corsOrigins[0]}'` } : {};
     const json = (template: string) => ({ 'application/json': template });
-    this.api.addGatewayResponse('Default4xx', {
+    api.addGatewayResponse('Default4xx', {
       type: apigw.ResponseType.DEFAULT_4XX,
       templates: json(GATEWAY_ERROR_TEMPLATE),
       responseHeaders: corsHeaders,
     });
-    this.api.addGatewayResponse('Default5xx', {
+    api.addGatewayResponse('Default5xx', {
       type: apigw.ResponseType.DEFAULT_5XX,
       templates: json(GATEWAY_ERROR_TEMPLATE),
       responseHeaders: corsHeaders,
     });
-    this.api.addGatewayResponse('BadRequestBody', {
+    api.addGatewayResponse('BadRequestBody', {
       type: apigw.ResponseType.BAD_REQUEST_BODY,
       statusCode: '400',
       templates: json(BAD_REQUEST_BODY_TEMPLATE),
@@ -314,11 +361,11 @@ export class RouterApi extends Construct {
     });
   }
 
-  private addRoutes(iamAuth: boolean): void {
+  private addRoutes(api: apigw.RestApi, iamAuth: boolean): void {
     const schemas = publishedJsonSchemas();
     const model = (name: PublishedSchemaName) => {
       const cfn = new apigw.CfnModel(this, `${name}Model`, {
-        restApiId: this.api.restApiId,
+        restApiId: api.restApiId,
         name,
         contentType: 'application/json',
         description: String(schemas[name]['description'] ?? name),
@@ -328,7 +375,7 @@ export class RouterApi extends Construct {
     };
     const errorModel = model('Error');
     const validator = new apigw.RequestValidator(this, 'BodyValidator', {
-      restApi: this.api,
+      restApi: api,
       requestValidatorName: 'body-and-parameters',
       validateRequestBody: true,
       validateRequestParameters: true,
@@ -339,7 +386,7 @@ export class RouterApi extends Construct {
       responseModels: { 'application/json': errorModel },
     }));
 
-    const v1 = this.api.root.addResource('v1');
+    const v1 = api.root.addResource('v1');
     const route = v1.addResource('route');
     const batch = route.addResource('batch');
     const methods = [
@@ -378,6 +425,24 @@ export class RouterApi extends Construct {
       }
     }
   }
+}
+
+/** The API's metric methods, bound to it (RestApi and HttpApi have the same four). */
+function metricsOf(api: Omit<RouterApiMetrics, 'kind' | 'name'>): Omit<RouterApiMetrics, 'kind' | 'name'> {
+  return {
+    metricCount: (props) => api.metricCount(props),
+    metricClientError: (props) => api.metricClientError(props),
+    metricServerError: (props) => api.metricServerError(props),
+    metricLatency: (props) => api.metricLatency(props),
+  };
+}
+
+function acknowledgeAccountLoggingPolicy(scope: Construct): void {
+  Validations.of(scope).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+    reason:
+      "API Gateway's account-level CloudWatch role: the AWS managed policy is the documented way to let API Gateway write access and execution logs.",
+  });
 }
 
 /**

@@ -1,5 +1,4 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
-import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +10,7 @@ import { SOURCES } from '../../lambda/router/contract';
 import type { AppConfig } from '../config';
 import { SHADOW_METRIC, SHADOW_SOURCES } from '../../lambda/shared/shadow';
 import { canaryAlarmName, shadowAlarmNames, stateMachineName, type CanaryCheck } from '../naming';
-import { ROUTER_SERVICE_NAME } from './router-api';
+import { ROUTER_SERVICE_NAME, type RouterApiMetrics } from './router-api';
 import { SHADOW_SERVICE_NAME } from './shadow-loop';
 
 /** The namespace the house Function sets for Powertools metrics. */
@@ -19,7 +18,7 @@ export const METRICS_NAMESPACE = 'DistilledIntentRouter';
 
 /** Alarm thresholds: a degraded router still answers, so these say "look", not "down". */
 export const ALARM_THRESHOLDS = {
-  /** Share of API requests answered 5xx (API Gateway's 5XXError average). */
+  /** Share of API requests answered 5xx (a REST API's 5XXError average; an HTTP API's 5xx sum over its Count). */
   serverErrorRate: 0.01,
   /** Percent of queries answered by a fallback (fallback model or default) because the planned model failed. */
   fallbackPercent: 20,
@@ -47,7 +46,8 @@ export const ALARM_THRESHOLDS = {
 
 export interface RouterMonitoringProps {
   readonly config: AppConfig;
-  readonly api: apigw.RestApi;
+  /** The API's metrics, REST or HTTP API (RouterApi.metrics). */
+  readonly api: RouterApiMetrics;
   readonly router: lambda.IFunction;
   readonly topic: sns.ITopic;
 }
@@ -95,9 +95,23 @@ export class RouterMonitoring extends Construct {
       created.addAlarmAction(notify);
       return created;
     };
+    // A REST API's 5XXError is 0 or 1 per request, so its average is the rate (as before); an HTTP API's 5xx is given
+    // as the share of its request count, which holds whatever the metric's per-request values are.
+    const serverErrorRate =
+      api.kind === 'rest'
+        ? api.metricServerError({ statistic: 'Average', period })
+        : new cloudwatch.MathExpression({
+            label: '5xx rate',
+            expression: 'IF(requests > 0, errors / requests, 0)',
+            usingMetrics: {
+              errors: api.metricServerError({ statistic: 'Sum', period }),
+              requests: api.metricCount({ statistic: 'Sum', period }),
+            },
+            period,
+          });
     this.alarms = {
       serverErrors: alarm('ServerErrorRate', {
-        metric: api.metricServerError({ statistic: 'Average', period }),
+        metric: serverErrorRate,
         threshold: ALARM_THRESHOLDS.serverErrorRate,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
@@ -195,7 +209,7 @@ export class RouterMonitoring extends Construct {
     });
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: `# Intent router (${config.envName})\nAPI \`${api.restApiName}\`, budget ${config.latencyBudgetMs} ms. Alarms go to the router stack's topic.`,
+        markdown: `# Intent router (${config.envName})\n${api.kind === 'http' ? 'HTTP' : 'REST'} API \`${api.name}\`, budget ${config.latencyBudgetMs} ms. Alarms go to the router stack's topic.`,
         width: 24,
         height: 2,
       }),

@@ -24,10 +24,14 @@ export const LABELLER_TIMEOUT = Duration.minutes(3);
 /** Redeliveries before a message goes to the DLQ: throttling lasting ~5 × the visibility timeout is given up on. */
 export const MAX_RECEIVE_COUNT = 5;
 /**
- * The agreement alarm's window: at the default 0.5 % of 10M queries a month (~70 samples an hour), 6 hours hold
- * ~400 samples, over the default shadowMinSamples (200); below that many the alarm stays quiet.
+ * The agreement alarm's window, the drift window's day: at the default 0.1 % of 10M queries a month (~14 samples an
+ * hour) a day holds ~330 samples, over the default shadowMinSamples (200); below that many the alarm stays quiet.
+ * An incumbent's agreement moves with its traffic, over days; a broken model is caught within minutes by the
+ * router's invalid-reply and fallback alarms, and a candidate by the canary's own alarms.
  */
-export const AGREEMENT_ALARM_PERIOD = Duration.hours(6);
+export const AGREEMENT_ALARM_PERIOD = Duration.hours(24);
+/** The labeller's memory (the serving cost prices its wait for the teacher with it). */
+export const LABELLER_MEMORY_MB = 512;
 
 export type ShadowLoopConfig = Pick<
   AppConfig,
@@ -102,7 +106,7 @@ export class ShadowLoop extends Construct {
       serviceName: SHADOW_SERVICE_NAME,
       logRetentionDays: config.logRetentionDays,
       retainLogs: config.retainData,
-      memorySize: 512,
+      memorySize: LABELLER_MEMORY_MB,
       timeout: LABELLER_TIMEOUT,
       environment: {
         BUCKET_NAME: dataset.bucket.bucketName,

@@ -11,7 +11,7 @@ export interface ApiStackProps extends StackProps {
   readonly config: AppConfig;
 }
 
-/** The router: API Gateway, router Lambda, the active-model parameter, alarms and dashboard. */
+/** The router: API Gateway (HTTP or REST API), router Lambda, the active-model parameter, alarms and dashboard. */
 export class ApiStack extends Stack {
   readonly activeModel: ssm.StringParameter;
   readonly router: RouterApi;
@@ -34,14 +34,14 @@ export class ApiStack extends Stack {
     this.notifications = new Notifications(this, 'Alarms', { email: config.notificationEmail });
     this.monitoring = new RouterMonitoring(this, 'Monitoring', {
       config,
-      api: this.router.api,
+      api: this.router.metrics,
       router: this.router.router.function,
       topic: this.notifications.topic,
     });
 
     new CfnOutput(this, OUTPUTS.activeModelParameterName, { value: this.activeModel.parameterName });
     new CfnOutput(this, OUTPUTS.apiUrl, {
-      value: this.router.api.url,
+      value: this.router.url,
       description: 'Base URL of the router API: POST <ApiUrl>v1/route, POST <ApiUrl>v1/route/batch',
     });
     if (this.router.apiKey) {

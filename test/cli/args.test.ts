@@ -1,5 +1,5 @@
-import { configFromFlags, flagHelp, parseArgs, UsageError, type FlagSpecs } from '../../lib/cli/args';
-import { ConfigError } from '../../lib/config';
+import { checkRegion, configFromFlags, flagHelp, parseArgs, UsageError, type FlagSpecs } from '../../lib/cli/args';
+import { ConfigError, parseConfig } from '../../lib/config';
 
 const SPECS = {
   env: { type: 'string', help: 'the environment' },
@@ -33,8 +33,12 @@ describe('parseArgs (node:util parseArgs underneath)', () => {
   it.each([
     [['--envv', 'qa'], /^unknown flag --envv — did you mean --env\? Known flags: --env, --region/],
     [['--Region', 'x'], /did you mean --region\?/],
-    [['--zzzzzzzz'], /^unknown flag --zzzzzzzz Known flags/],
-    [['-c', 'a=1'], /^unknown flag -c/],
+    [['--zzzzzzzz'], /^unknown flag --zzzzzzzz\. Known flags: --env, /],
+    [
+      ['-c', 'a=1'],
+      /^unknown flag -c: this command does not read the app's config, so it takes no -c key=value\. Known/,
+    ],
+    [['--context', 'a=1'], /^unknown flag --context: this command does not read the app's config/],
     [['--env'], /^--env needs a value: the environment/],
     [['--env', '--delete'], /^--env needs a value/],
     [['--env='], /^--env must not be empty/],
@@ -69,7 +73,8 @@ describe('configFromFlags', () => {
   it('layers project context, -c pairs and flag values, and names the flag behind a bad value', () => {
     const flags = (env: string | undefined) => ({ env: { key: 'envName' as const, value: env } });
     expect(configFromFlags({ envName: 'a' }, { envName: 'b' }, flags(undefined)).envName).toBe('b');
-    expect(configFromFlags({ envName: 'a' }, { envName: 'b' }, flags('c')).envName).toBe('c');
+    expect(configFromFlags({ envName: 'a' }, {}, flags('c')).envName).toBe('c');
+    expect(configFromFlags({ envName: 'a' }, { envName: 'b' }, flags('b')).envName).toBe('b');
     expect(() => configFromFlags({}, {}, flags('Prod!'))).toThrow(ConfigError);
     expect(() => configFromFlags({}, {}, flags('Prod!'))).toThrow(
       /envName \(given: "Prod!"\): .* \[from --env "Prod!"\]/,
@@ -77,5 +82,32 @@ describe('configFromFlags', () => {
     expect(() => configFromFlags({}, { env_name: 'prod' }, flags(undefined))).toThrow(
       /unknown key "env_name" — did you mean "envName"\?/,
     );
+  });
+
+  it('refuses a flag and a -c pair that set one key to two values, naming both', () => {
+    const flags = { env: { key: 'envName' as const, value: 'prod' } };
+    expect(() => configFromFlags({}, { envName: 'dev' }, flags)).toThrow(UsageError);
+    expect(() => configFromFlags({}, { envName: 'dev' }, flags)).toThrow(
+      /^--env prod and -c envName=dev disagree: give the envName once \(--env or -c envName=…\)$/,
+    );
+  });
+});
+
+describe("checkRegion: the config's own region rule", () => {
+  it.each([
+    ['us-east-1', undefined],
+    ['us-west-2', undefined],
+    ['us-east', /^"us-east" must be an AWS region such as us-east-1$/],
+    [
+      'eu-west-1',
+      /^"eu-west-1" has no on-demand custom-model deployment.*: use us-east-1 or us-west-2 \(--region us-east-1\)$/,
+    ],
+  ])('%s → %p', (region, problem) => {
+    const found = checkRegion(region);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
+    // One rule: the app refuses at synth exactly what the flag refuses.
+    if (problem === undefined) expect(() => parseConfig({ region })).not.toThrow();
+    else expect(() => parseConfig({ region })).toThrow(ConfigError);
   });
 });

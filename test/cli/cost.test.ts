@@ -72,11 +72,12 @@ describe('npm run cost', () => {
   });
 
   it('meets the goals of issue 10 with the default configuration: student ≤ $3 per 1M queries, a run ≤ $15', () => {
-    const json = costJson(run('--json', '--examples', '10000', '--queries-per-month', '10000000').estimate);
+    const result = run('--json', '--examples', '10000', '--queries-per-month', '10000000');
+    const json = costJson(result.estimate, result.serving);
     expect(json.studentPer1MQueriesUsd).toBeLessThanOrEqual(3);
     expect(json.runUsd).toBeLessThanOrEqual(15);
     // The worst case of calibration (one query per call) still meets the run goal.
-    expect(costJson(run('--examples', '10000', '--label-batch-size', '1').estimate).runUsd).toBeLessThanOrEqual(15);
+    expect(run('--examples', '10000', '--label-batch-size', '1').estimate.runUsd).toBeLessThanOrEqual(15);
     expect(json.tokensPerQuery.student).toMatchObject({ answerFormat: 'student-v2', outputTokens: 7 });
   });
 
@@ -112,5 +113,64 @@ describe('npm run cost', () => {
   it('prints help', () => {
     const result = runCost(['--help'], {});
     expect('help' in result && result.help).toMatch(/--queries-per-month <integer>/);
+  });
+});
+
+describe('npm run cost: the full price of a routed query (serving)', () => {
+  const serving = (...context: string[]) =>
+    run('--json', '--examples', '10000', '--queries-per-month', '10000000', ...context.flatMap((c) => ['-c', c]));
+  const part = (result: ReturnType<typeof run>, prefix: string) =>
+    result.serving.parts.find((p) => p.item.startsWith(prefix))?.usdPer1MQueries;
+
+  it('meets the goal of issue 17 with the default configuration: serving ≤ $6.00 per 1M queries, in the JSON', () => {
+    const result = serving();
+    const json = JSON.parse(result.text) as ReturnType<typeof costJson>;
+    expect(json.servingPer1MQueriesUsd).toBeLessThanOrEqual(6);
+    expect(json.servingPer1MQueriesUsd).toBeCloseTo(
+      json.serving.parts.reduce((sum, p) => sum + p.usdPer1MQueries, 0),
+      10,
+    );
+    // The model is one part of it: the student's routing row, counted once.
+    expect(json.serving.parts[0]).toEqual({
+      item: 'student model (Bedrock)',
+      usdPer1MQueries: json.studentPer1MQueriesUsd,
+    });
+    expect(json.servingPer1MQueriesUsd).toBeGreaterThan(json.studentPer1MQueriesUsd + 1);
+  });
+
+  it('prices each serving setting from AWS list prices', () => {
+    const base = serving();
+    // API Gateway: $1.00 (HTTP API) vs $3.50 (REST API, what API keys need) per 1M requests.
+    expect(part(base, 'API Gateway (HTTP API)')).toBe(1);
+    expect(part(serving('apiAuth=apiKey'), 'API Gateway (REST API)')).toBe(3.5);
+    // Lambda: billed while it waits: (833 + 20) ms × 128 MB / 1024 × $0.0000133334 per GB-s × 1M.
+    expect(part(base, 'router Lambda duration (128 MB')).toBeCloseTo(0.853 * 0.125 * 13.3334, 6);
+    expect(part(serving('routerMemoryMb=512'), 'router Lambda duration (512 MB')).toBeCloseTo(0.853 * 0.5 * 13.3334, 6);
+    // X-Ray: nothing in pass-through; active at 10M queries/month (3.86/s): (1 + 5 % of the rest) / 3.86 traced.
+    expect(part(base, 'X-Ray')).toBe(0);
+    const perSecond = 10_000_000 / (30 * 24 * 3600);
+    expect(part(serving('routerTracing=active'), 'X-Ray')).toBeCloseTo(
+      ((1 + 0.05 * (perSecond - 1)) / perSecond) * 5,
+      6,
+    );
+    // Logs: platform events and a routed line for every request cost more than the defaults.
+    const logs = part(base, 'CloudWatch Logs') ?? NaN;
+    expect(part(serving('routerPlatformLogs=true'), 'CloudWatch Logs')).toBeGreaterThan(logs);
+    expect(part(serving('routerLogSampleRate=1'), 'CloudWatch Logs')).toBeGreaterThan(logs);
+    // The shadow loop scales with its rate: 0 turns it off, 5× the rate is 5× the cost.
+    const shadow = part(base, 'shadow loop') ?? NaN;
+    expect(part(serving('shadowSampleRate=0'), 'shadow loop')).toBe(0);
+    expect(part(serving('shadowSampleRate=0.005'), 'shadow loop')).toBeCloseTo(5 * shadow, 6);
+    // A label is the teacher's routing cost per query, plus the loop's own AWS requests and Lambda time.
+    const teacher = base.estimate.routing.rows.find((r) => r.model === 'teacher')?.usdPer1MQueries ?? NaN;
+    expect(shadow).toBeGreaterThan(0.001 * teacher);
+    expect(shadow).toBeLessThan(0.001 * teacher * 1.1);
+  });
+
+  it('shows the serving parts and total in the markdown, with its assumptions', () => {
+    const { text, serving: cost } = run('--examples', '10000');
+    expect(text).toContain('### Serving: the full price of 1M routed queries');
+    expect(text).toContain(`| **total** | **$${cost.usdPer1MQueries.toFixed(2)}** |`);
+    expect(text).toMatch(/- the router is billed for the student's latency \(833 ms/);
   });
 });

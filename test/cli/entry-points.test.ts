@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { NO_AWS, ROOT, tsx } from '../helpers/child-process';
 
 /**
  * The operator commands run as a user runs them — a child process through tsx, as `npm run <command>` does — on a
@@ -8,29 +8,8 @@ import { promisify } from 'node:util';
  * give it (never a stack trace), with a non-zero exit code; a bad flag fails before any AWS call; --help works.
  */
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const run = promisify(execFile);
-
-/** The environment minus anything AWS: no keys, no profile, no Region, no config files, no instance metadata. */
-const NO_AWS = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && k !== 'DEBUG')),
-  AWS_CONFIG_FILE: path.join(ROOT, 'no-such-aws-config'),
-  AWS_SHARED_CREDENTIALS_FILE: path.join(ROOT, 'no-such-aws-credentials'),
-  AWS_EC2_METADATA_DISABLED: 'true',
-  // On Node 20 the SDK prints a multi-line notice that it will need Node 22 from 2027; it is not the command's output.
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
-
-async function command(script: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, [`scripts/${script}.ts`, ...args], { cwd: ROOT, env: NO_AWS });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+const command = (script: string, ...args: string[]) => tsx(`scripts/${script}.ts`, args);
 
 const TIMEOUT = 60_000;
 
@@ -73,9 +52,9 @@ describe('operator commands without AWS credentials or Region (child processes)'
     '`npm run cost -- --json` prints one JSON object with runUsd and the student per 1M queries, matching the markdown',
     async () => {
       const args = ['--examples', '10000', '--queries-per-month', '10000000'];
-      // Through npm itself, exactly as the README has it: its run-script banner must not reach stdout (.npmrc).
+      // Through npm itself, exactly as the README has it: -s keeps npm's run-script banner off stdout.
       const [json, markdown] = await Promise.all([
-        run('npm', ['run', 'cost', '--', '--json', ...args], { cwd: ROOT, env: NO_AWS }),
+        run('npm', ['run', '-s', 'cost', '--', '--json', ...args], { cwd: ROOT, env: NO_AWS }),
         command('cost', ...args),
       ]);
       const parsed = JSON.parse(json.stdout) as { runUsd: number; studentPer1MQueriesUsd: number };

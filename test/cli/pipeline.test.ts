@@ -566,14 +566,17 @@ describe('npm run pipeline (arguments)', () => {
     [['start', '--env', '--examples', '500'], /--env needs a value/],
     [['start', '--reuse-model', 'garbage'], /^--reuse-model: "garbage" is not a custom model ARN/],
     [['start', '--reuse-dataset', 'Run_A'], /^--reuse-dataset: runId "Run_A" is invalid/],
-    [['list', '--region', 'us-east'], /^--region: "us-east" is not an AWS Region name/],
+    [['list', '--region', 'us-east'], /^--region: "us-east" must be an AWS region such as us-east-1$/],
     [['start', '--from-production', '--since', '2026-02-30'], /^--since: "2026-02-30" is not a day: use YYYY-MM-DD/],
     [['start', '--from-production', '--since', 'yesterday'], /^--since: "yesterday" is not a day/],
     [['start', '--from-production', '--max', '0'], /--max must be a whole number from 1 to 100,000/],
     [['start', '--since', '2026-11-01'], /^--since applies to a run from production: add --from-production/],
     [['start', '--max', '10'], /^--max applies to a run from production: add --from-production/],
     [['start', '--from-production', '--reuse-dataset', 'run-a'], /--from-production and --reuse-dataset exclude/],
-    [['list', '--max', '5000'], /--max must be at most 1000 for list/],
+    [
+      ['list', '--max', '5000'],
+      /^--max must be a whole number from 1 to 1,000 \(how many recent runs to show; default 20\)/,
+    ],
     [['watch', 'run-a', '--from-production'], /--from-production does not apply to "watch"/],
     [['report'], /report needs the run id/],
     [['report', 'Run_A'], /report <runId>: runId "Run_A" is invalid/],
@@ -593,7 +596,7 @@ describe('npm run pipeline (arguments)', () => {
     expect(cfn.calls()).toHaveLength(1);
   });
 
-  it.each([['--help'], ['-h'], ['help'], ['start', '--help']])('prints the usage for %j', async (...argv) => {
+  it.each([['--help'], ['-h'], ['help']])('prints the usage for %j', async (...argv) => {
     expect(await cli(...argv)).toBe(0);
     expect(lines.join('\n')).toMatch(/^Usage:\n {2}npm run pipeline -- start /);
     expect(lines.join('\n')).toMatch(/-h, --help +show this help$/);

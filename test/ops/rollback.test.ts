@@ -51,7 +51,7 @@ describe('npm run rollback (operator errors)', () => {
   it('checks flags and context before any AWS call', async () => {
     await expect(runRollback(['--env', 'dev', '-c', 'EnvName=prod'], client, {})).rejects.toThrow(ConfigError);
     await expect(runRollback(['--env', 'dev', '--region', 'Virginia'], client, {})).rejects.toThrow(
-      /^--region: "Virginia" is not an AWS Region name/,
+      /^--region: "Virginia" must be an AWS region such as us-east-1/,
     );
     await expect(runRollback(['--env', 'dev', 'now'], client, {})).rejects.toThrow(UsageError);
     expect(ssm.calls()).toHaveLength(0);

@@ -11,6 +11,11 @@ const ofType = (template: Template, type: string) =>
 
 const FALLBACK = 'us.anthropic.claude-haiku-4-5-20251001-v1:0';
 const API_KEY = { apiAuth: 'apiKey' };
+/**
+ * The REST API with IAM auth (apiType=rest): what the default was before the HTTP API. Every REST assertion below runs
+ * under it or under API_KEY (which resolves to REST); the HTTP API's are in http-api.test.ts.
+ */
+const REST = { apiType: 'rest' };
 
 /** The POST methods by resource path part ("route", "batch"). */
 function postMethods(template: Template) {
@@ -25,8 +30,8 @@ function postMethods(template: Template) {
   );
 }
 
-describe('router API: request validation and models', () => {
-  const { templates } = synth();
+describe('router API (REST): request validation and models', () => {
+  const { templates } = synth(REST);
   const api = templates.api;
 
   it('validates the body of both methods against their models', () => {
@@ -90,9 +95,9 @@ describe('router API: request validation and models', () => {
   });
 });
 
-describe('router API: authorisation', () => {
-  it('requires SigV4 (IAM) on every method by default, with no API key or usage plan', () => {
-    const api = synth().templates.api;
+describe('router API (REST): authorisation', () => {
+  it('requires SigV4 (IAM) on every method with apiAuth=iam, with no API key or usage plan', () => {
+    const api = synth(REST).templates.api;
     for (const [, method] of ofType(api, 'AWS::ApiGateway::Method')) {
       expect(method.Properties['AuthorizationType']).toBe('AWS_IAM');
     }
@@ -115,11 +120,11 @@ describe('router API: authorisation', () => {
   });
 
   it('adds CORS preflight (unauthenticated OPTIONS) only when origins are configured', () => {
-    const off = synth().templates.api;
+    const off = synth(REST).templates.api;
     expect(ofType(off, 'AWS::ApiGateway::Method').filter(([, m]) => m.Properties['HttpMethod'] === 'OPTIONS')).toEqual(
       [],
     );
-    const on = synth({ corsAllowOrigins: 'https://search.example.com' }).templates.api;
+    const on = synth({ ...REST, corsAllowOrigins: 'https://search.example.com' }).templates.api;
     const options = ofType(on, 'AWS::ApiGateway::Method').filter(([, m]) => m.Properties['HttpMethod'] === 'OPTIONS');
     expect(options.length).toBeGreaterThan(0);
     for (const [, method] of options) expect(method.Properties['AuthorizationType']).toBe('NONE');
@@ -129,9 +134,10 @@ describe('router API: authorisation', () => {
   });
 });
 
-describe('router API: stage', () => {
-  it('throttles, traces, logs access as JSON and never logs bodies', () => {
-    const api = synth({ apiThrottleRateLimit: 50, apiThrottleBurstLimit: 80 }).templates.api;
+describe('router API (REST): stage', () => {
+  it('throttles, traces (routerTracing=active), logs access as JSON and never logs bodies', () => {
+    const api = synth({ ...REST, routerTracing: 'active', apiThrottleRateLimit: 50, apiThrottleBurstLimit: 80 })
+      .templates.api;
     const [logGroupId] = ofType(api, 'AWS::Logs::LogGroup').find(([id]) => id.includes('AccessLogs')) ?? [];
     expect(logGroupId).toBeDefined();
     api.hasResourceProperties('AWS::ApiGateway::Stage', {
@@ -159,8 +165,14 @@ describe('router API: stage', () => {
     );
   });
 
+  it('traces at the stage only when routerTracing is active (X-Ray samples and bills on its own there)', () => {
+    for (const context of [REST, API_KEY]) {
+      synth(context).templates.api.hasResourceProperties('AWS::ApiGateway::Stage', { TracingEnabled: false });
+    }
+  });
+
   it('answers gateway errors in the API error shape', () => {
-    const api = synth().templates.api;
+    const api = synth(REST).templates.api;
     for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX', 'BAD_REQUEST_BODY']) {
       const [, response] = ofType(api, 'AWS::ApiGateway::GatewayResponse').find(
         ([, r]) => r.Properties['ResponseType'] === type,
@@ -184,9 +196,15 @@ describe('router API: stage', () => {
     });
   });
 
-  it('outputs the API URL', () => {
-    synth().templates.api.hasOutput('ApiUrl', Match.anyValue());
-    synth().templates.api.hasOutput('ActiveModelParameterName', Match.anyValue());
+  it("outputs the API URL (the stage's: <restApiId>.execute-api.<region>.amazonaws.com/api/)", () => {
+    const api = synth(REST).templates.api;
+    const [restApiId] = ofType(api, 'AWS::ApiGateway::RestApi')[0] ?? [];
+    const [stageId] = ofType(api, 'AWS::ApiGateway::Stage')[0] ?? [];
+    api.hasOutput('ApiUrl', {
+      Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: restApiId }, { Ref: stageId }, '/'])] },
+    });
+    api.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'api' });
+    api.hasOutput('ActiveModelParameterName', Match.anyValue());
   });
 });
 
@@ -322,7 +340,7 @@ describe('router Lambda: configuration and IAM scope', () => {
 
 describe('router monitoring', () => {
   it('alarms on 5xx rate, fallback rate, p99 latency, model access errors and persistent parameter read errors, to the stack topic', () => {
-    const api = synth({ notificationEmail: 'ops@example.com' }).templates.api;
+    const api = synth({ ...REST, notificationEmail: 'ops@example.com' }).templates.api;
     const [topicId] = ofType(api, 'AWS::SNS::Topic')[0] ?? [];
     api.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     const alarms = ofType(api, 'AWS::CloudWatch::Alarm')
@@ -466,7 +484,17 @@ describe('router monitoring: the canary alarms', () => {
 
 describe('router stack: cdk-nag', () => {
   it.each([
-    ['IAM auth (default)', {}],
+    ['HTTP API, IAM auth (default)', {}],
+    [
+      'HTTP API, CORS, active tracing, account logging role, account set',
+      {
+        corsAllowOrigins: 'https://a.example.com,https://b.example.com',
+        routerTracing: 'active',
+        apiGatewayCloudWatchRole: 'true',
+        account: '123456789012',
+      },
+    ],
+    ['REST API, IAM auth', REST],
     [
       'API keys, CORS, fallback model, account set',
       { ...API_KEY, corsAllowOrigins: 'https://a.example.com', fallbackModelId: FALLBACK, account: '123456789012' },

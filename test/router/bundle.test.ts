@@ -27,6 +27,10 @@ describe('the router bundle', () => {
     expect(classicZodModules(probed.metafile, probeOut).length).toBeGreaterThan(0);
   });
 
+  it('bundles with esbuild at the deployed log level: warnings and errors, no size summary', () => {
+    expect(esbuildOptions()).toMatchObject({ logLevel: 'warning' });
+  });
+
   it('ships a source map without the sources text (file:line mapping only)', () => {
     expect(esbuildOptions()).toMatchObject({ sourcemap: true, sourcesContent: false });
     expect(BUNDLING.sourcesContent).toBe(false);

@@ -12,6 +12,7 @@ interface OpenApiOperation {
 }
 interface OpenApi {
   openapi: string;
+  servers: { url: string; description: string; variables: Record<string, { default: string }> }[];
   paths: Record<string, { post: OpenApiOperation }>;
   components: { schemas: Record<string, Record<string, unknown>> };
 }
@@ -53,7 +54,30 @@ function deployed(template: Template) {
 }
 
 describe('docs/openapi.json', () => {
-  const { models, methods } = deployed(synth().templates.api);
+  // The REST API deploys the models (apiType=rest); the HTTP API (the default) serves the same paths, checked below.
+  const { models, methods } = deployed(synth({ apiType: 'rest' }).templates.api);
+
+  it("lists one server per kind of API, each the stack's ApiUrl output without its trailing /", () => {
+    expect(doc.servers.map((s) => s.url)).toEqual([
+      'https://{apiId}.execute-api.{region}.amazonaws.com',
+      'https://{apiId}.execute-api.{region}.amazonaws.com/api',
+    ]);
+    expect(doc.servers[0]?.description).toMatch(/apiType=http/);
+    expect(doc.servers[1]?.description).toMatch(/apiType=rest/);
+  });
+
+  it('documents exactly the routes the HTTP API serves', () => {
+    const routeKeys = Object.values(
+      synth().templates.api.toJSON().Resources as Record<string, { Type: string; Properties: { RouteKey?: string } }>,
+    )
+      .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+      .map((r) => r.Properties.RouteKey);
+    expect(routeKeys.sort()).toEqual(
+      Object.keys(doc.paths)
+        .map((p) => `POST ${p}`)
+        .sort(),
+    );
+  });
 
   it('is an OpenAPI 3 document of exactly the deployed paths', () => {
     expect(doc.openapi).toMatch(/^3\./);

@@ -32,6 +32,8 @@ const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/intent-route
 /** The student says audio for everything; the teacher says visual for "car" queries, audio otherwise. */
 const STUDENT = { visual: 0.3, audio: 0.6, transcription: 0, metadata: 0.1 };
 const TEACHER_VISUAL = { visual: 0.9, audio: 0, transcription: 0, metadata: 0.1 };
+/** One fixed wall clock for the router (it stamps each sample) and the labeller: the record's day comes from it. */
+const CLOCK = () => new Date('2026-11-26T10:00:00.000Z');
 
 it('router sampling → hand-off → labeller → records in S3 → metrics', async () => {
   process.env['BUCKET_NAME'] = BUCKET;
@@ -71,6 +73,7 @@ it('router sampling → hand-off → labeller → records in S3 → metrics', as
     bedrock: new BedrockRuntimeClient({ region: 'us-east-1' }),
     parameters: new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) }),
     sqs: new SQSClient({ region: 'us-east-1' }),
+    clock: CLOCK,
     logger,
     metrics: routerMetrics,
     flush: () => routerMetrics.clearMetrics(),
@@ -105,7 +108,7 @@ it('router sampling → hand-off → labeller → records in S3 → metrics', as
   const event: SQSEvent = { Records: bodies.map((body, i) => sqsRecord(`msg-${i}`, body)) };
   const response = await labelShadowEvent(event, {
     sleep: async () => undefined,
-    now: () => new Date('2026-11-26T10:00:00.000Z'),
+    now: CLOCK,
   });
   expect(response.batchItemFailures).toEqual([]);
 
