@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { MAX_LABEL_BATCH_SIZE } from '../lambda/shared/batch-labelling';
-import { MODALITIES } from '../lambda/shared/modality';
-import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../lambda/shared/model-ids';
-import { DEFAULT_PRICES } from '../lambda/shared/prices';
-import { runSizeProblem } from '../lambda/shared/query-plan';
+import { MAX_LABEL_BATCH_SIZE } from '../lambda/pipeline/generation/batch-labelling';
+import { MODALITIES } from '../lambda/core/modality';
+import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../lambda/core/model-ids';
+import { DEFAULT_PRICES } from '../lambda/core/prices';
+import { runSizeProblem } from '../lambda/pipeline/generation/query-plan';
 import { closestMatch } from './text/closest';
 
 /**

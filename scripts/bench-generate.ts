@@ -160,12 +160,12 @@ async function main(args: Args): Promise<void> {
     AWS_REGION: 'us-east-1',
   });
   const { BedrockRuntimeClient, ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
-  const { generateShardStep, TEACHER_CLIENT_CONFIG } = await import('../lambda/pipeline/generate-shard');
-  const { mapWithConcurrency } = await import('../lambda/shared/concurrency');
-  const { cellOf } = await import('../lambda/shared/query-plan');
-  const { QUERY_WRITER_SYSTEM_PROMPT } = await import('../lambda/shared/query-writing');
-  const { parseShardFile } = await import('../lambda/shared/shard-generation');
-  const { runKeys } = await import('../lambda/shared/runs');
+  const { generateShardStep, TEACHER_CLIENT_CONFIG } = await import('../lambda/pipeline/generation/generate-shard');
+  const { mapWithConcurrency } = await import('../lambda/core/concurrency');
+  const { cellOf } = await import('../lambda/pipeline/generation/query-plan');
+  const { QUERY_WRITER_SYSTEM_PROMPT } = await import('../lambda/pipeline/generation/query-writing');
+  const { parseShardFile } = await import('../lambda/pipeline/generation/shard-generation');
+  const { runKeys } = await import('../lambda/core/runs');
   const { faultsAtRate, SimulatedTeacher } = await import('../test/helpers/simulated-teacher');
   const { requestTexts } = await import('../test/helpers/aws-mocks');
 

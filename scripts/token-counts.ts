@@ -1,6 +1,6 @@
 /**
  * `npm run token-counts [-- --write]`: measures the tokens of the real prompts, queries and answer formats with a BPE
- * tokenizer and prints lambda/shared/token-counts.ts, which the cost model reads; `--write` writes it, formatted by
+ * tokenizer and prints lambda/cost/token-counts.ts, which the cost model reads; `--write` writes it, formatted by
  * prettier with the project's config (so lint passes). test/shared/token-counts.test.ts measures again and fails when
  * a prompt or format changed without this being run.
  *
@@ -11,20 +11,24 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
-import { batchLabelMessage, LABEL_BATCH_SIZE_CANDIDATES, teacherBatchPrompt } from '../lambda/shared/batch-labelling';
-import { calibrationQueries } from '../lambda/shared/calibration-queries';
-import { toRecord } from '../lambda/shared/dataset-record';
-import { judgeMetricDefinition } from '../lambda/shared/evaluation';
-import { MODALITIES, type Modality, type Weights } from '../lambda/shared/modality';
-import { teacherPrompt } from '../lambda/shared/prompts';
-import { DOMAINS, PHRASINGS } from '../lambda/shared/query-plan';
+import {
+  batchLabelMessage,
+  LABEL_BATCH_SIZE_CANDIDATES,
+  teacherBatchPrompt,
+} from '../lambda/pipeline/generation/batch-labelling';
+import { calibrationQueries } from '../lambda/pipeline/generation/calibration-queries';
+import { toRecord } from '../lambda/core/dataset-record';
+import { judgeMetricDefinition } from '../lambda/pipeline/evaluation/evaluation';
+import { MODALITIES, type Modality, type Weights } from '../lambda/core/modality';
+import { teacherPrompt } from '../lambda/core/prompts';
+import { DOMAINS, PHRASINGS } from '../lambda/pipeline/generation/query-plan';
 import {
   QUERIES_PER_WRITING_CALL,
   QUERY_WRITER_SYSTEM_PROMPT,
   queryWritingMessage,
-} from '../lambda/shared/query-writing';
-import { STUDENT_FORMATS, STUDENT_PROMPT_VERSIONS } from '../lambda/shared/student-format';
-import { formatLabel } from '../lambda/shared/weights';
+} from '../lambda/pipeline/generation/query-writing';
+import { STUDENT_FORMATS, STUDENT_PROMPT_VERSIONS } from '../lambda/core/student-format';
+import { formatLabel } from '../lambda/core/weights';
 import { flagHelp, parseArgs, PROJECT_ROOT, UsageError, type FlagSpecs } from '../lib/cli/args';
 import { runCommand } from '../lib/cli/errors';
 
@@ -138,7 +142,7 @@ export function measureTokenCounts() {
 
 export type MeasuredTokenCounts = ReturnType<typeof measureTokenCounts>;
 
-export const TOKEN_COUNTS_FILE = join(__dirname, '..', 'lambda', 'shared', 'token-counts.ts');
+export const TOKEN_COUNTS_FILE = join(__dirname, '..', 'lambda', 'cost', 'token-counts.ts');
 
 /** The module the cost model imports: the measured figures as a constant. */
 export function tokenCountsModule(counts: MeasuredTokenCounts): string {

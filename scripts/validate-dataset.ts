@@ -4,7 +4,7 @@ import {
   HELD_OUT_LIMITS,
   TRAINING_LIMITS,
   validateDataset,
-} from '../lambda/shared/dataset-validator';
+} from '../lambda/core/dataset-validator';
 import { flagHelp, parseArgs, UsageError, type FlagSpecs } from '../lib/cli/args';
 import { runCommand } from '../lib/cli/errors';
 

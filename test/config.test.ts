@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CONFIG_KEYS, ConfigError, isCdkKey, parseConfig } from '../lib/config';
 import { closestMatch, editDistance } from '../lib/text/closest';
-import { DEFAULT_PRICES } from '../lambda/shared/prices';
+import { DEFAULT_PRICES } from '../lambda/core/prices';
 
 const problemsOf = (context: Record<string, unknown>): string[] => {
   try {

@@ -1,6 +1,6 @@
-import { readActiveModel, type ActiveModel, type ActiveModelRead } from '../shared/active-model';
-import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../shared/prompts';
-import { studentFormat, UnknownPromptVersion, type AnswerFormat } from '../shared/student-format';
+import { readActiveModel, type ActiveModel, type ActiveModelRead } from '../core/active-model';
+import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../core/prompts';
+import { studentFormat, UnknownPromptVersion, type AnswerFormat } from '../core/student-format';
 import { DEFAULT_MODEL, type Source } from './contract';
 
 /**

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Modality, Weights } from '../shared/modality';
+import type { Modality, Weights } from '../core/modality';
 
 /**
  * The cache key of a query: case, surrounding and repeated whitespace do not change what a search means, so

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { MODALITIES } from '../shared/modality';
+import { MODALITIES } from '../core/modality';
 
 /**
  * The router API's contract, defined once: the Lambda validates requests with these schemas, the API construct

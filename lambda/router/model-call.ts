@@ -1,9 +1,9 @@
 import { ConverseCommand, type BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { replyText, usageOf } from '../shared/bedrock';
-import type { Modality, Weights } from '../shared/modality';
-import type { TokenUsage } from '../shared/prices';
-import type { AnswerFormat } from '../shared/student-format';
-import type { WeightsErrorCode } from '../shared/weights';
+import { replyText, usageOf } from '../core/bedrock';
+import type { Modality, Weights } from '../core/modality';
+import type { TokenUsage } from '../core/prices';
+import type { AnswerFormat } from '../core/student-format';
+import type { WeightsErrorCode } from '../core/weights';
 
 /** What one model call ended with. `usage` is present whenever the model answered (tokens were billed). */
 export type ModelOutcome =

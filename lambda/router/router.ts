@@ -1,7 +1,7 @@
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { variantOf, type Variant } from '../shared/active-model';
-import { dominantModality, type Weights } from '../shared/modality';
-import { queryBucket, SHADOW_VARIANT_DIMENSION } from '../shared/shadow';
+import { variantOf, type Variant } from '../core/active-model';
+import { dominantModality, type Weights } from '../core/modality';
+import { queryBucket, SHADOW_VARIANT_DIMENSION } from '../core/shadow';
 import type { ActiveTarget, ModelStep, RoutingPlan } from './active-target';
 import { AnswerCache, normaliseQuery } from './cache';
 import { DEFAULT_MODEL, type RouteResult, type Source } from './contract';

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { MODALITIES, type Weights } from '../shared/modality';
+import { MODALITIES, type Weights } from '../core/modality';
 
 /** The environment variables the router reads (set by lib/constructs/router-api.ts from the app's config). */
 export const ROUTER_ENV = {

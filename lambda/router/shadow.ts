@@ -1,6 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Variant } from '../shared/active-model';
-import { encodeShadowMessage, type ShadowSample } from '../shared/shadow';
+import type { Variant } from '../core/active-model';
+import { encodeShadowMessage, type ShadowSample } from '../core/shadow';
 import type { RouteResult } from './contract';
 import { METRIC, NO_PROMPT, type RouterTelemetry } from './router';
 

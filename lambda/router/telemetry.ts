@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { Variant } from '../shared/active-model';
+import type { Variant } from '../core/active-model';
 import type { Source } from './contract';
 import type { RequestLog } from './http';
 import { LATENCY_BY_SOURCE, METRIC, VARIANT_DIMENSION, type MetricName, type RouterTelemetry } from './router';

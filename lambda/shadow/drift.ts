@@ -2,14 +2,14 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { envTypes, logger, metrics, readEnvironment, tracer } from '../pipeline/common';
-import { readActiveModel } from '../shared/active-model';
-import { DRIFT_WINDOW_HOURS, driftOf, type DriftFigure } from '../shared/drift';
-import { dominantModality, MODALITIES, type Modality } from '../shared/modality';
-import { readProductionLines, timeOfKey, windowDayPrefixes } from '../shared/production-records';
-import { s3RunStore, type RunStore } from '../shared/run-store';
-import { SHADOW_METRIC } from '../shared/shadow';
-import { runKeys } from '../shared/runs';
+import { envTypes, logger, metrics, readEnvironment, tracer } from '../core/runtime';
+import { readActiveModel } from '../core/active-model';
+import { DRIFT_WINDOW_HOURS, driftOf, type DriftFigure } from './drift-figures';
+import { dominantModality, MODALITIES, type Modality } from '../core/modality';
+import { readProductionLines, timeOfKey, windowDayPrefixes } from '../core/production-records';
+import { s3RunStore, type RunStore } from '../core/run-store';
+import { SHADOW_METRIC } from '../core/shadow';
+import { runKeys } from '../core/runs';
 
 /**
  * The scheduled drift function (EventBridge, hourly): the dominant-modality distribution of the last

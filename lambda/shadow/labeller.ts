@@ -3,17 +3,17 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { envTypes, logger, metrics, priceTableEnv, readEnvironment, tracer } from '../pipeline/common';
-import { priceFor } from '../shared/prices';
-import { s3RunStore, type RunStore } from '../shared/run-store';
-import { SHADOW_METRIC, SHADOW_SOURCES, SHADOW_VARIANT_DIMENSION, type ShadowSource } from '../shared/shadow';
-import { labelShadowBatch, type ShadowBatchOutcome } from '../shared/shadow-labelling';
-import type { Converse } from '../shared/shard-generation';
+import { envTypes, logger, metrics, priceTableEnv, readEnvironment, tracer } from '../core/runtime';
+import { priceFor } from '../core/prices';
+import { s3RunStore, type RunStore } from '../core/run-store';
+import { SHADOW_METRIC, SHADOW_SOURCES, SHADOW_VARIANT_DIMENSION, type ShadowSource } from '../core/shadow';
+import { labelShadowBatch, type ShadowBatchOutcome } from './shadow-labelling';
+import type { Converse } from '../pipeline/generation/shard-generation';
 
 /**
  * The shadow labeller (SQS event source, reportBatchItemFailures): the teacher labels the router's sampled queries;
  * quality metrics per source and model; the labels land as production records in the dataset bucket. The logic is in
- * lambda/shared/shadow-labelling.ts; this file wires AWS and publishes the metrics.
+ * lambda/shadow/shadow-labelling.ts; this file wires AWS and publishes the metrics.
  */
 
 // One attempt per SDK call: our withRetry owns the backoff (never two retry layers multiplying).

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs as parseNodeArgs } from 'node:util';
 import { ConfigError, parseConfig, type AppConfig, type ConfigInput } from '../config';
-import { DEPLOYMENT_REGIONS } from '../../lambda/shared/model-ids';
+import { DEPLOYMENT_REGIONS } from '../../lambda/core/model-ids';
 import { closestMatch } from '../text/closest';
 
 /**

@@ -1,5 +1,5 @@
 import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { promoteCanary, readActiveModel, type ActiveModel } from '../../lambda/shared/active-model';
+import { promoteCanary, readActiveModel, type ActiveModel } from '../../lambda/core/active-model';
 import { activeModelParameterName } from '../naming';
 import { rollback } from '../ops/rollback';
 import { OperatorError } from './errors';

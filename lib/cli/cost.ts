@@ -4,9 +4,9 @@ import {
   estimateCosts,
   renderCostEstimate,
   type CostEstimate,
-} from '../../lambda/shared/cost-model';
-import { PlanError } from '../../lambda/shared/query-plan';
-import { estimateServing, type ServingCost } from '../../lambda/shared/serving-cost';
+} from '../../lambda/cost/cost-model';
+import { PlanError } from '../../lambda/pipeline/generation/query-plan';
+import { estimateServing, type ServingCost } from '../../lambda/cost/serving-cost';
 import { LABELLER_MEMORY_MB } from '../constructs/shadow-loop';
 import { ConfigError, type AppConfig, type ConfigInput } from '../config';
 import { configFromFlags, flagHelp, parseArgs, UsageError, type FlagSpecs } from './args';

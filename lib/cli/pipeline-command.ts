@@ -12,7 +12,7 @@ import {
   type FlagSpecs,
   type FlagValues,
 } from './args';
-import { MAX_PRODUCTION_RECORDS } from '../../lambda/shared/production-selection';
+import { MAX_PRODUCTION_RECORDS } from '../../lambda/pipeline/generation/production-selection';
 import { resolvedRegion, withAwsHints } from './errors';
 import { canaryStatus, promoteCanaryNow, rollbackCanary } from './canary-command';
 import { downloadReport } from './report-command';

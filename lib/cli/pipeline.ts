@@ -14,8 +14,8 @@ import {
   type HistoryEvent,
   type MapRunItemCounts,
 } from '@aws-sdk/client-sfn';
-import { isDay } from '../../lambda/shared/production-records';
-import { assertRunId, runKeys } from '../../lambda/shared/runs';
+import { isDay } from '../../lambda/core/production-records';
+import { assertRunId, runKeys } from '../../lambda/core/runs';
 import { OUTPUTS, pipelineStackName } from '../naming';
 import { OperatorError } from './errors';
 

@@ -3,8 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { reportHtmlKey } from '../../lambda/shared/report-html';
-import { assertRunId } from '../../lambda/shared/runs';
+import { reportHtmlKey } from '../../lambda/pipeline/report/report-html';
+import { assertRunId } from '../../lambda/core/runs';
 import { pipelineOutputs, PipelineCliError } from './pipeline';
 
 /**

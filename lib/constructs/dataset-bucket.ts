@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PRODUCTION_RECORDS_PREFIX } from '../../lambda/shared/production-records';
+import { PRODUCTION_RECORDS_PREFIX } from '../../lambda/core/production-records';
 
 export interface DatasetBucketProps {
   /** Keep the bucket and its access logs when the stack is deleted (the key is always kept). */

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { toJSONSchema } from 'zod/mini';
 import { BATCH_PATH, PUBLISHED_SCHEMAS, ROUTE_PATH, type PublishedSchemaName } from '../../lambda/router/contract';
 import { routerEnvironment } from '../../lambda/router/settings';
-import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/shared/model-ids';
+import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/core/model-ids';
 import type { ApiType, AppConfig } from '../config';
 import { projectTags, shadowQueueName } from '../naming';
 import { Function } from './function';

@@ -6,10 +6,10 @@ import {
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, paginateListExecutions, type SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import { readActiveModel } from '../../lambda/shared/active-model';
-import { isEnvironmentDeployment, listDeployments } from '../../lambda/shared/deployments';
-import { trainingNames } from '../../lambda/shared/job-names';
-import { deploymentsToKeep, type ParameterVersion } from '../../lambda/shared/promotion';
+import { readActiveModel } from '../../lambda/core/active-model';
+import { isEnvironmentDeployment, listDeployments } from '../../lambda/pipeline/deployment/deployments';
+import { trainingNames } from '../../lambda/core/job-names';
+import { deploymentsToKeep, type ParameterVersion } from '../../lambda/pipeline/rollout/promotion';
 import {
   explicitRegion,
   flagHelp,

@@ -4,8 +4,8 @@ import {
   PutParameterCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { planRollback, type ParameterVersion } from '../../lambda/shared/promotion';
-import { readActiveModel, withoutCanary } from '../../lambda/shared/active-model';
+import { planRollback, type ParameterVersion } from '../../lambda/pipeline/rollout/promotion';
+import { readActiveModel, withoutCanary } from '../../lambda/core/active-model';
 import {
   configFromFlags,
   explicitRegion,

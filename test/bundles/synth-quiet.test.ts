@@ -8,7 +8,7 @@ import { bundle } from '../../scripts/router-bundle';
 const TSX = require.resolve('tsx/cli');
 const SYNTH_APP = path.join(__dirname, 'synth-app.ts');
 /** The smallest function of the app, bundled as synth bundles it. */
-const ENTRY = 'pipeline/gate.ts';
+const ENTRY = 'pipeline/gate/gate.ts';
 /** Relative to lambda/, as the house Function takes entries. */
 const WARNING_ENTRY = path.relative(
   path.join(PROJECT_ROOT, 'lambda'),

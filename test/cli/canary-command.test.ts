@@ -24,7 +24,7 @@ import {
   readActiveModel,
   withCanary,
   type ActiveModel,
-} from '../../lambda/shared/active-model';
+} from '../../lambda/core/active-model';
 
 const REGION = 'us-east-1';
 const NAME = '/intent-router/qa/active-model';

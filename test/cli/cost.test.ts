@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { planQueries } from '../../lambda/shared/query-plan';
+import { planQueries } from '../../lambda/pipeline/generation/query-plan';
 import { projectContext, PROJECT_ROOT, UsageError } from '../../lib/cli/args';
 import { costJson, readmeCostBlock, runCost, withReadmeCostBlock } from '../../lib/cli/cost';
 

@@ -1,12 +1,12 @@
 import type { ConverseCommandInput, ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
-import type { AssemblyShard } from '../../lambda/shared/assembly';
-import { teacherBatchPrompt } from '../../lambda/shared/batch-labelling';
-import { isModality, MODALITIES, type Modality, type Weights } from '../../lambda/shared/modality';
-import { LABEL_LOSS_ONE_IN, type ShardSpec } from '../../lambda/shared/query-plan';
-import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
-import type { ShardExample, ShardSummary } from '../../lambda/shared/shard-generation';
+import type { AssemblyShard } from '../../lambda/pipeline/generation/assembly';
+import { teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
+import { isModality, MODALITIES, type Modality, type Weights } from '../../lambda/core/modality';
+import { LABEL_LOSS_ONE_IN, type ShardSpec } from '../../lambda/pipeline/generation/query-plan';
+import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/pipeline/generation/query-writing';
+import type { ShardExample, ShardSummary } from '../../lambda/pipeline/generation/shard-generation';
 import { converseReply, requestTexts } from './aws-mocks';
-import { studentFormatOfPrompt, type StudentFormat } from '../../lambda/shared/student-format';
+import { studentFormatOfPrompt, type StudentFormat } from '../../lambda/core/student-format';
 
 /**
  * A deterministic stand-in for the teacher, answering Converse requests in the real output shape: writing requests

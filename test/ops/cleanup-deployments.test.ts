@@ -27,7 +27,7 @@ import { GetParameterHistoryCommand, ParameterNotFound, SSMClient } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { OperatorError } from '../../lib/cli/errors';
 import { cleanupDeployments, runCleanup, type CleanupClients } from '../../lib/ops/cleanup-deployments';
-import { trainingNames } from '../../lambda/shared/job-names';
+import { trainingNames } from '../../lambda/core/job-names';
 
 const $metadata = { httpStatusCode: 200, requestId: 'r' };
 const REGION = 'us-east-1';

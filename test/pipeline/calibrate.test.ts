@@ -5,11 +5,11 @@ import {
   type ConverseCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
-import { calibrate } from '../../lambda/pipeline/calibrate';
-import { logger, metrics } from '../../lambda/pipeline/common';
-import { teacherBatchPrompt } from '../../lambda/shared/batch-labelling';
-import { calibrationKey, parseCalibration } from '../../lambda/shared/calibration';
-import { calibrationQueries } from '../../lambda/shared/calibration-queries';
+import { calibrate } from '../../lambda/pipeline/generation/calibrate';
+import { logger, metrics } from '../../lambda/core/runtime';
+import { teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
+import { calibrationKey, parseCalibration } from '../../lambda/pipeline/generation/calibration';
+import { calibrationQueries } from '../../lambda/pipeline/generation/calibration-queries';
 import { InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { dominantWeights, faultsAtRate, SimulatedTeacher } from '../helpers/simulated-teacher';
 

@@ -1,4 +1,4 @@
-import { readActiveModel, withCanary, type ActiveModel } from '../../lambda/shared/active-model';
+import { readActiveModel, withCanary, type ActiveModel } from '../../lambda/core/active-model';
 import {
   canaryAbandon,
   canaryDecision,
@@ -7,7 +7,7 @@ import {
   type AlarmReading,
   type CanaryDecisionInput,
   canaryTimeProblem,
-} from '../../lambda/shared/canary-decision';
+} from '../../lambda/pipeline/rollout/canary-decision';
 
 const INCUMBENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent001';
 const CANDIDATE_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/candidate001';

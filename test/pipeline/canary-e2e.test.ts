@@ -17,15 +17,15 @@ import {
   type PutParameterCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { clock } from '../../lambda/pipeline/canary-aws';
-import { logger, metrics } from '../../lambda/pipeline/common';
-import { readActiveModel, type ActiveModel } from '../../lambda/shared/active-model';
-import { toRecord } from '../../lambda/shared/dataset-record';
-import { MODALITIES } from '../../lambda/shared/modality';
-import { productionRecordsKey } from '../../lambda/shared/production-records';
-import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/shared/student-format';
-import type { RunReport } from '../../lambda/shared/report';
-import { runKeys } from '../../lambda/shared/runs';
+import { clock } from '../../lambda/pipeline/rollout/canary-aws';
+import { logger, metrics } from '../../lambda/core/runtime';
+import { readActiveModel, type ActiveModel } from '../../lambda/core/active-model';
+import { toRecord } from '../../lambda/core/dataset-record';
+import { MODALITIES } from '../../lambda/core/modality';
+import { productionRecordsKey } from '../../lambda/core/production-records';
+import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/core/student-format';
+import type { RunReport } from '../../lambda/pipeline/report/run-report';
+import { runKeys } from '../../lambda/core/runs';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
 import { synth } from '../helpers/app';

@@ -7,10 +7,10 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { readActiveModel, withCanary, type ActiveModel } from '../../lambda/shared/active-model';
-import { clock } from '../../lambda/pipeline/canary-aws';
-import { checkCanary } from '../../lambda/pipeline/check-canary';
-import { startCanary } from '../../lambda/pipeline/start-canary';
+import { readActiveModel, withCanary, type ActiveModel } from '../../lambda/core/active-model';
+import { clock } from '../../lambda/pipeline/rollout/canary-aws';
+import { checkCanary } from '../../lambda/pipeline/rollout/check-canary';
+import { startCanary } from '../../lambda/pipeline/rollout/start-canary';
 import { DEPLOYMENT_ARN, MODEL_ARN, TRAINING_ENV } from './training-env';
 
 const $metadata = { httpStatusCode: 200, requestId: 'r' };

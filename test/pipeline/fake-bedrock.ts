@@ -52,7 +52,7 @@ import {
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { INFERENCE_SOURCE, JUDGE_METRIC_NAME, type JudgedModel } from '../../lambda/shared/evaluation';
+import { INFERENCE_SOURCE, JUDGE_METRIC_NAME, type JudgedModel } from '../../lambda/pipeline/evaluation/evaluation';
 import type { InMemoryS3 } from '../helpers/aws-mocks';
 
 const ACCOUNT_ARN = 'arn:aws:bedrock:us-east-1:123456789012';

@@ -6,14 +6,14 @@ import {
   type ConverseCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
-import { logger, metrics } from '../../lambda/pipeline/common';
-import { generateShardStep, TEACHER_CLIENT_CONFIG } from '../../lambda/pipeline/generate-shard';
-import { teacherBatchPrompt } from '../../lambda/shared/batch-labelling';
-import { teacherPrompt } from '../../lambda/shared/prompts';
-import type { ShardSpec } from '../../lambda/shared/query-plan';
-import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
-import { runKeys } from '../../lambda/shared/runs';
-import { parseShardFile, serialiseShard } from '../../lambda/shared/shard-generation';
+import { logger, metrics } from '../../lambda/core/runtime';
+import { generateShardStep, TEACHER_CLIENT_CONFIG } from '../../lambda/pipeline/generation/generate-shard';
+import { teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
+import { teacherPrompt } from '../../lambda/core/prompts';
+import type { ShardSpec } from '../../lambda/pipeline/generation/query-plan';
+import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/pipeline/generation/query-writing';
+import { runKeys } from '../../lambda/core/runs';
+import { parseShardFile, serialiseShard } from '../../lambda/pipeline/generation/shard-generation';
 import { InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { converseHttpStub } from '../helpers/bedrock-http-stub';
 import { SimulatedTeacher, type BatchItemFault } from '../helpers/simulated-teacher';

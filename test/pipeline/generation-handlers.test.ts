@@ -7,20 +7,24 @@ import {
 } from '@aws-sdk/client-bedrock';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { assemble } from '../../lambda/pipeline/assemble';
-import { logger, metrics } from '../../lambda/pipeline/common';
-import { plan } from '../../lambda/pipeline/plan';
-import { preflight } from '../../lambda/pipeline/preflight';
-import { validateDataset } from '../../lambda/shared/dataset-validator';
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { runKeys } from '../../lambda/shared/runs';
+import { assemble } from '../../lambda/pipeline/generation/assemble';
+import { logger, metrics } from '../../lambda/core/runtime';
+import { plan } from '../../lambda/pipeline/generation/plan';
+import { preflight } from '../../lambda/pipeline/preflight/preflight';
+import { validateDataset } from '../../lambda/core/dataset-validator';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
+import { runKeys } from '../../lambda/core/runs';
 import {
   parseShardFile,
   serialiseShard,
   type ShardExample,
   type ShardSummary,
-} from '../../lambda/shared/shard-generation';
-import { CALIBRATION_VERSION, calibrationKey, type CalibrationRecord } from '../../lambda/shared/calibration';
+} from '../../lambda/pipeline/generation/shard-generation';
+import {
+  CALIBRATION_VERSION,
+  calibrationKey,
+  type CalibrationRecord,
+} from '../../lambda/pipeline/generation/calibration';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 
 const BUCKET = 'dataset-bucket';

@@ -10,13 +10,13 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
 import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
-import { logger, metrics } from '../../lambda/pipeline/common';
+import { logger, metrics } from '../../lambda/core/runtime';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
-import { readActiveModel } from '../../lambda/shared/active-model';
-import { validateDataset } from '../../lambda/shared/dataset-validator';
-import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/shared/student-format';
-import type { RunReport } from '../../lambda/shared/report';
-import { runKeys } from '../../lambda/shared/runs';
+import { readActiveModel } from '../../lambda/core/active-model';
+import { validateDataset } from '../../lambda/core/dataset-validator';
+import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/core/student-format';
+import type { RunReport } from '../../lambda/pipeline/report/run-report';
+import { runKeys } from '../../lambda/core/runs';
 import { synth } from '../helpers/app';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 import {

@@ -14,12 +14,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Function } from '../../lib/constructs/function';
 import { GENERATION_STATES as S } from '../../lib/constructs/pipeline/state-machine';
 import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
-import { logger, metrics } from '../../lambda/pipeline/common';
-import type { DatasetManifest } from '../../lambda/shared/assembly';
-import { calibrationKey } from '../../lambda/shared/calibration';
-import { validateDataset } from '../../lambda/shared/dataset-validator';
-import { MODALITIES } from '../../lambda/shared/modality';
-import { runKeys } from '../../lambda/shared/runs';
+import { logger, metrics } from '../../lambda/core/runtime';
+import type { DatasetManifest } from '../../lambda/pipeline/generation/assembly';
+import { calibrationKey } from '../../lambda/pipeline/generation/calibration';
+import { validateDataset } from '../../lambda/core/dataset-validator';
+import { MODALITIES } from '../../lambda/core/modality';
+import { runKeys } from '../../lambda/core/runs';
 import { nagFindings, synth } from '../helpers/app';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 import {

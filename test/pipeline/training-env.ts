@@ -1,4 +1,4 @@
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
 
 /** What the training construct sets on its functions (values as in a dev deployment). */
 export const TRAINING_ENV = {

@@ -10,19 +10,19 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TRAINING_STATES as S } from '../../lib/constructs/pipeline/training-stages';
-import { toRecord } from '../../lambda/shared/dataset-record';
-import { checkDeployment } from '../../lambda/pipeline/check-deployment';
-import { checkDistillation } from '../../lambda/pipeline/check-distillation';
-import { checkEvaluation } from '../../lambda/pipeline/check-evaluation';
-import { deployStudent } from '../../lambda/pipeline/deploy-student';
-import { evaluate } from '../../lambda/pipeline/evaluate';
-import { gate } from '../../lambda/pipeline/gate';
-import { promote } from '../../lambda/pipeline/promote';
-import { report } from '../../lambda/pipeline/report';
-import { reuseDataset } from '../../lambda/pipeline/reuse-dataset';
-import { startDistillation } from '../../lambda/pipeline/start-distillation';
-import { checkCanary } from '../../lambda/pipeline/check-canary';
-import { startCanary } from '../../lambda/pipeline/start-canary';
+import { toRecord } from '../../lambda/core/dataset-record';
+import { checkDeployment } from '../../lambda/pipeline/deployment/check-deployment';
+import { checkDistillation } from '../../lambda/pipeline/training/check-distillation';
+import { checkEvaluation } from '../../lambda/pipeline/evaluation/check-evaluation';
+import { deployStudent } from '../../lambda/pipeline/deployment/deploy-student';
+import { evaluate } from '../../lambda/pipeline/evaluation/evaluate';
+import { gate } from '../../lambda/pipeline/gate/gate';
+import { promote } from '../../lambda/pipeline/rollout/promote';
+import { report } from '../../lambda/pipeline/report/report';
+import { reuseDataset } from '../../lambda/pipeline/generation/reuse-dataset';
+import { startDistillation } from '../../lambda/pipeline/training/start-distillation';
+import { checkCanary } from '../../lambda/pipeline/rollout/check-canary';
+import { startCanary } from '../../lambda/pipeline/rollout/start-canary';
 import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
 import {
@@ -36,7 +36,7 @@ import {
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
 import { buildTrainingStack } from './training-fixture';
 import { BUCKET, MODEL_ARN } from './training-env';
-import { studentFormatOfPrompt } from '../../lambda/shared/student-format';
+import { studentFormatOfPrompt } from '../../lambda/core/student-format';
 
 /**
  * The synthesized fragment executed locally from Assemble's result to the end: every Lambda task runs its real

@@ -2,7 +2,7 @@ import { GetParameterCommand, GetParameterHistoryCommand, PutParameterCommand, S
 import { mockClient } from 'aws-sdk-client-mock';
 import { UsageError } from '../../lib/cli/args';
 import { RollbackRefused, runRollback } from '../../lib/ops/rollback';
-import { deploymentsToKeep, planRollback, type ParameterVersion } from '../../lambda/shared/promotion';
+import { deploymentsToKeep, planRollback, type ParameterVersion } from '../../lambda/pipeline/rollout/promotion';
 
 const $metadata = { httpStatusCode: 200, requestId: 'r' };
 const dep = (id: string) => `arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/${id.padEnd(12, '0')}`;

@@ -1,21 +1,21 @@
-import { estimatedStudentTokens, recordCharsPerToken } from '../../lambda/shared/cost-model';
-import type { JudgeScore, ModelMetrics, TestCase } from '../../lambda/shared/evaluation';
-import { evaluateGate } from '../../lambda/shared/gate';
+import { estimatedStudentTokens, recordCharsPerToken } from '../../lambda/cost/cost-model';
+import type { JudgeScore, ModelMetrics, TestCase } from '../../lambda/pipeline/evaluation/evaluation';
+import { evaluateGate } from '../../lambda/pipeline/gate/gate-rules';
 import {
   buildReport,
   renderMarkdown,
   snsSummary,
   type RunReport,
   type RunReportInput,
-} from '../../lambda/shared/report';
+} from '../../lambda/pipeline/report/run-report';
 import {
   confusionMatrix,
   parseAnswers,
   plannedByTarget,
   reportFigures,
   type StoredAnswer,
-} from '../../lambda/shared/report-figures';
-import { renderHtml, reportHtmlKey } from '../../lambda/shared/report-html';
+} from '../../lambda/pipeline/report/report-figures';
+import { renderHtml, reportHtmlKey } from '../../lambda/pipeline/report/report-html';
 
 const metrics = (over: Partial<ModelMetrics>): ModelMetrics => ({
   modelId: 'm',

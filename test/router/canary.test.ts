@@ -11,9 +11,9 @@ import { batchResponseSchema, routeResponseSchema } from '../../lambda/router/co
 import { METRIC, VARIANT_DIMENSION } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
-import { activeModelFrom, withCanary, withoutCanary, type ActiveModel } from '../../lambda/shared/active-model';
-import { parseShadowMessage, queryBucket } from '../../lambda/shared/shadow';
-import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
+import { activeModelFrom, withCanary, withoutCanary, type ActiveModel } from '../../lambda/core/active-model';
+import { parseShadowMessage, queryBucket } from '../../lambda/core/shadow';
+import { STUDENT_FORMATS } from '../../lambda/core/student-format';
 import { AUDIO, DEPLOYMENT, METADATA, parameterReply, ROUTER_SETTINGS, studentReply } from '../helpers/router-fixtures';
 
 /** The fixtures' promoted students were trained on student-v1 (JSON answers): they must keep working. */

@@ -30,8 +30,8 @@ import {
 } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
-import { teacherPrompt } from '../../lambda/shared/prompts';
-import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
+import { teacherPrompt } from '../../lambda/core/prompts';
+import { STUDENT_FORMATS } from '../../lambda/core/student-format';
 import {
   AUDIO,
   DEPLOYMENT,

@@ -10,7 +10,7 @@ import { METRIC } from '../../lambda/router/router';
 import { parseRouterSettings, routerEnvironment, type RouterSettings } from '../../lambda/router/settings';
 import { SHADOW_HANDOFF_TIMEOUT_MS } from '../../lambda/router/shadow';
 import { buildRouterHandler } from '../../lambda/router/wiring';
-import { parseShadowMessage, queryBucket } from '../../lambda/shared/shadow';
+import { parseShadowMessage, queryBucket } from '../../lambda/core/shadow';
 import { converseReply } from '../helpers/aws-mocks';
 import { AUDIO, DEPLOYMENT, PROMOTED, ROUTER_SETTINGS } from '../helpers/router-fixtures';
 import { seededRandom } from '../helpers/simulated-teacher';

@@ -2,16 +2,16 @@ import { ListObjectsV2Command, type ListObjectsV2CommandInput } from '@aws-sdk/c
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
-import { metrics } from '../../lambda/pipeline/common';
+import { metrics } from '../../lambda/core/runtime';
 import { measureDrift } from '../../lambda/shadow/drift';
-import { countDominants, driftOf, jensenShannon, type Distribution } from '../../lambda/shared/drift';
-import { MODALITIES } from '../../lambda/shared/modality';
+import { countDominants, driftOf, jensenShannon, type Distribution } from '../../lambda/shadow/drift-figures';
+import { MODALITIES } from '../../lambda/core/modality';
 import {
   productionRecordsFile,
   productionRecordsKey,
   timeOfKey,
   windowDayPrefixes,
-} from '../../lambda/shared/production-records';
+} from '../../lambda/core/production-records';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 
 const dist = fc

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import type { ShadowSample } from '../../lambda/shared/shadow';
+import type { ShadowSample } from '../../lambda/core/shadow';
 
 /** Shadow messages and SQS records in their real shapes, shared by the labeller and whole-loop tests. */
 export const DEPLOYMENT = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';

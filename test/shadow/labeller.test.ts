@@ -1,14 +1,14 @@
 import { BedrockRuntimeClient, ConverseCommand, AccessDeniedException } from '@aws-sdk/client-bedrock-runtime';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { metrics } from '../../lambda/pipeline/common';
+import { metrics } from '../../lambda/core/runtime';
 import { labelShadowEvent } from '../../lambda/shadow/labeller';
-import { validateDataset, HELD_OUT_LIMITS } from '../../lambda/shared/dataset-validator';
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { dayOfKey } from '../../lambda/shared/production-records';
-import { teacherPrompt } from '../../lambda/shared/prompts';
-import { CURRENT_STUDENT_FORMAT } from '../../lambda/shared/student-format';
-import { encodeShadowMessage } from '../../lambda/shared/shadow';
+import { validateDataset, HELD_OUT_LIMITS } from '../../lambda/core/dataset-validator';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
+import { dayOfKey } from '../../lambda/core/production-records';
+import { teacherPrompt } from '../../lambda/core/prompts';
+import { CURRENT_STUDENT_FORMAT } from '../../lambda/core/student-format';
+import { encodeShadowMessage } from '../../lambda/core/shadow';
 import { converseReply, InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { AUDIO, DEPLOYMENT, sample, sqsRecord } from './fixtures';
 

@@ -8,10 +8,10 @@ import {
   variantOf,
   withCanary,
   withoutCanary,
-} from '../../lambda/shared/active-model';
-import { queryBucket } from '../../lambda/shared/shadow';
-import type { ModelMetrics } from '../../lambda/shared/evaluation';
-import { activeModelValue, planRollback } from '../../lambda/shared/promotion';
+} from '../../lambda/core/active-model';
+import { queryBucket } from '../../lambda/core/shadow';
+import type { ModelMetrics } from '../../lambda/pipeline/evaluation/evaluation';
+import { activeModelValue, planRollback } from '../../lambda/pipeline/rollout/promotion';
 
 const promoted = {
   deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456',

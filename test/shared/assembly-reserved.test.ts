@@ -1,11 +1,11 @@
-import { assembleDataset, type AssemblyInput, type AssemblyShard } from '../../lambda/shared/assembly';
-import { recordParts, toRecord } from '../../lambda/shared/dataset-record';
-import { reservedStringIn, validateDataset, validateRecord } from '../../lambda/shared/dataset-validator';
-import { MODALITIES, type Modality, type Weights } from '../../lambda/shared/modality';
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { teacherPrompt } from '../../lambda/shared/prompts';
-import { CURRENT_STUDENT_FORMAT } from '../../lambda/shared/student-format';
-import type { ShardExample, ShardSummary } from '../../lambda/shared/shard-generation';
+import { assembleDataset, type AssemblyInput, type AssemblyShard } from '../../lambda/pipeline/generation/assembly';
+import { recordParts, toRecord } from '../../lambda/core/dataset-record';
+import { reservedStringIn, validateDataset, validateRecord } from '../../lambda/core/dataset-validator';
+import { MODALITIES, type Modality, type Weights } from '../../lambda/core/modality';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
+import { teacherPrompt } from '../../lambda/core/prompts';
+import { CURRENT_STUDENT_FORMAT } from '../../lambda/core/student-format';
+import type { ShardExample, ShardSummary } from '../../lambda/pipeline/generation/shard-generation';
 
 /**
  * Queries a teacher might write that AWS's Nova validator refuses (any letter case, inside a word too): Assemble must

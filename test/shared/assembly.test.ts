@@ -9,13 +9,13 @@ import {
   TooFewBalancedRecords,
   type AssemblyInput,
   type AssemblyShard,
-} from '../../lambda/shared/assembly';
-import { recordParts } from '../../lambda/shared/dataset-record';
-import { validateDataset } from '../../lambda/shared/dataset-validator';
-import { MODALITIES, type Modality, type Weights } from '../../lambda/shared/modality';
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { normalisedQuery } from '../../lambda/shared/query-writing';
-import type { ShardExample, ShardSummary } from '../../lambda/shared/shard-generation';
+} from '../../lambda/pipeline/generation/assembly';
+import { recordParts } from '../../lambda/core/dataset-record';
+import { validateDataset } from '../../lambda/core/dataset-validator';
+import { MODALITIES, type Modality, type Weights } from '../../lambda/core/modality';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
+import { normalisedQuery } from '../../lambda/pipeline/generation/query-writing';
+import type { ShardExample, ShardSummary } from '../../lambda/pipeline/generation/shard-generation';
 
 const LABELS: Record<Modality, Weights> = {
   visual: { visual: 0.7, audio: 0.1, transcription: 0.1, metadata: 0.1 },

@@ -27,7 +27,7 @@ const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 
 describe('AWS fact citations', () => {
   it('finds the files it scans', () => {
-    expect(sources).toEqual(expect.arrayContaining([path.join('lambda', 'shared', 'dataset-validator.ts')]));
+    expect(sources).toEqual(expect.arrayContaining([path.join('lambda', 'core', 'dataset-validator.ts')]));
   });
 
   it('cites no file outside the repository (shared/reference/…)', () => {

@@ -7,8 +7,8 @@ import {
   parseBatchReply,
   TEACHER_BATCH_PROMPT_VERSION,
   teacherBatchPrompt,
-} from '../../lambda/shared/batch-labelling';
-import { TEACHER_RULES } from '../../lambda/shared/prompts';
+} from '../../lambda/pipeline/generation/batch-labelling';
+import { TEACHER_RULES } from '../../lambda/core/prompts';
 
 const item = (id: unknown, w = [0.7, 0.1, 0.1, 0.1], extra: Record<string, unknown> = {}) => ({
   id,

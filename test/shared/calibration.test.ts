@@ -5,12 +5,12 @@ import {
   MIN_CALIBRATION_QUERIES,
   weightError,
   type CalibrationRow,
-} from '../../lambda/shared/calibration';
-import { CALIBRATION_QUERIES, calibrationQueries } from '../../lambda/shared/calibration-queries';
-import { reservedStringIn } from '../../lambda/shared/dataset-validator';
-import type { Weights } from '../../lambda/shared/modality';
-import { QUERY_TARGETS } from '../../lambda/shared/query-plan';
-import { MAX_QUERY_LENGTH, normalisedQuery } from '../../lambda/shared/query-writing';
+} from '../../lambda/pipeline/generation/calibration';
+import { CALIBRATION_QUERIES, calibrationQueries } from '../../lambda/pipeline/generation/calibration-queries';
+import { reservedStringIn } from '../../lambda/core/dataset-validator';
+import type { Weights } from '../../lambda/core/modality';
+import { QUERY_TARGETS } from '../../lambda/pipeline/generation/query-plan';
+import { MAX_QUERY_LENGTH, normalisedQuery } from '../../lambda/pipeline/generation/query-writing';
 
 const THRESHOLDS = { minAgreement: 0.95, maxWeightError: 0.03 };
 

@@ -7,11 +7,11 @@ import {
   studentAnswerTokens,
   usageCost,
   type CostInputs,
-} from '../../lambda/shared/cost-model';
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { planQueries } from '../../lambda/shared/query-plan';
-import { QUERIES_PER_WRITING_CALL } from '../../lambda/shared/query-writing';
-import { TOKEN_COUNTS } from '../../lambda/shared/token-counts';
+} from '../../lambda/cost/cost-model';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
+import { planQueries } from '../../lambda/pipeline/generation/query-plan';
+import { QUERIES_PER_WRITING_CALL } from '../../lambda/pipeline/generation/query-writing';
+import { TOKEN_COUNTS } from '../../lambda/cost/token-counts';
 
 /** Round prices so that expected figures can be worked out by hand. */
 const TABLE = {

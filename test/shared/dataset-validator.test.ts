@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { toRecord } from '../../lambda/shared/dataset-record';
+import { toRecord } from '../../lambda/core/dataset-record';
 import {
   describeValidation,
   HELD_OUT_LIMITS,
@@ -10,9 +10,13 @@ import {
   reservedStringIn,
   validateDataset,
   validateRecord,
-} from '../../lambda/shared/dataset-validator';
-import { parseWrittenQueries, queryProblem, QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/shared/query-writing';
-import { STUDENT_FORMATS, type StudentPromptVersion } from '../../lambda/shared/student-format';
+} from '../../lambda/core/dataset-validator';
+import {
+  parseWrittenQueries,
+  queryProblem,
+  QUERY_WRITER_SYSTEM_PROMPT,
+} from '../../lambda/pipeline/generation/query-writing';
+import { STUDENT_FORMATS, type StudentPromptVersion } from '../../lambda/core/student-format';
 
 const label = { visual: 0.7, audio: 0.1, transcription: 0.1, metadata: 0.1 };
 const good = (i: number) => JSON.stringify(toRecord(`red car number ${i} on a coastal road`, label));

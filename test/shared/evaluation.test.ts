@@ -1,4 +1,4 @@
-import { toRecord } from '../../lambda/shared/dataset-record';
+import { toRecord } from '../../lambda/core/dataset-record';
 import {
   byoDatasetJsonl,
   computeMetrics,
@@ -13,10 +13,10 @@ import {
   rejectedEvaluationJobMessage,
   percentile,
   type ModelAnswer,
-} from '../../lambda/shared/evaluation';
-import type { Weights } from '../../lambda/shared/modality';
-import { TEACHER_ANSWER_FORMAT } from '../../lambda/shared/prompts';
-import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS } from '../../lambda/shared/student-format';
+} from '../../lambda/pipeline/evaluation/evaluation';
+import type { Weights } from '../../lambda/core/modality';
+import { TEACHER_ANSWER_FORMAT } from '../../lambda/core/prompts';
+import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS } from '../../lambda/core/student-format';
 
 const w = (visual: number, audio: number, transcription: number, metadata: number): Weights => ({
   visual,
@@ -253,7 +253,7 @@ describe('the judge metric and job', () => {
     const message = rejectedEvaluationJobMessage(judgeJob(), '1 validation error detected: Value at taskType failed');
     expect(message).toContain('CreateEvaluationJob refused "ir-dev-run-1-eval-student": 1 validation error detected');
     expect(message).toMatch(
-      /taskType "General" \(UNVERIFIED .*change GENERAL_TASK_TYPE in lambda\/shared\/evaluation\.ts\)/,
+      /taskType "General" \(UNVERIFIED .*change GENERAL_TASK_TYPE in lambda\/pipeline\/evaluation\/evaluation\.ts\)/,
     );
     expect(message).toContain('"us.meta.llama3-3-70b-instruct-v1:0"');
     expect(message).toMatch(/config key judgeModelId/);

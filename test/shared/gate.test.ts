@@ -1,4 +1,9 @@
-import { evaluateGate, INCUMBENT_MARGINS, type GateInput, type GateThresholds } from '../../lambda/shared/gate';
+import {
+  evaluateGate,
+  INCUMBENT_MARGINS,
+  type GateInput,
+  type GateThresholds,
+} from '../../lambda/pipeline/gate/gate-rules';
 import { parseConfig } from '../../lib/config';
 
 const thresholds: GateThresholds = {

@@ -1,11 +1,11 @@
 import { ThrottlingException, ValidationException } from '@aws-sdk/client-bedrock-runtime';
-import { isRetryable, withRetry } from '../../lambda/shared/bedrock';
-import { mapWithConcurrency } from '../../lambda/shared/concurrency';
-import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/shared/model-ids';
-import { costUsd, DEFAULT_PRICES, priceFor } from '../../lambda/shared/prices';
-import { assertRunId, runKeys } from '../../lambda/shared/runs';
-import { teacherPrompt } from '../../lambda/shared/prompts';
-import { CURRENT_STUDENT_FORMAT } from '../../lambda/shared/student-format';
+import { isRetryable, withRetry } from '../../lambda/core/bedrock';
+import { mapWithConcurrency } from '../../lambda/core/concurrency';
+import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/core/model-ids';
+import { costUsd, DEFAULT_PRICES, priceFor } from '../../lambda/core/prices';
+import { assertRunId, runKeys } from '../../lambda/core/runs';
+import { teacherPrompt } from '../../lambda/core/prompts';
+import { CURRENT_STUDENT_FORMAT } from '../../lambda/core/student-format';
 
 const throttle = () => new ThrottlingException({ message: 'Too many requests', $metadata: { httpStatusCode: 429 } });
 

@@ -8,7 +8,7 @@ import {
   taggedForEnvironment,
   trainingNames,
   type NameKind,
-} from '../../lambda/shared/job-names';
+} from '../../lambda/core/job-names';
 
 const KIND_OF: Record<string, NameKind> = {
   customizationJobName: 'customizationJobName',

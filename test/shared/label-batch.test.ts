@@ -3,9 +3,9 @@ import {
   type ConverseCommandInput,
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
-import { batchLabelMessage, teacherBatchPrompt } from '../../lambda/shared/batch-labelling';
-import { teacherPrompt } from '../../lambda/shared/prompts';
-import { labelBatch, labelQuery, type Converse } from '../../lambda/shared/shard-generation';
+import { batchLabelMessage, teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
+import { teacherPrompt } from '../../lambda/core/prompts';
+import { labelBatch, labelQuery, type Converse } from '../../lambda/pipeline/generation/shard-generation';
 import { converseReply, requestTexts, throttling } from '../helpers/aws-mocks';
 import { dominantWeights, SimulatedTeacher, type BatchItemFault } from '../helpers/simulated-teacher';
 

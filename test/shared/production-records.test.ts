@@ -1,5 +1,5 @@
-import { toRecord } from '../../lambda/shared/dataset-record';
-import { STUDENT_FORMATS } from '../../lambda/shared/student-format';
+import { toRecord } from '../../lambda/core/dataset-record';
+import { STUDENT_FORMATS } from '../../lambda/core/student-format';
 import {
   readProductionLines,
   dayOf,
@@ -7,7 +7,7 @@ import {
   PRODUCTION_RECORDS_PREFIX,
   productionDayPrefix,
   productionRecordsKey,
-} from '../../lambda/shared/production-records';
+} from '../../lambda/core/production-records';
 
 describe('production records layout', () => {
   const at = new Date('2026-11-26T23:59:58.123Z');

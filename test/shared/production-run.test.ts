@@ -1,9 +1,9 @@
 import fc from 'fast-check';
-import { assembleDataset, productionTestKey, type AssemblyInput } from '../../lambda/shared/assembly';
-import { toRecord } from '../../lambda/shared/dataset-record';
-import { MODALITIES, type Modality } from '../../lambda/shared/modality';
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
-import { productionRecordsKey } from '../../lambda/shared/production-records';
+import { assembleDataset, productionTestKey, type AssemblyInput } from '../../lambda/pipeline/generation/assembly';
+import { toRecord } from '../../lambda/core/dataset-record';
+import { MODALITIES, type Modality } from '../../lambda/core/modality';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
+import { productionRecordsKey } from '../../lambda/core/production-records';
 import {
   parseSelection,
   productionRequest,
@@ -12,7 +12,7 @@ import {
   selectionText,
   selectProduction,
   type ProductionSelection,
-} from '../../lambda/shared/production-selection';
+} from '../../lambda/pipeline/generation/production-selection';
 import {
   guaranteedLabels,
   planQueries,
@@ -20,9 +20,9 @@ import {
   queriesForLabels,
   shortfallLabels,
   type PlanInput,
-} from '../../lambda/shared/query-plan';
-import { normalisedQuery } from '../../lambda/shared/query-writing';
-import { runKeys } from '../../lambda/shared/runs';
+} from '../../lambda/pipeline/generation/query-plan';
+import { normalisedQuery } from '../../lambda/pipeline/generation/query-writing';
+import { runKeys } from '../../lambda/core/runs';
 import { dominantWeights, simulatedShards } from '../helpers/simulated-teacher';
 
 /** Production selection, the shortfall plan and assembly with production first: the pure parts of a run from production. */

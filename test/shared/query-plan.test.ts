@@ -11,13 +11,13 @@ import {
   queriesForLabels,
   QUERY_TARGETS,
   runSizeProblem,
-} from '../../lambda/shared/query-plan';
+} from '../../lambda/pipeline/generation/query-plan';
 import {
   normalisedQuery,
   parseWrittenQueries,
   queryProblem,
   queryWritingMessage,
-} from '../../lambda/shared/query-writing';
+} from '../../lambda/pipeline/generation/query-writing';
 
 const defaults = { exampleCount: 10_000, testExampleCount: 500, queriesPerShard: 100, generationSurplus: 0.35 };
 const smallest = { exampleCount: 100, testExampleCount: 50, queriesPerShard: 100, generationSurplus: 0.35 };

@@ -1,6 +1,6 @@
-import type { JudgeScore, ModelMetrics } from '../../lambda/shared/evaluation';
-import { evaluateGate } from '../../lambda/shared/gate';
-import { buildReport, renderMarkdown, snsSummary, type RunReportInput } from '../../lambda/shared/report';
+import type { JudgeScore, ModelMetrics } from '../../lambda/pipeline/evaluation/evaluation';
+import { evaluateGate } from '../../lambda/pipeline/gate/gate-rules';
+import { buildReport, renderMarkdown, snsSummary, type RunReportInput } from '../../lambda/pipeline/report/run-report';
 
 const metrics = (over: Partial<ModelMetrics>): ModelMetrics => ({
   modelId: 'm',

@@ -1,8 +1,13 @@
 import fc from 'fast-check';
-import { assembleDataset, bandLimits, TooFewBalancedRecords, type AssemblyShard } from '../../lambda/shared/assembly';
-import { recordParts } from '../../lambda/shared/dataset-record';
-import { MODALITIES, type Modality } from '../../lambda/shared/modality';
-import { DEFAULT_PRICES } from '../../lambda/shared/prices';
+import {
+  assembleDataset,
+  bandLimits,
+  TooFewBalancedRecords,
+  type AssemblyShard,
+} from '../../lambda/pipeline/generation/assembly';
+import { recordParts } from '../../lambda/core/dataset-record';
+import { MODALITIES, type Modality } from '../../lambda/core/modality';
+import { DEFAULT_PRICES } from '../../lambda/core/prices';
 import {
   cellOf,
   evenSplit,
@@ -17,8 +22,8 @@ import {
   runSizeProblem,
   type PlanInput,
   type ShardSpec,
-} from '../../lambda/shared/query-plan';
-import { normalisedQuery } from '../../lambda/shared/query-writing';
+} from '../../lambda/pipeline/generation/query-plan';
+import { normalisedQuery } from '../../lambda/pipeline/generation/query-writing';
 import { simulatedShards, type LabelBehaviour, type OffFate } from '../helpers/simulated-teacher';
 
 /**

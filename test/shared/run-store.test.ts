@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { claimRun, runOwnerKey, s3RunStore, type RunStore } from '../../lambda/shared/run-store';
+import { claimRun, runOwnerKey, s3RunStore, type RunStore } from '../../lambda/core/run-store';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 
 const BUCKET = 'dataset-bucket';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
-import { parseRecordLabel, recordFormat, toRecord } from '../../lambda/shared/dataset-record';
-import { dominantModality, MODALITIES, type Weights } from '../../lambda/shared/modality';
-import { answerFormat, TEACHER_ANSWER_FORMAT, TEACHER_PROMPT_VERSION } from '../../lambda/shared/prompts';
+import { parseRecordLabel, recordFormat, toRecord } from '../../lambda/core/dataset-record';
+import { dominantModality, MODALITIES, type Weights } from '../../lambda/core/modality';
+import { answerFormat, TEACHER_ANSWER_FORMAT, TEACHER_PROMPT_VERSION } from '../../lambda/core/prompts';
 import {
   CURRENT_STUDENT_PROMPT_VERSION,
   otherFormatOf,
@@ -17,8 +17,8 @@ import {
   studentFormatOfPrompt,
   toTenths,
   UnknownPromptVersion,
-} from '../../lambda/shared/student-format';
-import { normaliseWeights } from '../../lambda/shared/weights';
+} from '../../lambda/core/student-format';
+import { normaliseWeights } from '../../lambda/core/weights';
 
 const weightsOf = (tenths: readonly number[]): Weights =>
   Object.fromEntries(MODALITIES.map((m, i) => [m, (tenths[i] ?? 0) / 10])) as Record<

@@ -1,5 +1,5 @@
-import { dominantModality, isMixed, MODALITIES } from '../../lambda/shared/modality';
-import { firstJsonObject, formatLabel, normaliseWeights, parseWeights } from '../../lambda/shared/weights';
+import { dominantModality, isMixed, MODALITIES } from '../../lambda/core/modality';
+import { firstJsonObject, formatLabel, normaliseWeights, parseWeights } from '../../lambda/core/weights';
 
 const okWeights = (reply: string) => {
   const result = parseWeights(reply);

@@ -1,7 +1,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
-import { parseModelId } from '../../../lambda/shared/model-ids';
+import { parseModelId } from '../../../lambda/core/model-ids';
 import type { AppConfig } from '../../config';
 import type { DatasetBucket } from '../dataset-bucket';
 
@@ -117,7 +117,7 @@ export function allowPassRoleToBedrock(owner: IConstruct, principal: iam.IGranta
 // The service roles
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Object key patterns under the dataset bucket (runs/<runId>/…, see lambda/shared/runs.ts). */
+/** Object key patterns under the dataset bucket (runs/<runId>/…, see lambda/core/runs.ts). */
 export const RUN_PATTERNS = {
   dataset: 'runs/*/dataset/*',
   distillationOutput: 'runs/*/distillation/*',

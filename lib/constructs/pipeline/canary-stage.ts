@@ -1,7 +1,7 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { CANARY_TRANSIENT_ERRORS } from '../../../lambda/shared/canary-decision';
+import { CANARY_TRANSIENT_ERRORS } from '../../../lambda/pipeline/rollout/canary-decision';
 import type { AppConfig } from '../../config';
 import { apiStackName, CANARY_CHECKS, canaryAlarmName } from '../../naming';
 import type { Function } from '../function';
@@ -63,7 +63,7 @@ export interface CanaryStageProps {
  * Reads `$.deployment` (deploymentArn, modelArn), `$.evaluation.student`, `$.evaluationStatus.judge` and the
  * execution name (the run id). Writes `$.canary` (CanaryStarted), `$.canaryCheck` (CanaryCheck, the last check) and,
  * at its end, `$.promotion` (PromotionResult with `canary`), as Promote does: Report reads only `$.promotion`.
- * lambda/shared/training-contracts.ts holds the types.
+ * lambda/pipeline/state.ts holds the types.
  *
  * Errors: a missing canary alarm (CanaryAlarmsMissing: Start canary refuses before any traffic moves), another run's
  * live canary, and exhausted retries of CloudWatch/SSM throttling go to the notify-and-fail path; a failed Check
@@ -90,7 +90,7 @@ export class CanaryStage extends sfn.StateMachineFragment {
     };
     this.startFunction = props.newFunction(
       'StartCanary',
-      'start-canary',
+      'rollout/start-canary',
       'Puts the gated candidate beside the incumbent at canaryShare',
       {
         ...environment,
@@ -102,7 +102,7 @@ export class CanaryStage extends sfn.StateMachineFragment {
     );
     this.checkFunction = props.newFunction(
       'CheckCanary',
-      'check-canary',
+      'rollout/check-canary',
       'Reads the canary alarms; promotes, rolls back or waits',
       { ...environment, CANARY_MINUTES: String(config.canaryMinutes) },
     );

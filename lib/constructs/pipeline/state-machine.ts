@@ -4,8 +4,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import { Construct } from 'constructs';
-import { parseModelId } from '../../../lambda/shared/model-ids';
-import { PRODUCTION_RECORDS_PREFIX } from '../../../lambda/shared/production-records';
+import { parseModelId } from '../../../lambda/core/model-ids';
+import { PRODUCTION_RECORDS_PREFIX } from '../../../lambda/core/production-records';
 import type { AppConfig } from '../../config';
 import { activeModelParameterName, stateMachineName } from '../../naming';
 import type { DatasetBucket } from '../dataset-bucket';
@@ -137,7 +137,7 @@ export class DistillationPipeline extends Construct {
 
     const preflight = fn(
       'Preflight',
-      'preflight',
+      'preflight/preflight',
       'Checks models, region and counts, and claims the run id, before a run spends anything',
       {
         BUCKET_NAME: bucket.bucketName,
@@ -185,7 +185,7 @@ export class DistillationPipeline extends Construct {
     // A run from production lists and reads up to a year of daily partitions before it plans.
     const plan = fn(
       'Plan',
-      'plan',
+      'generation/plan',
       'Selects the production records of a run from production, splits the run into shards, stores the plan',
       {
         BUCKET_NAME: bucket.bucketName,
@@ -200,7 +200,7 @@ export class DistillationPipeline extends Construct {
     // ~135 teacher calls (100 single labels, then batches of 5, 10 and 20) in labelConcurrency; minutes under throttling.
     const calibrate = fn(
       'Calibrate',
-      'calibrate',
+      'generation/calibrate',
       'Calibrates how many queries the teacher labels per call, once per run',
       {
         BUCKET_NAME: bucket.bucketName,
@@ -221,7 +221,7 @@ export class DistillationPipeline extends Construct {
     // A shard of 100 queries under throttling may take minutes: the full Lambda limit, memory for concurrency.
     const generateShard = fn(
       'GenerateShard',
-      'generate-shard',
+      'generation/generate-shard',
       'The teacher writes and labels one shard of queries',
       {
         BUCKET_NAME: bucket.bucketName,
@@ -239,7 +239,7 @@ export class DistillationPipeline extends Construct {
     // Reads up to ~50,000 labelled queries and builds the files in memory.
     const assemble = fn(
       'Assemble',
-      'assemble',
+      'generation/assemble',
       'Dedupes, validates, rebalances and splits the dataset',
       {
         BUCKET_NAME: bucket.bucketName,

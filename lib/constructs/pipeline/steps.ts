@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
 import { Function } from '../function';
-import { RETRYABLE_ERRORS } from '../../../lambda/shared/bedrock';
+import { RETRYABLE_ERRORS } from '../../../lambda/core/bedrock';
 
 /**
  * The state machine's building blocks, shared by every pipeline stage so that all steps behave the same:
@@ -22,7 +22,7 @@ export const LAMBDA_SERVICE_ERRORS = [
   'Lambda.ClientExecutionTimeoutException',
 ];
 
-/** Bedrock's transient errors, rethrown by handlers under their SDK names (see lambda/shared/bedrock.ts). */
+/** Bedrock's transient errors, rethrown by handlers under their SDK names (see lambda/core/bedrock.ts). */
 export const BEDROCK_TRANSIENT_ERRORS = [...RETRYABLE_ERRORS];
 
 export interface FailurePathProps {

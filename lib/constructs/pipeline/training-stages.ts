@@ -30,7 +30,7 @@ import { acknowledgeInvokeGrants, invokeStep, stageFunctionFactory, type Failure
  * instead of Promote: the candidate answers a share of live traffic beside the incumbent until its alarms roll it back
  * or a quiet `canaryMinutes` promotes it; a run with nothing promoted yet goes on to Promote.
  *
- * Every Lambda step puts its result at `$.<key>` (see lambda/shared/training-contracts.ts), retries Lambda and Bedrock
+ * Every Lambda step puts its result at `$.<key>` (see lambda/pipeline/state.ts), retries Lambda and Bedrock
  * transient errors and is caught into the failure path; failed jobs and deployments notify and fail with Bedrock's
  * failure message. The loops are bounded by the state machine's overall timeout (pipelineTimeoutHours).
  *
@@ -162,14 +162,19 @@ export class TrainingStages extends Construct {
       });
 
     // --- distillation -------------------------------------------------------------------------------------------
-    const start = fn('StartDistillation', 'start-distillation', 'Starts the run’s distillation job (idempotent)', {
-      ENV_NAME: config.envName,
-      CUSTOMIZATION_ROLE_ARN: customizationRole.roleArn,
-      STUDENT_MODEL_ID: config.studentModelId,
-      TEACHER_MODEL_ID: config.teacherModelId,
-      MAX_RESPONSE_LENGTH_FOR_INFERENCE: String(config.maxResponseLengthForInference),
-      DATASET_KEY_ARN: key.keyArn,
-    });
+    const start = fn(
+      'StartDistillation',
+      'training/start-distillation',
+      'Starts the run’s distillation job (idempotent)',
+      {
+        ENV_NAME: config.envName,
+        CUSTOMIZATION_ROLE_ARN: customizationRole.roleArn,
+        STUDENT_MODEL_ID: config.studentModelId,
+        TEACHER_MODEL_ID: config.teacherModelId,
+        MAX_RESPONSE_LENGTH_FOR_INFERENCE: String(config.maxResponseLengthForInference),
+        DATASET_KEY_ARN: key.keyArn,
+      },
+    );
     allow(start, grantee(start), {
       actions: ['bedrock:CreateModelCustomizationJob'],
       resources: [
@@ -193,7 +198,7 @@ export class TrainingStages extends Construct {
     allowPassRoleToBedrock(start, grantee(start), customizationRole);
     datasetKeyViaBedrock(start); // customModelKmsKeyId: the distilled model is encrypted with the dataset key
 
-    const check = fn('CheckDistillation', 'check-distillation', 'Polls the run’s distillation job', {});
+    const check = fn('CheckDistillation', 'training/check-distillation', 'Polls the run’s distillation job', {});
     allow(check, grantee(check), {
       actions: ['bedrock:GetModelCustomizationJob'],
       resources: [jobArns],
@@ -201,9 +206,14 @@ export class TrainingStages extends Construct {
     });
 
     // --- deployment ---------------------------------------------------------------------------------------------
-    const deploy = fn('DeployStudent', 'deploy-student', 'Deploys the distilled model on demand (idempotent)', {
-      ENV_NAME: config.envName,
-    });
+    const deploy = fn(
+      'DeployStudent',
+      'deployment/deploy-student',
+      'Deploys the distilled model on demand (idempotent)',
+      {
+        ENV_NAME: config.envName,
+      },
+    );
     allow(deploy, grantee(deploy), {
       actions: ['bedrock:CreateCustomModelDeployment'],
       resources: [customModelArns, deploymentArns],
@@ -223,7 +233,7 @@ export class TrainingStages extends Construct {
     });
     datasetKeyViaBedrock(deploy); // the model is encrypted with the dataset key
 
-    const checkDeploy = fn('CheckDeployment', 'check-deployment', 'Polls the student’s deployment', {});
+    const checkDeploy = fn('CheckDeployment', 'deployment/check-deployment', 'Polls the student’s deployment', {});
     allow(checkDeploy, grantee(checkDeploy), {
       actions: ['bedrock:GetCustomModelDeployment'],
       resources: [deploymentArns],
@@ -236,7 +246,7 @@ export class TrainingStages extends Construct {
     const evaluateTimeout = Duration.minutes(15);
     const evaluate = fn(
       'Evaluate',
-      'evaluate',
+      'evaluation/evaluate',
       'Answers the held-out set with student and baseline, computes metrics, starts the judge jobs',
       {
         ENV_NAME: config.envName,
@@ -251,7 +261,7 @@ export class TrainingStages extends Construct {
       { timeout: evaluateTimeout, memorySize: 1024 },
     );
     s3Objects(evaluate, ['s3:GetObject'], [RUN_PATTERNS.dataset], 'Evaluate reads the run’s test.jsonl.');
-    // Only what Evaluate writes (lambda/shared/evaluation.ts evaluationKeys): the judge jobs' output prefix stays
+    // Only what Evaluate writes (lambda/pipeline/evaluation/evaluation.ts evaluationKeys): the judge jobs' output prefix stays
     // writable by the evaluation service role alone.
     s3Objects(
       evaluate,
@@ -288,7 +298,12 @@ export class TrainingStages extends Construct {
     allowPassRoleToBedrock(evaluate, grantee(evaluate), evaluationRole);
     datasetKeyViaBedrock(evaluate); // the deployment's model and the judge jobs' output use the dataset key
 
-    const checkEval = fn('CheckEvaluation', 'check-evaluation', 'Polls the judge jobs and reads their scores', {});
+    const checkEval = fn(
+      'CheckEvaluation',
+      'evaluation/check-evaluation',
+      'Polls the judge jobs and reads their scores',
+      {},
+    );
     allow(checkEval, grantee(checkEval), {
       // Stop: when one judge job failed, the other (still running) is stopped rather than billed for nothing.
       actions: ['bedrock:GetEvaluationJob', 'bedrock:StopEvaluationJob'],
@@ -304,16 +319,21 @@ export class TrainingStages extends Construct {
     datasetKeyViaS3(checkEval, ['kms:Decrypt']);
 
     // --- gate, promotion, report --------------------------------------------------------------------------------
-    const gate = fn('Gate', 'gate', 'Applies the quality thresholds to the student, against baseline and incumbent', {
-      MIN_JUDGE_SCORE: String(config.minJudgeScore),
-      MAX_JUDGE_GAP_TO_BASELINE: String(config.maxJudgeGapToBaseline),
-      MIN_DOMINANT_AGREEMENT: String(config.minDominantAgreement),
-      MIN_VALID_REPLY_RATE: String(config.minValidReplyRate),
-      MAX_JUDGE_DROP_TO_INCUMBENT: String(config.maxJudgeDropToIncumbent),
-      MAX_AGREEMENT_DROP_TO_INCUMBENT: String(config.maxAgreementDropToIncumbent),
-    });
+    const gate = fn(
+      'Gate',
+      'gate/gate',
+      'Applies the quality thresholds to the student, against baseline and incumbent',
+      {
+        MIN_JUDGE_SCORE: String(config.minJudgeScore),
+        MAX_JUDGE_GAP_TO_BASELINE: String(config.maxJudgeGapToBaseline),
+        MIN_DOMINANT_AGREEMENT: String(config.minDominantAgreement),
+        MIN_VALID_REPLY_RATE: String(config.minValidReplyRate),
+        MAX_JUDGE_DROP_TO_INCUMBENT: String(config.maxJudgeDropToIncumbent),
+        MAX_AGREEMENT_DROP_TO_INCUMBENT: String(config.maxAgreementDropToIncumbent),
+      },
+    );
 
-    const promote = fn('Promote', 'promote', 'Writes the active-model parameter', {
+    const promote = fn('Promote', 'rollout/promote', 'Writes the active-model parameter', {
       ACTIVE_MODEL_PARAMETER_NAME: props.activeModelParameterName,
     });
     allow(promote, grantee(promote), {
@@ -327,7 +347,7 @@ export class TrainingStages extends Construct {
       ],
     });
 
-    const report = fn('Report', 'report', 'Writes the run report and notifies', {
+    const report = fn('Report', 'report/report', 'Writes the run report and notifies', {
       JUDGE_MODEL_ID: config.judgeModelId,
       TOPIC_ARN: props.topic.topicArn,
     });
@@ -360,7 +380,7 @@ export class TrainingStages extends Construct {
       });
     }
 
-    const reuse = fn('ReuseDataset', 'reuse-dataset', 'Points the run at an earlier run’s dataset', {
+    const reuse = fn('ReuseDataset', 'generation/reuse-dataset', 'Points the run at an earlier run’s dataset', {
       DATASET_BUCKET: bucket.bucketName,
     });
     s3Objects(reuse, ['s3:GetObject'], [RUN_PATTERNS.dataset], 'It reads the earlier run’s train and test files.');

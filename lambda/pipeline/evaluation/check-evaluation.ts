@@ -1,0 +1,123 @@
+import { BedrockClient, GetEvaluationJobCommand, StopEvaluationJobCommand } from '@aws-sdk/client-bedrock';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import * as z from 'zod';
+import {
+  evaluationKeys,
+  JUDGE_METRIC_NAME,
+  JUDGED_MODELS,
+  parseJudgeScores,
+  type JudgedModel,
+  type JudgeScore,
+} from './evaluation';
+import { readExisting, s3RunStore, s3Uri } from '../../core/run-store';
+import type { EvaluationStatus } from '../state';
+import { logger, parseInput, tracer } from '../../core/runtime';
+
+const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+const jobRef = z.object({ jobName: z.string().min(1), jobArn: z.string().min(1) });
+export const checkEvaluationInput = z.object({
+  runId: z.string().min(1),
+  bucket: z.string().min(1),
+  /** The incumbent's job exists when a student was promoted before the run. */
+  jobs: z.object({ student: jobRef, baseline: jobRef, incumbent: jobRef.optional() }),
+});
+type Jobs = z.output<typeof checkEvaluationInput>['jobs'];
+
+/** The models whose judge jobs this run started. */
+const startedModels = (jobs: Jobs): JudgedModel[] => JUDGED_MODELS.filter((m) => jobs[m] !== undefined);
+
+/** Statuses from which a job will never complete. */
+const ENDED_WITHOUT_RESULT = new Set(['Failed', 'Stopping', 'Stopped', 'Deleting']);
+
+/** Every key under `prefix` (all pages). */
+async function listKeys(bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/** The judge's mean score of one job, read from the JSONL files under `<output>/<jobName>/` (listed, not guessed). */
+export async function readJudgeScore(bucket: string, runId: string, jobName: string): Promise<JudgeScore> {
+  const prefix = `${evaluationKeys(runId).outputPrefix}${jobName}/`;
+  const keys = (await listKeys(bucket, prefix)).filter((k) => k.endsWith('.jsonl'));
+  if (keys.length === 0)
+    throw new Error(`evaluation job ${jobName} completed but wrote no JSONL under ${s3Uri(bucket, prefix)}`);
+  const store = s3RunStore(s3, bucket);
+  const files = await Promise.all(
+    keys.map(async (key) => ({
+      key,
+      body: await readExisting(store, key, 'it was listed a moment ago: retry the step'),
+    })),
+  );
+  return parseJudgeScores(files, JUDGE_METRIC_NAME);
+}
+
+/**
+ * Stops the judge jobs still InProgress once the evaluation has failed: the run fails anyway and their results would
+ * never be read. Best effort — a job that cannot be stopped is logged, and the run still fails with the real cause.
+ */
+async function stopRunningJobs(jobs: Jobs, jobStatus: Readonly<Partial<Record<JudgedModel, string>>>) {
+  const stopped: JudgedModel[] = [];
+  for (const model of startedModels(jobs)) {
+    const job = jobs[model];
+    if (jobStatus[model] !== 'InProgress' || !job) continue;
+    try {
+      await bedrock.send(new StopEvaluationJobCommand({ jobIdentifier: job.jobArn }));
+      stopped.push(model);
+      logger.info('stopped the judge job that was still running', { model, jobArn: job.jobArn });
+    } catch (error) {
+      logger.warn('could not stop the judge job that was still running', { model, jobArn: job.jobArn, error });
+    }
+  }
+  return stopped;
+}
+
+/**
+ * Polls both judge jobs: Failed as soon as one ended without a result (with its failure messages; the other job is
+ * stopped if it still runs), Completed with the judge's mean score per model once both completed, InProgress
+ * otherwise.
+ */
+export async function checkEvaluation(event: unknown): Promise<EvaluationStatus> {
+  const { runId, bucket, jobs } = parseInput(checkEvaluationInput, event, 'Check evaluation');
+  const statuses: Partial<Record<JudgedModel, string>> = {};
+  const failures: string[] = [];
+  const models = startedModels(jobs);
+  for (const model of models) {
+    const ref = jobs[model];
+    if (!ref) continue;
+    const job = await bedrock.send(new GetEvaluationJobCommand({ jobIdentifier: ref.jobArn }));
+    const status = job.status ?? 'Unknown';
+    statuses[model] = status;
+    if (ENDED_WITHOUT_RESULT.has(status)) {
+      failures.push(`${model} job ${ref.jobName} ${status}: ${(job.failureMessages ?? []).join('; ') || 'no message'}`);
+    }
+  }
+  const jobStatus = { ...statuses, student: statuses.student ?? 'Unknown', baseline: statuses.baseline ?? 'Unknown' };
+  logger.info('evaluation job status', { jobStatus });
+  if (failures.length > 0) {
+    const stopped = await stopRunningJobs(jobs, jobStatus);
+    return { status: 'Failed', failureMessage: failures.join(' | '), jobStatus, stopped };
+  }
+  if (!models.every((m) => statuses[m] === 'Completed')) {
+    return { status: 'InProgress', failureMessage: '', jobStatus };
+  }
+  const scores: Partial<Record<JudgedModel, JudgeScore>> = {};
+  for (const model of models) {
+    const ref = jobs[model];
+    if (ref) scores[model] = await readJudgeScore(bucket, runId, ref.jobName);
+  }
+  const { student, baseline, incumbent } = scores;
+  if (!student || !baseline) throw new Error('the candidate and the baseline judge jobs must both have scores');
+  const judge = { student, baseline, ...(incumbent ? { incumbent } : {}) };
+  logger.info('judge scores', { judge });
+  return { status: 'Completed', failureMessage: '', jobStatus, judge };
+}
+
+export const handler = checkEvaluation;

@@ -1,0 +1,388 @@
+import {
+  BedrockClient,
+  CreateEvaluationJobCommand,
+  paginateListEvaluationJobs,
+  type EvaluationSummary,
+} from '@aws-sdk/client-bedrock';
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import * as z from 'zod';
+import { replyText, usageOf, withRetry, type RetryOptions } from '../../core/bedrock';
+import { mapWithConcurrency } from '../../core/concurrency';
+import {
+  byoDatasetJsonl,
+  computeMetrics,
+  evaluationJobRequest,
+  evaluationKeys,
+  INFERENCE_SOURCE,
+  MAX_EVALUATION_PROMPTS,
+  parseTestSet,
+  rejectedEvaluationJobMessage,
+  type JudgedModel,
+  type ModelAnswer,
+  type ModelMetrics,
+  type TestCase,
+} from './evaluation';
+import { incumbentEvaluationNames, resourceTags, trainingNames } from '../../core/job-names';
+import { priceFor } from '../../core/prices';
+import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../../core/prompts';
+import {
+  LEGACY_STUDENT_PROMPT_VERSION,
+  otherFormatOf,
+  PromptVersionMismatch,
+  requireSameVersion,
+  studentFormat,
+  type AnswerFormat,
+  type StudentFormat,
+} from '../../core/student-format';
+import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
+import type { EvaluationJobRef, EvaluationStarted, SetMetrics } from '../state';
+import { envTypes, errorName, logger, parseInput, priceTableEnv, readEnvironment, tracer } from '../../core/runtime';
+
+const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+// One attempt per SDK call: withRetry does the backoff, so the measured latency is that of the call that answered.
+const runtime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+/**
+ * Room for the four weights (and a short reasoning) without reserving much of the token quota per call. The same for
+ * every model and format: the held-out set measures what each model says, including a student that rambles.
+ */
+export const EVALUATION_MAX_TOKENS = 200;
+
+export const evaluateInput = z.object({
+  runId: z.string().min(1),
+  bucket: z.string().min(1),
+  testKey: z.string().min(1),
+  deploymentArn: z.string().min(1),
+  /**
+   * `$.assemble`: its `productionTestKey` names production's held-out slice (absent for other runs); its
+   * `studentPromptVersion`, the version the dataset was written in (the test set's records must agree).
+   */
+  assemble: z
+    .object({ productionTestKey: z.string().min(1).optional(), studentPromptVersion: z.string().min(1).optional() })
+    .optional(),
+  /** `$.preflight.incumbent`: the student promoted when the run started, answered and judged like the candidate. */
+  incumbent: z
+    .discriminatedUnion('present', [
+      z.object({
+        present: z.literal(true),
+        deploymentArn: z.string().min(1),
+        runId: z.string(),
+        /** The incumbent is asked with its own prompt and read in its own format. */
+        studentPromptVersion: z.string().min(1),
+      }),
+      z.object({ present: z.literal(false), reason: z.string() }),
+    ])
+    .optional(),
+});
+export type EvaluateInput = z.output<typeof evaluateInput>;
+
+const environment = () =>
+  readEnvironment({
+    ENV_NAME: envTypes.text,
+    STUDENT_MODEL_ID: envTypes.text,
+    BASELINE_MODEL_ID: envTypes.text,
+    JUDGE_MODEL_ID: envTypes.text,
+    EVALUATION_ROLE_ARN: envTypes.text,
+    EVALUATION_CONCURRENCY: envTypes.int(1),
+    PRICE_TABLE: priceTableEnv,
+    DATASET_KEY_ARN: envTypes.text,
+  });
+type Environment = ReturnType<typeof environment>;
+
+/** Asks one model every held-out query through Converse, `concurrency` calls in flight, timing each call. */
+export async function answerAll(
+  cases: readonly TestCase[],
+  modelId: string,
+  systemPrompt: string,
+  concurrency: number,
+  retry: RetryOptions = {},
+): Promise<ModelAnswer[]> {
+  return mapWithConcurrency(cases, concurrency, async (c) => {
+    let latencyMs = 0;
+    const out = await withRetry(async () => {
+      const started = performance.now();
+      const response = await runtime.send(
+        new ConverseCommand({
+          modelId,
+          system: [{ text: systemPrompt }],
+          messages: [{ role: 'user', content: [{ text: c.query }] }],
+          inferenceConfig: { maxTokens: EVALUATION_MAX_TOKENS, temperature: 0 },
+        }),
+      );
+      latencyMs = performance.now() - started;
+      return response;
+    }, retry);
+    return { reply: replyText(out), latencyMs, ...usageOf(out) };
+  });
+}
+
+interface StoredMetrics {
+  readonly studentPromptVersion: string;
+  readonly student: ModelMetrics;
+  readonly baseline: ModelMetrics;
+  readonly incumbent?: ModelMetrics;
+  readonly sets?: EvaluationStarted['sets'];
+}
+
+/** The models a run judges: the candidate and the baseline, and the incumbent when one is present. */
+const judgedModels = (input: EvaluateInput): JudgedModel[] => [
+  'student',
+  'baseline',
+  ...(input.incumbent?.present ? (['incumbent'] as const) : []),
+];
+
+/**
+ * Answers the held-out set with both models, writes the answers, the bring-your-own-responses datasets and the
+ * metrics (last: it marks the answers complete), and returns the metrics. A retried step finds metrics.json and reuses
+ * what the earlier attempt wrote instead of asking the models again (and rewriting a dataset a judge job may read).
+ */
+async function answerOrResume(
+  input: EvaluateInput,
+  env: Environment,
+  store: RunStore,
+  retry: RetryOptions,
+): Promise<StoredMetrics & { resumed: boolean }> {
+  const keys = evaluationKeys(input.runId);
+  const stored = await store.read(keys.metrics);
+  if (stored !== undefined) {
+    logger.info('reusing the answers of an earlier attempt', { key: keys.metrics });
+    const earlier = JSON.parse(stored) as Omit<StoredMetrics, 'studentPromptVersion'> & {
+      studentPromptVersion?: string;
+    };
+    // Metrics stored before formats had versions were measured in student-v1, the only format there was.
+    return {
+      ...earlier,
+      studentPromptVersion: earlier.studentPromptVersion ?? LEGACY_STUDENT_PROMPT_VERSION,
+      resumed: true,
+    };
+  }
+
+  const testSet = await readExisting(store, input.testKey, 'the Assemble (or Reuse dataset) step writes it');
+  const synthetic = parseTestSet(testSet, input.testKey);
+  const productionKey = input.assemble?.productionTestKey;
+  const production = productionKey
+    ? parseTestSet(await readExisting(store, productionKey, 'the Assemble step writes it'), productionKey)
+    : [];
+  // Both sets are judged in one job per model: Assemble keeps them within one job's prompts together.
+  const cases = [...synthetic, ...production];
+  if (cases.length > MAX_EVALUATION_PROMPTS) {
+    throw new Error(
+      `${synthetic.length} held-out queries plus ${production.length} of production's slice exceed the ` +
+        `${MAX_EVALUATION_PROMPTS} prompts an evaluation job judges: lower testExampleCount or productionHoldOutShare`,
+    );
+  }
+  // The candidate is asked in the format of the records it was trained on; the test set says which.
+  const studentVersion = synthetic[0]?.promptVersion ?? production[0]?.promptVersion ?? '';
+  const fix = 'the run must be assembled again (a dataset holds one student prompt version)';
+  if (input.assemble?.studentPromptVersion !== undefined) {
+    requireSameVersion(
+      { version: input.assemble.studentPromptVersion, from: 'the Assemble result' },
+      { version: studentVersion, from: input.testKey },
+      fix,
+    );
+  }
+  if (productionKey && production[0]) {
+    requireSameVersion(
+      { version: studentVersion, from: input.testKey },
+      { version: production[0].promptVersion, from: productionKey },
+      fix,
+    );
+  }
+  const candidate = studentFormat(studentVersion);
+  const incumbentFormat = input.incumbent?.present ? studentFormat(input.incumbent.studentPromptVersion) : candidate;
+  const models: Record<JudgedModel, { modelId: string; priceId: string; system: string; format: AnswerFormat }> = {
+    // The deployment is billed at the base model's rate, so the student is priced by its base model id.
+    student: {
+      modelId: input.deploymentArn,
+      priceId: env.STUDENT_MODEL_ID,
+      system: candidate.prompt,
+      format: candidate,
+    },
+    baseline: {
+      modelId: env.BASELINE_MODEL_ID,
+      priceId: env.BASELINE_MODEL_ID,
+      system: teacherPrompt(),
+      format: TEACHER_ANSWER_FORMAT,
+    },
+    // The incumbent answers as it does in production: its deployment, the prompt of the version it was trained with,
+    // read in that version's format (it may differ from the candidate's).
+    incumbent: {
+      modelId: input.incumbent?.present ? input.incumbent.deploymentArn : '',
+      priceId: env.STUDENT_MODEL_ID,
+      system: incumbentFormat.prompt,
+      format: incumbentFormat,
+    },
+  };
+
+  const metrics: Partial<Record<JudgedModel, ModelMetrics>> = {};
+  const perSet: Partial<Record<JudgedModel, { synthetic: ModelMetrics; production?: ModelMetrics }>> = {};
+  for (const model of judgedModels(input)) {
+    const { modelId, priceId, system, format } = models[model];
+    const price = priceFor(priceId, env.PRICE_TABLE);
+    const answers = await answerAll(cases, modelId, system, env.EVALUATION_CONCURRENCY, retry);
+    if (model === 'student') requireOwnFormat(model, answers, candidate, input.testKey);
+    if (model === 'incumbent') requireOwnFormat(model, answers, incumbentFormat, input.testKey);
+    const syntheticAnswers = answers.slice(0, synthetic.length);
+    const productionAnswers = answers.slice(synthetic.length);
+    metrics[model] = computeMetrics(cases, answers, modelId, price, format);
+    perSet[model] = {
+      synthetic: computeMetrics(synthetic, syntheticAnswers, modelId, price, format),
+      ...(production.length > 0
+        ? { production: computeMetrics(production, productionAnswers, modelId, price, format) }
+        : {}),
+    };
+    logger.info('model answered the held-out sets', { model, modelId, metrics: metrics[model] });
+    await put(input.bucket, keys.answers(model), answersJsonl(synthetic, syntheticAnswers, format));
+    if (production.length > 0) {
+      await put(input.bucket, keys.productionAnswers(model), answersJsonl(production, productionAnswers, format));
+    }
+    await put(input.bucket, keys.dataset(model), byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model], format));
+  }
+  const { student, baseline, incumbent } = metrics;
+  if (!student || !baseline) throw new Error('the candidate and the baseline must both have answered');
+  const setOf = (set: 'synthetic' | 'production', queries: number): SetMetrics | undefined => {
+    const s = perSet.student?.[set];
+    const b = perSet.baseline?.[set];
+    const i = perSet.incumbent?.[set];
+    return s && b ? { queries, student: s, baseline: b, ...(i ? { incumbent: i } : {}) } : undefined;
+  };
+  const productionSet = setOf('production', production.length);
+  const result: StoredMetrics = {
+    studentPromptVersion: candidate.promptVersion,
+    student,
+    baseline,
+    ...(incumbent ? { incumbent } : {}),
+    ...(productionSet ? { sets: { synthetic: setOf('synthetic', synthetic.length), production: productionSet } } : {}),
+  };
+  await put(input.bucket, keys.metrics, JSON.stringify(result, null, 2));
+  return { ...result, resumed: false };
+}
+
+/**
+ * Stops the run when a student answers the held-out set in another student format than it was asked in: it was
+ * trained on that other version, so figures read in this one would measure the format, not the model.
+ */
+function requireOwnFormat(model: JudgedModel, answers: readonly ModelAnswer[], asked: StudentFormat, testKey: string) {
+  const other = otherFormatOf(
+    answers.map((a) => a.reply),
+    asked,
+  );
+  if (!other) return;
+  const who = model === 'student' ? 'the candidate' : `the ${model}`;
+  throw new PromptVersionMismatch(
+    `${who} answers in student prompt version ${other.promptVersion}, but was asked in ${asked.promptVersion} ` +
+      `(${model === 'student' ? testKey : 'its active-model value'}): it was trained on ${other.promptVersion} records. ` +
+      (model === 'student'
+        ? 'A reused model (reuseModelArn) needs the dataset it was trained on: add reuseDatasetFromRun <its run id>; ' +
+          'a model this run distilled learned the distillation teacher’s format instead of the labels’ ' +
+          '(docs/answer-formats.md)'
+        : `set its studentPromptVersion to ${other.promptVersion} (npm run rollback restores an earlier value)`),
+  );
+}
+
+/** One line per answer; `promptVersion` says how the report reads the reply (the format the model was asked in). */
+const answersJsonl = (cases: readonly TestCase[], answers: readonly ModelAnswer[], format: AnswerFormat) =>
+  answers
+    .map((a, i) => JSON.stringify({ query: cases[i]?.query, ...a, promptVersion: format.promptVersion }))
+    .join('\n') + '\n';
+
+/**
+ * A plain overwrite, not RunStore.writeOnce: until metrics.json exists these files belong to an unfinished attempt,
+ * and a retry replaces them so that answers, datasets and metrics stay one set.
+ */
+async function put(bucket: string, key: string, body: string) {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: key.endsWith('.json') ? 'application/json' : 'application/jsonl',
+    }),
+  );
+}
+
+/** The job named `jobName`; returning from the loop stops the paginator, so no page after the match is read. */
+async function findEvaluationJob(jobName: string): Promise<EvaluationSummary | undefined> {
+  for await (const page of paginateListEvaluationJobs({ client: bedrock }, { nameContains: jobName })) {
+    const match = page.jobSummaries?.find((j) => j.jobName === jobName);
+    if (match) return match;
+  }
+  return undefined;
+}
+
+/** Bedrock refused a judge job's request; the message names what was sent and where to change it. */
+export class EvaluationJobRejected extends Error {
+  override readonly name = 'EvaluationJobRejected';
+}
+
+/**
+ * Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job,
+ * and a ValidationException becomes EvaluationJobRejected, which keeps Bedrock's message and says what to change.
+ */
+async function startJudgeJob(input: EvaluateInput, env: Environment, model: JudgedModel): Promise<EvaluationJobRef> {
+  const names = trainingNames(env.ENV_NAME, input.runId);
+  const incumbentNames = incumbentEvaluationNames(env.ENV_NAME, input.runId);
+  const keys = evaluationKeys(input.runId);
+  const jobName = model === 'incumbent' ? incumbentNames.jobName : names.evaluationJobName[model];
+  const request = evaluationJobRequest({
+    jobName,
+    clientRequestToken: model === 'incumbent' ? incumbentNames.token : names.evaluationToken[model],
+    roleArn: env.EVALUATION_ROLE_ARN,
+    judgeModelId: env.JUDGE_MODEL_ID,
+    datasetS3Uri: s3Uri(input.bucket, keys.dataset(model)),
+    outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),
+    inferenceSourceIdentifier: INFERENCE_SOURCE[model],
+    kmsKeyId: env.DATASET_KEY_ARN,
+    tags: resourceTags(env.ENV_NAME, input.runId),
+    description: `Intent router run ${input.runId}: ${model} judged on the held-out queries`,
+  });
+  try {
+    const out = await bedrock.send(new CreateEvaluationJobCommand(request));
+    if (!out.jobArn) throw new Error('CreateEvaluationJob returned no jobArn');
+    return { jobName, jobArn: out.jobArn };
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ValidationException') {
+      throw new EvaluationJobRejected(rejectedEvaluationJobMessage(request, error.message), { cause: error });
+    }
+    if (errorName(error) !== 'ConflictException') throw error;
+    const existing = await findEvaluationJob(jobName);
+    if (!existing?.jobArn) throw error;
+    logger.info('evaluation job already started by an earlier attempt', { jobName, jobArn: existing.jobArn });
+    return { jobName, jobArn: existing.jobArn };
+  }
+}
+
+export async function evaluate(event: unknown, retry: RetryOptions = {}): Promise<EvaluationStarted> {
+  const env = environment();
+  const input = parseInput(evaluateInput, event, 'Evaluate');
+  const store = s3RunStore(s3, input.bucket);
+  const { studentPromptVersion, student, baseline, incumbent, sets, resumed } = await answerOrResume(
+    input,
+    env,
+    store,
+    retry,
+  );
+  // A third job rather than a third candidate in one job: a judge job rates one precomputed inference source
+  // (inferenceConfig.models[0], docs/aws-facts.md §5), and one job per model keeps the scores apart.
+  const jobs = {
+    student: await startJudgeJob(input, env, 'student'),
+    baseline: await startJudgeJob(input, env, 'baseline'),
+    ...(incumbent ? { incumbent: await startJudgeJob(input, env, 'incumbent') } : {}),
+  };
+  const keys = evaluationKeys(input.runId);
+  return {
+    metricsKey: keys.metrics,
+    outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),
+    student,
+    baseline,
+    ...(incumbent ? { incumbent } : {}),
+    ...(sets ? { sets } : {}),
+    jobs,
+    resumed,
+    studentPromptVersion,
+  };
+}
+
+export const handler = (event: unknown) => evaluate(event);

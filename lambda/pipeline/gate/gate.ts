@@ -1,0 +1,129 @@
+import * as z from 'zod';
+import type { JudgeScore } from '../evaluation/evaluation';
+import { evaluateGate, type ComparedModel, type GateResult } from './gate-rules';
+import type { SetMetrics } from '../state';
+import { envTypes, logger, parseInput, passthrough, readEnvironment } from '../../core/runtime';
+
+const judgeScore = z.object({ mean: z.number() });
+const metrics = z.object({
+  modelId: z.string(),
+  queries: z.number().int(),
+  dominantAgreement: z.number(),
+  validReplyRate: z.number(),
+  meanAbsoluteErrorOverall: z.number().nullable(),
+  latencyMs: z.object({ mean: z.number() }),
+});
+const environment = () =>
+  readEnvironment({
+    MIN_JUDGE_SCORE: envTypes.number(),
+    MAX_JUDGE_GAP_TO_BASELINE: envTypes.number(),
+    MIN_DOMINANT_AGREEMENT: envTypes.number(),
+    MIN_VALID_REPLY_RATE: envTypes.number(),
+    MAX_JUDGE_DROP_TO_INCUMBENT: envTypes.number(),
+    MAX_AGREEMENT_DROP_TO_INCUMBENT: envTypes.number(),
+  });
+
+/**
+ * `$.evaluation` (every model's metrics), `$.evaluationStatus.judge` (their judge scores) and `$.preflight.incumbent`
+ * (who was promoted when the run started, or why nobody is compared).
+ */
+export const gateInput = z.object({
+  evaluation: z.object({
+    student: metrics,
+    baseline: metrics,
+    incumbent: metrics.optional(),
+    sets: z.record(z.string(), passthrough<SetMetrics>()).optional(),
+  }),
+  judge: z.object({ student: judgeScore, baseline: judgeScore, incumbent: judgeScore.optional() }),
+  incumbent: z
+    .discriminatedUnion('present', [
+      z.object({ present: z.literal(true), runId: z.string(), deploymentArn: z.string() }),
+      z.object({ present: z.literal(false), reason: z.string() }),
+    ])
+    .optional(),
+});
+
+type Metrics = z.output<typeof metrics>;
+
+/**
+ * Applies the configured thresholds (set by the construct from config) to the candidate's figures, against the
+ * baseline and, when a student was already promoted, against that incumbent on the same held-out sets.
+ */
+export async function gate(event: unknown): Promise<GateResult> {
+  const env = environment();
+  const { evaluation, judge, incumbent } = parseInput(gateInput, event, 'Gate');
+  const incumbentFigures =
+    evaluation.incumbent && judge.incumbent
+      ? { judgeScore: judge.incumbent.mean, dominantAgreement: evaluation.incumbent.dominantAgreement }
+      : undefined;
+  if (incumbent?.present && !incumbentFigures) {
+    // Evaluate answers and judges the incumbent whenever Preflight found one: its absence is a broken contract.
+    throw new Error(
+      `the incumbent (run ${incumbent.runId}) has no ${evaluation.incumbent ? 'judge score' : 'metrics'}: ` +
+        'the Evaluate and Check evaluation steps must run with $.preflight.incumbent',
+    );
+  }
+  const result = evaluateGate(
+    {
+      studentJudgeScore: judge.student.mean,
+      baselineJudgeScore: judge.baseline.mean,
+      studentDominantAgreement: evaluation.student.dominantAgreement,
+      studentValidReplyRate: evaluation.student.validReplyRate,
+      ...(incumbentFigures ? { incumbent: incumbentFigures } : {}),
+    },
+    {
+      minJudgeScore: env.MIN_JUDGE_SCORE,
+      maxJudgeGapToBaseline: env.MAX_JUDGE_GAP_TO_BASELINE,
+      minDominantAgreement: env.MIN_DOMINANT_AGREEMENT,
+      minValidReplyRate: env.MIN_VALID_REPLY_RATE,
+      maxJudgeDropToIncumbent: env.MAX_JUDGE_DROP_TO_INCUMBENT,
+      maxAgreementDropToIncumbent: env.MAX_AGREEMENT_DROP_TO_INCUMBENT,
+    },
+  );
+  const sets = evaluation.sets ?? {};
+  const bySet = (role: 'student' | 'baseline' | 'incumbent') => {
+    const synthetic = sets['synthetic']?.[role];
+    const production = sets['production']?.[role];
+    return production
+      ? {
+          agreementBySet: {
+            ...(synthetic ? { synthetic: synthetic.dominantAgreement } : {}),
+            production: production.dominantAgreement,
+          },
+        }
+      : {};
+  };
+  const compared = (role: ComparedModel['role'], m: Metrics, score: JudgeScore | { mean: number }, runId?: string) => ({
+    role,
+    modelId: m.modelId,
+    ...(runId ? { runId } : {}),
+    judgeScore: score.mean,
+    dominantAgreement: m.dominantAgreement,
+    validReplyRate: m.validReplyRate,
+    meanAbsoluteError: m.meanAbsoluteErrorOverall,
+    latencyMeanMs: m.latencyMs.mean,
+    ...bySet(role === 'candidate' ? 'student' : role),
+  });
+  const models: ComparedModel[] = [
+    compared('candidate', evaluation.student, judge.student),
+    ...(evaluation.incumbent && judge.incumbent && incumbent?.present
+      ? [compared('incumbent', evaluation.incumbent, judge.incumbent, incumbent.runId)]
+      : []),
+    compared('baseline', evaluation.baseline, judge.baseline),
+  ];
+  const withComparison: GateResult = {
+    ...result,
+    comparison: {
+      models,
+      ...(incumbent && !incumbent.present ? { incumbentNote: incumbent.reason } : {}),
+      heldOut: {
+        synthetic: sets['synthetic']?.queries ?? evaluation.student.queries,
+        production: sets['production']?.queries ?? 0,
+      },
+    },
+  };
+  logger.info('gate', { passed: result.passed, summary: result.summary, comparison: withComparison.comparison });
+  return withComparison;
+}
+
+export const handler = gate;

@@ -1,0 +1,174 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import * as z from 'zod';
+import { assembleDataset, productionTestKey, sha256, type ProductionInput } from './assembly';
+import { calibrationKey, parseCalibration } from './calibration';
+import { mapWithConcurrency } from '../../core/concurrency';
+import type { AssembleResult } from './contract';
+import { parseSelection } from './production-selection';
+import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
+import { runKeys } from '../../core/runs';
+import { parseShardFile } from './shard-generation';
+import { envTypes, logger, metrics, parseInput, priceTableEnv, readEnvironment, tracer } from '../../core/runtime';
+import { readPlan, runAndCountsInput } from './plan';
+
+/**
+ * Assemble: reads every planned shard from S3 (a missing one is a failed Map iteration), enforces
+ * minGenerationSuccessRate, dedupes, validates, rebalances on the teacher's labels, splits the held-out set, and writes
+ * `dataset/train.jsonl`, `dataset/test.jsonl` and, last, `dataset/manifest.json` — each written once. When the manifest
+ * already exists (a retry or redrive after success) the stored result is returned. Input `{ runId }`; result at
+ * `$.assemble` (AssembleResult, lambda/pipeline/generation/contract.ts).
+ *
+ * A run from production reads the selection its plan names: those records come first, synthetic ones top up, and
+ * the selection's held-out slice is written to `dataset/test-production.jsonl` (never to training). The run's
+ * labelling calibration (`calibration.json`, when there is one) is recorded in the manifest.
+ */
+
+/** Shards read from S3 at once. */
+const READ_CONCURRENCY = 16;
+
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+
+const environment = () =>
+  readEnvironment({
+    BUCKET_NAME: envTypes.text,
+    TEACHER_MODEL_ID: envTypes.text,
+    EXAMPLE_COUNT: envTypes.int(1, 1_000_000),
+    TEST_EXAMPLE_COUNT: envTypes.int(0, 1_000_000),
+    MIN_GENERATION_SUCCESS_RATE: envTypes.number(0, 1),
+    INCLUDE_REASONING: envTypes.bool,
+    PRICE_TABLE: priceTableEnv,
+  });
+
+/** A file of this run already exists with other content: it is never overwritten. */
+export class DatasetConflict extends Error {
+  override readonly name = 'DatasetConflict';
+}
+
+interface ManifestFiles {
+  readonly runId: string;
+  readonly promptVersions: Readonly<Record<string, string>>;
+  readonly files: Record<'train' | 'test', { readonly key: string; readonly records: number }> & {
+    readonly productionTest?: { readonly key: string; readonly records: number };
+  };
+}
+
+const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string): AssembleResult => ({
+  runId: manifest.runId,
+  bucket,
+  trainKey: manifest.files.train.key,
+  testKey: manifest.files.test.key,
+  manifestKey,
+  trainCount: manifest.files.train.records,
+  testCount: manifest.files.test.records,
+  ...(manifest.promptVersions['student'] ? { studentPromptVersion: manifest.promptVersions['student'] } : {}),
+  ...(manifest.files.productionTest
+    ? {
+        productionTestKey: manifest.files.productionTest.key,
+        productionTestCount: manifest.files.productionTest.records,
+      }
+    : {}),
+});
+
+const manifestSchema = z.object({
+  runId: z.string(),
+  promptVersions: z.record(z.string(), z.string()),
+  files: z.object({
+    train: z.object({ key: z.string(), records: z.number().int() }),
+    test: z.object({ key: z.string(), records: z.number().int() }),
+    productionTest: z.object({ key: z.string(), records: z.number().int() }).optional(),
+  }),
+});
+
+/** Writes `text` once; an existing object must have the same content (a retried Assemble rebuilds identical files). */
+async function writeOnceOrSame(store: RunStore, key: string, text: string, contentType?: string): Promise<void> {
+  if (await store.writeOnce(key, text, contentType)) return;
+  const existing = await store.read(key);
+  if (existing === undefined || sha256(existing) !== sha256(text)) {
+    throw new DatasetConflict(`${s3Uri(store.bucket, key)} already exists with other content; it is never overwritten`);
+  }
+}
+
+export async function assemble(event: unknown, store?: RunStore, now?: () => Date): Promise<AssembleResult> {
+  const env = environment();
+  const { runId, ...counts } = parseInput(runAndCountsInput, event, 'Assemble');
+  const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
+  const keys = runKeys(runId);
+
+  const existing = await runStore.read(keys.manifest);
+  if (existing !== undefined) {
+    logger.info('dataset already assembled: returning the stored result', { manifest: keys.manifest });
+    return resultOf(manifestSchema.parse(JSON.parse(existing)), runStore.bucket, keys.manifest);
+  }
+
+  const plan = await readPlan(runStore, runId);
+  const shards = await mapWithConcurrency(plan.shards, READ_CONCURRENCY, async (spec) => {
+    const key = keys.shard(spec.index);
+    const text = await runStore.read(key);
+    return {
+      index: spec.index,
+      planned: spec.count,
+      ...(text === undefined ? {} : { content: parseShardFile(text, key) }),
+    };
+  });
+  const production = plan.production ? await productionInput(runStore, plan.production.selectionKey) : undefined;
+  // Runs started before calibration existed have no calibration file: their manifest simply has no calibration.
+  const calibrationText = await runStore.read(calibrationKey(runId));
+  const calibration =
+    calibrationText === undefined
+      ? undefined
+      : parseCalibration(calibrationText, s3Uri(runStore.bucket, calibrationKey(runId)));
+  const dataset = assembleDataset({
+    runId,
+    shards,
+    targetRecords: plan.targetRecords,
+    plannedQueries: plan.plannedQueries,
+    exampleCount: counts.exampleCount ?? env.EXAMPLE_COUNT,
+    testExampleCount: counts.testExampleCount ?? env.TEST_EXAMPLE_COUNT,
+    minGenerationSuccessRate: env.MIN_GENERATION_SUCCESS_RATE,
+    teacherModelId: env.TEACHER_MODEL_ID,
+    priceTable: env.PRICE_TABLE,
+    includeReasoning: env.INCLUDE_REASONING,
+    keys: { ...keys, productionTest: productionTestKey(runId) },
+    ...(production ? { production } : {}),
+    ...(calibration ? { calibration } : {}),
+    ...(now ? { now } : {}),
+  });
+
+  await writeOnceOrSame(runStore, keys.train, dataset.trainText);
+  await writeOnceOrSame(runStore, keys.test, dataset.testText);
+  if (dataset.productionTestText !== undefined) {
+    await writeOnceOrSame(runStore, productionTestKey(runId), dataset.productionTestText);
+  }
+  // The manifest goes last: its presence means the whole dataset is written.
+  await runStore.writeOnce(keys.manifest, JSON.stringify(dataset.manifest, null, 2) + '\n', 'application/json');
+
+  const { manifest } = dataset;
+  logger.info('dataset assembled', {
+    counts: manifest.counts,
+    dropped: manifest.droppedByReason,
+    teacher: manifest.teacher,
+  });
+  metrics.addMetric('TrainRecords', MetricUnit.Count, manifest.counts.train.total);
+  metrics.addMetric('TestRecords', MetricUnit.Count, manifest.counts.test.total);
+  metrics.addMetric('GenerationSuccessRate', MetricUnit.Percent, manifest.generation.successRate * 100);
+  metrics.publishStoredMetrics();
+  return resultOf(manifest, runStore.bucket, keys.manifest);
+}
+
+/** The production records Plan selected for the run (stored once, so every attempt assembles the same ones). */
+async function productionInput(store: RunStore, key: string): Promise<ProductionInput> {
+  const text = await readExisting(store, key, 'the Plan step writes it for a run from production');
+  const { summary, records } = parseSelection(text, s3Uri(store.bucket, key));
+  return {
+    records,
+    since: summary.since,
+    until: summary.until,
+    selectionKey: key,
+    considered: summary.considered,
+    invalid: Object.values(summary.invalid).reduce((n, v) => n + v, 0),
+    duplicates: summary.duplicates,
+  };
+}
+
+export const handler = async (event: unknown): Promise<AssembleResult> => assemble(event);

@@ -1,0 +1,261 @@
+import { BedrockClient, GetFoundationModelCommand } from '@aws-sdk/client-bedrock';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import * as z from 'zod';
+import { isRetryable } from '../../core/bedrock';
+import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../../core/dataset-validator';
+import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../../core/model-ids';
+import { productionRequest, type ProductionRequest } from '../generation/production-selection';
+import { incumbentOf, type Incumbent } from '../rollout/promotion';
+import { runSizeProblem } from '../generation/query-plan';
+import { claimRun, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
+import { assertRunId } from '../../core/runs';
+import { envTypes, errorName, logger, parseInput, readEnvironment, tracer } from '../../core/runtime';
+
+/**
+ * Preflight: stop before any money is spent when the run cannot succeed — the run id is not a valid name or belongs to
+ * an earlier execution, a model the run uses (teacher, student, baseline, judge) is not ACTIVE, the region has no
+ * on-demand custom-model deployment, or the example counts are outside Nova's limits. Input
+ * `{ runId, executionId, startTime, input }` (the execution's name, id, start time and input); result at
+ * `$.preflight`. Once every check passed, the run id is claimed for the execution (`runs/<runId>/owner.json`).
+ *
+ * It also checks the input's `fromProduction` (`true` or `{since, max}`; a bad day or count names the field and the
+ * fix) and records the incumbent, the student promoted when the run starts (the active-model parameter), which the
+ * candidate is evaluated and gated against.
+ */
+
+export class PreflightFailed extends Error {
+  override readonly name = 'PreflightFailed';
+}
+
+export interface ModelCheck {
+  readonly modelId: string;
+  readonly foundationModelId: string;
+  readonly status: string;
+}
+
+/** `$.preflight` */
+export interface PreflightResult {
+  readonly runId: string;
+  readonly region: string;
+  readonly teacher: ModelCheck;
+  readonly student: ModelCheck;
+  readonly baseline: ModelCheck;
+  readonly judge: ModelCheck;
+  readonly exampleCount: number;
+  readonly testExampleCount: number;
+  /** The production records the run starts from (`{enabled: false}` for a synthetic-only run). */
+  readonly fromProduction: ProductionRequest;
+  /** The student promoted when the run started, or why there is none to compare with. */
+  readonly incumbent: Incumbent;
+  /** owner.json of the run; `firstClaim` false when a retry or redrive of the same execution found it. */
+  readonly owner: { readonly key: string; readonly executionId: string; readonly firstClaim: boolean };
+}
+
+/** The execution input may override the configured counts for one run: `{"exampleCount": 2000}`. */
+const inputSchema = z.object({
+  runId: z.string(),
+  executionId: z.string().min(1, 'must be the execution id ($$.Execution.Id)'),
+  startTime: z.string().min(1, 'must be the execution start time ($$.Execution.StartTime)'),
+  input: z
+    .object({
+      exampleCount: z.unknown().optional(),
+      testExampleCount: z.unknown().optional(),
+      fromProduction: z.unknown().optional(),
+      reuseDatasetFromRun: z.unknown().optional(),
+    })
+    .optional(),
+});
+
+const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
+const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const ssm = tracer.captureAWSv3Client(new SSMClient({}));
+
+const environment = () =>
+  readEnvironment({
+    TEACHER_MODEL_ID: envTypes.text,
+    STUDENT_MODEL_ID: envTypes.text,
+    BASELINE_MODEL_ID: envTypes.text,
+    JUDGE_MODEL_ID: envTypes.text,
+    BUCKET_NAME: envTypes.text,
+    EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
+    TEST_EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
+    QUERIES_PER_SHARD: envTypes.int(1, 100_000),
+    GENERATION_SURPLUS: envTypes.number(0, 100),
+    ACTIVE_MODEL_PARAMETER_NAME: envTypes.text,
+    AWS_REGION: envTypes.text,
+  });
+
+/** The active-model parameter's value, undefined when it does not exist (the Api stack not deployed yet). */
+async function activeModelValue(name: string): Promise<string | undefined> {
+  try {
+    return (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
+  } catch (error) {
+    if (errorName(error) === 'ParameterNotFound') return undefined;
+    throw error;
+  }
+}
+
+type ModelConfigKey = 'teacherModelId' | 'studentModelId' | 'baselineModelId' | 'judgeModelId';
+
+/** What to do about a model that is not ACTIVE, per config key. */
+const LIFECYCLE_FIX: Record<ModelConfigKey, string> = {
+  teacherModelId:
+    'Set teacherModelId to an ACTIVE model Bedrock accepts as a distillation teacher for the student, such as the ' +
+    `default "${DEFAULT_TEACHER_MODEL_ID}" (Nova Premier is Legacy since its 2026-09-14 end of life): ` +
+    `npx cdk deploy -c teacherModelId=${DEFAULT_TEACHER_MODEL_ID}.`,
+  studentModelId: 'Set studentModelId to an ACTIVE Nova student (Micro, Lite or Pro).',
+  baselineModelId:
+    'Set baselineModelId to an ACTIVE model to compare the student with (npx cdk deploy -c baselineModelId=…).',
+  judgeModelId:
+    'Set judgeModelId to an ACTIVE model of another family than the candidates (npx cdk deploy -c judgeModelId=…).',
+};
+
+async function checkModel(client: BedrockClient, configKey: ModelConfigKey, modelId: string): Promise<ModelCheck> {
+  const { foundationModelId } = parseModelId(modelId);
+  let status: string;
+  try {
+    const out = await client.send(new GetFoundationModelCommand({ modelIdentifier: foundationModelId }));
+    status = out.modelDetails?.modelLifecycle?.status ?? 'UNKNOWN';
+  } catch (error) {
+    if (isRetryable(error)) throw error; // the state machine's Retry handles it under its SDK name
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new PreflightFailed(
+      `${configKey} "${modelId}": GetFoundationModel(${foundationModelId}) failed (${reason}). Check the id and that ` +
+        'model access is granted in this account and region.',
+    );
+  }
+  if (status !== 'ACTIVE') {
+    throw new PreflightFailed(
+      `${configKey} "${modelId}" (foundation model ${foundationModelId}) is ${status}, not ACTIVE. ` +
+        LIFECYCLE_FIX[configKey],
+    );
+  }
+  return { modelId, foundationModelId, status };
+}
+
+/** The checks, with the Bedrock client and run store given (tests pass them over aws-sdk-client-mock). */
+export async function preflight(
+  event: unknown,
+  client: BedrockClient = bedrock,
+  store?: RunStore,
+): Promise<PreflightResult> {
+  const env = environment();
+  const { runId: given, executionId, startTime, input: overrides } = parseInput(inputSchema, event, 'Preflight');
+  let runId: string;
+  try {
+    runId = assertRunId(given);
+  } catch (error) {
+    throw new PreflightFailed(`${(error as Error).message} Start the execution with such a name.`);
+  }
+  const region = env.AWS_REGION;
+  if (!(DEPLOYMENT_REGIONS as readonly string[]).includes(region)) {
+    throw new PreflightFailed(
+      `region ${region} has no on-demand custom-model deployment: set region to ${DEPLOYMENT_REGIONS.join(' or ')}.`,
+    );
+  }
+  const exampleCount = countFor('exampleCount', overrides?.exampleCount, env.EXAMPLE_COUNT, TRAINING_LIMITS);
+  const testExampleCount = countFor(
+    'testExampleCount',
+    overrides?.testExampleCount,
+    env.TEST_EXAMPLE_COUNT,
+    HELD_OUT_LIMITS,
+  );
+  if (testExampleCount >= exampleCount) {
+    throw new PreflightFailed(
+      `testExampleCount ${testExampleCount} must be smaller than exampleCount ${exampleCount}: lower it.`,
+    );
+  }
+  // The plan must fit the state and end balanced: refused here, before any teacher call, with the numbers and the fix.
+  const sizeProblem = runSizeProblem({
+    exampleCount,
+    testExampleCount,
+    queriesPerShard: env.QUERIES_PER_SHARD,
+    generationSurplus: env.GENERATION_SURPLUS,
+  });
+  if (sizeProblem) {
+    throw new PreflightFailed(`${sizeProblem} (queriesPerShard and generationSurplus: npx cdk deploy -c key=value)`);
+  }
+  let fromProduction: ProductionRequest;
+  try {
+    fromProduction = productionRequest(overrides?.fromProduction, startTime);
+  } catch (error) {
+    throw new PreflightFailed((error as Error).message);
+  }
+  if (fromProduction.enabled && overrides?.reuseDatasetFromRun !== undefined) {
+    throw new PreflightFailed(
+      'fromProduction and reuseDatasetFromRun exclude each other (a reused dataset is not assembled again): start ' +
+        'the run with one of them.',
+    );
+  }
+  // One after the other, in the order the run uses them, so that the message names the first unusable one.
+  const teacher = await checkModel(client, 'teacherModelId', env.TEACHER_MODEL_ID);
+  const student = await checkModel(client, 'studentModelId', env.STUDENT_MODEL_ID);
+  const baseline = await checkModel(client, 'baselineModelId', env.BASELINE_MODEL_ID);
+  const judge = await checkModel(client, 'judgeModelId', env.JUDGE_MODEL_ID);
+
+  const incumbent = incumbentOf(
+    await activeModelValue(env.ACTIVE_MODEL_PARAMETER_NAME),
+    env.ACTIVE_MODEL_PARAMETER_NAME,
+  );
+
+  // Last: a run that cannot start leaves nothing behind.
+  const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
+  const claim = await claimRun(runStore, { runId, executionId, startTime });
+  if (!claim.owned) {
+    const by = claim.owner
+      ? `execution ${claim.owner.executionId} (started ${claim.owner.startTime})`
+      : 'an earlier execution (its owner record is unreadable)';
+    throw new PreflightFailed(
+      `run id "${runId}" was already used by ${by}, see ${s3Uri(runStore.bucket, claim.key)}; its jobs, deployment and ` +
+        'files carry that run id. Choose a new run id: start the execution under another name.',
+    );
+  }
+  logger.info('preflight passed', {
+    runId,
+    teacher,
+    student,
+    baseline,
+    judge,
+    fromProduction,
+    incumbent,
+    firstClaim: claim.firstClaim,
+  });
+  return {
+    runId,
+    region,
+    teacher,
+    student,
+    baseline,
+    judge,
+    exampleCount,
+    testExampleCount,
+    fromProduction,
+    incumbent,
+    owner: { key: claim.key, executionId, firstClaim: claim.firstClaim },
+  };
+}
+
+/** A count from the execution input when given there, else the configured one; either way within Nova's limits. */
+function countFor(
+  key: 'exampleCount' | 'testExampleCount',
+  override: unknown,
+  configured: number,
+  limits: { readonly minRecords: number; readonly maxRecords: number },
+): number {
+  const fromInput = override !== undefined;
+  const value = fromInput ? override : configured;
+  const where = fromInput ? `${key} in the execution input` : `${key} (configured)`;
+  const fix = fromInput
+    ? `start the run with a whole number from ${limits.minRecords} to ${limits.maxRecords}`
+    : `set ${key} within it`;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new PreflightFailed(`${where} is ${JSON.stringify(value)}, not a whole number: ${fix}.`);
+  }
+  if (value < limits.minRecords || value > limits.maxRecords) {
+    throw new PreflightFailed(`${where} ${value} is outside ${limits.minRecords}-${limits.maxRecords}: ${fix}.`);
+  }
+  return value;
+}
+
+export const handler = async (event: unknown): Promise<PreflightResult> => preflight(event);

@@ -1,0 +1,512 @@
+import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
+import {
+  GridComponent,
+  LegendPlainComponent,
+  MarkLineComponent,
+  VisualMapContinuousComponent,
+} from 'echarts/components';
+import * as echarts from 'echarts/core';
+import { LegacyGridContainLabel } from 'echarts/features';
+import { SVGRenderer } from 'echarts/renderers';
+import type { EvaluatedModel } from '../../core/job-names';
+import { MODALITIES } from '../../core/modality';
+import type { RunReport } from './run-report';
+import { CASE_STUDY_LATENCY_MS, CONFUSION_COLUMNS, type ComparedModel, type ReportFigures } from './report-figures';
+import { runKeys } from '../../core/runs';
+
+/**
+ * The run report as one self-contained HTML page (runs/<runId>/report.html): inline CSS and SVG only, no script and
+ * no URL, so it opens from a download, an e-mail or S3 alike and prints as it shows. The charts are Apache ECharts
+ * rendered to SVG strings on the server (its SSR mode needs no DOM and no canvas).
+ */
+
+export const reportHtmlKey = (runId: string) => `${runKeys(runId).prefix}report.html`;
+
+const COLOURS: Readonly<Record<EvaluatedModel, string>> = { student: '#2563c9', baseline: '#d9782d' };
+const SERIES_PALETTE = ['#8c96a8', '#5b8def', '#2563c9', '#1c3f80'];
+const TEXT = '#1f2933';
+const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+
+// Only what the charts below use (the full 'echarts' entry registers every chart, component and both renderers: ~570 KiB
+// more in the Report bundle). LegacyGridContainLabel: echarts 6 needs it for `grid.containLabel`.
+echarts.use([
+  BarChart,
+  LineChart,
+  HeatmapChart,
+  GridComponent,
+  LegendPlainComponent,
+  MarkLineComponent,
+  VisualMapContinuousComponent,
+  LegacyGridContainLabel,
+  SVGRenderer,
+]);
+
+type ChartOption = Parameters<echarts.ECharts['setOption']>[0];
+
+/** One chart as an SVG string; disposed at once, since an SSR instance otherwise keeps a timer alive. */
+export function svgChart(option: ChartOption, width: number, height: number): string {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
+  try {
+    chart.setOption({ animation: false, textStyle: { fontFamily: FONT, color: TEXT, fontSize: 12 }, ...option });
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+
+const fixed = (x: number, digits: number) => x.toFixed(digits);
+const percent = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)} %`);
+const ms = (x: number | undefined) => (x === undefined ? 'n/a' : `${Math.round(x).toLocaleString('en-US')} ms`);
+const usd = (x: number | null | undefined, digits = 2) =>
+  x === null || x === undefined
+    ? 'price unknown'
+    : `$${x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
+
+/** A chart in a figure the tests (and a reader) can find by its id, as wide as the chart. */
+function figure(id: string, caption: string, option: ChartOption, width: number, height: number): string {
+  return (
+    `<figure data-chart="${id}" style="width:${width}px">${svgChart(option, width, height)}` +
+    `<figcaption>${escapeHtml(caption)}</figcaption></figure>`
+  );
+}
+
+const note = (text: string) => `<p class="note">${escapeHtml(text)}</p>`;
+
+const grid = { left: 56, right: 16, top: 40, bottom: 40, containLabel: true };
+const legend = { top: 4, right: 16, itemGap: 14, textStyle: { fontSize: 12 } };
+
+function groupedBars(
+  categories: readonly string[],
+  series: readonly { name: string; values: readonly (number | null)[]; colour?: string }[],
+  options: { yName?: string; horizontal?: boolean; labels?: (v: number) => string } = {},
+): ChartOption {
+  // interval 0: every category's label, never every other one.
+  const categoryAxis = { type: 'category', data: [...categories], axisLabel: { fontSize: 12, interval: 0 } };
+  const valueAxis = { type: 'value', name: options.yName, nameTextStyle: { fontSize: 12 } };
+  return {
+    legend: series.length > 1 ? legend : undefined,
+    // SSR measures text roughly: room to spare on the left for long category labels.
+    grid: options.horizontal ? { ...grid, left: 40, right: 56 } : grid,
+    xAxis: options.horizontal ? valueAxis : categoryAxis,
+    yAxis: options.horizontal ? { ...categoryAxis, inverse: true } : valueAxis,
+    series: series.map((s, i) => ({
+      type: 'bar',
+      name: s.name,
+      data: [...s.values],
+      itemStyle: { color: s.colour ?? SERIES_PALETTE[i % SERIES_PALETTE.length] },
+      label: options.labels
+        ? {
+            show: true,
+            position: options.horizontal ? 'right' : 'top',
+            fontSize: 11,
+            formatter: (p: { value: unknown }) => (typeof p.value === 'number' ? options.labels?.(p.value) : ''),
+          }
+        : undefined,
+    })),
+  };
+}
+
+function header(report: RunReport): string {
+  const promoted = report.outcome === 'PROMOTED';
+  const verdict = promoted
+    ? `Promoted: the student passed the gate and is the active model` +
+      (report.promotion.version !== undefined ? ` (parameter version ${report.promotion.version})` : '') +
+      '.'
+    : report.outcome === 'ROLLED_BACK'
+      ? `Rolled back during the canary: ${report.promotion.canary?.summary ?? report.promotion.reason ?? ''}.`
+      : `Not promoted: ${report.gate.summary}.`;
+  const rows = report.gate.checks
+    .map(
+      (c) =>
+        `<tr class="${c.passed ? 'pass' : 'fail'}"><td><code>${escapeHtml(c.name)}</code><br><span class="muted">` +
+        `${escapeHtml(c.description)}</span></td><td class="num">${fixed(c.value, 3)}</td>` +
+        `<td class="num">${escapeHtml(c.comparison)} ${c.threshold}</td>` +
+        `<td class="verdict">${c.passed ? 'pass' : 'FAIL'}</td></tr>`,
+    )
+    .join('');
+  return `<header>
+<h1>Intent router run <code>${escapeHtml(report.runId)}</code></h1>
+<p class="outcome ${promoted ? 'pass' : 'fail'}" data-outcome="${report.outcome}"><strong>${report.outcome}</strong> — ${escapeHtml(verdict)}</p>
+<p class="muted">Generated ${escapeHtml(report.generatedAt)}. Judge <code>${escapeHtml(report.judgeModelId)}</code> (1–5 weight-accuracy rubric).
+Student <code>${escapeHtml(report.student.metrics.modelId)}</code>, baseline <code>${escapeHtml(report.baseline.metrics.modelId)}</code>.</p>
+</header>
+<section id="gate"><h2>Gate</h2>
+<table class="gate"><thead><tr><th>check</th><th>value</th><th>threshold</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>
+</section>`;
+}
+
+function comparisonTable(report: RunReport): string {
+  const rows = report.table
+    .map(
+      (r) =>
+        `<tr><td><span class="swatch" style="background:${COLOURS[r.model]}"></span>${r.model}<br>` +
+        `<code class="small">${escapeHtml(r.modelId)}</code></td><td class="num">${fixed(r.judgeScore, 2)}</td>` +
+        `<td class="num">${percent(r.dominantAgreement)}</td><td class="num">${percent(r.validReplyRate)}</td>` +
+        `<td class="num">${r.meanAbsoluteError === null ? 'n/a' : fixed(r.meanAbsoluteError, 3)}</td>` +
+        `<td class="num">${ms(r.latencyMeanMs)}</td><td class="num">${ms(r.latencyP95Ms)}</td>` +
+        `<td class="num">${usd(r.costPer1MQueriesUsd)}</td></tr>`,
+    )
+    .join('');
+  const s = report.savings;
+  return `<table><thead><tr><th>model</th><th>judge (1–5)</th><th>dominant agreement</th><th>valid replies</th>
+<th>mean abs. error</th><th>latency mean</th><th>latency p95</th><th>cost per 1M queries</th></tr></thead><tbody>${rows}</tbody></table>
+<p>Student against baseline: cost ${percent(s.costReduction)} lower, mean latency ${percent(s.meanLatencyReduction)} lower,
+judge score ${s.judgeScoreDifference >= 0 ? '+' : ''}${fixed(s.judgeScoreDifference, 2)}.</p>`;
+}
+
+function datasetSection(f: ReportFigures): string {
+  const { report } = f;
+  const balance =
+    f.balance.series.length === 0
+      ? note('The manifest holds no counts per modality.')
+      : figure(
+          'balance',
+          'Records per dominant modality (the teacher’s label): planned per target, labelled, and kept after rebalancing.',
+          groupedBars(f.balance.categories, f.balance.series, { yName: 'records' }),
+          720,
+          300,
+        );
+  const sources = figure(
+    'sources',
+    'Where the kept records came from.',
+    groupedBars(
+      ['training', 'held out'],
+      f.sources.map((s, i) => ({
+        name: s.source,
+        values: [s.train, s.test],
+        colour: SERIES_PALETTE[(i + 2) % SERIES_PALETTE.length],
+      })),
+      { horizontal: true, labels: (v) => v.toLocaleString('en-US') },
+    ),
+    400,
+    180,
+  );
+  const dropped =
+    f.dropped.length === 0
+      ? note('Nothing was dropped.')
+      : figure(
+          'dropped',
+          'What was dropped on the way, and why.',
+          groupedBars(
+            f.dropped.map((d) => d.reason),
+            [{ name: 'records', values: f.dropped.map((d) => d.count), colour: '#8c96a8' }],
+            { horizontal: true, labels: (v) => v.toLocaleString('en-US') },
+          ),
+          520,
+          Math.max(160, 60 + 28 * f.dropped.length),
+        );
+  return `<section id="dataset"><h2>Dataset</h2>
+<p>${report.dataset.trainCount.toLocaleString('en-US')} training and ${report.dataset.testCount.toLocaleString('en-US')}
+held-out records (<code>${escapeHtml(report.dataset.trainKey)}</code>, <code>${escapeHtml(report.dataset.testKey)}</code>).</p>
+${balance}<div class="row">${sources}${dropped}</div></section>`;
+}
+
+function confusionChart(matrix: readonly (readonly number[])[], colour: string): ChartOption {
+  const data = matrix.flatMap((row, r) => row.map((count, c) => [c, r, count]));
+  const max = Math.max(1, ...matrix.flat());
+  return {
+    grid: { left: 112, right: 16, top: 16, bottom: 56 },
+    xAxis: {
+      type: 'category',
+      data: [...CONFUSION_COLUMNS],
+      name: 'model says',
+      nameLocation: 'middle',
+      nameGap: 32,
+      axisLabel: { interval: 0, fontSize: 11 },
+      splitArea: { show: true },
+    },
+    yAxis: {
+      type: 'category',
+      data: [...MODALITIES],
+      name: 'teacher says',
+      nameLocation: 'middle',
+      nameRotate: 90,
+      nameGap: 92,
+      inverse: true,
+      splitArea: { show: true },
+    },
+    visualMap: { show: false, min: 0, max, inRange: { color: ['#f4f6fa', colour] } },
+    series: [
+      {
+        type: 'heatmap',
+        data,
+        label: { show: true, fontSize: 12, formatter: (p: { value: unknown }) => String((p.value as number[])[2]) },
+      },
+    ],
+  };
+}
+
+function latencyChart(latencies: Readonly<Record<EvaluatedModel, readonly number[]>>): ChartOption {
+  const cdf = (values: readonly number[]) => values.map((v, i) => [v, (i + 1) / values.length]);
+  const reference = (model: EvaluatedModel) => ({
+    xAxis: CASE_STUDY_LATENCY_MS[model],
+    label: {
+      formatter: `case study\n${CASE_STUDY_LATENCY_MS[model].toLocaleString('en-US')} ms`,
+      fontSize: 11,
+      color: COLOURS[model],
+    },
+  });
+  return {
+    legend,
+    grid: { ...grid, top: 56 },
+    xAxis: { type: 'value', name: 'ms', min: 0 },
+    yAxis: { type: 'value', min: 0, max: 1, name: 'share of queries', axisLabel: { formatter: '{value}' } },
+    series: (['student', 'baseline'] as const).map((model) => ({
+      type: 'line',
+      name: model,
+      step: 'end',
+      showSymbol: false,
+      data: cdf(latencies[model]),
+      lineStyle: { color: COLOURS[model], width: 2 },
+      itemStyle: { color: COLOURS[model] },
+      markLine: {
+        symbol: 'none',
+        silent: true,
+        lineStyle: { type: 'dashed', color: COLOURS[model] },
+        data: [reference(model)],
+      },
+    })),
+  };
+}
+
+function qualitySection(f: ReportFigures): string {
+  const { report } = f;
+  const confusion = f.confusion
+    ? `<div class="row">${(['student', 'baseline'] as const)
+        .map((m) => {
+          const matrix = f.confusion?.[m] ?? [];
+          const agreeing = matrix.reduce((s, row, i) => s + (row[i] ?? 0), 0);
+          return figure(
+            `confusion-${m}`,
+            `Dominant modality, ${m} vs teacher, on the ${report.dataset.testCount} held-out queries: ${agreeing} on the ` +
+              'diagonal.',
+            confusionChart(matrix, COLOURS[m]),
+            460,
+            280,
+          );
+        })
+        .join('')}</div>`
+    : note('The per-query answers of this run were not found, so no confusion matrix is shown.');
+  const judge = f.judgeHistogram
+    ? figure(
+        'judge',
+        `Judge scores (1–5): student mean ${fixed(report.student.judge.mean, 2)}, baseline mean ` +
+          `${fixed(report.baseline.judge.mean, 2)}.`,
+        groupedBars(
+          ['1', '2', '3', '4', '5'],
+          (['student', 'baseline'] as const).map((m) => ({
+            name: m,
+            values: f.judgeHistogram?.[m] ?? [],
+            colour: COLOURS[m],
+          })),
+          { yName: 'records' },
+        ),
+        420,
+        260,
+      )
+    : note('This run’s judge scores were kept as means only.');
+  const mae = figure(
+    'mae',
+    'Mean absolute error against the teacher’s weights, per modality (valid replies).',
+    groupedBars(
+      MODALITIES,
+      (['student', 'baseline'] as const).map((m) => ({ name: m, values: f.mae[m], colour: COLOURS[m] })),
+      { labels: (v) => fixed(v, 3) },
+    ),
+    420,
+    260,
+  );
+  return `<section id="quality"><h2>Quality on the held-out set</h2>${comparisonTable(report)}
+${confusion}<div class="row">${judge}${mae}</div></section>`;
+}
+
+function latencySection(f: ReportFigures): string {
+  const { report } = f;
+  const chart = f.latencies
+    ? figure(
+        'latency',
+        `Latency per held-out query (cumulative share), client-side around each Converse call. Dashed: the case ` +
+          `study’s means (${CASE_STUDY_LATENCY_MS.student} ms student, ` +
+          `${CASE_STUDY_LATENCY_MS.baseline.toLocaleString('en-US')} ms baseline).`,
+        latencyChart(f.latencies),
+        720,
+        300,
+      )
+    : note('The per-query latencies of this run were not found.');
+  return `<section id="latency"><h2>Latency</h2>
+<p>Student mean ${ms(report.student.metrics.latencyMs.mean)} (p50 ${ms(report.student.metrics.latencyMs.p50)},
+p95 ${ms(report.student.metrics.latencyMs.p95)}); baseline mean ${ms(report.baseline.metrics.latencyMs.mean)}
+(p50 ${ms(report.baseline.metrics.latencyMs.p50)}, p95 ${ms(report.baseline.metrics.latencyMs.p95)}).</p>${chart}</section>`;
+}
+
+function costSection(f: ReportFigures): string {
+  const { report } = f;
+  const stages = f.costStages
+    .map(
+      (s) =>
+        `<tr><td>${s.stage}</td><td class="num">${usd(s.usd)}</td><td class="muted">${escapeHtml(s.basis)}</td></tr>`,
+    )
+    .join('');
+  const stageChart = figure(
+    'cost-stages',
+    'Run cost by stage (USD).',
+    groupedBars(
+      f.costStages.map((s) => s.stage),
+      [{ name: 'USD', values: f.costStages.map((s) => s.usd), colour: '#5b8def' }],
+      { labels: (v) => usd(v) },
+    ),
+    420,
+    240,
+  );
+  const perMillion = figure(
+    'cost-per-1m',
+    `Routing cost per 1M queries at the measured mean tokens; student ${percent(report.savings.costReduction)} cheaper.`,
+    groupedBars(
+      report.table.map((r) => r.model),
+      [
+        {
+          name: 'USD per 1M queries',
+          values: report.table.map((r) => r.costPer1MQueriesUsd),
+          colour: '#5b8def',
+        },
+      ],
+      { labels: (v) => usd(v) },
+    ),
+    420,
+    240,
+  );
+  return `<section id="cost"><h2>Cost</h2>
+<table><thead><tr><th>stage</th><th>USD</th><th>what it rests on</th></tr></thead><tbody>${stages}</tbody></table>
+${studentTokensTable(f)}
+<div class="row">${stageChart}${perMillion}</div></section>`;
+}
+
+/** The student's tokens per held-out query as Bedrock billed them, next to the cost model's estimate. */
+function studentTokensTable(f: ReportFigures): string {
+  const t = f.studentTokens;
+  if (!t) return '';
+  const n = (x: number) => x.toFixed(1);
+  const row = (what: string, measured: number, estimate: number) =>
+    `<tr><td>${what}</td><td class="num">${n(measured)}</td><td class="num">${n(estimate)}</td></tr>`;
+  return `<table data-table="student-tokens"><caption>Student tokens per query on the held-out set (${escapeHtml(t.promptVersion)} answers)</caption>
+<thead><tr><th></th><th>measured (Bedrock usage)</th><th>cost model estimate</th></tr></thead><tbody>
+${row('input', t.measured.inputTokens, t.estimate.inputTokens)}${row('output', t.measured.outputTokens, t.estimate.outputTokens)}
+</tbody></table>
+<p class="muted">The estimate counts the prompt, a mean query and the answer with a BPE tokenizer standing in for Nova's
+(npm run token-counts); Bedrock's count adds the chat template. A measured output far above the estimate means the
+student answers beyond its format.</p>`;
+}
+
+function comparedSection(compared: readonly ComparedModel[], report: RunReport): string {
+  if (compared.length === 0) return '';
+  const student = report.table.find((r) => r.model === 'student');
+  const rows = [
+    student && {
+      role: 'candidate (this run)',
+      modelId: student.modelId,
+      judgeScore: student.judgeScore,
+      dominantAgreement: student.dominantAgreement,
+      validReplyRate: student.validReplyRate,
+      latencyMeanMs: student.latencyMeanMs,
+      latencyP95Ms: student.latencyP95Ms,
+      costPer1MQueriesUsd: student.costPer1MQueriesUsd ?? undefined,
+      trafficShare: undefined,
+      label: report.runId,
+    },
+    ...compared,
+  ]
+    .filter((r) => r !== undefined)
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.role)}${r.label ? `<br><span class="muted">${escapeHtml(r.label)}</span>` : ''}</td>` +
+        `<td><code class="small">${escapeHtml(r.modelId)}</code></td>` +
+        `<td class="num">${r.judgeScore === undefined ? 'n/a' : fixed(r.judgeScore, 2)}</td>` +
+        `<td class="num">${percent(r.dominantAgreement)}</td><td class="num">${percent(r.validReplyRate)}</td>` +
+        `<td class="num">${ms(r.latencyMeanMs)}</td><td class="num">${ms(r.latencyP95Ms)}</td>` +
+        `<td class="num">${r.costPer1MQueriesUsd === undefined ? 'n/a' : usd(r.costPer1MQueriesUsd)}</td>` +
+        `<td class="num">${r.trafficShare === undefined ? '' : percent(r.trafficShare)}</td></tr>`,
+    )
+    .join('');
+  return `<section id="compared"><h2>Canary and incumbent</h2>
+<table><thead><tr><th>who</th><th>model</th><th>judge</th><th>dominant agreement</th><th>valid replies</th>
+<th>latency mean</th><th>latency p95</th><th>cost per 1M</th><th>traffic share</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+/** The table "Labelling calibration": each batch size against single labels, the chosen one marked. */
+function calibrationSection(f: ReportFigures): string {
+  const c = f.calibration;
+  if (!c) return '';
+  const rows = c.rows
+    .map(
+      (r) =>
+        `<tr${r.chosen ? ' class="pass"' : ''}><td class="num">${r.size}</td><td class="num">${percent(r.agreement)}</td>` +
+        `<td class="num">${r.meanAbsoluteError === null ? 'n/a' : fixed(r.meanAbsoluteError, 3)}</td>` +
+        `<td class="num">${r.reasked.missing + r.reasked.duplicate + r.reasked.unparsable}</td>` +
+        `<td class="num">${fixed(r.inputTokensPerQuery, 1)}</td>` +
+        `<td class="verdict">${r.chosen ? 'chosen' : ''}</td></tr>`,
+    )
+    .join('');
+  const table =
+    c.rows.length === 0
+      ? ''
+      : `<table data-table="calibration"><thead><tr><th>batch size</th><th>agreement</th><th>mean weight error</th>` +
+        `<th>re-asked</th><th>input tokens per query</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<section id="calibration"><h2>Labelling calibration</h2>
+<p>The teacher labelled <strong>${c.labelBatchSize}</strong> ${c.labelBatchSize === 1 ? 'query' : 'queries'} per call${
+    c.calibrated ? '' : ' (not calibrated)'
+  }: ${escapeHtml(c.reason)}.</p>${table}</section>`;
+}
+
+const STYLE = `
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { font-family: ${FONT}; color: ${TEXT}; margin: 0 auto; padding: 24px 32px; max-width: 1180px; line-height: 1.45; font-size: 14px; }
+h1 { font-size: 22px; margin: 0 0 8px; }
+h2 { font-size: 17px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #d5dae3; }
+code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; background: #f1f3f7; padding: 0 3px; border-radius: 3px; }
+code.small { font-size: 11px; word-break: break-all; }
+.muted { color: #5b6573; font-size: 12.5px; }
+.outcome { font-size: 16px; padding: 10px 14px; border-radius: 6px; margin: 8px 0; }
+.outcome.pass { background: #e6f4ea; border-left: 6px solid #1e8e3e; }
+.outcome.fail { background: #fce8e6; border-left: 6px solid #c5221f; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e3e7ee; vertical-align: top; }
+th { font-weight: 600; background: #f6f7fa; font-size: 12.5px; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.pass td.verdict { color: #1e8e3e; font-weight: 600; }
+tr.fail td.verdict { color: #c5221f; font-weight: 700; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
+.row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+figure { margin: 8px 0; max-width: 100%; break-inside: avoid; page-break-inside: avoid; }
+figure svg { display: block; max-width: 100%; height: auto; }
+figcaption { font-size: 12.5px; color: #5b6573; }
+.note { color: #5b6573; font-style: italic; }
+@media print {
+  body { padding: 0; max-width: none; font-size: 11px; }
+  h2 { break-after: avoid; }
+  section { break-inside: auto; }
+}
+`;
+
+/** The whole page. */
+export function renderHtml(f: ReportFigures): string {
+  const { report } = f;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Intent router run ${escapeHtml(report.runId)}: ${report.outcome}</title>
+<style>${STYLE}</style></head>
+<body>
+${header(report)}
+${datasetSection(f)}
+${calibrationSection(f)}
+${qualitySection(f)}
+${latencySection(f)}
+${costSection(f)}
+${comparedSection(f.compared, report)}
+</body></html>
+`;
+}
