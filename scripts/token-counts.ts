@@ -1,6 +1,6 @@
 /**
  * `npm run token-counts [-- --write]`: measures the tokens of the real prompts, queries and answer formats with a BPE
- * tokenizer and prints lambda/cost/token-counts.ts, which the cost model reads; `--write` writes it, formatted by
+ * tokenizer and prints lambda/pipeline/cost/token-counts.ts, which the cost model reads; `--write` writes it, formatted by
  * prettier with the project's config (so lint passes). test/shared/token-counts.test.ts measures again and fails when
  * a prompt or format changed without this being run.
  *
@@ -142,7 +142,7 @@ export function measureTokenCounts() {
 
 export type MeasuredTokenCounts = ReturnType<typeof measureTokenCounts>;
 
-export const TOKEN_COUNTS_FILE = join(__dirname, '..', 'lambda', 'cost', 'token-counts.ts');
+export const TOKEN_COUNTS_FILE = join(__dirname, '..', 'lambda', 'pipeline', 'cost', 'token-counts.ts');
 
 /** The module the cost model imports: the measured figures as a constant. */
 export function tokenCountsModule(counts: MeasuredTokenCounts): string {

@@ -2,23 +2,37 @@ import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-s
 import type { ActiveModel } from './active-model';
 import { errorName } from './runtime';
 
-/** The active-model parameter as the pipeline's writers use it (Promote, Start canary, Check canary). */
+/**
+ * The active-model parameter, read and written in one place: the pipeline's writers (Promote, Start canary, Check
+ * canary), its readers (Preflight, drift) and the operator commands (promote, rollback, status). The router reads it
+ * through Powertools' SSMProvider instead, for its cache.
+ */
+
+/** The parameter's value and version; ParameterNotFound is thrown (operator commands explain it). */
+export async function getParameter(ssm: SSMClient, name: string): Promise<{ value?: string; version?: number }> {
+  const out = await ssm.send(new GetParameterCommand({ Name: name }));
+  return { value: out.Parameter?.Value, version: out.Parameter?.Version };
+}
 
 /** The parameter's value and version; both absent when it does not exist yet. */
 export async function readParameter(ssm: SSMClient, name: string): Promise<{ value?: string; version?: number }> {
   try {
-    const out = await ssm.send(new GetParameterCommand({ Name: name }));
-    return { value: out.Parameter?.Value, version: out.Parameter?.Version };
+    return await getParameter(ssm, name);
   } catch (error) {
     if (errorName(error) === 'ParameterNotFound') return {};
     throw error;
   }
 }
 
-/** Overwrites the parameter (a new version: the previous value stays in its history); returns the new version. */
-export async function writeParameter(ssm: SSMClient, name: string, value: ActiveModel): Promise<number> {
-  const out = await ssm.send(
-    new PutParameterCommand({ Name: name, Value: JSON.stringify(value), Type: 'String', Overwrite: true }),
-  );
+/**
+ * Overwrites the parameter with `text` as stored (a new version: the previous value stays in its history); returns the
+ * new version. Rollback restores earlier values as they were, "none" included.
+ */
+export async function writeParameterText(ssm: SSMClient, name: string, text: string): Promise<number> {
+  const out = await ssm.send(new PutParameterCommand({ Name: name, Value: text, Type: 'String', Overwrite: true }));
   return out.Version ?? 0;
 }
+
+/** Overwrites the parameter with `value`; returns the new version. */
+export const writeParameter = (ssm: SSMClient, name: string, value: ActiveModel): Promise<number> =>
+  writeParameterText(ssm, name, JSON.stringify(value));

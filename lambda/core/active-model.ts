@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { isStudentPromptVersion, STUDENT_PROMPT_VERSIONS } from './student-format';
 
 /**
  * The value of the active-model SSM parameter (`/intent-router/<envName>/active-model`): written by the pipeline's
@@ -167,4 +168,51 @@ export function promoteCanary(model: ActiveModel, at: Date): ActiveModel {
 export function withoutCanary(model: ActiveModel): ActiveModel {
   const { canary: _dropped, ...incumbent } = model;
   return activeModelFrom(incumbent);
+}
+
+/**
+ * The student already promoted when a run starts (`$.preflight.incumbent`): the run's candidate must not be worse
+ * than it on the same held-out sets. It is answered like the candidate (its deployment, the student prompt), which
+ * is fair only when it was trained with the same student prompt version: otherwise it is left out, with the reason.
+ */
+export type Incumbent =
+  | {
+      readonly present: true;
+      readonly deploymentArn: string;
+      readonly modelArn: string;
+      readonly runId: string;
+      readonly promotedAt: string;
+      readonly studentPromptVersion: string;
+    }
+  | { readonly present: false; readonly reason: string };
+
+export function incumbentOf(parameterValue: string | undefined, parameterName: string): Incumbent {
+  const read = readActiveModel(parameterValue);
+  if (read.state === 'none') return { present: false, reason: 'nothing is promoted yet' };
+  if (read.state === 'invalid') {
+    return {
+      present: false,
+      reason: `${parameterName} holds no valid model (${read.reason}): the candidate is gated against the baseline only`,
+    };
+  }
+  const { model } = read;
+  // The incumbent is answered with its own prompt and read in its own format, whatever the candidate's version; only a
+  // version this release does not know cannot be measured.
+  if (!isStudentPromptVersion(model.studentPromptVersion)) {
+    return {
+      present: false,
+      reason:
+        `the incumbent (run ${model.runId}) was trained with student prompt ${model.studentPromptVersion}, which this ` +
+        `release does not know (it knows ${STUDENT_PROMPT_VERSIONS.join(', ')}): the candidate is gated against the ` +
+        'baseline only',
+    };
+  }
+  return {
+    present: true,
+    deploymentArn: model.deploymentArn,
+    modelArn: model.modelArn,
+    runId: model.runId,
+    promotedAt: model.promotedAt,
+    studentPromptVersion: model.studentPromptVersion,
+  };
 }

@@ -9,8 +9,10 @@ import { STUDENT_PROMPT_VERSIONS, studentFormatOfPrompt } from './student-format
 
 /** Nova distillation accepts 100 to 15,000 records. */
 export const TRAINING_LIMITS = { minRecords: 100, maxRecords: 15_000 } as const;
-/** A model evaluation job takes at most 1,000 prompts; the held-out file feeds one. */
-export const HELD_OUT_LIMITS = { minRecords: 1, maxRecords: 1_000 } as const;
+/** A Bedrock evaluation job judges at most this many prompts (docs/aws-facts.md §5). */
+export const MAX_EVALUATION_PROMPTS = 1000;
+/** A model evaluation job takes at most MAX_EVALUATION_PROMPTS prompts; the held-out file feeds one. */
+export const HELD_OUT_LIMITS = { minRecords: 1, maxRecords: MAX_EVALUATION_PROMPTS } as const;
 
 /**
  * Strings that fail a Nova customization job wherever they appear in a record's text (system, user or assistant).

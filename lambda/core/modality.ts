@@ -17,3 +17,11 @@ export function dominantModality(weights: Weights): Modality {
 
 /** A query with no clear winner: no modality reaches half of the weight. */
 export const isMixed = (weights: Weights): boolean => Math.max(...MODALITIES.map((m) => weights[m])) < 0.5;
+
+/** One value per modality, in MODALITIES order (`index` is the modality's position there): a typed record, no cast. */
+export const modalityRecord = <T>(value: (modality: Modality, index: number) => T): Record<Modality, T> => ({
+  visual: value('visual', MODALITIES.indexOf('visual')),
+  audio: value('audio', MODALITIES.indexOf('audio')),
+  transcription: value('transcription', MODALITIES.indexOf('transcription')),
+  metadata: value('metadata', MODALITIES.indexOf('metadata')),
+});

@@ -68,7 +68,7 @@ export async function readExisting(store: RunStore, key: string, fix: string, co
 }
 
 /** `runs/<runId>/owner.json`: which execution a run id belongs to (written once by Preflight). */
-export const runOwnerKey = (runId: string) => `${runKeys(runId).prefix}owner.json`;
+export const runOwnerKey = (runId: string) => runKeys(runId).owner;
 
 /** The execution that first used a run id. */
 export interface RunOwner {

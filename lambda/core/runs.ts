@@ -15,21 +15,42 @@ export function assertRunId(runId: string): string {
   return runId;
 }
 
+/**
+ * Every key a run writes, built here and nowhere else: `runs/<runId>/…`. The stages' own helpers (calibrationKey,
+ * productionTestKey, evaluationKeys, reportHtmlKey, runOwnerKey, …) read their key from here.
+ */
 export const runKeys = (runId: string) => {
   const prefix = `runs/${assertRunId(runId)}/`;
+  const datasetPrefix = `${prefix}dataset/`;
+  const evaluationPrefix = `${prefix}evaluation/`;
   return {
     prefix,
+    /** Which execution the run id belongs to (written once by Preflight). */
+    owner: `${prefix}owner.json`,
+    /** The production records Plan selected (line 1 the summary). */
+    productionSelection: `${prefix}production/selection.jsonl`,
+    /** The labelling calibration (written once by Calibrate). */
+    calibration: `${prefix}calibration.json`,
     shardsPrefix: `${prefix}shards/`,
     shardPlan: `${prefix}shards/plan.json`,
     shard: (index: number) => `${prefix}shards/shard-${String(index).padStart(5, '0')}.jsonl`,
-    datasetPrefix: `${prefix}dataset/`,
-    train: `${prefix}dataset/train.jsonl`,
-    test: `${prefix}dataset/test.jsonl`,
-    manifest: `${prefix}dataset/manifest.json`,
+    datasetPrefix,
+    train: `${datasetPrefix}train.jsonl`,
+    test: `${datasetPrefix}test.jsonl`,
+    /** Production's own held-out slice, when the run learns from production. */
+    productionTest: `${datasetPrefix}test-production.jsonl`,
+    manifest: `${datasetPrefix}manifest.json`,
     distillationPrefix: `${prefix}distillation/`,
-    evaluationPrefix: `${prefix}evaluation/`,
+    evaluationPrefix,
+    evaluation: {
+      metrics: `${evaluationPrefix}metrics.json`,
+      answers: (model: string) => `${evaluationPrefix}answers/${model}.jsonl`,
+      productionAnswers: (model: string) => `${evaluationPrefix}answers/production/${model}.jsonl`,
+      dataset: (model: string) => `${evaluationPrefix}datasets/${model}.jsonl`,
+      outputPrefix: `${evaluationPrefix}output/`,
+    },
     reportJson: `${prefix}report.json`,
     reportMarkdown: `${prefix}report.md`,
+    reportHtml: `${prefix}report.html`,
   };
 };
-export type RunKeys = ReturnType<typeof runKeys>;

@@ -1,63 +1,67 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { RUN_ID_PATTERN } from './runs';
+
+// The environment's types and error live in environment.ts (imported at synth by the constructs, so free of SDK
+// clients and Powertools instances); re-exported for the handlers and domain modules that import them from here.
+export { ConfigurationError, envTypes, priceTableEnv } from './environment';
 
 /** Shared by the pipeline handlers (each bundle gets its own module-scope instances). */
 export const logger = new Logger();
 export const tracer = new Tracer();
 export const metrics = new Metrics();
 
-/** A deployment mistake: an environment variable the pipeline stack sets is missing or invalid. */
-export class ConfigurationError extends Error {
-  override readonly name = 'ConfigurationError';
+/** A handler as Lambda calls it: the event and the invocation's context. */
+export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
+
+export interface LambdaHandlerOptions {
+  /** The step records metrics: they are published once, after the invocation (also when it throws). */
+  readonly metrics?: boolean;
+}
+
+/**
+ * logMetrics, publishing only when the invocation recorded a metric: Powertools 2.35 warns "No application metrics to
+ * publish" on every empty flush (`throwOnEmptyMetrics: false`, the default, only turns the throw into that warning),
+ * and a step that reuses its stored result (a retry, a redrive) records none.
+ */
+function publishRecordedMetrics(): ReturnType<typeof logMetrics> {
+  const inner = logMetrics(metrics);
+  const publish: typeof inner.after = (request) => (metrics.hasStoredMetrics() ? inner.after?.(request) : undefined);
+  return { before: inner.before, after: publish, onError: publish };
+}
+
+/**
+ * A step's Lambda handler: `step` (the testable core) behind the Powertools middleware. Every log line carries the
+ * invocation's request id, function and cold start (injectLambdaContext); the invocation is an X-Ray subsegment
+ * annotated with ColdStart and Service, its error recorded (captureLambdaHandler; not its response, which the state
+ * machine's history already holds); with `metrics`, what the step recorded is flushed as one EMF record (logMetrics).
+ *
+ * Each handler's call carries a `@__PURE__` annotation: building the wrapper has no side effects, and the annotation
+ * lets esbuild drop a handler its bundle does not use (Assemble imports Plan's module to read the plan, Start canary
+ * Promote's for its input schema).
+ */
+export function lambdaHandler<E, R>(
+  step: (event: E) => Promise<R>,
+  options: LambdaHandlerOptions = {},
+): LambdaHandler<E, R> {
+  // timeoutEarlyInMillis 0: no middy abort before Lambda's own timeout, so a timed-out step fails as it always has.
+  const wrapped = middy((event: E) => step(event), { timeoutEarlyInMillis: 0 })
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(options.metrics ? [publishRecordedMetrics()] : [])
+    .use(injectLambdaContext(logger));
+  return (event, context) => wrapped(event, context);
 }
 
 /** The state machine handed a step something it cannot use. */
 export class InvalidInput extends Error {
   override readonly name = 'InvalidInput';
-}
-
-const setText = z.string('must be set').min(1, 'must be set');
-
-/** zod types for environment variables (always strings); number bounds are optional (config.ts validates ranges). */
-export const envTypes = {
-  text: setText,
-  int: (min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER) =>
-    setText.pipe(z.coerce.number<string>().int().min(min).max(max)),
-  /** A finite number. */
-  number: (min = -Number.MAX_VALUE, max = Number.MAX_VALUE) =>
-    setText.pipe(z.coerce.number<string>().min(min).max(max)),
-  bool: z.enum(['true', 'false'], 'must be "true" or "false"').transform((v) => v === 'true'),
-  /** A JSON value, e.g. the price table. */
-  json: <T extends z.ZodType>(schema: T) =>
-    setText
-      .transform((text, ctx) => {
-        try {
-          return JSON.parse(text) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
-          return z.NEVER;
-        }
-      })
-      .pipe(schema),
-};
-
-/** `PRICE_TABLE`: the built-in prices merged with the `prices` config, as the construct sets it. */
-export const priceTableEnv = envTypes.json(
-  z.record(z.string(), z.object({ inputPer1M: z.number().min(0), outputPer1M: z.number().min(0) })),
-);
-
-/** Parses the function's environment; the error names each bad variable and who sets it. */
-export function readEnvironment<T extends z.ZodRawShape>(shape: T): z.output<z.ZodObject<T>> {
-  const result = z.object(shape).safeParse(process.env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`);
-  throw new ConfigurationError(
-    `invalid environment (${problems.join('; ')}): these variables are set by the pipeline stack ` +
-      '(DistillationPipeline and TrainingStages constructs) from the CDK configuration — redeploy the pipeline stack.',
-  );
 }
 
 /** Validates a handler's input from the state machine; the error names the field and the step. */

@@ -110,6 +110,14 @@ export function queryBucket(normalisedQuery: string): number {
   return (hash >>> 0) / 0x1_0000_0000;
 }
 
+/**
+ * The shadow sample rate of the canary candidate's queries: the configured canary rate, never below the everyday rate
+ * (absent: the everyday rate), at most 1. The one clamp the router's settings, its hand-off and the construct's
+ * environment go through.
+ */
+export const canaryShadowSampleRate = (sampleRate: number, canarySampleRate?: number): number =>
+  Math.min(1, Math.max(sampleRate, canarySampleRate ?? sampleRate));
+
 /** The dimension of the labeller's per-variant agreement (the router's metrics use the same name). */
 export const SHADOW_VARIANT_DIMENSION = 'Variant';
 

@@ -1,4 +1,4 @@
-import { dominantModality, MODALITIES, type Modality, type Weights } from './modality';
+import { dominantModality, MODALITIES, modalityRecord, type Weights } from './modality';
 import {
   apportionWeights,
   formatLabel,
@@ -15,7 +15,7 @@ import {
  * is asked (router, evaluation, canary). A new version needs a new distillation run; a model trained on an older
  * version keeps working because its version stays here.
  *
- * - `student-v1`: a JSON object of four weights, 24 tokens on average (lambda/cost/token-counts.ts).
+ * - `student-v1`: a JSON object of four weights, 24 tokens on average (lambda/pipeline/cost/token-counts.ts).
  * - `student-v2`: the four weights in tenths, as four whole numbers in a fixed order: `9 0 0 1` (7 tokens measured
  *   with a BPE tokenizer; docs/answer-formats.md). Tenths lose nothing of the teacher's labels,
  *   whose rules ask for one decimal place.
@@ -100,10 +100,7 @@ export function parseTenths(reply: string): ParsedWeights {
     return fail('OUT_OF_RANGE', `"${MODALITIES[over]}" must be between 0 and 10 tenths, got ${tenths[over]}`);
   const sum = tenths.reduce((s, t) => s + t, 0);
   if (sum !== TENTHS) return fail('BAD_SUM', `the tenths must sum to 10, got ${sum}`);
-  const weights = Object.fromEntries(MODALITIES.map((m, i) => [m, (tenths[i] ?? 0) / TENTHS])) as Record<
-    Modality,
-    number
-  >;
+  const weights = modalityRecord((_, i) => (tenths[i] ?? 0) / TENTHS);
   const reasoning = newline === -1 ? '' : trimmed.slice(newline + 1).trim();
   return { ok: true, weights, dominant: dominantModality(weights), ...(reasoning ? { reasoning } : {}) };
 }

@@ -1,4 +1,4 @@
-import { dominantModality, MODALITIES, type Modality, type Weights } from './modality';
+import { dominantModality, MODALITIES, modalityRecord, type Modality, type Weights } from './modality';
 
 /** How far from 1 the four weights may sum before a reply is rejected (the case study's tolerance). */
 export const SUM_TOLERANCE = 0.01;
@@ -84,7 +84,7 @@ export function apportionWeights(weights: Record<Modality, number>, units: numbe
     whole[i] = (whole[i] ?? 0) + 1;
     missing--;
   }
-  return Object.fromEntries(MODALITIES.map((m, i) => [m, (whole[i] ?? 0) / units])) as Record<Modality, number>;
+  return modalityRecord((_, i) => (whole[i] ?? 0) / units);
 }
 
 /** The JSON label (`student-v1`, and the teacher's own form): the four weights, and reasoning when enabled. */

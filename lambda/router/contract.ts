@@ -11,7 +11,6 @@ import { MODALITIES } from '../core/modality';
  * registered in zod's global registry, which is where `z.toJSONSchema` reads them from.
  */
 
-export const API_VERSION = 'v1';
 export const ROUTE_PATH = '/v1/route';
 export const BATCH_PATH = '/v1/route/batch';
 
@@ -127,7 +126,6 @@ export const errorResponseSchema = documented(
 );
 
 export type RouteRequest = z.output<typeof routeRequestSchema>;
-export type BatchRequest = z.output<typeof batchRequestSchema>;
 export type RouteResult = z.output<typeof routeResultSchema>;
 export type RouteResponse = z.output<typeof routeResponseSchema>;
 export type BatchResponse = z.output<typeof batchResponseSchema>;

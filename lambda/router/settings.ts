@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { MODALITIES, type Weights } from '../core/modality';
+import { canaryShadowSampleRate } from '../core/shadow';
 
 /** The environment variables the router reads (set by lib/constructs/router-api.ts from the app's config). */
 export const ROUTER_ENV = {
@@ -24,7 +25,7 @@ export interface ShadowSettings {
   /** (0, 1]; a rate of 0 is no ShadowSettings at all (the loop is off). */
   readonly sampleRate: number;
   readonly queueUrl: string;
-  /** The rate for the canary candidate's queries (never below sampleRate; absent: the same rate). */
+  /** The rate for the canary candidate's queries (canaryShadowSampleRate: never below sampleRate; absent: the same). */
   readonly canarySampleRate?: number;
 }
 
@@ -172,7 +173,7 @@ export function parseRouterSettings(env: Readonly<Record<string, string | undefi
           shadow: {
             sampleRate,
             queueUrl,
-            canarySampleRate: Math.max(sampleRate, s[ROUTER_ENV.shadowCanarySampleRate] ?? sampleRate),
+            canarySampleRate: canaryShadowSampleRate(sampleRate, s[ROUTER_ENV.shadowCanarySampleRate]),
           },
         }
       : {}),
@@ -200,7 +201,11 @@ export function routerEnvironment(settings: RouterSettings): Record<string, stri
     [ROUTER_ENV.shadowSampleRate]: String(settings.shadow?.sampleRate ?? 0),
     ...(settings.shadow ? { [ROUTER_ENV.shadowQueueUrl]: settings.shadow.queueUrl } : {}),
     ...(settings.shadow?.canarySampleRate !== undefined
-      ? { [ROUTER_ENV.shadowCanarySampleRate]: String(settings.shadow.canarySampleRate) }
+      ? {
+          [ROUTER_ENV.shadowCanarySampleRate]: String(
+            canaryShadowSampleRate(settings.shadow.sampleRate, settings.shadow.canarySampleRate),
+          ),
+        }
       : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Variant } from '../core/active-model';
-import { encodeShadowMessage, type ShadowSample } from '../core/shadow';
+import { canaryShadowSampleRate, encodeShadowMessage, type ShadowSample } from '../core/shadow';
 import type { RouteResult } from './contract';
 import { METRIC, NO_PROMPT, type RouterTelemetry } from './router';
 
@@ -60,7 +60,7 @@ export class ShadowHandoff {
     this.random = options.random ?? Math.random;
     this.clock = options.clock ?? (() => new Date());
     this.timeoutMs = options.timeoutMs ?? SHADOW_HANDOFF_TIMEOUT_MS;
-    this.canaryRate = Math.min(1, Math.max(options.sampleRate, options.canarySampleRate ?? options.sampleRate));
+    this.canaryRate = canaryShadowSampleRate(options.sampleRate, options.canarySampleRate);
   }
 
   /**

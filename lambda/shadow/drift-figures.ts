@@ -1,4 +1,4 @@
-import { MODALITIES, type Modality } from '../core/modality';
+import { MODALITIES, modalityRecord, type Modality } from '../core/modality';
 
 /**
  * Drift of live traffic against the promoted run's training set, as one number: the Jensen–Shannon divergence (base 2)
@@ -18,7 +18,7 @@ export function normalise(counts: Distribution): Distribution | undefined {
   }
   const total = MODALITIES.reduce((s, m) => s + counts[m], 0);
   if (!(total > 0)) return undefined;
-  return Object.fromEntries(MODALITIES.map((m) => [m, counts[m] / total])) as Record<Modality, number>;
+  return modalityRecord((m) => counts[m] / total);
 }
 
 /** Σ p·log2(p/m) over the bins where p > 0 (an empty bin contributes 0: p·log p → 0). */
@@ -35,7 +35,7 @@ function klToMixture(p: Distribution, mixture: Distribution): number {
 export function jensenShannon(p: Distribution, q: Distribution): number | undefined {
   const [a, b] = [normalise(p), normalise(q)];
   if (!a || !b) return undefined;
-  const mixture = Object.fromEntries(MODALITIES.map((m) => [m, (a[m] + b[m]) / 2])) as Record<Modality, number>;
+  const mixture = modalityRecord((m) => (a[m] + b[m]) / 2);
   const js = 0.5 * klToMixture(a, mixture) + 0.5 * klToMixture(b, mixture);
   // Float rounding can leave a hair below 0 or above 1.
   return Math.min(1, Math.max(0, js));
@@ -43,7 +43,7 @@ export function jensenShannon(p: Distribution, q: Distribution): number | undefi
 
 /** How many times each modality is dominant in `dominants`. */
 export function countDominants(dominants: Iterable<Modality>): Record<Modality, number> {
-  const counts = Object.fromEntries(MODALITIES.map((m) => [m, 0])) as Record<Modality, number>;
+  const counts = modalityRecord(() => 0);
   for (const d of dominants) counts[d] += 1;
   return counts;
 }

@@ -1,9 +1,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import { envTypes, logger, metrics, readEnvironment, tracer } from '../core/runtime';
+import { lambdaHandler, logger, metrics, tracer } from '../core/runtime';
+import { DRIFT_ENVIRONMENT } from './environment';
 import { readActiveModel } from '../core/active-model';
+import { readParameter } from '../core/active-model-parameter';
 import { DRIFT_WINDOW_HOURS, driftOf, type DriftFigure } from './drift-figures';
 import { dominantModality, MODALITIES, type Modality } from '../core/modality';
 import { readProductionLines, timeOfKey, windowDayPrefixes } from '../core/production-records';
@@ -20,8 +22,6 @@ import { runKeys } from '../core/runs';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
-
-const environment = () => readEnvironment({ BUCKET_NAME: envTypes.text, ACTIVE_MODEL_PARAMETER_NAME: envTypes.text });
 
 const sharesSchema = z.object(
   Object.fromEntries(MODALITIES.map((m) => [m, z.number().min(0)])) as Record<Modality, z.ZodNumber>,
@@ -64,29 +64,25 @@ async function listKeys(client: S3Client, bucket: string, prefix: string): Promi
 }
 
 async function promotedRunId(client: SSMClient, name: string): Promise<string | undefined> {
-  try {
-    const out = await client.send(new GetParameterCommand({ Name: name }));
-    const read = readActiveModel(out.Parameter?.Value);
-    if (read.state === 'promoted') return read.model.runId;
-    logger.info('no promoted student: drift is not measured', { parameter: name, state: read.state });
+  const { value } = await readParameter(client, name);
+  if (value === undefined) {
+    logger.warn(`the active-model parameter ${name} does not exist: deploy the Api stack`, { parameter: name });
     return undefined;
-  } catch (error) {
-    if (error instanceof ParameterNotFound) {
-      logger.warn(`the active-model parameter ${name} does not exist: deploy the Api stack`, { parameter: name });
-      return undefined;
-    }
-    throw error;
   }
+  const read = readActiveModel(value);
+  if (read.state === 'promoted') return read.model.runId;
+  logger.info('no promoted student: drift is not measured', { parameter: name, state: read.state });
+  return undefined;
 }
 
 export async function measureDrift(deps: DriftDependencies = {}): Promise<DriftResult> {
-  const env = environment();
+  const env = DRIFT_ENVIRONMENT.read(process.env);
   const s3Client = deps.s3 ?? s3;
-  const store = deps.store ?? s3RunStore(s3Client, env.BUCKET_NAME);
+  const store = deps.store ?? s3RunStore(s3Client, env.bucketName);
   const end = (deps.now ?? (() => new Date()))();
   const start = new Date(end.getTime() - DRIFT_WINDOW_HOURS * 3_600_000);
 
-  const runId = await promotedRunId(deps.ssm ?? ssm, env.ACTIVE_MODEL_PARAMETER_NAME);
+  const runId = await promotedRunId(deps.ssm ?? ssm, env.activeModelParameterName);
   let trainShares: Record<Modality, number> | undefined;
   if (runId) {
     const key = runKeys(runId).manifest;
@@ -95,13 +91,13 @@ export async function measureDrift(deps: DriftDependencies = {}): Promise<DriftR
     if (parsed?.success) trainShares = parsed.data.counts.train.shares;
     else
       logger.warn(
-        `s3://${env.BUCKET_NAME}/${key} is missing or has no counts.train.shares: drift is not measured for ${runId} ` +
+        `s3://${env.bucketName}/${key} is missing or has no counts.train.shares: drift is not measured for ${runId} ` +
           '(a run trained on a reused dataset keeps its manifest under the earlier run)',
       );
   }
 
   const keys = (
-    await Promise.all(windowDayPrefixes(end, DRIFT_WINDOW_HOURS).map((p) => listKeys(s3Client, env.BUCKET_NAME, p)))
+    await Promise.all(windowDayPrefixes(end, DRIFT_WINDOW_HOURS).map((p) => listKeys(s3Client, env.bucketName, p)))
   )
     .flat()
     .filter((key) => {
@@ -116,7 +112,6 @@ export async function measureDrift(deps: DriftDependencies = {}): Promise<DriftR
   const figure = driftOf(trainShares, dominants);
   if (figure.divergence !== undefined) metrics.addMetric(SHADOW_METRIC.drift, MetricUnit.NoUnit, figure.divergence);
   metrics.addMetric(SHADOW_METRIC.driftSamples, MetricUnit.Count, figure.samples);
-  metrics.publishStoredMetrics();
   const result: DriftResult = {
     ...figure,
     ...(runId ? { runId } : {}),
@@ -128,4 +123,8 @@ export async function measureDrift(deps: DriftDependencies = {}): Promise<DriftR
   return result;
 }
 
-export const handler = async (): Promise<DriftResult> => measureDrift();
+/** The scheduled function's handler over measureDrift with `deps` (the tests' clock and clients). */
+export const driftHandler = (deps: DriftDependencies = {}) =>
+  lambdaHandler((_event: unknown) => measureDrift(deps), { metrics: true });
+
+export const handler = /* @__PURE__ */ driftHandler();

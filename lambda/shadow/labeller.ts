@@ -3,12 +3,13 @@ import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-r
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { envTypes, logger, metrics, priceTableEnv, readEnvironment, tracer } from '../core/runtime';
+import { lambdaHandler, logger, metrics, tracer } from '../core/runtime';
+import { LABELLER_ENVIRONMENT } from './environment';
 import { priceFor } from '../core/prices';
 import { s3RunStore, type RunStore } from '../core/run-store';
 import { SHADOW_METRIC, SHADOW_SOURCES, SHADOW_VARIANT_DIMENSION, type ShadowSource } from '../core/shadow';
 import { labelShadowBatch, type ShadowBatchOutcome } from './shadow-labelling';
-import type { Converse } from '../pipeline/generation/shard-generation';
+import type { Converse } from '../core/teacher-labelling';
 
 /**
  * The shadow labeller (SQS event source, reportBatchItemFailures): the teacher labels the router's sampled queries;
@@ -20,9 +21,6 @@ import type { Converse } from '../pipeline/generation/shard-generation';
 const bedrockRuntime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const converseWithClient: Converse = (input) => bedrockRuntime.send(new ConverseCommand(input));
-
-const environment = () =>
-  readEnvironment({ BUCKET_NAME: envTypes.text, TEACHER_MODEL_ID: envTypes.text, PRICE_TABLE: priceTableEnv });
 
 export interface LabellerDependencies {
   readonly converse?: Converse;
@@ -112,18 +110,18 @@ function publishVariantAgreement(target: Metrics, outcome: ShadowBatchOutcome): 
 }
 
 export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependencies = {}): Promise<SQSBatchResponse> {
-  const env = environment();
+  const env = LABELLER_ENVIRONMENT.read(process.env);
   const records = z.array(z.object({ messageId: z.string(), body: z.string() })).parse(event.Records);
   const outcome = await labelShadowBatch(
     records,
     {
-      teacherModelId: env.TEACHER_MODEL_ID,
-      teacherPrice: priceFor(env.TEACHER_MODEL_ID, env.PRICE_TABLE),
+      teacherModelId: env.teacherModelId,
+      teacherPrice: priceFor(env.teacherModelId, env.priceTable),
       ...(deps.sleep ? { retry: { sleep: deps.sleep } } : {}),
     },
     {
       converse: deps.converse ?? converseWithClient,
-      store: deps.store ?? s3RunStore(s3, env.BUCKET_NAME),
+      store: deps.store ?? s3RunStore(s3, env.bucketName),
       ...(deps.now ? { now: deps.now } : {}),
       onRetry: (error, attempt, delayMs) =>
         logger.debug('teacher call retried', {
@@ -153,4 +151,6 @@ export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependenci
   return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => labelShadowEvent(event);
+// Without the metrics middleware: publishShadowMetrics flushes one EMF record per dimension set (per source and model,
+// per source, per variant, service-wide) and per 90 values, which logMetrics' one flush per invocation cannot express.
+export const handler = /* @__PURE__ */ lambdaHandler((event: SQSEvent) => labelShadowEvent(event));

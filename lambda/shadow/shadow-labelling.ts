@@ -12,11 +12,11 @@ import {
   type ShadowSource,
   type ShadowVariant,
 } from '../core/shadow';
-import { labelQuery, type Converse } from '../pipeline/generation/shard-generation';
+import { labelQuery, type Converse } from '../core/teacher-labelling';
 
 /**
  * The shadow labeller's logic, for one SQS batch: the teacher labels every sampled query with the teacher prompt (the
- * Generate stage's labelQuery, so production and synthetic labels are made alike), each label is compared with the
+ * labelQuery the Generate stage uses, lambda/core/teacher-labelling.ts, so production and synthetic labels are made alike), each label is compared with the
  * answer the router gave, and the labels of the batch are written once as validated production records.
  *
  * Per message: a malformed body can never succeed, so it is dropped (counted, logged) rather than retried into the
@@ -189,7 +189,6 @@ export async function labelShadowBatch(
   };
 }
 
-/** An SQS message id as a key part (ids are UUIDs; anything else is reduced to the key's safe characters). */
 /** A stable id of a set of SQS message ids (order-free): the same messages, the same id. */
 const batchId = (messageIds: readonly string[]): string =>
   createHash('sha256')

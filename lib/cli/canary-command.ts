@@ -1,4 +1,5 @@
-import { GetParameterCommand, PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { getParameter, writeParameter } from '../../lambda/core/active-model-parameter';
 import { promoteCanary, readActiveModel, type ActiveModel } from '../../lambda/core/active-model';
 import { activeModelParameterName } from '../naming';
 import { rollback } from '../ops/rollback';
@@ -25,8 +26,8 @@ export interface CanaryCommandOptions {
 
 /** The parameter's current value and version (GetParameter; ParameterNotFound is explained by withAwsHints). */
 async function readCurrent(ssm: SSMClient, name: string) {
-  const out = await ssm.send(new GetParameterCommand({ Name: name }));
-  return { read: readActiveModel(out.Parameter?.Value), version: out.Parameter?.Version };
+  const { value, version } = await getParameter(ssm, name);
+  return { read: readActiveModel(value), version };
 }
 
 const percent = (share: number) => `${Number((share * 100).toFixed(2))}%`;
@@ -82,10 +83,8 @@ export async function promoteCanaryNow(ssm: SSMClient, options: CanaryCommandOpt
     `${name}: promoting candidate run ${model.canary.runId} (${model.canary.deploymentArn}, ` +
     `${percent(model.canary.share)} of queries) over incumbent run ${model.runId}`;
   if (options.dryRun) return `${summary} (dry run: nothing changed).`;
-  const out = await ssm.send(
-    new PutParameterCommand({ Name: name, Value: JSON.stringify(promoted), Type: 'String', Overwrite: true }),
-  );
-  return `${summary}. Written as version ${out.Version ?? '?'}; the router serves it within its parameter cache TTL.`;
+  const version = await writeParameter(ssm, name, promoted);
+  return `${summary}. Written as version ${version || '?'}; the router serves it within its parameter cache TTL.`;
 }
 
 /** `rollback`: drops a running canary's candidate; with no canary, restores the previous model (npm run rollback). */

@@ -1,12 +1,7 @@
-import {
-  CostModelError,
-  DEFAULT_DISTILLATION_RATES,
-  estimateCosts,
-  renderCostEstimate,
-  type CostEstimate,
-} from '../../lambda/cost/cost-model';
+import { CostModelError, DEFAULT_DISTILLATION_RATES } from '../../lambda/pipeline/cost/cost-lines';
+import { estimateCosts, renderCostEstimate, type CostEstimate } from '../../lambda/pipeline/cost/cost-model';
 import { PlanError } from '../../lambda/pipeline/generation/query-plan';
-import { estimateServing, type ServingCost } from '../../lambda/cost/serving-cost';
+import { estimateServing, type ServingCost } from '../../lambda/pipeline/cost/serving-cost';
 import { LABELLER_MEMORY_MB } from '../constructs/shadow-loop';
 import { ConfigError, type AppConfig, type ConfigInput } from '../config';
 import { configFromFlags, flagHelp, parseArgs, UsageError, type FlagSpecs } from './args';

@@ -37,7 +37,7 @@ export class RouterHttpApi extends Construct {
     super(scope, id);
     const { config } = props;
     if (config.apiAuth !== 'iam') {
-      // lib/config.ts refuses the combination; this guards direct use of the construct.
+      // The config refuses the combination (lib/config/rules.ts); this guards direct use of the construct.
       throw new Error('an HTTP API has no API keys or usage plans: use apiType=rest with apiAuth=apiKey');
     }
     const cors = config.corsAllowOrigins.length > 0;

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -10,11 +10,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PRODUCTION_RECORDS_PREFIX } from '../../lambda/core/production-records';
 import { SHADOW_METRIC } from '../../lambda/core/shadow';
+import { DRIFT_ENVIRONMENT, LABELLER_ENVIRONMENT } from '../../lambda/shadow/environment';
 import type { AppConfig } from '../config';
 import { activeModelParameterName, shadowAlarmNames, shadowQueueName } from '../naming';
 import type { DatasetBucket } from './dataset-bucket';
 import { Function } from './function';
-import { allow, modelInvokeArns, viaService } from './pipeline/bedrock-roles';
+import { allow, allowParameter, modelInvokeArns, viaService } from './pipeline/bedrock-roles';
 
 /** Powertools service name of the labeller and the drift function: the `service` dimension of their metrics. */
 export const SHADOW_SERVICE_NAME = 'intent-router-shadow';
@@ -69,10 +70,9 @@ export class ShadowLoop extends Construct {
   constructor(scope: Construct, id: string, props: ShadowLoopProps) {
     super(scope, id);
     const { config, dataset } = props;
-    const stack = Stack.of(this);
 
     // Customer-managed: the messages hold live queries. The router (another stack) finds it by the project's tags
-    // and may use it only through SQS (lib/constructs/router-api.ts).
+    // and may use it only through SQS (lib/constructs/router-grants.ts).
     this.key = new kms.Key(this, 'Key', {
       description: 'Encrypts the intent-router shadow hand-off queue (live queries)',
       enableKeyRotation: true,
@@ -108,11 +108,11 @@ export class ShadowLoop extends Construct {
       retainLogs: config.retainData,
       memorySize: LABELLER_MEMORY_MB,
       timeout: LABELLER_TIMEOUT,
-      environment: {
-        BUCKET_NAME: dataset.bucket.bucketName,
-        TEACHER_MODEL_ID: config.teacherModelId,
-        PRICE_TABLE: JSON.stringify(config.priceTable),
-      },
+      environment: LABELLER_ENVIRONMENT.values({
+        bucketName: dataset.bucket.bucketName,
+        teacherModelId: config.teacherModelId,
+        priceTable: config.priceTable,
+      }),
     });
     const labeller = this.labeller.function;
     labeller.addEventSource(
@@ -149,22 +149,13 @@ export class ShadowLoop extends Construct {
       retainLogs: config.retainData,
       memorySize: 512,
       timeout: Duration.minutes(5),
-      environment: {
-        BUCKET_NAME: dataset.bucket.bucketName,
-        ACTIVE_MODEL_PARAMETER_NAME: activeModelParameterName(config.envName),
-      },
+      environment: DRIFT_ENVIRONMENT.values({
+        bucketName: dataset.bucket.bucketName,
+        activeModelParameterName: activeModelParameterName(config.envName),
+      }),
     });
     const drift = this.drift.function;
-    allow(this.drift, drift, {
-      actions: ['ssm:GetParameter'],
-      resources: [
-        stack.formatArn({
-          service: 'ssm',
-          resource: 'parameter',
-          resourceName: activeModelParameterName(config.envName).slice(1),
-        }),
-      ],
-    });
+    allowParameter(this.drift, activeModelParameterName(config.envName), false);
     allow(this.drift, drift, {
       actions: ['s3:GetObject'],
       resources: [

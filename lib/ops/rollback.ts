@@ -1,9 +1,5 @@
-import {
-  GetParameterCommand,
-  paginateGetParameterHistory,
-  PutParameterCommand,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import { paginateGetParameterHistory, type SSMClient } from '@aws-sdk/client-ssm';
+import { getParameter, writeParameterText } from '../../lambda/core/active-model-parameter';
 import { planRollback, type ParameterVersion } from '../../lambda/pipeline/rollout/promotion';
 import { readActiveModel, withoutCanary } from '../../lambda/core/active-model';
 import {
@@ -68,17 +64,17 @@ export async function rollback(ssm: SSMClient, options: RollbackOptions): Promis
   const name = activeModelParameterName(options.envName);
   const write = async (summary: string, value: string) => {
     if (options.dryRun) return `${summary} (dry run: nothing changed).`;
-    const out = await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
-    return `${summary}. Written as version ${out.Version ?? '?'}; the router picks it up within its parameter cache TTL.`;
+    const version = await writeParameterText(ssm, name, value);
+    return `${summary}. Written as version ${version || '?'}; the router picks it up within its parameter cache TTL.`;
   };
   // Mid-canary the incumbent is still the value's own model: rolling back means dropping the candidate, not
   // restoring an older version (which would replace the incumbent too).
-  const current = await ssm.send(new GetParameterCommand({ Name: name }));
-  const read = readActiveModel(current.Parameter?.Value);
+  const current = await getParameter(ssm, name);
+  const read = readActiveModel(current.value);
   if (read.state === 'promoted' && read.model.canary) {
     const { canary } = read.model;
     return write(
-      `${name}: version ${current.Parameter?.Version ?? '?'} runs a canary (candidate run ${canary.runId}, ` +
+      `${name}: version ${current.version ?? '?'} runs a canary (candidate run ${canary.runId}, ` +
         `${canary.deploymentArn}, share ${canary.share} since ${canary.startedAt}); dropping the candidate, incumbent ` +
         `run ${read.model.runId} (${read.model.deploymentArn}) answers all traffic`,
       JSON.stringify(withoutCanary(read.model)),

@@ -4,10 +4,8 @@ import type { AppConfig } from '../config';
 import { DatasetBucket } from '../constructs/dataset-bucket';
 import { Notifications } from '../constructs/notifications';
 import { DistillationPipeline } from '../constructs/pipeline/state-machine';
-import { FailurePath } from '../constructs/pipeline/steps';
-import { TrainingStages } from '../constructs/pipeline/training-stages';
 import { ShadowLoop } from '../constructs/shadow-loop';
-import { activeModelParameterName, OUTPUTS } from '../naming';
+import { OUTPUTS } from '../naming';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: AppConfig;
@@ -18,7 +16,6 @@ export class PipelineStack extends Stack {
   readonly dataset: DatasetBucket;
   readonly notifications: Notifications;
   readonly pipeline: DistillationPipeline;
-  readonly training: TrainingStages;
   readonly shadow: ShadowLoop;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
@@ -31,25 +28,12 @@ export class PipelineStack extends Stack {
       productionDataRetentionDays: config.productionDataRetentionDays,
     });
     this.notifications = new Notifications(this, 'Notifications', { email: config.notificationEmail });
-    // One notify-and-fail path for every stage of the state machine.
-    const failure = new FailurePath(this, 'Failure', { topic: this.notifications.topic });
-    // Distillation → deployment → evaluation → gate → promotion → report (issue 4), after generation (issue 3).
-    this.training = new TrainingStages(this, 'Training', {
-      config,
-      dataset: this.dataset,
-      topic: this.notifications.topic,
-      failure,
-      activeModelParameterName: activeModelParameterName(config.envName),
-    });
+    // Preflight → generation → distillation → deployment → evaluation → gate → rollout → report, one fragment each.
     this.pipeline = new DistillationPipeline(this, 'Pipeline', {
       config,
       dataset: this.dataset,
       notifications: this.notifications,
-      failure,
-      afterAssemble: () => this.training.chain,
-      reuseDataset: this.training.reuseDatasetStep,
     });
-    this.training.acknowledgeInvokeGrants(this.pipeline.stateMachine);
     // The production loop: the router's sampled queries are labelled by the teacher, measured and kept (issue 11).
     this.shadow = new ShadowLoop(this, 'Shadow', {
       config,

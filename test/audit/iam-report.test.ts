@@ -4,14 +4,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { catalogOf, loadIamActions } from '../../lib/audit/iam-actions';
-import {
-  buildIamReport,
-  renderIamReportJson,
-  renderIamReportMarkdown,
-  stackTemplateOf,
-  type CfnTemplate,
-  type IamReport,
-} from '../../lib/audit/iam-report';
+import { stackTemplateOf } from '../../lib/audit/iam-acknowledgements';
+import { buildIamReport } from '../../lib/audit/iam-report';
+import type { CfnTemplate, IamReport } from '../../lib/audit/iam-report-model';
+import { renderIamReportJson, renderIamReportMarkdown } from '../../lib/audit/iam-report-render';
 import { nagFindings } from '../helpers/app';
 
 const catalog = loadIamActions();

@@ -1,11 +1,8 @@
 import { loadIamActions } from '../../lib/audit/iam-actions';
-import {
-  buildIamReport,
-  renderIamReportMarkdown,
-  stackTemplateOf,
-  type CfnResourceJson,
-  type CfnTemplate,
-} from '../../lib/audit/iam-report';
+import { stackTemplateOf } from '../../lib/audit/iam-acknowledgements';
+import { buildIamReport } from '../../lib/audit/iam-report';
+import type { CfnResourceJson, CfnTemplate } from '../../lib/audit/iam-report-model';
+import { renderIamReportMarkdown } from '../../lib/audit/iam-report-render';
 import { EVERYTHING_ON, synth } from '../helpers/app';
 
 /**

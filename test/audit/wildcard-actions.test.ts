@@ -1,5 +1,7 @@
 import { loadIamActions } from '../../lib/audit/iam-actions';
-import { buildIamReport, stackTemplateOf, type CfnTemplate } from '../../lib/audit/iam-report';
+import { stackTemplateOf } from '../../lib/audit/iam-acknowledgements';
+import { buildIamReport } from '../../lib/audit/iam-report';
+import type { CfnTemplate } from '../../lib/audit/iam-report-model';
 import { EVERYTHING_ON, synth } from '../helpers/app';
 
 /**

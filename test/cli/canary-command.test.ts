@@ -15,7 +15,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { UsageError } from '../../lib/cli/args';
 import { CanaryCommandRefused } from '../../lib/cli/canary-command';
 import { OperatorError } from '../../lib/cli/errors';
-import { PIPELINE_USAGE, runPipelineCli } from '../../lib/cli/pipeline-command';
+import { runPipelineCli } from '../../lib/cli/pipeline-command';
+import { PIPELINE_USAGE } from '../../lib/cli/pipeline-subcommands';
 import type { PipelineCliDeps } from '../../lib/cli/pipeline';
 import { runRollback } from '../../lib/ops/rollback';
 import {

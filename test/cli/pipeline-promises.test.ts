@@ -5,7 +5,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { UsageError } from '../../lib/cli/args';
 import type { PipelineCliDeps } from '../../lib/cli/pipeline';
-import { PIPELINE_USAGE, runPipelineCli, subcommandUsage } from '../../lib/cli/pipeline-command';
+import { runPipelineCli } from '../../lib/cli/pipeline-command';
+import { PIPELINE_USAGE, subcommandUsage } from '../../lib/cli/pipeline-subcommands';
 import { ConfigError } from '../../lib/config';
 
 /**

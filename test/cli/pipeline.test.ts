@@ -26,17 +26,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { UsageError } from '../../lib/cli/args';
 import { OperatorError } from '../../lib/cli/errors';
 import { ConfigError } from '../../lib/config';
-import {
-  defaultRunId,
-  duration,
-  jobStatus,
-  listRuns,
-  PipelineCliError,
-  progressLine,
-  startRun,
-  watchRun,
-  type PipelineCliDeps,
-} from '../../lib/cli/pipeline';
+import { listRuns } from '../../lib/cli/list-command';
+import { PipelineCliError, type PipelineCliDeps } from '../../lib/cli/pipeline';
+import { duration, jobStatus, progressLine } from '../../lib/cli/run-view';
+import { defaultRunId, startRun } from '../../lib/cli/start-command';
+import { watchRun } from '../../lib/cli/watch-command';
 import { runPipelineCli } from '../../lib/cli/pipeline-command';
 import { InMemoryS3 } from '../helpers/aws-mocks';
 import { mkdtempSync, readFileSync } from 'node:fs';

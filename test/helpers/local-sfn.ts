@@ -3,6 +3,8 @@ import type { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import aslValidator from 'asl-validator';
 import { ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 
 /**
  * Runs a synthesized state machine locally: takes the definition from the stack's template, resolves the
@@ -134,14 +136,15 @@ export function allStates(definition: { States: Record<string, unknown> }): Reco
 export type TaskHandler = (input: never) => unknown;
 
 /**
- * Wraps a Lambda handler so that its result and errors reach the state machine the way Lambda delivers them: the
- * result as JSON (dates become strings, undefined fields vanish); the error name as `Error`, and as `Cause` the JSON
- * document Lambda produces (`{"errorType","errorMessage"}`).
+ * Wraps a Lambda handler so that it is called and its result and errors reach the state machine the way Lambda does
+ * it: with a Lambda context (a new request id per invocation); the result as JSON (dates become strings, undefined
+ * fields vanish); the error name as `Error`, and as `Cause` the JSON document Lambda produces
+ * (`{"errorType","errorMessage"}`).
  */
-export function lambdaTask<I, O>(handler: (event: I) => Promise<O>): (input: I) => Promise<O> {
+export function lambdaTask<I, O>(handler: (event: I, context: Context) => Promise<O>): (input: I) => Promise<O> {
   return async (input) => {
     try {
-      const result = await handler(input);
+      const result = await handler(input, lambdaContext());
       return (result === undefined ? result : JSON.parse(JSON.stringify(result))) as O;
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));

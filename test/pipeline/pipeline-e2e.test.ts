@@ -8,10 +8,10 @@ import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
-import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
+import { G } from './states';
+import { T } from './states';
 import { logger, metrics } from '../../lambda/core/runtime';
-import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
+import { C } from './states';
 import { readActiveModel } from '../../lambda/core/active-model';
 import { validateDataset } from '../../lambda/core/dataset-validator';
 import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/core/student-format';

@@ -16,9 +16,9 @@ import { handler as reportHandler } from '../../lambda/pipeline/report/report';
 import { handler as reuseDatasetHandler } from '../../lambda/pipeline/generation/reuse-dataset';
 import { handler as startCanaryHandler } from '../../lambda/pipeline/rollout/start-canary';
 import { handler as startDistillationHandler } from '../../lambda/pipeline/training/start-distillation';
-import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
-import { GENERATION_STATES as G } from '../../lib/constructs/pipeline/state-machine';
-import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
+import { C } from './states';
+import { G } from './states';
+import { T } from './states';
 import { lambdaTask, snsPublishTask, type TaskHandler } from '../helpers/local-sfn';
 
 /**

@@ -12,10 +12,10 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Function } from '../../lib/constructs/function';
-import { GENERATION_STATES as S } from '../../lib/constructs/pipeline/state-machine';
-import { TRAINING_STATES as T } from '../../lib/constructs/pipeline/training-stages';
+import { G as S } from './states';
+import { T } from './states';
 import { logger, metrics } from '../../lambda/core/runtime';
-import type { DatasetManifest } from '../../lambda/pipeline/generation/assembly';
+import type { DatasetManifest } from '../../lambda/pipeline/generation/dataset-manifest';
 import { calibrationKey } from '../../lambda/pipeline/generation/calibration';
 import { validateDataset } from '../../lambda/core/dataset-validator';
 import { MODALITIES } from '../../lambda/core/modality';
@@ -32,19 +32,20 @@ import {
 import { faultsAtRate, SimulatedTeacher } from '../helpers/simulated-teacher';
 import { buildGenerationStack } from './generation-fixture';
 import { pipelineTasks } from './pipeline-tasks';
-import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
+import { C } from './states';
 
 /** The default canary (60 min + one 5-min check) runs on top of pipelineTimeoutHours. */
 const CANARY_SECONDS = (60 + 5) * 60;
 
 /**
- * The generation stage twice over: the `DistillationPipeline` construct mounted on its own (chain, IAM, S3 prefixes,
- * local runs from Preflight to "Dataset ready"), and the real pipeline stack that wires it to the training stages.
+ * The generation twice over: the Preflight and generation stages mounted on their own in the pipeline's state machine
+ * (chain, IAM, S3 prefixes, local runs from Preflight to "Dataset ready"), and the real pipeline stack that chains
+ * them to the later stages.
  */
 
 const SMALL = { exampleCount: 100, testExampleCount: 50, queriesPerShard: 10 };
 
-describe('DistillationPipeline on its own (synthesized)', () => {
+describe('Preflight and generation on their own (synthesized)', () => {
   const built = buildGenerationStack(SMALL);
   const { template, stack } = built;
   const definition = stateMachineDefinition(template);
@@ -68,7 +69,7 @@ describe('DistillationPipeline on its own (synthesized)', () => {
     expect(states[S.generate]).toMatchObject({ Next: S.assemble });
     expect(states[S.assemble]).toMatchObject({ Next: S.done, ResultPath: '$.assemble' });
     expect(states[S.done]).toEqual({ Type: 'Succeed' });
-    // Without a `reuseDataset` prop there is nothing to choose: generation always runs.
+    // Without the `reuse` branch there is nothing to choose: generation always runs.
     expect(states[S.reuseDataset]).toBeUndefined();
   });
 
@@ -222,31 +223,30 @@ describe('DistillationPipeline on its own (synthesized)', () => {
   });
 });
 
-describe('DistillationPipeline', () => {
-  it('plugs later stages in after Assemble, handing them the failure path', () => {
-    let received: unknown;
-    const { pipeline, template } = buildGenerationStack(SMALL, (stack) => ({
-      afterAssemble: (failure) => {
-        received = failure;
-        return new sfn.Pass(stack, 'Next stage');
-      },
-    }));
-    expect(received).toBe(pipeline.failure);
+describe('the generation stage, chained', () => {
+  it('hands what follows it the run after Assemble, through the same failure path', () => {
+    const { pipeline, template } = buildGenerationStack(SMALL, { next: (scope) => new sfn.Pass(scope, 'Next stage') });
     const states = allStates(stateMachineDefinition(template));
     expect(states[S.assemble]).toMatchObject({ Next: 'Next stage' });
     expect(states[S.done]).toBeUndefined();
+    // The stages are given the failure path: their steps are caught into its one notification.
+    expect(states[`${S.assemble} failed`]).toMatchObject({ Type: 'Pass', Next: 'Notify failure' });
     expect(Object.keys(pipeline.functions)).toEqual(['preflight', 'plan', 'calibrate', 'generateShard', 'assemble']);
   });
 
-  it('with `reuseDataset`, chooses after Preflight between that state and generation on $.reuseDatasetFromRun', () => {
-    const { template } = buildGenerationStack(SMALL, (stack) => ({ reuseDataset: new sfn.Pass(stack, 'Reuse it') }));
+  it('with `reuse`, chooses after Preflight between Reuse dataset and generation on $.reuseDatasetFromRun', () => {
+    const { template, pipeline } = buildGenerationStack(SMALL, { reuse: true });
     const states = allStates(stateMachineDefinition(template));
     expect(states[S.preflight]).toMatchObject({ Next: S.reuseDataset });
     expect(states[S.reuseDataset]).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.reuseDatasetFromRun', IsPresent: true, Next: 'Reuse it' }],
+      Choices: [{ Variable: '$.reuseDatasetFromRun', IsPresent: true, Next: T.reuseDataset }],
       Default: S.plan,
     });
+    // Both ways end the stage: what follows gets `$.assemble` from Assemble or from Reuse dataset.
+    expect(states[T.reuseDataset]).toMatchObject({ Next: S.done, ResultPath: '$.assemble' });
+    expect(states[S.assemble]).toMatchObject({ Next: S.done });
+    expect(Object.keys(pipeline.functions)).toContain('reuseDataset');
   });
 });
 
@@ -257,7 +257,9 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
   const states = allStates(definition);
   /** The states at the top level of the definition (not inside the Map). */
   const top = Object.fromEntries(Object.keys(definition.States).map((name) => [name, states[name]]));
-  const generationFunctions = Object.values(stacks.pipeline.pipeline.functions);
+  const { preflight, generation } = stacks.pipeline.pipeline.stages;
+  const { plan, calibrate, generateShard, assemble } = generation.functions;
+  const generationFunctions = [preflight.functions.preflight, plan, calibrate, generateShard, assemble];
 
   it('runs Preflight, then "Reuse a dataset?" (Choice on $.reuseDatasetFromRun), otherwise Plan → Calibrate labelling → Generate → Assemble', () => {
     expect(definition.StartAt).toBe(S.preflight);
@@ -370,10 +372,9 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
   });
 
   it('still lets the generation and calibration functions invoke only the teacher, and Preflight read only the run’s four models', () => {
-    const { generateShard, calibrate, preflight } = stacks.pipeline.pipeline.functions;
     expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [generateShard]));
     expectTeacherOnly(policyStatements(template, 'bedrock:InvokeModel', [calibrate]));
-    expectPreflightModels(policyStatements(template, 'bedrock:GetFoundationModel', [preflight]));
+    expectPreflightModels(policyStatements(template, 'bedrock:GetFoundationModel', [preflight.functions.preflight]));
     expect(policyStatements(template, 'bedrock:InvokeModel', generationFunctions)).toHaveLength(2);
   });
 
@@ -390,7 +391,7 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
   });
 });
 
-describe('DistillationPipeline on its own, executed locally from Preflight to Assemble', () => {
+describe('Preflight and generation on their own, executed locally from Preflight to Assemble', () => {
   const { template } = buildGenerationStack(SMALL);
   const definition = stateMachineDefinition(template);
   const environment = lambdaEnvironment(template);

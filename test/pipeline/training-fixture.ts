@@ -5,13 +5,15 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { parseConfig, type AppConfig } from '../../lib/config';
 import { DatasetBucket } from '../../lib/constructs/dataset-bucket';
 import { Notifications } from '../../lib/constructs/notifications';
-import { TrainingStages } from '../../lib/constructs/pipeline/training-stages';
-import { FailurePath } from '../../lib/constructs/pipeline/steps';
-import { activeModelParameterName } from '../../lib/naming';
+import { laterStages } from '../../lib/constructs/pipeline/state-machine';
+import { reuseDatasetStep } from '../../lib/constructs/pipeline/stages/generation';
+import { acknowledgeInvokeGrants, FailurePath } from '../../lib/constructs/pipeline/steps';
+import { Construct } from 'constructs';
 
 /**
- * A small stack that mounts the training fragment the way the pipeline stack does: a dataset bucket, the
- * notifications topic, a failure path, and a minimal chain (a Pass standing in for Assemble) into a state machine.
+ * A small stack that mounts the stages after the dataset (training … report) the way the pipeline does, under
+ * `Training`: a dataset bucket, the notifications topic, a failure path, and a minimal chain (a Pass standing in for
+ * Assemble, and the generation stage's Reuse dataset step) into a state machine.
  */
 export function buildTrainingStack(context: Record<string, unknown> = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
@@ -20,23 +22,21 @@ export function buildTrainingStack(context: Record<string, unknown> = {}) {
   const dataset = new DatasetBucket(stack, 'Dataset', { retainData: true });
   const notifications = new Notifications(stack, 'Notifications', {});
   const failure = new FailurePath(stack, 'Failure', { topic: notifications.topic });
-  const training = new TrainingStages(stack, 'Training', {
-    config,
-    dataset,
-    topic: notifications.topic,
-    failure,
-    activeModelParameterName: activeModelParameterName(config.envName),
-  });
+  const scope = new Construct(stack, 'Training');
+  const later = laterStages(scope, { config, dataset, failure, topic: notifications.topic });
+  const reuse = reuseDatasetStep(scope, { dataset, failure, functions: later.functions });
+  reuse.step.next(later.training);
   const assemble = new sfn.Pass(stack, 'Assemble', { resultPath: sfn.JsonPath.DISCARD });
   const start = new sfn.Choice(stack, 'Reuse a dataset?')
-    .when(sfn.Condition.isPresent('$.reuseDatasetFromRun'), training.reuseDatasetStep)
-    .otherwise(assemble.next(training.chain));
+    .when(sfn.Condition.isPresent('$.reuseDatasetFromRun'), reuse.step)
+    .otherwise(assemble.next(later.training));
   const stateMachine = new sfn.StateMachine(stack, 'StateMachine', {
     definitionBody: sfn.DefinitionBody.fromChainable(start),
     tracingEnabled: true,
     logs: { destination: new logs.LogGroup(stack, 'Logs'), level: sfn.LogLevel.ALL },
   });
-  training.acknowledgeInvokeGrants(stateMachine);
+  for (const stage of Object.values(later.stages)) stage.acknowledgeGrants(stateMachine);
+  acknowledgeInvokeGrants(stateMachine, [reuse.function]);
   // The failure path's SNS task (not part of the fragment) is granted the topic key by the CDK with a wildcard action.
   Validations.of(stateMachine).acknowledge({
     id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
@@ -46,7 +46,7 @@ export function buildTrainingStack(context: Record<string, unknown> = {}) {
     id: 'AwsSolutions-IAM5[Resource::*]',
     reason: 'Test stack: X-Ray tracing of the state machine has no resource-level permissions.',
   });
-  return { app, stack, config, dataset, notifications, failure, training, stateMachine };
+  return { app, stack, config, dataset, notifications, failure, later, reuse, stateMachine };
 }
 
 export interface Definition {

@@ -9,21 +9,21 @@ import {
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TRAINING_STATES as S } from '../../lib/constructs/pipeline/training-stages';
+import { T as S } from './states';
 import { toRecord } from '../../lambda/core/dataset-record';
-import { checkDeployment } from '../../lambda/pipeline/deployment/check-deployment';
-import { checkDistillation } from '../../lambda/pipeline/training/check-distillation';
-import { checkEvaluation } from '../../lambda/pipeline/evaluation/check-evaluation';
-import { deployStudent } from '../../lambda/pipeline/deployment/deploy-student';
-import { evaluate } from '../../lambda/pipeline/evaluation/evaluate';
-import { gate } from '../../lambda/pipeline/gate/gate';
-import { promote } from '../../lambda/pipeline/rollout/promote';
-import { report } from '../../lambda/pipeline/report/report';
-import { reuseDataset } from '../../lambda/pipeline/generation/reuse-dataset';
-import { startDistillation } from '../../lambda/pipeline/training/start-distillation';
-import { checkCanary } from '../../lambda/pipeline/rollout/check-canary';
-import { startCanary } from '../../lambda/pipeline/rollout/start-canary';
-import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
+import { handler as checkDeploymentHandler } from '../../lambda/pipeline/deployment/check-deployment';
+import { handler as checkDistillationHandler } from '../../lambda/pipeline/training/check-distillation';
+import { handler as checkEvaluationHandler } from '../../lambda/pipeline/evaluation/check-evaluation';
+import { handler as deployStudentHandler } from '../../lambda/pipeline/deployment/deploy-student';
+import { handler as evaluateHandler } from '../../lambda/pipeline/evaluation/evaluate';
+import { handler as gateHandler } from '../../lambda/pipeline/gate/gate';
+import { handler as promoteHandler } from '../../lambda/pipeline/rollout/promote';
+import { handler as reportHandler } from '../../lambda/pipeline/report/report';
+import { handler as reuseDatasetHandler } from '../../lambda/pipeline/generation/reuse-dataset';
+import { handler as startDistillationHandler } from '../../lambda/pipeline/training/start-distillation';
+import { handler as checkCanaryHandler } from '../../lambda/pipeline/rollout/check-canary';
+import { handler as startCanaryHandler } from '../../lambda/pipeline/rollout/start-canary';
+import { C } from './states';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
 import {
   allStates,
@@ -106,19 +106,19 @@ const tasks = Object.entries(allStates(definition))
 
 /** Every Task of the fragment runs its real handler, delivered the way Lambda delivers results and errors. */
 const TASKS: Record<string, TaskHandler> = {
-  [S.startDistillation]: lambdaTask(startDistillation),
-  [S.checkDistillation]: lambdaTask(checkDistillation),
-  [S.deployStudent]: lambdaTask(deployStudent),
-  [S.checkDeployment]: lambdaTask(checkDeployment),
-  [S.evaluate]: lambdaTask(evaluate),
-  [S.checkEvaluation]: lambdaTask(checkEvaluation),
-  [S.gate]: lambdaTask(gate),
-  [S.promote]: lambdaTask(promote),
-  [S.report]: lambdaTask(report),
-  [S.reuseDataset]: lambdaTask(reuseDataset),
-  [C.startCanary]: lambdaTask(startCanary),
-  [C.checkCanary]: lambdaTask(checkCanary),
-  [C.abandonCanary]: lambdaTask(checkCanary),
+  [S.startDistillation]: lambdaTask(startDistillationHandler),
+  [S.checkDistillation]: lambdaTask(checkDistillationHandler),
+  [S.deployStudent]: lambdaTask(deployStudentHandler),
+  [S.checkDeployment]: lambdaTask(checkDeploymentHandler),
+  [S.evaluate]: lambdaTask(evaluateHandler),
+  [S.checkEvaluation]: lambdaTask(checkEvaluationHandler),
+  [S.gate]: lambdaTask(gateHandler),
+  [S.promote]: lambdaTask(promoteHandler),
+  [S.report]: lambdaTask(reportHandler),
+  [S.reuseDataset]: lambdaTask(reuseDatasetHandler),
+  [C.startCanary]: lambdaTask(startCanaryHandler),
+  [C.checkCanary]: lambdaTask(checkCanaryHandler),
+  [C.abandonCanary]: lambdaTask(checkCanaryHandler),
   'Notify failure': async (parameters: Record<string, unknown>) => {
     notifications.push(parameters);
     return {};

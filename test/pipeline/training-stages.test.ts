@@ -2,9 +2,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { allow, modelInvokeArns } from '../../lib/constructs/pipeline/bedrock-roles';
-import { TRAINING_STATES } from '../../lib/constructs/pipeline/training-stages';
+import { T as TRAINING_STATES } from './states';
 import { nagFindings } from '../helpers/app';
-import { CANARY_STATES as C } from '../../lib/constructs/pipeline/canary-stage';
+import { C } from './states';
 import { buildTrainingStack, renderedDefinition } from './training-fixture';
 
 const built = buildTrainingStack();

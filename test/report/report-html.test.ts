@@ -1,13 +1,9 @@
-import { estimatedStudentTokens, recordCharsPerToken } from '../../lambda/cost/cost-model';
-import type { JudgeScore, ModelMetrics, TestCase } from '../../lambda/pipeline/evaluation/evaluation';
+import { estimatedStudentTokens, recordCharsPerToken } from '../../lambda/pipeline/cost/token-assumptions';
+import type { JudgeScore } from '../../lambda/pipeline/evaluation/evaluation';
+import type { ModelMetrics, TestCase } from '../../lambda/pipeline/evaluation/metrics';
 import { evaluateGate } from '../../lambda/pipeline/gate/gate-rules';
-import {
-  buildReport,
-  renderMarkdown,
-  snsSummary,
-  type RunReport,
-  type RunReportInput,
-} from '../../lambda/pipeline/report/run-report';
+import { buildReport, type RunReport, type RunReportInput } from '../../lambda/pipeline/report/run-report';
+import { renderMarkdown, snsSummary } from '../../lambda/pipeline/report/report-text';
 import {
   confusionMatrix,
   parseAnswers,

@@ -1,4 +1,4 @@
-import { ROUTER_LOG_BYTES } from '../../lambda/cost/serving-cost';
+import { ROUTER_LOG_BYTES } from '../../lambda/pipeline/cost/serving-cost';
 import { ACCESS_LOG_FIELDS, accessLogFormat } from '../../lib/constructs/router-access-log';
 
 /**

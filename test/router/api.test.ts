@@ -1,6 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { ALARM_THRESHOLDS } from '../../lib/constructs/router-monitoring';
-import { publishedJsonSchemas } from '../../lib/constructs/router-api';
+import { ALARM_THRESHOLDS } from '../../lib/constructs/router-alarms';
+import { publishedJsonSchemas } from '../../lib/constructs/router-rest-api';
 import { CANARY_CHECKS, canaryAlarmName } from '../../lib/naming';
 import { nagFindings, synth } from '../helpers/app';
 

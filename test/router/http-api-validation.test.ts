@@ -6,7 +6,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BATCH_PATH, errorResponseSchema, ROUTE_PATH } from '../../lambda/router/contract';
 import { buildRouterHandler } from '../../lambda/router/wiring';
-import { publishedJsonSchemas } from '../../lib/constructs/router-api';
+import { publishedJsonSchemas } from '../../lib/constructs/router-rest-api';
 import { AUDIO, parameterReply, PROMOTED, ROUTER_SETTINGS, studentReply } from '../helpers/router-fixtures';
 
 /**

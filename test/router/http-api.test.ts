@@ -3,7 +3,7 @@ import { BATCH_PATH, ROUTE_PATH } from '../../lambda/router/contract';
 import { ConfigError, parseConfig } from '../../lib/config';
 import { RUNTIME } from '../../lib/constructs/function';
 import { ACCESS_LOG_FIELDS } from '../../lib/constructs/router-access-log';
-import { ALARM_THRESHOLDS } from '../../lib/constructs/router-monitoring';
+import { ALARM_THRESHOLDS } from '../../lib/constructs/router-alarms';
 import { nagFindings, synth } from '../helpers/app';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] }>;

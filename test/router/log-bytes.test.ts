@@ -6,7 +6,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
-import { ROUTER_LOG_BYTES } from '../../lambda/cost/serving-cost';
+import { ROUTER_LOG_BYTES } from '../../lambda/pipeline/cost/serving-cost';
 import { AUDIO, parameterReply, PROMOTED, ROUTER_SETTINGS, studentReply } from '../helpers/router-fixtures';
 
 /**

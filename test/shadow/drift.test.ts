@@ -3,7 +3,7 @@ import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/clie
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { metrics } from '../../lambda/core/runtime';
-import { measureDrift } from '../../lambda/shadow/drift';
+import { driftHandler } from '../../lambda/shadow/drift';
 import { countDominants, driftOf, jensenShannon, type Distribution } from '../../lambda/shadow/drift-figures';
 import { MODALITIES } from '../../lambda/core/modality';
 import {
@@ -13,6 +13,7 @@ import {
   windowDayPrefixes,
 } from '../../lambda/core/production-records';
 import { InMemoryS3 } from '../helpers/aws-mocks';
+import { lambdaContext } from '../helpers/lambda-context';
 
 const dist = fc
   .tuple(fc.nat(1000), fc.nat(1000), fc.nat(1000), fc.nat(1000))
@@ -81,6 +82,8 @@ describe('drift function end to end (mocked S3 and SSM)', () => {
   let s3: InMemoryS3;
   let emf: Record<string, unknown>[] = [];
   const now = () => new Date('2026-11-26T12:00:00.000Z');
+  // Through the handler (as the schedule invokes it), so that the metrics are those its middleware flushes.
+  const drift = () => driftHandler({ now })({}, lambdaContext());
   const promoted = (runId: string) =>
     JSON.stringify({
       deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456',
@@ -149,7 +152,7 @@ describe('drift function end to end (mocked S3 and SSM)', () => {
     write('2026-11-25T13:00:00.000Z', 'y1', ['visual', 'audio']); // yesterday, inside the window
     write('2026-11-26T11:00:00.000Z', 't1', ['visual', 'visual']); // today
     write('2026-11-25T11:00:00.000Z', 'old', ['audio', 'audio', 'audio']); // 25 h ago: outside
-    const result = await measureDrift({ now });
+    const result = await drift();
     const expected = jensenShannon(
       { visual: 3, audio: 1, transcription: 0, metadata: 0 },
       { visual: 0.25, audio: 0.25, transcription: 0.25, metadata: 0.25 },
@@ -167,7 +170,7 @@ describe('drift function end to end (mocked S3 and SSM)', () => {
       Parameter: { Name: PARAMETER, Type: 'String', Value: 'none', Version: 1 },
     });
     write('2026-11-26T11:00:00.000Z', 't1', ['visual']);
-    const result = await measureDrift({ now });
+    const result = await drift();
     expect(result.divergence).toBeUndefined();
     expect(emf[0]?.['ShadowDrift']).toBeUndefined();
     expect(emf[0]?.['ShadowDriftSamples']).toBe(1);
@@ -175,12 +178,12 @@ describe('drift function end to end (mocked S3 and SSM)', () => {
 
   it('a missing parameter or manifest is not an error: no divergence, logged', async () => {
     ssmMock.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
-    expect((await measureDrift({ now })).divergence).toBeUndefined();
+    expect((await drift()).divergence).toBeUndefined();
     ssmMock.on(GetParameterCommand).resolves({
       $metadata: { httpStatusCode: 200 },
       Parameter: { Name: PARAMETER, Type: 'String', Value: promoted('run-without-manifest'), Version: 5 },
     });
     write('2026-11-26T11:00:00.000Z', 't1', ['visual']);
-    expect(await measureDrift({ now })).toMatchObject({ runId: 'run-without-manifest', samples: 1 });
+    expect(await drift()).toMatchObject({ runId: 'run-without-manifest', samples: 1 });
   });
 });

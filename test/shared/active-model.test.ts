@@ -10,7 +10,7 @@ import {
   withoutCanary,
 } from '../../lambda/core/active-model';
 import { queryBucket } from '../../lambda/core/shadow';
-import type { ModelMetrics } from '../../lambda/pipeline/evaluation/evaluation';
+import type { ModelMetrics } from '../../lambda/pipeline/evaluation/metrics';
 import { activeModelValue, planRollback } from '../../lambda/pipeline/rollout/promotion';
 
 const promoted = {

@@ -1,15 +1,17 @@
 import {
   assembleDataset,
-  balancedTrainingCounts,
-  bandLimits,
   GenerationBelowMinimum,
-  levelAllocation,
-  sha256,
-  splitCounts,
-  TooFewBalancedRecords,
   type AssemblyInput,
   type AssemblyShard,
 } from '../../lambda/pipeline/generation/assembly';
+import {
+  balancedTrainingCounts,
+  bandLimits,
+  levelAllocation,
+  splitCounts,
+} from '../../lambda/pipeline/generation/balance';
+import { sha256 } from '../../lambda/pipeline/generation/dataset-manifest';
+import { TooFewBalancedRecords } from '../../lambda/pipeline/generation/dataset-split';
 import { recordParts } from '../../lambda/core/dataset-record';
 import { validateDataset } from '../../lambda/core/dataset-validator';
 import { MODALITIES, type Modality, type Weights } from '../../lambda/core/modality';

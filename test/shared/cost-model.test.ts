@@ -1,17 +1,11 @@
-import {
-  CostModelError,
-  DEFAULT_TOKEN_ASSUMPTIONS,
-  estimateCosts,
-  renderCostEstimate,
-  requirePrice,
-  studentAnswerTokens,
-  usageCost,
-  type CostInputs,
-} from '../../lambda/cost/cost-model';
+import { CostModelError } from '../../lambda/pipeline/cost/cost-lines';
+import { estimateCosts, renderCostEstimate } from '../../lambda/pipeline/cost/cost-model';
+import { requirePrice, usageCost, type CostInputs } from '../../lambda/pipeline/cost/cost-lines';
+import { DEFAULT_TOKEN_ASSUMPTIONS, studentAnswerTokens } from '../../lambda/pipeline/cost/token-assumptions';
 import { DEFAULT_PRICES } from '../../lambda/core/prices';
 import { planQueries } from '../../lambda/pipeline/generation/query-plan';
 import { QUERIES_PER_WRITING_CALL } from '../../lambda/pipeline/generation/query-writing';
-import { TOKEN_COUNTS } from '../../lambda/cost/token-counts';
+import { TOKEN_COUNTS } from '../../lambda/pipeline/cost/token-counts';
 
 /** Round prices so that expected figures can be worked out by hand. */
 const TABLE = {

@@ -1,19 +1,16 @@
 import { toRecord } from '../../lambda/core/dataset-record';
+import { MAX_EVALUATION_PROMPTS } from '../../lambda/core/dataset-validator';
 import {
   byoDatasetJsonl,
-  computeMetrics,
   EMPTY_REPLY_PLACEHOLDER,
   evaluationJobRequest,
   evaluationKeys,
   JUDGE_METRIC_NAME,
   judgeMetricDefinition,
-  MAX_EVALUATION_PROMPTS,
   parseJudgeScores,
-  parseTestSet,
   rejectedEvaluationJobMessage,
-  percentile,
-  type ModelAnswer,
 } from '../../lambda/pipeline/evaluation/evaluation';
+import { computeMetrics, parseTestSet, percentile, type ModelAnswer } from '../../lambda/pipeline/evaluation/metrics';
 import type { Weights } from '../../lambda/core/modality';
 import { TEACHER_ANSWER_FORMAT } from '../../lambda/core/prompts';
 import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS } from '../../lambda/core/student-format';

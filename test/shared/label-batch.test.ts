@@ -5,7 +5,8 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { batchLabelMessage, teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
 import { teacherPrompt } from '../../lambda/core/prompts';
-import { labelBatch, labelQuery, type Converse } from '../../lambda/pipeline/generation/shard-generation';
+import { labelBatch } from '../../lambda/pipeline/generation/label-batch';
+import { labelQuery, type Converse } from '../../lambda/core/teacher-labelling';
 import { converseReply, requestTexts, throttling } from '../helpers/aws-mocks';
 import { dominantWeights, SimulatedTeacher, type BatchItemFault } from '../helpers/simulated-teacher';
 

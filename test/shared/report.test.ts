@@ -1,6 +1,8 @@
-import type { JudgeScore, ModelMetrics } from '../../lambda/pipeline/evaluation/evaluation';
+import type { JudgeScore } from '../../lambda/pipeline/evaluation/evaluation';
+import type { ModelMetrics } from '../../lambda/pipeline/evaluation/metrics';
 import { evaluateGate } from '../../lambda/pipeline/gate/gate-rules';
-import { buildReport, renderMarkdown, snsSummary, type RunReportInput } from '../../lambda/pipeline/report/run-report';
+import { buildReport, type RunReportInput } from '../../lambda/pipeline/report/run-report';
+import { renderMarkdown, snsSummary } from '../../lambda/pipeline/report/report-text';
 
 const metrics = (over: Partial<ModelMetrics>): ModelMetrics => ({
   modelId: 'm',

@@ -1,10 +1,7 @@
 import fc from 'fast-check';
-import {
-  assembleDataset,
-  bandLimits,
-  TooFewBalancedRecords,
-  type AssemblyShard,
-} from '../../lambda/pipeline/generation/assembly';
+import { assembleDataset, type AssemblyShard } from '../../lambda/pipeline/generation/assembly';
+import { bandLimits } from '../../lambda/pipeline/generation/balance';
+import { TooFewBalancedRecords } from '../../lambda/pipeline/generation/dataset-split';
 import { recordParts } from '../../lambda/core/dataset-record';
 import { MODALITIES, type Modality } from '../../lambda/core/modality';
 import { DEFAULT_PRICES } from '../../lambda/core/prices';

@@ -2,7 +2,7 @@ import { encode as encodeCl100k } from 'gpt-tokenizer/cjs/encoding/cl100k_base';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { allTenthsWeights, measureTokenCounts, TOKENIZER } from '../../scripts/token-counts';
 import { STUDENT_FORMATS, STUDENT_V2_MAX_TOKENS } from '../../lambda/core/student-format';
-import { TOKEN_COUNTS } from '../../lambda/cost/token-counts';
+import { TOKEN_COUNTS } from '../../lambda/pipeline/cost/token-counts';
 
 describe('the measured token counts the cost model reads', () => {
   it('are what the prompts, queries and formats measure now (regenerate: npm run token-counts)', () => {

@@ -1,7 +1,7 @@
 import { BedrockClient, GetCustomModelDeploymentCommand } from '@aws-sdk/client-bedrock';
 import * as z from 'zod';
-import type { DeploymentStatus } from '../state';
-import { logger, parseInput, tracer } from '../../core/runtime';
+import type { DeploymentStatus } from './result';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 
@@ -22,4 +22,4 @@ export async function checkDeployment(event: unknown): Promise<DeploymentStatus>
   };
 }
 
-export const handler = checkDeployment;
+export const handler = /* @__PURE__ */ lambdaHandler(checkDeployment);

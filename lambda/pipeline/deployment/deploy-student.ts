@@ -6,12 +6,11 @@ import {
 import * as z from 'zod';
 import { isEnvironmentDeployment, listDeployments } from './deployments';
 import { resourceTags, trainingNames } from '../../core/job-names';
-import type { DeploymentStarted } from '../state';
-import { envTypes, logger, parseInput, readEnvironment, tracer } from '../../core/runtime';
+import type { DeploymentStarted } from './result';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { DEPLOY_STUDENT_ENVIRONMENT } from './environment';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
-
-const environment = () => readEnvironment({ ENV_NAME: envTypes.text });
 
 const CUSTOM_MODEL_ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model\/.+$/;
 
@@ -52,7 +51,7 @@ const started = (d: CustomModelDeploymentSummary, modelArn: string, reused: bool
  */
 export async function deployStudent(event: unknown): Promise<DeploymentStarted> {
   const { runId, modelArn } = parseInput(deployStudentInput, event, 'Deploy student');
-  const envName = environment().ENV_NAME;
+  const envName = DEPLOY_STUDENT_ENVIRONMENT.read(process.env).envName;
   const names = trainingNames(envName, runId);
 
   const own = (await listDeployments(bedrock, { nameContains: names.deploymentName })).find(
@@ -103,4 +102,4 @@ export async function deployStudent(event: unknown): Promise<DeploymentStarted> 
   return { deploymentArn: out.customModelDeploymentArn, deploymentName: names.deploymentName, modelArn, reused: false };
 }
 
-export const handler = deployStudent;
+export const handler = /* @__PURE__ */ lambdaHandler(deployStudent);

@@ -10,8 +10,8 @@ import {
   type JudgeScore,
 } from './evaluation';
 import { readExisting, s3RunStore, s3Uri } from '../../core/run-store';
-import type { EvaluationStatus } from '../state';
-import { logger, parseInput, tracer } from '../../core/runtime';
+import type { EvaluationStatus } from './result';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -120,4 +120,4 @@ export async function checkEvaluation(event: unknown): Promise<EvaluationStatus>
   return { status: 'Completed', failureMessage: '', jobStatus, judge };
 }
 
-export const handler = checkEvaluation;
+export const handler = /* @__PURE__ */ lambdaHandler(checkEvaluation);

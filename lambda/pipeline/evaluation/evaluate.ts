@@ -1,29 +1,11 @@
-import {
-  BedrockClient,
-  CreateEvaluationJobCommand,
-  paginateListEvaluationJobs,
-  type EvaluationSummary,
-} from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { replyText, usageOf, withRetry, type RetryOptions } from '../../core/bedrock';
 import { mapWithConcurrency } from '../../core/concurrency';
-import {
-  byoDatasetJsonl,
-  computeMetrics,
-  evaluationJobRequest,
-  evaluationKeys,
-  INFERENCE_SOURCE,
-  MAX_EVALUATION_PROMPTS,
-  parseTestSet,
-  rejectedEvaluationJobMessage,
-  type JudgedModel,
-  type ModelAnswer,
-  type ModelMetrics,
-  type TestCase,
-} from './evaluation';
-import { incumbentEvaluationNames, resourceTags, trainingNames } from '../../core/job-names';
+import { MAX_EVALUATION_PROMPTS } from '../../core/dataset-validator';
+import { byoDatasetJsonl, evaluationKeys, INFERENCE_SOURCE, type JudgedModel } from './evaluation';
+import { computeMetrics, parseTestSet, type ModelAnswer, type ModelMetrics, type TestCase } from './metrics';
 import { priceFor } from '../../core/prices';
 import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../../core/prompts';
 import {
@@ -36,10 +18,11 @@ import {
   type StudentFormat,
 } from '../../core/student-format';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
-import type { EvaluationJobRef, EvaluationStarted, SetMetrics } from '../state';
-import { envTypes, errorName, logger, parseInput, priceTableEnv, readEnvironment, tracer } from '../../core/runtime';
+import type { EvaluationStarted, SetMetrics } from './result';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { EVALUATE_ENVIRONMENT } from './environment';
+import { startJudgeJob } from './judge-jobs';
 
-const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 // One attempt per SDK call: withRetry does the backoff, so the measured latency is that of the call that answered.
 const runtime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -78,18 +61,7 @@ export const evaluateInput = z.object({
 });
 export type EvaluateInput = z.output<typeof evaluateInput>;
 
-const environment = () =>
-  readEnvironment({
-    ENV_NAME: envTypes.text,
-    STUDENT_MODEL_ID: envTypes.text,
-    BASELINE_MODEL_ID: envTypes.text,
-    JUDGE_MODEL_ID: envTypes.text,
-    EVALUATION_ROLE_ARN: envTypes.text,
-    EVALUATION_CONCURRENCY: envTypes.int(1),
-    PRICE_TABLE: priceTableEnv,
-    DATASET_KEY_ARN: envTypes.text,
-  });
-type Environment = ReturnType<typeof environment>;
+type Environment = ReturnType<typeof EVALUATE_ENVIRONMENT.read>;
 
 /** Asks one model every held-out query through Converse, `concurrency` calls in flight, timing each call. */
 export async function answerAll(
@@ -196,13 +168,13 @@ async function answerOrResume(
     // The deployment is billed at the base model's rate, so the student is priced by its base model id.
     student: {
       modelId: input.deploymentArn,
-      priceId: env.STUDENT_MODEL_ID,
+      priceId: env.studentModelId,
       system: candidate.prompt,
       format: candidate,
     },
     baseline: {
-      modelId: env.BASELINE_MODEL_ID,
-      priceId: env.BASELINE_MODEL_ID,
+      modelId: env.baselineModelId,
+      priceId: env.baselineModelId,
       system: teacherPrompt(),
       format: TEACHER_ANSWER_FORMAT,
     },
@@ -210,7 +182,7 @@ async function answerOrResume(
     // read in that version's format (it may differ from the candidate's).
     incumbent: {
       modelId: input.incumbent?.present ? input.incumbent.deploymentArn : '',
-      priceId: env.STUDENT_MODEL_ID,
+      priceId: env.studentModelId,
       system: incumbentFormat.prompt,
       format: incumbentFormat,
     },
@@ -220,8 +192,8 @@ async function answerOrResume(
   const perSet: Partial<Record<JudgedModel, { synthetic: ModelMetrics; production?: ModelMetrics }>> = {};
   for (const model of judgedModels(input)) {
     const { modelId, priceId, system, format } = models[model];
-    const price = priceFor(priceId, env.PRICE_TABLE);
-    const answers = await answerAll(cases, modelId, system, env.EVALUATION_CONCURRENCY, retry);
+    const price = priceFor(priceId, env.priceTable);
+    const answers = await answerAll(cases, modelId, system, env.evaluationConcurrency, retry);
     if (model === 'student') requireOwnFormat(model, answers, candidate, input.testKey);
     if (model === 'incumbent') requireOwnFormat(model, answers, incumbentFormat, input.testKey);
     const syntheticAnswers = answers.slice(0, synthetic.length);
@@ -303,59 +275,8 @@ async function put(bucket: string, key: string, body: string) {
   );
 }
 
-/** The job named `jobName`; returning from the loop stops the paginator, so no page after the match is read. */
-async function findEvaluationJob(jobName: string): Promise<EvaluationSummary | undefined> {
-  for await (const page of paginateListEvaluationJobs({ client: bedrock }, { nameContains: jobName })) {
-    const match = page.jobSummaries?.find((j) => j.jobName === jobName);
-    if (match) return match;
-  }
-  return undefined;
-}
-
-/** Bedrock refused a judge job's request; the message names what was sent and where to change it. */
-export class EvaluationJobRejected extends Error {
-  override readonly name = 'EvaluationJobRejected';
-}
-
-/**
- * Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job,
- * and a ValidationException becomes EvaluationJobRejected, which keeps Bedrock's message and says what to change.
- */
-async function startJudgeJob(input: EvaluateInput, env: Environment, model: JudgedModel): Promise<EvaluationJobRef> {
-  const names = trainingNames(env.ENV_NAME, input.runId);
-  const incumbentNames = incumbentEvaluationNames(env.ENV_NAME, input.runId);
-  const keys = evaluationKeys(input.runId);
-  const jobName = model === 'incumbent' ? incumbentNames.jobName : names.evaluationJobName[model];
-  const request = evaluationJobRequest({
-    jobName,
-    clientRequestToken: model === 'incumbent' ? incumbentNames.token : names.evaluationToken[model],
-    roleArn: env.EVALUATION_ROLE_ARN,
-    judgeModelId: env.JUDGE_MODEL_ID,
-    datasetS3Uri: s3Uri(input.bucket, keys.dataset(model)),
-    outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),
-    inferenceSourceIdentifier: INFERENCE_SOURCE[model],
-    kmsKeyId: env.DATASET_KEY_ARN,
-    tags: resourceTags(env.ENV_NAME, input.runId),
-    description: `Intent router run ${input.runId}: ${model} judged on the held-out queries`,
-  });
-  try {
-    const out = await bedrock.send(new CreateEvaluationJobCommand(request));
-    if (!out.jobArn) throw new Error('CreateEvaluationJob returned no jobArn');
-    return { jobName, jobArn: out.jobArn };
-  } catch (error) {
-    if (error instanceof Error && error.name === 'ValidationException') {
-      throw new EvaluationJobRejected(rejectedEvaluationJobMessage(request, error.message), { cause: error });
-    }
-    if (errorName(error) !== 'ConflictException') throw error;
-    const existing = await findEvaluationJob(jobName);
-    if (!existing?.jobArn) throw error;
-    logger.info('evaluation job already started by an earlier attempt', { jobName, jobArn: existing.jobArn });
-    return { jobName, jobArn: existing.jobArn };
-  }
-}
-
 export async function evaluate(event: unknown, retry: RetryOptions = {}): Promise<EvaluationStarted> {
-  const env = environment();
+  const env = EVALUATE_ENVIRONMENT.read(process.env);
   const input = parseInput(evaluateInput, event, 'Evaluate');
   const store = s3RunStore(s3, input.bucket);
   const { studentPromptVersion, student, baseline, incumbent, sets, resumed } = await answerOrResume(
@@ -385,4 +306,4 @@ export async function evaluate(event: unknown, retry: RetryOptions = {}): Promis
   };
 }
 
-export const handler = (event: unknown) => evaluate(event);
+export const handler = /* @__PURE__ */ lambdaHandler(evaluate);

@@ -1,20 +1,15 @@
 import type { CreateEvaluationJobRequest, CustomMetricDefinition, EvaluationTaskType } from '@aws-sdk/client-bedrock';
-import type { ConversationRecord } from '../../core/dataset-record';
-import { parseRecordLabel, recordFormat, recordParts } from '../../core/dataset-record';
-import { dominantModality, MODALITIES, type Modality, type Weights } from '../../core/modality';
-import { costPerQueries, type TokenPrice } from '../../core/prices';
-import { runKeys } from '../../core/runs';
-import { readableWeights, type AnswerFormat, type StudentPromptVersion } from '../../core/student-format';
+import { MAX_EVALUATION_PROMPTS } from '../../core/dataset-validator';
 import { EVALUATED_MODELS } from '../../core/job-names';
+import { runKeys } from '../../core/runs';
+import { readableWeights, type AnswerFormat } from '../../core/student-format';
+import { mean, type ModelAnswer, type TestCase } from './metrics';
 
 /**
- * The evaluation's pure parts: the held-out cases, the deterministic metrics of a model's answers, the
- * bring-your-own-responses dataset a Bedrock evaluation job judges, the judge's custom metric, and the judge's
- * scores read back from the job's output.
+ * The evaluation's pure parts on the judge's side: where a run's evaluation files live, the bring-your-own-responses
+ * dataset a Bedrock evaluation job judges, the judge's custom metric and job, and the judge's scores read back from
+ * the job's output. The held-out cases and the deterministic metrics are metrics.ts.
  */
-
-/** A Bedrock evaluation job judges at most this many prompts (docs/aws-facts.md §5). */
-export const MAX_EVALUATION_PROMPTS = 1000;
 
 /**
  * Every model a run may judge: the candidate (`student`), the baseline, and the incumbent — the student already
@@ -28,181 +23,20 @@ export type HeldOutSet = 'synthetic' | 'production';
 
 /** Where the evaluation of a run keeps its files (all under runs/<runId>/evaluation/). */
 export const evaluationKeys = (runId: string) => {
-  const prefix = runKeys(runId).evaluationPrefix;
+  const keys = runKeys(runId).evaluation;
   return {
     /** Every model's deterministic metrics; written last, so its presence means the answers are complete. */
-    metrics: `${prefix}metrics.json`,
+    metrics: keys.metrics,
     /** Answers to test.jsonl, in its order. */
-    answers: (model: JudgedModel) => `${prefix}answers/${model}.jsonl`,
+    answers: (model: JudgedModel) => keys.answers(model),
     /** Answers to the production held-out slice (test-production.jsonl), in its order. */
-    productionAnswers: (model: JudgedModel) => `${prefix}answers/production/${model}.jsonl`,
+    productionAnswers: (model: JudgedModel) => keys.productionAnswers(model),
     /** The bring-your-own-responses datasets the judge jobs read (the evaluation role reads only these). */
-    dataset: (model: JudgedModel) => `${prefix}datasets/${model}.jsonl`,
+    dataset: (model: JudgedModel) => keys.dataset(model),
     /** The judge jobs' output (the evaluation role writes only here); each job writes under `<jobName>/`. */
-    outputPrefix: `${prefix}output/`,
+    outputPrefix: keys.outputPrefix,
   };
 };
-
-/** One held-out query with the teacher's label. */
-export interface TestCase {
-  readonly query: string;
-  readonly reference: Weights;
-  /** The label exactly as stored in the dataset, in the record's student format. */
-  readonly referenceText: string;
-  readonly dominant: Modality;
-  /** The student prompt version of the record (told by its system prompt): the candidate is asked in it. */
-  readonly promptVersion: StudentPromptVersion;
-}
-
-/**
- * Parses the run's test.jsonl (conversation records with the teacher's label as the assistant turn), each label read
- * in the format its system prompt names. All records must share one student prompt version: the candidate is asked
- * in it.
- */
-export function parseTestSet(jsonl: string, source = 'test set'): TestCase[] {
-  const cases: TestCase[] = [];
-  jsonl.split('\n').forEach((line, index) => {
-    if (line.trim() === '') return;
-    const where = `${source} line ${index + 1}`;
-    let record: ConversationRecord;
-    try {
-      record = JSON.parse(line) as ConversationRecord;
-    } catch {
-      throw new Error(`${where} is not JSON`);
-    }
-    if (!Array.isArray(record.messages)) throw new Error(`${where} has no "messages" array`);
-    const { query, label } = recordParts(record);
-    if (query === '') throw new Error(`${where} has no user turn`);
-    if (label === undefined) throw new Error(`${where} has no assistant turn (the teacher's label)`);
-    const parsed = parseRecordLabel(record);
-    const format = recordFormat(record);
-    if (!parsed.ok || !format) {
-      throw new Error(
-        `${where}: the teacher's label is invalid: ${parsed.ok ? 'unknown prompt' : parsed.error.message}`,
-      );
-    }
-    const first = cases[0]?.promptVersion;
-    if (first !== undefined && first !== format.promptVersion) {
-      throw new Error(
-        `${where} is in student prompt version ${format.promptVersion}, line 1 in ${first}: one test set holds one ` +
-          'version (assemble the run again)',
-      );
-    }
-    cases.push({
-      query,
-      reference: parsed.weights,
-      referenceText: label,
-      dominant: parsed.dominant,
-      promptVersion: format.promptVersion,
-    });
-  });
-  if (cases.length === 0) throw new Error(`${source} holds no records`);
-  if (cases.length > MAX_EVALUATION_PROMPTS) {
-    throw new Error(
-      `${source} holds ${cases.length} records; an evaluation job judges at most ${MAX_EVALUATION_PROMPTS}: ` +
-        'lower testExampleCount',
-    );
-  }
-  return cases;
-}
-
-/** One model's answer to one query, as measured around the Converse call. */
-export interface ModelAnswer {
-  readonly reply: string;
-  /** Client-side, around the successful call. */
-  readonly latencyMs: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-}
-
-export interface LatencySummary {
-  readonly p50: number;
-  readonly p95: number;
-  readonly mean: number;
-}
-
-export interface ModelMetrics {
-  readonly modelId: string;
-  readonly queries: number;
-  readonly validReplies: number;
-  /** Share of replies that parse as valid weights. */
-  readonly validReplyRate: number;
-  /** Share of all queries whose dominant modality matches the teacher's (an invalid reply counts as a miss). */
-  readonly dominantAgreement: number;
-  /** Mean absolute error against the teacher's weights per modality, over valid replies (null: none valid). */
-  readonly meanAbsoluteError: Readonly<Record<Modality, number | null>>;
-  readonly meanAbsoluteErrorOverall: number | null;
-  readonly latencyMs: LatencySummary;
-  readonly meanInputTokens: number;
-  readonly meanOutputTokens: number;
-  /** USD per 1,000 queries at the mean token usage; null when the price table has no entry for the model. */
-  readonly costPer1kQueriesUsd: number | null;
-}
-
-const mean = (values: readonly number[]) => (values.length ? values.reduce((s, v) => s + v, 0) / values.length : 0);
-
-/** Nearest-rank percentile (`p` in (0,100]) of the values; 0 for no values. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(rank, sorted.length) - 1] ?? 0;
-}
-
-export const latencySummary = (latencies: readonly number[]): LatencySummary => ({
-  p50: percentile(latencies, 50),
-  p95: percentile(latencies, 95),
-  mean: mean(latencies),
-});
-
-/**
- * The deterministic metrics of one model's answers to the held-out cases (answers[i] answers cases[i]), each reply
- * read in `format`: the format of the prompt the model was asked with.
- */
-export function computeMetrics(
-  cases: readonly TestCase[],
-  answers: readonly ModelAnswer[],
-  modelId: string,
-  price: TokenPrice | undefined,
-  format: AnswerFormat,
-): ModelMetrics {
-  if (answers.length !== cases.length) {
-    throw new Error(`expected ${cases.length} answers for ${modelId}, got ${answers.length}`);
-  }
-  const errors: Record<Modality, number[]> = { visual: [], audio: [], transcription: [], metadata: [] };
-  let valid = 0;
-  let agreeing = 0;
-  answers.forEach((answer, i) => {
-    const parsed = format.parse(answer.reply);
-    const reference = cases[i]?.reference;
-    if (!parsed.ok || !reference) return;
-    valid++;
-    if (parsed.dominant === dominantModality(reference)) agreeing++;
-    for (const m of MODALITIES) errors[m].push(Math.abs(parsed.weights[m] - reference[m]));
-  });
-  const n = cases.length;
-  const maeByModality = Object.fromEntries(MODALITIES.map((m) => [m, valid ? mean(errors[m]) : null])) as Record<
-    Modality,
-    number | null
-  >;
-  const meanInputTokens = mean(answers.map((a) => a.inputTokens));
-  const meanOutputTokens = mean(answers.map((a) => a.outputTokens));
-  return {
-    modelId,
-    queries: n,
-    validReplies: valid,
-    validReplyRate: n ? valid / n : 0,
-    dominantAgreement: n ? agreeing / n : 0,
-    meanAbsoluteError: maeByModality,
-    meanAbsoluteErrorOverall: valid ? mean(MODALITIES.map((m) => maeByModality[m] ?? 0)) : null,
-    latencyMs: latencySummary(answers.map((a) => a.latencyMs)),
-    meanInputTokens,
-    meanOutputTokens,
-    costPer1kQueriesUsd: price
-      ? costPerQueries({ inputTokens: meanInputTokens, outputTokens: meanOutputTokens }, price, 1000)
-      : null,
-  };
-}
 
 /** The label each model's responses carry in its bring-your-own-responses dataset (`inferenceSourceIdentifier`). */
 export const INFERENCE_SOURCE: Readonly<Record<JudgedModel, string>> = {

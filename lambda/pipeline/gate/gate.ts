@@ -1,8 +1,9 @@
 import * as z from 'zod';
 import type { JudgeScore } from '../evaluation/evaluation';
 import { evaluateGate, type ComparedModel, type GateResult } from './gate-rules';
-import type { SetMetrics } from '../state';
-import { envTypes, logger, parseInput, passthrough, readEnvironment } from '../../core/runtime';
+import type { SetMetrics } from '../evaluation/result';
+import { lambdaHandler, logger, parseInput, passthrough } from '../../core/runtime';
+import { GATE_ENVIRONMENT } from './environment';
 
 const judgeScore = z.object({ mean: z.number() });
 const metrics = z.object({
@@ -13,15 +14,6 @@ const metrics = z.object({
   meanAbsoluteErrorOverall: z.number().nullable(),
   latencyMs: z.object({ mean: z.number() }),
 });
-const environment = () =>
-  readEnvironment({
-    MIN_JUDGE_SCORE: envTypes.number(),
-    MAX_JUDGE_GAP_TO_BASELINE: envTypes.number(),
-    MIN_DOMINANT_AGREEMENT: envTypes.number(),
-    MIN_VALID_REPLY_RATE: envTypes.number(),
-    MAX_JUDGE_DROP_TO_INCUMBENT: envTypes.number(),
-    MAX_AGREEMENT_DROP_TO_INCUMBENT: envTypes.number(),
-  });
 
 /**
  * `$.evaluation` (every model's metrics), `$.evaluationStatus.judge` (their judge scores) and `$.preflight.incumbent`
@@ -50,7 +42,7 @@ type Metrics = z.output<typeof metrics>;
  * baseline and, when a student was already promoted, against that incumbent on the same held-out sets.
  */
 export async function gate(event: unknown): Promise<GateResult> {
-  const env = environment();
+  const env = GATE_ENVIRONMENT.read(process.env);
   const { evaluation, judge, incumbent } = parseInput(gateInput, event, 'Gate');
   const incumbentFigures =
     evaluation.incumbent && judge.incumbent
@@ -72,12 +64,12 @@ export async function gate(event: unknown): Promise<GateResult> {
       ...(incumbentFigures ? { incumbent: incumbentFigures } : {}),
     },
     {
-      minJudgeScore: env.MIN_JUDGE_SCORE,
-      maxJudgeGapToBaseline: env.MAX_JUDGE_GAP_TO_BASELINE,
-      minDominantAgreement: env.MIN_DOMINANT_AGREEMENT,
-      minValidReplyRate: env.MIN_VALID_REPLY_RATE,
-      maxJudgeDropToIncumbent: env.MAX_JUDGE_DROP_TO_INCUMBENT,
-      maxAgreementDropToIncumbent: env.MAX_AGREEMENT_DROP_TO_INCUMBENT,
+      minJudgeScore: env.minJudgeScore,
+      maxJudgeGapToBaseline: env.maxJudgeGapToBaseline,
+      minDominantAgreement: env.minDominantAgreement,
+      minValidReplyRate: env.minValidReplyRate,
+      maxJudgeDropToIncumbent: env.maxJudgeDropToIncumbent,
+      maxAgreementDropToIncumbent: env.maxAgreementDropToIncumbent,
     },
   );
   const sets = evaluation.sets ?? {};
@@ -126,4 +118,4 @@ export async function gate(event: unknown): Promise<GateResult> {
   return withComparison;
 }
 
-export const handler = gate;
+export const handler = /* @__PURE__ */ lambdaHandler(gate);

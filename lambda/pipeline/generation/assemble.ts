@@ -1,15 +1,17 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
-import { assembleDataset, productionTestKey, sha256, type ProductionInput } from './assembly';
+import { assembleDataset, productionTestKey, type ProductionInput } from './assembly';
+import { sha256 } from './dataset-manifest';
 import { calibrationKey, parseCalibration } from './calibration';
 import { mapWithConcurrency } from '../../core/concurrency';
-import type { AssembleResult } from './contract';
+import type { AssembleResult } from './result';
 import { parseSelection } from './production-selection';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
 import { runKeys } from '../../core/runs';
 import { parseShardFile } from './shard-generation';
-import { envTypes, logger, metrics, parseInput, priceTableEnv, readEnvironment, tracer } from '../../core/runtime';
+import { lambdaHandler, logger, metrics, parseInput, tracer } from '../../core/runtime';
+import { ASSEMBLE_ENVIRONMENT } from './environment';
 import { readPlan, runAndCountsInput } from './plan';
 
 /**
@@ -17,7 +19,7 @@ import { readPlan, runAndCountsInput } from './plan';
  * minGenerationSuccessRate, dedupes, validates, rebalances on the teacher's labels, splits the held-out set, and writes
  * `dataset/train.jsonl`, `dataset/test.jsonl` and, last, `dataset/manifest.json` — each written once. When the manifest
  * already exists (a retry or redrive after success) the stored result is returned. Input `{ runId }`; result at
- * `$.assemble` (AssembleResult, lambda/pipeline/generation/contract.ts).
+ * `$.assemble` (AssembleResult, lambda/pipeline/generation/result.ts).
  *
  * A run from production reads the selection its plan names: those records come first, synthetic ones top up, and
  * the selection's held-out slice is written to `dataset/test-production.jsonl` (never to training). The run's
@@ -28,17 +30,6 @@ import { readPlan, runAndCountsInput } from './plan';
 const READ_CONCURRENCY = 16;
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
-
-const environment = () =>
-  readEnvironment({
-    BUCKET_NAME: envTypes.text,
-    TEACHER_MODEL_ID: envTypes.text,
-    EXAMPLE_COUNT: envTypes.int(1, 1_000_000),
-    TEST_EXAMPLE_COUNT: envTypes.int(0, 1_000_000),
-    MIN_GENERATION_SUCCESS_RATE: envTypes.number(0, 1),
-    INCLUDE_REASONING: envTypes.bool,
-    PRICE_TABLE: priceTableEnv,
-  });
 
 /** A file of this run already exists with other content: it is never overwritten. */
 export class DatasetConflict extends Error {
@@ -90,9 +81,9 @@ async function writeOnceOrSame(store: RunStore, key: string, text: string, conte
 }
 
 export async function assemble(event: unknown, store?: RunStore, now?: () => Date): Promise<AssembleResult> {
-  const env = environment();
+  const env = ASSEMBLE_ENVIRONMENT.read(process.env);
   const { runId, ...counts } = parseInput(runAndCountsInput, event, 'Assemble');
-  const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
+  const runStore = store ?? s3RunStore(s3, env.bucketName);
   const keys = runKeys(runId);
 
   const existing = await runStore.read(keys.manifest);
@@ -123,12 +114,12 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
     shards,
     targetRecords: plan.targetRecords,
     plannedQueries: plan.plannedQueries,
-    exampleCount: counts.exampleCount ?? env.EXAMPLE_COUNT,
-    testExampleCount: counts.testExampleCount ?? env.TEST_EXAMPLE_COUNT,
-    minGenerationSuccessRate: env.MIN_GENERATION_SUCCESS_RATE,
-    teacherModelId: env.TEACHER_MODEL_ID,
-    priceTable: env.PRICE_TABLE,
-    includeReasoning: env.INCLUDE_REASONING,
+    exampleCount: counts.exampleCount ?? env.exampleCount,
+    testExampleCount: counts.testExampleCount ?? env.testExampleCount,
+    minGenerationSuccessRate: env.minGenerationSuccessRate,
+    teacherModelId: env.teacherModelId,
+    priceTable: env.priceTable,
+    includeReasoning: env.includeReasoning,
     keys: { ...keys, productionTest: productionTestKey(runId) },
     ...(production ? { production } : {}),
     ...(calibration ? { calibration } : {}),
@@ -152,7 +143,6 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
   metrics.addMetric('TrainRecords', MetricUnit.Count, manifest.counts.train.total);
   metrics.addMetric('TestRecords', MetricUnit.Count, manifest.counts.test.total);
   metrics.addMetric('GenerationSuccessRate', MetricUnit.Percent, manifest.generation.successRate * 100);
-  metrics.publishStoredMetrics();
   return resultOf(manifest, runStore.bucket, keys.manifest);
 }
 
@@ -171,4 +161,4 @@ async function productionInput(store: RunStore, key: string): Promise<Production
   };
 }
 
-export const handler = async (event: unknown): Promise<AssembleResult> => assemble(event);
+export const handler = /* @__PURE__ */ lambdaHandler(assemble, { metrics: true });

@@ -60,7 +60,6 @@ export type BatchLabel = Extract<ParsedWeights, { ok: true }>;
 
 /** Why an asked query got no usable answer from the batch (it is re-asked on its own). */
 export type ReaskKind = 'missing' | 'duplicate' | 'unparsable';
-export const REASK_KINDS: readonly ReaskKind[] = ['missing', 'duplicate', 'unparsable'];
 
 export type BatchProblem =
   | { readonly kind: ReaskKind; readonly id: number }

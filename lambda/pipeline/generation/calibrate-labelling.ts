@@ -14,7 +14,9 @@ import { calibrationQueries } from './calibration-queries';
 import { mapWithConcurrency } from '../../core/concurrency';
 import type { Weights } from '../../core/modality';
 import { s3Uri, type RunStore } from '../../core/run-store';
-import { chunked, labelBatch, labelQuery, noReasks, type Converse, type ShardOptions } from './shard-generation';
+import { chunked, labelBatch, noReasks } from './label-batch';
+import type { ShardOptions } from './shard-generation';
+import { labelQuery, type Converse } from '../../core/teacher-labelling';
 
 /**
  * The calibration of a run, once: labels the calibration set one query per call (the reference) and in batches of

@@ -1,13 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { MAX_LABEL_BATCH_SIZE } from './batch-labelling';
 import { calibrateLabelling } from './calibrate-labelling';
 import type { CalibrationRow } from './calibration';
 import { s3RunStore, type RunStore } from '../../core/run-store';
-import type { Converse } from './shard-generation';
-import { envTypes, logger, metrics, parseInput, readEnvironment, runIdField, tracer } from '../../core/runtime';
-import { TEACHER_ENVIRONMENT, teacherConverse } from './teacher-client';
+import type { Converse } from '../../core/teacher-labelling';
+import { lambdaHandler, logger, metrics, parseInput, runIdField, tracer } from '../../core/runtime';
+import { CALIBRATE_ENVIRONMENT } from './environment';
+import { teacherConverse } from './teacher-client';
 
 /**
  * Calibrate labelling (after Plan, before Generate): decides how many queries each teacher labelling call carries.
@@ -31,16 +31,6 @@ const inputSchema = z.object({ runId: runIdField, shardCount: z.number().int().m
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-const environment = () =>
-  readEnvironment({
-    ...TEACHER_ENVIRONMENT,
-    LABEL_BATCH_SIZE: z.union([z.literal('auto'), envTypes.int(1, MAX_LABEL_BATCH_SIZE)], {
-      error: `must be "auto" or a whole number from 1 to ${MAX_LABEL_BATCH_SIZE}`,
-    }),
-    CALIBRATION_MIN_AGREEMENT: envTypes.number(0, 1),
-    CALIBRATION_MAX_WEIGHT_ERROR: envTypes.number(0, 1),
-  });
-
 export interface CalibrateDependencies {
   readonly converse?: Converse;
   readonly store?: RunStore;
@@ -48,21 +38,21 @@ export interface CalibrateDependencies {
 }
 
 export async function calibrate(event: unknown, deps: CalibrateDependencies = {}): Promise<CalibrationResult> {
-  const env = environment();
+  const env = CALIBRATE_ENVIRONMENT.read(process.env);
   const { runId, shardCount } = parseInput(inputSchema, event, 'Calibrate labelling');
   const outcome = await calibrateLabelling(
     runId,
     shardCount,
     {
-      teacherModelId: env.TEACHER_MODEL_ID,
-      includeReasoning: env.INCLUDE_REASONING,
-      labelBatchSize: env.LABEL_BATCH_SIZE,
-      thresholds: { minAgreement: env.CALIBRATION_MIN_AGREEMENT, maxWeightError: env.CALIBRATION_MAX_WEIGHT_ERROR },
-      concurrency: env.LABEL_CONCURRENCY,
+      teacherModelId: env.teacherModelId,
+      includeReasoning: env.includeReasoning,
+      labelBatchSize: env.labelBatchSize,
+      thresholds: { minAgreement: env.calibrationMinAgreement, maxWeightError: env.calibrationMaxWeightError },
+      concurrency: env.labelConcurrency,
     },
     {
       converse: deps.converse ?? teacherConverse,
-      store: deps.store ?? s3RunStore(s3, env.BUCKET_NAME),
+      store: deps.store ?? s3RunStore(s3, env.bucketName),
       ...(deps.now ? { now: deps.now } : {}),
     },
   );
@@ -78,9 +68,8 @@ export async function calibrate(event: unknown, deps: CalibrateDependencies = {}
   if (!outcome.reused) {
     metrics.addMetric('LabelBatchSize', MetricUnit.Count, record.labelBatchSize);
     metrics.addMetric('CalibrationTeacherCalls', MetricUnit.Count, record.usage.calls);
-    metrics.publishStoredMetrics();
   }
   return result;
 }
 
-export const handler = async (event: unknown): Promise<CalibrationResult> => calibrate(event);
+export const handler = /* @__PURE__ */ lambdaHandler(calibrate, { metrics: true });

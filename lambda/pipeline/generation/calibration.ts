@@ -12,7 +12,7 @@ import { runKeys } from '../../core/runs';
 export const CALIBRATION_VERSION = 'calibration-v1';
 
 /** `runs/<runId>/calibration.json`: written once per run, so a retried step reuses it instead of paying again. */
-export const calibrationKey = (runId: string) => `${runKeys(runId).prefix}calibration.json`;
+export const calibrationKey = (runId: string) => runKeys(runId).calibration;
 
 /**
  * A size measured on fewer reference-labelled queries says too little to be chosen: at 50, one disagreement moves the

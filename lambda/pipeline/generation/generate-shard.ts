@@ -3,10 +3,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { shardSpecSchema } from './query-plan';
 import { s3RunStore, type RunStore } from '../../core/run-store';
-import { generateShard, type Converse, type ShardOptions, type TeacherRetryPolicy } from './shard-generation';
+import { generateShard, type ShardOptions } from './shard-generation';
+import type { Converse } from '../../core/teacher-labelling';
+import type { TeacherRetryPolicy } from './teacher-calls';
 import { MAX_LABEL_BATCH_SIZE } from './batch-labelling';
-import { logger, metrics, parseInput, readEnvironment, runIdField, tracer } from '../../core/runtime';
-import { TEACHER_CLIENT_CONFIG, TEACHER_ENVIRONMENT, TEACHER_RETRY, teacherConverse } from './teacher-client';
+import { lambdaHandler, logger, metrics, parseInput, runIdField, tracer } from '../../core/runtime';
+import { GENERATE_SHARD_ENVIRONMENT } from './environment';
+import { TEACHER_CLIENT_CONFIG, TEACHER_RETRY, teacherConverse } from './teacher-client';
 
 /**
  * Generate (one Distributed Map iteration): the teacher writes and labels one shard's queries; the shard is stored at
@@ -36,8 +39,6 @@ const inputSchema = z.object({
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-const environment = () => readEnvironment(TEACHER_ENVIRONMENT);
-
 export interface GenerateShardDependencies {
   readonly converse?: Converse;
   readonly store?: RunStore;
@@ -46,18 +47,18 @@ export interface GenerateShardDependencies {
 }
 
 export async function generateShardStep(event: unknown, deps: GenerateShardDependencies = {}): Promise<ShardResult> {
-  const env = environment();
+  const env = GENERATE_SHARD_ENVIRONMENT.read(process.env);
   const { runId, shard, labelBatchSize } = parseInput(inputSchema, event, 'Generate shard');
   const options: ShardOptions = {
-    teacherModelId: env.TEACHER_MODEL_ID,
-    includeReasoning: env.INCLUDE_REASONING,
-    labelConcurrency: env.LABEL_CONCURRENCY,
+    teacherModelId: env.teacherModelId,
+    includeReasoning: env.includeReasoning,
+    labelConcurrency: env.labelConcurrency,
     labelBatchSize: labelBatchSize ?? 1,
     retry: deps.retry ?? TEACHER_RETRY,
   };
   const outcome = await generateShard(runId, shard, options, {
     converse: deps.converse ?? teacherConverse,
-    store: deps.store ?? s3RunStore(s3, env.BUCKET_NAME),
+    store: deps.store ?? s3RunStore(s3, env.bucketName),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
   const { summary } = outcome;
@@ -73,7 +74,6 @@ export async function generateShardStep(event: unknown, deps: GenerateShardDepen
       metrics.addMetric('LabelBatchReasks', MetricUnit.Count, reasks.missing + reasks.duplicate + reasks.unparsable);
     metrics.addMetric('TeacherInputTokens', MetricUnit.Count, summary.usage.inputTokens);
     metrics.addMetric('TeacherOutputTokens', MetricUnit.Count, summary.usage.outputTokens);
-    metrics.publishStoredMetrics();
   }
   return {
     index: shard.index,
@@ -85,4 +85,4 @@ export async function generateShardStep(event: unknown, deps: GenerateShardDepen
   };
 }
 
-export const handler = async (event: unknown): Promise<ShardResult> => generateShardStep(event);
+export const handler = /* @__PURE__ */ lambdaHandler(generateShardStep, { metrics: true });

@@ -1,7 +1,7 @@
 import { paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { mapWithConcurrency } from '../../core/concurrency';
-import { MAX_EVALUATION_PROMPTS } from '../evaluation/evaluation';
+import { MAX_EVALUATION_PROMPTS } from '../../core/dataset-validator';
 import { MODALITIES } from '../../core/modality';
 import { daysBetween, productionDayPrefix } from '../../core/production-records';
 import {
@@ -15,7 +15,8 @@ import {
 import { planQueries, planShortfall, shortfallLabels, shardSpecSchema, type ShardSpec } from './query-plan';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
 import { runKeys } from '../../core/runs';
-import { envTypes, logger, parseInput, readEnvironment, runIdField, tracer } from '../../core/runtime';
+import { lambdaHandler, logger, parseInput, runIdField, tracer } from '../../core/runtime';
+import { PLAN_ENVIRONMENT } from './environment';
 
 /**
  * Plan: splits the run into shards (target × domain × phrasing, with surplus) and writes the plan to
@@ -88,16 +89,6 @@ const READ_CONCURRENCY = 16;
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-const environment = () =>
-  readEnvironment({
-    BUCKET_NAME: envTypes.text,
-    EXAMPLE_COUNT: envTypes.int(1, 1_000_000),
-    TEST_EXAMPLE_COUNT: envTypes.int(0, 1_000_000),
-    QUERIES_PER_SHARD: envTypes.int(1, 100_000),
-    GENERATION_SURPLUS: envTypes.number(0, 100),
-    PRODUCTION_HOLD_OUT_SHARE: envTypes.number(0, 1),
-  });
-
 /** Keys of the production objects of one day (all pages, through the SDK paginator). */
 async function listDay(bucket: string, day: string): Promise<string[]> {
   const keys: string[] = [];
@@ -146,18 +137,18 @@ async function productionSelection(
 }
 
 export async function plan(event: unknown, store?: RunStore, now: () => Date = () => new Date()): Promise<PlanResult> {
-  const env = environment();
+  const env = PLAN_ENVIRONMENT.read(process.env);
   const { runId, fromProduction, ...counts } = parseInput(planInput, event, 'Plan');
-  const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
+  const runStore = store ?? s3RunStore(s3, env.bucketName);
   const key = runKeys(runId).shardPlan;
   const sizes = {
-    exampleCount: counts.exampleCount ?? env.EXAMPLE_COUNT,
-    testExampleCount: counts.testExampleCount ?? env.TEST_EXAMPLE_COUNT,
-    queriesPerShard: env.QUERIES_PER_SHARD,
-    generationSurplus: env.GENERATION_SURPLUS,
+    exampleCount: counts.exampleCount ?? env.exampleCount,
+    testExampleCount: counts.testExampleCount ?? env.testExampleCount,
+    queriesPerShard: env.queriesPerShard,
+    generationSurplus: env.generationSurplus,
   };
   const selection = fromProduction?.enabled
-    ? await productionSelection(runStore, runId, fromProduction, env.PRODUCTION_HOLD_OUT_SHARE, sizes.testExampleCount)
+    ? await productionSelection(runStore, runId, fromProduction, env.productionHoldOutShare, sizes.testExampleCount)
     : undefined;
   const quotaRecords = selection ? quotaRecordsByModality(selection.summary) : undefined;
   const planned = quotaRecords ? planShortfall(sizes, quotaRecords) : planQueries(sizes);
@@ -168,8 +159,8 @@ export async function plan(event: unknown, store?: RunStore, now: () => Date = (
     targetRecords: planned.targetRecords,
     plannedQueries: planned.plannedQueries,
     shards: [...planned.shards],
-    queriesPerShard: env.QUERIES_PER_SHARD,
-    generationSurplus: env.GENERATION_SURPLUS,
+    queriesPerShard: env.queriesPerShard,
+    generationSurplus: env.generationSurplus,
     ...(selection && quotaRecords
       ? {
           production: {
@@ -219,4 +210,4 @@ export class InvalidPlan extends Error {
   override readonly name = 'InvalidPlan';
 }
 
-export const handler = async (event: unknown): Promise<PlanResult> => plan(event);
+export const handler = /* @__PURE__ */ lambdaHandler(plan);

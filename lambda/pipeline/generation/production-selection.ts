@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import { dominantModality, MODALITIES, type Modality, type Weights } from '../../core/modality';
+import { dominantModality, MODALITIES, modalityRecord, type Modality, type Weights } from '../../core/modality';
 import { dayOf, isDay, readProductionLines } from '../../core/production-records';
 import { normalisedQuery } from './query-writing';
 import { runKeys } from '../../core/runs';
@@ -23,7 +23,7 @@ export const MAX_PRODUCTION_DAYS = 366;
 export const MAX_PRODUCTION_RECORDS = 100_000;
 
 /** `runs/<runId>/production/selection.jsonl`: line 1 the summary, then one line per selected record. */
-export const productionSelectionKey = (runId: string) => `${runKeys(runId).prefix}production/selection.jsonl`;
+export const productionSelectionKey = (runId: string) => runKeys(runId).productionSelection;
 
 /** What the execution input asks for, as Preflight checked it (`$.preflight.fromProduction`). */
 export type ProductionRequest =
@@ -83,12 +83,8 @@ export function productionRequest(value: unknown, startTime: string): Production
   return { enabled: true, since: day, until, max: typeof max === 'number' ? max : defaultMax };
 }
 
-const modalityCounts = z.object(
-  Object.fromEntries(MODALITIES.map((m) => [m, z.number().int().min(0)])) as Record<Modality, z.ZodNumber>,
-);
-const weightsSchema = z.object(
-  Object.fromEntries(MODALITIES.map((m) => [m, z.number().min(0).max(1)])) as Record<Modality, z.ZodNumber>,
-);
+const modalityCounts = z.object(modalityRecord(() => z.number().int().min(0)));
+const weightsSchema = z.object(modalityRecord(() => z.number().min(0).max(1)));
 
 export const selectionSummarySchema = z.object({
   kind: z.literal('selection'),
@@ -140,8 +136,7 @@ export interface SelectionOptions {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-const zero = (): Record<Modality, number> =>
-  Object.fromEntries(MODALITIES.map((m) => [m, 0])) as Record<Modality, number>;
+const zero = (): Record<Modality, number> => modalityRecord(() => 0);
 const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
 
 /** `total` split over `counts` in proportion (largest remainders), so a stratified sample keeps the live mix. */
@@ -220,8 +215,8 @@ export function selectProduction(
   const heldOutCounts = proportional(taken, heldOutTotal);
   const records: SelectedRecord[] = [];
   const counts = { selected: zero(), heldOut: zero() };
-  kept.forEach((group, i) => {
-    const modality = MODALITIES[i] as Modality;
+  MODALITIES.forEach((modality, i) => {
+    const group = kept[i] ?? [];
     const heldOut = new Set(
       [...group]
         .sort((a, b) => (sha256(`${options.runId}\n${a.normal}`) < sha256(`${options.runId}\n${b.normal}`) ? -1 : 1))

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { splitFeasible } from './assembly';
+import { splitFeasible } from './balance';
 import { MODALITIES } from '../../core/modality';
 
 /**

@@ -1,14 +1,13 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import type { AssembleResult } from './contract';
+import type { AssembleResult } from './result';
 import { recordFormat, type ConversationRecord } from '../../core/dataset-record';
 import { readExisting, s3RunStore } from '../../core/run-store';
 import { RUN_ID_PATTERN, runKeys } from '../../core/runs';
-import { envTypes, logger, parseInput, readEnvironment, tracer } from '../../core/runtime';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { REUSE_DATASET_ENVIRONMENT } from './environment';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
-
-const environment = () => readEnvironment({ DATASET_BUCKET: envTypes.text });
 
 export const reuseDatasetInput = z.object({
   runId: z.string().min(1),
@@ -41,7 +40,7 @@ function studentPromptVersionOf(jsonl: string): { studentPromptVersion?: string 
  */
 export async function reuseDataset(event: unknown): Promise<AssembleResult & { reusedFromRun: string }> {
   const { runId, reuseDatasetFromRun } = parseInput(reuseDatasetInput, event, 'Reuse dataset');
-  const { DATASET_BUCKET: bucket } = environment();
+  const { bucketName: bucket } = REUSE_DATASET_ENVIRONMENT.read(process.env);
   const store = s3RunStore(s3, bucket);
   const source = runKeys(reuseDatasetFromRun);
   const read = (key: string) =>
@@ -67,4 +66,4 @@ export async function reuseDataset(event: unknown): Promise<AssembleResult & { r
   return result;
 }
 
-export const handler = reuseDataset;
+export const handler = /* @__PURE__ */ lambdaHandler(reuseDataset);

@@ -1,22 +1,11 @@
-import {
-  BedrockRuntimeServiceException,
-  type ConverseCommandInput,
-  type ConverseCommandOutput,
-} from '@aws-sdk/client-bedrock-runtime';
 import * as z from 'zod';
-import {
-  batchIds,
-  batchLabelMessage,
-  batchMaxTokens,
-  parseBatchReply,
-  TEACHER_BATCH_PROMPT_VERSION,
-  teacherBatchPrompt,
-  type ReaskKind,
-} from './batch-labelling';
-import { isRetryable, replyText, sleep as realSleep, usageOf, withRetry } from '../../core/bedrock';
+import { TEACHER_BATCH_PROMPT_VERSION } from './batch-labelling';
+import { isRetryable, replyText } from '../../core/bedrock';
 import { mapWithConcurrency } from '../../core/concurrency';
-import { MODALITIES, type Weights } from '../../core/modality';
-import { PROMPT_VERSIONS, teacherPrompt } from '../../core/prompts';
+import type { Weights } from '../../core/modality';
+import { PROMPT_VERSIONS } from '../../core/prompts';
+import { labelQuery, type Converse } from '../../core/teacher-labelling';
+import { chunked, labelBatch, noReasks, reaskCountsSchema, type LabelOutcome } from './label-batch';
 import type { ShardSpec } from './query-plan';
 import {
   normalisedQuery,
@@ -30,7 +19,7 @@ import {
 } from './query-writing';
 import type { RunStore } from '../../core/run-store';
 import { runKeys } from '../../core/runs';
-import { parseWeights } from '../../core/weights';
+import { Teacher, type TeacherRetryPolicy } from './teacher-calls';
 
 /**
  * One shard of the Generate stage: the teacher writes the shard's queries (several per Converse call), then labels
@@ -40,27 +29,6 @@ import { parseWeights } from '../../core/weights';
  * drop reason.
  */
 
-export type Converse = (input: ConverseCommandInput) => Promise<ConverseCommandOutput>;
-
-/**
- * Who retries the teacher's transient errors — exactly one layer, never both:
- * - `client`: our withRetry (full-jitter exponential backoff); the SDK client must be built with `maxAttempts: 1`.
- * - `sdk`: the SDK client's own retry strategy (e.g. `retryMode: 'adaptive'`); we only count its attempts.
- */
-export type TeacherRetryPolicy =
-  | {
-      readonly layer: 'client';
-      readonly maxAttempts: number;
-      readonly baseDelayMs: number;
-      readonly maxDelayMs: number;
-    }
-  | { readonly layer: 'sdk' };
-
-/** Label replies are a short JSON object (~30 tokens); the cap keeps each request's quota reservation small. */
-export const LABEL_MAX_TOKENS = 80;
-export const LABEL_MAX_TOKENS_WITH_REASONING = 250;
-/** The retry of an unparseable label samples again instead of repeating the same greedy answer. */
-export const LABEL_RETRY_TEMPERATURE = 0.3;
 /** Writing calls allowed beyond the minimum, to top up what duplicates and unusable entries cost. */
 export const EXTRA_WRITING_CALLS = 2;
 
@@ -86,14 +54,6 @@ export interface ShardDependencies {
 export type DropReason = 'notWritten' | 'unparseableLabel' | 'teacherError';
 
 const countsSchema = z.object({ inputTokens: z.number(), outputTokens: z.number() });
-const reaskCountsSchema = z.object({
-  missing: z.number().int(),
-  duplicate: z.number().int(),
-  unparsable: z.number().int(),
-});
-export type ReaskCounts = z.output<typeof reaskCountsSchema>;
-export const noReasks = (): ReaskCounts => ({ missing: 0, duplicate: 0, unparsable: 0 });
-
 export const shardSummarySchema = z.object({
   kind: z.literal('shard'),
   index: z.number().int(),
@@ -136,9 +96,12 @@ export const shardSummarySchema = z.object({
 });
 export type ShardSummary = z.output<typeof shardSummarySchema>;
 
-const weightsSchema = z.object(
-  Object.fromEntries(MODALITIES.map((m) => [m, z.number()])) as Record<keyof Weights, z.ZodNumber>,
-);
+const weightsSchema = z.object({
+  visual: z.number(),
+  audio: z.number(),
+  transcription: z.number(),
+  metadata: z.number(),
+}) satisfies z.ZodType<Weights>;
 export const shardExampleSchema = z.object({
   kind: z.literal('example'),
   query: z.string(),
@@ -174,45 +137,6 @@ export function parseShardFile(text: string, key = 'shard'): { summary: ShardSum
     summary: parseLine(shardSummarySchema, first, 1),
     examples: rest.map((line, i) => parseLine(shardExampleSchema, line, i + 2)),
   };
-}
-
-/** Counts the teacher's calls, tokens and retries while calling it under the retry policy. */
-class Teacher {
-  readonly calls = { writing: 0, labelling: 0 };
-  readonly usage = { inputTokens: 0, outputTokens: 0 };
-  retries = 0;
-
-  constructor(
-    private readonly options: ShardOptions,
-    private readonly deps: ShardDependencies,
-  ) {}
-
-  async call(kind: 'writing' | 'labelling', input: ConverseCommandInput): Promise<ConverseCommandOutput> {
-    const policy = this.options.retry;
-    const attempt = () => this.deps.converse(input);
-    try {
-      const output =
-        policy.layer === 'client'
-          ? await withRetry(attempt, {
-              ...policy,
-              sleep: this.deps.sleep ?? realSleep,
-              random: this.deps.random ?? Math.random,
-              onRetry: () => void this.retries++,
-            })
-          : await attempt();
-      if (policy.layer === 'sdk') this.retries += Math.max(0, (output.$metadata.attempts ?? 1) - 1);
-      this.calls[kind]++;
-      const usage = usageOf(output);
-      this.usage.inputTokens += usage.inputTokens;
-      this.usage.outputTokens += usage.outputTokens;
-      return output;
-    } catch (error) {
-      if (policy.layer === 'sdk' && error instanceof BedrockRuntimeServiceException) {
-        this.retries += Math.max(0, (error.$metadata.attempts ?? 1) - 1);
-      }
-      throw error;
-    }
-  }
 }
 
 /** Asks the teacher for the shard's queries in concurrent batches, topping up what duplicates cost. */
@@ -260,120 +184,6 @@ async function writeQueries(spec: ShardSpec, options: ShardOptions, teacher: Tea
   return { queries, rejected, unparseable };
 }
 
-export type LabelOutcome =
-  | { readonly ok: true; readonly example: ShardExample; readonly retried: boolean }
-  | { readonly ok: false; readonly reason: DropReason; readonly retried: boolean };
-
-/**
- * Labels one query with the teacher prompt (temperature 0, small maxTokens); an unparseable reply gets one more try at
- * LABEL_RETRY_TEMPERATURE, then the query is dropped. `call` sends one Converse request (and owns retries of transient
- * errors); used by the Generate stage and by the shadow labeller, so both label exactly alike.
- */
-export async function labelQuery(
-  query: string,
-  options: Pick<ShardOptions, 'teacherModelId' | 'includeReasoning'>,
-  call: Converse,
-): Promise<LabelOutcome> {
-  const system = [{ text: teacherPrompt(options.includeReasoning) }];
-  const maxTokens = options.includeReasoning ? LABEL_MAX_TOKENS_WITH_REASONING : LABEL_MAX_TOKENS;
-  for (const [attempt, temperature] of [0, LABEL_RETRY_TEMPERATURE].entries()) {
-    const reply = await call({
-      modelId: options.teacherModelId,
-      system,
-      messages: [{ role: 'user', content: [{ text: query }] }],
-      inferenceConfig: { temperature, maxTokens },
-    });
-    const parsed = parseWeights(replyText(reply));
-    if (parsed.ok) {
-      const reasoning = options.includeReasoning ? parsed.reasoning : undefined;
-      return {
-        ok: true,
-        retried: attempt > 0,
-        example: { kind: 'example', query, weights: parsed.weights, ...(reasoning ? { reasoning } : {}) },
-      };
-    }
-  }
-  return { ok: false, reason: 'unparseableLabel', retried: true };
-}
-
-/** What labelling one batch gave: an outcome per query (in order) and what the batch reply left to re-ask. */
-export interface BatchLabelResult {
-  readonly outcomes: readonly LabelOutcome[];
-  /** The queries (by index) the batch reply did not answer usably, and why: each was re-asked with labelQuery. */
-  readonly reasked: readonly { readonly index: number; readonly kind: ReaskKind }[];
-  /** Reply items for ids that were not asked (ignored). */
-  readonly unknownIds: number;
-  /** Batch calls made: 1, or 0 when the batch held one query (labelled by labelQuery alone). */
-  readonly batchCalls: number;
-  /** The transient error that cost a re-asked query (its outcome is teacherError); the caller decides to rethrow. */
-  readonly transientError?: unknown;
-}
-
-/**
- * Labels `queries` in one teacher call (teacherBatchPrompt, temperature 0, maxTokens sized to the batch), then re-asks
- * on its own — labelQuery, with its one retry at LABEL_RETRY_TEMPERATURE — every query the reply left missing, gave
- * twice or gave invalid weights for: nothing is guessed. One query is labelled by labelQuery alone (the request is the
- * single-query one). An error of the batch call is thrown (it decides for all its queries); a transient error of a
- * re-ask drops that query as teacherError, any other is thrown.
- */
-export async function labelBatch(
-  queries: readonly string[],
-  options: Pick<ShardOptions, 'teacherModelId' | 'includeReasoning'>,
-  call: Converse,
-): Promise<BatchLabelResult> {
-  if (queries.length <= 1) {
-    const outcomes = await Promise.all(queries.map((query) => labelQuery(query, options, call)));
-    return { outcomes, reasked: [], unknownIds: 0, batchCalls: 0 };
-  }
-  const ids = batchIds(queries.length);
-  const reply = await call({
-    modelId: options.teacherModelId,
-    system: [{ text: teacherBatchPrompt(options.includeReasoning) }],
-    messages: [{ role: 'user', content: [{ text: batchLabelMessage(queries) }] }],
-    inferenceConfig: { temperature: 0, maxTokens: batchMaxTokens(queries.length, options.includeReasoning) },
-  });
-  const parsed = parseBatchReply(replyText(reply), ids, options.includeReasoning);
-  const reaskKind = new Map<number, ReaskKind>();
-  let unknownIds = 0;
-  for (const problem of parsed.problems) {
-    if (problem.kind === 'unknown-id') unknownIds++;
-    else reaskKind.set(problem.id, problem.kind);
-  }
-  const outcomes: LabelOutcome[] = [];
-  const reasked: { index: number; kind: ReaskKind }[] = [];
-  let transientError: unknown;
-  // Re-asks one after the other: the batch holds one of the shard's labelConcurrency slots.
-  for (const [index, query] of queries.entries()) {
-    const id = ids[index] ?? index + 1;
-    const label = parsed.labels.get(id);
-    if (label) {
-      const reasoning = options.includeReasoning ? label.reasoning : undefined;
-      outcomes.push({
-        ok: true,
-        retried: false,
-        example: { kind: 'example', query, weights: label.weights, ...(reasoning ? { reasoning } : {}) },
-      });
-      continue;
-    }
-    reasked.push({ index, kind: reaskKind.get(id) ?? 'missing' });
-    try {
-      outcomes.push(await labelQuery(query, options, call));
-    } catch (error) {
-      if (!isRetryable(error)) throw error;
-      transientError = error;
-      outcomes.push({ ok: false, reason: 'teacherError', retried: false });
-    }
-  }
-  return { outcomes, reasked, unknownIds, batchCalls: 1, ...(transientError === undefined ? {} : { transientError }) };
-}
-
-/** `items` in consecutive chunks of at most `size`. */
-export function chunked<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
-
 /**
  * Generates shard `spec` of run `runId`, or returns the stored summary when the shard is already in S3.
  * Throws a non-retryable teacher error at once, and a transient one (under its SDK name, for the state machine's
@@ -391,7 +201,7 @@ export async function generateShard(
 
   const now = deps.now ?? Date.now;
   const started = now();
-  const teacher = new Teacher(options, deps);
+  const teacher = new Teacher(options.retry, deps);
   const written = await writeQueries(spec, options, teacher);
 
   let fatal: unknown;

@@ -1,6 +1,7 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
-import type { Converse, TeacherRetryPolicy } from './shard-generation';
-import { envTypes, tracer } from '../../core/runtime';
+import type { Converse } from '../../core/teacher-labelling';
+import type { TeacherRetryPolicy } from './teacher-calls';
+import { tracer } from '../../core/runtime';
 
 /**
  * How the pipeline's teacher clients retry (Generate shard, Calibrate labelling): one retry layer, chosen by
@@ -14,11 +15,3 @@ export const TEACHER_RETRY: TeacherRetryPolicy = { layer: 'sdk' };
 /** The teacher's client (module scope: one per Lambda container) and one Converse call through it. */
 const teacherClient = tracer.captureAWSv3Client(new BedrockRuntimeClient(TEACHER_CLIENT_CONFIG));
 export const teacherConverse: Converse = (input) => teacherClient.send(new ConverseCommand(input));
-
-/** The environment both teacher-calling steps read (Generate shard, Calibrate labelling): who labels, and how. */
-export const TEACHER_ENVIRONMENT = {
-  BUCKET_NAME: envTypes.text,
-  TEACHER_MODEL_ID: envTypes.text,
-  INCLUDE_REASONING: envTypes.bool,
-  LABEL_CONCURRENCY: envTypes.int(1, 64),
-};

@@ -1,16 +1,18 @@
 import { BedrockClient, GetFoundationModelCommand } from '@aws-sdk/client-bedrock';
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { isRetryable } from '../../core/bedrock';
 import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../../core/dataset-validator';
 import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../../core/model-ids';
 import { productionRequest, type ProductionRequest } from '../generation/production-selection';
-import { incumbentOf, type Incumbent } from '../rollout/promotion';
+import { incumbentOf, type Incumbent } from '../../core/active-model';
+import { readParameter } from '../../core/active-model-parameter';
 import { runSizeProblem } from '../generation/query-plan';
 import { claimRun, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
 import { assertRunId } from '../../core/runs';
-import { envTypes, errorName, logger, parseInput, readEnvironment, tracer } from '../../core/runtime';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { LAMBDA_REGION, PREFLIGHT_ENVIRONMENT } from './environment';
 
 /**
  * Preflight: stop before any money is spent when the run cannot succeed — the run id is not a valid name or belongs to
@@ -71,31 +73,6 @@ const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 
-const environment = () =>
-  readEnvironment({
-    TEACHER_MODEL_ID: envTypes.text,
-    STUDENT_MODEL_ID: envTypes.text,
-    BASELINE_MODEL_ID: envTypes.text,
-    JUDGE_MODEL_ID: envTypes.text,
-    BUCKET_NAME: envTypes.text,
-    EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
-    TEST_EXAMPLE_COUNT: envTypes.int(0, Number.MAX_SAFE_INTEGER),
-    QUERIES_PER_SHARD: envTypes.int(1, 100_000),
-    GENERATION_SURPLUS: envTypes.number(0, 100),
-    ACTIVE_MODEL_PARAMETER_NAME: envTypes.text,
-    AWS_REGION: envTypes.text,
-  });
-
-/** The active-model parameter's value, undefined when it does not exist (the Api stack not deployed yet). */
-async function activeModelValue(name: string): Promise<string | undefined> {
-  try {
-    return (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
-  } catch (error) {
-    if (errorName(error) === 'ParameterNotFound') return undefined;
-    throw error;
-  }
-}
-
 type ModelConfigKey = 'teacherModelId' | 'studentModelId' | 'baselineModelId' | 'judgeModelId';
 
 /** What to do about a model that is not ACTIVE, per config key. */
@@ -140,7 +117,8 @@ export async function preflight(
   client: BedrockClient = bedrock,
   store?: RunStore,
 ): Promise<PreflightResult> {
-  const env = environment();
+  const env = PREFLIGHT_ENVIRONMENT.read(process.env);
+  const { region } = LAMBDA_REGION.read(process.env);
   const { runId: given, executionId, startTime, input: overrides } = parseInput(inputSchema, event, 'Preflight');
   let runId: string;
   try {
@@ -148,17 +126,16 @@ export async function preflight(
   } catch (error) {
     throw new PreflightFailed(`${(error as Error).message} Start the execution with such a name.`);
   }
-  const region = env.AWS_REGION;
   if (!(DEPLOYMENT_REGIONS as readonly string[]).includes(region)) {
     throw new PreflightFailed(
       `region ${region} has no on-demand custom-model deployment: set region to ${DEPLOYMENT_REGIONS.join(' or ')}.`,
     );
   }
-  const exampleCount = countFor('exampleCount', overrides?.exampleCount, env.EXAMPLE_COUNT, TRAINING_LIMITS);
+  const exampleCount = countFor('exampleCount', overrides?.exampleCount, env.exampleCount, TRAINING_LIMITS);
   const testExampleCount = countFor(
     'testExampleCount',
     overrides?.testExampleCount,
-    env.TEST_EXAMPLE_COUNT,
+    env.testExampleCount,
     HELD_OUT_LIMITS,
   );
   if (testExampleCount >= exampleCount) {
@@ -170,8 +147,8 @@ export async function preflight(
   const sizeProblem = runSizeProblem({
     exampleCount,
     testExampleCount,
-    queriesPerShard: env.QUERIES_PER_SHARD,
-    generationSurplus: env.GENERATION_SURPLUS,
+    queriesPerShard: env.queriesPerShard,
+    generationSurplus: env.generationSurplus,
   });
   if (sizeProblem) {
     throw new PreflightFailed(`${sizeProblem} (queriesPerShard and generationSurplus: npx cdk deploy -c key=value)`);
@@ -189,18 +166,17 @@ export async function preflight(
     );
   }
   // One after the other, in the order the run uses them, so that the message names the first unusable one.
-  const teacher = await checkModel(client, 'teacherModelId', env.TEACHER_MODEL_ID);
-  const student = await checkModel(client, 'studentModelId', env.STUDENT_MODEL_ID);
-  const baseline = await checkModel(client, 'baselineModelId', env.BASELINE_MODEL_ID);
-  const judge = await checkModel(client, 'judgeModelId', env.JUDGE_MODEL_ID);
+  const teacher = await checkModel(client, 'teacherModelId', env.teacherModelId);
+  const student = await checkModel(client, 'studentModelId', env.studentModelId);
+  const baseline = await checkModel(client, 'baselineModelId', env.baselineModelId);
+  const judge = await checkModel(client, 'judgeModelId', env.judgeModelId);
 
-  const incumbent = incumbentOf(
-    await activeModelValue(env.ACTIVE_MODEL_PARAMETER_NAME),
-    env.ACTIVE_MODEL_PARAMETER_NAME,
-  );
+  // No value when the parameter does not exist yet (the Api stack not deployed): nothing is promoted.
+  const { value: activeModel } = await readParameter(ssm, env.activeModelParameterName);
+  const incumbent = incumbentOf(activeModel, env.activeModelParameterName);
 
   // Last: a run that cannot start leaves nothing behind.
-  const runStore = store ?? s3RunStore(s3, env.BUCKET_NAME);
+  const runStore = store ?? s3RunStore(s3, env.bucketName);
   const claim = await claimRun(runStore, { runId, executionId, startTime });
   if (!claim.owned) {
     const by = claim.owner
@@ -258,4 +234,4 @@ function countFor(
   return value;
 }
 
-export const handler = async (event: unknown): Promise<PreflightResult> => preflight(event);
+export const handler = /* @__PURE__ */ lambdaHandler(preflight);

@@ -1,6 +1,7 @@
 import * as z from 'zod';
-import { DEFAULT_DISTILLATION_RATES, recordCharsPerToken } from '../../cost/cost-model';
-import type { TestCase } from '../evaluation/evaluation';
+import { DEFAULT_DISTILLATION_RATES } from '../cost/cost-lines';
+import { recordCharsPerToken } from '../cost/token-assumptions';
+import type { TestCase } from '../evaluation/metrics';
 import { EVALUATED_MODELS, type EvaluatedModel } from '../../core/job-names';
 import { MODALITIES, type Modality } from '../../core/modality';
 import { QUERY_TARGETS } from '../generation/query-plan';

@@ -1,61 +1,25 @@
-import { BarChart, HeatmapChart, LineChart } from 'echarts/charts';
-import {
-  GridComponent,
-  LegendPlainComponent,
-  MarkLineComponent,
-  VisualMapContinuousComponent,
-} from 'echarts/components';
-import * as echarts from 'echarts/core';
-import { LegacyGridContainLabel } from 'echarts/features';
-import { SVGRenderer } from 'echarts/renderers';
-import type { EvaluatedModel } from '../../core/job-names';
 import { MODALITIES } from '../../core/modality';
-import type { RunReport } from './run-report';
-import { CASE_STUDY_LATENCY_MS, CONFUSION_COLUMNS, type ComparedModel, type ReportFigures } from './report-figures';
 import { runKeys } from '../../core/runs';
+import {
+  COLOURS,
+  confusionChart,
+  escapeHtml,
+  figure,
+  groupedBars,
+  latencyChart,
+  SERIES_PALETTE,
+} from './report-charts';
+import { STYLE } from './report-style';
+import { CASE_STUDY_LATENCY_MS, type ComparedModel, type ReportFigures } from './report-figures';
+import type { RunReport } from './run-report';
 
 /**
  * The run report as one self-contained HTML page (runs/<runId>/report.html): inline CSS and SVG only, no script and
  * no URL, so it opens from a download, an e-mail or S3 alike and prints as it shows. The charts are Apache ECharts
- * rendered to SVG strings on the server (its SSR mode needs no DOM and no canvas).
+ * rendered to SVG strings on the server (report-charts.ts).
  */
 
-export const reportHtmlKey = (runId: string) => `${runKeys(runId).prefix}report.html`;
-
-const COLOURS: Readonly<Record<EvaluatedModel, string>> = { student: '#2563c9', baseline: '#d9782d' };
-const SERIES_PALETTE = ['#8c96a8', '#5b8def', '#2563c9', '#1c3f80'];
-const TEXT = '#1f2933';
-const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-
-// Only what the charts below use (the full 'echarts' entry registers every chart, component and both renderers: ~570 KiB
-// more in the Report bundle). LegacyGridContainLabel: echarts 6 needs it for `grid.containLabel`.
-echarts.use([
-  BarChart,
-  LineChart,
-  HeatmapChart,
-  GridComponent,
-  LegendPlainComponent,
-  MarkLineComponent,
-  VisualMapContinuousComponent,
-  LegacyGridContainLabel,
-  SVGRenderer,
-]);
-
-type ChartOption = Parameters<echarts.ECharts['setOption']>[0];
-
-/** One chart as an SVG string; disposed at once, since an SSR instance otherwise keeps a timer alive. */
-export function svgChart(option: ChartOption, width: number, height: number): string {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
-  try {
-    chart.setOption({ animation: false, textStyle: { fontFamily: FONT, color: TEXT, fontSize: 12 }, ...option });
-    return chart.renderToSVGString();
-  } finally {
-    chart.dispose();
-  }
-}
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+export const reportHtmlKey = (runId: string) => runKeys(runId).reportHtml;
 
 const fixed = (x: number, digits: number) => x.toFixed(digits);
 const percent = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(x * 100).toFixed(1)} %`);
@@ -65,49 +29,7 @@ const usd = (x: number | null | undefined, digits = 2) =>
     ? 'price unknown'
     : `$${x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
 
-/** A chart in a figure the tests (and a reader) can find by its id, as wide as the chart. */
-function figure(id: string, caption: string, option: ChartOption, width: number, height: number): string {
-  return (
-    `<figure data-chart="${id}" style="width:${width}px">${svgChart(option, width, height)}` +
-    `<figcaption>${escapeHtml(caption)}</figcaption></figure>`
-  );
-}
-
 const note = (text: string) => `<p class="note">${escapeHtml(text)}</p>`;
-
-const grid = { left: 56, right: 16, top: 40, bottom: 40, containLabel: true };
-const legend = { top: 4, right: 16, itemGap: 14, textStyle: { fontSize: 12 } };
-
-function groupedBars(
-  categories: readonly string[],
-  series: readonly { name: string; values: readonly (number | null)[]; colour?: string }[],
-  options: { yName?: string; horizontal?: boolean; labels?: (v: number) => string } = {},
-): ChartOption {
-  // interval 0: every category's label, never every other one.
-  const categoryAxis = { type: 'category', data: [...categories], axisLabel: { fontSize: 12, interval: 0 } };
-  const valueAxis = { type: 'value', name: options.yName, nameTextStyle: { fontSize: 12 } };
-  return {
-    legend: series.length > 1 ? legend : undefined,
-    // SSR measures text roughly: room to spare on the left for long category labels.
-    grid: options.horizontal ? { ...grid, left: 40, right: 56 } : grid,
-    xAxis: options.horizontal ? valueAxis : categoryAxis,
-    yAxis: options.horizontal ? { ...categoryAxis, inverse: true } : valueAxis,
-    series: series.map((s, i) => ({
-      type: 'bar',
-      name: s.name,
-      data: [...s.values],
-      itemStyle: { color: s.colour ?? SERIES_PALETTE[i % SERIES_PALETTE.length] },
-      label: options.labels
-        ? {
-            show: true,
-            position: options.horizontal ? 'right' : 'top',
-            fontSize: 11,
-            formatter: (p: { value: unknown }) => (typeof p.value === 'number' ? options.labels?.(p.value) : ''),
-          }
-        : undefined,
-    })),
-  };
-}
 
 function header(report: RunReport): string {
   const promoted = report.outcome === 'PROMOTED';
@@ -202,74 +124,6 @@ function datasetSection(f: ReportFigures): string {
 <p>${report.dataset.trainCount.toLocaleString('en-US')} training and ${report.dataset.testCount.toLocaleString('en-US')}
 held-out records (<code>${escapeHtml(report.dataset.trainKey)}</code>, <code>${escapeHtml(report.dataset.testKey)}</code>).</p>
 ${balance}<div class="row">${sources}${dropped}</div></section>`;
-}
-
-function confusionChart(matrix: readonly (readonly number[])[], colour: string): ChartOption {
-  const data = matrix.flatMap((row, r) => row.map((count, c) => [c, r, count]));
-  const max = Math.max(1, ...matrix.flat());
-  return {
-    grid: { left: 112, right: 16, top: 16, bottom: 56 },
-    xAxis: {
-      type: 'category',
-      data: [...CONFUSION_COLUMNS],
-      name: 'model says',
-      nameLocation: 'middle',
-      nameGap: 32,
-      axisLabel: { interval: 0, fontSize: 11 },
-      splitArea: { show: true },
-    },
-    yAxis: {
-      type: 'category',
-      data: [...MODALITIES],
-      name: 'teacher says',
-      nameLocation: 'middle',
-      nameRotate: 90,
-      nameGap: 92,
-      inverse: true,
-      splitArea: { show: true },
-    },
-    visualMap: { show: false, min: 0, max, inRange: { color: ['#f4f6fa', colour] } },
-    series: [
-      {
-        type: 'heatmap',
-        data,
-        label: { show: true, fontSize: 12, formatter: (p: { value: unknown }) => String((p.value as number[])[2]) },
-      },
-    ],
-  };
-}
-
-function latencyChart(latencies: Readonly<Record<EvaluatedModel, readonly number[]>>): ChartOption {
-  const cdf = (values: readonly number[]) => values.map((v, i) => [v, (i + 1) / values.length]);
-  const reference = (model: EvaluatedModel) => ({
-    xAxis: CASE_STUDY_LATENCY_MS[model],
-    label: {
-      formatter: `case study\n${CASE_STUDY_LATENCY_MS[model].toLocaleString('en-US')} ms`,
-      fontSize: 11,
-      color: COLOURS[model],
-    },
-  });
-  return {
-    legend,
-    grid: { ...grid, top: 56 },
-    xAxis: { type: 'value', name: 'ms', min: 0 },
-    yAxis: { type: 'value', min: 0, max: 1, name: 'share of queries', axisLabel: { formatter: '{value}' } },
-    series: (['student', 'baseline'] as const).map((model) => ({
-      type: 'line',
-      name: model,
-      step: 'end',
-      showSymbol: false,
-      data: cdf(latencies[model]),
-      lineStyle: { color: COLOURS[model], width: 2 },
-      itemStyle: { color: COLOURS[model] },
-      markLine: {
-        symbol: 'none',
-        silent: true,
-        lineStyle: { type: 'dashed', color: COLOURS[model] },
-        data: [reference(model)],
-      },
-    })),
-  };
 }
 
 function qualitySection(f: ReportFigures): string {
@@ -459,37 +313,6 @@ function calibrationSection(f: ReportFigures): string {
     c.calibrated ? '' : ' (not calibrated)'
   }: ${escapeHtml(c.reason)}.</p>${table}</section>`;
 }
-
-const STYLE = `
-:root { color-scheme: light; }
-* { box-sizing: border-box; }
-body { font-family: ${FONT}; color: ${TEXT}; margin: 0 auto; padding: 24px 32px; max-width: 1180px; line-height: 1.45; font-size: 14px; }
-h1 { font-size: 22px; margin: 0 0 8px; }
-h2 { font-size: 17px; margin: 28px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #d5dae3; }
-code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; background: #f1f3f7; padding: 0 3px; border-radius: 3px; }
-code.small { font-size: 11px; word-break: break-all; }
-.muted { color: #5b6573; font-size: 12.5px; }
-.outcome { font-size: 16px; padding: 10px 14px; border-radius: 6px; margin: 8px 0; }
-.outcome.pass { background: #e6f4ea; border-left: 6px solid #1e8e3e; }
-.outcome.fail { background: #fce8e6; border-left: 6px solid #c5221f; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0; }
-th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid #e3e7ee; vertical-align: top; }
-th { font-weight: 600; background: #f6f7fa; font-size: 12.5px; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.pass td.verdict { color: #1e8e3e; font-weight: 600; }
-tr.fail td.verdict { color: #c5221f; font-weight: 700; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
-.row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
-figure { margin: 8px 0; max-width: 100%; break-inside: avoid; page-break-inside: avoid; }
-figure svg { display: block; max-width: 100%; height: auto; }
-figcaption { font-size: 12.5px; color: #5b6573; }
-.note { color: #5b6573; font-style: italic; }
-@media print {
-  body { padding: 0; max-width: none; font-size: 11px; }
-  h2 { break-after: avoid; }
-  section { break-inside: auto; }
-}
-`;
 
 /** The whole page. */
 export function renderHtml(f: ReportFigures): string {

@@ -1,21 +1,25 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
-import { evaluationKeys, parseTestSet, type JudgeScore, type ModelMetrics } from '../evaluation/evaluation';
+import { evaluationKeys, type JudgeScore } from '../evaluation/evaluation';
+import { parseTestSet, type ModelMetrics } from '../evaluation/metrics';
 import type { GateResult } from '../gate/gate-rules';
 import { EVALUATED_MODELS } from '../../core/job-names';
-import { buildReport, renderMarkdown, snsSummary, type RunReport } from './run-report';
+import { buildReport, type RunReport } from './run-report';
+import { renderMarkdown, snsSummary } from './report-text';
 import { parseAnswers, reportFigures, type HeldOutAnswers } from './report-figures';
 import { renderHtml, reportHtmlKey } from './report-html';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
 import { runKeys } from '../../core/runs';
-import type { CanaryCheck, ReportResult, StatusDetailsJson } from '../state';
-import { envTypes, logger, parseInput, passthrough, readEnvironment, tracer } from '../../core/runtime';
+import type { CanaryCheck } from '../rollout/result';
+import type { ReportResult } from './result';
+import type { StatusDetailsJson } from '../training/result';
+import { lambdaHandler, logger, parseInput, passthrough, tracer } from '../../core/runtime';
+import { REPORT_ENVIRONMENT } from './environment';
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const sns = tracer.captureAWSv3Client(new SNSClient({}));
 
-const environment = () => readEnvironment({ JUDGE_MODEL_ID: envTypes.text, TOPIC_ARN: envTypes.text });
 export const reportInput = z.object({
   runId: z.string().min(1),
   bucket: z.string().min(1),
@@ -100,7 +104,7 @@ async function renderReportHtml(store: RunStore, final: RunReport): Promise<stri
  * publishes the summary to the notifications topic.
  */
 export async function report(event: unknown): Promise<ReportResult> {
-  const env = environment();
+  const env = REPORT_ENVIRONMENT.read(process.env);
   const input = parseInput(reportInput, event, 'Report');
   const store = s3RunStore(s3, input.bucket);
   const keys = runKeys(input.runId);
@@ -109,7 +113,7 @@ export async function report(event: unknown): Promise<ReportResult> {
     generatedAt: new Date().toISOString(),
     student: { metrics: input.evaluation.student, judge: input.judge.student },
     baseline: { metrics: input.evaluation.baseline, judge: input.judge.baseline },
-    judgeModelId: env.JUDGE_MODEL_ID,
+    judgeModelId: env.judgeModelId,
     gate: input.gate,
     dataset: { ...input.assemble, manifest: await readManifest(store, input.assemble.manifestKey) },
     distillation: {
@@ -138,7 +142,7 @@ export async function report(event: unknown): Promise<ReportResult> {
     s3Uri(input.bucket, keys.reportMarkdown),
     s3Uri(input.bucket, htmlKey),
   );
-  await sns.send(new PublishCommand({ TopicArn: env.TOPIC_ARN, Subject: subject, Message: message }));
+  await sns.send(new PublishCommand({ TopicArn: env.topicArn, Subject: subject, Message: message }));
   logger.info('run reported', { outcome: final.outcome, key: keys.reportJson, reusedEarlierReport: !wroteJson });
   return {
     outcome: final.outcome,
@@ -148,4 +152,4 @@ export async function report(event: unknown): Promise<ReportResult> {
   };
 }
 
-export const handler = report;
+export const handler = /* @__PURE__ */ lambdaHandler(report);

@@ -25,12 +25,6 @@ export interface AlarmReading {
 
 /** How a canary ended. */
 export type CanaryOutcome = 'promoted' | 'rolled-back' | 'promoted-by-operator' | 'rolled-back-by-operator';
-export const CANARY_OUTCOMES: readonly CanaryOutcome[] = [
-  'promoted',
-  'rolled-back',
-  'promoted-by-operator',
-  'rolled-back-by-operator',
-];
 
 /** The run's candidate as the canary names it. */
 export interface CanaryCandidate {

@@ -3,22 +3,15 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { readActiveModel } from '../../core/active-model';
 import { canaryAbandon, canaryDecision, type CanaryDecision } from './canary-decision';
-import type { CanaryCheck } from '../state';
+import type { CanaryCheck } from './result';
 import type { AlarmReading } from './canary-decision';
 import { readParameter, writeParameter } from '../../core/active-model-parameter';
 import { clock, readCanaryAlarms } from './canary-aws';
-import { envTypes, logger, parseInput, readEnvironment, tracer } from '../../core/runtime';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { CHECK_CANARY_ENVIRONMENT } from './environment';
 
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
-
-const environment = () =>
-  readEnvironment({
-    ACTIVE_MODEL_PARAMETER_NAME: envTypes.text,
-    CANARY_MINUTES: envTypes.int(1),
-    CANARY_ALARM_NAMES: envTypes.text,
-    API_STACK_NAME: envTypes.text,
-  });
 
 export const checkCanaryInput = z.object({
   runId: z.string().min(1),
@@ -41,11 +34,11 @@ export const checkCanaryInput = z.object({
  * `abandon` (the check failed for good) it only takes the candidate out of live traffic (canaryAbandon).
  */
 export async function checkCanary(event: unknown): Promise<CanaryCheck> {
-  const env = environment();
+  const env = CHECK_CANARY_ENVIRONMENT.read(process.env);
   const input = parseInput(checkCanaryInput, event, 'Check canary');
   const candidate = { runId: input.runId, deploymentArn: input.deploymentArn };
   const startedAt = new Date(input.canary.startedAt);
-  const parameterName = env.ACTIVE_MODEL_PARAMETER_NAME;
+  const parameterName = env.activeModelParameterName;
   if (input.abandon) {
     // The alarms may be what failed: the decision rests on the parameter alone.
     const current = await readParameter(ssm, parameterName);
@@ -53,7 +46,7 @@ export async function checkCanary(event: unknown): Promise<CanaryCheck> {
     const decision = canaryAbandon(readActiveModel(current.value), candidate, startedAt, clock.now(), why);
     return finish(parameterName, input, [], decision, current.version);
   }
-  const alarms = await readCanaryAlarms(cloudwatch, env.CANARY_ALARM_NAMES.split(','), env.API_STACK_NAME, startedAt);
+  const alarms = await readCanaryAlarms(cloudwatch, env.canaryAlarmNames, env.apiStackName, startedAt);
   // The parameter is read after the alarms, so the decision rests on its latest value.
   const current = await readParameter(ssm, parameterName);
   const decision = canaryDecision({
@@ -62,7 +55,7 @@ export async function checkCanary(event: unknown): Promise<CanaryCheck> {
     candidate,
     startedAt,
     now: clock.now(),
-    minutes: env.CANARY_MINUTES,
+    minutes: env.canaryMinutes,
   });
   return finish(parameterName, input, alarms, decision, current.version);
 }
@@ -99,4 +92,4 @@ async function finish(
   return result;
 }
 
-export const handler = checkCanary;
+export const handler = /* @__PURE__ */ lambdaHandler(checkCanary);

@@ -1,15 +1,15 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
-import type { JudgeScore, ModelMetrics } from '../evaluation/evaluation';
+import type { JudgeScore } from '../evaluation/evaluation';
+import type { ModelMetrics } from '../evaluation/metrics';
 import { activeModelValue, isAlreadyPromoted } from './promotion';
 import { LEGACY_STUDENT_PROMPT_VERSION } from '../../core/student-format';
-import type { PromotionResult } from '../state';
+import type { PromotionResult } from './result';
 import { readParameter, writeParameter } from '../../core/active-model-parameter';
-import { envTypes, logger, parseInput, passthrough, readEnvironment, tracer } from '../../core/runtime';
+import { lambdaHandler, logger, parseInput, passthrough, tracer } from '../../core/runtime';
+import { PROMOTE_ENVIRONMENT } from './environment';
 
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
-
-const environment = () => readEnvironment({ ACTIVE_MODEL_PARAMETER_NAME: envTypes.text });
 
 export const promoteInput = z.object({
   runId: z.string().min(1),
@@ -30,7 +30,7 @@ export const promoteInput = z.object({
  * parameter already naming this run's deployment writes nothing.
  */
 export async function promote(event: unknown): Promise<PromotionResult> {
-  const parameterName = environment().ACTIVE_MODEL_PARAMETER_NAME;
+  const parameterName = PROMOTE_ENVIRONMENT.read(process.env).activeModelParameterName;
   const input = parseInput(promoteInput, event, 'Promote');
   const current = await readParameter(ssm, parameterName);
   if (isAlreadyPromoted(current.value, input.runId, input.deploymentArn)) {
@@ -43,4 +43,4 @@ export async function promote(event: unknown): Promise<PromotionResult> {
   return { promoted: true, parameterName, version };
 }
 
-export const handler = promote;
+export const handler = /* @__PURE__ */ lambdaHandler(promote);

@@ -1,6 +1,7 @@
 import { activeModelFrom, readActiveModel, type ActiveModel } from '../../core/active-model';
-import type { JudgeScore, ModelMetrics } from '../evaluation/evaluation';
-import { isStudentPromptVersion, STUDENT_PROMPT_VERSIONS, studentFormat } from '../../core/student-format';
+import type { JudgeScore } from '../evaluation/evaluation';
+import type { ModelMetrics } from '../evaluation/metrics';
+import { studentFormat } from '../../core/student-format';
 
 /**
  * Promotion and its undoing: the active-model parameter's value for a promoted run, and what its version history says
@@ -130,51 +131,4 @@ export function deploymentsToKeep(history: readonly ParameterVersion[]): Set<str
 export function canaryDeploymentOf(value: string | undefined): string | undefined {
   const read = readActiveModel(value);
   return read.state === 'promoted' ? read.model.canary?.deploymentArn : undefined;
-}
-
-/**
- * The student already promoted when a run starts (`$.preflight.incumbent`): the run's candidate must not be worse
- * than it on the same held-out sets. It is answered like the candidate (its deployment, the student prompt), which
- * is fair only when it was trained with the same student prompt version: otherwise it is left out, with the reason.
- */
-export type Incumbent =
-  | {
-      readonly present: true;
-      readonly deploymentArn: string;
-      readonly modelArn: string;
-      readonly runId: string;
-      readonly promotedAt: string;
-      readonly studentPromptVersion: string;
-    }
-  | { readonly present: false; readonly reason: string };
-
-export function incumbentOf(parameterValue: string | undefined, parameterName: string): Incumbent {
-  const read = readActiveModel(parameterValue);
-  if (read.state === 'none') return { present: false, reason: 'nothing is promoted yet' };
-  if (read.state === 'invalid') {
-    return {
-      present: false,
-      reason: `${parameterName} holds no valid model (${read.reason}): the candidate is gated against the baseline only`,
-    };
-  }
-  const { model } = read;
-  // The incumbent is answered with its own prompt and read in its own format, whatever the candidate's version; only a
-  // version this release does not know cannot be measured.
-  if (!isStudentPromptVersion(model.studentPromptVersion)) {
-    return {
-      present: false,
-      reason:
-        `the incumbent (run ${model.runId}) was trained with student prompt ${model.studentPromptVersion}, which this ` +
-        `release does not know (it knows ${STUDENT_PROMPT_VERSIONS.join(', ')}): the candidate is gated against the ` +
-        'baseline only',
-    };
-  }
-  return {
-    present: true,
-    deploymentArn: model.deploymentArn,
-    modelArn: model.modelArn,
-    runId: model.runId,
-    promotedAt: model.promotedAt,
-    studentPromptVersion: model.studentPromptVersion,
-  };
 }

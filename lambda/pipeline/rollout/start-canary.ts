@@ -4,10 +4,11 @@ import * as z from 'zod';
 import { readActiveModel } from '../../core/active-model';
 import { canaryStart, canaryTimeProblem } from './canary-decision';
 import { activeModelValue } from './promotion';
-import type { CanaryStarted } from '../state';
+import type { CanaryStarted } from './result';
 import { readParameter, writeParameter } from '../../core/active-model-parameter';
 import { CanaryRefused, clock, readCanaryAlarms } from './canary-aws';
-import { envTypes, logger, parseInput, readEnvironment, tracer } from '../../core/runtime';
+import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { START_CANARY_ENVIRONMENT } from './environment';
 import { promoteInput } from './promote';
 
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
@@ -15,35 +16,23 @@ const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 const executionStart = z.object({ executionStartTime: z.iso.datetime({ offset: true }) });
 const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
 
-const environment = () =>
-  readEnvironment({
-    ACTIVE_MODEL_PARAMETER_NAME: envTypes.text,
-    CANARY_SHARE: envTypes.number(0, 0.5),
-    CANARY_MINUTES: envTypes.int(1, 100_000),
-    CANARY_CHECK_MINUTES: envTypes.int(1, 1_000),
-    /** The state machine's timeout: the canary must fit before it. */
-    EXECUTION_TIMEOUT_MINUTES: envTypes.int(1, 1_000_000),
-    CANARY_ALARM_NAMES: envTypes.text,
-    API_STACK_NAME: envTypes.text,
-  });
-
 /**
  * Puts the gated candidate beside the incumbent at `canaryShare` (the parameter's version-2 `canary`), after checking
  * that the alarms that will judge it exist. With nothing promoted it writes nothing and says so: the state machine
  * promotes directly. A retry that finds this run's canary already written writes nothing either.
  */
 export async function startCanary(event: unknown): Promise<CanaryStarted> {
-  const env = environment();
+  const env = START_CANARY_ENVIRONMENT.read(process.env);
   const input = parseInput(promoteInput, event, 'Start canary');
   const now = clock.now();
-  const current = await readParameter(ssm, env.ACTIVE_MODEL_PARAMETER_NAME);
+  const current = await readParameter(ssm, env.activeModelParameterName);
   // The candidate's headline figures, exactly as a direct promotion would record them.
   const candidateValue = activeModelValue({ ...input, promotedAt: now.toISOString() });
   const start = canaryStart(
     readActiveModel(current.value),
     { ...input, studentPromptVersion: candidateValue.studentPromptVersion },
     candidateValue.metrics,
-    env.CANARY_SHARE,
+    env.canaryShare,
     now,
   );
   if (start.kind === 'promote-directly') {
@@ -56,23 +45,23 @@ export async function startCanary(event: unknown): Promise<CanaryStarted> {
     const tooLate = canaryTimeProblem({
       executionStart: new Date(executionStartTime),
       now,
-      timeoutMinutes: env.EXECUTION_TIMEOUT_MINUTES,
-      canaryMinutes: env.CANARY_MINUTES,
-      checkMinutes: env.CANARY_CHECK_MINUTES,
+      timeoutMinutes: env.executionTimeoutMinutes,
+      canaryMinutes: env.canaryMinutes,
+      checkMinutes: env.canaryCheckMinutes,
     });
     if (tooLate) throw new CanaryRefused(`Start canary: ${tooLate}`);
   }
 
   // Before any traffic moves: a canary nobody watches must not start.
-  await readCanaryAlarms(cloudwatch, env.CANARY_ALARM_NAMES.split(','), env.API_STACK_NAME);
+  await readCanaryAlarms(cloudwatch, env.canaryAlarmNames, env.apiStackName);
   const version =
     start.kind === 'already-started'
       ? (current.version ?? 0)
-      : await writeParameter(ssm, env.ACTIVE_MODEL_PARAMETER_NAME, start.value);
+      : await writeParameter(ssm, env.activeModelParameterName, start.value);
   logger.info('canary started', { version, share: start.share, incumbent: start.incumbent });
   return {
     started: true,
-    parameterName: env.ACTIVE_MODEL_PARAMETER_NAME,
+    parameterName: env.activeModelParameterName,
     version,
     share: start.share,
     startedAt: start.startedAt,
@@ -81,4 +70,4 @@ export async function startCanary(event: unknown): Promise<CanaryStarted> {
   };
 }
 
-export const handler = startCanary;
+export const handler = /* @__PURE__ */ lambdaHandler(startCanary);

@@ -1,7 +1,7 @@
 import { BedrockClient, GetModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import * as z from 'zod';
-import type { DistillationStatus, StatusDetailsJson } from '../state';
-import { isoDates, logger, parseInput, tracer } from '../../core/runtime';
+import type { DistillationStatus, StatusDetailsJson } from './result';
+import { isoDates, lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 
@@ -31,4 +31,4 @@ export async function checkDistillation(event: unknown): Promise<DistillationSta
   };
 }
 
-export const handler = checkDistillation;
+export const handler = /* @__PURE__ */ lambdaHandler(checkDistillation);

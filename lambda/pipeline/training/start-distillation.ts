@@ -8,20 +8,11 @@ import * as z from 'zod';
 import { resourceTags, trainingNames } from '../../core/job-names';
 import { s3Uri } from '../../core/run-store';
 import { runKeys } from '../../core/runs';
-import type { DistillationStarted } from '../state';
-import { envTypes, errorName, logger, parseInput, readEnvironment, tracer } from '../../core/runtime';
+import type { DistillationStarted } from './result';
+import { errorName, lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { START_DISTILLATION_ENVIRONMENT } from './environment';
 
 const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
-
-const environment = () =>
-  readEnvironment({
-    ENV_NAME: envTypes.text,
-    CUSTOMIZATION_ROLE_ARN: envTypes.text,
-    STUDENT_MODEL_ID: envTypes.text,
-    TEACHER_MODEL_ID: envTypes.text,
-    MAX_RESPONSE_LENGTH_FOR_INFERENCE: envTypes.int(1),
-    DATASET_KEY_ARN: envTypes.text,
-  });
 
 export const startDistillationInput = z.object({
   runId: z.string().min(1),
@@ -32,27 +23,27 @@ export type StartDistillationInput = z.output<typeof startDistillationInput>;
 
 /** The request for the run's distillation job: student as base, teacher config, the run's data and output prefix. */
 export function distillationRequest(input: StartDistillationInput): CreateModelCustomizationJobRequest {
-  const env = environment();
-  const names = trainingNames(env.ENV_NAME, input.runId);
-  const tags = resourceTags(env.ENV_NAME, input.runId);
+  const env = START_DISTILLATION_ENVIRONMENT.read(process.env);
+  const names = trainingNames(env.envName, input.runId);
+  const tags = resourceTags(env.envName, input.runId);
   return {
     jobName: names.customizationJobName,
     customModelName: names.customModelName,
     clientRequestToken: names.customizationToken,
-    roleArn: env.CUSTOMIZATION_ROLE_ARN,
-    baseModelIdentifier: env.STUDENT_MODEL_ID,
+    roleArn: env.customizationRoleArn,
+    baseModelIdentifier: env.studentModelId,
     customizationType: 'DISTILLATION',
     customizationConfig: {
       distillationConfig: {
         teacherModelConfig: {
-          teacherModelIdentifier: env.TEACHER_MODEL_ID,
-          maxResponseLengthForInference: env.MAX_RESPONSE_LENGTH_FOR_INFERENCE,
+          teacherModelIdentifier: env.teacherModelId,
+          maxResponseLengthForInference: env.maxResponseLengthForInference,
         },
       },
     },
     trainingDataConfig: { s3Uri: s3Uri(input.bucket, input.trainKey) },
     outputDataConfig: { s3Uri: s3Uri(input.bucket, runKeys(input.runId).distillationPrefix) },
-    customModelKmsKeyId: env.DATASET_KEY_ARN,
+    customModelKmsKeyId: env.datasetKeyArn,
     jobTags: tags,
     customModelTags: tags,
   };
@@ -90,4 +81,4 @@ export async function startDistillation(event: unknown): Promise<DistillationSta
   }
 }
 
-export const handler = startDistillation;
+export const handler = /* @__PURE__ */ lambdaHandler(startDistillation);

@@ -4,6 +4,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { parseModelId } from '../../../lambda/core/model-ids';
 import type { AppConfig } from '../../config';
 import type { DatasetBucket } from '../dataset-bucket';
+import type { Function } from '../function';
 
 /**
  * The two Bedrock service roles the pipeline passes to Bedrock: one for the distillation (customization) job, one for
@@ -13,7 +14,7 @@ import type { DatasetBucket } from '../dataset-bucket';
  */
 
 // ---------------------------------------------------------------------------------------------------------------
-// Policy helpers shared by the training stages
+// Policy helpers shared by the pipeline stages and the shadow loop
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Turns a resolved CloudFormation value into the flat text cdk-nag uses in finding ids (`<Logical.Arn>/runs/*`). */
@@ -110,6 +111,72 @@ export function allowPassRoleToBedrock(owner: IConstruct, principal: iam.IGranta
     actions: ['iam:PassRole'],
     resources: [role.roleArn],
     conditions: { StringEquals: { 'iam:PassedToService': 'bedrock.amazonaws.com' } },
+  });
+}
+
+/** `allow` for a pipeline function: the statement goes on its role, the acknowledgement on the function. */
+const allowFn = (f: Function, permission: Permission) => allow(f, f.function, permission);
+
+const RUN_OBJECTS =
+  'Every run keeps its objects under runs/<runId>/ and the run id (the execution name) is only known when a run ' +
+  'starts; the pattern limits the function to the one sub-prefix of each run that its step uses.';
+
+/**
+ * Preflight's and generation's run files: `actions` on the run sub-prefixes `patterns`, ListBucket under runs/
+ * (without it a missing key reads as AccessDenied instead of NoSuchKey, and "already written?" needs it), and the
+ * dataset key through S3 (GenerateDataKey too when the function writes).
+ */
+export function allowRunFiles(f: Function, dataset: DatasetBucket, actions: string[], patterns: string[]): void {
+  const { bucket, key } = dataset;
+  allowFn(f, { actions, resources: patterns.map((p) => bucket.arnForObjects(p)), wildcardReason: RUN_OBJECTS });
+  allowRunListing(f, dataset);
+  allowFn(f, {
+    actions: actions.includes('s3:PutObject') ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'],
+    resources: [key.keyArn],
+    conditions: viaService(f, 's3'),
+  });
+}
+
+/** `actions` on the objects `patterns` under runs/<runId>/, `why` saying what the step reads or writes there. */
+export function allowRunObjects(
+  f: Function,
+  dataset: DatasetBucket,
+  actions: string[],
+  patterns: string[],
+  why: string,
+) {
+  allowFn(f, {
+    actions,
+    resources: patterns.map((p) => dataset.bucket.arnForObjects(p)),
+    wildcardReason: `Objects of every run live under runs/<runId>/ and the run id is known only at run time. ${why}`,
+  });
+}
+
+/** ListBucket under runs/ only, never the whole bucket: without it a missing key reads AccessDenied, not NoSuchKey. */
+export function allowRunListing(f: Function, dataset: DatasetBucket): void {
+  allowFn(f, {
+    actions: ['s3:ListBucket'],
+    resources: [dataset.bucket.bucketArn],
+    conditions: { StringLike: { 's3:prefix': ['runs/*'] } },
+  });
+}
+
+/** The dataset key, only through S3 (`actions`) or only through Bedrock (a job's or model's needs). */
+export function allowDatasetKey(f: Function, dataset: DatasetBucket, via: 's3' | 'bedrock', actions?: string[]): void {
+  allowFn(f, {
+    actions: actions ?? ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey', 'kms:CreateGrant'],
+    resources: [dataset.key.keyArn],
+    conditions: viaService(f, via),
+  });
+}
+
+/** GetParameter (and PutParameter with `write`) on the one SSM parameter `name`. */
+export function allowParameter(f: Function, name: string, write: boolean): void {
+  allowFn(f, {
+    actions: write ? ['ssm:GetParameter', 'ssm:PutParameter'] : ['ssm:GetParameter'],
+    resources: [
+      Stack.of(f).formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') }),
+    ],
   });
 }
 

@@ -4,6 +4,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, type IConstruct } from 'constructs';
+import type { AppConfig } from '../../config';
+import type { DatasetBucket } from '../dataset-bucket';
 import { Function } from '../function';
 import { RETRYABLE_ERRORS } from '../../../lambda/core/bedrock';
 
@@ -83,8 +85,8 @@ export class FailurePath extends Construct {
   }
 }
 
-export interface StageFunctionProps {
-  /** Powertools service name of the stage's functions. */
+export interface StageFunctionsProps {
+  /** Powertools service name of the functions. */
   readonly serviceName: string;
   readonly logRetentionDays: number;
   /** Keep the functions' log groups when the stack is deleted (the app's `retainData`). */
@@ -92,28 +94,61 @@ export interface StageFunctionProps {
 }
 
 /**
- * A stage's function factory: `lambda/pipeline/<entry>.ts` as a house Function with the stage's service name and log
- * retention, in a `Functions` scope of its own (function ids and state names such as Evaluate or Gate would otherwise
- * collide).
+ * Where pipeline functions live: a `Functions` scope whose functions share a service name and log retention. A
+ * function's construct path names its log group, which is kept (retainData) and may not be replaced
+ * (test/stateful/logical-ids.test.ts): a stage creates its functions in the home it is given, so the paths stay those
+ * of before the stages were split (Pipeline/Functions/… for preflight and generation, Training/Functions/… after).
  */
-export function stageFunctionFactory(scope: Construct, props: StageFunctionProps) {
-  const functionScope = new Construct(scope, 'Functions');
-  return (
+export class StageFunctions extends Construct {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: StageFunctionsProps,
+  ) {
+    super(scope, id);
+  }
+
+  /** `lambda/pipeline/<entry>.ts` as a house Function. */
+  add(
     name: string,
     entry: string,
     description: string,
     environment: Record<string, string>,
     size: { readonly memorySize?: number; readonly timeout?: Duration } = {},
-  ): Function =>
-    new Function(functionScope, name, {
+  ): Function {
+    return new Function(this, name, {
       entry: `pipeline/${entry}.ts`,
       description,
-      serviceName: props.serviceName,
-      logRetentionDays: props.logRetentionDays,
-      retainLogs: props.retainLogs,
+      serviceName: this.props.serviceName,
+      logRetentionDays: this.props.logRetentionDays,
+      retainLogs: this.props.retainLogs,
       environment,
       ...size,
     });
+  }
+}
+
+/** What every stage is given: its slice of the config, the dataset, the failure path, and where its functions live. */
+export interface StageProps<K extends keyof AppConfig> {
+  readonly config: Pick<AppConfig, K>;
+  readonly dataset: DatasetBucket;
+  /** The notify-and-fail path every step is caught into. */
+  readonly failure: FailurePath;
+  readonly functions: StageFunctions;
+}
+
+/**
+ * A pipeline stage: a state-machine fragment that owns its functions, their grants, its states and their retries. The
+ * state machine that runs it calls `acknowledgeGrants` once it exists, for what it is granted on the stage's behalf.
+ */
+export abstract class PipelineStage extends sfn.StateMachineFragment {
+  /** The stage's functions, by step. */
+  abstract readonly functions: Readonly<Record<string, Function>>;
+
+  /** The `<function ARN>:*` resources LambdaInvoke grants the state machine for this stage's functions. */
+  acknowledgeGrants(stateMachine: sfn.StateMachine): void {
+    acknowledgeInvokeGrants(stateMachine, Object.values(this.functions));
+  }
 }
 
 export interface InvokeStepProps {
