@@ -188,6 +188,16 @@ describe('config errors name the key, the value given and what is allowed', () =
       { calibrationMaxWeightError: '-0.1' },
       /^calibrationMaxWeightError \(given: "-0.1"\): must be a number from 0 to 1$/,
     ],
+    [
+      'a gate confidence of 1 (no comparison could ever pass)',
+      { gateConfidence: '1' },
+      /^gateConfidence \(given: "1"\): must be a number from 0\.8 to 0\.999$/,
+    ],
+    [
+      'an inconclusiveGate that is neither choice',
+      { inconclusiveGate: 'maybe' },
+      /^inconclusiveGate \(given: "maybe"\): .*keepIncumbent.*promote/,
+    ],
   ])('%s', (_name, context, message) => {
     const problems = problemsOf(context);
     expect(problems).toHaveLength(1);

@@ -36,3 +36,34 @@ export async function writeParameterText(ssm: SSMClient, name: string, text: str
 /** Overwrites the parameter with `value`; returns the new version. */
 export const writeParameter = (ssm: SSMClient, name: string, value: ActiveModel): Promise<number> =>
   writeParameterText(ssm, name, JSON.stringify(value));
+
+/** How a conditional write ended: written, or left to the value someone else wrote meanwhile. */
+export type ConditionalWrite =
+  | { readonly written: true; readonly version: number }
+  | { readonly written: false; readonly version: number; readonly reason: string };
+
+/**
+ * Writes `value` only over the version the caller read (`readVersion`). SSM has no compare-and-set, so the condition is
+ * checked around the write: the write must create version `readVersion + 1`; a higher version means someone (an
+ * operator's promote or rollback) wrote in between, and their value (the version just below ours, read by the
+ * `name:version` selector of GetParameter) is written back over ours, so their change stands. Needs ssm:GetParameter
+ * and ssm:PutParameter on the parameter only.
+ */
+export async function writeParameterOver(
+  ssm: SSMClient,
+  name: string,
+  value: ActiveModel,
+  readVersion: number,
+): Promise<ConditionalWrite> {
+  const version = await writeParameter(ssm, name, value);
+  if (version <= readVersion + 1) return { written: true, version };
+  const theirs = await getParameter(ssm, `${name}:${version - 1}`);
+  const restored = await writeParameterText(ssm, name, theirs.value ?? '');
+  return {
+    written: false,
+    version: restored,
+    reason:
+      `version ${version - 1} was written by someone else after version ${readVersion} was read: ` +
+      `their value is restored as version ${restored}`,
+  };
+}

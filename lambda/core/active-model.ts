@@ -55,6 +55,24 @@ export const canarySchema = z.object({
 });
 export type Canary = z.output<typeof canarySchema>;
 
+/** How the pipeline ends a canary (an operator's promote or rollback writes no such record). */
+export const CANARY_ENDINGS = ['promoted', 'rolled-back', 'inconclusive', 'abandoned'] as const;
+
+/**
+ * The canary the pipeline ended with this value (version 2, optional): written by Check canary and Abandon canary only,
+ * so that a retried step that finds its own write reports it as its own, not as an operator's change.
+ */
+export const endedCanarySchema = z.object({
+  runId: text().check(z.minLength(1, 'must not be empty')),
+  deploymentArn: text().check(z.minLength(1, 'must not be empty')),
+  outcome: z.enum(CANARY_ENDINGS, 'must be one of ' + CANARY_ENDINGS.join(', ')),
+  endedAt: z.iso.datetime({
+    error: (issue) =>
+      issue.input === undefined ? 'is missing' : 'must be an ISO 8601 date-time, e.g. 2026-01-01T00:00:00.000Z',
+  }),
+});
+export type EndedCanary = z.output<typeof endedCanarySchema>;
+
 export const activeModelSchema = z.object({
   /** Absent in values written before canaries existed (version 1). */
   schemaVersion: z.optional(
@@ -88,6 +106,8 @@ export const activeModelSchema = z.object({
   metrics: z._default(z.record(z.string(), z.number('must be a number'), 'must be an object of numbers'), {}),
   /** During a canary (version 2): the candidate and its share; the fields above stay the incumbent's. */
   canary: z.optional(canarySchema),
+  /** The last canary the pipeline ended with this value (see endedCanarySchema). */
+  endedCanary: z.optional(endedCanarySchema),
 });
 export type ActiveModel = z.output<typeof activeModelSchema>;
 
@@ -168,6 +188,11 @@ export function promoteCanary(model: ActiveModel, at: Date): ActiveModel {
 export function withoutCanary(model: ActiveModel): ActiveModel {
   const { canary: _dropped, ...incumbent } = model;
   return activeModelFrom(incumbent);
+}
+
+/** The value as the pipeline writes it when it ends a canary: `model` with the record of how (see endedCanarySchema). */
+export function withEndedCanary(model: ActiveModel, ended: EndedCanary): ActiveModel {
+  return activeModelFrom({ ...model, schemaVersion: ACTIVE_MODEL_SCHEMA_VERSION, endedCanary: ended });
 }
 
 /**

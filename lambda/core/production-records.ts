@@ -15,6 +15,16 @@ import type { Weights } from './modality';
 
 export const PRODUCTION_RECORDS_PREFIX = 'production/records/';
 
+/**
+ * The object tag of a run's copies of live queries (runs/<runId>/…: its production selection, its production test
+ * slice, a training file that holds production records, evaluation answers on them). The dataset bucket expires
+ * objects with this tag after productionDataRetentionDays, as it does production/records/: a lifecycle rule cannot
+ * match runs/<id>/production/ by prefix. A writer sets it with PutObject's `Tagging` (LIVE_QUERIES_TAGGING), which
+ * needs s3:PutObjectTagging besides s3:PutObject.
+ */
+export const LIVE_QUERIES_TAG = { key: 'intent-router:data', value: 'live-queries' } as const;
+export const LIVE_QUERIES_TAGGING = `${LIVE_QUERIES_TAG.key}=${LIVE_QUERIES_TAG.value}`;
+
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** `YYYY-MM-DD` (UTC) of a date. */
@@ -144,3 +154,35 @@ export function readProductionLines(text: string): ProductionLine[] {
 /** A real calendar day in YYYY-MM-DD (2026-02-30 is not: Date.parse would roll it over to March). */
 export const isDay = (text: string): boolean =>
   DAY.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && dayOf(new Date(`${text}T00:00:00Z`)) === text;
+
+// --- reading a range of days within a time budget (Plan's selection) ---------------------------------------------
+
+export interface DaysRead<T> {
+  /** What each read day gave, oldest day first. */
+  readonly days: readonly { readonly day: string; readonly items: readonly T[] }[];
+  /** The oldest day read: `since` when every day was read, a later day when the budget ran out first. */
+  readonly since?: string;
+  /** Days of the range left unread (the oldest ones). */
+  readonly skipped: number;
+}
+
+/**
+ * Reads `days` (oldest first, as daysBetween gives them) newest day first, one day at a time, and starts no day once
+ * `budgetMs` of `clock` has passed: a range of months of records cannot run a 5-minute function past its timeout.
+ * The newest days are the ones kept (a selection prefers the newest records anyway); the newest day is always read.
+ */
+export async function readDaysWithin<T>(
+  days: readonly string[],
+  readDay: (day: string) => Promise<readonly T[]>,
+  budgetMs: number,
+  clock: () => number = Date.now,
+): Promise<DaysRead<T>> {
+  const started = clock();
+  const read: { day: string; items: readonly T[] }[] = [];
+  for (const day of [...days].reverse()) {
+    if (read.length > 0 && clock() - started >= budgetMs) break;
+    read.push({ day, items: await readDay(day) });
+  }
+  read.reverse();
+  return { days: read, ...(read[0] ? { since: read[0].day } : {}), skipped: days.length - read.length };
+}

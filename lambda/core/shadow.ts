@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { CUSTOM_MODEL_DEPLOYMENT_ARN } from './active-model';
 import { MODALITIES, dominantModality, type Modality, type Weights } from './modality';
 
 /**
@@ -117,6 +118,23 @@ export function queryBucket(normalisedQuery: string): number {
  */
 export const canaryShadowSampleRate = (sampleRate: number, canarySampleRate?: number): number =>
   Math.min(1, Math.max(sampleRate, canarySampleRate ?? sampleRate));
+
+/** Which kind of model an answer came from: the router's source, with a cache hit credited to the model that gave it. */
+export type AnsweredBy = 'student' | 'fallback-model' | 'default';
+
+/**
+ * Who answered a sampled query. A cache hit repeats an answer a model gave earlier, to the same deployment (the
+ * cache's entries are valid only for the target that answered them): a cached student answer is the student's, so it
+ * counts towards the student's agreement (the router's cache stores the model, a custom-model deployment ARN for the
+ * student); any other cached answer is the fallback model's (static defaults are never cached).
+ */
+export function answeredBy(answer: Pick<ShadowSample['answer'], 'source' | 'model'>): AnsweredBy {
+  if (answer.source !== 'cache') return answer.source;
+  return CUSTOM_MODEL_DEPLOYMENT_ARN.test(answer.model) ? 'student' : 'fallback-model';
+}
+
+/** The dimension of the labeller's agreement by who answered (the agreement alarm reads AnsweredBy=student). */
+export const SHADOW_ANSWERED_BY_DIMENSION = 'AnsweredBy';
 
 /** The dimension of the labeller's per-variant agreement (the router's metrics use the same name). */
 export const SHADOW_VARIANT_DIMENSION = 'Variant';

@@ -1,13 +1,21 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { lambdaHandler, logger, metrics, tracer } from '../core/runtime';
 import { LABELLER_ENVIRONMENT } from './environment';
 import { priceFor } from '../core/prices';
 import { s3RunStore, type RunStore } from '../core/run-store';
-import { SHADOW_METRIC, SHADOW_SOURCES, SHADOW_VARIANT_DIMENSION, type ShadowSource } from '../core/shadow';
+import {
+  SHADOW_ANSWERED_BY_DIMENSION,
+  SHADOW_METRIC,
+  SHADOW_SOURCES,
+  SHADOW_VARIANT_DIMENSION,
+  type ShadowSource,
+} from '../core/shadow';
+import { labelBatchSizeReader } from './label-batch-size';
 import { labelShadowBatch, type ShadowBatchOutcome } from './shadow-labelling';
 import type { Converse } from '../core/teacher-labelling';
 
@@ -20,6 +28,7 @@ import type { Converse } from '../core/teacher-labelling';
 // One attempt per SDK call: our withRetry owns the backoff (never two retry layers multiplying).
 const bedrockRuntime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxAttempts: 1 }));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
+const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 const converseWithClient: Converse = (input) => bedrockRuntime.send(new ConverseCommand(input));
 
 export interface LabellerDependencies {
@@ -27,7 +36,14 @@ export interface LabellerDependencies {
   readonly store?: RunStore;
   readonly now?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds left before the function times out (the Lambda context's getRemainingTimeInMillis). */
+  readonly remainingMs?: () => number;
+  /** Queries per teacher call; default: the configured size, or the promoted run's calibrated one (`auto`). */
+  readonly labelBatchSize?: () => Promise<{ readonly size: number; readonly from: string; readonly reason?: string }>;
 }
+
+/** The container's reader of the batch size (it caches the promoted run's calibrated size for a few minutes). */
+let batchSizeReader: { readonly key: string; readonly read: ReturnType<typeof labelBatchSizeReader> } | undefined;
 
 /** Most values one EMF metric carries before Powertools flushes it (and our per-source dimensions with it). */
 const VALUES_PER_FLUSH = 90;
@@ -59,6 +75,7 @@ export function publishShadowMetrics(target: Metrics, outcome: ShadowBatchOutcom
       target.publishStoredMetrics();
     }
   }
+  publishAnsweredByAgreement(target, outcome);
   publishVariantAgreement(target, outcome);
   const totals = (source?: ShadowSource) => {
     const match = <T extends { source: ShadowSource }>(items: readonly T[]) =>
@@ -88,6 +105,28 @@ export function publishShadowMetrics(target: Metrics, outcome: ShadowBatchOutcom
 }
 
 /**
+ * Agreement by who answered (AnsweredBy): the student's includes its answers the router served from its cache — they
+ * are the student's answers, given to users — so the agreement alarm (AnsweredBy=student) measures every answer of the
+ * promoted student, fresh or cached. The per-source figures above still tell cache hits apart.
+ */
+function publishAnsweredByAgreement(target: Metrics, outcome: ShadowBatchOutcome): void {
+  const byAnswerer = new Map<string, number[]>();
+  for (const s of outcome.labelled) {
+    const values = byAnswerer.get(s.answeredBy) ?? [];
+    values.push(s.agreement);
+    byAnswerer.set(s.answeredBy, values);
+  }
+  for (const [by, values] of byAnswerer) {
+    for (let at = 0; at < values.length; at += VALUES_PER_FLUSH) {
+      target.addDimensions({ [SHADOW_ANSWERED_BY_DIMENSION]: by });
+      for (const v of values.slice(at, at + VALUES_PER_FLUSH))
+        target.addMetric(SHADOW_METRIC.agreement, MetricUnit.Count, v);
+      target.publishStoredMetrics();
+    }
+  }
+}
+
+/**
  * During a canary: agreement per variant, under {service, Variant} (whatever the source: a cached or fallback answer is
  * what that variant's users got). The canary's ShadowAgreement alarm reads the candidate's Average and SampleCount.
  */
@@ -112,16 +151,30 @@ function publishVariantAgreement(target: Metrics, outcome: ShadowBatchOutcome): 
 export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependencies = {}): Promise<SQSBatchResponse> {
   const env = LABELLER_ENVIRONMENT.read(process.env);
   const records = z.array(z.object({ messageId: z.string(), body: z.string() })).parse(event.Records);
+  const store = deps.store ?? s3RunStore(s3, env.bucketName);
+  const readerKey = `${env.labelBatchSize}\n${env.activeModelParameterName}\n${env.bucketName}`;
+  if (batchSizeReader?.key !== readerKey) {
+    const read = labelBatchSizeReader({
+      configured: env.labelBatchSize,
+      parameterName: env.activeModelParameterName,
+      ssm,
+      store: s3RunStore(s3, env.bucketName),
+    });
+    batchSizeReader = { key: readerKey, read };
+  }
+  const batchSize = await (deps.labelBatchSize ?? batchSizeReader.read)();
   const outcome = await labelShadowBatch(
     records,
     {
       teacherModelId: env.teacherModelId,
       teacherPrice: priceFor(env.teacherModelId, env.priceTable),
+      labelBatchSize: batchSize.size,
+      ...(deps.remainingMs ? { remainingMs: deps.remainingMs } : {}),
       ...(deps.sleep ? { retry: { sleep: deps.sleep } } : {}),
     },
     {
       converse: deps.converse ?? converseWithClient,
-      store: deps.store ?? s3RunStore(s3, env.bucketName),
+      store,
       ...(deps.now ? { now: deps.now } : {}),
       onRetry: (error, attempt, delayMs) =>
         logger.debug('teacher call retried', {
@@ -135,13 +188,22 @@ export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependenci
     // Dropped, not retried: a body that fails the contract never becomes valid (the reason names the field).
     logger.error('malformed shadow message dropped', { messageId: m.messageId, reason: m.reason });
   }
-  if (outcome.failedMessageIds.length > 0) {
-    logger.warn('messages given back to the queue (teacher errors after retries)', {
-      messageIds: outcome.failedMessageIds,
+  const deferred = new Set(outcome.deferredMessageIds);
+  const failed = outcome.failedMessageIds.filter((id) => !deferred.has(id));
+  if (failed.length > 0) {
+    logger.warn('messages given back to the queue (teacher errors after retries)', { messageIds: failed });
+  }
+  if (deferred.size > 0) {
+    // Not failures: near the function's timeout nothing new starts, so a batch is never redelivered whole.
+    logger.info('messages given back unstarted: the invocation is near its timeout', {
+      messageIds: [...deferred],
     });
   }
   logger.info('shadow batch labelled', {
     messages: records.length,
+    labelBatchSize: batchSize,
+    teacherCalls: outcome.teacherCalls,
+    deferred: deferred.size,
     labelled: outcome.labelled.length,
     failures: outcome.failures.length,
     malformed: outcome.malformed.length,
@@ -151,6 +213,24 @@ export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependenci
   return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-// Without the metrics middleware: publishShadowMetrics flushes one EMF record per dimension set (per source and model,
-// per source, per variant, service-wide) and per 90 values, which logMetrics' one flush per invocation cannot express.
-export const handler = /* @__PURE__ */ lambdaHandler((event: SQSEvent) => labelShadowEvent(event));
+/**
+ * The handler over labelShadowEvent, with the invocation's deadline from its Lambda context. Without the metrics
+ * middleware: publishShadowMetrics flushes one EMF record per dimension set (per source and model, per source, per
+ * variant, service-wide) and per 90 values, which logMetrics' one flush per invocation cannot express.
+ */
+export function labellerHandler(deps: LabellerDependencies = {}) {
+  // One invocation at a time per execution environment: the context of the running one.
+  let context: Context | undefined;
+  const wrapped = lambdaHandler((event: SQSEvent) =>
+    labelShadowEvent(event, {
+      ...deps,
+      remainingMs: deps.remainingMs ?? (() => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY),
+    }),
+  );
+  return (event: SQSEvent, invocation: Context) => {
+    context = invocation;
+    return wrapped(event, invocation);
+  };
+}
+
+export const handler = /* @__PURE__ */ labellerHandler();

@@ -6,17 +6,22 @@ import { costUsd, type TokenPrice, type TokenUsage } from '../core/prices';
 import { productionRecordsFile, productionRecordsKey } from '../core/production-records';
 import type { RunStore } from '../core/run-store';
 import {
+  answeredBy,
   compareWithTeacher,
+  type AnsweredBy,
   parseShadowMessage,
   type ShadowSample,
   type ShadowSource,
   type ShadowVariant,
 } from '../core/shadow';
-import { labelQuery, type Converse } from '../core/teacher-labelling';
+import { MAX_LABEL_BATCH_SIZE } from '../core/batch-labelling';
+import { chunked, labelBatch } from '../core/label-batch';
+import type { Converse } from '../core/teacher-labelling';
 
 /**
- * The shadow labeller's logic, for one SQS batch: the teacher labels every sampled query with the teacher prompt (the
- * labelQuery the Generate stage uses, lambda/core/teacher-labelling.ts, so production and synthetic labels are made alike), each label is compared with the
+ * The shadow labeller's logic, for one SQS batch: the teacher labels the sampled queries with the teacher prompt, in
+ * chunks of labelBatchSize per call (labelBatch, lambda/core/label-batch.ts, the Generate stage's batch labelling and
+ * re-ask rules, so production and synthetic labels are made alike), each label is compared with the
  * answer the router gave, and the labels of the batch are written once as validated production records.
  *
  * Per message: a malformed body can never succeed, so it is dropped (counted, logged) rather than retried into the
@@ -42,6 +47,8 @@ export interface QueueMessage {
 
 export interface LabelledSample {
   readonly source: ShadowSource;
+  /** Who answered: the source, with a cached answer credited to the model that gave it (answeredBy). */
+  readonly answeredBy: AnsweredBy;
   /** The model that answered the query in production. */
   readonly model: string;
   /** The canary variant that answered, when the sample was taken during a canary. */
@@ -51,22 +58,38 @@ export interface LabelledSample {
 }
 
 export interface ShadowBatchOutcome {
-  /** Message ids to give back to SQS (the SQS batch response's batchItemFailures). */
+  /** Message ids to give back to SQS (the SQS batch response's batchItemFailures): failed and deferred. */
   readonly failedMessageIds: readonly string[];
+  /**
+   * Messages not started because the invocation's deadline was near (also in failedMessageIds): SQS delivers them
+   * again, and no teacher call was paid for them. Not failures.
+   */
+  readonly deferredMessageIds: readonly string[];
   readonly labelled: readonly LabelledSample[];
   /** Samples without a label: invalid teacher output (twice), or their message failed. By source. */
   readonly failures: readonly { readonly source: ShadowSource; readonly reason: 'invalid-label' | 'teacher-error' }[];
   readonly malformed: readonly { readonly messageId: string; readonly reason: string }[];
   /** USD of every teacher call made, by the source of the sample it labelled (failed messages included). */
   readonly teacherCostUsd: Readonly<Partial<Record<ShadowSource, number>>>;
+  /** Teacher calls made (batch calls and single-query calls, re-asks included). */
+  readonly teacherCalls: number;
   readonly records: { readonly key?: string; readonly written: number; readonly rejected: number };
 }
+
+/** Time kept back at the end of an invocation: the calls in flight finish (with their backoff) and the write lands. */
+export const LABELLER_DEADLINE_MARGIN_MS = 30_000;
 
 export interface ShadowBatchOptions {
   readonly teacherModelId: string;
   /** The teacher's price; undefined when it has no entry in the price table (cost is then not reported). */
   readonly teacherPrice?: TokenPrice;
   readonly retry?: RetryOptions;
+  /** Queries per teacher call (1 = labelQuery alone); default 1. */
+  readonly labelBatchSize?: number;
+  /** Milliseconds left before the function times out (the context's getRemainingTimeInMillis); none: no deadline. */
+  readonly remainingMs?: () => number;
+  /** Stop starting messages when fewer ms than this are left; default LABELLER_DEADLINE_MARGIN_MS. */
+  readonly deadlineMarginMs?: number;
 }
 
 export interface ShadowBatchDependencies {
@@ -80,8 +103,13 @@ type Labelled = LabelledSample & { readonly query: string; readonly teacherWeigh
 
 type SampleOutcome =
   | { readonly ok: true; readonly sample: ShadowSample; readonly labelled: Labelled }
-  | { readonly ok: false; readonly sample: ShadowSample; readonly reason: 'invalid-label' }
-  | { readonly ok: false; readonly sample: ShadowSample; readonly reason: 'teacher-error'; readonly error: unknown };
+  | { readonly ok: false; readonly sample: ShadowSample; readonly reason: 'invalid-label' | 'teacher-error' }
+  | { readonly ok: false; readonly sample: ShadowSample; readonly reason: 'deferred' };
+
+interface Work {
+  readonly messageId: string;
+  readonly sample: ShadowSample;
+}
 
 export async function labelShadowBatch(
   messages: readonly QueueMessage[],
@@ -89,15 +117,32 @@ export async function labelShadowBatch(
   deps: ShadowBatchDependencies,
 ): Promise<ShadowBatchOutcome> {
   const malformed: { messageId: string; reason: string }[] = [];
-  const work: { messageId: string; sample: ShadowSample }[] = [];
+  const work: Work[] = [];
   for (const message of messages) {
     const parsed = parseShadowMessage(message.body);
     if (!parsed.ok) malformed.push({ messageId: message.messageId, reason: parsed.reason });
     else for (const sample of parsed.message.samples) work.push({ messageId: message.messageId, sample });
   }
 
+  // The samples in message order, in chunks of labelBatchSize: one teacher call each (labelBatch, the Generate
+  // stage's batch labelling and re-ask rules); a chunk may span messages.
+  const size = Math.max(1, Math.min(MAX_LABEL_BATCH_SIZE, Math.floor(options.labelBatchSize ?? 1)));
+  const chunks = chunked(work, size);
+  const margin = options.deadlineMarginMs ?? LABELLER_DEADLINE_MARGIN_MS;
+  const started = new Set<string>();
+  const deferred = new Set<string>();
   const cost: Partial<Record<ShadowSource, number>> = {};
-  const outcomes = await mapWithConcurrency(work, LABELLER_CALLS_PER_INVOCATION, async ({ sample }) => {
+  let teacherCalls = 0;
+  const outcomes = await mapWithConcurrency(chunks, LABELLER_CALLS_PER_INVOCATION, async (chunk) => {
+    // Near the deadline nothing new starts: a message none of whose samples was sent goes back to SQS untouched
+    // (redelivered alone, not with the batch, and billed once). A chunk holding a started message's samples still
+    // runs: that message is paid for already.
+    const fresh = chunk.filter((w) => !started.has(w.messageId));
+    if (options.remainingMs && options.remainingMs() < margin && fresh.length === chunk.length) {
+      for (const w of chunk) deferred.add(w.messageId);
+      return chunk.map((w): SampleOutcome => ({ ok: false, sample: w.sample, reason: 'deferred' }));
+    }
+    for (const w of chunk) started.add(w.messageId);
     const usage: TokenUsage[] = [];
     const call: Converse = async (input) => {
       const output = await withRetry(() => deps.converse(input), {
@@ -109,50 +154,45 @@ export async function labelShadowBatch(
       usage.push(usageOf(output));
       return output;
     };
-    let outcome: SampleOutcome;
+    let result: SampleOutcome[];
     try {
-      const label = await labelQuery(
-        sample.query,
+      const batch = await labelBatch(
+        chunk.map((w) => w.sample.query),
         { teacherModelId: options.teacherModelId, includeReasoning: false },
         call,
       );
-      if (label.ok) {
-        const { agreement, weightError } = compareWithTeacher(label.example.weights, sample.answer.weights);
-        outcome = {
-          ok: true,
-          sample,
-          labelled: {
-            query: sample.query,
-            teacherWeights: label.example.weights,
-            source: sample.answer.source,
-            model: sample.answer.model,
-            ...(sample.answer.variant ? { variant: sample.answer.variant } : {}),
-            agreement,
-            weightError,
-          },
-        };
-      } else outcome = { ok: false, sample, reason: 'invalid-label' };
-    } catch (error) {
-      outcome = { ok: false, sample, reason: 'teacher-error', error };
+      result = chunk.map(({ sample }, i): SampleOutcome => {
+        const label = batch.outcomes[i];
+        if (label?.ok) return { ok: true, sample, labelled: labelledOf(sample, label.example.weights) };
+        return { ok: false, sample, reason: label?.reason === 'teacherError' ? 'teacher-error' : 'invalid-label' };
+      });
+    } catch {
+      result = chunk.map(({ sample }): SampleOutcome => ({ ok: false, sample, reason: 'teacher-error' }));
     }
-    if (options.teacherPrice) {
-      for (const u of usage) {
-        cost[sample.answer.source] = (cost[sample.answer.source] ?? 0) + costUsd(u, options.teacherPrice);
-      }
+    teacherCalls += usage.length;
+    const price = options.teacherPrice;
+    if (price) {
+      // A batch call's tokens are shared by its queries: each sample's source carries its share.
+      const usd = usage.reduce((sum, u) => sum + costUsd(u, price), 0) / chunk.length;
+      for (const { sample } of chunk) cost[sample.answer.source] = (cost[sample.answer.source] ?? 0) + usd;
     }
-    return outcome;
+    return result;
   });
 
+  const flat = outcomes.flat();
   const failedIds = new Set<string>();
-  for (const [i, outcome] of outcomes.entries()) {
+  for (const [i, outcome] of flat.entries()) {
     if (!outcome.ok && outcome.reason === 'teacher-error') failedIds.add(work[i]?.messageId ?? '');
   }
+  // A message with one sample deferred (its other samples in a chunk that ran) goes back whole.
+  for (const id of failedIds) deferred.delete(id);
   const failures: { source: ShadowSource; reason: 'invalid-label' | 'teacher-error' }[] = [];
   const labelled: Labelled[] = [];
   const succeeded = new Set<string>();
   let earliest: number | undefined;
-  for (const [i, outcome] of outcomes.entries()) {
+  for (const [i, outcome] of flat.entries()) {
     const messageId = work[i]?.messageId ?? '';
+    if (deferred.has(messageId)) continue;
     if (failedIds.has(messageId)) {
       failures.push({ source: outcome.sample.answer.source, reason: 'teacher-error' });
       continue;
@@ -161,7 +201,8 @@ export async function labelShadowBatch(
     const at = Date.parse(outcome.sample.at);
     if (!Number.isNaN(at)) earliest = Math.min(earliest ?? at, at);
     if (outcome.ok) labelled.push(outcome.labelled);
-    else failures.push({ source: outcome.sample.answer.source, reason: outcome.reason });
+    else if (outcome.reason !== 'deferred')
+      failures.push({ source: outcome.sample.answer.source, reason: outcome.reason });
   }
 
   const file = productionRecordsFile(labelled.map((l) => ({ query: l.query, teacherWeights: l.teacherWeights })));
@@ -174,9 +215,11 @@ export async function labelShadowBatch(
     await deps.store.writeOnce(key, file.text);
   }
   return {
-    failedMessageIds: [...failedIds],
-    labelled: labelled.map(({ source, model, variant, agreement, weightError }) => ({
+    failedMessageIds: [...failedIds, ...deferred],
+    deferredMessageIds: [...deferred],
+    labelled: labelled.map(({ source, answeredBy: by, model, variant, agreement, weightError }) => ({
       source,
+      answeredBy: by,
       model,
       ...(variant ? { variant } : {}),
       agreement,
@@ -185,7 +228,22 @@ export async function labelShadowBatch(
     failures,
     malformed,
     teacherCostUsd: cost,
+    teacherCalls,
     records: { ...(key ? { key } : {}), written: file.records, rejected: file.rejected.length },
+  };
+}
+
+function labelledOf(sample: ShadowSample, teacherWeights: Weights): Labelled {
+  const { agreement, weightError } = compareWithTeacher(teacherWeights, sample.answer.weights);
+  return {
+    query: sample.query,
+    teacherWeights,
+    source: sample.answer.source,
+    answeredBy: answeredBy(sample.answer),
+    model: sample.answer.model,
+    ...(sample.answer.variant ? { variant: sample.answer.variant } : {}),
+    agreement,
+    weightError,
   };
 }
 

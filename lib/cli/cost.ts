@@ -1,8 +1,11 @@
 import { CostModelError, DEFAULT_DISTILLATION_RATES } from '../../lambda/pipeline/cost/cost-lines';
 import { estimateCosts, renderCostEstimate, type CostEstimate } from '../../lambda/pipeline/cost/cost-model';
 import { PlanError } from '../../lambda/pipeline/generation/query-plan';
-import { estimateServing, type ServingCost } from '../../lambda/pipeline/cost/serving-cost';
-import { LABELLER_MEMORY_MB } from '../constructs/shadow-loop';
+import { estimateServing, shadowSamplesPerInvocation, type ServingCost } from '../../lambda/pipeline/cost/serving-cost';
+import { DEFAULT_TOKEN_ASSUMPTIONS, labellingUsage } from '../../lambda/pipeline/cost/token-assumptions';
+import { LABEL_BATCH_SIZE_CANDIDATES } from '../../lambda/core/batch-labelling';
+import { costUsd, priceFor } from '../../lambda/core/prices';
+import { LABELLER_BATCHING_WINDOW_SECONDS, LABELLER_MEMORY_MB } from '../constructs/shadow-loop';
 import { ConfigError, type AppConfig, type ConfigInput } from '../config';
 import { configFromFlags, flagHelp, parseArgs, UsageError, type FlagSpecs } from './args';
 
@@ -126,8 +129,44 @@ export function runCost(argv: readonly string[], projectContext: Record<string, 
 
 type ServingConfig = Pick<
   AppConfig,
-  'apiType' | 'routerMemoryMb' | 'routerTracing' | 'routerLogSampleRate' | 'routerPlatformLogs' | 'shadowSampleRate'
+  | 'apiType'
+  | 'routerMemoryMb'
+  | 'routerTracing'
+  | 'routerLogSampleRate'
+  | 'routerPlatformLogs'
+  | 'shadowSampleRate'
+  | 'shadowLabelBatchSize'
+  | 'labellerBatchSize'
+  | 'teacherModelId'
+  | 'priceTable'
 >;
+
+/**
+ * The shadow labeller's teacher cost per sample: one call per sample, or a batch call shared by the samples of one
+ * invocation (at most shadowLabelBatchSize; `auto` is estimated at the largest calibrated size, as a run's labelling).
+ */
+function shadowLabelling(config: ServingConfig, queriesPerMonth: number, singleUsd: number) {
+  const size =
+    config.shadowLabelBatchSize === 'auto' ? Math.max(...LABEL_BATCH_SIZE_CANDIDATES) : config.shadowLabelBatchSize;
+  const price = priceFor(config.teacherModelId, config.priceTable);
+  const perSample = (n: number): number => {
+    if (n <= 1 || !price) return singleUsd;
+    const usage = labellingUsage([n], n, false, DEFAULT_TOKEN_ASSUMPTIONS);
+    return (usage.calls * costUsd(usage.perCall, price)) / n;
+  };
+  const available = shadowSamplesPerInvocation(
+    queriesPerMonth,
+    config.shadowSampleRate,
+    LABELLER_BATCHING_WINDOW_SECONDS,
+    config.labellerBatchSize,
+  );
+  const perCall = Math.max(1, Math.min(size, Math.floor(available)));
+  return {
+    teacherLabelUsd: perSample(perCall),
+    shadowQueriesPerCall: perCall,
+    ...(size > 1 ? { fullBatch: { size, teacherLabelUsd: perSample(size) } } : {}),
+  };
+}
 
 /** What 1M routed queries cost in all at the configured serving settings; the model parts come from the estimate. */
 export function servingCost(config: ServingConfig, estimate: CostEstimate): ServingCost {
@@ -145,8 +184,9 @@ export function servingCost(config: ServingConfig, estimate: CostEstimate): Serv
     routerLogSampleRate: config.routerLogSampleRate,
     routerPlatformLogs: config.routerPlatformLogs,
     shadowSampleRate: config.shadowSampleRate,
-    // A shadow label is one teacher call with the teacher prompt: the teacher's routing cost per query.
-    teacherLabelUsd: row('teacher').usdPer1MQueries / 1_000_000,
+    // A shadow label is one teacher call with the teacher prompt (the teacher's routing cost per query), or a share of
+    // a batch call when the labeller labels in batches.
+    ...shadowLabelling(config, estimate.routing.queriesPerMonth, row('teacher').usdPer1MQueries / 1_000_000),
     labellerMemoryMb: LABELLER_MEMORY_MB,
   });
 }

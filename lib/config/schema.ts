@@ -84,8 +84,15 @@ export const configFields = z.strictObject({
   productionHoldOutShare: numberIn(0, 0.5).default(0.1),
   /** Gate: how far below the incumbent's judge score the candidate may be (3 standard errors at 500 prompts). */
   maxJudgeDropToIncumbent: numberIn(0, 4).default(0.1),
-  /** Gate: how far below the incumbent's dominant agreement the candidate may be (about 2 standard errors). */
+  /**
+   * Gate: the non-inferiority margin of the paired comparison of dominant agreement with the incumbent (McNemar on the
+   * same held-out queries, lambda/core/paired-stats.ts): the largest drop that still counts as "not worse".
+   */
   maxAgreementDropToIncumbent: numberIn(0, 1).default(0.03),
+  /** Gate: the one-sided confidence of the paired comparisons of candidate and incumbent. */
+  gateConfidence: numberIn(0.8, 0.999).default(0.95),
+  /** Gate: what a comparison too close to call on the held-out queries does: keep the incumbent, or promote anyway. */
+  inconclusiveGate: z.enum(['keepIncumbent', 'promote']).default('keepIncumbent'),
 
   // --- router API ---
   apiAuth: z.enum(['iam', 'apiKey']).default('iam'),
@@ -152,7 +159,7 @@ export const configFields = z.strictObject({
   shadowQueueRetentionHours: intIn(1, 336).default(96),
   /** Shadow samples an alarm window needs before the agreement alarm may fire (no alarm on too few). */
   shadowMinSamples: intIn(10, 100000).default(200),
-  /** Jensen–Shannon divergence (0-1) of live dominant modalities vs. the training set that raises the drift alarm. */
+  /** Jensen–Shannon divergence (0-1) of live dominant modalities vs. the live mix at training that raises the drift alarm. */
   driftThreshold: numberIn(0, 1).default(0.1),
   /** Days production records are kept under production/records/ of the dataset bucket. */
   productionDataRetentionDays: intIn(1, 3650).default(180),
@@ -160,6 +167,8 @@ export const configFields = z.strictObject({
   labellerConcurrency: intIn(2, 1000).default(2),
   /** Messages per labeller invocation (each holds 1-25 samples). */
   labellerBatchSize: intIn(1, 100).default(10),
+  /** Queries per shadow teacher call: `auto` = the promoted run's calibrated labelBatchSize, or 1-25. */
+  shadowLabelBatchSize: labelBatchSize.default('auto'),
 
   // --- canary ---
   /** Share of live traffic (by query) a gated candidate answers before full promotion; 0 promotes at once. */
@@ -168,6 +177,15 @@ export const configFields = z.strictObject({
   canaryMinutes: intIn(5, 1440).default(60),
   /** Wait between two reads of the canary's alarms. */
   canaryCheckMinutes: intIn(1, 60).default(5),
+  /**
+   * Silence is not health: candidate queries (the router's Queries, Variant=candidate) the canary must have seen before
+   * it may be promoted; without them the window is extended up to canaryMaxMinutes.
+   */
+  canaryMinQueries: intIn(0, 10_000_000).default(300),
+  /** Longest a canary may run waiting for canaryMinQueries and canaryShadowMinSamples (never less than canaryMinutes). */
+  canaryMaxMinutes: intIn(5, 2880).default(180),
+  /** A canary that ends at canaryMaxMinutes without enough traffic: keep the incumbent, or promote the candidate. */
+  canaryInconclusive: z.enum(['keepIncumbent', 'promote']).default('keepIncumbent'),
   // --- canary (router) ---
   /**
    * Labelled shadow samples of the candidate, over the canary window, before its agreement can alarm: fewer say too

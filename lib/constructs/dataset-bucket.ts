@@ -3,14 +3,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PRODUCTION_RECORDS_PREFIX } from '../../lambda/core/production-records';
+import { LIVE_QUERIES_TAG, PRODUCTION_RECORDS_PREFIX } from '../../lambda/core/production-records';
 
 export interface DatasetBucketProps {
   /** Keep the bucket and its access logs when the stack is deleted (the key is always kept). */
   readonly retainData: boolean;
   /** Retention of the log group of the function that empties the buckets on deletion (retainData false); default 30. */
   readonly logRetentionDays?: number;
-  /** Days shadow-labelled production records (production/records/) are kept; default 180. */
+  /** Days shadow-labelled production records (production/records/) and runs' tagged copies are kept; default 180. */
   readonly productionDataRetentionDays?: number;
 }
 
@@ -68,6 +68,12 @@ export class DatasetBucket extends Construct {
         {
           id: 'expire-production-records',
           prefix: PRODUCTION_RECORDS_PREFIX,
+          expiration: Duration.days(props.productionDataRetentionDays ?? 180),
+        },
+        // …and so do the runs' copies of them under runs/<runId>/, tagged when written (LIVE_QUERIES_TAG).
+        {
+          id: 'expire-run-copies-of-live-queries',
+          tagFilters: { [LIVE_QUERIES_TAG.key]: LIVE_QUERIES_TAG.value },
           expiration: Duration.days(props.productionDataRetentionDays ?? 180),
         },
       ],

@@ -9,7 +9,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PRODUCTION_RECORDS_PREFIX } from '../../lambda/core/production-records';
-import { SHADOW_METRIC } from '../../lambda/core/shadow';
+import { SHADOW_ANSWERED_BY_DIMENSION, SHADOW_METRIC } from '../../lambda/core/shadow';
+import { DRIFT_BASELINE_PREFIX } from '../../lambda/shadow/drift-figures';
 import { DRIFT_ENVIRONMENT, LABELLER_ENVIRONMENT } from '../../lambda/shadow/environment';
 import type { AppConfig } from '../config';
 import { activeModelParameterName, shadowAlarmNames, shadowQueueName } from '../naming';
@@ -31,6 +32,17 @@ export const MAX_RECEIVE_COUNT = 5;
  * router's invalid-reply and fallback alarms, and a candidate by the canary's own alarms.
  */
 export const AGREEMENT_ALARM_PERIOD = Duration.hours(24);
+/** The event source's batching window: samples arriving within it share an invocation (and teacher batch calls). */
+export const LABELLER_BATCHING_WINDOW_SECONDS = 60;
+/**
+ * The labeller-failures alarm: the share of samples without a usable label (plus failed invocations) over an hour,
+ * once at least LABELLER_FAILURE_MIN_COUNT of them were handled — not a single failure, which the teacher's occasional
+ * unparseable reply makes routine. A teacher that fails every call still alarms within the hour at the default rate
+ * (~14 samples an hour), and the dead-letter alarm catches what never succeeds at any rate.
+ */
+export const LABELLER_FAILURE_RATE = 0.1;
+export const LABELLER_FAILURE_MIN_COUNT = 10;
+export const LABELLER_FAILURE_PERIOD = Duration.hours(1);
 /** The labeller's memory (the serving cost prices its wait for the teacher with it). */
 export const LABELLER_MEMORY_MB = 512;
 
@@ -47,6 +59,7 @@ export type ShadowLoopConfig = Pick<
   | 'minDominantAgreement'
   | 'labellerConcurrency'
   | 'labellerBatchSize'
+  | 'shadowLabelBatchSize'
 >;
 
 export interface ShadowLoopProps {
@@ -112,13 +125,15 @@ export class ShadowLoop extends Construct {
         bucketName: dataset.bucket.bucketName,
         teacherModelId: config.teacherModelId,
         priceTable: config.priceTable,
+        labelBatchSize: config.shadowLabelBatchSize,
+        activeModelParameterName: activeModelParameterName(config.envName),
       }),
     });
     const labeller = this.labeller.function;
     labeller.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: config.labellerBatchSize,
-        maxBatchingWindow: Duration.seconds(60),
+        maxBatchingWindow: Duration.seconds(LABELLER_BATCHING_WINDOW_SECONDS),
         // The teacher's quota is shared with the pipeline's generation: this × LABELLER_CALLS_PER_INVOCATION calls.
         maxConcurrency: config.labellerConcurrency,
         reportBatchItemFailures: true,
@@ -135,15 +150,22 @@ export class ShadowLoop extends Construct {
       wildcardReason:
         'One object per labeller batch under production/records/date=<day>/: the key names the batch, known only at run time.',
     });
+    // shadowLabelBatchSize auto: the promoted run (by the parameter) and its calibrated batch size.
+    allowParameter(this.labeller, activeModelParameterName(config.envName), false);
     allow(this.labeller, labeller, {
-      actions: ['kms:GenerateDataKey'],
+      actions: ['s3:GetObject'],
+      resources: [dataset.bucket.arnForObjects('runs/*/calibration.json')],
+      wildcardReason: 'The promoted run’s calibration (its labelBatchSize); the run id is read at run time.',
+    });
+    allow(this.labeller, labeller, {
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
       resources: [dataset.key.keyArn],
       conditions: viaService(this, 's3'),
     });
 
     this.drift = new Function(this, 'Drift', {
       entry: 'shadow/drift.ts',
-      description: 'Hourly: drift of live dominant modalities against the promoted run’s training set',
+      description: 'Hourly: drift of live dominant modalities against the live mix the promoted run was trained on',
       serviceName: SHADOW_SERVICE_NAME,
       logRetentionDays: config.logRetentionDays,
       retainLogs: config.retainData,
@@ -152,6 +174,7 @@ export class ShadowLoop extends Construct {
       environment: DRIFT_ENVIRONMENT.values({
         bucketName: dataset.bucket.bucketName,
         activeModelParameterName: activeModelParameterName(config.envName),
+        baselineMinSamples: config.shadowMinSamples,
       }),
     });
     const drift = this.drift.function;
@@ -160,11 +183,19 @@ export class ShadowLoop extends Construct {
       actions: ['s3:GetObject'],
       resources: [
         dataset.bucket.arnForObjects(`${PRODUCTION_RECORDS_PREFIX}*`),
-        dataset.bucket.arnForObjects('runs/*/dataset/manifest.json'),
+        dataset.bucket.arnForObjects('runs/*/production/selection.jsonl'),
+        dataset.bucket.arnForObjects(`${DRIFT_BASELINE_PREFIX}*`),
       ],
       wildcardReason:
-        'The window’s production records (one object per labeller batch, by day) and the promoted run’s manifest, ' +
-        'whose run id is read from the active-model parameter at run time.',
+        'The window’s production records (one object per labeller batch, by day), the promoted run’s production ' +
+        'selection and its drift baseline, whose run id is read from the active-model parameter at run time.',
+    });
+    allow(this.drift, drift, {
+      actions: ['s3:PutObject'],
+      resources: [dataset.bucket.arnForObjects(`${DRIFT_BASELINE_PREFIX}*`)],
+      wildcardReason:
+        'One drift baseline per promoted run (production/drift-baseline/<runId>.json), written once; the run id is ' +
+        'read at run time.',
     });
     allow(this.drift, drift, {
       actions: ['s3:ListBucket'],
@@ -172,7 +203,7 @@ export class ShadowLoop extends Construct {
       conditions: { StringLike: { 's3:prefix': [`${PRODUCTION_RECORDS_PREFIX}*`, 'runs/*'] } },
     });
     allow(this.drift, drift, {
-      actions: ['kms:Decrypt'],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [dataset.key.keyArn],
       conditions: viaService(this, 's3'),
     });
@@ -195,7 +226,8 @@ export class ShadowLoop extends Construct {
         statistic,
         period,
       });
-    const student = { source: 'student' };
+    // The student's answers, fresh or from the router's cache (answeredBy, lambda/core/shadow.ts).
+    const student = { [SHADOW_ANSWERED_BY_DIMENSION]: 'student' };
     const notify = new actions.SnsAction(topic);
     const alarm = (id: string, props: cloudwatch.AlarmProps) => {
       const created = new cloudwatch.Alarm(this, id, {
@@ -223,7 +255,8 @@ export class ShadowLoop extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         alarmDescription:
-          `The promoted student agreed with the teacher on the dominant modality of fewer than ` +
+          `The promoted student (its answers fresh or from the router's cache) agreed with the teacher on the dominant ` +
+          `modality of fewer than ` +
           `${config.minDominantAgreement * 100}% of at least ${config.shadowMinSamples} shadow samples over ` +
           `${AGREEMENT_ALARM_PERIOD.toHours()} h (the gate's minDominantAgreement). Live traffic has moved away from ` +
           'what it learned: check the drift alarm, then start a run with --from-production.',
@@ -231,7 +264,7 @@ export class ShadowLoop extends Construct {
       drift: alarm('DriftAlarm', {
         alarmName: names.drift,
         metric: new cloudwatch.MathExpression({
-          label: 'Drift (Jensen–Shannon, enough samples)',
+          label: 'Drift from the live mix at training (Jensen–Shannon, enough samples)',
           expression: `IF(n >= ${config.shadowMinSamples}, drift, 0)`,
           usingMetrics: {
             drift: metric(SHADOW_METRIC.drift, 'Maximum', hour),
@@ -244,27 +277,38 @@ export class ShadowLoop extends Construct {
         datapointsToAlarm: 2,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         alarmDescription:
-          `The dominant modalities of the last 24 h of live traffic (teacher labels) diverge from the promoted run's ` +
-          `training set by more than ${config.driftThreshold} (Jensen–Shannon, 0-1) for 2 hours. The student may ` +
-          'still agree (see the agreement alarm); a run with --from-production retrains on the new mix.',
+          `The dominant modalities of the last 24 h of live traffic (teacher labels) diverge by more than ` +
+          `${config.driftThreshold} (Jensen–Shannon, 0-1) for 2 hours from the live mix the promoted run was trained ` +
+          `on (not its training set, which Assemble evens out): its production selection's shares when it learned ` +
+          `from production, else the first full 24 h window after promotion with ${config.shadowMinSamples}+ samples ` +
+          `(stored at ${DRIFT_BASELINE_PREFIX}<runId>.json). The drift function's "drift measured" log line names ` +
+          'the baseline (baseline, baselineSource). The student may still agree (see the agreement alarm); a run ' +
+          'with --from-production retrains on the new mix.',
       }),
       labellerFailures: alarm('LabellerFailuresAlarm', {
         alarmName: names.labellerFailures,
+        // The failure rate; below the minimum count it reads 0 (no alarm on one failure among a few samples).
         metric: new cloudwatch.MathExpression({
-          label: 'Labeller errors + label failures',
-          expression: 'FILL(errors, 0) + FILL(failures, 0)',
+          label: 'Labeller failure rate (failed samples and invocations / all handled, enough of them)',
+          expression:
+            `IF((FILL(errors, 0) + FILL(failures, 0) + FILL(labelled, 0)) >= ${LABELLER_FAILURE_MIN_COUNT}, ` +
+            '(FILL(errors, 0) + FILL(failures, 0)) / (FILL(errors, 0) + FILL(failures, 0) + FILL(labelled, 0)), 0)',
           usingMetrics: {
-            errors: this.labeller.function.metricErrors({ period: Duration.minutes(15) }),
-            failures: metric(SHADOW_METRIC.failures, 'Sum', Duration.minutes(15)),
+            errors: this.labeller.function.metricErrors({ period: LABELLER_FAILURE_PERIOD }),
+            failures: metric(SHADOW_METRIC.failures, 'Sum', LABELLER_FAILURE_PERIOD),
+            labelled: metric(SHADOW_METRIC.labelled, 'Sum', LABELLER_FAILURE_PERIOD),
           },
-          period: Duration.minutes(15),
+          period: LABELLER_FAILURE_PERIOD,
         }),
-        threshold: 1,
+        threshold: LABELLER_FAILURE_RATE,
         evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         alarmDescription:
-          'The shadow labeller failed, or samples got no usable label (teacher errors after retries, unparseable ' +
-          'labels, malformed messages): see the labeller log group. Throttling: lower labellerConcurrency.',
+          `More than ${LABELLER_FAILURE_RATE * 100}% of the shadow samples (and labeller invocations) of the last ` +
+          `${LABELLER_FAILURE_PERIOD.toHours()} h got no usable label, once at least ${LABELLER_FAILURE_MIN_COUNT} ` +
+          'were handled: teacher errors after retries, unparseable labels, malformed messages or a failing labeller. ' +
+          'See the labeller log group. Throttling: lower labellerConcurrency. Samples that never succeed also reach ' +
+          'the dead-letter alarm.',
       }),
       deadLetters: alarm('DeadLettersAlarm', {
         alarmName: names.deadLetters,

@@ -13,6 +13,8 @@ const ALLOWED_ON_STAR = new Set([
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',
   'xray:GetSamplingTargets',
+  // Check canary counts the candidate's queries and shadow samples (lib/constructs/pipeline/stages/rollout.ts).
+  'cloudwatch:GetMetricData',
   'bedrock:ListCustomModelDeployments',
   'bedrock:ListEvaluationJobs',
   'logs:CreateLogDelivery',

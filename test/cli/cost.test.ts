@@ -167,6 +167,25 @@ describe('npm run cost: the full price of a routed query (serving)', () => {
     expect(shadow).toBeLessThan(0.001 * teacher * 1.1);
   });
 
+  it('the shadow line shares a batch call among the samples one labeller invocation holds', () => {
+    const at = (queries: string, ...context: string[]) =>
+      run('--json', '--examples', '10000', '--queries-per-month', queries, ...context.flatMap((c) => ['-c', c]));
+    const perQuery = (r: ReturnType<typeof run>) =>
+      (part(r, 'shadow loop') ?? NaN) / r.estimate.routing.queriesPerMonth;
+    // At the default rate an invocation holds ~1 sample: one call each, whatever the batch size, and the assumption
+    // says what full batches would save.
+    const low = at('10000000');
+    expect(perQuery(low)).toBeCloseTo(perQuery(at('10000000', 'shadowLabelBatchSize=1')), 15);
+    const shadowNote = low.serving.assumptions.find((a) => a.startsWith('shadow loop')) ?? '';
+    expect(shadowNote).toMatch(/one call each .*at full batches of 20 a label would cost \$0\.000128/);
+    // At 2B queries a month (~46 samples a minute) an invocation holds 10 messages: 10 per call, cheaper per sample.
+    const high = at('2000000000');
+    const single = at('2000000000', 'shadowLabelBatchSize=1');
+    expect(high.serving.assumptions.find((a) => a.startsWith('shadow loop'))).toMatch(/10 per call/);
+    expect(perQuery(high)).toBeLessThan(perQuery(single) * 0.6);
+    expect(at('2000000000', 'shadowLabelBatchSize=5').serving.assumptions.join('\n')).toMatch(/5 per call/);
+  });
+
   it('shows the serving parts and total in the markdown, with its assumptions', () => {
     const { text, serving: cost } = run('--examples', '10000');
     expect(text).toContain('### Serving: the full price of 1M routed queries');

@@ -4,10 +4,11 @@ import {
   canaryDecision,
   canaryStart,
   missingAlarms,
+  needsTraffic,
   type AlarmReading,
   type CanaryDecisionInput,
-  canaryTimeProblem,
 } from '../../lambda/pipeline/rollout/canary-decision';
+import { canaryTimeProblem } from '../../lambda/pipeline/rollout/canary-limits';
 
 const INCUMBENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent001';
 const CANDIDATE_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/candidate001';
@@ -42,6 +43,9 @@ const alarm = (name: string, state: AlarmReading['state'], reason = `${name} is 
 });
 const QUIET = [alarm('Canary-InvalidReplies', 'OK'), alarm('Canary-ShadowAgreement', 'INSUFFICIENT_DATA')];
 
+const REQUIREMENTS = { minQueries: 300, minShadowSamples: 30, maxMinutes: 120, inconclusive: 'keepIncumbent' as const };
+const BUSY = { queries: 1_200, shadowSamples: 64 };
+
 const decide = (overrides: Partial<CanaryDecisionInput>) =>
   canaryDecision({
     alarms: QUIET,
@@ -50,6 +54,8 @@ const decide = (overrides: Partial<CanaryDecisionInput>) =>
     startedAt: STARTED,
     now: minutesAfter(10),
     minutes: 60,
+    traffic: BUSY,
+    requirements: REQUIREMENTS,
     ...overrides,
   });
 
@@ -70,7 +76,7 @@ describe('canaryDecision', () => {
     });
     expect(decision.value.canary).toBeUndefined();
     expect(decision.summary).toBe(
-      'promoted after 60 min of canary at 10 % with no alarm (Canary-InvalidReplies OK, Canary-ShadowAgreement INSUFFICIENT_DATA)',
+      'promoted after 60 min of canary at 10 % with no alarm (Canary-InvalidReplies OK, Canary-ShadowAgreement INSUFFICIENT_DATA) and 1200 candidate queries (canaryMinQueries 300), 64 shadow samples (canaryShadowMinSamples 30)',
     );
   });
 
@@ -79,7 +85,11 @@ describe('canaryDecision', () => {
     const decision = decide({ alarms: [alarm('Canary-InvalidReplies', 'ALARM', reason), QUIET[1] as AlarmReading] });
     expect(decision).toMatchObject({ action: 'rollback', outcome: 'rolled-back', elapsedMinutes: 10 });
     if (decision.action !== 'rollback') throw new Error('expected rollback');
-    expect(decision.value).toEqual({ ...INCUMBENT, schemaVersion: 2 });
+    expect(decision.value).toEqual({
+      ...INCUMBENT,
+      schemaVersion: 2,
+      endedCanary: expect.objectContaining({ outcome: 'rolled-back' }),
+    });
     expect(decision.firing.map((a) => a.name)).toEqual(['Canary-InvalidReplies']);
     expect(decision.summary).toBe(`rolled back after 10 min of canary at 10 %: Canary-InvalidReplies: ${reason}`);
   });
@@ -192,7 +202,11 @@ describe('canaryAbandon', () => {
     );
     expect(decision).toMatchObject({ action: 'rollback', outcome: 'rolled-back', firing: [], elapsedMinutes: 20 });
     if (decision.action !== 'rollback') throw new Error('expected rollback');
-    expect(decision.value).toEqual({ ...INCUMBENT, schemaVersion: 2 });
+    expect(decision.value).toEqual({
+      ...INCUMBENT,
+      schemaVersion: 2,
+      endedCanary: expect.objectContaining({ outcome: 'rolled-back' }),
+    });
     expect(decision.summary).toBe(
       'rolled back after 20 min because the canary could no longer be checked: Throttling: Rate exceeded',
     );
@@ -225,8 +239,73 @@ describe('canaryTimeProblem', () => {
 
   it('refuses when they do not, naming the minutes and the keys to change', () => {
     expect(canaryTimeProblem(input(51))).toMatch(
-      /^only 69 min are left before the execution times out, and the canary needs 70 \(canaryMinutes 60 \+ 2 × canaryCheckMinutes 5\).*Raise pipelineTimeoutHours/,
+      /^only 69 min are left before the execution times out, and the canary needs 70 \(its longest window, max\(canaryMinutes, canaryMaxMinutes\), 60 \+ 2 × canaryCheckMinutes 5\).*Raise pipelineTimeoutHours/,
     );
     expect(canaryTimeProblem(input(200))).toMatch(/^only 0 min are left/);
+  });
+});
+
+describe('canaryDecision: silence is not health', () => {
+  const SILENT = { queries: 40, shadowSamples: 3 };
+
+  it('extends a quiet window that saw too few candidate queries, saying how many', () => {
+    const decision = decide({ now: minutesAfter(60), traffic: SILENT });
+    expect(decision).toMatchObject({ action: 'wait', elapsedMinutes: 60 });
+    expect(decision.summary).toContain('only 40 candidate queries (canaryMinQueries 300), 3 shadow samples');
+    expect(decision.summary).toContain('extended, up to canaryMaxMinutes 120');
+  });
+
+  it('counts no reading as no traffic', () => {
+    expect(decide({ now: minutesAfter(60), traffic: undefined })).toMatchObject({ action: 'wait' });
+  });
+
+  it('promotes once both minimums are met, within the extension', () => {
+    const decision = decide({ now: minutesAfter(85), traffic: { queries: 300, shadowSamples: 30 } });
+    expect(decision).toMatchObject({ action: 'promote', outcome: 'promoted' });
+    expect(decision.summary).toContain('300 candidate queries (canaryMinQueries 300), 30 shadow samples');
+  });
+
+  it('ends inconclusive at canaryMaxMinutes and keeps the incumbent', () => {
+    const decision = decide({ now: minutesAfter(120), traffic: SILENT });
+    expect(decision).toMatchObject({ action: 'inconclusive', outcome: 'inconclusive', promoted: false });
+    if (decision.action !== 'inconclusive') throw new Error('expected inconclusive');
+    expect(decision.value.canary).toBeUndefined();
+    expect(decision.value.deploymentArn).toBe(LIVE.deploymentArn);
+    expect(decision.value.endedCanary).toMatchObject({ outcome: 'inconclusive' });
+    expect(decision.summary).toContain('inconclusive after 120 min');
+    expect(decision.summary).toContain('the incumbent is kept');
+  });
+
+  it('with canaryInconclusive promote, promotes the candidate at canaryMaxMinutes all the same', () => {
+    const decision = decide({
+      now: minutesAfter(120),
+      traffic: SILENT,
+      requirements: { ...REQUIREMENTS, inconclusive: 'promote' },
+    });
+    expect(decision).toMatchObject({ action: 'inconclusive', promoted: true });
+    if (decision.action !== 'inconclusive') throw new Error('expected inconclusive');
+    expect(decision.value.deploymentArn).toBe(CANDIDATE.deploymentArn);
+  });
+
+  it('an alarm still rolls back a silent canary', () => {
+    expect(
+      decide({ now: minutesAfter(90), traffic: SILENT, alarms: [alarm('Canary-Fallbacks', 'ALARM')] }),
+    ).toMatchObject({
+      action: 'rollback',
+    });
+  });
+
+  it('needs the traffic only for a live, quiet canary past its window', () => {
+    const base = {
+      alarms: QUIET,
+      parameter: { state: 'promoted', model: LIVE } as const,
+      candidate: CANDIDATE,
+      startedAt: STARTED,
+      minutes: 60,
+      requirements: REQUIREMENTS,
+    };
+    expect(needsTraffic({ ...base, now: minutesAfter(30) })).toBe(false);
+    expect(needsTraffic({ ...base, now: minutesAfter(60) })).toBe(true);
+    expect(needsTraffic({ ...base, now: minutesAfter(60), alarms: [alarm('Canary-Fallbacks', 'ALARM')] })).toBe(false);
   });
 });

@@ -3,6 +3,9 @@ import {
   CloudWatchClient,
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type GetMetricDataCommandInput,
+  type GetMetricDataCommandOutput,
   type DescribeAlarmsCommandInput,
   type DescribeAlarmsCommandOutput,
   type StateValue,
@@ -17,6 +20,7 @@ import {
   type PutParameterCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { handler as abandonCanaryHandler } from '../../lambda/pipeline/rollout/abandon-canary';
 import { clock } from '../../lambda/pipeline/rollout/canary-aws';
 import { logger, metrics } from '../../lambda/core/runtime';
 import { readActiveModel, type ActiveModel } from '../../lambda/core/active-model';
@@ -30,7 +34,13 @@ import { C } from './states';
 import { T } from './states';
 import { synth } from '../helpers/app';
 import { InMemoryS3 } from '../helpers/aws-mocks';
-import { lambdaEnvironment, runLocally, stateMachineDefinition, type LocalRunResult } from '../helpers/local-sfn';
+import {
+  lambdaEnvironment,
+  lambdaTask,
+  runLocally,
+  stateMachineDefinition,
+  type LocalRunResult,
+} from '../helpers/local-sfn';
 import { dominantWeights, SimulatedTeacher } from '../helpers/simulated-teacher';
 import { addListing, FakeBedrock } from './fake-bedrock';
 import { pipelineTasks } from './pipeline-tasks';
@@ -133,6 +143,28 @@ function alarms(stateAt: (name: string, read: number) => StateValue, reasonOf: (
     });
 }
 
+/** GetMetricData as CloudWatch answers it: per-minute datapoints of the candidate's queries and shadow samples. */
+function traffic(queriesPerMinute: number, samplesPerMinute: number) {
+  cloudwatch
+    .on(GetMetricDataCommand)
+    .callsFake(async (input: GetMetricDataCommandInput): Promise<GetMetricDataCommandOutput> => {
+      const from = input.StartTime?.getTime() ?? 0;
+      const minutes = Math.floor(((input.EndTime?.getTime() ?? from) - from) / 60_000);
+      const timestamps = Array.from({ length: minutes }, (_, i) => new Date(from + i * 60_000));
+      return {
+        $metadata,
+        MetricDataResults: (input.MetricDataQueries ?? []).map((q) => ({
+          Id: q.Id,
+          Label: q.MetricStat?.Metric?.MetricName,
+          StatusCode: 'Complete',
+          Timestamps: timestamps,
+          Values: timestamps.map(() => (q.Id === 'queries' ? queriesPerMinute : samplesPerMinute)),
+        })),
+        Messages: [],
+      };
+    });
+}
+
 /** Production records covering every quota: Plan generates nothing, the run goes straight to training. */
 function seedProduction() {
   const word = { visual: 'scene', audio: 'sound', transcription: 'dialogue', metadata: 'title' } as const;
@@ -161,6 +193,8 @@ beforeEach(() => {
   cloudwatch.reset();
   // No alarm changed state between two checks unless a test's DescribeAlarms says so (Check canary reads the history).
   cloudwatch.on(DescribeAlarmHistoryCommand).resolves({ $metadata, AlarmHistoryItems: [] });
+  // A busy candidate unless a test says otherwise: 20 queries and 1 shadow sample a minute.
+  traffic(20, 1);
   bedrock = new FakeBedrock(s3, { judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
   // Start canary reads the clock once, then each check: canaryCheckMinutes (5) later than the one before.
   let reads = 0;
@@ -249,7 +283,11 @@ describe('the canary, executed locally through the synthesized state machine', (
     expect(checks(result)).toBe(2);
     expect(parameter.values).toHaveLength(3);
     // The incumbent alone again, as it was.
-    expect(modelOf(parameter.current)).toEqual({ ...INCUMBENT, schemaVersion: 2 });
+    expect(modelOf(parameter.current)).toEqual({
+      ...INCUMBENT,
+      schemaVersion: 2,
+      endedCanary: expect.objectContaining({ outcome: 'rolled-back' }),
+    });
     expect(result.output?.['promotion']).toMatchObject({
       promoted: false,
       canary: { outcome: 'rolled-back', firing: [INVALID_REPLIES], elapsedMinutes: 10 },
@@ -340,7 +378,11 @@ describe('a canary that can no longer be checked', () => {
     ]);
     // Version 2 the canary, version 3 the incumbent alone again.
     expect(parameter.values).toHaveLength(3);
-    expect(modelOf(parameter.current)).toEqual({ ...INCUMBENT, schemaVersion: 2 });
+    expect(modelOf(parameter.current)).toEqual({
+      ...INCUMBENT,
+      schemaVersion: 2,
+      endedCanary: expect.objectContaining({ outcome: 'rolled-back' }),
+    });
     const [notification] = published();
     expect(notification?.Subject).toBe('Intent router run failed at Check canary');
     expect(notification?.Message).toContain(`${INVALID_REPLIES}, ${FALLBACKS}, ${LATENCY}, ${AGREEMENT} do not exist`);
@@ -394,5 +436,136 @@ describe('canaryShare=0', () => {
     expect(readReport('run-no-canary').outcome).toBe('PROMOTED');
     // The state machine's timeout is pipelineTimeoutHours alone.
     expect(plainDefinition.TimeoutSeconds).toBe(24 * 3600);
+  });
+});
+
+describe('an execution that ends mid-canary (stopped, failed, timed out)', () => {
+  it('leaves its candidate live, and the execution-ended rule’s Abandon canary drops it and notifies', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    // The alarms exist at Start canary; then the role loses CloudWatch (not retried) and Abandon canary's own Lambda
+    // fails too: the execution FAILS with the candidate still on live traffic, the case only the rule can undo.
+    let reads = 0;
+    cloudwatch.on(DescribeAlarmsCommand).callsFake(async (input: DescribeAlarmsCommandInput) => {
+      if (++reads === 1) {
+        return {
+          $metadata,
+          MetricAlarms: (input.AlarmNames ?? []).map((name) => ({ AlarmName: name, StateValue: 'OK' })),
+        };
+      }
+      throw Object.assign(new Error('not authorized to perform cloudwatch:DescribeAlarms'), {
+        name: 'AccessDenied',
+      });
+    });
+    const lambdaFailed = async () => {
+      throw Object.assign(new Error('Lambda is unable to start the function'), { name: 'Lambda.Unknown' });
+    };
+    const result = await runLocally(definition, {
+      executionName: 'run-canary-stopped',
+      input: { fromProduction: true },
+      tasks: { ...tasks, [C.abandonCanary]: lambdaFailed },
+    });
+    expect(result).toMatchObject({ status: 'FAILED' });
+    expect(result.entered).toContain(C.abandonFailed);
+    expect(modelOf(parameter.current).canary).toMatchObject({ runId: 'run-canary-stopped' });
+    sns.resetHistory();
+
+    // What EventBridge delivers for the failed execution, through the synthesized rule's pattern, to the real handler.
+    const rules = Object.values(templates.pipeline.findResources('AWS::Events::Rule')).filter(
+      (r) => r['Properties'].EventPattern?.['detail-type']?.[0] === 'Step Functions Execution Status Change',
+    );
+    expect(rules).toHaveLength(1);
+    const pattern = rules[0]?.['Properties'].EventPattern;
+    const event = {
+      version: '0',
+      id: 'e-1',
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: '123456789012',
+      time: new Date(STARTED + 20 * 60_000).toISOString(),
+      region: 'us-east-1',
+      resources: ['arn:aws:states:us-east-1:123456789012:execution:IntentRouter-dev-Pipeline:run-canary-stopped'],
+      detail: {
+        executionArn: 'arn:aws:states:us-east-1:123456789012:execution:IntentRouter-dev-Pipeline:run-canary-stopped',
+        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:IntentRouter-dev-Pipeline',
+        name: 'run-canary-stopped',
+        status: 'FAILED',
+        startDate: STARTED - 3 * 3600_000,
+        stopDate: STARTED + 20 * 60_000,
+        input: '{"fromProduction":true}',
+        output: null,
+        error: result.error ?? null,
+        cause: result.cause ?? null,
+      },
+    };
+    expect(pattern).toMatchObject({ source: [event.source], 'detail-type': [event['detail-type']] });
+    expect(pattern.detail.status).toContain(event.detail.status);
+    const abandoned = await lambdaTask(abandonCanaryHandler)(event);
+    expect(abandoned).toMatchObject({ runId: 'run-canary-stopped', action: 'abandoned', status: 'FAILED' });
+    expect(modelOf(parameter.current)).toEqual({
+      ...INCUMBENT,
+      schemaVersion: 2,
+      endedCanary: expect.objectContaining({ runId: 'run-canary-stopped', outcome: 'abandoned' }),
+    });
+    const [notification] = published();
+    expect(notification?.Subject).toBe('Intent router canary abandoned: execution FAILED');
+    expect(notification?.Message).toContain('run-canary-stopped');
+    // A second delivery (EventBridge delivers at least once) changes nothing.
+    const writes = parameter.values.length;
+    expect(await lambdaTask(abandonCanaryHandler)(event)).toMatchObject({ action: 'untouched' });
+    expect(parameter.values).toHaveLength(writes);
+  });
+});
+
+describe('a silent canary (silence is not health)', () => {
+  it('is extended past canaryMinutes, then ends inconclusive at canaryMaxMinutes and keeps the incumbent', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    alarms(
+      (name) => (name === AGREEMENT ? 'INSUFFICIENT_DATA' : 'OK'),
+      () => '',
+    );
+    // Two candidate queries a minute and no shadow sample: every alarm stays quiet on so little.
+    traffic(2, 0);
+    const result = await run('run-canary-silent');
+
+    expect(result.status).toBe('SUCCEEDED');
+    // 180 minutes (canaryMaxMinutes) in checks of 5: extended at the 12th check, ended at the 36th.
+    expect(checks(result)).toBe(36);
+    expect(parameter.values).toHaveLength(3);
+    expect(modelOf(parameter.current)).toEqual({
+      ...INCUMBENT,
+      schemaVersion: 2,
+      endedCanary: expect.objectContaining({ runId: 'run-canary-silent', outcome: 'inconclusive' }),
+    });
+    expect(result.output?.['promotion']).toMatchObject({
+      promoted: false,
+      canary: {
+        outcome: 'inconclusive',
+        elapsedMinutes: 180,
+        traffic: { queries: 360, shadowSamples: 0, minQueries: 300, minShadowSamples: 30, maxMinutes: 180 },
+      },
+    });
+    const [notification] = published();
+    expect(notification?.Message).toContain('inconclusive after 180 min of canary at 10 %');
+    expect(notification?.Message).toContain('only 360 candidate queries (canaryMinQueries 300), 0 shadow samples');
+    expect(s3.get(BUCKET, runKeys('run-canary-silent').reportMarkdown)).toContain('the incumbent is kept');
+  });
+
+  it('with enough traffic arriving late, is promoted within the extension', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    alarms(
+      () => 'OK',
+      () => '',
+    );
+    // 4 queries and 0.25 samples a minute: 300 queries at 75 minutes, 30 samples at 120.
+    traffic(4, 0.25);
+    const result = await run('run-canary-late');
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(checks(result)).toBe(24);
+    expect(modelOf(parameter.current)).toMatchObject({ runId: 'run-canary-late' });
+    expect(result.output?.['promotion']).toMatchObject({
+      promoted: true,
+      canary: { outcome: 'promoted', elapsedMinutes: 120, traffic: { queries: 480, shadowSamples: 30 } },
+    });
   });
 });

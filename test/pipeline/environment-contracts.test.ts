@@ -47,6 +47,7 @@ const CONTRACTS: Record<string, [name: string, contract: Contract]> = {
   'pipeline/rollout/promote.ts': ['PROMOTE_ENVIRONMENT', rollout.PROMOTE_ENVIRONMENT],
   'pipeline/rollout/start-canary.ts': ['START_CANARY_ENVIRONMENT', rollout.START_CANARY_ENVIRONMENT],
   'pipeline/rollout/check-canary.ts': ['CHECK_CANARY_ENVIRONMENT', rollout.CHECK_CANARY_ENVIRONMENT],
+  'pipeline/rollout/abandon-canary.ts': ['ABANDON_CANARY_ENVIRONMENT', rollout.ABANDON_CANARY_ENVIRONMENT],
   'pipeline/report/report.ts': ['REPORT_ENVIRONMENT', report.REPORT_ENVIRONMENT],
   'shadow/labeller.ts': ['LABELLER_ENVIRONMENT', shadow.LABELLER_ENVIRONMENT],
   'shadow/drift.ts': ['DRIFT_ENVIRONMENT', shadow.DRIFT_ENVIRONMENT],

@@ -306,6 +306,13 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     const gate = result.output?.['gate'] as RunReport['gate'];
     expect(gate.passed).toBe(false);
     expect(gate.failed).toEqual(['maxJudgeDropToIncumbent', 'maxAgreementDropToIncumbent']);
+    // Paired on the same 72 queries: 7 only the incumbent got right, none only the candidate (McNemar p = 1/128).
+    expect(gate.verdict).toBe('rejected');
+    expect(gate.statistics?.find((st) => st.metric === 'dominantAgreement')).toMatchObject({
+      discordant: { candidateOnly: 0, otherOnly: 7 },
+      pValue: 0.0078125,
+      verdict: 'worse',
+    });
     expect(
       gate.checks.filter((c) => c.name === 'minDominantAgreement' || c.name === 'minJudgeScore').every((c) => c.passed),
     ).toBe(true);
@@ -325,6 +332,96 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
       'Intent router run run-prod-worse: REJECTED',
     );
+  });
+
+  it('the incumbent is never judged on queries it trained on: its training queries are in neither held-out set', async () => {
+    seedProduction(MODALITIES, 55);
+    // The incumbent's run trained on the first 20 live queries of every modality (from overlapping days), some written
+    // differently: they match once normalised.
+    const incumbentTrained = MODALITIES.flatMap((m) =>
+      Array.from({ length: 20 }, (_, i) =>
+        i % 3 === 0 ? `LIVE ${KEYWORD[m]} clip ${i}.` : `live ${KEYWORD[m]} clip ${i}`,
+      ),
+    );
+    const earlier = runKeys('run-earlier');
+    s3.set(
+      BUCKET,
+      earlier.train,
+      incumbentTrained.map((q, i) => recordLine(q, MODALITIES[i % 4] ?? 'visual')).join('\n') + '\n',
+    );
+    s3.set(
+      BUCKET,
+      earlier.manifest,
+      JSON.stringify({
+        runId: 'run-earlier',
+        promptVersions: { student: 'student-v1' },
+        files: { train: { key: earlier.train, records: 80 }, test: { key: earlier.test, records: 50 } },
+      }),
+    );
+    ssm
+      .on(GetParameterCommand)
+      .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
+    answerers(10);
+    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.9] } });
+    const result = await run('run-prod-overlap', { fromProduction: { since: '2026-11-20' } });
+
+    expect(result.status).toBe('SUCCEEDED');
+    const keys = runKeys('run-prod-overlap');
+    const trainedByIncumbent = new Set(incumbentTrained.map(normalisedQuery));
+    const test = queriesOf(s3.get(BUCKET, keys.test));
+    const heldOut = queriesOf(s3.get(BUCKET, productionTestKey('run-prod-overlap')));
+    expect(test.length).toBe(50);
+    expect(heldOut.length).toBeGreaterThan(0);
+    expect([...test, ...heldOut].filter((q) => trainedByIncumbent.has(q))).toEqual([]);
+    // They may still train the candidate; the manifest says how many each draw left out.
+    const exclusion = manifestOf('run-prod-overlap').incumbentExclusion;
+    expect(exclusion).toMatchObject({ runId: 'run-earlier', trainingQueries: 80 });
+    expect(exclusion?.excludedFromTest).toBe(80);
+    expect(exclusion?.excludedFromProductionHeldOut).toBeGreaterThan(0);
+    expect(exclusion?.note).toBeUndefined();
+    // The incumbent answered exactly the held-out queries, none of which it trained on.
+    expect(callsTo(INCUMBENT_ARN)).toHaveLength(test.length + heldOut.length);
+  });
+
+  it('gate against the incumbent: too few held-out queries to tell is inconclusive and keeps the incumbent', async () => {
+    seedProduction(MODALITIES, 55);
+    ssm
+      .on(GetParameterCommand)
+      .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
+    // The candidate misses 2 of the 72 held-out queries the incumbent gets right (97.2 % against 100 %): a drop of
+    // 0.028, within the 0.03 margin, but 2 discordant pairs cannot show it is not worse. The judge rates both alike.
+    answerers(36);
+    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
+    const result = await run('run-prod-unsure', { fromProduction: { since: '2026-11-20' } });
+
+    expect(result.status).toBe('SUCCEEDED');
+    const gate = result.output?.['gate'] as RunReport['gate'];
+    expect(gate).toMatchObject({ passed: false, verdict: 'inconclusive', failed: ['maxAgreementDropToIncumbent'] });
+    const agreement = gate.statistics?.find((st) => st.metric === 'dominantAgreement');
+    expect(agreement).toMatchObject({
+      test: 'mcnemar-exact',
+      queries: 72,
+      discordant: { candidateOnly: 0, otherOnly: 2 },
+      verdict: 'inconclusive',
+      pValue: 0.25,
+    });
+    expect(agreement?.queriesToDecide).toBeGreaterThan(72);
+    // Nothing is promoted or canaried: the incumbent stays.
+    expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(result.output?.['promotion']).toEqual({
+      promoted: false,
+      reason: expect.stringContaining('inconclusive: the incumbent is kept'),
+    });
+    const markdown = s3.get(BUCKET, runKeys('run-prod-unsure').reportMarkdown) ?? '';
+    expect(markdown).toContain('Verdict: **inconclusive**');
+    expect(markdown).toContain('### Paired comparison with the incumbent (same held-out queries)');
+    expect(markdown).toMatch(
+      new RegExp(
+        `\\| dominant agreement \\| mcnemar-exact .*\\| 72 \\| .*\\| inconclusive \\| ${agreement?.queriesToDecide} \\|`,
+      ),
+    );
+    const html = s3.get(BUCKET, runKeys('run-prod-unsure').reportHtml) ?? '';
+    expect(html).toContain('data-verdict="inconclusive"');
   });
 
   it('gate against the incumbent: a candidate as good as the incumbent goes on to its canary', async () => {

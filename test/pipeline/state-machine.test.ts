@@ -34,8 +34,8 @@ import { buildGenerationStack } from './generation-fixture';
 import { pipelineTasks } from './pipeline-tasks';
 import { C } from './states';
 
-/** The default canary (60 min + one 5-min check) runs on top of pipelineTimeoutHours. */
-const CANARY_SECONDS = (60 + 5) * 60;
+/** The default canary (canaryMaxMinutes 180 + one 5-min check) runs on top of pipelineTimeoutHours. */
+const CANARY_SECONDS = (180 + 5) * 60;
 
 /**
  * The generation twice over: the Preflight and generation stages mounted on their own in the pipeline's state machine
@@ -380,6 +380,57 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
 
   it('still limits the generation functions’ S3 object access to the run prefixes', () => {
     expectRunPrefixesOnly(template, generationFunctions);
+  });
+
+  it('drops an ABORTED, TIMED_OUT or FAILED execution’s canary: a rule on this state machine only, to Abandon canary', () => {
+    const { abandonCanary } = stacks.pipeline.pipeline.stages.rollout;
+    if (!abandonCanary) throw new Error('the default configuration has a canary: expected Abandon canary');
+    const fnId = Stack.of(abandonCanary).getLogicalId(abandonCanary.function.node.defaultChild as CfnElement);
+    const onExecutions = template.findResources('AWS::Events::Rule', {
+      Properties: { EventPattern: { 'detail-type': ['Step Functions Execution Status Change'] } },
+    });
+    expect(Object.keys(onExecutions)).toHaveLength(1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      State: 'ENABLED',
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [
+            {
+              'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':stateMachine:IntentRouter-dev-Pipeline$')])],
+            },
+          ],
+          status: ['ABORTED', 'TIMED_OUT', 'FAILED'],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
+    // Its grants: the one parameter (get/put), publish on the pipeline's topic, nothing else.
+    const actions = (action: string) => policyStatements(template, action, [abandonCanary]);
+    expect(actions('ssm:PutParameter').flatMap((s) => [s.Resource].flat())).toHaveLength(1);
+    expect(JSON.stringify(actions('ssm:PutParameter'))).toContain('parameter/intent-router/dev/active-model');
+    expect(JSON.stringify(actions('sns:Publish'))).toMatch(/NotificationsTopic/);
+    expect(actions('cloudwatch:DescribeAlarms')).toEqual([]);
+  });
+
+  it('lets Check canary count the candidate’s traffic: GetMetricData (no resource-level permissions) only', () => {
+    const { checkCanary } = stacks.pipeline.pipeline.stages.rollout.functions;
+    if (!checkCanary) throw new Error('the default configuration has a canary: expected Check canary');
+    const statements = policyStatements(template, 'cloudwatch:GetMetricData', [checkCanary]);
+    expect(statements.map((st) => st.Resource)).toEqual(['*']);
+    // Nothing else of the stack may read metrics.
+    expect(policyStatements(template, 'cloudwatch:GetMetricData')).toHaveLength(1);
   });
 
   it('grants no wildcard action in any IAM policy of the stack', () => {

@@ -20,6 +20,8 @@ export const TRAINING_ENV = {
   MIN_VALID_REPLY_RATE: '0.98',
   MAX_JUDGE_DROP_TO_INCUMBENT: '0.1',
   MAX_AGREEMENT_DROP_TO_INCUMBENT: '0.03',
+  GATE_CONFIDENCE: '0.95',
+  INCONCLUSIVE_GATE: 'keepIncumbent',
   ACTIVE_MODEL_PARAMETER_NAME: '/intent-router/dev/active-model',
   TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:topic',
   CANARY_SHARE: '0.1',

@@ -168,9 +168,9 @@ describe('the training functions', () => {
     ]);
   });
 
-  it('writes only the one active-model parameter (Promote, Start canary, Check canary)', () => {
+  it('writes only the one active-model parameter (Promote, Start canary, Check canary, Abandon canary)', () => {
     const ssm = all.filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:')));
-    expect(ssm).toHaveLength(3);
+    expect(ssm).toHaveLength(4);
     for (const statement of ssm) {
       expect(actionsOf(statement).sort()).toEqual(['ssm:GetParameter', 'ssm:PutParameter']);
       expect(flat(statement.Resource)).toContain(':parameter/intent-router/dev/active-model');

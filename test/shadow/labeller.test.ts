@@ -1,8 +1,19 @@
-import { BedrockRuntimeClient, ConverseCommand, AccessDeniedException } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  AccessDeniedException,
+  type ConverseCommandInput,
+} from '@aws-sdk/client-bedrock-runtime';
+import { S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { metrics } from '../../lambda/core/runtime';
-import { labelShadowEvent } from '../../lambda/shadow/labeller';
+import { labelShadowEvent, labellerHandler } from '../../lambda/shadow/labeller';
+import { teacherBatchPrompt } from '../../lambda/core/batch-labelling';
+import { labelBatchSizeReader } from '../../lambda/shadow/label-batch-size';
+import { s3RunStore } from '../../lambda/core/run-store';
+import { lambdaContext } from '../helpers/lambda-context';
 import { validateDataset, HELD_OUT_LIMITS } from '../../lambda/core/dataset-validator';
 import { DEFAULT_PRICES } from '../../lambda/core/prices';
 import { dayOfKey } from '../../lambda/core/production-records';
@@ -25,6 +36,8 @@ beforeAll(() => {
   process.env['BUCKET_NAME'] = BUCKET;
   process.env['TEACHER_MODEL_ID'] = TEACHER;
   process.env['PRICE_TABLE'] = JSON.stringify(DEFAULT_PRICES);
+  process.env['SHADOW_LABEL_BATCH_SIZE'] = '1';
+  process.env['ACTIVE_MODEL_PARAMETER_NAME'] = '/intent-router/test/active-model';
   jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
     emf.push({ ...metrics.serializeMetrics() });
     metrics.clearMetrics();
@@ -239,5 +252,146 @@ describe('shadow labeller handler', () => {
     expect(validateDataset(text, HELD_OUT_LIMITS)).toMatchObject({ ok: true, records: 1 });
     expect(values('ShadowSamplesLabelled')).toEqual([2]);
     expect(values('ShadowRecordsWritten')).toEqual([1]);
+  });
+});
+
+describe('shadow labeller: agreement by who answered', () => {
+  it('credits a cached student answer to the student (AnsweredBy=student), a cached fallback answer to the fallback', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseReply(JSON.stringify(AUDIO)));
+    const FALLBACK = 'us.amazon.nova-lite-v1:0';
+    const event: SQSEvent = {
+      Records: [
+        sqsRecord(
+          'm-1',
+          encodeShadowMessage([
+            sample('dog barking'),
+            sample('cat purring', { source: 'cache', cached: true }),
+            sample('bird song', {
+              source: 'cache',
+              cached: true,
+              model: FALLBACK,
+              weights: VISUAL,
+              dominant: 'visual',
+            }),
+            sample('rain falling', { source: 'fallback-model', model: FALLBACK }),
+          ]),
+        ),
+      ],
+    };
+    await labelShadowEvent(event, { sleep: noSleep, now });
+    expect(values('ShadowDominantAgreement', { AnsweredBy: 'student' })).toEqual([1, 1]);
+    expect(values('ShadowDominantAgreement', { AnsweredBy: 'fallback-model' })).toEqual([0, 1]);
+    // The per-source breakdown still tells cache hits apart.
+    expect(values('ShadowDominantAgreement', { source: 'cache' })).toEqual([1, 0]);
+    expect(values('ShadowDominantAgreement', { source: 'student' })).toEqual([1]);
+  });
+});
+
+describe('shadow labeller: deadline and batches', () => {
+  const ssmMock = mockClient(SSMClient);
+  const PARAMETER = '/intent-router/test/active-model';
+  afterEach(() => {
+    process.env['SHADOW_LABEL_BATCH_SIZE'] = '1';
+    ssmMock.reset();
+  });
+
+  /** The teacher: a batch request gets `{"labels":[…]}` for its ids (less `omit`), a single one its weights. */
+  const teacher = (omit: readonly string[] = []) =>
+    bedrockMock.on(ConverseCommand).callsFake(async (input: ConverseCommandInput) => {
+      const { user } = requestTexts(input);
+      const weightsOf = (query: string) => (query.includes('car') ? VISUAL : AUDIO);
+      const array = user.indexOf('\n[');
+      if (array === -1) return converseReply(JSON.stringify(weightsOf(user)));
+      const items = JSON.parse(user.slice(array + 1)) as { id: number; query: string }[];
+      const labels = items.filter((i) => !omit.includes(i.query)).map((i) => ({ id: i.id, ...weightsOf(i.query) }));
+      return converseReply(JSON.stringify({ labels }), { inputTokens: 900, outputTokens: 40 * labels.length });
+    });
+
+  it('near the function timeout starts nothing new: unstarted messages go back unbilled, not as failures', async () => {
+    let remaining = 60_000;
+    // Each teacher call takes 10 s of the invocation's time; the margin is 30 s.
+    bedrockMock.on(ConverseCommand).callsFake(async () => {
+      remaining -= 10_000;
+      return converseReply(JSON.stringify(AUDIO));
+    });
+    const event: SQSEvent = {
+      Records: Array.from({ length: 6 }, (_, i) =>
+        sqsRecord(`m-${i + 1}`, encodeShadowMessage([sample(`dog barking ${i + 1}`)])),
+      ),
+    };
+    const result = await labelShadowEvent(event, { sleep: noSleep, now, remainingMs: () => remaining });
+    // Four calls start at once (60 s left); then 20 s are left, under the margin: m-5 and m-6 are not sent.
+    expect(bedrockMock.commandCalls(ConverseCommand)).toHaveLength(4);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-5' }, { itemIdentifier: 'm-6' }] });
+    expect(values('ShadowLabelFailures')).toEqual([0]);
+    expect(values('ShadowSamplesLabelled')).toEqual([4]);
+    expect(s3.keys(BUCKET)).toHaveLength(1);
+  });
+
+  it('the handler reads the deadline from the Lambda context', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseReply(JSON.stringify(AUDIO)));
+    const event: SQSEvent = { Records: [sqsRecord('m-1', encodeShadowMessage([sample('dog barking')]))] };
+    const late = { ...lambdaContext(), getRemainingTimeInMillis: () => 5_000 };
+    const result = await labellerHandler({ sleep: noSleep, now })(event, late);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
+    expect(bedrockMock.commandCalls(ConverseCommand)).toHaveLength(0);
+  });
+
+  it('auto: labels in teacher calls of the promoted run’s calibrated batch size, re-asking what a reply left out', async () => {
+    process.env['SHADOW_LABEL_BATCH_SIZE'] = 'auto';
+    ssmMock.on(GetParameterCommand, { Name: PARAMETER }).resolves({
+      $metadata: { httpStatusCode: 200 },
+      Parameter: {
+        Name: PARAMETER,
+        Type: 'String',
+        Version: 3,
+        Value: JSON.stringify({
+          deploymentArn: DEPLOYMENT,
+          modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/abc',
+          runId: 'run-9',
+          promotedAt: '2026-11-20T00:00:00.000Z',
+          studentPromptVersion: 'student-v1',
+        }),
+      },
+    });
+    s3.set(
+      BUCKET,
+      'runs/run-9/calibration.json',
+      JSON.stringify({ calibrationVersion: 'calibration-v1', runId: 'run-9', labelBatchSize: 10, calibrated: true }),
+    );
+    teacher(['red car 3']);
+    const queries = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? `red car ${i}` : `dog barking ${i}`));
+    const event: SQSEvent = {
+      Records: [0, 5, 10].map((from, m) =>
+        sqsRecord(`m-${m + 1}`, encodeShadowMessage(queries.slice(from, from + 5).map((q) => sample(q)))),
+      ),
+    };
+    const result = await labelShadowEvent(event, { sleep: noSleep, now });
+    expect(result).toEqual({ batchItemFailures: [] });
+    const calls = bedrockMock.commandCalls(ConverseCommand).map((c) => requestTexts(c.args[0].input));
+    // 12 queries at 10 a call: 2 batch calls, and "red car 3" (left out of the first reply) asked again alone.
+    expect(calls).toHaveLength(3);
+    expect(calls.filter((c) => c.system === teacherBatchPrompt(false))).toHaveLength(2);
+    expect(calls.filter((c) => c.user === 'red car 3')).toHaveLength(1);
+    expect(values('ShadowSamplesLabelled')).toEqual([12]);
+    expect(values('ShadowLabelFailures')).toEqual([0]);
+    expect(values('ShadowDominantAgreement', { source: 'student' })).toHaveLength(12);
+  });
+
+  it('a configured shadowLabelBatchSize is used as it is; nothing promoted under auto labels one query per call', async () => {
+    const store = s3RunStore(new S3Client({}), BUCKET);
+    const ssm = new SSMClient({});
+    expect(await labelBatchSizeReader({ configured: 7, parameterName: PARAMETER, ssm, store })()).toEqual({
+      size: 7,
+      from: 'configured',
+    });
+    ssmMock.on(GetParameterCommand).resolves({
+      $metadata: { httpStatusCode: 200 },
+      Parameter: { Name: PARAMETER, Type: 'String', Value: 'none', Version: 1 },
+    });
+    expect(await labelBatchSizeReader({ configured: 'auto', parameterName: PARAMETER, ssm, store })()).toMatchObject({
+      size: 1,
+      from: 'default',
+    });
   });
 });

@@ -39,6 +39,8 @@ it('router sampling → hand-off → labeller → records in S3 → metrics', as
   process.env['BUCKET_NAME'] = BUCKET;
   process.env['TEACHER_MODEL_ID'] = 'us.amazon.nova-pro-v1:0';
   process.env['PRICE_TABLE'] = JSON.stringify(DEFAULT_PRICES);
+  process.env['SHADOW_LABEL_BATCH_SIZE'] = '1';
+  process.env['ACTIVE_MODEL_PARAMETER_NAME'] = '/intent-router/test/active-model';
   const s3 = new InMemoryS3();
   ssmMock.on(GetParameterCommand).resolves({
     $metadata: { httpStatusCode: 200 },

@@ -1,6 +1,14 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { nagFindings, synth } from '../helpers/app';
-import { LABELLER_TIMEOUT, MAX_RECEIVE_COUNT } from '../../lib/constructs/shadow-loop';
+import {
+  LABELLER_FAILURE_MIN_COUNT,
+  LABELLER_FAILURE_RATE,
+  LABELLER_TIMEOUT,
+  MAX_RECEIVE_COUNT,
+} from '../../lib/constructs/shadow-loop';
+import { LIVE_QUERIES_TAG } from '../../lambda/core/production-records';
+
+const LIVE_QUERIES_TAG_FILTER = { Key: LIVE_QUERIES_TAG.key, Value: LIVE_QUERIES_TAG.value };
 import { shadowAlarmNames, shadowQueueName } from '../../lib/naming';
 
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -73,7 +81,7 @@ describe('production loop: pipeline stack', () => {
     });
   });
 
-  it('labeller IAM: bedrock:InvokeModel on the teacher only, nothing else of Bedrock; writes production records only', () => {
+  it('labeller IAM: bedrock:InvokeModel on the teacher only, nothing else of Bedrock; writes production records only, reads only calibrations', () => {
     const statements = statementsOf(pipeline, 'The teacher labels sampled live queries');
     const bedrock = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('bedrock:')));
     expect(bedrock).toHaveLength(1);
@@ -83,8 +91,13 @@ describe('production loop: pipeline stack', () => {
     expect(resources).toContain('foundation-model/amazon.nova-pro-v1:0');
     expect(resources).not.toMatch(/custom-model|\*"/);
     const s3 = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
-    expect(s3.flatMap(actionsOf)).toEqual(['s3:PutObject']);
-    expect(text(s3[0]?.Resource)).toContain('/production/records/*');
+    expect(s3.flatMap(actionsOf).sort()).toEqual(['s3:GetObject', 's3:PutObject']);
+    const put = s3.find((s) => actionsOf(s).includes('s3:PutObject'));
+    expect(text(put?.Resource)).toContain('/production/records/*');
+    const get = s3.find((s) => actionsOf(s).includes('s3:GetObject'));
+    expect(text(get?.Resource)).toContain('/runs/*/calibration.json');
+    // shadowLabelBatchSize auto: the promoted run by the parameter, and the environment says so.
+    expect(text(statements)).toContain('parameter/intent-router/dev/active-model');
   });
 
   it('alarms: agreement (only with enough samples), drift, labeller failures, DLQ depth — to the notifications topic', () => {
@@ -99,14 +112,30 @@ describe('production loop: pipeline stack', () => {
       ComparisonOperator: 'LessThanThreshold',
     });
     expect(text(agreement?.Properties['Metrics'])).toContain(`IF(n >= ${config.shadowMinSamples}, agreement, 1)`);
-    expect(text(agreement?.Properties['Metrics'])).toContain('"source","Value":"student"');
+    // The student's answers, fresh or cached (AnsweredBy), not only source=student.
+    expect(text(agreement?.Properties['Metrics'])).toContain('"AnsweredBy","Value":"student"');
+    expect(text(agreement?.Properties['Metrics'])).not.toContain('"source"');
     const drift = byName(names.drift);
     expect(drift?.Properties).toMatchObject({
       Threshold: config.driftThreshold,
       ComparisonOperator: 'GreaterThanThreshold',
     });
     expect(text(drift?.Properties['Metrics'])).toContain('ShadowDrift');
-    expect(text(byName(names.labellerFailures)?.Properties['Metrics'])).toContain('ShadowLabelFailures');
+    // It says which baseline drift is measured against.
+    expect(drift?.Properties['AlarmDescription']).toMatch(/production selection's shares/);
+    expect(drift?.Properties['AlarmDescription']).toMatch(/first full 24 h window after promotion/);
+    // A rate over an hour with a minimum count, not one failure.
+    const failures = byName(names.labellerFailures);
+    expect(failures?.Properties).toMatchObject({
+      Threshold: LABELLER_FAILURE_RATE,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+    });
+    const failureMetrics = text(failures?.Properties['Metrics']);
+    expect(failureMetrics).toContain('ShadowLabelFailures');
+    expect(failureMetrics).toContain('ShadowSamplesLabelled');
+    expect(failureMetrics).toContain(`>= ${LABELLER_FAILURE_MIN_COUNT}`);
+    expect(failureMetrics).toContain('"Period":3600');
     const dlq = byName(names.deadLetters);
     expect(dlq?.Properties).toMatchObject({
       MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -118,14 +147,21 @@ describe('production loop: pipeline stack', () => {
     }
   });
 
-  it('drift runs hourly, reads the parameter by name and only what it needs', () => {
+  it('drift runs hourly, reads the parameter by name and only what it needs; writes only its baseline', () => {
     pipeline.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     const statements = statementsOf(pipeline, 'Hourly: drift');
+    const puts = statements.filter((s) => actionsOf(s).includes('s3:PutObject'));
+    expect(puts.flatMap(actionsOf)).toEqual(['s3:PutObject']);
+    expect(text(puts[0]?.Resource)).toContain('/production/drift-baseline/*');
+    expect(text(statements)).toContain('/production/selection.jsonl');
+    expect(text(statements)).not.toContain('manifest.json');
     expect(statements.flatMap(actionsOf).sort()).toEqual(
       [
         'kms:Decrypt',
+        'kms:GenerateDataKey',
         's3:GetObject',
         's3:ListBucket',
+        's3:PutObject',
         'ssm:GetParameter',
         'xray:PutTelemetryRecords',
         'xray:PutTraceSegments',
@@ -134,17 +170,22 @@ describe('production loop: pipeline stack', () => {
     expect(text(statements)).toContain('parameter/intent-router/dev/active-model');
   });
 
-  it('production records expire after productionDataRetentionDays', () => {
+  it('production records, and the runs’ copies tagged as live queries, expire after productionDataRetentionDays', () => {
+    const tagged = { Id: 'expire-run-copies-of-live-queries', TagFilters: [LIVE_QUERIES_TAG_FILTER] };
     pipeline.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
         Rules: Match.arrayWith([
           { Id: 'expire-production-records', Prefix: 'production/records/', ExpirationInDays: 180, Status: 'Enabled' },
+          { ...tagged, ExpirationInDays: 180, Status: 'Enabled' },
         ]),
       },
     });
     synth({ productionDataRetentionDays: '30' }).templates.pipeline.hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: {
-        Rules: Match.arrayWith([Match.objectLike({ Id: 'expire-production-records', ExpirationInDays: 30 })]),
+        Rules: Match.arrayWith([
+          Match.objectLike({ Id: 'expire-production-records', ExpirationInDays: 30 }),
+          Match.objectLike({ ...tagged, ExpirationInDays: 30 }),
+        ]),
       },
     });
   });

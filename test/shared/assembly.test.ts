@@ -110,6 +110,27 @@ const queriesOf = (text: string) =>
 describe('assembleDataset', () => {
   const skewed = skewedExamples(2000);
 
+  it("keeps the incumbent's training queries (normalised) out of the synthetic held-out draw; they may still train", () => {
+    const unrestricted = assembleDataset(input(shardsOf(skewed, 100)));
+    // The incumbent trained on every query the unrestricted draw held out, written differently.
+    const heldOutBefore = queriesOf(unrestricted.testText);
+    const incumbentQueries = new Set(heldOutBefore.map((q) => normalisedQuery(`  ${q.toUpperCase()}!`)));
+    const { testText, trainText, manifest } = assembleDataset(
+      input(shardsOf(skewed, 100), { incumbent: { runId: 'run-0', queries: incumbentQueries } }),
+    );
+    const test = queriesOf(testText).map(normalisedQuery);
+    expect(test).toHaveLength(100);
+    expect(test.filter((q) => incumbentQueries.has(q))).toEqual([]);
+    expect(queriesOf(trainText).some((q) => incumbentQueries.has(normalisedQuery(q)))).toBe(true);
+    expect(manifest.incumbentExclusion).toEqual({
+      runId: 'run-0',
+      trainingQueries: 100,
+      excludedFromTest: 100,
+      excludedFromProductionHeldOut: 0,
+    });
+    expect(unrestricted.manifest.incumbentExclusion).toBeUndefined();
+  });
+
   it('rebalances a 70/10/10/10 input to 25 % ± 2 points per dominant modality', () => {
     const { manifest } = assembleDataset(input(shardsOf(skewed, 100)));
     const train = manifest.counts.train;

@@ -100,3 +100,64 @@ describe('evaluateGate against the incumbent', () => {
     }).toEqual(INCUMBENT_MARGINS);
   });
 });
+
+describe('evaluateGate against the incumbent, paired on the same held-out queries', () => {
+  const incumbent = (candidateOnly: number, otherOnly: number, queries = 50) => ({
+    judgeScore: 4.1,
+    dominantAgreement: 0.95,
+    paired: { queries, candidateOnly, otherOnly, errorDrops: Array.from({ length: queries }, () => 0) },
+  });
+
+  it('not worse: identical answers pass, and the statistics are reported', () => {
+    const result = evaluateGate({ ...good, incumbent: incumbent(0, 0) }, thresholds);
+    expect(result).toMatchObject({ passed: true, verdict: 'passed', failed: [] });
+    expect(result.checks.find((c) => c.name === 'maxAgreementDropToIncumbent')).toMatchObject({
+      value: 0,
+      passed: true,
+      paired: { verdict: 'not-worse', queriesToDecide: null },
+    });
+    expect(result.statistics?.map((s) => [s.metric, s.test, s.verdict, s.gating])).toEqual([
+      ['dominantAgreement', 'mcnemar-exact', 'not-worse', true],
+      ['weightError', 'paired-bootstrap', 'not-worse', false],
+    ]);
+  });
+
+  it('worse: a significant drop beyond the margin rejects', () => {
+    const result = evaluateGate({ ...good, incumbent: incumbent(1, 12, 100) }, thresholds);
+    expect(result).toMatchObject({ passed: false, verdict: 'rejected', failed: ['maxAgreementDropToIncumbent'] });
+    expect(result.summary).toBe('rejected: maxAgreementDropToIncumbent (0.11 > 0.03)');
+  });
+
+  it('inconclusive: 0.96 against 1.00 on 50 queries keeps the incumbent and says how many queries would decide', () => {
+    const result = evaluateGate({ ...good, incumbent: incumbent(0, 2) }, thresholds);
+    expect(result).toMatchObject({ passed: false, verdict: 'inconclusive', failed: ['maxAgreementDropToIncumbent'] });
+    expect(result.summary).toBe(
+      'inconclusive: the incumbent is kept (inconclusiveGate keepIncumbent): maxAgreementDropToIncumbent inconclusive ' +
+        '(drop 0.040, upper bound 0.086 > margin 0.03 at 95 %, McNemar p 0.250; about 65 paired held-out queries ' +
+        'would decide (50 now))',
+    );
+    // The fixed drop of earlier releases (0.04 > 0.03) would have rejected it outright.
+  });
+
+  it('inconclusive with inconclusiveGate promote passes, saying so; a failed threshold still rejects', () => {
+    const promote = { ...thresholds, inconclusiveGate: 'promote' as const };
+    const result = evaluateGate({ ...good, incumbent: incumbent(0, 2) }, promote);
+    expect(result).toMatchObject({ passed: true, verdict: 'passed' });
+    expect(result.summary).toContain('inconclusive');
+    const failing = evaluateGate({ ...good, studentJudgeScore: 3, incumbent: incumbent(0, 2) }, thresholds);
+    expect(failing.verdict).toBe('rejected');
+  });
+
+  it('a higher confidence widens the bound: what passes at 0.8 is inconclusive at 0.99', () => {
+    const paired = incumbent(3, 4, 400);
+    expect(evaluateGate({ ...good, incumbent: paired }, { ...thresholds, gateConfidence: 0.8 }).verdict).toBe('passed');
+    expect(evaluateGate({ ...good, incumbent: paired }, { ...thresholds, gateConfidence: 0.99 }).verdict).toBe(
+      'passed',
+    );
+    const close = incumbent(2, 5, 200);
+    expect(evaluateGate({ ...good, incumbent: close }, { ...thresholds, gateConfidence: 0.8 }).verdict).toBe('passed');
+    expect(evaluateGate({ ...good, incumbent: close }, { ...thresholds, gateConfidence: 0.99 }).verdict).toBe(
+      'inconclusive',
+    );
+  });
+});

@@ -7,6 +7,8 @@ import {
   PRODUCTION_RECORDS_PREFIX,
   productionDayPrefix,
   productionRecordsKey,
+  daysBetween,
+  readDaysWithin,
 } from '../../lambda/core/production-records';
 
 describe('production records layout', () => {
@@ -48,5 +50,59 @@ describe('reading production records back', () => {
       messages: [v2.messages[0], { role: 'assistant', content: [{ text: JSON.stringify(weights) }] }],
     };
     expect(readProductionLines(JSON.stringify(asJson))).toEqual([{ ok: false, rule: 'BAD_LABEL' }]);
+  });
+});
+
+describe('readDaysWithin (Plan reading a --since range within its timeout)', () => {
+  const days = daysBetween('2026-06-01', '2026-11-26'); // 179 days
+
+  it('reads every day, oldest first in the result, when the budget allows', async () => {
+    const read = await readDaysWithin(
+      days.slice(0, 3),
+      async (day) => [day],
+      1_000,
+      () => 0,
+    );
+    expect(read).toEqual({
+      days: [
+        { day: '2026-06-01', items: ['2026-06-01'] },
+        { day: '2026-06-02', items: ['2026-06-02'] },
+        { day: '2026-06-03', items: ['2026-06-03'] },
+      ],
+      since: '2026-06-01',
+      skipped: 0,
+    });
+  });
+
+  it('over months of records: reads the newest days first and starts no day once the budget is spent', async () => {
+    let ms = 0;
+    const asked: string[] = [];
+    // Each day takes 2 s to list and read (a fake clock); the budget is 180 s: 90 days are read.
+    const read = await readDaysWithin(
+      days,
+      async (day) => {
+        asked.push(day);
+        ms += 2_000;
+        return [day];
+      },
+      180_000,
+      () => ms,
+    );
+    expect(days).toHaveLength(179);
+    expect(asked).toHaveLength(90);
+    expect(asked[0]).toBe('2026-11-26');
+    expect(read.since).toBe(days[days.length - 90]);
+    expect(read.skipped).toBe(89);
+    expect(read.days.map((d) => d.day)).toEqual(days.slice(-90));
+  });
+
+  it('always reads the newest day, even with no budget', async () => {
+    const read = await readDaysWithin(
+      days,
+      async (day) => [day],
+      0,
+      () => 0,
+    );
+    expect(read.days.map((d) => d.day)).toEqual(['2026-11-26']);
   });
 });

@@ -63,8 +63,15 @@ export interface ServingInputs {
   readonly routerPlatformLogs: boolean;
   /** Share of queries the teacher also labels (shadowSampleRate). */
   readonly shadowSampleRate: number;
-  /** The teacher's cost of labelling one sample (its rules prompt and the query in, its label out). */
+  /**
+   * The teacher's cost per labelled sample: one call's rules prompt and query in and label out, or, labelled in
+   * batches, a batch call's cost shared by its `shadowQueriesPerCall` queries.
+   */
   readonly teacherLabelUsd: number;
+  /** Samples one teacher call labels on average (1: one call per sample); the labeller's wait is shared alike. */
+  readonly shadowQueriesPerCall?: number;
+  /** What a sample's teacher label would cost at full batches of shadowLabelBatchSize (shown when it differs). */
+  readonly fullBatch?: { readonly size: number; readonly teacherLabelUsd: number };
   /** Shadow labeller memory. */
   readonly labellerMemoryMb: number;
   /** Assumptions that can be overridden (tests, what-ifs). */
@@ -105,6 +112,20 @@ export function xrayTracedShare(queriesPerMonth: number): number {
   return (reservoir + XRAY_FIXED_RATE * (perSecond - reservoir)) / perSecond;
 }
 
+/**
+ * Shadow samples one labeller invocation holds on average: the samples that arrive within the event source's batching
+ * window, at least one, at most its batch of messages (one sample per message: a sampled single query).
+ */
+export function shadowSamplesPerInvocation(
+  queriesPerMonth: number,
+  sampleRate: number,
+  batchingWindowSeconds: number,
+  messagesPerInvocation: number,
+): number {
+  const perSecond = (queriesPerMonth * sampleRate) / SECONDS_PER_MONTH;
+  return Math.min(messagesPerInvocation, Math.max(1, perSecond * batchingWindowSeconds));
+}
+
 /** The full price of 1M routed queries at the given settings, by part, with what it rests on. */
 export function estimateServing(inputs: ServingInputs): ServingCost {
   const latency = { ...DEFAULT_SERVING_LATENCY, ...inputs.latency };
@@ -120,7 +141,9 @@ export function estimateServing(inputs: ServingInputs): ServingCost {
   const traced = inputs.routerTracing === 'active' ? xrayTracedShare(inputs.queriesPerMonth) : 0;
   // Per sample: the teacher's label, the labeller's wait for it, one SendMessage, the receive and delete (at least
   // one each per message), one record object written.
-  const labellerUsd = (inputs.labellerMemoryMb / MB_PER_GB) * (latency.teacherMs / 1000) * p.lambdaArmGbSecond;
+  const perCall = Math.max(1, inputs.shadowQueriesPerCall ?? 1);
+  const labellerUsd =
+    ((inputs.labellerMemoryMb / MB_PER_GB) * (latency.teacherMs / 1000) * p.lambdaArmGbSecond) / perCall;
   const perSample =
     inputs.teacherLabelUsd + labellerUsd + p.lambdaRequestsPer1M / PER_1M + 3 * p.sqsPerRequest + p.s3PutPerRequest;
   const parts: ServingPart[] = [
@@ -159,9 +182,17 @@ export function estimateServing(inputs: ServingInputs): ServingCost {
         ? `X-Ray active tracing, default rule (1 request/s + 5 %): ${percent(traced)} of queries traced at ` +
           `${inputs.queriesPerMonth.toLocaleString('en-US')} queries/month`
         : 'X-Ray pass-through: the router is traced only when its caller samples the request (not priced here)',
-      `shadow loop: ${percent(inputs.shadowSampleRate)} of queries labelled by the teacher, one call each ` +
-        `($${inputs.teacherLabelUsd.toPrecision(3)} a label), the labeller (${inputs.labellerMemoryMb} MB) waiting ` +
-        `${latency.teacherMs} ms per label, 3 SQS requests and 1 S3 PUT per sample`,
+      `shadow loop: ${percent(inputs.shadowSampleRate)} of queries labelled by the teacher, ` +
+        (perCall > 1 ? `${perCall.toLocaleString('en-US', { maximumFractionDigits: 1 })} per call` : 'one call each') +
+        ` ($${inputs.teacherLabelUsd.toPrecision(3)} a label), the labeller (${inputs.labellerMemoryMb} MB) waiting ` +
+        `${latency.teacherMs} ms per call, 3 SQS requests and 1 S3 PUT per sample` +
+        (inputs.fullBatch && inputs.fullBatch.size > perCall
+          ? `; a call holds only the samples of one invocation (the queue's batching window), so at this traffic ` +
+            `batching saves ${perCall > 1 ? 'part' : 'nothing'}; at full batches of ${inputs.fullBatch.size} a label ` +
+            `would cost $${inputs.fullBatch.teacherLabelUsd.toPrecision(3)} ` +
+            `(${(PER_1M * inputs.shadowSampleRate * (inputs.teacherLabelUsd - inputs.fullBatch.teacherLabelUsd)).toFixed(2)} ` +
+            'USD less per 1M queries)'
+          : ''),
       "not per query: the shadow queue's pollers, the hourly drift function, alarms, the dashboard and custom metrics " +
         '(a few dollars a month whatever the traffic)',
       'AWS us-east-1 list prices, first tier, as read 2026-12 (docs/aws-facts.md §10)',

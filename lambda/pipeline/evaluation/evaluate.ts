@@ -5,7 +5,16 @@ import { replyText, usageOf, withRetry, type RetryOptions } from '../../core/bed
 import { mapWithConcurrency } from '../../core/concurrency';
 import { MAX_EVALUATION_PROMPTS } from '../../core/dataset-validator';
 import { byoDatasetJsonl, evaluationKeys, INFERENCE_SOURCE, type JudgedModel } from './evaluation';
-import { computeMetrics, parseTestSet, type ModelAnswer, type ModelMetrics, type TestCase } from './metrics';
+import {
+  computeMetrics,
+  pairOutcomes,
+  parseTestSet,
+  queryOutcomes,
+  type ModelAnswer,
+  type ModelMetrics,
+  type QueryOutcome,
+  type TestCase,
+} from './metrics';
 import { priceFor } from '../../core/prices';
 import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../../core/prompts';
 import {
@@ -96,6 +105,8 @@ interface StoredMetrics {
   readonly baseline: ModelMetrics;
   readonly incumbent?: ModelMetrics;
   readonly sets?: EvaluationStarted['sets'];
+  /** The candidate paired with the baseline and the incumbent on the same queries (absent before pairing existed). */
+  readonly paired?: EvaluationStarted['paired'];
 }
 
 /** The models a run judges: the candidate and the baseline, and the incumbent when one is present. */
@@ -189,6 +200,7 @@ async function answerOrResume(
   };
 
   const metrics: Partial<Record<JudgedModel, ModelMetrics>> = {};
+  const outcomes: Partial<Record<JudgedModel, QueryOutcome[]>> = {};
   const perSet: Partial<Record<JudgedModel, { synthetic: ModelMetrics; production?: ModelMetrics }>> = {};
   for (const model of judgedModels(input)) {
     const { modelId, priceId, system, format } = models[model];
@@ -199,6 +211,7 @@ async function answerOrResume(
     const syntheticAnswers = answers.slice(0, synthetic.length);
     const productionAnswers = answers.slice(synthetic.length);
     metrics[model] = computeMetrics(cases, answers, modelId, price, format);
+    outcomes[model] = queryOutcomes(cases, answers, format);
     perSet[model] = {
       synthetic: computeMetrics(synthetic, syntheticAnswers, modelId, price, format),
       ...(production.length > 0
@@ -221,7 +234,13 @@ async function answerOrResume(
     return s && b ? { queries, student: s, baseline: b, ...(i ? { incumbent: i } : {}) } : undefined;
   };
   const productionSet = setOf('production', production.length);
+  const pairedWith = (other: JudgedModel) => {
+    const c = outcomes.student;
+    const o = outcomes[other];
+    return c && o ? { [other]: pairOutcomes(c, o) } : {};
+  };
   const result: StoredMetrics = {
+    paired: { ...pairedWith('baseline'), ...pairedWith('incumbent') },
     studentPromptVersion: candidate.promptVersion,
     student,
     baseline,
@@ -279,7 +298,7 @@ export async function evaluate(event: unknown, retry: RetryOptions = {}): Promis
   const env = EVALUATE_ENVIRONMENT.read(process.env);
   const input = parseInput(evaluateInput, event, 'Evaluate');
   const store = s3RunStore(s3, input.bucket);
-  const { studentPromptVersion, student, baseline, incumbent, sets, resumed } = await answerOrResume(
+  const { studentPromptVersion, student, baseline, incumbent, sets, paired, resumed } = await answerOrResume(
     input,
     env,
     store,
@@ -300,6 +319,7 @@ export async function evaluate(event: unknown, retry: RetryOptions = {}): Promis
     baseline,
     ...(incumbent ? { incumbent } : {}),
     ...(sets ? { sets } : {}),
+    ...(paired ? { paired } : {}),
     jobs,
     resumed,
     studentPromptVersion,

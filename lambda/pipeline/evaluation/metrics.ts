@@ -170,3 +170,57 @@ export function computeMetrics(
       : null,
   };
 }
+
+/** One query's outcome for one model: did its dominant modality match the teacher's, and its mean absolute error. */
+export interface QueryOutcome {
+  /** An invalid reply is a miss. */
+  readonly agrees: boolean;
+  /** Mean absolute error over the modalities; null for an invalid reply. */
+  readonly error: number | null;
+}
+
+/** Per-query outcomes, in the order of the cases (what the Gate pairs across models). */
+export function queryOutcomes(
+  cases: readonly TestCase[],
+  answers: readonly ModelAnswer[],
+  format: AnswerFormat,
+): QueryOutcome[] {
+  return answers.map((answer, i) => {
+    const parsed = format.parse(answer.reply);
+    const reference = cases[i]?.reference;
+    if (!parsed.ok || !reference) return { agrees: false, error: null };
+    return {
+      agrees: parsed.dominant === dominantModality(reference),
+      error: mean(MODALITIES.map((m) => Math.abs(parsed.weights[m] - reference[m]))),
+    };
+  });
+}
+
+/**
+ * The candidate paired with another model on the same held-out queries: the discordant pairs of dominant agreement
+ * (McNemar) and, per query both answered validly, the candidate's weight error minus the other's (positive: the
+ * candidate is worse).
+ */
+export interface PairedOutcomes {
+  readonly queries: number;
+  readonly candidateOnly: number;
+  readonly otherOnly: number;
+  readonly errorDrops: readonly number[];
+}
+
+export function pairOutcomes(candidate: readonly QueryOutcome[], other: readonly QueryOutcome[]): PairedOutcomes {
+  if (candidate.length !== other.length) {
+    throw new Error(`paired outcomes need the same queries: ${candidate.length} and ${other.length}`);
+  }
+  let candidateOnly = 0;
+  let otherOnly = 0;
+  const errorDrops: number[] = [];
+  candidate.forEach((c, i) => {
+    const o = other[i];
+    if (!o) return;
+    if (c.agrees && !o.agrees) candidateOnly++;
+    if (!c.agrees && o.agrees) otherOnly++;
+    if (c.error !== null && o.error !== null) errorDrops.push(Math.round((c.error - o.error) * 1e6) / 1e6);
+  });
+  return { queries: candidate.length, candidateOnly, otherOnly, errorDrops };
+}

@@ -1,6 +1,6 @@
 import type { EvaluatedModel } from '../../core/job-names';
 import type { HeldOutSet, JudgeScore } from './evaluation';
-import type { ModelMetrics } from './metrics';
+import type { ModelMetrics, PairedOutcomes } from './metrics';
 
 /**
  * What the evaluation stage hands on through the state machine's state: each result sits at `$.<key>`
@@ -31,6 +31,11 @@ export interface EvaluationStarted {
   readonly baseline: ModelMetrics;
   readonly incumbent?: ModelMetrics;
   readonly sets?: Readonly<Partial<Record<HeldOutSet, SetMetrics>>>;
+  /**
+   * The candidate paired with the baseline and the incumbent on every held-out query (both sets): what the Gate's
+   * paired statistics read (lambda/core/paired-stats.ts). Absent in results of releases before pairing.
+   */
+  readonly paired?: { readonly baseline?: PairedOutcomes; readonly incumbent?: PairedOutcomes };
   readonly jobs: Readonly<Record<EvaluatedModel, EvaluationJobRef>> & { readonly incumbent?: EvaluationJobRef };
   /** True when the answers of an earlier attempt were reused instead of asking the models again. */
   readonly resumed: boolean;

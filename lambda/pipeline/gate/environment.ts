@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { defineEnvironment, envTypes, variable } from '../../core/environment';
 
 /** The Gate's thresholds (set by lib/constructs/pipeline/stages/gate.ts from the config of the same names). */
@@ -8,4 +9,6 @@ export const GATE_ENVIRONMENT = defineEnvironment({
   minValidReplyRate: variable('MIN_VALID_REPLY_RATE', envTypes.number()),
   maxJudgeDropToIncumbent: variable('MAX_JUDGE_DROP_TO_INCUMBENT', envTypes.number()),
   maxAgreementDropToIncumbent: variable('MAX_AGREEMENT_DROP_TO_INCUMBENT', envTypes.number()),
+  gateConfidence: variable('GATE_CONFIDENCE', envTypes.number(0.5, 1)),
+  inconclusiveGate: variable('INCONCLUSIVE_GATE', z.enum(['keepIncumbent', 'promote'])),
 });

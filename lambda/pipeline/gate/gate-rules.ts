@@ -1,8 +1,19 @@
+import {
+  compareAgreement,
+  compareDifferences,
+  type PairedComparison,
+  type PairedVerdict,
+} from '../../core/paired-stats';
+import type { PairedOutcomes } from '../evaluation/metrics';
+
 /**
  * The quality gate: the student is promoted only when every configured threshold holds. Each check names the config
  * key that sets it, so a rejected run's report says exactly which setting it failed and by how much. When a student
- * is already promoted (the incumbent), the candidate must also not be worse than it by more than a margin, on the
- * same held-out sets: a run never replaces a better model with a worse one.
+ * is already promoted (the incumbent), the candidate must also not be worse than it on the same held-out queries: a
+ * run never replaces a better model with a worse one. Dominant agreement is compared per query (McNemar, at
+ * `gateConfidence`, with `maxAgreementDropToIncumbent` as the non-inferiority margin): the comparison is "not worse",
+ * "worse" or "inconclusive" (too few queries to tell), and an inconclusive one keeps the incumbent unless
+ * `inconclusiveGate` is `promote`.
  */
 
 export interface GateThresholds {
@@ -13,17 +24,25 @@ export interface GateThresholds {
   /** Defaults: the config's (INCUMBENT_MARGINS); only checked when an incumbent is compared. */
   readonly maxJudgeDropToIncumbent?: number;
   readonly maxAgreementDropToIncumbent?: number;
+  /** One-sided confidence of the paired comparisons (default DEFAULT_GATE_CONFIDENCE). */
+  readonly gateConfidence?: number;
+  /** What an inconclusive comparison with the incumbent does (default: keep the incumbent). */
+  readonly inconclusiveGate?: InconclusiveGate;
 }
 
+export type InconclusiveGate = 'keepIncumbent' | 'promote';
+export const DEFAULT_GATE_CONFIDENCE = 0.95;
+
 /**
- * The default margins to the incumbent (lib/config.ts uses the same): 0.1 judge point is about three standard errors
- * of a mean judge score over 500 prompts (rubric spread ~0.8 / √500 ≈ 0.036); 0.03 dominant agreement is about two
- * standard errors of an agreement near 0.9 over 550 queries (√(0.09 / 550) ≈ 0.013). Smaller margins would reject a
- * candidate as good as the incumbent for sampling noise alone.
+ * The default margins to the incumbent (lib/config/schema.ts uses the same). The judge margin applies to the means (the
+ * judge jobs' scores are not paired per query): 0.1 judge point is about three standard errors of a mean judge score
+ * over 500 prompts (rubric spread ~0.8 / √500 ≈ 0.036). The agreement margin is the non-inferiority margin of the
+ * paired comparison (compareAgreement): a drop up to 0.03 counts as "not worse" once the queries show it; it is the
+ * fixed drop only for evaluations stored before pairing.
  */
 export const INCUMBENT_MARGINS = { maxJudgeDropToIncumbent: 0.1, maxAgreementDropToIncumbent: 0.03 } as const;
 
-export type GateCheckName = keyof GateThresholds;
+export type GateCheckName = Exclude<keyof GateThresholds, 'gateConfidence' | 'inconclusiveGate'>;
 
 export interface GateInput {
   readonly studentJudgeScore: number;
@@ -31,7 +50,20 @@ export interface GateInput {
   readonly studentDominantAgreement: number;
   readonly studentValidReplyRate: number;
   /** The incumbent's figures on the same held-out sets; absent when nothing comparable is promoted. */
-  readonly incumbent?: { readonly judgeScore: number; readonly dominantAgreement: number };
+  readonly incumbent?: {
+    readonly judgeScore: number;
+    readonly dominantAgreement: number;
+    /** The candidate paired with the incumbent per query (absent in evaluations of releases before pairing). */
+    readonly paired?: PairedOutcomes;
+  };
+}
+
+/** One paired comparison with the incumbent, as the report shows it. */
+export interface GateComparisonStatistic extends PairedComparison {
+  readonly metric: 'dominantAgreement' | 'weightError';
+  readonly against: 'incumbent';
+  /** Whether its verdict decides the gate (weight error is reported, not gated: it has no configured margin). */
+  readonly gating: boolean;
 }
 
 /** One model's headline figures in the report's side-by-side table. */
@@ -65,10 +97,20 @@ export interface GateCheck {
   /** How value must compare with threshold to pass. */
   readonly comparison: '>=' | '<=';
   readonly passed: boolean;
+  /** The paired comparison that decided this check (against the incumbent), when there was one. */
+  readonly paired?: { readonly verdict: PairedVerdict; readonly queriesToDecide: number | null };
 }
 
 export interface GateResult {
   readonly passed: boolean;
+  /**
+   * passed; rejected (a threshold failed, or the candidate is worse than the incumbent); inconclusive (no threshold
+   * failed, but the held-out queries cannot tell the candidate from the incumbent: the incumbent is kept unless
+   * inconclusiveGate is promote, in which case the verdict is passed).
+   */
+  readonly verdict: 'passed' | 'rejected' | 'inconclusive';
+  /** The paired statistics against the incumbent (absent without an incumbent or per-query results). */
+  readonly statistics?: readonly GateComparisonStatistic[];
   readonly checks: readonly GateCheck[];
   /** Names of the failed checks, in check order (empty when passed). */
   readonly failed: readonly GateCheckName[];
@@ -97,6 +139,27 @@ const check = (
 });
 
 export function evaluateGate(input: GateInput, thresholds: GateThresholds): GateResult {
+  const confidence = thresholds.gateConfidence ?? DEFAULT_GATE_CONFIDENCE;
+  const inconclusiveGate = thresholds.inconclusiveGate ?? 'keepIncumbent';
+  const agreementMargin = thresholds.maxAgreementDropToIncumbent ?? INCUMBENT_MARGINS.maxAgreementDropToIncumbent;
+  const paired = input.incumbent?.paired;
+  const statistics: GateComparisonStatistic[] = paired
+    ? [
+        {
+          metric: 'dominantAgreement',
+          against: 'incumbent',
+          gating: true,
+          ...compareAgreement(paired, { confidence, margin: agreementMargin }),
+        },
+        {
+          metric: 'weightError',
+          against: 'incumbent',
+          gating: false,
+          ...compareDifferences(paired.errorDrops, { confidence, margin: 0 }),
+        },
+      ]
+    : [];
+  const agreement = statistics.find((s) => s.metric === 'dominantAgreement');
   const checks = [
     check('minJudgeScore', 'student mean judge score (1-5)', input.studentJudgeScore, thresholds.minJudgeScore, '>='),
     check(
@@ -129,24 +192,67 @@ export function evaluateGate(input: GateInput, thresholds: GateThresholds): Gate
             thresholds.maxJudgeDropToIncumbent ?? INCUMBENT_MARGINS.maxJudgeDropToIncumbent,
             '<=',
           ),
-          check(
-            'maxAgreementDropToIncumbent',
-            'incumbent dominant agreement minus candidate dominant agreement (same held-out sets)',
-            input.incumbent.dominantAgreement - input.studentDominantAgreement,
-            thresholds.maxAgreementDropToIncumbent ?? INCUMBENT_MARGINS.maxAgreementDropToIncumbent,
-            '<=',
-          ),
+          agreement
+            ? {
+                name: 'maxAgreementDropToIncumbent' as const,
+                description:
+                  `paired drop in dominant agreement to the incumbent (McNemar, ${pct(confidence)} one-sided ` +
+                  'confidence; the threshold is the non-inferiority margin)',
+                value: agreement.observedDrop,
+                threshold: agreementMargin,
+                comparison: '<=' as const,
+                passed:
+                  agreement.verdict === 'not-worse' ||
+                  (agreement.verdict === 'inconclusive' && inconclusiveGate === 'promote'),
+                paired: { verdict: agreement.verdict, queriesToDecide: agreement.queriesToDecide },
+              }
+            : check(
+                'maxAgreementDropToIncumbent',
+                'incumbent dominant agreement minus candidate dominant agreement (same held-out sets)',
+                input.incumbent.dominantAgreement - input.studentDominantAgreement,
+                agreementMargin,
+                '<=',
+              ),
         ]
       : []),
   ];
   const failed = checks.filter((c) => !c.passed);
+  const inconclusive = failed.length > 0 && failed.every((c) => c.paired?.verdict === 'inconclusive');
+  const promotedAnyway = agreement?.verdict === 'inconclusive' && inconclusiveGate === 'promote';
+  const verdict = failed.length === 0 ? 'passed' : inconclusive ? 'inconclusive' : 'rejected';
+  const describe = (c: GateCheck) =>
+    c.paired?.verdict === 'inconclusive'
+      ? `${c.name} inconclusive (${inconclusiveText(agreement)})`
+      : `${c.name} (${c.value} ${c.comparison === '>=' ? '<' : '>'} ${c.threshold})`;
+  const summary =
+    verdict === 'passed'
+      ? promotedAnyway
+        ? `passed: every threshold holds; the comparison with the incumbent is inconclusive (${inconclusiveText(agreement)}) and inconclusiveGate is promote`
+        : 'passed: every threshold holds'
+      : verdict === 'inconclusive'
+        ? `inconclusive: the incumbent is kept (inconclusiveGate keepIncumbent): ${failed.map(describe).join(', ')}`
+        : `rejected: ${failed.map(describe).join(', ')}`;
   return {
     passed: failed.length === 0,
+    verdict,
     checks,
     failed: failed.map((c) => c.name),
-    summary:
-      failed.length === 0
-        ? 'passed: every threshold holds'
-        : `rejected: ${failed.map((c) => `${c.name} (${c.value} ${c.comparison === '>=' ? '<' : '>'} ${c.threshold})`).join(', ')}`,
+    summary,
+    ...(statistics.length > 0 ? { statistics } : {}),
   };
+}
+
+const pct = (x: number) => `${Number((x * 100).toFixed(1))} %`;
+
+/** "drop 0.028, upper bound 0.06 > margin 0.03; about 1,234 held-out queries would decide". */
+function inconclusiveText(s: PairedComparison | undefined): string {
+  if (!s) return '';
+  const needed =
+    s.queriesToDecide === null
+      ? 'no number of queries would decide at this effect'
+      : `about ${s.queriesToDecide.toLocaleString('en-US')} paired held-out queries would decide (${s.queries} now)`;
+  return (
+    `drop ${s.observedDrop.toFixed(3)}, upper bound ${s.upperBound.toFixed(3)} > margin ${s.margin} at ` +
+    `${pct(s.confidence)}, McNemar p ${s.pValue.toFixed(3)}; ${needed}`
+  );
 }

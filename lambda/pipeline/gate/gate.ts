@@ -6,6 +6,13 @@ import { lambdaHandler, logger, parseInput, passthrough } from '../../core/runti
 import { GATE_ENVIRONMENT } from './environment';
 
 const judgeScore = z.object({ mean: z.number() });
+const count = z.number().int().min(0);
+const pairedOutcomes = z.object({
+  queries: count,
+  candidateOnly: count,
+  otherOnly: count,
+  errorDrops: z.array(z.number()),
+});
 const metrics = z.object({
   modelId: z.string(),
   queries: z.number().int(),
@@ -25,6 +32,7 @@ export const gateInput = z.object({
     baseline: metrics,
     incumbent: metrics.optional(),
     sets: z.record(z.string(), passthrough<SetMetrics>()).optional(),
+    paired: z.object({ incumbent: pairedOutcomes.optional() }).optional(),
   }),
   judge: z.object({ student: judgeScore, baseline: judgeScore, incumbent: judgeScore.optional() }),
   incumbent: z
@@ -46,7 +54,11 @@ export async function gate(event: unknown): Promise<GateResult> {
   const { evaluation, judge, incumbent } = parseInput(gateInput, event, 'Gate');
   const incumbentFigures =
     evaluation.incumbent && judge.incumbent
-      ? { judgeScore: judge.incumbent.mean, dominantAgreement: evaluation.incumbent.dominantAgreement }
+      ? {
+          judgeScore: judge.incumbent.mean,
+          dominantAgreement: evaluation.incumbent.dominantAgreement,
+          ...(evaluation.paired?.incumbent ? { paired: evaluation.paired.incumbent } : {}),
+        }
       : undefined;
   if (incumbent?.present && !incumbentFigures) {
     // Evaluate answers and judges the incumbent whenever Preflight found one: its absence is a broken contract.
@@ -70,6 +82,8 @@ export async function gate(event: unknown): Promise<GateResult> {
       minValidReplyRate: env.minValidReplyRate,
       maxJudgeDropToIncumbent: env.maxJudgeDropToIncumbent,
       maxAgreementDropToIncumbent: env.maxAgreementDropToIncumbent,
+      gateConfidence: env.gateConfidence,
+      inconclusiveGate: env.inconclusiveGate,
     },
   );
   const sets = evaluation.sets ?? {};
@@ -114,7 +128,13 @@ export async function gate(event: unknown): Promise<GateResult> {
       },
     },
   };
-  logger.info('gate', { passed: result.passed, summary: result.summary, comparison: withComparison.comparison });
+  logger.info('gate', {
+    passed: result.passed,
+    verdict: result.verdict,
+    statistics: result.statistics,
+    summary: result.summary,
+    comparison: withComparison.comparison,
+  });
   return withComparison;
 }
 

@@ -1,7 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod';
-import { assembleDataset, productionTestKey, type ProductionInput } from './assembly';
+import { assembleDataset, productionTestKey, type IncumbentTraining, type ProductionInput } from './assembly';
+import { recordParts, type ConversationRecord } from '../../core/dataset-record';
+import { normalisedQuery } from './query-writing';
 import { sha256 } from './dataset-manifest';
 import { calibrationKey, parseCalibration } from './calibration';
 import { mapWithConcurrency } from '../../core/concurrency';
@@ -71,6 +73,42 @@ const manifestSchema = z.object({
   }),
 });
 
+/** `$.preflight.incumbent` beside the run and counts: whose training queries the held-out draws leave out. */
+const assembleInput = runAndCountsInput.extend({
+  incumbent: z
+    .discriminatedUnion('present', [
+      z.object({ present: z.literal(true), runId: z.string() }),
+      z.object({ present: z.literal(false) }),
+    ])
+    .optional(),
+});
+
+/**
+ * The incumbent's training queries, normalised: its run's manifest names the training file. A run that reused another
+ * run's dataset has none under its own prefix: nothing is excluded, and the manifest says why.
+ */
+async function incumbentTraining(store: RunStore, runId: string): Promise<IncumbentTraining> {
+  const manifestKey = runKeys(runId).manifest;
+  const manifestText = await store.read(manifestKey);
+  const trainKey =
+    manifestText === undefined ? undefined : manifestSchema.parse(JSON.parse(manifestText)).files.train.key;
+  const trainText = trainKey === undefined ? undefined : await store.read(trainKey);
+  if (trainText === undefined) {
+    const note =
+      `the incumbent's training set was not found (${s3Uri(store.bucket, trainKey ?? manifestKey)}; a run that ` +
+      'reused a dataset has none): nothing was excluded from the held-out sets';
+    logger.warn(note);
+    return { runId, queries: new Set(), note };
+  }
+  const queries = new Set(
+    trainText
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => normalisedQuery(recordParts(JSON.parse(line) as ConversationRecord).query)),
+  );
+  return { runId, queries };
+}
+
 /** Writes `text` once; an existing object must have the same content (a retried Assemble rebuilds identical files). */
 async function writeOnceOrSame(store: RunStore, key: string, text: string, contentType?: string): Promise<void> {
   if (await store.writeOnce(key, text, contentType)) return;
@@ -82,7 +120,7 @@ async function writeOnceOrSame(store: RunStore, key: string, text: string, conte
 
 export async function assemble(event: unknown, store?: RunStore, now?: () => Date): Promise<AssembleResult> {
   const env = ASSEMBLE_ENVIRONMENT.read(process.env);
-  const { runId, ...counts } = parseInput(runAndCountsInput, event, 'Assemble');
+  const { runId, incumbent, ...counts } = parseInput(assembleInput, event, 'Assemble');
   const runStore = store ?? s3RunStore(s3, env.bucketName);
   const keys = runKeys(runId);
 
@@ -123,6 +161,7 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
     keys: { ...keys, productionTest: productionTestKey(runId) },
     ...(production ? { production } : {}),
     ...(calibration ? { calibration } : {}),
+    ...(incumbent?.present ? { incumbent: await incumbentTraining(runStore, incumbent.runId) } : {}),
     ...(now ? { now } : {}),
   });
 

@@ -12,6 +12,7 @@ import {
   labellingFields,
   MANIFEST_VERSION,
   type DatasetManifest,
+  type IncumbentExclusion,
   type SourceCounts,
 } from './dataset-manifest';
 import {
@@ -69,6 +70,16 @@ export interface AssemblyInput {
   readonly now?: () => Date;
   /** The run's labelling calibration (calibration.json), when it has one: recorded in the manifest. */
   readonly calibration?: CalibrationRecord;
+  /** The incumbent's training queries (when the run has an incumbent): kept out of both held-out draws. */
+  readonly incumbent?: IncumbentTraining;
+}
+
+/** The incumbent's training set as Assemble read it (its run's dataset), normalised like deduplication. */
+export interface IncumbentTraining {
+  readonly runId: string;
+  /** normalisedQuery of every training record's query (empty when the file could not be read: see `note`). */
+  readonly queries: ReadonlySet<string>;
+  readonly note?: string;
 }
 
 /** A run's production records as Plan selected them: deduplicated, validated, the held-out slice marked. */
@@ -227,6 +238,7 @@ function buildManifest(parts: ManifestParts): DatasetManifest {
     counts: { train: countSet(train.map((c) => c.weights)), test: countSet(test.map((c) => c.weights)) },
     labelledByModality: modalityRecord((_, i) => sets.byModality[i]?.length ?? 0),
     sources: sourcesOf(parts),
+    ...(input.incumbent ? { incumbentExclusion: exclusionOf(input.incumbent, candidates) } : {}),
     ...labellingFields(
       input.calibration,
       input.shards.flatMap((s) => (s.content ? [s.content.summary] : [])),
@@ -250,6 +262,17 @@ function buildManifest(parts: ManifestParts): DatasetManifest {
             ),
           }),
     },
+  };
+}
+
+/** The manifest's `incumbentExclusion`: how many records each held-out draw left out because the incumbent trained on them. */
+function exclusionOf(incumbent: IncumbentTraining, candidates: Candidates): IncumbentExclusion {
+  return {
+    runId: incumbent.runId,
+    trainingQueries: incumbent.queries.size,
+    excludedFromTest: candidates.candidates.filter((c) => c.incumbentTrained).length,
+    excludedFromProductionHeldOut: candidates.productionHeldOutExcluded,
+    ...(incumbent.note ? { note: incumbent.note } : {}),
   };
 }
 
@@ -305,7 +328,11 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
   const labelled = totals.examples.length;
   // Nothing planned: production covered every quota, so there is no generation to fall short.
   const successRate = input.plannedQueries === 0 ? 1 : labelled / input.plannedQueries;
-  const candidates = selectCandidates(input, totals.examples, drops);
+  const candidates = selectCandidates(
+    { ...input, ...(input.incumbent ? { incumbentTraining: input.incumbent.queries } : {}) },
+    totals.examples,
+    drops,
+  );
   // Checked once the split is known: a run whose quotas still fill goes on (a small synthetic top-up that loses a few
   // queries must not fail a run from production), one that would come out short stops here with the cause.
   const belowMinimum = (): GenerationBelowMinimum | undefined =>

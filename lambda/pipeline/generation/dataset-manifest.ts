@@ -96,6 +96,25 @@ export interface DatasetManifest {
   readonly calibration?: ManifestCalibration;
   /** What batch labelling did over the shards (absent when no shard recorded it). */
   readonly labelBatching?: LabelBatching;
+  /**
+   * The incumbent's training queries kept out of both held-out draws (absent when the run has no incumbent): judging
+   * the incumbent on queries it trained on would bias the gate against the candidate.
+   */
+  readonly incumbentExclusion?: IncumbentExclusion;
+}
+
+/** How the held-out draws left out the incumbent's training queries (normalised as for deduplication). */
+export interface IncumbentExclusion {
+  /** The run that trained the incumbent. */
+  readonly runId: string;
+  /** Distinct normalised queries of its training file (0 when it could not be read: see `note`). */
+  readonly trainingQueries: number;
+  /** Records this run could have held out in test.jsonl that the incumbent trained on (they may still train). */
+  readonly excludedFromTest: number;
+  /** Records of production's held-out slice the incumbent trained on (moved to the training candidates). */
+  readonly excludedFromProductionHeldOut: number;
+  /** Why nothing could be excluded (the incumbent's dataset is not under its run). */
+  readonly note?: string;
 }
 
 export interface SourceCounts {

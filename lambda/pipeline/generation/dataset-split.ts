@@ -37,6 +37,8 @@ export interface Candidate {
   readonly record: ConversationRecord;
   /** Stable pseudo-random order, so selection spreads over shards (domains, phrasings) and is reproducible. */
   readonly order: string;
+  /** The incumbent trained on this (normalised) query: it may train the candidate, never be held out. */
+  readonly incumbentTrained?: true;
 }
 
 export const byOrder = (a: Candidate, b: Candidate) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0);
@@ -56,6 +58,8 @@ export interface Candidates {
   readonly productionHeldOut: Candidate[];
   readonly duplicates: { readonly exact: number; readonly normalised: number };
   readonly productionCounts: { readonly invalid: number; readonly duplicates: number };
+  /** Production's held-out records the incumbent trained on, moved to the candidates (0 without an incumbent). */
+  readonly productionHeldOutExcluded: number;
 }
 
 /**
@@ -68,10 +72,15 @@ export function selectCandidates(
     readonly runId: string;
     readonly includeReasoning: boolean;
     readonly production?: { readonly records: readonly ProductionRecord[] };
+    /** The incumbent's training queries, normalised (normalisedQuery): never held out. */
+    readonly incumbentTraining?: ReadonlySet<string>;
   },
   examples: readonly ShardExample[],
   drops: Drops,
 ): Candidates {
+  const trainedByIncumbent = (key: string) =>
+    input.incumbentTraining?.has(key) ? { incumbentTrained: true as const } : {};
+  let productionHeldOutExcluded = 0;
   const exact = new Set<string>();
   const normalised = new Set<string>();
   const duplicates = { exact: 0, normalised: 0 };
@@ -97,8 +106,11 @@ export function selectCandidates(
       dominant: dominantModality(r.weights),
       record,
       order: sha256(`${input.runId}\n${key}`),
+      ...trainedByIncumbent(key),
     };
-    (r.heldOut ? productionHeldOut : candidates).push(candidate);
+    // The incumbent trained on it: judged on it, the incumbent would look better than it is. It may still train.
+    if (r.heldOut && candidate.incumbentTrained) productionHeldOutExcluded++;
+    (r.heldOut && !candidate.incumbentTrained ? productionHeldOut : candidates).push(candidate);
   }
   for (const example of examples) {
     if (exact.has(example.query)) {
@@ -125,9 +137,10 @@ export function selectCandidates(
       dominant: dominantModality(example.weights),
       record,
       order: sha256(`${input.runId}\n${key}`),
+      ...trainedByIncumbent(key),
     });
   }
-  return { candidates, productionHeldOut, duplicates, productionCounts };
+  return { candidates, productionHeldOut, duplicates, productionCounts, productionHeldOutExcluded };
 }
 
 /** The training and held-out records, in stable order (modalities interleaved, so any prefix is balanced too). */
@@ -170,16 +183,20 @@ export function splitSets(
   const test: Candidate[] = [];
   const train: Candidate[] = [];
   byModality.forEach((group, i) => {
-    const synthetic = group.filter((c) => c.source === 'synthetic');
-    const production = group.filter((c) => c.source === 'production');
+    // The held-out draw skips the incumbent's training queries (they may still train): a modality with too few others
+    // holds out fewer records.
+    const heldOutable = group.filter((c) => !c.incumbentTrained);
+    const synthetic = heldOutable.filter((c) => c.source === 'synthetic');
+    const production = heldOutable.filter((c) => c.source === 'production');
     const t = testCounts[i] ?? 0;
     const heldOut = [
       ...synthetic.slice(0, t),
-      ...production.slice(production.length - Math.max(0, t - synthetic.length)),
+      ...production.slice(Math.max(0, production.length - Math.max(0, t - synthetic.length))),
     ];
     test.push(...heldOut);
     const taken = new Set(heldOut);
-    train.push(...[...production, ...synthetic].filter((c) => !taken.has(c)).slice(0, trainCounts[i] ?? 0));
+    const all = [...group.filter((c) => c.source === 'production'), ...group.filter((c) => c.source === 'synthetic')];
+    train.push(...all.filter((c) => !taken.has(c)).slice(0, trainCounts[i] ?? 0));
   });
   // Guard, not a rule: a held-out query (either file) in the training file would make the evaluation meaningless.
   const heldOutQueries = new Set([...test, ...productionHeldOut].map((c) => normalisedQuery(c.query)));

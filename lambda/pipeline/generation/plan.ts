@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { mapWithConcurrency } from '../../core/concurrency';
 import { MAX_EVALUATION_PROMPTS } from '../../core/dataset-validator';
 import { MODALITIES } from '../../core/modality';
-import { daysBetween, productionDayPrefix } from '../../core/production-records';
+import { daysBetween, productionDayPrefix, readDaysWithin } from '../../core/production-records';
 import {
   parseSelection,
   productionSelectionKey,
@@ -86,6 +86,11 @@ const planInput = runAndCountsInput.extend({ fromProduction: fromProductionInput
 
 /** Production objects read at once. */
 const READ_CONCURRENCY = 16;
+/**
+ * How long Plan may spend reading production days (its function times out after 5 minutes): days are read newest
+ * first, and once this has passed no older day is started; the selection's `since` then names the oldest day read.
+ */
+export const PRODUCTION_READ_BUDGET_MS = 180_000;
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
@@ -108,22 +113,39 @@ async function productionSelection(
   request: { since: string; until: string; max: number },
   holdOutShare: number,
   testExampleCount: number,
+  budget: ProductionReadBudget,
 ): Promise<ProductionSelection> {
   const key = productionSelectionKey(runId);
   const stored = await store.read(key);
   if (stored !== undefined) return parseSelection(stored, s3Uri(store.bucket, key));
-  const keys = (
-    await mapWithConcurrency(daysBetween(request.since, request.until), READ_CONCURRENCY, (day) =>
-      listDay(store.bucket, day),
-    )
-  ).flat();
-  const objects = await mapWithConcurrency(keys, READ_CONCURRENCY, async (k) => ({
-    key: k,
-    text: await readExisting(store, k, 'it was listed a moment ago (expired by the lifecycle rule?): retry the run'),
-  }));
+  const days = daysBetween(request.since, request.until);
+  const read = await readDaysWithin(
+    days,
+    async (day) =>
+      mapWithConcurrency(await listDay(store.bucket, day), READ_CONCURRENCY, async (k) => ({
+        key: k,
+        text: await readExisting(
+          store,
+          k,
+          'it was listed a moment ago (expired by the lifecycle rule?): retry the run',
+        ),
+      })),
+    budget.ms,
+    budget.clock,
+  );
+  const since = read.since ?? request.since;
+  if (read.skipped > 0) {
+    logger.warn(
+      `read ${read.days.length} of ${days.length} production days within ${budget.ms / 1000} s: the selection ` +
+        `starts at ${since} instead of ${request.since} (start the run with a later --since to choose the days)`,
+      { runId, since, requestedSince: request.since, skippedDays: read.skipped },
+    );
+  }
+  const objects = read.days.flatMap((d) => d.items);
   const selection = selectProduction(objects, {
     runId,
     ...request,
+    since,
     holdOutShare,
     // The held-out slice and the test set are judged together: an evaluation job takes at most 1,000 prompts.
     heldOutCap: Math.max(0, MAX_EVALUATION_PROMPTS - testExampleCount),
@@ -136,7 +158,18 @@ async function productionSelection(
   );
 }
 
-export async function plan(event: unknown, store?: RunStore, now: () => Date = () => new Date()): Promise<PlanResult> {
+/** Plan's time for reading production days, and its clock (tests fix both). */
+export interface ProductionReadBudget {
+  readonly ms: number;
+  readonly clock?: () => number;
+}
+
+export async function plan(
+  event: unknown,
+  store?: RunStore,
+  now: () => Date = () => new Date(),
+  readBudget: ProductionReadBudget = { ms: PRODUCTION_READ_BUDGET_MS },
+): Promise<PlanResult> {
   const env = PLAN_ENVIRONMENT.read(process.env);
   const { runId, fromProduction, ...counts } = parseInput(planInput, event, 'Plan');
   const runStore = store ?? s3RunStore(s3, env.bucketName);
@@ -148,7 +181,14 @@ export async function plan(event: unknown, store?: RunStore, now: () => Date = (
     generationSurplus: env.generationSurplus,
   };
   const selection = fromProduction?.enabled
-    ? await productionSelection(runStore, runId, fromProduction, env.productionHoldOutShare, sizes.testExampleCount)
+    ? await productionSelection(
+        runStore,
+        runId,
+        fromProduction,
+        env.productionHoldOutShare,
+        sizes.testExampleCount,
+        readBudget,
+      )
     : undefined;
   const quotaRecords = selection ? quotaRecordsByModality(selection.summary) : undefined;
   const planned = quotaRecords ? planShortfall(sizes, quotaRecords) : planQueries(sizes);

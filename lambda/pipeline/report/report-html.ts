@@ -12,6 +12,7 @@ import {
 import { STYLE } from './report-style';
 import { CASE_STUDY_LATENCY_MS, type ComparedModel, type ReportFigures } from './report-figures';
 import type { RunReport } from './run-report';
+import { checkVerdict } from './report-text';
 
 /**
  * The run report as one self-contained HTML page (runs/<runId>/report.html): inline CSS and SVG only, no script and
@@ -46,18 +47,42 @@ function header(report: RunReport): string {
         `<tr class="${c.passed ? 'pass' : 'fail'}"><td><code>${escapeHtml(c.name)}</code><br><span class="muted">` +
         `${escapeHtml(c.description)}</span></td><td class="num">${fixed(c.value, 3)}</td>` +
         `<td class="num">${escapeHtml(c.comparison)} ${c.threshold}</td>` +
-        `<td class="verdict">${c.passed ? 'pass' : 'FAIL'}</td></tr>`,
+        `<td class="verdict">${escapeHtml(checkVerdict(c).replace(/\*/g, ''))}</td></tr>`,
     )
     .join('');
+  const statistics = (report.gate.statistics ?? [])
+    .map(
+      (st) =>
+        `<tr class="${st.verdict === 'worse' ? 'fail' : st.verdict === 'not-worse' ? 'pass' : ''}">` +
+        `<td>${st.metric === 'dominantAgreement' ? 'dominant agreement' : 'mean absolute weight error'}` +
+        `${st.gating ? '' : ' <span class="muted">(reported, not gated)</span>'}</td><td>${escapeHtml(st.test)}` +
+        (st.discordant
+          ? `<br><span class="muted">only candidate right ${st.discordant.candidateOnly}, only incumbent ` +
+            `${st.discordant.otherOnly}</span>`
+          : '') +
+        `</td><td class="num">${st.queries}</td><td class="num">${fixed(st.observedDrop, 4)}</td>` +
+        `<td class="num">${fixed(st.upperBound, 4)} at ${fixed(st.confidence * 100, 1)} %</td>` +
+        `<td class="num">${st.margin}</td><td class="num">${fixed(st.pValue, 4)}</td>` +
+        `<td class="verdict">${escapeHtml(st.verdict)}</td><td class="num">${st.queriesToDecide ?? '—'}</td></tr>`,
+    )
+    .join('');
+  const pairedTable = statistics
+    ? `<h3>Paired comparison with the incumbent (same held-out queries)</h3>
+<table class="gate paired"><thead><tr><th>figure</th><th>test</th><th>queries</th><th>drop (incumbent − candidate)</th>
+<th>upper bound</th><th>margin</th><th>p (worse)</th><th>verdict</th><th>queries to decide</th></tr></thead><tbody>${statistics}</tbody></table>`
+    : '';
+  const gateVerdict = report.gate.verdict
+    ? `<p class="gate-verdict" data-verdict="${report.gate.verdict}">Verdict: <strong>${report.gate.verdict}</strong></p>`
+    : '';
   return `<header>
 <h1>Intent router run <code>${escapeHtml(report.runId)}</code></h1>
 <p class="outcome ${promoted ? 'pass' : 'fail'}" data-outcome="${report.outcome}"><strong>${report.outcome}</strong> — ${escapeHtml(verdict)}</p>
 <p class="muted">Generated ${escapeHtml(report.generatedAt)}. Judge <code>${escapeHtml(report.judgeModelId)}</code> (1–5 weight-accuracy rubric).
 Student <code>${escapeHtml(report.student.metrics.modelId)}</code>, baseline <code>${escapeHtml(report.baseline.metrics.modelId)}</code>.</p>
 </header>
-<section id="gate"><h2>Gate</h2>
+<section id="gate"><h2>Gate</h2>${gateVerdict}
 <table class="gate"><thead><tr><th>check</th><th>value</th><th>threshold</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>
-</section>`;
+${pairedTable}</section>`;
 }
 
 function comparisonTable(report: RunReport): string {

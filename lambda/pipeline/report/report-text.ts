@@ -1,6 +1,7 @@
 import { MODALITIES } from '../../core/modality';
 import { readManifestCalibration } from '../generation/calibration';
 import { studentTokensOf, type ReportedModel, type RunReport } from './run-report';
+import type { GateCheck, GateComparisonStatistic } from '../gate/gate-rules';
 
 /**
  * The run report as text: `report.md` (the comparison table, the dataset's figures from the manifest, every gate
@@ -115,14 +116,35 @@ export function renderMarkdown(report: RunReport): string {
     lines.push('');
   }
 
-  lines.push('## Gate', '', '| check | value | threshold | verdict |', '|---|---|---|---|');
+  lines.push('## Gate', '');
+  if (gate.verdict) lines.push(`Verdict: **${gate.verdict}** — ${escapeCell(gate.summary)}.`, '');
+  lines.push('| check | value | threshold | verdict |', '|---|---|---|---|');
   for (const c of gate.checks) {
     lines.push(
       `| \`${c.name}\` (${escapeCell(c.description)}) | ${fixed(c.value, 3)} | ${c.comparison} ${c.threshold} | ` +
-        `${c.passed ? 'pass' : '**FAIL**'} |`,
+        `${checkVerdict(c)} |`,
     );
   }
   lines.push('');
+  if (gate.statistics && gate.statistics.length > 0) {
+    lines.push(
+      '### Paired comparison with the incumbent (same held-out queries)',
+      '',
+      '| figure | test | queries | drop (incumbent − candidate) | upper bound | margin | p (worse) | verdict | queries to decide |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const st of gate.statistics) {
+      const discordant = st.discordant
+        ? ` (only candidate right ${st.discordant.candidateOnly}, only incumbent ${st.discordant.otherOnly})`
+        : '';
+      lines.push(
+        `| ${STATISTIC_NAMES[st.metric]}${st.gating ? '' : ' (reported, not gated)'} | ${st.test}${discordant} | ` +
+          `${st.queries} | ${fixed(st.observedDrop, 4)} | ${fixed(st.upperBound, 4)} at ${fixed(st.confidence * 100, 1)} % | ` +
+          `${st.margin} | ${fixed(st.pValue, 4)} | ${st.verdict} | ${st.queriesToDecide ?? '—'} |`,
+      );
+    }
+    lines.push('');
+  }
 
   if (canary) {
     lines.push('## Canary', '');
@@ -227,3 +249,18 @@ export function snsSummary(
   if (chartsUri) lines.push(`Report with charts: ${chartsUri}`);
   return { subject, message: lines.join('\n') };
 }
+
+const STATISTIC_NAMES: Readonly<Record<GateComparisonStatistic['metric'], string>> = {
+  dominantAgreement: 'dominant agreement',
+  weightError: 'mean absolute weight error',
+};
+
+/** A check's verdict cell: pass, FAIL, or inconclusive (a paired comparison too close to call). */
+export const checkVerdict = (c: GateCheck): string =>
+  c.paired?.verdict === 'inconclusive'
+    ? c.passed
+      ? 'inconclusive (promoted anyway)'
+      : '**inconclusive**'
+    : c.passed
+      ? 'pass'
+      : '**FAIL**';

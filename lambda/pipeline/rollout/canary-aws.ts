@@ -2,6 +2,7 @@ import {
   DescribeAlarmHistoryCommand,
   DescribeAlarmsCommand,
   type CloudWatchClient,
+  type MetricAlarm,
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
 import { missingAlarms, type AlarmReading, type AlarmState } from './canary-decision';
@@ -35,16 +36,22 @@ export async function readCanaryAlarms(
   cloudwatch: CloudWatchClient,
   names: readonly string[],
   apiStackName: string,
-  since?: Date,
+  /** During a canary: its start, and the time of this check (for stale alarms and the history since the start). */
+  window?: { readonly since: Date; readonly now: () => Date },
 ): Promise<AlarmReading[]> {
+  const since = window?.since;
   // At most 100 names per call; the canary has four.
   const out = await cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [...names], AlarmTypes: ['MetricAlarm'] }));
-  const readings: AlarmReading[] = (out.MetricAlarms ?? []).map((a) => ({
-    name: a.AlarmName ?? '',
-    state: alarmState(a.StateValue),
-    reason: a.StateReason ?? '',
-    ...(a.StateUpdatedTimestamp ? { updatedAt: a.StateUpdatedTimestamp.toISOString() } : {}),
-  }));
+  const readings: AlarmReading[] = (out.MetricAlarms ?? []).map((a) => {
+    const reading: AlarmReading = {
+      name: a.AlarmName ?? '',
+      state: alarmState(a.StateValue),
+      reason: a.StateReason ?? '',
+      ...(a.StateUpdatedTimestamp ? { updatedAt: a.StateUpdatedTimestamp.toISOString() } : {}),
+    };
+    const stale = window ? staleAlarm(a, reading, window.since, window.now()) : undefined;
+    return stale ? { ...reading, stale } : reading;
+  });
   const missing = missingAlarms(names, readings);
   if (missing.length > 0) {
     throw new CanaryAlarmsMissing(
@@ -57,6 +64,35 @@ export async function readCanaryAlarms(
   // An alarm that fired and cleared between two checks still counts: a 3-minute burst between 5-minute checks must
   // not be promoted as "no alarm". Its history since the canary started tells.
   return Promise.all(ordered.map(async (r) => (r.state === 'ALARM' ? r : firedSince(cloudwatch, r, since))));
+}
+
+/** The seconds an alarm's evaluation looks back: EvaluationPeriods × its period (a metric-math alarm's longest). */
+export function evaluationWindowSeconds(alarm: MetricAlarm): number {
+  const periods = [alarm.Period, ...(alarm.Metrics ?? []).map((m) => m.MetricStat?.Period ?? m.Period)].filter(
+    (p): p is number => p !== undefined && p > 0,
+  );
+  return (alarm.EvaluationPeriods ?? 1) * Math.max(60, ...periods);
+}
+
+/**
+ * Why an ALARM is a previous canary's, or undefined when it judges this canary. The rule: an alarm whose state last
+ * changed (StateTransitionedTimestamp, else StateUpdatedTimestamp) before this canary started entered ALARM on
+ * earlier data. Until the canary has run for the alarm's evaluation window (EvaluationPeriods × period), its state
+ * still rests on that data, so it is stale and does not roll back. Once the window has passed, every datapoint it
+ * evaluates is this canary's: the canary alarms treat missing data as not breaching, so an alarm still in ALARM then is
+ * breached by this candidate and counts. An ALARM entered since the start is never stale (nor is one found in the
+ * history since the start: firedSince).
+ */
+export function staleAlarm(alarm: MetricAlarm, reading: AlarmReading, since: Date, now: Date): string | undefined {
+  const changed = alarm.StateTransitionedTimestamp ?? alarm.StateUpdatedTimestamp;
+  if (reading.state !== 'ALARM' || !changed || changed.getTime() >= since.getTime()) return undefined;
+  const windowSeconds = evaluationWindowSeconds(alarm);
+  const seenSeconds = (now.getTime() - since.getTime()) / 1000;
+  if (seenSeconds >= windowSeconds) return undefined;
+  return (
+    `in ALARM since ${changed.toISOString()}, before this canary started (${since.toISOString()}): it judges this ` +
+    `canary once its ${windowSeconds / 60}-min evaluation window has seen this canary's data alone`
+  );
 }
 
 /** The reading as ALARM when the alarm went into ALARM at any time since `since` (its state-update history). */

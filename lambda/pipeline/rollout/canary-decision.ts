@@ -1,10 +1,13 @@
 import {
   promoteCanary,
   withCanary,
+  withEndedCanary,
   withoutCanary,
   type ActiveModel,
   type ActiveModelRead,
+  type EndedCanary,
 } from '../../core/active-model';
+import { describeTraffic, enoughTraffic, type CanaryRequirements, type CanaryTraffic } from './canary-traffic';
 
 /**
  * The run's canary, decided without AWS: whether a gated candidate starts as a canary beside the incumbent, and at each
@@ -21,10 +24,16 @@ export interface AlarmReading {
   readonly state: AlarmState;
   readonly reason: string;
   readonly updatedAt?: string;
+  /**
+   * Set when the alarm is in ALARM since before this canary started and its evaluation window has not yet seen this
+   * canary's data alone: a previous canary's alarm, which does not judge this one (why, in words).
+   */
+  readonly stale?: string;
 }
 
 /** How a canary ended. */
-export type CanaryOutcome = 'promoted' | 'rolled-back' | 'promoted-by-operator' | 'rolled-back-by-operator';
+export type CanaryOutcome =
+  'promoted' | 'rolled-back' | 'inconclusive' | 'promoted-by-operator' | 'rolled-back-by-operator';
 
 /** The run's candidate as the canary names it. */
 export interface CanaryCandidate {
@@ -120,6 +129,26 @@ export type CanaryDecision =
       readonly elapsedMinutes: number;
       readonly summary: string;
     }
+  /**
+   * canaryMaxMinutes passed without canaryMinQueries candidate queries or canaryShadowMinSamples shadow samples: the
+   * incumbent is kept (canaryInconclusive keepIncumbent) or the candidate promoted anyway (promote).
+   */
+  | {
+      readonly action: 'inconclusive';
+      readonly outcome: 'inconclusive';
+      readonly promoted: boolean;
+      readonly value: ActiveModel;
+      readonly elapsedMinutes: number;
+      readonly summary: string;
+    }
+  /** An earlier attempt of this check (or Abandon canary) already ended the canary: its write is reported as its own. */
+  | {
+      readonly action: 'already-ended';
+      readonly outcome: 'promoted' | 'rolled-back' | 'inconclusive';
+      readonly promoted: boolean;
+      readonly elapsedMinutes: number;
+      readonly summary: string;
+    }
   /** The candidate is no longer in the parameter as a canary: an operator ended it; nothing is written. */
   | {
       readonly action: 'ended-by-operator';
@@ -136,6 +165,18 @@ export interface CanaryDecisionInput {
   readonly now: Date;
   /** canaryMinutes: how long the alarms must stay quiet. */
   readonly minutes: number;
+  /** The candidate's traffic since the start; read once the window is over (undefined: no evidence, counted as none). */
+  readonly traffic?: CanaryTraffic;
+  readonly requirements: CanaryRequirements;
+}
+
+/** Whether the check needs the candidate's traffic: the canary is live, no alarm fires, and its window is over. */
+export function needsTraffic(input: Omit<CanaryDecisionInput, 'traffic'>): boolean {
+  return (
+    liveCanary(input.parameter, input.candidate) !== undefined &&
+    !input.alarms.some((a) => a.state === 'ALARM' && a.stale === undefined) &&
+    minutesBetween(input.startedAt, input.now) >= input.minutes
+  );
 }
 
 const describeFiring = (a: AlarmReading) => `${a.name}: ${a.reason}`;
@@ -151,6 +192,45 @@ function liveCanary(parameter: ActiveModelRead, candidate: CanaryCandidate): Act
   return parameter.state === 'promoted' && sameCandidate(parameter.model.canary, candidate)
     ? parameter.model
     : undefined;
+}
+
+/** How this run's canary ended when the parameter records that the pipeline ended it (after `startedAt`), else undefined. */
+function endedByThisRun(
+  parameter: ActiveModelRead,
+  candidate: CanaryCandidate,
+  startedAt: Date,
+): EndedCanary | undefined {
+  const ended = parameter.state === 'promoted' ? parameter.model.endedCanary : undefined;
+  return ended && sameCandidate(ended, candidate) && Date.parse(ended.endedAt) >= startedAt.getTime()
+    ? ended
+    : undefined;
+}
+
+/** The record the pipeline writes with the value that ends this candidate's canary. */
+const ending = (candidate: CanaryCandidate, outcome: EndedCanary['outcome'], at: Date): EndedCanary => ({
+  runId: candidate.runId,
+  deploymentArn: candidate.deploymentArn,
+  outcome,
+  endedAt: at.toISOString(),
+});
+
+/** The canary is no longer live: ended by an earlier attempt of the pipeline's own steps, or by an operator. */
+function notLive(
+  parameter: ActiveModelRead,
+  candidate: CanaryCandidate,
+  startedAt: Date,
+  elapsedMinutes: number,
+): Extract<CanaryDecision, { action: 'ended-by-operator' | 'already-ended' }> {
+  const ended = endedByThisRun(parameter, candidate, startedAt);
+  if (!ended) return endedByOperator(parameter, candidate, elapsedMinutes);
+  const outcome = ended.outcome === 'abandoned' ? 'rolled-back' : ended.outcome;
+  return {
+    action: 'already-ended',
+    outcome,
+    promoted: parameter.state === 'promoted' && sameCandidate(parameter.model, candidate),
+    elapsedMinutes,
+    summary: `${outcome} at ${ended.endedAt} by an earlier attempt of this run's canary steps (its own write, kept)`,
+  };
 }
 
 /** The candidate is no longer the canary: an operator promoted it (it is the one model) or ended the canary. */
@@ -187,14 +267,15 @@ function endedByOperator(
 export function canaryDecision(input: CanaryDecisionInput): CanaryDecision {
   const elapsedMinutes = minutesBetween(input.startedAt, input.now);
   const model = liveCanary(input.parameter, input.candidate);
-  if (!model) return endedByOperator(input.parameter, input.candidate, elapsedMinutes);
+  if (!model) return notLive(input.parameter, input.candidate, input.startedAt, elapsedMinutes);
 
-  const firing = input.alarms.filter((a) => a.state === 'ALARM');
+  // A stale ALARM (a previous canary's, not yet re-evaluated on this canary's data alone) does not judge this one.
+  const firing = input.alarms.filter((a) => a.state === 'ALARM' && a.stale === undefined);
   if (firing.length > 0) {
     return {
       action: 'rollback',
       outcome: 'rolled-back',
-      value: withoutCanary(model),
+      value: withEndedCanary(withoutCanary(model), ending(input.candidate, 'rolled-back', input.now)),
       firing,
       elapsedMinutes,
       summary:
@@ -202,15 +283,43 @@ export function canaryDecision(input: CanaryDecisionInput): CanaryDecision {
         firing.map(describeFiring).join('; '),
     };
   }
+  const req = input.requirements;
+  const maxMinutes = Math.max(input.minutes, req.maxMinutes);
+  const traffic = input.traffic ?? { queries: 0, shadowSamples: 0 };
+  const figures = describeTraffic(traffic, req);
+  if (elapsedMinutes >= input.minutes && !enoughTraffic(traffic, req)) {
+    if (elapsedMinutes < maxMinutes) {
+      return {
+        action: 'wait',
+        elapsedMinutes,
+        summary:
+          `${elapsedMinutes.toFixed(0)} min, no alarm, but only ${figures}: the window is extended, up to ` +
+          `canaryMaxMinutes ${maxMinutes}`,
+      };
+    }
+    const promoted = req.inconclusive === 'promote';
+    const ended = ending(input.candidate, 'inconclusive', input.now);
+    return {
+      action: 'inconclusive',
+      outcome: 'inconclusive',
+      promoted,
+      value: withEndedCanary(promoted ? promoteCanary(model, input.now) : withoutCanary(model), ended),
+      elapsedMinutes,
+      summary:
+        `inconclusive after ${elapsedMinutes.toFixed(0)} min of canary at ${percentOf(model)} (canaryMaxMinutes ` +
+        `${maxMinutes}): no alarm, but only ${figures}; ` +
+        (promoted ? 'the candidate is promoted anyway (canaryInconclusive promote)' : 'the incumbent is kept'),
+    };
+  }
   if (elapsedMinutes >= input.minutes) {
     return {
       action: 'promote',
       outcome: 'promoted',
-      value: promoteCanary(model, input.now),
+      value: withEndedCanary(promoteCanary(model, input.now), ending(input.candidate, 'promoted', input.now)),
       elapsedMinutes,
       summary:
         `promoted after ${elapsedMinutes.toFixed(0)} min of canary at ${percentOf(model)} with ` +
-        `no alarm (${input.alarms.map((a) => `${a.name} ${a.state}`).join(', ')})`,
+        `no alarm (${input.alarms.map((a) => `${a.name} ${a.state}`).join(', ')}) and ${figures}`,
     };
   }
   return {
@@ -230,53 +339,16 @@ export function canaryAbandon(
   startedAt: Date,
   now: Date,
   why: string,
-): Extract<CanaryDecision, { action: 'rollback' | 'ended-by-operator' }> {
+): Extract<CanaryDecision, { action: 'rollback' | 'ended-by-operator' | 'already-ended' }> {
   const elapsedMinutes = minutesBetween(startedAt, now);
   const model = liveCanary(parameter, candidate);
-  if (!model) return endedByOperator(parameter, candidate, elapsedMinutes);
+  if (!model) return notLive(parameter, candidate, startedAt, elapsedMinutes);
   return {
     action: 'rollback',
     outcome: 'rolled-back',
-    value: withoutCanary(model),
+    value: withEndedCanary(withoutCanary(model), ending(candidate, 'rolled-back', now)),
     firing: [],
     elapsedMinutes,
     summary: `rolled back after ${elapsedMinutes.toFixed(0)} min because the canary could no longer be checked: ${why}`,
   };
-}
-
-/**
- * Transient errors of the canary's CloudWatch and SSM calls, rethrown by the handlers under their SDK names and retried
- * by the state machine with backoff: CloudWatch's `Throttling` and `InternalServiceFault`, SSM's
- * `ThrottlingException`, `TooManyUpdates` (PutParameter on one parameter too often) and `InternalServerError`.
- */
-export const CANARY_TRANSIENT_ERRORS = [
-  'Throttling',
-  'InternalServiceFault',
-  'ThrottlingException',
-  'TooManyUpdates',
-  'InternalServerError',
-] as const;
-
-/**
- * Why a canary must not start this late in the execution, or undefined. A canary cut short by the execution's timeout
- * (or a stop) would leave the candidate answering with nothing watching it, so Start canary refuses unless the whole
- * window and a check interval to spare fit before the deadline.
- */
-export function canaryTimeProblem(input: {
-  readonly executionStart: Date;
-  readonly now: Date;
-  readonly timeoutMinutes: number;
-  readonly canaryMinutes: number;
-  readonly checkMinutes: number;
-}): string | undefined {
-  const deadline = input.executionStart.getTime() + input.timeoutMinutes * 60_000;
-  const leftMinutes = (deadline - input.now.getTime()) / 60_000;
-  const needed = input.canaryMinutes + 2 * input.checkMinutes;
-  if (leftMinutes >= needed) return undefined;
-  return (
-    `only ${Math.max(0, Math.floor(leftMinutes))} min are left before the execution times out, and the canary needs ` +
-    `${needed} (canaryMinutes ${input.canaryMinutes} + 2 × canaryCheckMinutes ${input.checkMinutes}): the candidate ` +
-    'passed the gate but is not put on live traffic. Raise pipelineTimeoutHours, or lower canaryMinutes, and deploy; ' +
-    "then start a run with --reuse-model <this run's custom model ARN> to canary it without training again"
-  );
 }

@@ -2,7 +2,8 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { readActiveModel } from '../../core/active-model';
-import { canaryAbandon, canaryDecision, type CanaryDecision } from './canary-decision';
+import { canaryAbandon, canaryDecision, needsTraffic, type CanaryDecision } from './canary-decision';
+import { readCanaryTraffic } from './canary-traffic';
 import type { CanaryCheck } from './result';
 import type { AlarmReading } from './canary-decision';
 import { readParameter, writeParameter } from '../../core/active-model-parameter';
@@ -46,18 +47,43 @@ export async function checkCanary(event: unknown): Promise<CanaryCheck> {
     const decision = canaryAbandon(readActiveModel(current.value), candidate, startedAt, clock.now(), why);
     return finish(parameterName, input, [], decision, current.version);
   }
-  const alarms = await readCanaryAlarms(cloudwatch, env.canaryAlarmNames, env.apiStackName, startedAt);
+  // The check's time, read once the alarms answered (a check that fails reading them has no time of its own).
+  let checkedAt: Date | undefined;
+  const nowOnce = () => (checkedAt ??= clock.now());
+  const alarms = await readCanaryAlarms(cloudwatch, env.canaryAlarmNames, env.apiStackName, {
+    since: startedAt,
+    now: nowOnce,
+  });
+  const now = nowOnce();
   // The parameter is read after the alarms, so the decision rests on its latest value.
   const current = await readParameter(ssm, parameterName);
-  const decision = canaryDecision({
+  const base = {
     alarms,
     parameter: readActiveModel(current.value),
     candidate,
     startedAt,
-    now: clock.now(),
+    now,
     minutes: env.canaryMinutes,
-  });
-  return finish(parameterName, input, alarms, decision, current.version);
+    requirements: {
+      minQueries: env.canaryMinQueries,
+      minShadowSamples: env.canaryShadowMinSamples,
+      maxMinutes: Math.max(env.canaryMinutes, env.canaryMaxMinutes),
+      inconclusive: env.canaryInconclusive,
+    },
+  };
+  // Only a live, quiet canary past its window is judged on its traffic.
+  const traffic = needsTraffic(base)
+    ? await readCanaryTraffic(cloudwatch, env.canaryMetrics, startedAt, now)
+    : undefined;
+  const decision = canaryDecision({ ...base, traffic });
+  return finish(
+    parameterName,
+    input,
+    alarms,
+    decision,
+    current.version,
+    traffic && { ...traffic, ...base.requirements },
+  );
 }
 
 /** Writes what the decision says (never when an operator changed the parameter) and reports the check. */
@@ -67,9 +93,10 @@ async function finish(
   alarms: readonly AlarmReading[],
   decision: CanaryDecision,
   readVersion: number | undefined,
+  traffic?: CanaryCheck['traffic'],
 ): Promise<CanaryCheck> {
   const version =
-    decision.action === 'promote' || decision.action === 'rollback'
+    decision.action === 'promote' || decision.action === 'rollback' || decision.action === 'inconclusive'
       ? await writeParameter(ssm, parameterName, decision.value)
       : (readVersion ?? 0);
   const result: CanaryCheck = {
@@ -77,6 +104,7 @@ async function finish(
     ...(decision.action !== 'wait' ? { outcome: decision.outcome } : {}),
     promoted:
       decision.action === 'promote' ||
+      ((decision.action === 'already-ended' || decision.action === 'inconclusive') && decision.promoted) ||
       (decision.action === 'ended-by-operator' && decision.outcome === 'promoted-by-operator'),
     parameterName,
     version,
@@ -86,6 +114,7 @@ async function finish(
     incumbent: input.canary.incumbent,
     alarms,
     firing: decision.action === 'rollback' ? decision.firing.map((a) => a.name) : [],
+    ...(traffic ? { traffic } : {}),
     summary: decision.summary,
   };
   logger.info('canary checked', { action: decision.action, summary: decision.summary, version });

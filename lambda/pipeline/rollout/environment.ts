@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { defineEnvironment, envTypes, variable } from '../../core/environment';
 
 /** The rollout stage's functions (set by lib/constructs/pipeline/stages/rollout.ts). */
@@ -21,12 +22,43 @@ export const START_CANARY_ENVIRONMENT = defineEnvironment({
   ...CANARY,
   canaryShare: variable('CANARY_SHARE', envTypes.number(0, 0.5)),
   canaryMinutes: variable('CANARY_MINUTES', envTypes.int(1, 100_000)),
+  /**
+   * The longest window (extended for lack of traffic): max(canaryMinutes, this) must fit before the timeout. The
+   * construct always sets it; read as canaryMinutes when absent.
+   */
+  canaryMaxMinutes: variable('CANARY_MAX_MINUTES', envTypes.int(1, 100_000).optional()),
   canaryCheckMinutes: variable('CANARY_CHECK_MINUTES', envTypes.int(1, 1_000)),
   /** The state machine's timeout: the canary must fit before it. */
   executionTimeoutMinutes: variable('EXECUTION_TIMEOUT_MINUTES', envTypes.int(1, 1_000_000)),
 });
 
+/** A CloudWatch metric by namespace, name and dimensions. */
+const metricSchema = z.object({ metricName: z.string().min(1), dimensions: z.record(z.string(), z.string()) });
+
+/** Where the candidate's traffic is counted: the router's queries and the labeller's agreement samples, candidate only. */
+export const canaryMetricsSchema = z.object({
+  namespace: z.string().min(1),
+  queries: metricSchema,
+  shadowSamples: metricSchema,
+});
+export type CanaryMetrics = z.output<typeof canaryMetricsSchema>;
+
+export const CANARY_INCONCLUSIVE = ['keepIncumbent', 'promote'] as const;
+
 export const CHECK_CANARY_ENVIRONMENT = defineEnvironment({
   ...CANARY,
   canaryMinutes: variable('CANARY_MINUTES', envTypes.int(1)),
+  /** The longest the canary runs waiting for enough traffic (at least canaryMinutes). */
+  canaryMaxMinutes: variable('CANARY_MAX_MINUTES', envTypes.int(1)),
+  canaryMinQueries: variable('CANARY_MIN_QUERIES', envTypes.int(0)),
+  canaryShadowMinSamples: variable('CANARY_SHADOW_MIN_SAMPLES', envTypes.int(0)),
+  canaryInconclusive: variable('CANARY_INCONCLUSIVE', z.enum(CANARY_INCONCLUSIVE)),
+  canaryMetrics: variable('CANARY_METRICS', envTypes.json(canaryMetricsSchema), (m) => JSON.stringify(m)),
+});
+
+/** Abandon canary (the EventBridge rule on the state machine's ABORTED, TIMED_OUT and FAILED executions). */
+export const ABANDON_CANARY_ENVIRONMENT = defineEnvironment({
+  activeModelParameterName,
+  /** The pipeline's notifications topic. */
+  topicArn: variable('TOPIC_ARN', envTypes.text),
 });

@@ -1,4 +1,5 @@
 import type { AlarmReading, CanaryCandidate, CanaryOutcome } from './canary-decision';
+import type { CanaryRequirements, CanaryTraffic } from './canary-traffic';
 
 /**
  * What the rollout (canary and promotion) stage hands on through the state machine's state: each result sits at `$.<key>`
@@ -50,5 +51,10 @@ export interface CanaryCheck {
   readonly alarms: readonly AlarmReading[];
   /** The alarms in ALARM that rolled the candidate back (names). */
   readonly firing: readonly string[];
+  /**
+   * Once the window is over: the candidate's queries and shadow samples since the start, and what promotion needs
+   * (canaryMinQueries, canaryShadowMinSamples, canaryMaxMinutes, canaryInconclusive).
+   */
+  readonly traffic?: CanaryTraffic & CanaryRequirements;
   readonly summary: string;
 }

@@ -2,7 +2,8 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { readActiveModel } from '../../core/active-model';
-import { canaryStart, canaryTimeProblem } from './canary-decision';
+import { canaryStart } from './canary-decision';
+import { canaryTimeProblem } from './canary-limits';
 import { activeModelValue } from './promotion';
 import type { CanaryStarted } from './result';
 import { readParameter, writeParameter } from '../../core/active-model-parameter';
@@ -46,7 +47,8 @@ export async function startCanary(event: unknown): Promise<CanaryStarted> {
       executionStart: new Date(executionStartTime),
       now,
       timeoutMinutes: env.executionTimeoutMinutes,
-      canaryMinutes: env.canaryMinutes,
+      // The longest the canary may run: canaryMinutes, extended for lack of traffic up to canaryMaxMinutes.
+      canaryMinutes: Math.max(env.canaryMinutes, env.canaryMaxMinutes ?? env.canaryMinutes),
       checkMinutes: env.canaryCheckMinutes,
     });
     if (tooLate) throw new CanaryRefused(`Start canary: ${tooLate}`);

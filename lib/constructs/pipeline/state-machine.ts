@@ -116,7 +116,7 @@ export function laterStages(scope: Construct, props: LaterStagesProps) {
   const roles = new BedrockServiceRoles(scope, 'ServiceRoles', { config, dataset });
   const common = { config, dataset, failure, functions };
   const report = new ReportStage(scope, 'Report', { ...common, topic: props.topic });
-  const rollout = new RolloutStage(scope, 'Rollout', common);
+  const rollout = new RolloutStage(scope, 'Rollout', { ...common, topic: props.topic });
   rollout.next(report);
   const gate = new GateStage(scope, 'Gate', { ...common, passed: rollout });
   gate.next(report); // a rejected candidate: Skip promotion ─► Report

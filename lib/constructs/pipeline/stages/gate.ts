@@ -19,6 +19,8 @@ export interface GateStageProps extends StageProps<
   | 'minValidReplyRate'
   | 'maxJudgeDropToIncumbent'
   | 'maxAgreementDropToIncumbent'
+  | 'gateConfidence'
+  | 'inconclusiveGate'
 > {
   /** Where a passed gate goes: the rollout stage. */
   readonly passed: sfn.IChainable;
@@ -30,8 +32,9 @@ export interface GateStageProps extends StageProps<
  *   Gate ─► Gate passed? ─► passed
  *                └─ (rejected) ─► Skip promotion ─► (end: the report)
  *
- * Reads `$.evaluation`, `$.evaluationStatus.judge` and `$.preflight.incumbent`. Writes `$.gate` (GateResult: passed,
- * each threshold's verdict, summary) and, when rejected, `$.promotion` (`{promoted: false, reason}`, the shape the
+ * Reads `$.evaluation` (with the per-query pairing of candidate and incumbent), `$.evaluationStatus.judge` and
+ * `$.preflight.incumbent`. Writes `$.gate` (GateResult: passed, the verdict — passed, rejected or inconclusive —, each
+ * threshold's check, the paired statistics against the incumbent, summary) and, when rejected, `$.promotion` (`{promoted: false, reason}`, the shape the
  * rollout stage writes), so the report reads one field either way.
  *
  * Errors: the Gate's own errors (ConfigurationError, an incumbent Preflight found but Evaluate did not measure) go to
@@ -56,6 +59,8 @@ export class GateStage extends PipelineStage {
         minValidReplyRate: config.minValidReplyRate,
         maxJudgeDropToIncumbent: config.maxJudgeDropToIncumbent,
         maxAgreementDropToIncumbent: config.maxAgreementDropToIncumbent,
+        gateConfidence: config.gateConfidence,
+        inconclusiveGate: config.inconclusiveGate,
       }),
     );
     this.functions = { gate };

@@ -77,7 +77,7 @@ const PRODUCTION_RECORDS =
  *   Reuse a dataset? ─► Plan ─► Calibrate labelling ─► Generate (Distributed Map: Generate shard × N) ─► Assemble
  *          └─ (`$.reuseDatasetFromRun` present) ─► Reuse dataset
  *
- * Reads `$.preflight` (runId, exampleCount, testExampleCount, fromProduction) and `$.reuseDatasetFromRun`. Writes
+ * Reads `$.preflight` (runId, exampleCount, testExampleCount, fromProduction, incumbent) and `$.reuseDatasetFromRun`. Writes
  * `$.plan` (PlanResult), `$.calibration` (CalibrationResult: the labelBatchSize every shard gets) and `$.assemble`
  * (AssembleResult, written by Assemble or by Reuse dataset: both end states hand the same shape to the next stage).
  * The Map discards its output (shards are in S3, where Assemble reads them).
@@ -150,7 +150,11 @@ export class GenerationStage extends PipelineStage {
     const assembleStep = invokeStep(this, S.assemble, {
       fn: assemble.function,
       resultKey: 'assemble',
-      payload: sfn.TaskInput.fromObject(RUN_AND_COUNTS),
+      // The incumbent (Preflight's): its training queries are kept out of both held-out draws.
+      payload: sfn.TaskInput.fromObject({
+        ...RUN_AND_COUNTS,
+        incumbent: sfn.JsonPath.objectAt('$.preflight.incumbent'),
+      }),
       failure,
       retryBedrock: false,
     });

@@ -1,7 +1,8 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { CANARY_TRANSIENT_ERRORS } from '../../../../lambda/pipeline/rollout/canary-decision';
+import { CANARY_TRANSIENT_ERRORS } from '../../../../lambda/pipeline/rollout/canary-limits';
 import {
   CHECK_CANARY_ENVIRONMENT,
   PROMOTE_ENVIRONMENT,
@@ -9,9 +10,15 @@ import {
 } from '../../../../lambda/pipeline/rollout/environment';
 import type { AppConfig } from '../../../config';
 import { activeModelParameterName, apiStackName, CANARY_CHECKS, canaryAlarmName } from '../../../naming';
+import { SHADOW_METRIC } from '../../../../lambda/core/shadow';
+import { METRIC, VARIANT_DIMENSION } from '../../../../lambda/router/router';
+import { ROUTER_SERVICE_NAME } from '../../router-api';
+import { METRICS_NAMESPACE } from '../../router-metrics';
+import { SHADOW_SERVICE_NAME } from '../../shadow-loop';
 import type { Function } from '../../function';
 import { allow, allowParameter } from '../bedrock-roles';
 import { invokeStep, PipelineStage, type StageProps } from '../steps';
+import { CanaryAbandonRule } from './canary-abandon';
 
 /** State names (stable: tests, local-run overrides and dashboards refer to them). */
 export const ROLLOUT_STATES = { promote: 'Promote' } as const;
@@ -33,20 +40,37 @@ const C = CANARY_STATES;
 /** The slice of config the canary's timing needs. */
 export type CanaryConfig = Pick<
   AppConfig,
-  'canaryShare' | 'canaryMinutes' | 'canaryCheckMinutes' | 'pipelineTimeoutHours'
+  'canaryShare' | 'canaryMinutes' | 'canaryMaxMinutes' | 'canaryCheckMinutes' | 'pipelineTimeoutHours'
 >;
 
-/** How long a run may spend in its canary: the window plus one check interval (the check that ends it). */
+/** The canary's longest window: canaryMinutes, extended for lack of traffic up to canaryMaxMinutes. */
+export const canaryLongestMinutes = (config: Pick<AppConfig, 'canaryMinutes' | 'canaryMaxMinutes'>) =>
+  Math.max(config.canaryMinutes, config.canaryMaxMinutes);
+
+/** How long a run may spend in its canary: the longest window plus one check interval (the check that ends it). */
 export const canaryDuration = (config: CanaryConfig): Duration =>
-  config.canaryShare > 0 ? Duration.minutes(config.canaryMinutes + config.canaryCheckMinutes) : Duration.minutes(0);
+  config.canaryShare > 0
+    ? Duration.minutes(canaryLongestMinutes(config) + config.canaryCheckMinutes)
+    : Duration.minutes(0);
 
 /** The state machine's timeout: the run's own hours, plus the canary's duration when there is one. */
 export const executionTimeout = (config: CanaryConfig): Duration =>
   Duration.minutes(config.pipelineTimeoutHours * 60).plus(canaryDuration(config));
 
 export type RolloutStageProps = StageProps<
-  'envName' | 'canaryShare' | 'canaryMinutes' | 'canaryCheckMinutes' | 'pipelineTimeoutHours'
->;
+  | 'envName'
+  | 'canaryShare'
+  | 'canaryMinutes'
+  | 'canaryMaxMinutes'
+  | 'canaryMinQueries'
+  | 'canaryShadowMinSamples'
+  | 'canaryInconclusive'
+  | 'canaryCheckMinutes'
+  | 'pipelineTimeoutHours'
+> & {
+  /** The pipeline's notifications topic: Abandon canary reports there. */
+  readonly topic: sns.ITopic;
+};
 
 /**
  * The gated candidate goes live: promoted directly, or (`canaryShare` > 0) through a canary on live traffic.
@@ -73,6 +97,8 @@ export class RolloutStage extends PipelineStage {
   readonly startState: sfn.State;
   readonly endStates: sfn.INextable[];
   readonly functions: Readonly<Record<string, Function>>;
+  /** With a canary: the function the execution-ended rule invokes (lib/constructs/pipeline/stages/canary-abandon.ts). */
+  readonly abandonCanary?: Function;
 
   constructor(scope: Construct, id: string, props: RolloutStageProps) {
     super(scope, id);
@@ -101,6 +127,8 @@ export class RolloutStage extends PipelineStage {
       const canary = this.canary(props, parameterName, promoteStep);
       this.startState = canary.start;
       this.endStates = [promoteStep, canary.ended];
+      // Not invoked by the state machine (no invoke grant to acknowledge): the abandon rule's function.
+      this.abandonCanary = canary.abandonCanary;
       this.functions = { promote, ...canary.functions };
     } else {
       this.startState = promoteStep;
@@ -127,6 +155,8 @@ export class RolloutStage extends PipelineStage {
         ...canary,
         canaryShare: config.canaryShare,
         canaryMinutes: config.canaryMinutes,
+        // The longest window must fit before the execution's timeout.
+        canaryMaxMinutes: canaryLongestMinutes(config),
         canaryCheckMinutes: config.canaryCheckMinutes,
         executionTimeoutMinutes: executionTimeout(config).toMinutes(),
       }),
@@ -135,7 +165,25 @@ export class RolloutStage extends PipelineStage {
       'CheckCanary',
       'rollout/check-canary',
       'Reads the canary alarms; promotes, rolls back or waits',
-      CHECK_CANARY_ENVIRONMENT.values({ ...canary, canaryMinutes: config.canaryMinutes }),
+      CHECK_CANARY_ENVIRONMENT.values({
+        ...canary,
+        canaryMinutes: config.canaryMinutes,
+        canaryMaxMinutes: canaryLongestMinutes(config),
+        canaryMinQueries: config.canaryMinQueries,
+        canaryShadowMinSamples: config.canaryShadowMinSamples,
+        canaryInconclusive: config.canaryInconclusive,
+        canaryMetrics: {
+          namespace: METRICS_NAMESPACE,
+          queries: {
+            metricName: METRIC.queries,
+            dimensions: { service: ROUTER_SERVICE_NAME, [VARIANT_DIMENSION]: 'candidate' },
+          },
+          shadowSamples: {
+            metricName: SHADOW_METRIC.agreement,
+            dimensions: { service: SHADOW_SERVICE_NAME, [VARIANT_DIMENSION]: 'candidate' },
+          },
+        },
+      }),
     );
     // Alarm ARNs are known at synth (lib/naming.ts), and DescribeAlarms takes resource-level permissions on metric
     // alarms: no wildcard.
@@ -155,6 +203,15 @@ export class RolloutStage extends PipelineStage {
     allow(checkFunction, checkFunction.function, {
       actions: ['cloudwatch:DescribeAlarmHistory'],
       resources: alarmArns,
+    });
+    // Silence is not health: Check canary counts the candidate's queries and shadow samples before promoting.
+    allow(checkFunction, checkFunction.function, {
+      actions: ['cloudwatch:GetMetricData'],
+      resources: ['*'],
+      wildcardReason:
+        'cloudwatch:GetMetricData supports no resource-level permissions (Service Authorization Reference, Amazon ' +
+        "CloudWatch: resource types column empty): Check canary reads only the candidate's Queries and " +
+        'ShadowDominantAgreement sample count, and the action reads metrics, never alarms or dashboards.',
     });
 
     const step = (name: string, f: Function, resultKey: string, payload: Record<string, unknown>, caught = true) => {
@@ -240,6 +297,18 @@ export class RolloutStage extends PipelineStage {
           .when(sfn.Condition.booleanEquals('$.canaryCheck.done', true), ended)
           .otherwise(wait),
       );
-    return { start, ended, functions: { startCanary: startFunction, checkCanary: checkFunction } };
+    // An execution stopped, failed or timed out mid-canary: its own steps no longer run, a rule drops its canary.
+    const abandonRule = new CanaryAbandonRule(this, 'AbandonCanary', {
+      envName: config.envName,
+      parameterName,
+      topic: props.topic,
+      functions: props.functions,
+    });
+    return {
+      start,
+      ended,
+      functions: { startCanary: startFunction, checkCanary: checkFunction },
+      abandonCanary: abandonRule.function,
+    };
   }
 }
