@@ -11,11 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
-import {
-  batchLabelMessage,
-  LABEL_BATCH_SIZE_CANDIDATES,
-  teacherBatchPrompt,
-} from '../lambda/pipeline/generation/batch-labelling';
+import { batchLabelMessage, LABEL_BATCH_SIZE_CANDIDATES, teacherBatchPrompt } from '../lambda/core/batch-labelling';
 import { calibrationQueries } from '../lambda/pipeline/generation/calibration-queries';
 import { toRecord } from '../lambda/core/dataset-record';
 import { judgeMetricDefinition } from '../lambda/pipeline/evaluation/evaluation';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_LABEL_BATCH_SIZE } from '../../lambda/pipeline/generation/batch-labelling';
+import { MAX_LABEL_BATCH_SIZE } from '../../lambda/core/batch-labelling';
 import { MODALITIES } from '../../lambda/core/modality';
 
 /**

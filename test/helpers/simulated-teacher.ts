@@ -1,6 +1,6 @@
 import type { ConverseCommandInput, ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { AssemblyShard } from '../../lambda/pipeline/generation/assembly';
-import { teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
+import { teacherBatchPrompt } from '../../lambda/core/batch-labelling';
 import { isModality, MODALITIES, type Modality, type Weights } from '../../lambda/core/modality';
 import { LABEL_LOSS_ONE_IN, type ShardSpec } from '../../lambda/pipeline/generation/query-plan';
 import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/pipeline/generation/query-writing';

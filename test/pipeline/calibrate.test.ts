@@ -7,7 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { calibrate } from '../../lambda/pipeline/generation/calibrate';
 import { logger, metrics } from '../../lambda/core/runtime';
-import { teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
+import { teacherBatchPrompt } from '../../lambda/core/batch-labelling';
 import { calibrationKey, parseCalibration } from '../../lambda/pipeline/generation/calibration';
 import { calibrationQueries } from '../../lambda/pipeline/generation/calibration-queries';
 import { InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';

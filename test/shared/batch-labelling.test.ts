@@ -7,7 +7,7 @@ import {
   parseBatchReply,
   TEACHER_BATCH_PROMPT_VERSION,
   teacherBatchPrompt,
-} from '../../lambda/pipeline/generation/batch-labelling';
+} from '../../lambda/core/batch-labelling';
 import { TEACHER_RULES } from '../../lambda/core/prompts';
 
 const item = (id: unknown, w = [0.7, 0.1, 0.1, 0.1], extra: Record<string, unknown> = {}) => ({

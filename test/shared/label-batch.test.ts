@@ -3,9 +3,9 @@ import {
   type ConverseCommandInput,
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
-import { batchLabelMessage, teacherBatchPrompt } from '../../lambda/pipeline/generation/batch-labelling';
+import { batchLabelMessage, teacherBatchPrompt } from '../../lambda/core/batch-labelling';
 import { teacherPrompt } from '../../lambda/core/prompts';
-import { labelBatch } from '../../lambda/pipeline/generation/label-batch';
+import { labelBatch } from '../../lambda/core/label-batch';
 import { labelQuery, type Converse } from '../../lambda/core/teacher-labelling';
 import { converseReply, requestTexts, throttling } from '../helpers/aws-mocks';
 import { dominantWeights, SimulatedTeacher, type BatchItemFault } from '../helpers/simulated-teacher';

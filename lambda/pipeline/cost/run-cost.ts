@@ -1,4 +1,4 @@
-import { LABEL_BATCH_SIZE_CANDIDATES } from '../generation/batch-labelling';
+import { LABEL_BATCH_SIZE_CANDIDATES } from '../../core/batch-labelling';
 import { calibrationQueries } from '../generation/calibration-queries';
 import type { TokenUsage } from '../../core/prices';
 import { planQueries, type QueryPlan } from '../generation/query-plan';

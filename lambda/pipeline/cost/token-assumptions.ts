@@ -1,4 +1,4 @@
-import { LABEL_BATCH_SIZE_CANDIDATES } from '../generation/batch-labelling';
+import { LABEL_BATCH_SIZE_CANDIDATES } from '../../core/batch-labelling';
 import type { TokenUsage } from '../../core/prices';
 import { CURRENT_STUDENT_PROMPT_VERSION, STUDENT_FORMATS, type StudentPromptVersion } from '../../core/student-format';
 import { TOKEN_COUNTS } from './token-counts';

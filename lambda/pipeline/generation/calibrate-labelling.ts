@@ -1,4 +1,4 @@
-import { LABEL_BATCH_SIZE_CANDIDATES } from './batch-labelling';
+import { LABEL_BATCH_SIZE_CANDIDATES } from '../../core/batch-labelling';
 import { usageOf } from '../../core/bedrock';
 import {
   CALIBRATION_VERSION,
@@ -14,7 +14,7 @@ import { calibrationQueries } from './calibration-queries';
 import { mapWithConcurrency } from '../../core/concurrency';
 import type { Weights } from '../../core/modality';
 import { s3Uri, type RunStore } from '../../core/run-store';
-import { chunked, labelBatch, noReasks } from './label-batch';
+import { chunked, labelBatch, noReasks } from '../../core/label-batch';
 import type { ShardOptions } from './shard-generation';
 import { labelQuery, type Converse } from '../../core/teacher-labelling';
 

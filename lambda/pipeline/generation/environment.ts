@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { defineEnvironment, envTypes, priceTableEnv, variable } from '../../core/environment';
-import { MAX_LABEL_BATCH_SIZE } from './batch-labelling';
+import { MAX_LABEL_BATCH_SIZE } from '../../core/batch-labelling';
 
 /**
  * The generation stage's functions (set by lib/constructs/pipeline/stages/generation.ts). Importable at synth: no SDK

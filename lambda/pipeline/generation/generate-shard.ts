@@ -6,7 +6,7 @@ import { s3RunStore, type RunStore } from '../../core/run-store';
 import { generateShard, type ShardOptions } from './shard-generation';
 import type { Converse } from '../../core/teacher-labelling';
 import type { TeacherRetryPolicy } from './teacher-calls';
-import { MAX_LABEL_BATCH_SIZE } from './batch-labelling';
+import { MAX_LABEL_BATCH_SIZE } from '../../core/batch-labelling';
 import { lambdaHandler, logger, metrics, parseInput, runIdField, tracer } from '../../core/runtime';
 import { GENERATE_SHARD_ENVIRONMENT } from './environment';
 import { TEACHER_CLIENT_CONFIG, TEACHER_RETRY, teacherConverse } from './teacher-client';

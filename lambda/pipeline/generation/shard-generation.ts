@@ -1,11 +1,11 @@
 import * as z from 'zod';
-import { TEACHER_BATCH_PROMPT_VERSION } from './batch-labelling';
+import { TEACHER_BATCH_PROMPT_VERSION } from '../../core/batch-labelling';
 import { isRetryable, replyText } from '../../core/bedrock';
 import { mapWithConcurrency } from '../../core/concurrency';
 import type { Weights } from '../../core/modality';
 import { PROMPT_VERSIONS } from '../../core/prompts';
 import { labelQuery, type Converse } from '../../core/teacher-labelling';
-import { chunked, labelBatch, noReasks, reaskCountsSchema, type LabelOutcome } from './label-batch';
+import { chunked, labelBatch, noReasks, reaskCountsSchema, type LabelOutcome } from '../../core/label-batch';
 import type { ShardSpec } from './query-plan';
 import {
   normalisedQuery,
