@@ -1,4 +1,4 @@
-import { App, Tags, type Stack } from 'aws-cdk-lib';
+import { Annotations, App, Tags, type Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { parseConfig, type AppConfig } from './config';
 import { apiStackName, pipelineStackName, projectTags } from './naming';
@@ -35,6 +35,10 @@ export function createStacks(app: App, config: AppConfig): Stacks {
         iam.ManagedPolicy.fromManagedPolicyArn(stack, 'PermissionsBoundary', config.permissionsBoundaryArn),
       );
     }
+  }
+  // A default candidate the Region cannot train is left out, not refused: synth says so (cdk synth prints infos).
+  for (const left of config.candidatesLeftOut) {
+    Annotations.of(pipeline).addInfo(`candidate ${left.name} is left out: ${left.reason}`);
   }
   return { pipeline, api };
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { CONFIG_KEYS, ConfigError, isCdkKey, parseConfig } from '../lib/config';
 import { closestMatch, editDistance } from '../lib/text/closest';
 import { DEFAULT_PRICES } from '../lambda/core/prices';
+import { recommendedWarmupSteps } from '../lambda/core/candidates';
 
 const problemsOf = (context: Record<string, unknown>): string[] => {
   try {
@@ -374,5 +375,175 @@ describe('README configuration table', () => {
     );
     const documented = [...section.matchAll(/^\| `(\w+)` +\|/gm)].map((m) => m[1]);
     expect(documented.sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+});
+
+describe('config candidates', () => {
+  const ZOD_WORDING = /Invalid input|Invalid option|expected \w+, received|Too small|Too big|Unrecognized key/;
+  const onlyProblem = (context: Record<string, unknown>) => {
+    const problems = problemsOf(context);
+    expect(problems).toHaveLength(1);
+    return problems[0] ?? '';
+  };
+
+  it('defaults to prompt distillation by fine-tuning Nova Micro, then Bedrock distillation of the student', () => {
+    const config = parseConfig({});
+    expect(config.candidates).toEqual([
+      {
+        name: 'ft-micro',
+        method: 'fine-tuning',
+        baseModelId: 'amazon.nova-micro-v1:0:128k',
+        promptVersion: 'student-v3',
+        hyperParameters: { epochCount: 2, learningRate: 1e-5 },
+      },
+      {
+        name: 'distill-micro',
+        method: 'distillation',
+        baseModelId: 'amazon.nova-micro-v1:0:128k',
+        promptVersion: 'student-v2',
+      },
+    ]);
+    expect(config.candidatesLeftOut).toEqual([]);
+    // The distillation candidate follows studentModelId.
+    expect(parseConfig({ studentModelId: 'amazon.nova-lite-v1:0:300k' }).candidates[1]?.baseModelId).toBe(
+      'amazon.nova-lite-v1:0:300k',
+    );
+  });
+
+  it('leaves the fine-tuning default out where the Region cannot fine-tune Nova Micro, and says why', () => {
+    const config = parseConfig({ region: 'us-west-2' });
+    expect(config.candidates.map((c) => c.name)).toEqual(['distill-micro']);
+    expect(config.candidatesLeftOut).toEqual([
+      {
+        name: 'ft-micro',
+        reason: expect.stringMatching(/Bedrock has no fine-tuning of Nova Micro in us-west-2 \(only in us-east-1\)/),
+      },
+    ]);
+  });
+
+  it('reads a configured list from -c JSON text or a cdk.json list, filling defaults by method', () => {
+    const list = [
+      {
+        name: 'lite',
+        method: 'fine-tuning',
+        baseModelId: 'amazon.nova-lite-v1:0:300k',
+        hyperParameters: { epochCount: 1, learningRateWarmupSteps: 0 },
+      },
+      { name: 'distill-teacher', method: 'distillation', promptVersion: 'teacher-v1' },
+    ];
+    for (const given of [JSON.stringify(list), list]) {
+      expect(parseConfig({ candidates: given }).candidates).toEqual([
+        {
+          name: 'lite',
+          method: 'fine-tuning',
+          baseModelId: 'amazon.nova-lite-v1:0:300k',
+          promptVersion: 'student-v3',
+          hyperParameters: { epochCount: 1, learningRate: 1e-5, learningRateWarmupSteps: 0 },
+        },
+        {
+          name: 'distill-teacher',
+          method: 'distillation',
+          baseModelId: 'amazon.nova-micro-v1:0:128k',
+          promptVersion: 'teacher-v1',
+        },
+      ]);
+    }
+  });
+
+  it.each([
+    [
+      'a bad name',
+      [{ name: 'Fine Tuned', method: 'fine-tuning' }],
+      /candidate 1: name "Fine Tuned" is invalid: give 1-16 lowercase/,
+    ],
+    ['a reserved name', [{ name: 'dataset', method: 'distillation' }], /candidate "dataset": the name is reserved/],
+    [
+      'the reused name',
+      [{ name: 'given', method: 'distillation' }],
+      /candidate "given": the name is reserved \(the model given with --reuse-model\)/,
+    ],
+    [
+      'a name twice',
+      [
+        { name: 'a', method: 'distillation' },
+        { name: 'a', method: 'fine-tuning' },
+      ],
+      /candidate "a" is listed twice: give each candidate its own name/,
+    ],
+    ['no method', [{ name: 'a' }], /candidate "a": method is missing: give "distillation" or "fine-tuning"/],
+    [
+      'an unknown field',
+      [{ name: 'a', method: 'distillation', epochs: 2 }],
+      /candidate "a": unknown field "epochs": remove it/,
+    ],
+    [
+      'a base model no candidate can customize',
+      [{ name: 'a', method: 'fine-tuning', baseModelId: 'us.amazon.nova-micro-v1:0' }],
+      /candidate "a": baseModelId "us.amazon.nova-micro-v1:0" is not a base model a candidate can customize: give "amazon.nova-micro-v1:0:128k" \(Nova Micro\), "amazon.nova-lite-v1:0:300k" \(Nova Lite\)/,
+    ],
+    [
+      'an unknown prompt version',
+      [{ name: 'a', method: 'fine-tuning', promptVersion: 'student-v9' }],
+      /candidate "a": promptVersion "student-v9" is unknown: give one of student-v1, student-v2, student-v3, teacher-v1/,
+    ],
+    [
+      'the minimal prompt on distillation',
+      [{ name: 'a', method: 'distillation', promptVersion: 'student-v3' }],
+      /candidate "a": promptVersion student-v3 is a fine-tuned student's minimal prompt, but a distillation job's teacher answers the records' prompt itself.*give "student-v2" or "teacher-v1"/,
+    ],
+    [
+      'hyperparameters on distillation',
+      [{ name: 'a', method: 'distillation', hyperParameters: { epochCount: 2 } }],
+      /candidate "a": hyperParameters are for fine-tuning only \(Bedrock distillation takes none\): remove them/,
+    ],
+    [
+      'too many epochs',
+      [{ name: 'a', method: 'fine-tuning', hyperParameters: { epochCount: 6 } }],
+      /candidate "a": hyperParameters.epochCount 6 is outside Bedrock's range: give a whole number from 1 to 5 \(default 2\)/,
+    ],
+    [
+      'a learning rate too high',
+      [{ name: 'a', method: 'fine-tuning', hyperParameters: { learningRate: 0.001 } }],
+      /candidate "a": hyperParameters.learningRate 0.001 is outside Bedrock's range: give a number from 0.000001 to 0.0001/,
+    ],
+    [
+      'a warm-up too long',
+      [{ name: 'a', method: 'fine-tuning', hyperParameters: { learningRateWarmupSteps: 101 } }],
+      /candidate "a": hyperParameters.learningRateWarmupSteps 101 .* from 0 to 100 \(default 10; unset: training records \/ 640 for Micro, \/ 160 for Lite\)/,
+    ],
+    ['an empty list', [], /must list at least one candidate/],
+  ])('refuses %s, naming the candidate, the field and the fix', (_what, list, message) => {
+    const problem = onlyProblem({ candidates: JSON.stringify(list) });
+    expect(problem).toMatch(/^candidates \(given: /);
+    expect(problem).toMatch(message);
+    expect(problem).not.toMatch(ZOD_WORDING);
+  });
+
+  it('refuses a configured candidate its Region cannot train, suggesting to remove it or change the Region', () => {
+    const problem = onlyProblem({ region: 'us-west-2', candidates: '[{"name":"ft-micro","method":"fine-tuning"}]' });
+    expect(problem).toMatch(
+      /candidate "ft-micro": Bedrock has no fine-tuning of Nova Micro in us-west-2 \(only in us-east-1\): remove the candidate from the list, or set region to us-east-1/,
+    );
+  });
+
+  it('refuses a studentModelId no candidate can customize, under studentModelId', () => {
+    expect(onlyProblem({ studentModelId: 'meta.llama3-1-8b-instruct-v1:0:128k' })).toMatch(
+      /^studentModelId \(given: .*\): is the base model of candidate "distill-micro", but no candidate can customize it/,
+    );
+  });
+
+  it('says text that is not JSON is not valid JSON, with the expected shape', () => {
+    expect(onlyProblem({ candidates: '[{name:a}]' })).toMatch(
+      /^candidates \(given: .*\): is not valid JSON; give a JSON list, e\.g\. -c candidates=/,
+    );
+  });
+});
+
+describe("recommendedWarmupSteps (the Nova guide's rule)", () => {
+  it('is training records / 640 for Micro, / 160 for Lite, rounded, within 0-100', () => {
+    expect(recommendedWarmupSteps('amazon.nova-micro-v1:0:128k', 10_000)).toBe(16);
+    expect(recommendedWarmupSteps('amazon.nova-lite-v1:0:300k', 10_000)).toBe(63);
+    expect(recommendedWarmupSteps('amazon.nova-lite-v1:0:300k', 20_000)).toBe(100);
+    expect(recommendedWarmupSteps('amazon.nova-micro-v1:0:128k', 100)).toBe(0);
   });
 });

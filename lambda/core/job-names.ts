@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { assertRunId } from './runs';
+import { assertCandidateName, assertRunId } from './runs';
 
 /**
- * Names and idempotency tokens of everything a run creates in Bedrock, derived from the environment and the run id
- * only: a retried or redriven step computes the same name and token, so it finds the job it started instead of
- * starting a second one. The environment is part of every name because names are unique per account and Region,
- * and two environments may share an account and a run id.
+ * Names and idempotency tokens of everything a run creates in Bedrock, derived from the environment, the run id and
+ * the candidate only: a retried or redriven step computes the same name and token, so it finds the job it started
+ * instead of starting a second one. The environment is part of every name because names are unique per account and
+ * Region, and two environments may share an account and a run id. The candidate is joined with a separator that no
+ * environment slug, run id or candidate name contains (`--`, or `_` where a name allows no double dash), so run
+ * `run-1` candidate `a-b` and run `run-1-a` candidate `b` never meet.
  */
 
 /** The documented name patterns (docs/aws-facts.md §2, §4, §5). */
@@ -27,11 +29,11 @@ const shortHash = (text: string) => createHash('sha256').update(text).digest('he
 
 /**
  * `name` when it fits in `maxLength`; otherwise its head and a hash of the whole, so that two long names that share
- * a head still differ. Every character used is a lowercase letter, a digit or a single dash, which all patterns accept.
+ * a head still differ. The head loses any trailing separator so that it joins the hash with exactly one dash.
  */
 export function boundedName(name: string, maxLength: number): string {
   if (name.length <= maxLength) return name;
-  const head = name.slice(0, maxLength - HASH_LENGTH - 1).replace(/-+$/, '');
+  const head = name.slice(0, maxLength - HASH_LENGTH - 1).replace(/[-_]+$/, '');
   return `${head}-${shortHash(name)}`;
 }
 
@@ -65,20 +67,30 @@ export interface TrainingNames {
   readonly evaluationToken: Readonly<Record<EvaluatedModel, string>>;
 }
 
-/** Every name and token of one run in one environment. */
-export function trainingNames(envName: string, runId: string): TrainingNames {
-  const base = `ir-${slug(envName, 'envName')}-${assertRunId(runId)}`;
+/** Kinds whose pattern refuses a double dash: the candidate is joined to them with `_` instead. */
+const NO_DOUBLE_DASH: ReadonlySet<NameKind> = new Set(['customModelName', 'deploymentName']);
+
+/**
+ * Every name and token of one run in one environment; with `candidate`, of that candidate of the run (its job, model,
+ * deployment and judge jobs). Without it, the names a run had before it had candidates (a single student).
+ */
+export function trainingNames(envName: string, runId: string, candidate?: string): TrainingNames {
+  const run = `ir-${slug(envName, 'envName')}-${assertRunId(runId)}`;
+  const base = (kind: NameKind) =>
+    candidate === undefined ? run : `${run}${NO_DOUBLE_DASH.has(kind) ? '_' : '--'}${assertCandidateName(candidate)}`;
+  // A candidate's job is named for training, whichever its method; a run without candidates keeps "distillation".
+  const job = candidate === undefined ? 'distillation' : 'training';
   const name = (kind: NameKind, suffix: string) =>
-    checked(kind, boundedName(`${base}-${suffix}`, NAME_RULES[kind].maxLength));
+    checked(kind, boundedName(`${base(kind)}-${suffix}`, NAME_RULES[kind].maxLength));
   const perModel = (kind: NameKind, prefix: string) =>
     Object.fromEntries(EVALUATED_MODELS.map((m) => [m, name(kind, `${prefix}-${m}`)])) as Record<
       EvaluatedModel,
       string
     >;
   return {
-    customizationJobName: name('customizationJobName', 'distillation'),
+    customizationJobName: name('customizationJobName', job),
     customModelName: name('customModelName', 'student'),
-    customizationToken: name('clientRequestToken', 'distillation'),
+    customizationToken: name('clientRequestToken', job),
     deploymentName: name('deploymentName', 'student'),
     deploymentToken: name('clientRequestToken', 'deployment'),
     evaluationJobName: perModel('evaluationJobName', 'eval'),
@@ -90,8 +102,14 @@ export function trainingNames(envName: string, runId: string): TrainingNames {
  * The name and token of a run's third judge job, the incumbent's (the student promoted when the run started), derived
  * like the others so that a retried Evaluate finds the job it started.
  */
-export function incumbentEvaluationNames(envName: string, runId: string): { jobName: string; token: string } {
-  const base = `ir-${slug(envName, 'envName')}-${assertRunId(runId)}-eval-incumbent`;
+export function incumbentEvaluationNames(
+  envName: string,
+  runId: string,
+  candidate?: string,
+): { jobName: string; token: string } {
+  // Per candidate: each candidate's evaluation judges the incumbent on its own dataset (its prompt's pairing).
+  const of = candidate === undefined ? '' : `--${assertCandidateName(candidate)}`;
+  const base = `ir-${slug(envName, 'envName')}-${assertRunId(runId)}${of}-eval-incumbent`;
   return {
     jobName: checked('evaluationJobName', boundedName(base, NAME_RULES.evaluationJobName.maxLength)),
     token: checked('clientRequestToken', boundedName(base, NAME_RULES.clientRequestToken.maxLength)),
@@ -99,19 +117,28 @@ export function incumbentEvaluationNames(envName: string, runId: string): { jobN
 }
 
 /** Tags on every Bedrock resource a run creates: the clean-up command finds the project's deployments by them. */
-export const TAG_KEYS = { project: 'Project', environment: 'Environment', runId: 'RunId' } as const;
+export const TAG_KEYS = {
+  project: 'Project',
+  environment: 'Environment',
+  runId: 'RunId',
+  candidate: 'Candidate',
+} as const;
 
 /** Same value as lib/naming.ts PROJECT (the stacks' Project tag); a test keeps the two equal. */
 export const PROJECT_TAG_VALUE = 'distilled-intent-router';
 
-export const resourceTags = (envName: string, runId: string) => [
+export const resourceTags = (envName: string, runId: string, candidate?: string) => [
   { key: TAG_KEYS.project, value: PROJECT_TAG_VALUE },
   { key: TAG_KEYS.environment, value: envName },
   { key: TAG_KEYS.runId, value: runId },
+  ...(candidate === undefined ? [] : [{ key: TAG_KEYS.candidate, value: candidate }]),
 ];
+
+/** The value of tag `key` among `tags` (Bedrock's `{key, value}` shape). */
+export const tagValue = (tags: readonly { key?: string; value?: string }[], key: string): string | undefined =>
+  tags.find((t) => t.key === key)?.value;
 
 /** Whether a resource's tags say this project created it for `envName` (what deploy and clean-up may touch). */
 export const taggedForEnvironment = (tags: readonly { key?: string; value?: string }[], envName: string): boolean => {
-  const tag = (key: string) => tags.find((t) => t.key === key)?.value;
-  return tag(TAG_KEYS.project) === PROJECT_TAG_VALUE && tag(TAG_KEYS.environment) === envName;
+  return tagValue(tags, TAG_KEYS.project) === PROJECT_TAG_VALUE && tagValue(tags, TAG_KEYS.environment) === envName;
 };

@@ -208,8 +208,14 @@ export function compareDifferences(
   const variance = n > 1 ? drops.reduce((s, d) => s + (d - mean) ** 2, 0) / (n - 1) : 0;
   const random = seededRandom(options.seed ?? BOOTSTRAP_SEED);
   const resamples = options.resamples ?? BOOTSTRAP_RESAMPLES;
+  // Equal differences (two models answering alike) resample to their own mean: skip the n × resamples draws.
+  const constant = drops.every((d) => d === drops[0]);
   const means: number[] = [];
   for (let r = 0; r < resamples; r++) {
+    if (constant) {
+      means.push(mean);
+      continue;
+    }
     let sum = 0;
     for (let i = 0; i < n; i++) sum += drops[Math.floor(random() * n)] ?? 0;
     means.push(sum / n);

@@ -10,8 +10,11 @@ export interface RunStore {
   readonly bucket: string;
   /** The object's text, or undefined when there is no such key. */
   read(key: string): Promise<string | undefined>;
-  /** Writes the object unless the key exists; true when this call wrote it, false when it was already there. */
-  writeOnce(key: string, body: string, contentType?: string): Promise<boolean>;
+  /**
+   * Writes the object unless the key exists; true when this call wrote it, false when it was already there. `tagging`
+   * (PutObject's URL-encoded tag set) needs s3:PutObjectTagging on the key besides s3:PutObject.
+   */
+  writeOnce(key: string, body: string, contentType?: string, tagging?: string): Promise<boolean>;
 }
 
 export const s3Uri = (bucket: string, key: string) => `s3://${bucket}/${key}`;
@@ -38,10 +41,17 @@ export function s3RunStore(s3: S3Client, bucket: string): RunStore {
         throw error;
       }
     },
-    async writeOnce(key, body, contentType = 'application/x-ndjson') {
+    async writeOnce(key, body, contentType = 'application/x-ndjson', tagging) {
       try {
         await s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, IfNoneMatch: '*' }),
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: contentType,
+            IfNoneMatch: '*',
+            ...(tagging === undefined ? {} : { Tagging: tagging }),
+          }),
         );
         return true;
       } catch (error) {

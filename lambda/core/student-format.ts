@@ -1,4 +1,5 @@
 import { dominantModality, MODALITIES, modalityRecord, type Weights } from './modality';
+import { TEACHER_PROMPT_VERSION, teacherPrompt } from './teacher-prompt';
 import {
   apportionWeights,
   formatLabel,
@@ -9,7 +10,7 @@ import {
 } from './weights';
 
 /**
- * The student's answer formats, one per student prompt version. The prompt text is stored in every training record
+ * The student's answer formats, one per prompt version a student can be asked with. The prompt text is stored in every training record
  * and must be sent unchanged at inference, and the student answers in the format its records taught it: so the prompt
  * version a model was trained with decides its system prompt, its parser and its output budget, everywhere a student
  * is asked (router, evaluation, canary). A new version needs a new distillation run; a model trained on an older
@@ -19,14 +20,24 @@ import {
  * - `student-v2`: the four weights in tenths, as four whole numbers in a fixed order: `9 0 0 1` (7 tokens measured
  *   with a BPE tokenizer; docs/answer-formats.md). Tenths lose nothing of the teacher's labels,
  *   whose rules ask for one decimal place.
+ * - `student-v3`: `student-v2`'s tenths behind a minimal prompt, for a fine-tuned student (prompt distillation: it
+ *   learned the rules and the format from the pairs, so the prompt need not state them). Not for distillation: there
+ *   Bedrock's teacher answers the records' prompt itself, and this one tells it neither (`selfDescribing` false).
+ * - `teacher-v1`: the teacher's own prompt and JSON answer, for a distillation whose teacher should see the rules;
+ *   the student is then asked with the whole teacher prompt at inference and pays for it.
  */
 
-export const STUDENT_PROMPT_VERSIONS = ['student-v1', 'student-v2'] as const;
+export const STUDENT_PROMPT_VERSIONS = ['student-v1', 'student-v2', 'student-v3', TEACHER_PROMPT_VERSION] as const;
 export type StudentPromptVersion = (typeof STUDENT_PROMPT_VERSIONS)[number];
 /** What every model was trained with before formats had versions: a value that names none means this one. */
 export const LEGACY_STUDENT_PROMPT_VERSION: StudentPromptVersion = 'student-v1';
-/** What new runs train with. */
+/**
+ * What new runs train with when nothing says otherwise: the distillation candidate's records, a reused model, the
+ * answers of a run without candidates. A candidate names its own version (lambda/core/candidates.ts).
+ */
 export const CURRENT_STUDENT_PROMPT_VERSION: StudentPromptVersion = 'student-v2';
+/** The minimal prompt of a fine-tuned student. */
+export const FINE_TUNED_STUDENT_PROMPT_VERSION: StudentPromptVersion = 'student-v3';
 
 export const isStudentPromptVersion = (value: unknown): value is StudentPromptVersion =>
   typeof value === 'string' && (STUDENT_PROMPT_VERSIONS as readonly string[]).includes(value);
@@ -53,6 +64,11 @@ export interface StudentFormat extends AnswerFormat {
    * budget (`routerMaxTokens`), for a format whose length varies.
    */
   readonly maxTokens?: number;
+  /**
+   * The prompt states the task and the answer format, so a model that never saw the training pairs can answer it:
+   * required of a distillation's records, whose prompts Bedrock's teacher answers itself.
+   */
+  readonly selfDescribing: boolean;
 }
 
 const STUDENT_V1_PROMPT =
@@ -61,6 +77,13 @@ const STUDENT_V1_PROMPT =
 const STUDENT_V2_PROMPT =
   'Route this video search query. Reply with the weights of visual, audio, transcription, metadata in tenths: ' +
   'four integers 0-10, space-separated, summing to 10.';
+
+/**
+ * A fine-tuned student's prompt: the task in six tokens (o200k_base), nothing of the rules or the format, which it
+ * learned from the pairs. Every routed query pays for the prompt, so it is as short as a prompt that still says what
+ * the call is for can be (npm run token-counts).
+ */
+const STUDENT_V3_PROMPT = 'Route this video search query.';
 
 /** Tenths per unit weight in `student-v2`. */
 export const TENTHS = 10;
@@ -160,6 +183,7 @@ export const STUDENT_FORMATS: Readonly<Record<StudentPromptVersion, StudentForma
     render: formatLabel,
     parse: parseWeights,
     checkLabel: checkJsonLabel,
+    selfDescribing: true,
   },
   'student-v2': {
     promptVersion: 'student-v2',
@@ -168,6 +192,25 @@ export const STUDENT_FORMATS: Readonly<Record<StudentPromptVersion, StudentForma
     parse: parseTenths,
     checkLabel: checkTenthsLabel,
     maxTokens: STUDENT_V2_MAX_TOKENS,
+    selfDescribing: true,
+  },
+  'student-v3': {
+    promptVersion: 'student-v3',
+    prompt: STUDENT_V3_PROMPT,
+    render: renderTenths,
+    parse: parseTenths,
+    checkLabel: checkTenthsLabel,
+    maxTokens: STUDENT_V2_MAX_TOKENS,
+    selfDescribing: false,
+  },
+  // The teacher prompt without the reasoning request: a version's prompt is one fixed text.
+  [TEACHER_PROMPT_VERSION]: {
+    promptVersion: TEACHER_PROMPT_VERSION,
+    prompt: teacherPrompt(false),
+    render: formatLabel,
+    parse: parseWeights,
+    checkLabel: checkJsonLabel,
+    selfDescribing: true,
   },
 };
 

@@ -17,7 +17,12 @@ export const LABELLER_ENVIRONMENT = defineEnvironment({
   ),
   /** Where "auto" finds the promoted run (whose calibration.json holds its batch size). */
   activeModelParameterName: variable('ACTIVE_MODEL_PARAMETER_NAME', envTypes.text),
+  /** The guardrail that masks personal data in each sample before it is labelled or stored, or "none" (redactPiiTypes). */
+  redactionGuardrailId: variable('REDACTION_GUARDRAIL_ID', envTypes.text),
 });
+
+/** REDACTION_GUARDRAIL_ID when redaction is off (redactPiiTypes=none). */
+export const NO_REDACTION = 'none';
 
 export const DRIFT_ENVIRONMENT = defineEnvironment({
   bucketName: variable('BUCKET_NAME', envTypes.text),

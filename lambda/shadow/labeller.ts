@@ -1,11 +1,12 @@
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { ApplyGuardrailCommand, BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { lambdaHandler, logger, metrics, tracer } from '../core/runtime';
-import { LABELLER_ENVIRONMENT } from './environment';
+import { LABELLER_ENVIRONMENT, NO_REDACTION } from './environment';
+import { guardrailRedactor, type ApplyGuardrail } from '../core/redaction';
 import { priceFor } from '../core/prices';
 import { s3RunStore, type RunStore } from '../core/run-store';
 import {
@@ -30,9 +31,12 @@ const bedrockRuntime = tracer.captureAWSv3Client(new BedrockRuntimeClient({ maxA
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 const converseWithClient: Converse = (input) => bedrockRuntime.send(new ConverseCommand(input));
+const applyGuardrailWithClient: ApplyGuardrail = (input) => bedrockRuntime.send(new ApplyGuardrailCommand(input));
 
 export interface LabellerDependencies {
   readonly converse?: Converse;
+  /** The redaction guardrail's ApplyGuardrail (default: the Bedrock runtime client). */
+  readonly applyGuardrail?: ApplyGuardrail;
   readonly store?: RunStore;
   readonly now?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -102,7 +106,17 @@ export function publishShadowMetrics(target: Metrics, outcome: ShadowBatchOutcom
   target.addMetric(SHADOW_METRIC.costUsd, MetricUnit.NoUnit, all.cost);
   target.addMetric(SHADOW_METRIC.records, MetricUnit.Count, outcome.records.written);
   target.publishStoredMetrics();
+  // Masked entities by PII type (redactPiiTypes): what the records would have held.
+  for (const [type, count] of Object.entries(outcome.redacted)) {
+    target.addDimensions({ [REDACTED_TYPE_DIMENSION]: type });
+    target.addMetric(REDACTED_METRIC, MetricUnit.Count, count ?? 0);
+    target.publishStoredMetrics();
+  }
 }
+
+/** The metric of masked entities, by its PII type dimension. */
+export const REDACTED_METRIC = 'RedactedEntities';
+export const REDACTED_TYPE_DIMENSION = 'PiiType';
 
 /**
  * Agreement by who answered (AnsweredBy): the student's includes its answers the router served from its cache — they
@@ -175,6 +189,9 @@ export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependenci
     {
       converse: deps.converse ?? converseWithClient,
       store,
+      ...(env.redactionGuardrailId === NO_REDACTION
+        ? {}
+        : { redact: guardrailRedactor(deps.applyGuardrail ?? applyGuardrailWithClient, env.redactionGuardrailId) }),
       ...(deps.now ? { now: deps.now } : {}),
       onRetry: (error, attempt, delayMs) =>
         logger.debug('teacher call retried', {
@@ -208,6 +225,7 @@ export async function labelShadowEvent(event: SQSEvent, deps: LabellerDependenci
     failures: outcome.failures.length,
     malformed: outcome.malformed.length,
     records: outcome.records,
+    redacted: outcome.redacted,
   });
   publishShadowMetrics(metrics, outcome);
   return { batchItemFailures: outcome.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })) };

@@ -17,6 +17,7 @@ import {
 import { MAX_LABEL_BATCH_SIZE } from '../core/batch-labelling';
 import { chunked, labelBatch } from '../core/label-batch';
 import type { Converse } from '../core/teacher-labelling';
+import { addCounts, type Redacted, type RedactionCounts, type Redactor } from '../core/redaction';
 
 /**
  * The shadow labeller's logic, for one SQS batch: the teacher labels the sampled queries with the teacher prompt, in
@@ -28,6 +29,10 @@ import type { Converse } from '../core/teacher-labelling';
  * DLQ; a teacher error that survives the retries (throttling, service faults) or cannot be retried (access denied)
  * fails the message, which SQS redelivers and finally moves to the DLQ (reportBatchItemFailures). Records and quality
  * figures come only from messages that succeeded whole, so a redelivered message is not counted twice.
+ *
+ * Redaction first (when a redactor is given): each sampled query is masked (lambda/shadow/redaction.ts) before the
+ * teacher sees it and before it is written; the record holds the masked text only. A message whose redaction fails
+ * is given back to SQS whole, never labelled or stored unmasked.
  */
 
 /** Teacher calls in flight inside one invocation; with the event source's maxConcurrency this bounds quota use. */
@@ -67,14 +72,19 @@ export interface ShadowBatchOutcome {
   readonly deferredMessageIds: readonly string[];
   readonly labelled: readonly LabelledSample[];
   /** Samples without a label: invalid teacher output (twice), or their message failed. By source. */
-  readonly failures: readonly { readonly source: ShadowSource; readonly reason: 'invalid-label' | 'teacher-error' }[];
+  readonly failures: readonly { readonly source: ShadowSource; readonly reason: SampleFailure }[];
   readonly malformed: readonly { readonly messageId: string; readonly reason: string }[];
   /** USD of every teacher call made, by the source of the sample it labelled (failed messages included). */
   readonly teacherCostUsd: Readonly<Partial<Record<ShadowSource, number>>>;
   /** Teacher calls made (batch calls and single-query calls, re-asks included). */
   readonly teacherCalls: number;
   readonly records: { readonly key?: string; readonly written: number; readonly rejected: number };
+  /** Entities masked in the queries of the records written, by PII type (empty without a redactor). */
+  readonly redacted: Readonly<Redacted['redacted']>;
 }
+
+/** Why a sample got no label: the teacher's output, a teacher error after retries, or its redaction failed. */
+export type SampleFailure = 'invalid-label' | 'teacher-error' | 'redaction-error';
 
 /** Time kept back at the end of an invocation: the calls in flight finish (with their backoff) and the write lands. */
 export const LABELLER_DEADLINE_MARGIN_MS = 30_000;
@@ -97,9 +107,15 @@ export interface ShadowBatchDependencies {
   readonly store: RunStore;
   readonly now?: () => Date;
   readonly onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Masks personal data in each query before labelling and storing; none: queries are used as sent. */
+  readonly redact?: Redactor;
 }
 
-type Labelled = LabelledSample & { readonly query: string; readonly teacherWeights: Weights };
+type Labelled = LabelledSample & {
+  readonly query: string;
+  readonly teacherWeights: Weights;
+  readonly redacted: Redacted['redacted'];
+};
 
 type SampleOutcome =
   | { readonly ok: true; readonly sample: ShadowSample; readonly labelled: Labelled }
@@ -109,6 +125,7 @@ type SampleOutcome =
 interface Work {
   readonly messageId: string;
   readonly sample: ShadowSample;
+  readonly redacted: Redacted['redacted'];
 }
 
 export async function labelShadowBatch(
@@ -117,12 +134,13 @@ export async function labelShadowBatch(
   deps: ShadowBatchDependencies,
 ): Promise<ShadowBatchOutcome> {
   const malformed: { messageId: string; reason: string }[] = [];
-  const work: Work[] = [];
+  const parsedWork: { messageId: string; sample: ShadowSample }[] = [];
   for (const message of messages) {
     const parsed = parseShadowMessage(message.body);
     if (!parsed.ok) malformed.push({ messageId: message.messageId, reason: parsed.reason });
-    else for (const sample of parsed.message.samples) work.push({ messageId: message.messageId, sample });
+    else for (const sample of parsed.message.samples) parsedWork.push({ messageId: message.messageId, sample });
   }
+  const { work, unredacted } = await redactAll(parsedWork, options, deps);
 
   // The samples in message order, in chunks of labelBatchSize: one teacher call each (labelBatch, the Generate
   // stage's batch labelling and re-ask rules); a chunk may span messages.
@@ -161,9 +179,9 @@ export async function labelShadowBatch(
         { teacherModelId: options.teacherModelId, includeReasoning: false },
         call,
       );
-      result = chunk.map(({ sample }, i): SampleOutcome => {
+      result = chunk.map(({ sample, redacted }, i): SampleOutcome => {
         const label = batch.outcomes[i];
-        if (label?.ok) return { ok: true, sample, labelled: labelledOf(sample, label.example.weights) };
+        if (label?.ok) return { ok: true, sample, labelled: labelledOf(sample, label.example.weights, redacted) };
         return { ok: false, sample, reason: label?.reason === 'teacherError' ? 'teacher-error' : 'invalid-label' };
       });
     } catch {
@@ -186,7 +204,12 @@ export async function labelShadowBatch(
   }
   // A message with one sample deferred (its other samples in a chunk that ran) goes back whole.
   for (const id of failedIds) deferred.delete(id);
-  const failures: { source: ShadowSource; reason: 'invalid-label' | 'teacher-error' }[] = [];
+  const failures: { source: ShadowSource; reason: SampleFailure }[] = [];
+  for (const { messageId, sample } of unredacted) {
+    failedIds.add(messageId);
+    deferred.delete(messageId);
+    failures.push({ source: sample.answer.source, reason: 'redaction-error' });
+  }
   const labelled: Labelled[] = [];
   const succeeded = new Set<string>();
   let earliest: number | undefined;
@@ -206,6 +229,9 @@ export async function labelShadowBatch(
   }
 
   const file = productionRecordsFile(labelled.map((l) => ({ query: l.query, teacherWeights: l.teacherWeights })));
+  const redacted: RedactionCounts = {};
+  const rejected = new Set(file.rejected.map((r) => r.query));
+  for (const l of labelled) if (!rejected.has(l.query)) addCounts(redacted, l.redacted);
   let key: string | undefined;
   if (file.records > 0 && succeeded.size > 0) {
     // The key depends only on what was labelled (the messages and their sample times), not on when: a redelivered
@@ -230,10 +256,47 @@ export async function labelShadowBatch(
     teacherCostUsd: cost,
     teacherCalls,
     records: { ...(key ? { key } : {}), written: file.records, rejected: file.rejected.length },
+    redacted,
   };
 }
 
-function labelledOf(sample: ShadowSample, teacherWeights: Weights): Labelled {
+/**
+ * Every sample's query masked by the redactor (at most LABELLER_CALLS_PER_INVOCATION calls in flight, with the
+ * teacher's retry rules); without one, the samples as they came. A message with any sample whose redaction failed
+ * is left out whole (`unredacted`: given back to SQS), so nothing of it is labelled or stored unmasked.
+ */
+async function redactAll(
+  parsed: readonly { messageId: string; sample: ShadowSample }[],
+  options: ShadowBatchOptions,
+  deps: ShadowBatchDependencies,
+): Promise<{ work: Work[]; unredacted: { messageId: string; sample: ShadowSample }[] }> {
+  const redact = deps.redact;
+  if (!redact) return { work: parsed.map((w) => ({ ...w, redacted: {} })), unredacted: [] };
+  const results = await mapWithConcurrency(parsed, LABELLER_CALLS_PER_INVOCATION, async (w) => {
+    try {
+      const masked = await withRetry(() => redact(w.sample.query), {
+        ...LABELLER_RETRY,
+        retryable: isRetryable,
+        ...options.retry,
+        ...(deps.onRetry ? { onRetry: deps.onRetry } : {}),
+      });
+      return { ...w, masked };
+    } catch {
+      return { ...w, masked: undefined };
+    }
+  });
+  const failedMessages = new Set(results.filter((r) => !r.masked).map((r) => r.messageId));
+  const work: Work[] = [];
+  const unredacted: { messageId: string; sample: ShadowSample }[] = [];
+  for (const r of results) {
+    if (failedMessages.has(r.messageId) || !r.masked) unredacted.push({ messageId: r.messageId, sample: r.sample });
+    else
+      work.push({ messageId: r.messageId, sample: { ...r.sample, query: r.masked.text }, redacted: r.masked.redacted });
+  }
+  return { work, unredacted };
+}
+
+function labelledOf(sample: ShadowSample, teacherWeights: Weights, redacted: Redacted['redacted']): Labelled {
   const { agreement, weightError } = compareWithTeacher(teacherWeights, sample.answer.weights);
   return {
     query: sample.query,
@@ -244,6 +307,7 @@ function labelledOf(sample: ShadowSample, teacherWeights: Weights): Labelled {
     ...(sample.answer.variant ? { variant: sample.answer.variant } : {}),
     agreement,
     weightError,
+    redacted,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { OperatorCommand } from './operator-needs';
 /**
  * What the IAM report reads (synthesized templates, plus what the construct tree knows) and what it holds (roles,
  * policies, statements, problems): the types lib/audit/iam-report.ts builds and its renderers print.
@@ -130,5 +131,7 @@ export interface IamReport {
   /** Identity-policy statements not attached to a role of these stacks (users, groups, imported roles). */
   readonly unattachedPolicies: readonly PolicyEntry[];
   readonly wildcardStatements: readonly StatementEntry[];
+  /** What the operator commands need from IAM (run with the operator's credentials, no role of the stacks). */
+  readonly operatorCommands: readonly OperatorCommand[];
   readonly problems: readonly Problem[];
 }

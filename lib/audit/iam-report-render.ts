@@ -1,4 +1,5 @@
 import type { IamReport } from './iam-report-model';
+import { renderOperatorCommands } from './operator-needs';
 
 /** The report as JSON (what `cdk.out/iam-report.json` holds). */
 export const renderIamReportJson = (report: IamReport): string => `${JSON.stringify(report, null, 2)}\n`;
@@ -67,6 +68,8 @@ export function renderIamReportMarkdown(report: IamReport): string {
     );
   }
   lines.push('');
+
+  lines.push(...renderOperatorCommands(report.operatorCommands));
 
   lines.push('## Roles', '');
   for (const role of report.roles) {

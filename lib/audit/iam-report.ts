@@ -22,6 +22,7 @@ import { asArray, describeStatement, describeTrust, isObject, isRef, statementLi
  */
 
 // The report's entry point for scripts/iam-report.ts: build, input and renderers in one import.
+import { OPERATOR_COMMANDS, unrealOperatorActions } from './operator-needs';
 export type { CfnTemplate } from './iam-report-model';
 export { stackTemplateOf } from './iam-acknowledgements';
 export { renderIamReportJson, renderIamReportMarkdown } from './iam-report-render';
@@ -61,6 +62,15 @@ export function buildIamReport(stacks: readonly StackTemplate[], catalog: IamAct
   const actions = new Set(allowed.flatMap((s) => s.actions));
   const services = new Set([...actions].map((a) => (a === '*' ? '*' : (a.split(':')[0]?.toLowerCase() ?? a))));
   const wildcardStatements = allowed.filter((s) => s.wildcardResources.length > 0 || s.wildcardActions.length > 0);
+  // Checked against the services the catalog knows (a partial catalog, as in tests, leaves the others alone).
+  const known = (a: string) => !catalog.hasService(a.split(':')[0] ?? '') || catalog.matching(a).length > 0;
+  for (const action of unrealOperatorActions(known)) {
+    problems.push({
+      code: 'UNKNOWN_ACTION',
+      statement: 'operator commands',
+      message: `operator commands: "${action}" is not a real IAM action`,
+    });
+  }
 
   return {
     summary: {
@@ -77,6 +87,7 @@ export function buildIamReport(stacks: readonly StackTemplate[], catalog: IamAct
     roles,
     unattachedPolicies,
     wildcardStatements,
+    operatorCommands: OPERATOR_COMMANDS,
     problems,
   };
 }

@@ -1,7 +1,12 @@
 import { CostModelError, DEFAULT_DISTILLATION_RATES } from '../../lambda/pipeline/cost/cost-lines';
 import { estimateCosts, renderCostEstimate, type CostEstimate } from '../../lambda/pipeline/cost/cost-model';
 import { PlanError } from '../../lambda/pipeline/generation/query-plan';
-import { estimateServing, shadowSamplesPerInvocation, type ServingCost } from '../../lambda/pipeline/cost/serving-cost';
+import {
+  estimateServing,
+  REDACTION_USD_PER_SAMPLE,
+  shadowSamplesPerInvocation,
+  type ServingCost,
+} from '../../lambda/pipeline/cost/serving-cost';
 import { DEFAULT_TOKEN_ASSUMPTIONS, labellingUsage } from '../../lambda/pipeline/cost/token-assumptions';
 import { LABEL_BATCH_SIZE_CANDIDATES } from '../../lambda/core/batch-labelling';
 import { costUsd, priceFor } from '../../lambda/core/prices';
@@ -41,12 +46,14 @@ export const COST_FLAGS = {
     type: 'integer',
     min: 1,
     max: 100,
-    help: `passes over the training data (default ${DEFAULT_DISTILLATION_RATES.epochs}, UNVERIFIED)`,
+    help:
+      `a distillation's passes over the training data (default ${DEFAULT_DISTILLATION_RATES.epochs}, UNVERIFIED); ` +
+      'fine-tuning candidates train for their own epochCount',
   },
   json: {
     type: 'boolean',
     help:
-      'print one JSON object (runUsd, studentPer1MQueriesUsd, servingPer1MQueriesUsd, the parts) instead of ' +
+      'print one JSON object (runUsd, studentPer1MQueriesUsd, servingPer1MQueriesUsd, candidates, the parts) instead of ' +
       'markdown; run it as npm run -s cost -- --json so npm adds nothing to stdout',
   },
   'storage-per-month': {
@@ -139,6 +146,7 @@ type ServingConfig = Pick<
   | 'labellerBatchSize'
   | 'teacherModelId'
   | 'priceTable'
+  | 'redactPiiTypes'
 >;
 
 /**
@@ -188,6 +196,8 @@ export function servingCost(config: ServingConfig, estimate: CostEstimate): Serv
     // a batch call when the labeller labels in batches.
     ...shadowLabelling(config, estimate.routing.queriesPerMonth, row('teacher').usdPer1MQueries / 1_000_000),
     labellerMemoryMb: LABELLER_MEMORY_MB,
+    // Each sample is masked by the guardrail before it is stored, unless redaction is off (redactPiiTypes=none).
+    redactionUsdPerSample: config.redactPiiTypes.length > 0 ? REDACTION_USD_PER_SAMPLE : 0,
   });
 }
 
@@ -210,9 +220,9 @@ export function renderServing(serving: ServingCost): string {
 }
 
 /**
- * The estimate machine-readably: one object whose top level carries one run's total (`runUsd`) and the student's cost
- * per 1M routed queries, then the parts, every routed model's figures and the assumptions — the same numbers as the
- * markdown.
+ * The estimate machine-readably: one object whose top level carries one run's total (`runUsd`) and the default
+ * winner's (the first candidate's) student cost per 1M routed queries, then every candidate's own figures, the parts,
+ * every routed model's figures and the assumptions — the same numbers as the markdown.
  */
 export function costJson(estimate: CostEstimate, serving: ServingCost) {
   const student = estimate.routing.rows.find((r) => r.model === 'student');
@@ -222,6 +232,7 @@ export function costJson(estimate: CostEstimate, serving: ServingCost) {
     studentPer1MQueriesUsd: student.usdPer1MQueries,
     servingPer1MQueriesUsd: serving.usdPer1MQueries,
     storagePerMonthUsd: estimate.storagePerMonthUsd,
+    candidates: estimate.candidates,
     tokensPerQuery: estimate.tokensPerQuery,
     stages: estimate.stages,
     routing: {
@@ -272,7 +283,15 @@ export function readmeCostBlock(projectContextValues: Record<string, unknown>): 
     '| one 10,000-example run | USD |',
     '| --- | --- |',
     ...json.stages.map((stage) => `| ${stageName(stage.stage)} | ${dollars(stage.usd)} |`),
-    `| **run** | **${dollars(json.runUsd)}** (+ ${dollars(json.storagePerMonthUsd)}/month to store the student) |`,
+    `| **run** | **${dollars(json.runUsd)}** (+ ${dollars(json.storagePerMonthUsd)}/month per kept student) |`,
+    '',
+    '| candidate ([docs/candidates.md](docs/candidates.md)) | training | its student per 1M queries |',
+    '| --- | --- | --- |',
+    ...json.candidates.map(
+      (c) =>
+        `| \`${c.name}\`: ${c.method}, ${c.promptVersion} | ${dollars(c.trainingUsd)} | ` +
+        `${dollars(c.studentPer1MQueriesUsd)} |`,
+    ),
     '',
     '| per 1M routed queries | USD |',
     '| --- | --- |',
@@ -281,8 +300,8 @@ export function readmeCostBlock(projectContextValues: Record<string, unknown>): 
     '',
     `In short: **${dollars(json.runUsd)} per 10,000-example run** (the teacher labels ` +
       `${teacherLabelling.batchSize} queries per call, ${Math.round(teacherLabelling.inputTokens)} input tokens per ` +
-      `labelled query), plus the student's storage; routing 1M queries costs **${dollars(json.studentPer1MQueriesUsd)} ` +
-      `with the student** (${Math.round(student.inputTokens)} tokens in, ${student.outputTokens} out: the ` +
+      `labelled query), plus the students' storage; routing 1M queries costs **${dollars(json.studentPer1MQueriesUsd)} ` +
+      `with the first candidate's student** (${Math.round(student.inputTokens)} tokens in, ${student.outputTokens} out: the ` +
       `${student.answerFormat} answer) against ${dollars(baseline?.usdPer1MQueries ?? NaN)} with the baseline ` +
       `(−${pct(json.routing.studentSavings.vsBaseline)}) and ${dollars(teacher?.usdPer1MQueries ?? NaN)} with the ` +
       `teacher (−${pct(json.routing.studentSavings.vsTeacher)}). With the API, the router Lambda, its logs and the ` +

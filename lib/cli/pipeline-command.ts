@@ -28,7 +28,7 @@ import {
   type Subcommand,
 } from './pipeline-subcommands';
 import { downloadReport } from './report-command';
-import { checkRunId, startRun } from './start-command';
+import { candidateNames, checkConfiguredCandidates, checkRunId, startRun } from './start-command';
 import { watchRun } from './watch-command';
 
 export { PipelineCliError } from './pipeline';
@@ -37,6 +37,8 @@ export { PipelineCliError } from './pipeline';
 interface Target {
   readonly envName: string;
   readonly deps: PipelineCliDeps;
+  /** The configured candidates' names (what `--candidates` may name). */
+  readonly candidates: readonly string[];
 }
 
 /**
@@ -96,7 +98,11 @@ export async function runPipelineCli(
           '<envName>, or -c envName=<envName>); no pipeline command falls back to a default one',
       );
     }
-    return { envName: config.envName, deps: clients(explicitRegion(flags.region, loose.context, baseContext)) };
+    return {
+      envName: config.envName,
+      deps: clients(explicitRegion(flags.region, loose.context, baseContext)),
+      candidates: config.candidates.map((c) => c.name),
+    };
   };
   const id = runId ?? '';
   switch (command) {
@@ -166,7 +172,13 @@ function start(flags: FlagValues<typeof START_FLAGS>, target: (flags: { env?: st
   if (fromProduction && flags['reuse-dataset']) {
     throw new UsageError('--from-production and --reuse-dataset exclude each other: a reused dataset is not assembled');
   }
-  const { envName, deps } = target(flags);
+  if (flags.candidates !== undefined && flags['reuse-model']) {
+    throw new UsageError('--candidates and --reuse-model exclude each other: the given model is the only candidate');
+  }
+  const { envName, deps, candidates: configured } = target(flags);
+  const candidates = flags.candidates === undefined ? undefined : candidateNames(flags.candidates);
+  const unknown = candidates && checkConfiguredCandidates(candidates, configured);
+  if (unknown) throw new UsageError(`--candidates: ${unknown}`);
   const today = (deps.now ?? (() => new Date()))().toISOString().slice(0, 10);
   if (flags.since !== undefined && flags.since > today) {
     throw new UsageError(
@@ -181,6 +193,7 @@ function start(flags: FlagValues<typeof START_FLAGS>, target: (flags: { env?: st
       ...(flags.examples !== undefined ? { examples: flags.examples } : {}),
       ...(flags['reuse-dataset'] ? { reuseDatasetFromRun: flags['reuse-dataset'] } : {}),
       ...(flags['reuse-model'] ? { reuseModelArn: flags['reuse-model'] } : {}),
+      ...(candidates ? { candidates, configuredCandidates: configured } : {}),
       ...(fromProduction
         ? {
             fromProduction:

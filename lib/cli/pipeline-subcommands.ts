@@ -1,6 +1,6 @@
 import { flagHelp, REGION_FLAG, type FlagSpec, type FlagSpecs } from './args';
 import { MAX_PRODUCTION_RECORDS } from '../../lambda/pipeline/generation/production-selection';
-import { checkCustomModelArn, checkDay, checkRunId } from './start-command';
+import { checkCandidateNames, checkCustomModelArn, checkDay, checkRunId } from './start-command';
 
 /** The pipeline CLI's subcommands: each one's flags, usage, what it does and an example; and the help built from them. */
 
@@ -31,6 +31,11 @@ export const START_FLAGS = {
     type: 'string',
     help: 'deploy and evaluate this custom model ARN: no distillation',
     check: checkCustomModelArn,
+  },
+  candidates: {
+    type: 'string',
+    help: 'train only these configured candidates, comma-separated (e.g. ft-micro); default: all of them',
+    check: checkCandidateNames,
   },
   'from-production': {
     type: 'boolean',
@@ -93,10 +98,12 @@ export const SUBCOMMANDS = {
     flags: START_FLAGS,
     synopsis: [
       'start --env <envName> [--examples N] [--run-id ID] [--reuse-dataset RUN_ID] [--reuse-model ARN]',
+      'start --env <envName> --candidates NAME[,NAME] [--examples N] [--run-id ID] [--reuse-dataset RUN_ID]',
       'start --env <envName> --from-production [--since YYYY-MM-DD] [--max N] [--examples N] [--run-id ID]',
     ],
     about:
-      'Starts a run: a paid pipeline execution (teacher calls, a distillation job, a deployment, evaluation).\n' +
+      'Starts a run: a paid pipeline execution (teacher calls, a training job and a deployment per candidate,\n' +
+      'evaluation). --candidates trains only the named configured candidates (docs/candidates.md).\n' +
       '--reuse-dataset with --reuse-model re-evaluates that model on the dataset it was trained on (its run id):\n' +
       'no generation, no distillation; --reuse-model alone evaluates it on a newly generated dataset.',
     example: 'npm run pipeline -- start --env dev --examples 2000',

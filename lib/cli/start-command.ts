@@ -1,4 +1,5 @@
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { CANDIDATE_NAME_PATTERN } from '../../lambda/core/candidates';
 import { isDay } from '../../lambda/core/production-records';
 import { assertRunId } from '../../lambda/core/runs';
 import { executionArnOf, pipelineOutputs, PipelineCliError, type PipelineCliDeps } from './pipeline';
@@ -25,6 +26,37 @@ export interface StartOptions {
    * day to read and the most records to use. Preflight checks it again against the run's start.
    */
   readonly fromProduction?: true | { readonly since?: string; readonly max?: number };
+  /** Train only these of the configured candidates (state machine input `candidates`; `--candidates a,b`). */
+  readonly candidates?: readonly string[];
+  /** The configured candidates' names (the app's config), which `candidates` must be among. */
+  readonly configuredCandidates?: readonly string[];
+}
+
+/** `--candidates ft-micro,distill-micro`: the names, split on commas. */
+export const candidateNames = (value: string): string[] => value.split(',').map((n) => n.trim());
+
+/** What is wrong with a `--candidates` value on its own, or undefined: names in the candidate pattern, each once. */
+export function checkCandidateNames(value: string): string | undefined {
+  const names = candidateNames(value);
+  const bad = names.find((n) => !CANDIDATE_NAME_PATTERN.test(n));
+  if (bad !== undefined) {
+    return (
+      `${JSON.stringify(bad)} is not a candidate name: give configured names separated by commas, ` +
+      'e.g. --candidates ft-micro,distill-micro'
+    );
+  }
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  return twice === undefined ? undefined : `"${twice}" is named twice: name each candidate once`;
+}
+
+/** What is wrong with `names` against the configured candidates, or undefined. */
+export function checkConfiguredCandidates(names: readonly string[], configured: readonly string[]): string | undefined {
+  const unknown = names.filter((n) => !configured.includes(n));
+  if (unknown.length === 0) return undefined;
+  return (
+    `${unknown.map((n) => `"${n}"`).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not among the configured ` +
+    `candidates (${configured.join(', ')}): name some of them, or configure it (-c candidates=…, docs/candidates.md)`
+  );
 }
 
 /** What is wrong with a day (`--since`), or undefined: YYYY-MM-DD, a real calendar day. */
@@ -72,6 +104,16 @@ export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
         ? 'a run from production assembles its own dataset: drop --reuse-dataset'
         : undefined,
     ],
+    [
+      '--candidates',
+      options.candidates === undefined
+        ? undefined
+        : options.reuseModelArn !== undefined
+          ? "the model given with --reuse-model is the run's only candidate: drop --candidates or --reuse-model"
+          : options.configuredCandidates === undefined
+            ? undefined
+            : checkConfiguredCandidates(options.candidates, options.configuredCandidates),
+    ],
   ].filter((p): p is [string, string] => p[1] !== undefined);
   const [problem] = problems;
   if (problem) throw new PipelineCliError(`${problem[0]}: ${problem[1]}`);
@@ -81,6 +123,7 @@ export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
     ...(options.reuseDatasetFromRun === undefined ? {} : { reuseDatasetFromRun: options.reuseDatasetFromRun }),
     ...(options.reuseModelArn === undefined ? {} : { reuseModelArn: options.reuseModelArn }),
     ...(options.fromProduction === undefined ? {} : { fromProduction: options.fromProduction }),
+    ...(options.candidates === undefined ? {} : { candidates: options.candidates }),
   };
   let executionArn: string;
   try {
@@ -97,7 +140,9 @@ export async function startRun(deps: PipelineCliDeps, options: StartOptions) {
     }
     throw error;
   }
-  const production = options.fromProduction === undefined ? '' : ', learning from production records first';
+  const production =
+    (options.fromProduction === undefined ? '' : ', learning from production records first') +
+    (options.candidates === undefined ? '' : `, candidates ${options.candidates.join(', ')}`);
   deps.out(
     `Started run ${runId}${options.examples === undefined ? '' : ` (${options.examples} examples)`}${production}`,
   );

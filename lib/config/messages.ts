@@ -1,11 +1,13 @@
 import type { z } from 'zod';
 import { closestMatch } from '../text/closest';
+import { CANDIDATES_EXAMPLE } from './candidates';
 import { BOOLEAN_MESSAGE } from './fields';
 
 /** How a parse's problems are worded: one line per config key, in the project's voice rather than zod's. */
 
 /** The shape of each structured key, shown with its problem: what to give instead. */
 const STRUCTURED_EXAMPLES: Readonly<Record<string, string>> = {
+  candidates: CANDIDATES_EXAMPLE,
   defaultWeights:
     'give visual, audio, transcription and metadata, each from 0 to 1, e.g. ' +
     `-c defaultWeights='{"visual":0.4,"audio":0.2,"transcription":0.2,"metadata":0.2}'`,

@@ -2,12 +2,14 @@ import type { z } from 'zod';
 import { DEPLOYMENT_REGIONS, parseModelId } from '../../lambda/core/model-ids';
 import { DEFAULT_PRICES } from '../../lambda/core/prices';
 import { runSizeProblem } from '../../lambda/pipeline/generation/query-plan';
+import type { CandidateSpec } from '../../lambda/core/candidates';
+import { candidateRuleProblems, resolveCandidates, type LeftOutCandidate } from './candidates';
 import type { ApiType } from './fields';
 import { configFields } from './schema';
 
 /**
  * The whole config schema: the keys (./schema.ts) and the rules between them, then what the parsed config resolves to
- * (an unset apiType, the price table).
+ * (an unset apiType, the candidates, the price table).
  */
 export const configSchema = configFields
   // Cross-field rules, checked only once every field is valid (so one bad value gives one message).
@@ -38,6 +40,13 @@ export const configSchema = configFields
     const key = problem?.includes('raise queriesPerShard') ? 'queriesPerShard' : 'generationSurplus';
     if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
   })
+  // Candidates with the other keys: studentModelId as their base model, the Region's training support.
+  .superRefine(
+    (c, ctx) => {
+      for (const { key, message } of candidateRuleProblems(c)) ctx.addIssue({ code: 'custom', path: [key], message });
+    },
+    { when: (payload) => payload.issues.length === 0 },
+  )
   .refine((c) => c.apiThrottleBurstLimit >= c.apiThrottleRateLimit, {
     path: ['apiThrottleBurstLimit'],
     error: 'must be at least apiThrottleRateLimit',
@@ -55,17 +64,26 @@ export const configSchema = configFields
 export const resolveApiType = (c: { apiType?: ApiType | undefined; apiAuth: 'iam' | 'apiKey' }): ApiType =>
   c.apiType ?? (c.apiAuth === 'apiKey' ? 'rest' : 'http');
 
-export type AppConfig = Omit<z.output<typeof configSchema>, 'apiType'> & {
+export type AppConfig = Omit<z.output<typeof configSchema>, 'apiType' | 'candidates'> & {
   /** `apiType` resolved (resolveApiType): never unset. */
   readonly apiType: ApiType;
+  /** The run's candidates in order: the configured list (base model filled in), or the default two. */
+  readonly candidates: readonly CandidateSpec[];
+  /** Default candidates this Region cannot train, left out (and why): what synth should say. */
+  readonly candidatesLeftOut: readonly LeftOutCandidate[];
   /** The built-in price table with the `prices` overrides applied. */
   readonly priceTable: Readonly<Record<string, { inputPer1M: number; outputPer1M: number }>>;
 };
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** The config as the app uses it, from a parse of configSchema: apiType resolved, prices merged over the built-in table. */
-export const resolveConfig = (config: z.output<typeof configSchema>): AppConfig => ({
-  ...config,
-  apiType: resolveApiType(config),
-  priceTable: { ...DEFAULT_PRICES, ...config.prices },
-});
+export const resolveConfig = (config: z.output<typeof configSchema>): AppConfig => {
+  const { candidates, leftOut } = resolveCandidates(config);
+  return {
+    ...config,
+    apiType: resolveApiType(config),
+    candidates,
+    candidatesLeftOut: leftOut,
+    priceTable: { ...DEFAULT_PRICES, ...config.prices },
+  };
+};

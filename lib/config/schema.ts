@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_TEACHER_MODEL_ID } from '../../lambda/core/model-ids';
+import { candidatesField } from './candidates';
+import { DEFAULT_REDACTED_PII_TYPES, PII_ENTITY_TYPES } from '../../lambda/core/redaction';
 import {
   API_TYPES,
   bool,
@@ -79,16 +81,37 @@ export const configFields = z.strictObject({
   minDominantAgreement: numberIn(0, 1).default(0.85),
   minValidReplyRate: numberIn(0, 1).default(0.98),
 
+  // --- candidates ---
+  /**
+   * The students a run trains side by side, in order (docs/candidates.md). Unset: `ft-micro` (fine-tuning Nova Micro,
+   * student-v3) and `distill-micro` (distillation of studentModelId, student-v2), minus what the Region cannot train.
+   */
+  candidates: optionalText(candidatesField),
+  /**
+   * Candidates trained, deployed and evaluated at once (the Candidates map's MaxConcurrency). Each one holds a
+   * customization job and an on-demand deployment while it runs: keep it within the account's quotas for both.
+   */
+  candidateConcurrency: intIn(1, 10).default(2),
+
   // --- learning from production ---
   /** Share of a run's production records held out (stratified by modality) as production's own test set. */
   productionHoldOutShare: numberIn(0, 0.5).default(0.1),
-  /** Gate: how far below the incumbent's judge score the candidate may be (3 standard errors at 500 prompts). */
+  /**
+   * Gate: the non-inferiority margin of the paired comparison of judge scores with the incumbent (a paired bootstrap
+   * of the per-prompt score differences): the largest drop in mean judge score (1–5) that still counts as "not worse".
+   */
   maxJudgeDropToIncumbent: numberIn(0, 4).default(0.1),
   /**
    * Gate: the non-inferiority margin of the paired comparison of dominant agreement with the incumbent (McNemar on the
    * same held-out queries, lambda/core/paired-stats.ts): the largest drop that still counts as "not worse".
    */
   maxAgreementDropToIncumbent: numberIn(0, 1).default(0.03),
+  /**
+   * Gate: the non-inferiority margin of the paired comparison of weight error with the incumbent (a paired bootstrap of
+   * the per-query mean absolute error against the teacher's label): the largest rise that still counts as "not worse".
+   * 0.02 is below the 0.03 by which batched teacher labels may differ from single ones (calibrationMaxWeightError).
+   */
+  maxWeightErrorRiseToIncumbent: numberIn(0, 1).default(0.02),
   /** Gate: the one-sided confidence of the paired comparisons of candidate and incumbent. */
   gateConfidence: numberIn(0.8, 0.999).default(0.95),
   /** Gate: what a comparison too close to call on the held-out queries does: keep the incumbent, or promote anyway. */
@@ -169,6 +192,30 @@ export const configFields = z.strictObject({
   labellerBatchSize: intIn(1, 100).default(10),
   /** Queries per shadow teacher call: `auto` = the promoted run's calibrated labelBatchSize, or 1-25. */
   shadowLabelBatchSize: labelBatchSize.default('auto'),
+  /**
+   * PII types the shadow labeller masks in each sampled query before the teacher sees it or a record stores it (a
+   * Bedrock guardrail's sensitive-information filter, lambda/shadow/redaction.ts): comma-separated, or `none` to turn
+   * redaction off. Default: contact, financial, identity, credential and device types, not NAME, USERNAME, URL, AGE.
+   */
+  redactPiiTypes: z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v.trim() === 'none'
+            ? []
+            : v
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+          : v,
+      z.array(
+        z.enum(PII_ENTITY_TYPES, {
+          error: (issue) =>
+            `"${String(issue.input)}" is not a guardrail PII type: use ${PII_ENTITY_TYPES.join(', ')}, or none`,
+        }),
+      ),
+    )
+    .default([...DEFAULT_REDACTED_PII_TYPES]),
 
   // --- canary ---
   /** Share of live traffic (by query) a gated candidate answers before full promotion; 0 promotes at once. */

@@ -1,7 +1,7 @@
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
-import { SHADOW_METRIC, SHADOW_SOURCES } from '../../lambda/core/shadow';
+import { SHADOW_ANSWERED_BY_DIMENSION, SHADOW_METRIC, SHADOW_SOURCES, type AnsweredBy } from '../../lambda/core/shadow';
 import { SOURCES } from '../../lambda/router/contract';
 import { LATENCY_BY_SOURCE, METRIC } from '../../lambda/router/router';
 import type { AppConfig } from '../config';
@@ -123,13 +123,16 @@ function addShadowRows(scope: Construct, dashboard: cloudwatch.Dashboard, props:
     });
   const bySource = (metricName: string, statistic: string) =>
     SHADOW_SOURCES.map((source) => shadow(metricName, statistic, { source }).with({ label: source }));
+  const answerers = Object.entries(ANSWERED_BY_LABELS);
   const names = shadowAlarmNames(config.envName);
   dashboard.addWidgets(
     new cloudwatch.TextWidget({
       markdown:
         `## Production quality loop\nThe teacher labels ${config.shadowSampleRate * 100}% of live queries off the ` +
         'request path. Agreement is the share of samples where the answer and the teacher agree on the dominant ' +
-        'modality (student line: the one alarmed); drift compares the last 24 h with the training set (0 = same, 1 = disjoint).',
+        'modality: by source, and by who answered (a cached answer counts as the model that gave it; the student ' +
+        'line is the one alarmed). Drift compares the last 24 h with the live mix the promoted model was trained on ' +
+        '(0 = same, 1 = disjoint).',
       width: 24,
       height: 2,
     }),
@@ -143,37 +146,46 @@ function addShadowRows(scope: Construct, dashboard: cloudwatch.Dashboard, props:
       width: 8,
     }),
     new cloudwatch.GraphWidget({
+      title: 'Shadow: dominant agreement with the teacher, by who answered',
+      left: answerers.map(([by, label]) =>
+        shadow(SHADOW_METRIC.agreement, 'Average', { [SHADOW_ANSWERED_BY_DIMENSION]: by }).with({ label }),
+      ),
+      leftAnnotations: [{ value: config.minDominantAgreement, label: 'minDominantAgreement' }],
+      leftYAxis: { min: 0, max: 1 },
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
       title: 'Shadow: mean absolute weight error, by source',
       left: bySource(SHADOW_METRIC.weightError, 'Average'),
       width: 8,
     }),
+  );
+  dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Shadow: drift vs. training set (Jensen–Shannon)',
+      title: 'Shadow: drift vs. the live mix at training (Jensen–Shannon)',
       left: [shadow(SHADOW_METRIC.drift, 'Maximum')],
       leftAnnotations: [{ value: config.driftThreshold, label: 'driftThreshold' }],
       right: [shadow(SHADOW_METRIC.driftSamples, 'Maximum')],
-      width: 8,
+      width: 6,
     }),
-  );
-  dashboard.addWidgets(
     new cloudwatch.GraphWidget({
       title: 'Shadow: samples labelled and failures',
       left: [
         ...bySource(SHADOW_METRIC.labelled, 'Sum'),
         shadow(SHADOW_METRIC.failures, 'Sum').with({ label: 'label failures' }),
       ],
-      width: 8,
+      width: 6,
     }),
     new cloudwatch.GraphWidget({
       title: 'Shadow: teacher cost (USD per hour)',
       left: [shadow(SHADOW_METRIC.costUsd, 'Sum').with({ label: 'teacher cost' })],
-      width: 8,
+      width: 6,
     }),
     new cloudwatch.GraphWidget({
       title: 'Shadow: router hand-offs',
       left: [routerMetric(METRIC.shadowHandoffs), routerMetric(METRIC.shadowHandoffFailures)],
       right: [handoffFailurePercent],
-      width: 8,
+      width: 6,
     }),
   );
   dashboard.addWidgets(
@@ -187,6 +199,17 @@ function addShadowRows(scope: Construct, dashboard: cloudwatch.Dashboard, props:
     }),
   );
 }
+
+/**
+ * Who answered a shadow-labelled query (the labeller's AnsweredBy dimension, lambda/core/shadow.ts), as the dashboard
+ * names it: a cached answer is credited to the model that gave it, so the student's line is what the agreement alarm
+ * reads. A Record, so a new kind of answerer cannot be left off the graph.
+ */
+const ANSWERED_BY_LABELS: Readonly<Record<AnsweredBy, string>> = {
+  student: 'student (fresh or cached; alarmed)',
+  'fallback-model': 'fallback model',
+  default: 'default weights',
+};
 
 /** A Step Functions metric of the environment's state machine (named by convention: the stacks share no exports). */
 function pipelineMetric(scope: Construct, envName: string, metricName: string): cloudwatch.Metric {

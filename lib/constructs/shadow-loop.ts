@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as bedrock from 'aws-cdk-lib/aws-bedrock';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -11,7 +12,7 @@ import { Construct } from 'constructs';
 import { PRODUCTION_RECORDS_PREFIX } from '../../lambda/core/production-records';
 import { SHADOW_ANSWERED_BY_DIMENSION, SHADOW_METRIC } from '../../lambda/core/shadow';
 import { DRIFT_BASELINE_PREFIX } from '../../lambda/shadow/drift-figures';
-import { DRIFT_ENVIRONMENT, LABELLER_ENVIRONMENT } from '../../lambda/shadow/environment';
+import { DRIFT_ENVIRONMENT, LABELLER_ENVIRONMENT, NO_REDACTION } from '../../lambda/shadow/environment';
 import type { AppConfig } from '../config';
 import { activeModelParameterName, shadowAlarmNames, shadowQueueName } from '../naming';
 import type { DatasetBucket } from './dataset-bucket';
@@ -60,6 +61,7 @@ export type ShadowLoopConfig = Pick<
   | 'labellerConcurrency'
   | 'labellerBatchSize'
   | 'shadowLabelBatchSize'
+  | 'redactPiiTypes'
 >;
 
 export interface ShadowLoopProps {
@@ -78,6 +80,8 @@ export class ShadowLoop extends Construct {
   readonly deadLetters: sqs.Queue;
   readonly labeller: Function;
   readonly drift: Function;
+  /** Masks personal data in sampled queries (redactPiiTypes); undefined when redaction is off. */
+  readonly redaction?: bedrock.CfnGuardrail;
   readonly alarms: Record<'agreement' | 'drift' | 'labellerFailures' | 'deadLetters', cloudwatch.Alarm>;
 
   constructor(scope: Construct, id: string, props: ShadowLoopProps) {
@@ -113,6 +117,27 @@ export class ShadowLoop extends Construct {
       deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
 
+    if (config.redactPiiTypes.length > 0) {
+      // Masking only (ANONYMIZE), on the input: the labeller applies it alone (ApplyGuardrail) to each sampled query.
+      this.redaction = new bedrock.CfnGuardrail(this, 'Redaction', {
+        name: `intent-router-${config.envName}-redaction`,
+        description: 'Masks personal data in sampled live queries before they are labelled or stored',
+        // Required by the API; never shown: no policy of this guardrail blocks.
+        blockedInputMessaging: 'Blocked by the intent-router redaction guardrail.',
+        blockedOutputsMessaging: 'Blocked by the intent-router redaction guardrail.',
+        sensitiveInformationPolicyConfig: {
+          piiEntitiesConfig: config.redactPiiTypes.map((type) => ({
+            type,
+            action: 'ANONYMIZE',
+            inputAction: 'ANONYMIZE',
+            inputEnabled: true,
+            outputAction: 'NONE',
+            outputEnabled: false,
+          })),
+        },
+      });
+    }
+
     this.labeller = new Function(this, 'Labeller', {
       entry: 'shadow/labeller.ts',
       description: 'The teacher labels sampled live queries: agreement, weight error, production records',
@@ -127,6 +152,7 @@ export class ShadowLoop extends Construct {
         priceTable: config.priceTable,
         labelBatchSize: config.shadowLabelBatchSize,
         activeModelParameterName: activeModelParameterName(config.envName),
+        redactionGuardrailId: this.redaction?.attrGuardrailId ?? NO_REDACTION,
       }),
     });
     const labeller = this.labeller.function;
@@ -144,6 +170,13 @@ export class ShadowLoop extends Construct {
       actions: ['bedrock:InvokeModel'],
       resources: modelInvokeArns(this, config.teacherModelId),
     });
+    if (this.redaction) {
+      // The redaction guardrail and nothing else (its ARN covers its DRAFT, the version the labeller applies).
+      allow(this.labeller, labeller, {
+        actions: ['bedrock:ApplyGuardrail'],
+        resources: [this.redaction.attrGuardrailArn],
+      });
+    }
     allow(this.labeller, labeller, {
       actions: ['s3:PutObject'],
       resources: [dataset.bucket.arnForObjects(`${PRODUCTION_RECORDS_PREFIX}*`)],

@@ -7,8 +7,8 @@ import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, paginateListExecutions, type SFNClient } from '@aws-sdk/client-sfn';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { readActiveModel } from '../../lambda/core/active-model';
-import { isEnvironmentDeployment, listDeployments } from '../../lambda/pipeline/deployment/deployments';
-import { trainingNames } from '../../lambda/core/job-names';
+import { deploymentTags, listDeployments } from '../../lambda/pipeline/deployment/deployments';
+import { TAG_KEYS, tagValue, taggedForEnvironment, trainingNames } from '../../lambda/core/job-names';
 import { deploymentsToKeep, type ParameterVersion } from '../../lambda/pipeline/rollout/promotion';
 import {
   explicitRegion,
@@ -29,14 +29,19 @@ import { opsEnvironment, parameterHistory } from './rollback';
  * `npm run cleanup-deployments -- --env <envName> [--delete]`: on-demand deployments live outside CloudFormation.
  * Lists the deployments this project created for the environment (by their Project and Environment tags) and keeps
  * every one that is still needed: the active one, the one `npm run rollback` would restore, and any a running
- * pipeline execution uses (its own deployment, or one of the model it reuses). Deletes the others only with
- * --delete, going on after a failed deletion, and reports each deployment's outcome.
+ * pipeline execution uses (every deployment tagged with its run id, whichever candidate, or one of the model it
+ * reuses). The others — among them the runners-up of finished runs, known by their Candidate tag — are deleted only
+ * with --delete, going on after a failed deletion; only deployments are deleted, never the custom models behind them
+ * (a runner-up can be deployed again). Reports each deployment's outcome.
  */
 
 export const CLEANUP_FLAGS = {
   env: { type: 'string', help: 'the environment (config envName) whose deployments to clean up' },
   region: REGION_FLAG,
-  delete: { type: 'boolean', help: 'delete the deployments no longer needed (without it, nothing is changed)' },
+  delete: {
+    type: 'boolean',
+    help: 'delete the deployments no longer needed, keeping their models (without it, nothing is changed)',
+  },
 } as const satisfies FlagSpecs;
 
 export const CLEANUP_HELP = `Usage: npm run cleanup-deployments -- --env <envName> [--delete] [--region <region>]\n${flagHelp(CLEANUP_FLAGS, { allowContext: true })}`;
@@ -48,10 +53,17 @@ export interface CleanupClients {
   readonly sfn: SFNClient;
 }
 
-export type DeploymentOutcome =
+/** Which run (and candidate of it) created a deployment, by its tags. */
+export interface DeploymentOrigin {
+  readonly runId?: string;
+  readonly candidate?: string;
+}
+
+export type DeploymentOutcome = { readonly origin: DeploymentOrigin } & (
   | { readonly deployment: CustomModelDeploymentSummary; readonly outcome: 'kept'; readonly reasons: string[] }
   | { readonly deployment: CustomModelDeploymentSummary; readonly outcome: 'superseded' | 'deleted' }
-  | { readonly deployment: CustomModelDeploymentSummary; readonly outcome: 'failed'; readonly reason: string };
+  | { readonly deployment: CustomModelDeploymentSummary; readonly outcome: 'failed'; readonly reason: string }
+);
 
 export interface CleanupResult {
   readonly deployments: readonly DeploymentOutcome[];
@@ -135,35 +147,41 @@ export async function cleanupDeployments(
 ): Promise<CleanupResult> {
   const { bedrock, ssm } = clients;
   const fromHistory = historyReasons(await parameterHistory(ssm, activeModelParameterName(options.envName)));
-  const ours: CustomModelDeploymentSummary[] = [];
-  for (const d of await listDeployments(bedrock, {})) {
-    if (
-      d.customModelDeploymentArn &&
-      (await isEnvironmentDeployment(bedrock, d.customModelDeploymentArn, options.envName))
-    )
-      ours.push(d);
+  const ours: { deployment: CustomModelDeploymentSummary; origin: DeploymentOrigin }[] = [];
+  for (const deployment of await listDeployments(bedrock, {})) {
+    if (!deployment.customModelDeploymentArn) continue;
+    const tags = await deploymentTags(bedrock, deployment.customModelDeploymentArn);
+    if (!taggedForEnvironment(tags, options.envName)) continue;
+    const runId = tagValue(tags, TAG_KEYS.runId);
+    const candidate = tagValue(tags, TAG_KEYS.candidate);
+    ours.push({ deployment, origin: { ...(runId ? { runId } : {}), ...(candidate ? { candidate } : {}) } });
   }
   // Last before deleting, to leave the least time for a run to start unseen.
   const running = await runningRuns(clients, options.envName);
 
   const deployments: DeploymentOutcome[] = [];
-  for (const deployment of ours) {
+  for (const { deployment, origin } of ours) {
     const historyReason = fromHistory.get(deployment.customModelDeploymentArn ?? '');
     const reasons = [
       ...(historyReason ? [historyReason] : []),
+      // Its own deployment (by name, for a run without candidates) or any of its candidates' (by the RunId tag).
       ...(running ?? [])
-        .filter((run) => run.deploymentName === deployment.customModelDeploymentName)
-        .map((run) => `run ${run.runId} is running and deployed it`),
+        .filter((run) => run.deploymentName === deployment.customModelDeploymentName || run.runId === origin.runId)
+        .map((run) =>
+          origin.candidate
+            ? `run ${run.runId} is running and deployed it for candidate ${origin.candidate}`
+            : `run ${run.runId} is running and deployed it`,
+        ),
       ...(running ?? [])
         .filter((run) => run.reuseModelArn !== undefined && run.reuseModelArn === deployment.modelArn)
         .map((run) => `run ${run.runId} is running and reuses its model`),
     ];
     if (reasons.length > 0) {
-      deployments.push({ deployment, outcome: 'kept', reasons });
+      deployments.push({ deployment, origin, outcome: 'kept', reasons });
       continue;
     }
     if (!options.delete) {
-      deployments.push({ deployment, outcome: 'superseded' });
+      deployments.push({ deployment, origin, outcome: 'superseded' });
       continue;
     }
     try {
@@ -172,13 +190,13 @@ export async function cleanupDeployments(
           customModelDeploymentIdentifier: deployment.customModelDeploymentArn ?? '',
         }),
       );
-      deployments.push({ deployment, outcome: 'deleted' });
+      deployments.push({ deployment, origin, outcome: 'deleted' });
     } catch (error) {
       // Go on with the others; the report says what failed and why.
       const reason =
         explainAwsError(error)?.split('\n')[0] ??
         (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-      deployments.push({ deployment, outcome: 'failed', reason });
+      deployments.push({ deployment, origin, outcome: 'failed', reason });
     }
   }
   return {
@@ -191,6 +209,10 @@ export async function cleanupDeployments(
 const describe = (d: CustomModelDeploymentSummary) =>
   `${d.customModelDeploymentName ?? '?'}  ${d.status ?? '?'}  ${d.customModelDeploymentArn ?? '?'}`;
 
+/** A candidate's deployment that nothing needs: a runner-up (or a superseded winner) of a finished run. */
+const candidateNote = (origin: DeploymentOrigin) =>
+  origin.candidate ? ` (candidate ${origin.candidate} of finished run ${origin.runId ?? '?'}; its model is kept)` : '';
+
 /** One line per deployment (kept and why / deleted / failed and why / to delete), then the counts. */
 export function renderCleanup(envName: string, result: CleanupResult, deleting: boolean): string {
   const lines = [
@@ -201,11 +223,12 @@ export function renderCleanup(envName: string, result: CleanupResult, deleting: 
   ];
   if (result.deployments.length === 0) lines.push('  (none)');
   for (const entry of result.deployments) {
+    const note = candidateNote(entry.origin);
     if (entry.outcome === 'kept') lines.push(`  kept     ${describe(entry.deployment)} — ${entry.reasons.join('; ')}`);
-    else if (entry.outcome === 'deleted') lines.push(`  deleted  ${describe(entry.deployment)}`);
+    else if (entry.outcome === 'deleted') lines.push(`  deleted  ${describe(entry.deployment)}${note}`);
     else if (entry.outcome === 'failed')
       lines.push(`  FAILED   ${describe(entry.deployment)} — not deleted: ${entry.reason}`);
-    else lines.push(`  unused   ${describe(entry.deployment)} — delete with --delete`);
+    else lines.push(`  unused   ${describe(entry.deployment)}${note} — delete with --delete`);
   }
   const count = (outcome: DeploymentOutcome['outcome']) =>
     result.deployments.filter((d) => d.outcome === outcome).length;

@@ -10,16 +10,18 @@ import { appFunctions } from '../../scripts/router-bundle';
  * when its bundle shrinks, and raise one only with the reason in docs/bundles.md, which lists the same figures.
  */
 const BUDGET_KIB: Readonly<Record<string, number>> = {
-  StartDistillation: 650,
+  StartDistillation: 670,
   CheckDistillation: 650,
   DeployStudent: 650,
   CheckDeployment: 650,
   Evaluate: 870,
   CheckEvaluation: 810,
-  Gate: 270,
+  Gate: 290,
+  SelectCandidate: 290,
+  DeleteRunnersUp: 660,
   Promote: 650,
-  Report: 1380,
-  ReuseDataset: 700,
+  Report: 1400,
+  ReuseDataset: 730,
   StartCanary: 670,
   CheckCanary: 670,
   AbandonCanary: 680,

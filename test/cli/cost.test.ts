@@ -1,3 +1,4 @@
+import { REDACTION_USD_PER_SAMPLE } from '../../lambda/pipeline/cost/serving-cost';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planQueries } from '../../lambda/pipeline/generation/query-plan';
@@ -36,7 +37,12 @@ describe('npm run cost', () => {
     const plain = run('--examples=2000').estimate;
     const other = run('--examples=2,000', '--reasoning', '--training-per-1k', '0.002', '--epochs', '3').estimate;
     expect(labelling(other)?.calls).toBe(labelling(plain)?.calls);
-    expect(other.stages[1]?.lines[1]?.item).toBe('training (3 epochs)');
+    // --epochs is the distillation's (UNVERIFIED) rate; the fine-tuning candidate keeps its epochCount.
+    expect(other.stages[1]?.lines.map((l) => l.item)).toEqual([
+      'ft-micro: training (2 epochs)',
+      'distill-micro: teacher inference in the job',
+      'distill-micro: training (3 epochs)',
+    ]);
     expect(other.runUsd).toBeGreaterThan(plain.runUsd);
   });
 
@@ -78,7 +84,48 @@ describe('npm run cost', () => {
     expect(json.runUsd).toBeLessThanOrEqual(15);
     // The worst case of calibration (one query per call) still meets the run goal.
     expect(run('--examples', '10000', '--label-batch-size', '1').estimate.runUsd).toBeLessThanOrEqual(15);
-    expect(json.tokensPerQuery.student).toMatchObject({ answerFormat: 'student-v2', outputTokens: 7 });
+    expect(json.tokensPerQuery.student).toMatchObject({ answerFormat: 'student-v3', outputTokens: 7 });
+  });
+
+  it('meets the goals of issue 20: both default candidates priced, the fine-tuned student ≤ $1.50 per 1M queries', () => {
+    const result = run('--json', '--examples', '10000', '--queries-per-month', '10000000');
+    const json = costJson(result.estimate, result.serving);
+    expect(json.candidates.map((c) => [c.name, c.method, c.promptVersion])).toEqual([
+      ['ft-micro', 'fine-tuning', 'student-v3'],
+      ['distill-micro', 'distillation', 'student-v2'],
+    ]);
+    const [ft, distill] = json.candidates;
+    // The top level is the default winner's (the first candidate's), and the serving total follows it.
+    expect(json.studentPer1MQueriesUsd).toBe(ft?.studentPer1MQueriesUsd);
+    expect(json.studentPer1MQueriesUsd).toBeLessThanOrEqual(1.5);
+    expect(json.serving.parts[0]).toEqual({
+      item: 'student model (Bedrock)',
+      usdPer1MQueries: ft?.studentPer1MQueriesUsd,
+    });
+    // Distillation pays the teacher in the job, fine-tuning does not; the fine-tuned student asks with fewer tokens.
+    expect(ft?.teacherInferenceUsd).toBe(0);
+    expect(distill?.teacherInferenceUsd).toBeGreaterThan(0);
+    expect(ft?.tokensPerQuery.inputTokens).toBeLessThan(distill?.tokensPerQuery.inputTokens ?? 0);
+    expect(ft?.epochs).toBe(2);
+    // Both candidates trained, evaluated and judged in one run still meet the run goal.
+    expect(json.runUsd).toBeLessThanOrEqual(15);
+  });
+
+  it('prices the configured candidates: one only, or a teacher-prompt distillation that pays for its prompt', () => {
+    const one = run('--json', '--examples', '10000', '-c', 'candidates=[{"name":"d","method":"distillation"}]');
+    const teacherPrompt = run(
+      '--json',
+      '--examples',
+      '10000',
+      '-c',
+      'candidates=[{"name":"dt","method":"distillation","promptVersion":"teacher-v1"}]',
+    );
+    expect(one.estimate.candidates.map((c) => c.name)).toEqual(['d']);
+    const [d] = one.estimate.candidates;
+    const [dt] = teacherPrompt.estimate.candidates;
+    expect(d?.studentPer1MQueriesUsd).toBeCloseTo(2.6, 1);
+    expect(dt?.studentPer1MQueriesUsd).toBeGreaterThan(5 * (d?.studentPer1MQueriesUsd ?? Infinity));
+    expect(dt?.teacherInferenceUsd).toBeGreaterThan(d?.teacherInferenceUsd ?? Infinity);
   });
 
   it('--json prints one object whose figures are the markdown’s', () => {
@@ -161,10 +208,16 @@ describe('npm run cost: the full price of a routed query (serving)', () => {
     const shadow = part(base, 'shadow loop') ?? NaN;
     expect(part(serving('shadowSampleRate=0'), 'shadow loop')).toBe(0);
     expect(part(serving('shadowSampleRate=0.005'), 'shadow loop')).toBeCloseTo(5 * shadow, 6);
-    // A label is the teacher's routing cost per query, plus the loop's own AWS requests and Lambda time.
+    // A label is the teacher's routing cost per query and the guardrail's masking of the query, plus the loop's own
+    // AWS requests and Lambda time; redaction off takes the masking away.
     const teacher = base.estimate.routing.rows.find((r) => r.model === 'teacher')?.usdPer1MQueries ?? NaN;
-    expect(shadow).toBeGreaterThan(0.001 * teacher);
-    expect(shadow).toBeLessThan(0.001 * teacher * 1.1);
+    const masked = teacher + REDACTION_USD_PER_SAMPLE * 1e6;
+    expect(shadow).toBeGreaterThan(0.001 * masked);
+    expect(shadow).toBeLessThan(0.001 * masked * 1.1);
+    expect(part(serving('redactPiiTypes=none'), 'shadow loop')).toBeCloseTo(
+      shadow - 0.001 * REDACTION_USD_PER_SAMPLE * 1e6,
+      6,
+    );
   });
 
   it('the shadow line shares a batch call among the samples one labeller invocation holds', () => {

@@ -181,7 +181,16 @@ describe('checks before any AWS call', () => {
 
 describe('npm run pipeline -- <subcommand> --help', () => {
   const OWN_FLAGS = {
-    start: ['--examples', '--run-id', '--reuse-dataset', '--reuse-model', '--from-production', '--since', '--max'],
+    start: [
+      '--examples',
+      '--run-id',
+      '--reuse-dataset',
+      '--reuse-model',
+      '--candidates',
+      '--from-production',
+      '--since',
+      '--max',
+    ],
     watch: ['--interval'],
     list: ['--max'],
     report: ['--open'],

@@ -31,7 +31,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 export class InMemoryS3 {
   readonly objects = new Map<string, string>();
   readonly mock = mockClient(S3Client);
-  readonly puts: { bucket: string; key: string; ifNoneMatch?: string }[] = [];
+  readonly puts: { bucket: string; key: string; ifNoneMatch?: string; tagging?: string }[] = [];
+  /** PutObject's `Tagging` (URL query form, e.g. `intent-router:data=live-queries`) of each key that was written with one. */
+  readonly tagging = new Map<string, string>();
 
   constructor() {
     const mock = this.mock;
@@ -56,6 +58,7 @@ export class InMemoryS3 {
         bucket: input.Bucket ?? '',
         key: input.Key ?? '',
         ...(input.IfNoneMatch ? { ifNoneMatch: input.IfNoneMatch } : {}),
+        ...(input.Tagging ? { tagging: input.Tagging } : {}),
       });
       if (input.IfNoneMatch === '*' && this.objects.has(id)) {
         throw new S3ServiceException({
@@ -71,12 +74,20 @@ export class InMemoryS3 {
         throw new Error(`InMemoryS3: unsupported PutObject Body (${typeof body}) for ${id}`);
       }
       this.objects.set(id, typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+      // A new object (or version) has only the tags its PutObject gave.
+      if (input.Tagging) this.tagging.set(id, input.Tagging);
+      else this.tagging.delete(id);
       return { $metadata: { httpStatusCode: 200 }, ETag: '"etag"' };
     });
   }
 
   get(bucket: string, key: string): string | undefined {
     return this.objects.get(`${bucket}/${key}`);
+  }
+
+  /** The Tagging the object was last written with, or undefined. */
+  tagsOf(bucket: string, key: string): string | undefined {
+    return this.tagging.get(`${bucket}/${key}`);
   }
 
   set(bucket: string, key: string, text: string): void {

@@ -190,6 +190,11 @@ export interface LocalRunResult {
   readonly cause?: string;
   /** State names in the order they were entered (Map iterations included). */
   readonly entered: readonly string[];
+  /**
+   * The states entered in each iteration of a Map, by the Map's name and the item's index: `iterations.Candidates[1]`
+   * is the second candidate's path. Sequential top-level Maps only (a nested Map's states are not told apart).
+   */
+  readonly iterations: Readonly<Record<string, readonly (readonly string[])[]>>;
 }
 
 /** Validates and executes the definition locally. */
@@ -242,20 +247,31 @@ export async function runLocally(
     },
   });
   const entered: string[] = [];
+  const iterations: Record<string, string[][]> = {};
+  let currentMap: string[][] = [];
   const collect = (async () => {
     for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') entered.push(event.state.name);
+      if (event.type === 'MapIterationStarted') currentMap = iterations[event.parentState.name] ??= [];
+      if (event.type !== 'StateEntered') continue;
+      entered.push(event.state.name);
+      if (event.index !== undefined) (currentMap[event.index] ??= []).push(event.state.name);
     }
   })();
   try {
     const output = (await execution.result) as Record<string, unknown>;
     await collect;
-    return { status: 'SUCCEEDED', output, entered };
+    return { status: 'SUCCEEDED', output, entered, iterations };
   } catch (error) {
     await collect;
     if (!(error instanceof ExecutionError)) throw error;
     const cause = error.cause instanceof Error ? error.cause : undefined;
-    return { status: 'FAILED', error: cause?.name ?? 'unknown', cause: cause?.message ?? String(error.cause), entered };
+    return {
+      status: 'FAILED',
+      error: cause?.name ?? 'unknown',
+      cause: cause?.message ?? String(error.cause),
+      entered,
+      iterations,
+    };
   }
 }
 

@@ -7,6 +7,7 @@ import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/pipeline/generation/que
 import type { ShardExample, ShardSummary } from '../../lambda/pipeline/generation/shard-generation';
 import { converseReply, requestTexts } from './aws-mocks';
 import { studentFormatOfPrompt, type StudentFormat } from '../../lambda/core/student-format';
+import { TEACHER_PROMPT_VERSION } from '../../lambda/core/teacher-prompt';
 
 /**
  * A deterministic stand-in for the teacher, answering Converse requests in the real output shape: writing requests
@@ -74,14 +75,20 @@ export class SimulatedTeacher {
     if (system === QUERY_WRITER_SYSTEM_PROMPT) return this.write(user);
     if (this.batchPrompts.includes(system)) return this.labelBatch(system, user);
     // A student (or the teacher in a distillation job) asked with a student prompt answers in that prompt's format.
+    // The teacher's own prompt is a prompt version a student may be asked with too: it is still a label request.
     const student = studentFormatOfPrompt(system);
-    return student ? this.answerAs(student, user) : this.label(user);
+    return student && student.promptVersion !== TEACHER_PROMPT_VERSION
+      ? this.answerAs(student, user)
+      : this.label(user);
   }
 
   private answerAs(format: StudentFormat, query: string): ConverseCommandOutput {
     this.calls.labelling++;
     const text = format.render(this.weightsOf(query));
-    return converseReply(text, { inputTokens: 45, outputTokens: format.maxTokens ? 7 : 22 });
+    // Input tokens grow with the prompt, as Bedrock counts them: a shorter student prompt costs less per query, which
+    // decides between candidates of equal quality (else their wall-clock latency would, differently on every run).
+    const inputTokens = Math.ceil((format.prompt.length + query.length) / CHARS_PER_TOKEN);
+    return converseReply(text, { inputTokens, outputTokens: format.maxTokens ? 7 : 22 });
   }
 
   private labelBatch(system: string, message: string): ConverseCommandOutput {

@@ -2,6 +2,7 @@ import {
   AccessDeniedException,
   BedrockClient,
   ConflictException,
+  DeleteCustomModelCommand,
   DeleteCustomModelDeploymentCommand,
   ListCustomModelDeploymentsCommand,
   ListTagsForResourceCommand,
@@ -27,7 +28,7 @@ import { GetParameterHistoryCommand, ParameterNotFound, SSMClient } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { OperatorError } from '../../lib/cli/errors';
 import { cleanupDeployments, runCleanup, type CleanupClients } from '../../lib/ops/cleanup-deployments';
-import { trainingNames } from '../../lambda/core/job-names';
+import { resourceTags, trainingNames } from '../../lambda/core/job-names';
 
 const $metadata = { httpStatusCode: 200, requestId: 'r' };
 const REGION = 'us-east-1';
@@ -45,27 +46,31 @@ const value = (run: string, deployment: string) =>
     studentPromptVersion: 'student-v1',
     metrics: { judgeScore: 4.1 },
   });
-const ours = (env: string) => [
-  { key: 'Project', value: 'distilled-intent-router' },
-  { key: 'Environment', value: env },
-  { key: 'RunId', value: 'x' },
-];
-
 /** Deployments by id: run whose model it serves, environment tag, name (the run's deployment name by default). */
-const DEPLOYMENTS: Record<string, { run: string; env: string; name?: string }> = {
+const DEPLOYMENTS: Record<string, { run: string; env: string; name?: string; candidate?: string }> = {
   a: { run: 'run-1', env: 'dev' },
   b: { run: 'run-2', env: 'dev' },
   c: { run: 'run-3', env: 'dev' },
   d: { run: 'run-4', env: 'prod' },
   e: { run: 'run-5', env: 'dev' },
   f: { run: 'run-6', env: 'dev' },
+  // Candidates: run-8 has finished (ft-micro won and is active, distill-micro is its runner-up); run-9 is running.
+  g: { run: 'run-8', env: 'dev', candidate: 'ft-micro' },
+  h: { run: 'run-8', env: 'dev', candidate: 'distill-micro' },
+  i: { run: 'run-9', env: 'dev', candidate: 'ft-micro' },
+  j: { run: 'run-9', env: 'dev', candidate: 'distill-micro' },
+};
+/** The tags a run puts on its deployments (with the Candidate tag for a candidate's). */
+const tagsOf = (id: string) => {
+  const d = DEPLOYMENTS[id];
+  return d ? resourceTags(d.env, d.run, d.candidate) : [];
 };
 const summary = (id: string): CustomModelDeploymentSummary => {
   const d = DEPLOYMENTS[id] ?? { run: 'run-x', env: 'dev' };
   return {
     customModelDeploymentArn: dep(id),
-    customModelDeploymentName: d.name ?? trainingNames(d.env, d.run).deploymentName,
-    modelArn: modelArn(d.run),
+    customModelDeploymentName: d.name ?? trainingNames(d.env, d.run, d.candidate).deploymentName,
+    modelArn: modelArn(d.candidate ? `${d.run}-${d.candidate}` : d.run),
     createdAt: new Date('2026-11-20T10:00:00Z'),
     status: 'Active',
   };
@@ -105,7 +110,7 @@ beforeEach(() => {
     .on(ListTagsForResourceCommand)
     .callsFake(async (input: ListTagsForResourceCommandInput): Promise<ListTagsForResourceCommandOutput> => {
       const id = Object.keys(DEPLOYMENTS).find((k) => dep(k) === input.resourceARN);
-      return { $metadata, tags: id ? ours(DEPLOYMENTS[id]?.env ?? '') : [] };
+      return { $metadata, tags: id ? tagsOf(id) : [] };
     });
   bedrock.on(DeleteCustomModelDeploymentCommand).resolves({ $metadata });
   cfn.on(DescribeStacksCommand, { StackName: 'IntentRouter-dev-Pipeline' }).resolves({
@@ -177,6 +182,43 @@ describe('npm run cleanup-deployments', () => {
       `  kept     ir-dev-run-3-student  Active  ${dep('c')} — active (parameter version 3)`,
       `  kept     ir-dev-run-5-student  Active  ${dep('e')} — run run-5 is running and deployed it`,
       `  kept     ir-dev-run-6-student  Active  ${dep('f')} — run run-7 is running and reuses its model`,
+      '4 kept, 1 deleted, 0 failed.',
+    ]);
+  });
+
+  it('knows candidates’ deployments by their tags: keeps a running run’s and the winner, deletes finished runners-up but never a model', async () => {
+    bedrock
+      .on(ListCustomModelDeploymentsCommand)
+      .resolves({ $metadata, modelDeploymentSummaries: ['c', 'g', 'h', 'i', 'j'].map(summary) });
+    // run-8's winner (g) was promoted after run-3 (c), which rollback would restore.
+    ssm.on(GetParameterHistoryCommand).resolves({
+      $metadata,
+      Parameters: [value('run-3', 'c'), value('run-8', 'g')].map((v, i) => ({
+        Name: '/intent-router/dev/active-model',
+        Version: i + 1,
+        Value: v,
+      })),
+    });
+    running = { 'run-9': '{}' };
+
+    const listed = await runCleanup(['--env', 'dev'], clients, {});
+    expect(listed.text).toContain(
+      `  unused   ir-dev-run-8_distill-micro-student  Active  ${dep('h')} (candidate distill-micro of finished run ` +
+        'run-8; its model is kept) — delete with --delete',
+    );
+    expect(deleted()).toEqual([]);
+
+    const { text, exitCode } = await runCleanup(['--env', 'dev', '--delete'], clients, {});
+    expect(exitCode).toBe(0);
+    expect(deleted()).toEqual([dep('h')]);
+    expect(bedrock.commandCalls(DeleteCustomModelCommand)).toHaveLength(0);
+    expect(text.split('\n')).toEqual([
+      'Deployments of environment dev (running runs: run-9):',
+      `  kept     ir-dev-run-3-student  Active  ${dep('c')} — npm run rollback restores it (parameter version 1)`,
+      `  kept     ir-dev-run-8_ft-micro-student  Active  ${dep('g')} — active (parameter version 2)`,
+      `  deleted  ir-dev-run-8_distill-micro-student  Active  ${dep('h')} (candidate distill-micro of finished run run-8; its model is kept)`,
+      `  kept     ir-dev-run-9_ft-micro-student  Active  ${dep('i')} — run run-9 is running and deployed it for candidate ft-micro`,
+      `  kept     ir-dev-run-9_distill-micro-student  Active  ${dep('j')} — run run-9 is running and deployed it for candidate distill-micro`,
       '4 kept, 1 deleted, 0 failed.',
     ]);
   });

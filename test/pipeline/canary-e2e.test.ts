@@ -1,3 +1,4 @@
+import { CreateModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import {
   CloudWatchClient,
@@ -29,6 +30,7 @@ import { MODALITIES } from '../../lambda/core/modality';
 import { productionRecordsKey } from '../../lambda/core/production-records';
 import { CURRENT_STUDENT_PROMPT_VERSION } from '../../lambda/core/student-format';
 import type { RunReport } from '../../lambda/pipeline/report/run-report';
+import type { SelectCandidateResult } from '../../lambda/pipeline/selection/select-candidate';
 import { runKeys } from '../../lambda/core/runs';
 import { C } from './states';
 import { T } from './states';
@@ -47,10 +49,11 @@ import { pipelineTasks } from './pipeline-tasks';
 
 /**
  * The canary, executed locally through the REAL synthesized pipeline state machine and the real handlers: a run from
- * production records (no generation) passes the gate against a promoted incumbent, then its candidate answers
- * `canaryShare` of live traffic while Check canary reads the four canary alarms (CloudWatch mocked at the SDK boundary
- * with DescribeAlarms' real response shape) and the active-model parameter (an SSM mock that keeps its value and
- * versions). The canary steps' clock advances canaryCheckMinutes per read; waits take no time.
+ * production records (no generation) trains the two default candidates side by side, both pass the gate against a
+ * promoted incumbent and the selection's winner (the fine-tuned one: as good, cheaper per query) answers `canaryShare`
+ * of live traffic while Check canary reads the four canary alarms (CloudWatch mocked at the SDK boundary with
+ * DescribeAlarms' real response shape) and the active-model parameter (an SSM mock that keeps its value and versions).
+ * The canary steps' clock advances canaryCheckMinutes per read; waits take no time.
  */
 
 const { templates } = synth({ exampleCount: '100', testExampleCount: '50', queriesPerShard: '10' });
@@ -217,6 +220,13 @@ afterAll(() => {
 const run = (runId: string) => runLocally(definition, { executionName: runId, input: { fromProduction: true }, tasks });
 const checks = (result: LocalRunResult) => result.entered.filter((s) => s === C.checkCanary).length;
 const readReport = (runId: string) => JSON.parse(s3.get(BUCKET, runKeys(runId).reportJson) ?? '{}') as RunReport;
+const selectionOf = (result: LocalRunResult) => result.output?.['selection'] as SelectCandidateResult;
+/** The winner's deployment: the one the canary puts on live traffic. */
+function winnerDeployment(result: LocalRunResult): string {
+  const { chosen, reason } = selectionOf(result);
+  if (!chosen) throw new Error(`no candidate was chosen: ${reason}`);
+  return chosen.deployment.deploymentArn;
+}
 const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
 const modelOf = (value: string | undefined) => {
   const read = readActiveModel(value);
@@ -244,15 +254,44 @@ describe('the canary, executed locally through the synthesized state machine', (
     ]);
     // 60 minutes in checks of 5: the 12th check finds the window over.
     expect(checks(result)).toBe(12);
-    const deploymentArn = bedrock.deployments[0]?.customModelDeploymentArn ?? '';
-    // Version 2: the candidate beside the incumbent at 10 %; version 3: the candidate alone.
+    // Both default candidates trained side by side and passed their gate; as good as each other within sampling
+    // error, the fine-tuned one's minimal prompt costs less per query: it alone goes on, the other's deployment is
+    // deleted (its model kept).
+    const customizations = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand).map((c) => c.args[0].input);
+    expect(customizations.map((c) => c.customizationType).sort()).toEqual(['DISTILLATION', 'FINE_TUNING']);
+    expect(bedrock.deployments).toHaveLength(2);
+    expect(selectionOf(result)).toMatchObject({
+      winner: 'ft-micro',
+      promote: true,
+      ranking: [
+        { name: 'ft-micro', rank: 1, passed: true },
+        { name: 'distill-micro', rank: 2, passed: true },
+      ],
+    });
+    expect(selectionOf(result).ranking[1]?.why).toMatch(
+      /^as good as ft-micro within sampling error, but ft-micro costs/,
+    );
+    const deploymentArn = winnerDeployment(result);
+    const runnerUp = bedrock.deployments.find((d) => d.customModelDeploymentArn !== deploymentArn);
+    expect(result.output?.['runnersUp']).toEqual({
+      deleted: [runnerUp?.customModelDeploymentArn],
+      missing: [],
+      refused: [],
+    });
+    // Version 2: the winner beside the incumbent at 10 %, asked with its own prompt version; version 3: it alone.
     expect(parameter.values).toHaveLength(3);
     expect(modelOf(parameter.values[1])).toMatchObject({
       deploymentArn: INCUMBENT.deploymentArn,
-      canary: { deploymentArn, runId: 'run-canary-quiet', share: 0.1, startedAt: new Date(STARTED).toISOString() },
+      canary: {
+        deploymentArn,
+        runId: 'run-canary-quiet',
+        share: 0.1,
+        startedAt: new Date(STARTED).toISOString(),
+        studentPromptVersion: 'student-v3',
+      },
     });
     const promoted = modelOf(parameter.current);
-    expect(promoted).toMatchObject({ deploymentArn, runId: 'run-canary-quiet' });
+    expect(promoted).toMatchObject({ deploymentArn, runId: 'run-canary-quiet', studentPromptVersion: 'student-v3' });
     expect(promoted.canary).toBeUndefined();
     expect(result.output?.['promotion']).toMatchObject({
       promoted: true,
@@ -262,8 +301,16 @@ describe('the canary, executed locally through the synthesized state machine', (
 
     const report = readReport('run-canary-quiet');
     expect(report.outcome).toBe('PROMOTED');
+    // The report shows every candidate, the winner marked; the notification names the winner and the runner-up.
+    expect(report.candidates?.map((c) => [c.name, c.status, c.status === 'evaluated' && c.winner])).toEqual([
+      ['ft-micro', 'evaluated', true],
+      ['distill-micro', 'evaluated', false],
+    ]);
+    expect(report.selection).toMatchObject({ winner: 'ft-micro', runnersUp: ['distill-micro'], dropped: [] });
     expect(s3.get(BUCKET, runKeys('run-canary-quiet').reportMarkdown)).toContain('## Canary');
-    expect(published()[0]?.Subject).toBe('Intent router run run-canary-quiet: PROMOTED');
+    expect(published()[0]?.Subject).toBe('Intent router run run-canary-quiet: PROMOTED, winner ft-micro');
+    expect(published()[0]?.Message).toContain('Winner: ft-micro (fine-tuning, student-v3)');
+    expect(published()[0]?.Message).toContain('Runners-up: distill-micro (rank 2');
     expect(published()[0]?.Message).toContain('after 60 min of canary at 10 %');
   });
 
@@ -294,7 +341,7 @@ describe('the canary, executed locally through the synthesized state machine', (
     });
     expect(readReport('run-canary-alarm').outcome).toBe('ROLLED_BACK');
     const [notification] = published();
-    expect(notification?.Subject).toBe('Intent router run run-canary-alarm: ROLLED_BACK');
+    expect(notification?.Subject).toBe('Intent router run run-canary-alarm: ROLLED_BACK, winner ft-micro');
     expect(notification?.Message).toContain(`${INVALID_REPLIES}: ${reason}`);
     expect(notification?.Message).not.toContain(FALLBACKS + ':');
     expect(s3.get(BUCKET, runKeys('run-canary-alarm').reportMarkdown)).toContain(reason);
@@ -326,7 +373,7 @@ describe('the canary, executed locally through the synthesized state machine', (
       version: 3,
       canary: { outcome: 'rolled-back-by-operator', firing: [] },
     });
-    expect(published()[0]?.Subject).toBe('Intent router run run-canary-operator: ROLLED_BACK');
+    expect(published()[0]?.Subject).toBe('Intent router run run-canary-operator: ROLLED_BACK, winner ft-micro');
   });
 
   it('first run (nothing promoted): the candidate is promoted directly, no alarm is read', async () => {
@@ -336,7 +383,12 @@ describe('the canary, executed locally through the synthesized state machine', (
     expect(result.status).toBe('SUCCEEDED');
     expect(result.entered.slice(-4)).toEqual([C.startCanary, C.startedChoice, T.promote, T.report]);
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
-    expect(modelOf(parameter.current).runId).toBe('run-canary-first');
+    // The winner, asked with its own prompt version (the router and the shadow loop read it from the parameter).
+    expect(modelOf(parameter.current)).toMatchObject({
+      runId: 'run-canary-first',
+      deploymentArn: winnerDeployment(result),
+      studentPromptVersion: 'student-v3',
+    });
     expect(result.output?.['canary']).toEqual({ started: false, reason: 'nothing is promoted yet' });
   });
 
@@ -431,7 +483,10 @@ describe('canaryShare=0', () => {
     expect(result.entered.filter((s) => (Object.values(C) as string[]).includes(s))).toEqual([]);
     expect(cloudwatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
     expect(parameter.values).toHaveLength(2);
-    expect(modelOf(parameter.current)).toMatchObject({ runId: 'run-no-canary' });
+    expect(modelOf(parameter.current)).toMatchObject({
+      runId: 'run-no-canary',
+      deploymentArn: winnerDeployment(result),
+    });
     expect(modelOf(parameter.current).canary).toBeUndefined();
     expect(readReport('run-no-canary').outcome).toBe('PROMOTED');
     // The state machine's timeout is pipelineTimeoutHours alone.
@@ -516,6 +571,87 @@ describe('an execution that ends mid-canary (stopped, failed, timed out)', () =>
   });
 });
 
+describe('an ALARM left from a previous canary (stale)', () => {
+  /**
+   * DescribeAlarms with the agreement alarm in ALARM since 40 min before this canary started (a previous canary's),
+   * evaluated over 3 periods of 5 min; from DescribeAlarms read `clearsAtRead` (if any) CloudWatch has re-evaluated it
+   * on this canary's data alone and it is OK. Read 1 is Start canary's, read n + 1 the check at 5 × n min.
+   */
+  function staleAgreementAlarm(clearsAtRead?: number) {
+    let reads = 0;
+    const previousCanary = new Date(STARTED - 40 * 60_000);
+    cloudwatch
+      .on(DescribeAlarmsCommand)
+      .callsFake(async (input: DescribeAlarmsCommandInput): Promise<DescribeAlarmsCommandOutput> => {
+        reads += 1;
+        const cleared = clearsAtRead !== undefined && reads >= clearsAtRead;
+        return {
+          $metadata,
+          MetricAlarms: (input.AlarmNames ?? []).map((name) => {
+            const firing = name === AGREEMENT && !cleared;
+            const changed = name === AGREEMENT && cleared ? new Date(STARTED + 15 * 60_000) : previousCanary;
+            return {
+              AlarmName: name,
+              AlarmArn: `arn:aws:cloudwatch:us-east-1:123456789012:alarm:${name}`,
+              StateValue: firing ? 'ALARM' : 'OK',
+              StateReason: firing
+                ? 'Threshold Crossed: 3 out of the last 3 datapoints were less than the threshold (0.85).'
+                : 'Threshold Crossed: no datapoints were breaching the threshold',
+              StateUpdatedTimestamp: changed,
+              StateTransitionedTimestamp: changed,
+              ActionsEnabled: true,
+              Namespace: 'IntentRouter',
+              MetricName: name,
+              Period: 300,
+              EvaluationPeriods: 3,
+              Threshold: 0.85,
+              ComparisonOperator: 'LessThanThreshold',
+            };
+          }),
+          CompositeAlarms: [],
+        };
+      });
+  }
+
+  it('does not roll back this canary before its evaluation window has seen this canary alone', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    // Still in ALARM at the checks at 5 and 10 min; re-evaluated on this canary's data, OK from the check at 15 min.
+    staleAgreementAlarm(4);
+    const result = await run('run-canary-stale');
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(checks(result)).toBe(12);
+    expect(modelOf(parameter.current)).toMatchObject({
+      deploymentArn: winnerDeployment(result),
+      runId: 'run-canary-stale',
+    });
+    expect(result.output?.['promotion']).toMatchObject({
+      promoted: true,
+      canary: { outcome: 'promoted', elapsedMinutes: 60, firing: [] },
+    });
+    expect(readReport('run-canary-stale').outcome).toBe('PROMOTED');
+  });
+
+  it('rolls back once the window has seen only this canary’s data and the alarm still holds', async () => {
+    const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
+    staleAgreementAlarm();
+    const result = await run('run-canary-still-alarm');
+
+    expect(result.status).toBe('SUCCEEDED');
+    // Stale at 5 and 10 min; at 15 min (3 periods of 5) it judges this canary.
+    expect(checks(result)).toBe(3);
+    expect(modelOf(parameter.current)).toEqual({
+      ...INCUMBENT,
+      schemaVersion: 2,
+      endedCanary: expect.objectContaining({ runId: 'run-canary-still-alarm', outcome: 'rolled-back' }),
+    });
+    expect(result.output?.['promotion']).toMatchObject({
+      promoted: false,
+      canary: { outcome: 'rolled-back', firing: [AGREEMENT], elapsedMinutes: 15 },
+    });
+  });
+});
+
 describe('a silent canary (silence is not health)', () => {
   it('is extended past canaryMinutes, then ends inconclusive at canaryMaxMinutes and keeps the incumbent', async () => {
     const parameter = new FakeParameter(JSON.stringify(INCUMBENT));
@@ -545,6 +681,10 @@ describe('a silent canary (silence is not health)', () => {
       },
     });
     const [notification] = published();
+    // Its own outcome, not a rollback: no alarm fired.
+    expect(readReport('run-canary-silent').outcome).toBe('CANARY_INCONCLUSIVE');
+    expect(notification?.Subject).toBe('Intent router run run-canary-silent: CANARY_INCONCLUSIVE, winner ft-micro');
+    expect(notification?.Message).toContain('Canary inconclusive: the incumbent (run run-earlier) is kept.');
     expect(notification?.Message).toContain('inconclusive after 180 min of canary at 10 %');
     expect(notification?.Message).toContain('only 360 candidate queries (canaryMinQueries 300), 0 shadow samples');
     expect(s3.get(BUCKET, runKeys('run-canary-silent').reportMarkdown)).toContain('the incumbent is kept');

@@ -9,6 +9,7 @@ import * as generation from '../../lambda/pipeline/generation/environment';
 import * as preflight from '../../lambda/pipeline/preflight/environment';
 import * as report from '../../lambda/pipeline/report/environment';
 import * as rollout from '../../lambda/pipeline/rollout/environment';
+import * as selection from '../../lambda/pipeline/selection/environment';
 import * as training from '../../lambda/pipeline/training/environment';
 import * as shadow from '../../lambda/shadow/environment';
 import { Function, PROJECT_ROOT } from '../../lib/constructs/function';
@@ -31,17 +32,13 @@ const CONTRACTS: Record<string, [name: string, contract: Contract]> = {
   'pipeline/generation/generate-shard.ts': ['GENERATE_SHARD_ENVIRONMENT', generation.GENERATE_SHARD_ENVIRONMENT],
   'pipeline/generation/assemble.ts': ['ASSEMBLE_ENVIRONMENT', generation.ASSEMBLE_ENVIRONMENT],
   'pipeline/generation/reuse-dataset.ts': ['REUSE_DATASET_ENVIRONMENT', generation.REUSE_DATASET_ENVIRONMENT],
-  'pipeline/training/start-distillation.ts': [
-    'START_DISTILLATION_ENVIRONMENT',
-    training.START_DISTILLATION_ENVIRONMENT,
-  ],
-  'pipeline/training/check-distillation.ts': [
-    'CHECK_DISTILLATION_ENVIRONMENT',
-    training.CHECK_DISTILLATION_ENVIRONMENT,
-  ],
+  'pipeline/training/start-training.ts': ['START_TRAINING_ENVIRONMENT', training.START_TRAINING_ENVIRONMENT],
+  'pipeline/training/check-training.ts': ['CHECK_TRAINING_ENVIRONMENT', training.CHECK_TRAINING_ENVIRONMENT],
   'pipeline/deployment/deploy-student.ts': ['DEPLOY_STUDENT_ENVIRONMENT', deployment.DEPLOY_STUDENT_ENVIRONMENT],
   'pipeline/deployment/check-deployment.ts': ['CHECK_DEPLOYMENT_ENVIRONMENT', deployment.CHECK_DEPLOYMENT_ENVIRONMENT],
   'pipeline/evaluation/evaluate.ts': ['EVALUATE_ENVIRONMENT', evaluation.EVALUATE_ENVIRONMENT],
+  'pipeline/selection/select-candidate.ts': ['SELECT_CANDIDATE_ENVIRONMENT', selection.SELECT_CANDIDATE_ENVIRONMENT],
+  'pipeline/selection/delete-runners-up.ts': ['DELETE_RUNNERS_UP_ENVIRONMENT', selection.DELETE_RUNNERS_UP_ENVIRONMENT],
   'pipeline/evaluation/check-evaluation.ts': ['CHECK_EVALUATION_ENVIRONMENT', evaluation.CHECK_EVALUATION_ENVIRONMENT],
   'pipeline/gate/gate.ts': ['GATE_ENVIRONMENT', gate.GATE_ENVIRONMENT],
   'pipeline/rollout/promote.ts': ['PROMOTE_ENVIRONMENT', rollout.PROMOTE_ENVIRONMENT],

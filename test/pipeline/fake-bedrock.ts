@@ -4,6 +4,7 @@ import {
   CreateCustomModelDeploymentCommand,
   CreateEvaluationJobCommand,
   CreateModelCustomizationJobCommand,
+  DeleteCustomModelDeploymentCommand,
   GetCustomModelDeploymentCommand,
   GetEvaluationJobCommand,
   GetFoundationModelCommand,
@@ -33,6 +34,8 @@ import {
   type ListTagsForResourceCommandOutput,
   type CreateCustomModelDeploymentCommandInput,
   type CreateCustomModelDeploymentCommandOutput,
+  type DeleteCustomModelDeploymentCommandInput,
+  type DeleteCustomModelDeploymentCommandOutput,
   type GetCustomModelDeploymentCommandInput,
   type GetCustomModelDeploymentCommandOutput,
   type CreateEvaluationJobCommandInput,
@@ -69,9 +72,13 @@ function next<Status>(script: Status[]): Status {
 export interface FakeBedrockOptions {
   /** Statuses GetModelCustomizationJob reports, one per call. */
   readonly jobStatuses?: ModelCustomizationJobStatus[];
+  /** Per customization type (a run's candidates), overriding jobStatuses for the jobs of that type. */
+  readonly jobStatusesByType?: Partial<Record<'DISTILLATION' | 'FINE_TUNING', ModelCustomizationJobStatus[]>>;
   readonly jobFailureMessage?: string;
   /** Statuses GetCustomModelDeployment reports, one per call. */
   readonly deploymentStatuses?: CustomModelDeploymentStatus[];
+  /** Per candidate (the deployment whose name contains it), overriding deploymentStatuses for its deployment. */
+  readonly deploymentStatusesByCandidate?: Readonly<Record<string, CustomModelDeploymentStatus[]>>;
   /** Statuses GetEvaluationJob reports per call (per job). */
   readonly evaluationStatuses?: EvaluationJobStatus[];
   /** Per model, overriding evaluationStatuses for that model's job. */
@@ -82,6 +89,12 @@ export interface FakeBedrockOptions {
   readonly deploymentPageSize?: number;
   /** Normalised judge results (0–1) the judge jobs write, per model. */
   readonly judgeResults?: { student: number[]; baseline: number[]; incumbent?: number[] };
+  /**
+   * Judge every record of the job's dataset as Bedrock does: one output line per record, its `inputRecord` a copy of
+   * the record, the results taken in turn from judgeResults; written last record first, over two files (the order and
+   * split of a job's output are not documented). Default: one line per judgeResults entry with made-up prompts.
+   */
+  readonly judgeEveryRecord?: boolean;
   /** How a repeated CreateModelCustomizationJob with the same token is answered. */
   readonly duplicateCreate?: 'idempotent' | 'conflict';
   /** The first create succeeds on the service side but its response is lost (surfaces as a retryable error). */
@@ -95,6 +108,8 @@ interface Job {
   readonly jobArn: string;
   readonly token: string | undefined;
   readonly customModelName: string;
+  /** Absent: a distillation job (what jobs tests add by hand are). */
+  readonly customizationType?: 'DISTILLATION' | 'FINE_TUNING';
 }
 
 /**
@@ -105,6 +120,8 @@ export class FakeBedrock {
   readonly mock = mockClient(BedrockClient);
   readonly jobs: Job[] = [];
   readonly deployments: CustomModelDeploymentSummary[] = [];
+  /** ARNs DeleteCustomModelDeployment deleted (they stay in `deployments`, which lists every one created). */
+  readonly deletedDeployments: string[] = [];
   /** Tags by resource ARN (deployments created through the fake get theirs; tests may add others). */
   readonly tags = new Map<string, { key: string; value: string }[]>();
   readonly evaluationJobs: { request: CreateEvaluationJobRequest; jobArn: string; statuses: EvaluationJobStatus[] }[] =
@@ -117,7 +134,14 @@ export class FakeBedrock {
     private readonly options: FakeBedrockOptions = {},
   ) {
     const jobStatuses = [...(options.jobStatuses ?? ['InProgress', 'Completed'])];
+    const byType = {
+      DISTILLATION: options.jobStatusesByType?.DISTILLATION && [...options.jobStatusesByType.DISTILLATION],
+      FINE_TUNING: options.jobStatusesByType?.FINE_TUNING && [...options.jobStatusesByType.FINE_TUNING],
+    };
     const deploymentStatuses = [...(options.deploymentStatuses ?? ['Creating', 'Active'])];
+    const deploymentStatusesByCandidate = Object.entries(options.deploymentStatusesByCandidate ?? {}).map(
+      ([candidate, statuses]): [string, CustomModelDeploymentStatus[]] => [candidate, [...statuses]],
+    );
 
     // Every model is ACTIVE (Preflight reads the lifecycle); a test that needs another status overrides this.
     this.mock
@@ -153,6 +177,7 @@ export class FakeBedrock {
             jobArn: `${ACCOUNT_ARN}:model-customization-job/amazon.nova-micro-v1:0:128k/job${this.jobs.length + 1}`,
             token: input.clientRequestToken,
             customModelName: input.customModelName ?? '',
+            customizationType: input.customizationType === 'FINE_TUNING' ? 'FINE_TUNING' : 'DISTILLATION',
           };
           this.jobs.push(job);
           if (options.loseFirstCreateResponse && !this.lostOne) {
@@ -169,7 +194,7 @@ export class FakeBedrock {
         async (input: GetModelCustomizationJobCommandInput): Promise<GetModelCustomizationJobCommandOutput> => {
           const job = this.jobs.find((j) => j.jobArn === input.jobIdentifier || j.jobName === input.jobIdentifier);
           if (!job) throw new ResourceNotFoundException({ message: 'no such job', $metadata });
-          const status = next(jobStatuses);
+          const status = next(byType[job.customizationType ?? 'DISTILLATION'] ?? jobStatuses);
           const when = new Date('2026-11-25T10:00:00Z');
           const response: GetModelCustomizationJobResponse = {
             jobArn: job.jobArn,
@@ -190,7 +215,7 @@ export class FakeBedrock {
             trainingDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/dataset/train.jsonl' },
             validationDataConfig: undefined,
             outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/distillation/' },
-            customizationType: 'DISTILLATION',
+            customizationType: job.customizationType ?? 'DISTILLATION',
             ...(status === 'Completed'
               ? { outputModelArn: `${ACCOUNT_ARN}:custom-model/amazon.nova-micro-v1:0:128k/${job.customModelName}` }
               : {}),
@@ -256,7 +281,8 @@ export class FakeBedrock {
         async (input: GetCustomModelDeploymentCommandInput): Promise<GetCustomModelDeploymentCommandOutput> => {
           const d = this.deployments.find((x) => x.customModelDeploymentArn === input.customModelDeploymentIdentifier);
           if (!d) throw new ResourceNotFoundException({ message: 'no such deployment', $metadata });
-          const status = next(deploymentStatuses);
+          const own = deploymentStatusesByCandidate.find(([c]) => d.customModelDeploymentName?.includes(c));
+          const status = next(own?.[1] ?? deploymentStatuses);
           return {
             $metadata,
             customModelDeploymentArn: d.customModelDeploymentArn,
@@ -266,6 +292,19 @@ export class FakeBedrock {
             status,
             ...(status === 'Failed' ? { failureMessage: 'Deployment failed: model not supported' } : {}),
           };
+        },
+      );
+    this.mock
+      .on(DeleteCustomModelDeploymentCommand)
+      .callsFake(
+        async (input: DeleteCustomModelDeploymentCommandInput): Promise<DeleteCustomModelDeploymentCommandOutput> => {
+          const arn = input.customModelDeploymentIdentifier ?? '';
+          const d = this.deployments.find((x) => x.customModelDeploymentArn === arn);
+          if (!d || this.deletedDeployments.includes(arn)) {
+            throw new ResourceNotFoundException({ message: 'no such deployment', $metadata });
+          }
+          this.deletedDeployments.push(arn);
+          return { $metadata };
         },
       );
 
@@ -344,6 +383,10 @@ export class FakeBedrock {
     const key =
       `${rest.join('/')}${request.jobName}/abc123/models/${source}/taskTypes/General/datasets/held-out-queries/` +
       '0f1e2d3c_output.jsonl';
+    if (this.options.judgeEveryRecord) {
+      this.writeEveryRecord(request, bucket ?? '', key, results);
+      return;
+    }
     const lines = results.map((result, i) =>
       JSON.stringify({
         automatedEvaluationResult: {
@@ -359,6 +402,26 @@ export class FakeBedrock {
       }),
     );
     this.s3.set(bucket ?? '', key, lines.join('\n') + '\n');
+  }
+
+  /** judgeEveryRecord: one line per dataset record, last record first, split over two output files. */
+  private writeEveryRecord(request: CreateEvaluationJobRequest, bucket: string, key: string, results: number[]) {
+    const dataset = request.evaluationConfig?.automated?.datasetMetricConfigs?.[0]?.dataset?.datasetLocation?.s3Uri;
+    const [, datasetBucket, datasetKey] = /^s3:\/\/([^/]+)\/(.*)$/.exec(dataset ?? '') ?? [];
+    const records = (this.s3.get(datasetBucket ?? '', datasetKey ?? '') ?? '').split('\n').filter((l) => l.trim());
+    const lines = records
+      .map((record, i) =>
+        JSON.stringify({
+          automatedEvaluationResult: {
+            scores: [{ metricName: JUDGE_METRIC_NAME, result: results[i % results.length] }],
+          },
+          inputRecord: JSON.parse(record) as unknown,
+        }),
+      )
+      .reverse();
+    const half = Math.ceil(lines.length / 2);
+    this.s3.set(bucket, key, lines.slice(0, half).join('\n') + '\n');
+    this.s3.set(bucket, key.replace('0f1e2d3c_', '9a8b7c6d_'), lines.slice(half).join('\n') + '\n');
   }
 
   restore() {

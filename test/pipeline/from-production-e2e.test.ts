@@ -1,4 +1,4 @@
-import { CreateEvaluationJobCommand } from '@aws-sdk/client-bedrock';
+import { CreateEvaluationJobCommand, CreateModelCustomizationJobCommand } from '@aws-sdk/client-bedrock';
 import { BedrockRuntimeClient, ConverseCommand, type ConverseCommandInput } from '@aws-sdk/client-bedrock-runtime';
 import {
   CloudWatchClient,
@@ -15,17 +15,24 @@ import type { DatasetManifest } from '../../lambda/pipeline/generation/dataset-m
 import { toRecord } from '../../lambda/core/dataset-record';
 import { validateDataset } from '../../lambda/core/dataset-validator';
 import { MODALITIES, type Modality } from '../../lambda/core/modality';
-import { productionRecordsKey } from '../../lambda/core/production-records';
+import { LIVE_QUERIES_TAGGING, productionRecordsKey } from '../../lambda/core/production-records';
 import { productionSelectionKey } from '../../lambda/pipeline/generation/production-selection';
-import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS, studentFormatOfPrompt } from '../../lambda/core/student-format';
+import { STUDENT_FORMATS, studentFormat, studentFormatOfPrompt } from '../../lambda/core/student-format';
 import { planQueries } from '../../lambda/pipeline/generation/query-plan';
 import { normalisedQuery } from '../../lambda/pipeline/generation/query-writing';
 import type { RunReport } from '../../lambda/pipeline/report/run-report';
+import type { SelectCandidateResult } from '../../lambda/pipeline/selection/select-candidate';
 import { runKeys } from '../../lambda/core/runs';
 import { G } from './states';
 import { synth } from '../helpers/app';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
-import { lambdaEnvironment, runLocally, stateMachineDefinition, type LocalRunOptions } from '../helpers/local-sfn';
+import {
+  lambdaEnvironment,
+  runLocally,
+  stateMachineDefinition,
+  type LocalRunOptions,
+  type LocalRunResult,
+} from '../helpers/local-sfn';
 import { dominantWeights, SimulatedTeacher } from '../helpers/simulated-teacher';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
 import { pipelineTasks } from './pipeline-tasks';
@@ -33,9 +40,10 @@ import { pipelineTasks } from './pipeline-tasks';
 /**
  * A run started with `fromProduction`, executed locally end to end through the REAL synthesized state machine and the
  * real handlers: shadow-labelled production records sit in the in-memory dataset bucket under their day partitions;
- * Plan selects them and plans synthetic generation only for what a modality is short of; Assemble takes them first;
- * Evaluate answers and judges the candidate, the baseline and — when one is promoted — the incumbent on the same
- * held-out sets; the Gate compares the candidate with both.
+ * Plan selects them and plans synthetic generation only for what a modality is short of; Assemble takes them first
+ * and writes one training file per prompt version; the two default candidates (fine-tuning, Bedrock distillation)
+ * train side by side, and for each one Evaluate answers and judges it, the baseline and — when one is promoted — the
+ * incumbent on the same held-out sets; each candidate's Gate compares it with both; Select candidate picks the winner.
  */
 
 const { templates } = synth({ exampleCount: '100', testExampleCount: '50', queriesPerShard: '10' });
@@ -105,26 +113,35 @@ function promoted(deploymentArn: string) {
 }
 
 /**
- * The answerers: the teacher writes and labels; the baseline and the incumbent answer as the teacher would; the
- * candidate (this run's deployment) too, but gets every `candidateMissEvery`-th query's dominant modality wrong.
+ * The answerers: the teacher writes and labels; the baseline and the incumbent answer as the teacher would; each
+ * candidate (a deployment of this run) too, but gets every `candidateMissEvery`-th of its own queries' dominant
+ * modality wrong.
  */
 let teacher: SimulatedTeacher;
 function answerers(candidateMissEvery?: number) {
   teacher = new SimulatedTeacher();
   const answerer = new SimulatedTeacher();
-  let candidateCalls = 0;
+  const candidateCalls = new Map<string, number>();
   runtime.reset();
   runtime.on(ConverseCommand).callsFake((input: ConverseCommandInput) => {
     if (input.modelId === TEACHER) return teacher.reply(input);
-    const isCandidate = (input.modelId ?? '').includes(':custom-model-deployment/dep');
-    if (isCandidate && candidateMissEvery && ++candidateCalls % candidateMissEvery === 0) {
+    const modelId = input.modelId ?? '';
+    const calls = (candidateCalls.get(modelId) ?? 0) + 1;
+    candidateCalls.set(modelId, calls);
+    const isCandidate = modelId.includes(':custom-model-deployment/dep');
+    const reply = answerer.reply(input);
+    if (isCandidate && candidateMissEvery && calls % candidateMissEvery === 0) {
       const { system, user } = requestTexts(input);
       const wrong: Modality = user.includes(KEYWORD.visual) ? 'audio' : 'visual';
-      // Wrong, but in the format it is asked in: a miss, not an invalid reply.
+      // Wrong, but in the format it is asked in (a miss, not an invalid reply), and billed as a right answer is.
       const format = studentFormatOfPrompt(system);
-      return converseReply(format ? format.render(dominantWeights(wrong)) : JSON.stringify(dominantWeights(wrong)));
+      const text = format ? format.render(dominantWeights(wrong)) : JSON.stringify(dominantWeights(wrong));
+      return converseReply(text, {
+        inputTokens: reply.usage?.inputTokens ?? 0,
+        outputTokens: reply.usage?.outputTokens ?? 0,
+      });
     }
-    return answerer.reply(input);
+    return reply;
   });
 }
 
@@ -166,6 +183,24 @@ function fakeBedrock(options: FakeBedrockOptions = {}): FakeBedrock {
 
 const run = (executionName: string, input: LocalRunOptions['input']) =>
   runLocally(definition, { executionName, input, tasks, startTime: START });
+
+/** One candidate's outcome as the Candidates map leaves it (lib/constructs/pipeline/stages/candidates.ts). */
+interface CandidateOutcome {
+  readonly candidate: { readonly name: string; readonly method: string; readonly promptVersion: string };
+  readonly deployment: { readonly deploymentArn: string };
+  readonly gate: RunReport['gate'];
+}
+/** The evaluated candidates, in the configured order: the default two, fine-tuning first. */
+const outcomesOf = (result: LocalRunResult) => (result.output?.['candidates'] ?? []) as CandidateOutcome[];
+const selectionOf = (result: LocalRunResult) => result.output?.['selection'] as SelectCandidateResult;
+/** The chosen candidate (the winner, or the best evaluated one when none passed): the one the report describes. */
+function chosenOutcome(result: LocalRunResult): CandidateOutcome {
+  const name = selectionOf(result).chosen?.candidate.name;
+  const chosen = outcomesOf(result).find((o) => o.candidate.name === name);
+  if (!chosen) throw new Error(`no chosen candidate among the outcomes: ${selectionOf(result).reason}`);
+  return chosen;
+}
+const chosenGate = (result: LocalRunResult) => chosenOutcome(result).gate;
 
 const teacherCalls = () => runtime.commandCalls(ConverseCommand).filter((c) => c.args[0].input.modelId === TEACHER);
 const callsTo = (modelId: string) =>
@@ -209,10 +244,19 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     expect(result.output?.['calibration']).toMatchObject({ labelBatchSize: 1, calibrated: false });
 
     const keys = runKeys('run-prod-all');
-    const train = s3.get(BUCKET, keys.train);
+    const assembled = result.output?.['assemble'] as { trainKey: string; trainKeys: Record<string, string> };
+    const train = s3.get(BUCKET, assembled.trainKey);
     const test = s3.get(BUCKET, keys.test);
     const heldOut = s3.get(BUCKET, productionTestKey('run-prod-all'));
     expect(validateDataset(train ?? '')).toMatchObject({ ok: true, records: 100 });
+    // One training file per candidate's prompt version: the same 100 queries, each asked with its version's prompt.
+    expect(Object.keys(assembled.trainKeys).sort()).toEqual(['student-v2', 'student-v3']);
+    for (const [version, key] of Object.entries(assembled.trainKeys)) {
+      const text = s3.get(BUCKET, key) ?? '';
+      expect(validateDataset(text)).toMatchObject({ ok: true, records: 100 });
+      expect(queriesOf(text)).toEqual(queriesOf(train));
+      expect(text).toContain(JSON.stringify(studentFormat(version).prompt));
+    }
     expect(result.output?.['assemble']).toMatchObject({
       trainCount: 100,
       testCount: 50,
@@ -236,17 +280,52 @@ describe('a run started with fromProduction, executed locally end to end', () =>
         since: '2026-11-20',
         until: '2026-11-26',
         selectionKey: productionSelectionKey('run-prod-all'),
+        // No placeholder of the labeller's redaction in these queries.
+        redacted: {},
       },
     });
     // The old day was never read; the selection is stored once for the run.
     expect(s3.get(BUCKET, productionSelectionKey('run-prod-all'))).not.toContain('old scene clip');
 
-    // The candidate and the baseline answered both held-out sets (50 + 22); no incumbent job.
-    const deploymentArn = bedrock.deployments[0]?.customModelDeploymentArn ?? '';
-    expect(callsTo(deploymentArn)).toHaveLength(72);
-    expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(2);
-    expect(result.output?.['gate']).toMatchObject({ passed: true });
+    // Both default candidates trained, each on its own prompt version's file.
+    const jobs = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand).map((c) => c.args[0].input);
+    expect(jobs.map((j) => [j.customizationType, j.trainingDataConfig?.s3Uri]).sort()).toEqual([
+      ['DISTILLATION', `s3://${BUCKET}/${assembled.trainKeys['student-v2']}`],
+      ['FINE_TUNING', `s3://${BUCKET}/${assembled.trainKeys['student-v3']}`],
+    ]);
+    // Each candidate and the baseline answered both held-out sets (50 + 22), the candidate with its own prompt; two
+    // judge jobs per candidate (it and the baseline), no incumbent job.
+    const outcomes = outcomesOf(result);
+    expect(outcomes.map((o) => [o.candidate.name, o.gate.passed])).toEqual([
+      ['ft-micro', true],
+      ['distill-micro', true],
+    ]);
+    for (const { candidate, deployment } of outcomes) {
+      const calls = callsTo(deployment.deploymentArn);
+      expect(calls).toHaveLength(72);
+      const prompt = studentFormat(candidate.promptVersion).prompt;
+      expect(calls.every((c) => requestTexts(c.args[0].input).system === prompt)).toBe(true);
+    }
+    expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(2 * outcomes.length);
+    // As good as each other, the fine-tuned candidate costs less per query: it wins and is promoted.
+    expect(selectionOf(result)).toMatchObject({ winner: 'ft-micro', promote: true });
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+
+    // Every copy of live queries under the run expires with the records (productionDataRetentionDays) by its tag:
+    // the selection, each training file, both held-out files and the answers on production's slice; not the manifest.
+    const productionAnswers = s3
+      .keys(BUCKET)
+      .filter((k) => k.startsWith(keys.prefix) && k.includes('/answers/production/'));
+    expect(productionAnswers.length).toBeGreaterThan(0);
+    const live = [
+      productionSelectionKey('run-prod-all'),
+      ...Object.values(assembled.trainKeys),
+      keys.test,
+      productionTestKey('run-prod-all'),
+      ...productionAnswers,
+    ];
+    expect(live.filter((k) => s3.tagsOf(BUCKET, k) !== LIVE_QUERIES_TAGGING)).toEqual([]);
+    expect(s3.tagsOf(BUCKET, keys.manifest)).toBeUndefined();
   });
 
   it('production covers two modalities: synthetic shards only for the two that are short', async () => {
@@ -279,49 +358,80 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     ssm
       .on(GetParameterCommand)
       .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
-    // The candidate misses 1 query in 10 (agreement 0.9, above minDominantAgreement 0.85) and the judge rates it 4.2;
-    // the incumbent agrees on every query and is rated 4.6.
+    // Each candidate misses 1 query in 10 (agreement 0.9, above minDominantAgreement 0.85) and the judge rates it 4.2;
+    // the incumbent agrees on every query and is rated 4.6 (every prompt judged, as Bedrock does).
     answerers(10);
-    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.9] } });
+    fakeBedrock({ judgeEveryRecord: true, judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.9] } });
     const result = await run('run-prod-worse', { fromProduction: { since: '2026-11-20', max: 400 } });
 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output?.['preflight']).toMatchObject({
       incumbent: { present: true, deploymentArn: INCUMBENT_ARN, runId: 'run-earlier' },
     });
-    // The incumbent answered the same 72 held-out queries through its deployment, with its own (student-v1) prompt;
-    // the candidate with the run's.
+    // For each candidate, the incumbent answered the same 72 held-out queries through its deployment, with its own
+    // (student-v1) prompt; the candidate with its own prompt version's.
+    const outcomes = outcomesOf(result);
+    expect(outcomes.map((o) => o.candidate.name)).toEqual(['ft-micro', 'distill-micro']);
     const incumbentCalls = callsTo(INCUMBENT_ARN);
-    expect(incumbentCalls).toHaveLength(72);
-    const candidateArn = (result.output?.['deployment'] as { deploymentArn: string }).deploymentArn;
-    expect(callsTo(candidateArn)).toHaveLength(72);
-    expect(
-      callsTo(candidateArn).every((c) => requestTexts(c.args[0].input).system === CURRENT_STUDENT_FORMAT.prompt),
-    ).toBe(true);
+    expect(incumbentCalls).toHaveLength(72 * outcomes.length);
     expect(
       incumbentCalls.every((c) => requestTexts(c.args[0].input).system === STUDENT_FORMATS['student-v1'].prompt),
     ).toBe(true);
-    expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(3);
+    for (const { candidate, deployment } of outcomes) {
+      const calls = callsTo(deployment.deploymentArn);
+      expect(calls).toHaveLength(72);
+      const prompt = studentFormat(candidate.promptVersion).prompt;
+      expect(calls.every((c) => requestTexts(c.args[0].input).system === prompt)).toBe(true);
+    }
+    expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(3 * outcomes.length);
 
-    const gate = result.output?.['gate'] as RunReport['gate'];
-    expect(gate.passed).toBe(false);
-    expect(gate.failed).toEqual(['maxJudgeDropToIncumbent', 'maxAgreementDropToIncumbent']);
-    // Paired on the same 72 queries: 7 only the incumbent got right, none only the candidate (McNemar p = 1/128).
-    expect(gate.verdict).toBe('rejected');
-    expect(gate.statistics?.find((st) => st.metric === 'dominantAgreement')).toMatchObject({
-      discordant: { candidateOnly: 0, otherOnly: 7 },
-      pValue: 0.0078125,
-      verdict: 'worse',
-    });
-    expect(
-      gate.checks.filter((c) => c.name === 'minDominantAgreement' || c.name === 'minJudgeScore').every((c) => c.passed),
-    ).toBe(true);
+    // Each candidate's gate, paired on the same 72 queries: 7 only the incumbent got right, none only the candidate
+    // (McNemar p = 1/128); the judge rated every one of the 72 prompts 0.4 lower than the incumbent's.
+    for (const { gate } of outcomes) {
+      expect(gate.passed).toBe(false);
+      expect(gate.failed).toEqual([
+        'maxJudgeDropToIncumbent',
+        'maxAgreementDropToIncumbent',
+        'maxWeightErrorRiseToIncumbent',
+      ]);
+      expect(gate.verdict).toBe('rejected');
+      expect(gate.summary).toContain('maxJudgeDropToIncumbent (0.4 > 0.1)');
+      expect(gate.statistics?.find((st) => st.metric === 'judgeScore')).toMatchObject({
+        test: 'paired-bootstrap',
+        queries: 72,
+        observedDrop: 0.4,
+        verdict: 'worse',
+      });
+      expect(gate.statistics?.find((st) => st.metric === 'dominantAgreement')).toMatchObject({
+        discordant: { candidateOnly: 0, otherOnly: 7 },
+        pValue: 0.0078125,
+        verdict: 'worse',
+      });
+      expect(
+        gate.checks
+          .filter((c) => c.name === 'minDominantAgreement' || c.name === 'minJudgeScore')
+          .every((c) => c.passed),
+      ).toBe(true);
+    }
+    // Neither passed: nothing is promoted, and the selection says so (the best evaluated one is the report's).
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+    const selection = selectionOf(result);
+    expect(selection.winner).toBeUndefined();
+    expect(selection).toMatchObject({ promote: false, chosen: { candidate: { name: 'ft-micro' } } });
+    expect(selection.runnersUpDeployments).toEqual([outcomes[1]?.deployment.deploymentArn]);
     expect(result.output?.['promotion']).toEqual({
       promoted: false,
-      reason: expect.stringContaining('maxJudgeDropToIncumbent (0.4 > 0.1)'),
+      reason: 'no candidate passed its gate (ft-micro: rejected; distill-micro: rejected)',
     });
 
+    // The report shows both candidates with their gate; the comparison tables are the chosen one's.
+    const report = JSON.parse(s3.get(BUCKET, runKeys('run-prod-worse').reportJson) ?? '{}') as RunReport;
+    expect(report.outcome).toBe('REJECTED');
+    expect(report.candidates?.map((c) => [c.name, c.status === 'evaluated' && c.gate.verdict])).toEqual([
+      ['ft-micro', 'rejected'],
+      ['distill-micro', 'rejected'],
+    ]);
+    expect(report.selection).toMatchObject({ chosen: 'ft-micro', promote: false, runnersUp: [] });
     const markdown = s3.get(BUCKET, runKeys('run-prod-worse').reportMarkdown) ?? '';
     expect(markdown).toContain('## Candidate, incumbent and baseline (same held-out sets)');
     expect(markdown).toContain('Held-out queries: 50 in the test set and 22 in production');
@@ -330,7 +440,7 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     );
     expect(markdown).toMatch(/\| candidate \(`[^`]+`\) \| 4\.20 \| 90\.3 %/);
     expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
-      'Intent router run run-prod-worse: REJECTED',
+      'Intent router run run-prod-worse: REJECTED, no candidate passed',
     );
   });
 
@@ -379,8 +489,68 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     expect(exclusion?.excludedFromTest).toBe(80);
     expect(exclusion?.excludedFromProductionHeldOut).toBeGreaterThan(0);
     expect(exclusion?.note).toBeUndefined();
-    // The incumbent answered exactly the held-out queries, none of which it trained on.
-    expect(callsTo(INCUMBENT_ARN)).toHaveLength(test.length + heldOut.length);
+    // The incumbent answered exactly the held-out queries, none of which it trained on, once beside each candidate.
+    const asked = callsTo(INCUMBENT_ARN).map((c) => normalisedQuery(requestTexts(c.args[0].input).user));
+    expect(asked).toHaveLength(outcomesOf(result).length * (test.length + heldOut.length));
+    expect(new Set(asked)).toEqual(new Set([...test, ...heldOut]));
+  });
+
+  it('a run that reuses a dataset holds out none of the incumbent’s training queries either', async () => {
+    // The incumbent's run trained on 8 of the reused run's held-out queries (written differently: normalised alike).
+    const earlier = runKeys('run-earlier');
+    const heldOut = MODALITIES.flatMap((m) => Array.from({ length: 10 }, (_, i) => `held ${KEYWORD[m]} clip ${i}`));
+    const trainQueries = MODALITIES.flatMap((m) =>
+      Array.from({ length: 30 }, (_, i) => `reused ${KEYWORD[m]} clip ${i}`),
+    );
+    const lines = (queries: readonly string[]) =>
+      queries.map((q, i) => recordLine(q, MODALITIES[i % 4] ?? 'visual')).join('\n') + '\n';
+    const source = runKeys('run-source');
+    s3.set(BUCKET, source.train, lines(trainQueries));
+    s3.set(BUCKET, source.test, lines(heldOut));
+    const trainedByIncumbent = heldOut.filter((_, i) => i % 5 === 0).map((q) => q.toUpperCase() + '!');
+    s3.set(BUCKET, earlier.train, lines([...trainedByIncumbent, ...trainQueries]));
+    s3.set(
+      BUCKET,
+      earlier.manifest,
+      JSON.stringify({
+        runId: 'run-earlier',
+        promptVersions: { student: 'student-v1' },
+        files: { train: { key: earlier.train, records: 128 }, test: { key: earlier.test, records: 50 } },
+      }),
+    );
+    ssm
+      .on(GetParameterCommand)
+      .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
+    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
+    const result = await run('run-reuse-fair', { reuseDatasetFromRun: 'run-source' });
+
+    expect(result.status).toBe('SUCCEEDED');
+    const keys = runKeys('run-reuse-fair');
+    expect(result.output?.['assemble']).toMatchObject({
+      testKey: keys.test,
+      testCount: 32,
+      reusedFromRun: 'run-source',
+      incumbentExclusion: { runId: 'run-earlier', excludedFromTest: 8, trainingFile: earlier.train },
+    });
+    const judged = queriesOf(s3.get(BUCKET, keys.test));
+    const trained = new Set(trainedByIncumbent.map(normalisedQuery));
+    expect(judged).toHaveLength(32);
+    expect(judged.filter((q) => trained.has(q))).toEqual([]);
+    // Both candidates trained on the reused records: the distillation on the reused file (student-v2), the
+    // fine-tuning on this run's student-v3 rendering of it.
+    const jobs = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand).map((c) => c.args[0].input);
+    expect(jobs.map((j) => [j.customizationType, j.trainingDataConfig?.s3Uri]).sort()).toEqual([
+      ['DISTILLATION', `s3://${BUCKET}/${source.train}`],
+      ['FINE_TUNING', `s3://${BUCKET}/${keys.trainFor('student-v3')}`],
+    ]);
+    // Each candidate, and the incumbent beside each, answered only those 32; the reused run's own file is unchanged.
+    const outcomes = outcomesOf(result);
+    expect(outcomes).toHaveLength(2);
+    for (const { deployment } of outcomes) expect(callsTo(deployment.deploymentArn)).toHaveLength(32);
+    const asked = callsTo(INCUMBENT_ARN).map((c) => normalisedQuery(requestTexts(c.args[0].input).user));
+    expect(asked).toHaveLength(32 * outcomes.length);
+    expect(new Set(asked)).toEqual(new Set(judged));
+    expect(queriesOf(s3.get(BUCKET, source.test))).toHaveLength(40);
   });
 
   it('gate against the incumbent: too few held-out queries to tell is inconclusive and keeps the incumbent', async () => {
@@ -388,15 +558,30 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     ssm
       .on(GetParameterCommand)
       .resolves({ $metadata, Parameter: { Name: PARAMETER, Value: promoted(INCUMBENT_ARN), Version: 7 } });
-    // The candidate misses 2 of the 72 held-out queries the incumbent gets right (97.2 % against 100 %): a drop of
-    // 0.028, within the 0.03 margin, but 2 discordant pairs cannot show it is not worse. The judge rates both alike.
+    // Each candidate misses 2 of the 72 held-out queries the incumbent gets right (97.2 % against 100 %): a drop of
+    // 0.028, within the 0.03 margin, but 2 discordant pairs cannot show it is not worse (nor its weight error, 0.008
+    // higher, within the 0.02 margin). The judge rates both alike, prompt by prompt.
     answerers(36);
-    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
+    fakeBedrock({ judgeEveryRecord: true, judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
     const result = await run('run-prod-unsure', { fromProduction: { since: '2026-11-20' } });
 
     expect(result.status).toBe('SUCCEEDED');
-    const gate = result.output?.['gate'] as RunReport['gate'];
-    expect(gate).toMatchObject({ passed: false, verdict: 'inconclusive', failed: ['maxAgreementDropToIncumbent'] });
+    const outcomes = outcomesOf(result);
+    expect(outcomes.map((o) => o.candidate.name)).toEqual(['ft-micro', 'distill-micro']);
+    for (const { gate } of outcomes) {
+      expect(gate).toMatchObject({
+        passed: false,
+        verdict: 'inconclusive',
+        failed: ['maxAgreementDropToIncumbent', 'maxWeightErrorRiseToIncumbent'],
+      });
+      expect(gate.summary).toContain('inconclusive: the incumbent is kept');
+      expect(gate.statistics?.map((st) => [st.metric, st.queries, st.verdict])).toEqual([
+        ['judgeScore', 72, 'not-worse'],
+        ['dominantAgreement', 72, 'inconclusive'],
+        ['weightError', 72, 'inconclusive'],
+      ]);
+    }
+    const gate = chosenGate(result);
     const agreement = gate.statistics?.find((st) => st.metric === 'dominantAgreement');
     expect(agreement).toMatchObject({
       test: 'mcnemar-exact',
@@ -406,11 +591,12 @@ describe('a run started with fromProduction, executed locally end to end', () =>
       pValue: 0.25,
     });
     expect(agreement?.queriesToDecide).toBeGreaterThan(72);
-    // Nothing is promoted or canaried: the incumbent stays.
+    // Neither candidate passed: nothing is promoted or canaried, the incumbent stays.
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
+    expect(selectionOf(result)).toMatchObject({ promote: false });
     expect(result.output?.['promotion']).toEqual({
       promoted: false,
-      reason: expect.stringContaining('inconclusive: the incumbent is kept'),
+      reason: 'no candidate passed its gate (ft-micro: inconclusive; distill-micro: inconclusive)',
     });
     const markdown = s3.get(BUCKET, runKeys('run-prod-unsure').reportMarkdown) ?? '';
     expect(markdown).toContain('Verdict: **inconclusive**');
@@ -439,16 +625,32 @@ describe('a run started with fromProduction, executed locally end to end', () =>
         StateReason: 'quiet',
       })),
     }));
-    fakeBedrock({ judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
+    fakeBedrock({ judgeEveryRecord: true, judgeResults: { student: [0.8, 0.8], baseline: [0.75], incumbent: [0.8] } });
     const result = await run('run-prod-better', { fromProduction: true });
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.output?.['gate']).toMatchObject({ passed: true, failed: [] });
-    const checks = (result.output?.['gate'] as RunReport['gate']).checks;
-    expect(checks.find((c) => c.name === 'maxJudgeDropToIncumbent')).toMatchObject({ value: 0, passed: true });
+    // Both candidates pass against the incumbent; the winner (as good, cheaper) alone goes on to the canary.
+    expect(outcomesOf(result).map((o) => [o.candidate.name, o.gate.passed, o.gate.failed])).toEqual([
+      ['ft-micro', true, []],
+      ['distill-micro', true, []],
+    ]);
+    expect(selectionOf(result)).toMatchObject({ winner: 'ft-micro', promote: true });
+    const checks = chosenGate(result).checks;
+    expect(checks.find((c) => c.name === 'maxJudgeDropToIncumbent')).toMatchObject({
+      value: 0,
+      passed: true,
+      paired: { verdict: 'not-worse' },
+    });
     expect(checks.find((c) => c.name === 'maxAgreementDropToIncumbent')).toMatchObject({ value: 0, passed: true });
     // Start canary wrote the candidate beside the incumbent; the check found it gone and wrote nothing over it.
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
+    const written = JSON.parse(String(ssm.commandCalls(PutParameterCommand)[0]?.args[0].input.Value)) as {
+      canary?: { deploymentArn: string; studentPromptVersion: string };
+    };
+    expect(written.canary).toMatchObject({
+      deploymentArn: chosenOutcome(result).deployment.deploymentArn,
+      studentPromptVersion: 'student-v3',
+    });
     expect(result.output?.['canary']).toMatchObject({ started: true, share: 0.1 });
     expect(result.output?.['promotion']).toMatchObject({ canary: { outcome: 'rolled-back-by-operator' } });
     expect(s3.get(BUCKET, runKeys('run-prod-better').reportMarkdown)).toContain('| incumbent (');

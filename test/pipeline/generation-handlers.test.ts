@@ -26,6 +26,16 @@ import {
   type CalibrationRecord,
 } from '../../lambda/pipeline/generation/calibration';
 import { InMemoryS3 } from '../helpers/aws-mocks';
+import { addListing } from './fake-bedrock';
+import {
+  parseRecordLabel,
+  recordParts,
+  systemText,
+  toRecord,
+  type ConversationRecord,
+} from '../../lambda/core/dataset-record';
+import { LIVE_QUERIES_TAGGING, productionRecordsKey } from '../../lambda/core/production-records';
+import { STUDENT_FORMATS } from '../../lambda/core/student-format';
 
 const BUCKET = 'dataset-bucket';
 const RUN = 'run-42';
@@ -60,6 +70,15 @@ beforeEach(() => {
     INCLUDE_REASONING: 'false',
     PRICE_TABLE: JSON.stringify(DEFAULT_PRICES),
     PRODUCTION_HOLD_OUT_SHARE: '0.1',
+    TRAINING_PROMPT_VERSIONS: JSON.stringify(['student-v2']),
+    CANDIDATES: JSON.stringify([
+      {
+        name: 'distill-micro',
+        method: 'distillation',
+        baseModelId: 'amazon.nova-micro-v1:0:128k',
+        promptVersion: 'student-v2',
+      },
+    ]),
     ACTIVE_MODEL_PARAMETER_NAME: '/intent-router/dev/active-model',
   });
 });
@@ -132,6 +151,9 @@ describe('Preflight', () => {
       fromProduction: { enabled: false },
       incumbent: { present: false, reason: 'nothing is promoted yet' },
       owner: { key: `runs/${RUN}/owner.json`, executionId: EXECUTION_ID, firstClaim: true },
+      // The run's candidates (CANDIDATES, issue 20) and the prompt versions they train with.
+      candidates: JSON.parse(process.env.CANDIDATES ?? '[]'),
+      promptVersions: ['student-v2'],
     });
     expect(bedrock.commandCalls(GetFoundationModelCommand).map((c) => c.args[0].input.modelIdentifier)).toEqual([
       'amazon.nova-premier-v1:0',
@@ -408,22 +430,26 @@ describe('Assemble', () => {
     await storeShards(10);
     const putsBefore = s3.puts.length;
     const result = await assemble({ runId: RUN });
+    const trainKey = keys.trainFor('student-v2');
     expect(result).toEqual({
       runId: RUN,
       bucket: BUCKET,
-      trainKey: keys.train,
+      trainKey,
+      trainKeys: { 'student-v2': trainKey },
       testKey: keys.test,
       manifestKey: keys.manifest,
       trainCount: 200,
       testCount: 40,
       studentPromptVersion: 'student-v2',
+      liveQueryKeys: [],
     });
-    expect(validateDataset(s3.get(BUCKET, keys.train) ?? '')).toMatchObject({ ok: true, records: 200 });
+    expect(validateDataset(s3.get(BUCKET, trainKey) ?? '')).toMatchObject({ ok: true, records: 200 });
     const manifest = JSON.parse(s3.get(BUCKET, keys.manifest) ?? '{}');
     expect(manifest.teacher.calls.total).toBe(10 * 2 + 324);
     // Written once each, conditionally (no run overwrites another's data), the manifest last: it marks completion.
+    // Nothing here holds a live query: no tag.
     expect(s3.puts.slice(putsBefore)).toEqual([
-      { bucket: BUCKET, key: keys.train, ifNoneMatch: '*' },
+      { bucket: BUCKET, key: trainKey, ifNoneMatch: '*' },
       { bucket: BUCKET, key: keys.test, ifNoneMatch: '*' },
       { bucket: BUCKET, key: keys.manifest, ifNoneMatch: '*' },
     ]);
@@ -511,9 +537,9 @@ describe('Assemble', () => {
 
   it('never overwrites a file of the run with other content', async () => {
     await storeShards(10);
-    s3.set(BUCKET, keys.train, 'someone else\n');
+    s3.set(BUCKET, keys.trainFor('student-v2'), 'someone else\n');
     await expect(assemble({ runId: RUN })).rejects.toMatchObject({ name: 'DatasetConflict' });
-    expect(s3.get(BUCKET, keys.train)).toBe('someone else\n');
+    expect(s3.get(BUCKET, keys.trainFor('student-v2'))).toBe('someone else\n');
   });
 
   it('fails below minGenerationSuccessRate when shards are missing, with the numbers', async () => {
@@ -523,5 +549,77 @@ describe('Assemble', () => {
       message: expect.stringContaining('only 230 of 324 planned queries were labelled'),
     });
     expect(s3.get(BUCKET, keys.manifest)).toBeUndefined();
+  });
+});
+
+const records = (text: string | undefined): ConversationRecord[] =>
+  (text ?? '')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as ConversationRecord);
+
+describe('Assemble: one training file per prompt version', () => {
+  it('writes the same queries and labels in each version’s prompt and format, each valid, listed in the manifest', async () => {
+    process.env.TRAINING_PROMPT_VERSIONS = JSON.stringify(['student-v1', 'student-v2', 'student-v1']);
+    await storeShards(10);
+    const result = await assemble({ runId: RUN });
+    const [v1, v2] = [keys.trainFor('student-v1'), keys.trainFor('student-v2')];
+    expect(result).toMatchObject({ trainKey: v1, trainKeys: { 'student-v1': v1, 'student-v2': v2 }, trainCount: 200 });
+    const [first, second] = [records(s3.get(BUCKET, v1)), records(s3.get(BUCKET, v2))];
+    expect(validateDataset(s3.get(BUCKET, v1) ?? '')).toMatchObject({ ok: true, records: 200 });
+    expect(validateDataset(s3.get(BUCKET, v2) ?? '')).toMatchObject({ ok: true, records: 200 });
+    expect(first.map((r) => recordParts(r).query)).toEqual(second.map((r) => recordParts(r).query));
+    const weightsOf = (r: ConversationRecord) => {
+      const label = parseRecordLabel(r);
+      return label.ok ? label.weights : undefined;
+    };
+    expect(first.map(weightsOf)).toEqual(second.map(weightsOf));
+    expect(new Set(first.map(systemText))).toEqual(new Set([STUDENT_FORMATS['student-v1'].prompt]));
+    expect(new Set(second.map(systemText))).toEqual(new Set([STUDENT_FORMATS['student-v2'].prompt]));
+    const manifest = JSON.parse(s3.get(BUCKET, keys.manifest) ?? '{}');
+    expect(manifest.files.train).toMatchObject({ key: v1, records: 200 });
+    expect(manifest.files.training).toEqual([
+      expect.objectContaining({ promptVersion: 'student-v1', key: v1, records: 200 }),
+      expect.objectContaining({ promptVersion: 'student-v2', key: v2, records: 200 }),
+    ]);
+    // A retry rebuilds the result from the manifest, both files included.
+    expect(await assemble({ runId: RUN })).toEqual(result);
+  });
+
+  it('names the version when the candidates use one this release does not know', async () => {
+    process.env.TRAINING_PROMPT_VERSIONS = JSON.stringify(['student-v9']);
+    await storeShards(10);
+    await expect(assemble({ runId: RUN })).rejects.toThrow(/student prompt version "student-v9" is unknown/);
+  });
+});
+
+describe('copies of live queries (issue 19: productionDataRetentionDays)', () => {
+  /** `perModality` shadow-labelled live queries of each modality on one day. */
+  function seedProduction(perModality: number) {
+    const lines = LABELS.flatMap((weights, m) =>
+      Array.from({ length: perModality }, (_, i) => JSON.stringify(toRecord(`live query ${m} number ${i}`, weights))),
+    );
+    s3.set(BUCKET, productionRecordsKey(new Date('2026-11-24T08:00:00Z'), 'batch-a'), lines.join('\n') + '\n');
+  }
+
+  it('Plan writes the selection, and Assemble every file holding a production query, with the live-queries tag', async () => {
+    addListing(s3);
+    seedProduction(80);
+    const planned = await plan(
+      { runId: RUN, fromProduction: { enabled: true, since: '2026-11-24', until: '2026-11-25', max: 1000 } },
+      undefined,
+      () => new Date('2026-11-25T10:00:00Z'),
+    );
+    expect(planned.shardCount).toBe(0);
+    expect(s3.tagsOf(BUCKET, keys.productionSelection)).toBe(LIVE_QUERIES_TAGGING);
+    expect(s3.tagsOf(BUCKET, keys.shardPlan)).toBeUndefined();
+
+    const result = await assemble({ runId: RUN });
+    const live = [keys.trainFor('student-v2'), keys.test, keys.productionTest];
+    expect(result.liveQueryKeys).toEqual(live);
+    for (const key of live) expect([key, s3.tagsOf(BUCKET, key)]).toEqual([key, LIVE_QUERIES_TAGGING]);
+    // The manifest counts and hashes; it quotes no query.
+    expect(s3.get(BUCKET, keys.manifest)).not.toContain('live query');
+    expect(s3.tagsOf(BUCKET, keys.manifest)).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@ import { handler as assembleHandler } from '../../lambda/pipeline/generation/ass
 import { handler as calibrateHandler } from '../../lambda/pipeline/generation/calibrate';
 import { handler as checkCanaryHandler } from '../../lambda/pipeline/rollout/check-canary';
 import { handler as checkDeploymentHandler } from '../../lambda/pipeline/deployment/check-deployment';
-import { handler as checkDistillationHandler } from '../../lambda/pipeline/training/check-distillation';
+import { handler as checkTrainingHandler } from '../../lambda/pipeline/training/check-training';
 import { handler as checkEvaluationHandler } from '../../lambda/pipeline/evaluation/check-evaluation';
 import { handler as deployStudentHandler } from '../../lambda/pipeline/deployment/deploy-student';
 import { handler as evaluateHandler } from '../../lambda/pipeline/evaluation/evaluate';
@@ -15,7 +15,9 @@ import { handler as promoteHandler } from '../../lambda/pipeline/rollout/promote
 import { handler as reportHandler } from '../../lambda/pipeline/report/report';
 import { handler as reuseDatasetHandler } from '../../lambda/pipeline/generation/reuse-dataset';
 import { handler as startCanaryHandler } from '../../lambda/pipeline/rollout/start-canary';
-import { handler as startDistillationHandler } from '../../lambda/pipeline/training/start-distillation';
+import { handler as startTrainingHandler } from '../../lambda/pipeline/training/start-training';
+import { handler as selectCandidateHandler } from '../../lambda/pipeline/selection/select-candidate';
+import { handler as deleteRunnersUpHandler } from '../../lambda/pipeline/selection/delete-runners-up';
 import { C } from './states';
 import { G } from './states';
 import { T } from './states';
@@ -33,13 +35,15 @@ export function pipelineTasks(): Record<string, TaskHandler> {
     [G.generateShard]: lambdaTask(generateShardHandler),
     [G.assemble]: lambdaTask(assembleHandler),
     [T.reuseDataset]: lambdaTask(reuseDatasetHandler),
-    [T.startDistillation]: lambdaTask(startDistillationHandler),
-    [T.checkDistillation]: lambdaTask(checkDistillationHandler),
+    [T.startTraining]: lambdaTask(startTrainingHandler),
+    [T.checkTraining]: lambdaTask(checkTrainingHandler),
     [T.deployStudent]: lambdaTask(deployStudentHandler),
     [T.checkDeployment]: lambdaTask(checkDeploymentHandler),
     [T.evaluate]: lambdaTask(evaluateHandler),
     [T.checkEvaluation]: lambdaTask(checkEvaluationHandler),
     [T.gate]: lambdaTask(gateHandler),
+    [T.selectCandidate]: lambdaTask(selectCandidateHandler),
+    [T.deleteRunnersUp]: lambdaTask(deleteRunnersUpHandler),
     [T.promote]: lambdaTask(promoteHandler),
     [C.startCanary]: lambdaTask(startCanaryHandler),
     [C.checkCanary]: lambdaTask(checkCanaryHandler),

@@ -255,8 +255,11 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
   const template = templates.pipeline;
   const definition = stateMachineDefinition(template);
   const states = allStates(definition);
-  /** The states at the top level of the definition (not inside the Map). */
+  /** The states at the top level of the definition (not inside a Map). */
   const top = Object.fromEntries(Object.keys(definition.States).map((name) => [name, states[name]]));
+  /** One candidate's iteration of the Candidates map: its item processor and its states. */
+  const iteration = top[T.candidates]?.['ItemProcessor'] as { StartAt: string; States: Record<string, unknown> };
+  const inner = allStates(iteration);
   const { preflight, generation } = stacks.pipeline.pipeline.stages;
   const { plan, calibrate, generateShard, assemble } = generation.functions;
   const generationFunctions = [preflight.functions.preflight, plan, calibrate, generateShard, assemble];
@@ -281,23 +284,53 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
     ]);
   });
 
-  it('continues after Assemble, and after the reuse step, into the training chain, which ends at Report', () => {
-    expect(states[S.assemble]).toMatchObject({ Next: T.reuseModelChoice, ResultPath: '$.assemble' });
-    expect(states[T.reuseDataset]).toMatchObject({ Type: 'Task', Next: T.reuseModelChoice, ResultPath: '$.assemble' });
-    expect(states[T.reuseModelChoice]).toMatchObject({ Type: 'Choice', Default: T.startDistillation });
+  it('continues after Assemble, and after the reuse step, into the Candidates map, then selects, promotes or skips, and reports', () => {
+    expect(states[S.assemble]).toMatchObject({ Next: T.candidates, ResultPath: '$.assemble' });
+    expect(states[T.reuseDataset]).toMatchObject({ Type: 'Task', Next: T.candidates, ResultPath: '$.assemble' });
+    // One iteration per candidate Preflight resolved, a few at a time, each given the dataset and the preflight.
+    expect(top[T.candidates]).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.preflight.candidates',
+      ItemSelector: { 'candidate.$': '$$.Map.Item.Value', 'assemble.$': '$.assemble', 'preflight.$': '$.preflight' },
+      MaxConcurrency: config.candidateConcurrency,
+      ResultPath: '$.candidates',
+      Next: T.selectCandidate,
+    });
+    expect(config.candidateConcurrency).toBeGreaterThanOrEqual(1);
+    // Each iteration: a given model or training, then deployment, evaluation and the gate, ending at its outcome.
+    expect(iteration.StartAt).toBe(T.reuseModelChoice);
+    expect(inner[T.reuseModelChoice]).toMatchObject({ Type: 'Choice', Default: T.startTraining });
+    expect(inner[T.gate]).toMatchObject({ Type: 'Task', Next: T.outcome });
+    expect(inner[T.outcome]).toMatchObject({ Type: 'Pass', End: true });
+    // Then the selection among the outcomes, the runners-up's deployments deleted, and the winner's rollout or none.
+    expect(top[T.selectCandidate]).toMatchObject({ Type: 'Task', Next: T.deleteRunnersUp, ResultPath: '$.selection' });
+    expect(top[T.deleteRunnersUp]).toMatchObject({ Type: 'Task', Next: T.gateChoice, ResultPath: '$.runnersUp' });
+    expect(top[T.gateChoice]).toEqual({
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.selection.noCandidateLeft', BooleanEquals: true, Next: T.noCandidateLeft },
+        { Variable: '$.selection.promote', BooleanEquals: true, Next: C.startCanary },
+      ],
+      Default: T.skipPromotion,
+    });
+    expect(top[T.noCandidateLeft]).toMatchObject({
+      Type: 'Pass',
+      Parameters: { step: T.selectCandidate, error: 'NoCandidateLeft', 'cause.$': '$.selection.reason' },
+      Next: 'Notify failure',
+    });
+    expect(top[T.skipPromotion]).toMatchObject({ Type: 'Pass', ResultPath: '$.promotion', Next: T.report });
     expect(states[T.report]).toMatchObject({ Type: 'Task', End: true });
     // The generation stage's own end is replaced by the training stages.
     expect(states[S.done]).toBeUndefined();
     expect(Object.values(states).filter((s) => s.Type === 'Succeed')).toEqual([]);
   });
 
-  it('catches every Task (and the Map) of the state machine into the one notify-and-fail path', () => {
+  it('catches every top-level Task (and the Maps) into the one notify-and-fail path', () => {
     const caught = Object.entries(top).filter(([, s]) => ['Task', 'Map', 'Parallel'].includes(String(s?.Type)));
     expect(caught.map(([name]) => name).sort()).toEqual(
       [
-        ...[S.preflight, S.plan, S.calibrate, S.generate, S.assemble, T.reuseDataset, T.startDistillation],
-        T.checkDistillation,
-        ...[T.deployStudent, T.checkDeployment, T.evaluate, T.checkEvaluation, T.gate, T.promote, T.report],
+        ...[S.preflight, S.plan, S.calibrate, S.generate, S.assemble, T.reuseDataset],
+        ...[T.candidates, T.selectCandidate, T.deleteRunnersUp, T.promote, T.report],
         ...[C.startCanary, C.checkCanary, C.abandonCanary],
         'Notify failure',
       ].sort(),
@@ -327,16 +360,63 @@ describe('the pipeline stack: generation wired to the training stages (synthesiz
       });
       expect(top[`${name} failed`]).toMatchObject({ Type: 'Pass', Next: 'Notify failure' });
     }
-    // Failed jobs and deployments (Choice branches) take the same path.
-    for (const name of [T.distillationFailed, T.deploymentFailed, T.evaluationFailed]) {
-      expect(top[name]).toMatchObject({ Type: 'Pass', Next: 'Notify failure' });
-    }
     // One failure path for the whole stack: one notification, one Fail state.
     const publishes = Object.values(states).filter((s) => s['Resource'] === 'arn:aws:states:::sns:publish');
     expect(publishes).toHaveLength(1);
     expect(Object.entries(states).filter(([, s]) => s.Type === 'Fail')).toEqual([
       ['Run failed', expect.objectContaining({ ErrorPath: '$.failure.error', CausePath: '$.failure.cause' })],
     ]);
+  });
+
+  it('drops a candidate whose step fails instead of failing the run: every Task and failed job of an iteration ends it with the failure recorded', () => {
+    const tasksInside = Object.entries(inner).filter(([, s]) => s.Type === 'Task');
+    expect(tasksInside.map(([name]) => name).sort()).toEqual(
+      [
+        T.startTraining,
+        T.checkTraining,
+        T.deployStudent,
+        T.checkDeployment,
+        T.evaluate,
+        T.checkEvaluation,
+        T.gate,
+      ].sort(),
+    );
+    for (const [name, state] of tasksInside) {
+      expect({ name, catches: state['Catch'] }).toEqual({
+        name,
+        catches: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: `${name} failed` }],
+      });
+      expect(inner[`${name} failed`]).toEqual({
+        Type: 'Pass',
+        Parameters: { step: expect.any(String), 'error.$': '$.caught.Error', 'cause.$': '$.caught.Cause' },
+        ResultPath: '$.failure',
+        Next: 'Candidate deployed?',
+      });
+    }
+    // Failed jobs and deployments (Choice branches) record their step and the service's message the same way.
+    for (const name of [T.trainingFailed, T.deploymentFailed, T.evaluationFailed]) {
+      expect(inner[name]).toMatchObject({ Type: 'Pass', ResultPath: '$.failure', Next: 'Candidate deployed?' });
+    }
+    // A dropped candidate's outcome keeps its deployment when it has one, so the selection can delete it.
+    expect(inner['Candidate deployed?']).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.deployment.deploymentArn', IsPresent: true, Next: 'Drop the deployed candidate' }],
+      Default: 'Drop the candidate',
+    });
+    expect(inner['Drop the deployed candidate']).toEqual({
+      Type: 'Pass',
+      Parameters: { 'candidate.$': '$.candidate', 'failure.$': '$.failure', 'deployment.$': '$.deployment' },
+      End: true,
+    });
+    expect(inner['Drop the candidate']).toEqual({
+      Type: 'Pass',
+      Parameters: { 'candidate.$': '$.candidate', 'failure.$': '$.failure' },
+      End: true,
+    });
+    // Nothing inside an iteration notifies or fails the run: only Select candidate does, when no candidate is left.
+    expect(
+      Object.values(inner).filter((s) => s.Type === 'Fail' || s['Resource'] === 'arn:aws:states:::sns:publish'),
+    ).toEqual([]);
   });
 
   it('is bounded by pipelineTimeoutHours, traced, and logged at ALL with execution data', () => {
@@ -515,10 +595,13 @@ describe('Preflight and generation on their own, executed locally from Preflight
       S.done,
     ]);
     const keys = runKeys('run-local-1');
+    // One training file per prompt version the default candidates train with (ft-micro's first, then distill-micro's).
+    const training = { 'student-v3': keys.trainFor('student-v3'), 'student-v2': keys.trainFor('student-v2') };
     expect(result.output?.['assemble']).toMatchObject({
       runId: 'run-local-1',
       bucket,
-      trainKey: keys.train,
+      trainKey: training['student-v3'],
+      trainKeys: training,
       testKey: keys.test,
       manifestKey: keys.manifest,
       trainCount: 100,
@@ -527,8 +610,16 @@ describe('Preflight and generation on their own, executed locally from Preflight
     const plan = result.output?.['plan'] as { shardCount: number; plannedQueries: number };
     expect(plan).toMatchObject({ plannedQueries: 203, shardCount: 24 });
     expect(s3.keys(bucket).filter((k) => k.startsWith(keys.shardsPrefix + 'shard-'))).toHaveLength(24);
-    expect(validateDataset(s3.get(bucket, keys.train) ?? '')).toMatchObject({ ok: true, records: 100 });
+    for (const key of Object.values(training)) {
+      expect(validateDataset(s3.get(bucket, key) ?? '')).toMatchObject({ ok: true, records: 100 });
+    }
+    expect(s3.get(bucket, keys.train)).toBeUndefined();
     const manifest = JSON.parse(s3.get(bucket, keys.manifest) ?? '{}') as DatasetManifest;
+    expect(manifest.files.train).toMatchObject({ key: training['student-v3'], records: 100 });
+    expect(manifest.files.training).toEqual([
+      expect.objectContaining({ promptVersion: 'student-v3', key: training['student-v3'], records: 100 }),
+      expect.objectContaining({ promptVersion: 'student-v2', key: training['student-v2'], records: 100 }),
+    ]);
     expect(manifest.generation).toMatchObject({ planned: 203, labelled: 203 });
     // The simulated teacher labels alike in batches and alone: calibration picks the largest size, 20, so each shard
     // (8 or 9 queries) is one labelling call — 24 calls instead of 203.
@@ -579,7 +670,9 @@ describe('Preflight and generation on their own, executed locally from Preflight
     expect(teacher.calls.labelling).toBe(reaskedTotal);
     expect(manifest.teacher.calls.labelling).toBe((manifest.labelBatching?.batchCalls ?? 0) + reaskedTotal);
     expect(manifest.calibration).toMatchObject({ calibrated: false, labelBatchSize: 5 });
-    expect(validateDataset(s3.get(bucket, keys.train) ?? '')).toMatchObject({ ok: true, records: 100 });
+    for (const version of ['student-v3', 'student-v2']) {
+      expect(validateDataset(s3.get(bucket, keys.trainFor(version)) ?? '')).toMatchObject({ ok: true, records: 100 });
+    }
     expectBalanced(manifest);
   });
 
@@ -725,7 +818,8 @@ function expectPreflightModels(statements: Statement[]): void {
 /**
  * Every S3 object grant (of `functions`, if given) is under runs/<runId>/shards/, runs/<runId>/dataset/ or
  * runs/<runId>/production/ (a run's stored production selection), or is the run's owner record runs/<runId>/owner.json
- * or its labelling calibration runs/<runId>/calibration.json;
+ * or its labelling calibration runs/<runId>/calibration.json; a run's report runs/<runId>/report.json may be read (an
+ * incumbent that reused a dataset names its training file only there), never written;
  * production records (production/records/…) may only be read, never written.
  */
 function expectRunPrefixesOnly(template: Template, functions?: readonly Function[]): void {
@@ -735,7 +829,7 @@ function expectRunPrefixesOnly(template: Template, functions?: readonly Function
       for (const resource of [statement.Resource].flat()) {
         const allowed =
           action === 's3:GetObject'
-            ? /\/(runs\/\*\/((shards|dataset|production)\/|(owner|calibration)\.json")|production\/records\/\*")/
+            ? /\/(runs\/\*\/((shards|dataset|production)\/|(owner|calibration|report)\.json")|production\/records\/\*")/
             : /\/runs\/\*\/((shards|dataset|production)\/|(owner|calibration)\.json")/;
         expect(JSON.stringify(resource)).toMatch(allowed);
         checked++;

@@ -1,3 +1,4 @@
+import { CANDIDATES_STATES } from '../../lib/constructs/pipeline/stages/candidates';
 import { DEPLOYMENT_STATES } from '../../lib/constructs/pipeline/stages/deployment';
 import { EVALUATION_STATES } from '../../lib/constructs/pipeline/stages/evaluation';
 import { GATE_STATES } from '../../lib/constructs/pipeline/stages/gate';
@@ -24,6 +25,7 @@ export const G = {
 } as const;
 
 export const T = {
+  ...CANDIDATES_STATES,
   ...TRAINING_STATES,
   ...DEPLOYMENT_STATES,
   ...EVALUATION_STATES,

@@ -4,6 +4,7 @@ import { DEFAULT_PRICES } from '../../lambda/core/prices';
 export const TRAINING_ENV = {
   ENV_NAME: 'dev',
   CUSTOMIZATION_ROLE_ARN: 'arn:aws:iam::123456789012:role/customization',
+  FINE_TUNING_ROLE_ARN: 'arn:aws:iam::123456789012:role/fine-tuning',
   EVALUATION_ROLE_ARN: 'arn:aws:iam::123456789012:role/evaluation',
   STUDENT_MODEL_ID: 'amazon.nova-micro-v1:0:128k',
   TEACHER_MODEL_ID: 'us.amazon.nova-premier-v1:0',
@@ -20,13 +21,27 @@ export const TRAINING_ENV = {
   MIN_VALID_REPLY_RATE: '0.98',
   MAX_JUDGE_DROP_TO_INCUMBENT: '0.1',
   MAX_AGREEMENT_DROP_TO_INCUMBENT: '0.03',
+  MAX_WEIGHT_ERROR_RISE_TO_INCUMBENT: '0.02',
+  TRAINING_PROMPT_VERSIONS: JSON.stringify(['student-v2']),
   GATE_CONFIDENCE: '0.95',
   INCONCLUSIVE_GATE: 'keepIncumbent',
   ACTIVE_MODEL_PARAMETER_NAME: '/intent-router/dev/active-model',
   TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:topic',
   CANARY_SHARE: '0.1',
   CANARY_MINUTES: '60',
+  CANARY_MAX_MINUTES: '180',
   CANARY_CHECK_MINUTES: '5',
+  CANARY_MIN_QUERIES: '300',
+  CANARY_SHADOW_MIN_SAMPLES: '30',
+  CANARY_INCONCLUSIVE: 'keepIncumbent',
+  CANARY_METRICS: JSON.stringify({
+    namespace: 'DistilledIntentRouter',
+    queries: { metricName: 'Queries', dimensions: { service: 'intent-router', Variant: 'candidate' } },
+    shadowSamples: {
+      metricName: 'ShadowDominantAgreement',
+      dimensions: { service: 'intent-router-shadow', Variant: 'candidate' },
+    },
+  }),
   EXECUTION_TIMEOUT_MINUTES: String(24 * 60 + 65),
   CANARY_ALARM_NAMES:
     'IntentRouter-dev-Canary-InvalidReplies,IntentRouter-dev-Canary-Fallbacks,IntentRouter-dev-Canary-LatencyP99,' +

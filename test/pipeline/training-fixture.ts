@@ -25,11 +25,11 @@ export function buildTrainingStack(context: Record<string, unknown> = {}) {
   const scope = new Construct(stack, 'Training');
   const later = laterStages(scope, { config, dataset, failure, topic: notifications.topic });
   const reuse = reuseDatasetStep(scope, { dataset, failure, functions: later.functions });
-  reuse.step.next(later.training);
+  reuse.step.next(later.candidates);
   const assemble = new sfn.Pass(stack, 'Assemble', { resultPath: sfn.JsonPath.DISCARD });
   const start = new sfn.Choice(stack, 'Reuse a dataset?')
     .when(sfn.Condition.isPresent('$.reuseDatasetFromRun'), reuse.step)
-    .otherwise(assemble.next(later.training));
+    .otherwise(assemble.next(later.candidates));
   const stateMachine = new sfn.StateMachine(stack, 'StateMachine', {
     definitionBody: sfn.DefinitionBody.fromChainable(start),
     tracingEnabled: true,

@@ -26,7 +26,7 @@ import { evaluationKeys, type JudgeScore } from '../../lambda/pipeline/evaluatio
 import { teacherPrompt } from '../../lambda/core/prompts';
 import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS, studentFormatOfPrompt } from '../../lambda/core/student-format';
 import { checkDeployment } from '../../lambda/pipeline/deployment/check-deployment';
-import { checkDistillation } from '../../lambda/pipeline/training/check-distillation';
+import { checkTraining } from '../../lambda/pipeline/training/check-training';
 import { checkEvaluation } from '../../lambda/pipeline/evaluation/check-evaluation';
 import { logger } from '../../lambda/core/runtime';
 import { deployStudent } from '../../lambda/pipeline/deployment/deploy-student';
@@ -35,14 +35,18 @@ import { gate } from '../../lambda/pipeline/gate/gate';
 import { promote } from '../../lambda/pipeline/rollout/promote';
 import { report } from '../../lambda/pipeline/report/report';
 import { reuseDataset } from '../../lambda/pipeline/generation/reuse-dataset';
-import { startDistillation } from '../../lambda/pipeline/training/start-distillation';
+import { startTraining } from '../../lambda/pipeline/training/start-training';
 import { converseReply, InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
 import { resourceTags } from '../../lambda/core/job-names';
 import { BUCKET, DEPLOYMENT_ARN, MODEL_ARN, TRAINING_ENV } from './training-env';
 
 const RUN = 'run-1';
-const START_INPUT = { runId: RUN, bucket: BUCKET, trainKey: `runs/${RUN}/dataset/train.jsonl` };
+/** What the state machine passes for a run without candidates: the Assemble result. */
+const START_INPUT = {
+  runId: RUN,
+  assemble: { runId: RUN, bucket: BUCKET, trainKey: `runs/${RUN}/dataset/train.jsonl`, trainCount: 10000 },
+};
 const $metadata = { httpStatusCode: 200, requestId: 'r' };
 
 let s3: InMemoryS3;
@@ -79,10 +83,16 @@ function putTestSet() {
   s3.set(BUCKET, `runs/${RUN}/dataset/test.jsonl`, TEST_SET.map(([q, w]) => JSON.stringify(toRecord(q, w))).join('\n'));
 }
 
-describe('start-distillation', () => {
+describe('start-training without candidates (a run’s single distillation)', () => {
   it('creates a DISTILLATION job with the student, the teacher config, the run’s data, key, names and tags', async () => {
-    const result = await startDistillation(START_INPUT);
-    expect(result).toMatchObject({ jobName: 'ir-dev-run-1-distillation', existing: false });
+    const result = await startTraining(START_INPUT);
+    expect(result).toEqual({
+      jobArn: expect.stringContaining(':model-customization-job/'),
+      jobName: 'ir-dev-run-1-distillation',
+      customModelName: 'ir-dev-run-1-student',
+      customizationType: 'DISTILLATION',
+      existing: false,
+    });
     const input = bedrock.mock.commandCalls(CreateModelCustomizationJobCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
       jobName: 'ir-dev-run-1-distillation',
@@ -109,16 +119,16 @@ describe('start-distillation', () => {
 
   it('does not start a second job when the create is retried after a lost response', async () => {
     setUp({ loseFirstCreateResponse: true });
-    await expect(startDistillation(START_INPUT)).rejects.toMatchObject({ name: 'InternalServerException' });
-    const retried = await startDistillation(START_INPUT);
+    await expect(startTraining(START_INPUT)).rejects.toMatchObject({ name: 'InternalServerException' });
+    const retried = await startTraining(START_INPUT);
     expect(bedrock.jobs).toHaveLength(1);
     expect(retried.jobArn).toBe(bedrock.jobs[0]?.jobArn);
   });
 
   it('resolves a ConflictException on retry to the job this run started', async () => {
     setUp({ duplicateCreate: 'conflict' });
-    const first = await startDistillation(START_INPUT);
-    const second = await startDistillation(START_INPUT);
+    const first = await startTraining(START_INPUT);
+    const second = await startTraining(START_INPUT);
     expect(second).toEqual({ ...first, existing: true });
     expect(bedrock.jobs).toHaveLength(1);
   });
@@ -131,27 +141,179 @@ describe('start-distillation', () => {
       token: 'someone-else',
       customModelName: 'x',
     });
-    await expect(startDistillation(START_INPUT)).rejects.toThrow(/was not started by run run-1/);
+    await expect(startTraining(START_INPUT)).rejects.toThrow(/was not started by run run-1/);
   });
 
   it('surfaces throttling under its SDK name for the state machine’s Retry', async () => {
     bedrock.mock
       .on(CreateModelCustomizationJobCommand)
       .rejects(new ThrottlingException({ message: 'Too many requests', $metadata: { httpStatusCode: 429 } }));
-    await expect(startDistillation(START_INPUT)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    await expect(startTraining(START_INPUT)).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
 
   it('names the field when the state machine passes bad input', async () => {
-    await expect(startDistillation({ runId: RUN, bucket: BUCKET })).rejects.toThrow(
-      /Start distillation: invalid input from the state machine: trainKey/,
+    await expect(startTraining({ runId: RUN, assemble: { bucket: BUCKET } })).rejects.toThrow(
+      /Start training: invalid input from the state machine: assemble\.trainKey/,
     );
   });
 });
 
-describe('check-distillation', () => {
+describe('start-training for a candidate', () => {
+  const trainKeys = {
+    'student-v3': `runs/${RUN}/dataset/train-student-v3.jsonl`,
+    'teacher-v1': `runs/${RUN}/dataset/train-teacher-v1.jsonl`,
+  };
+  const assemble = { ...START_INPUT.assemble, trainKey: trainKeys['student-v3'], trainKeys };
+  const fineTuning = {
+    name: 'ft-micro',
+    method: 'fine-tuning',
+    baseModelId: 'amazon.nova-micro-v1:0:128k',
+    promptVersion: 'student-v3',
+    hyperParameters: { epochCount: 2, learningRate: 0.00001 },
+  } as const;
+  const distillation = {
+    name: 'distill-micro',
+    method: 'distillation',
+    baseModelId: 'amazon.nova-micro-v1:0:128k',
+    promptVersion: 'teacher-v1',
+  } as const;
+  const created = () => bedrock.mock.commandCalls(CreateModelCustomizationJobCommand).map((c) => c.args[0].input);
+
+  it('creates a FINE_TUNING job: the candidate’s base model, role, training file, output, names, tags and hyperParameters as strings', async () => {
+    const result = await startTraining({ runId: RUN, assemble, candidate: fineTuning });
+    expect(result).toMatchObject({
+      jobName: 'ir-dev-run-1--ft-micro-training',
+      customModelName: 'ir-dev-run-1_ft-micro-student',
+      customizationType: 'FINE_TUNING',
+      candidate: 'ft-micro',
+      existing: false,
+    });
+    const [input] = created();
+    expect(input).toEqual({
+      jobName: 'ir-dev-run-1--ft-micro-training',
+      customModelName: 'ir-dev-run-1_ft-micro-student',
+      clientRequestToken: 'ir-dev-run-1--ft-micro-training',
+      roleArn: TRAINING_ENV.FINE_TUNING_ROLE_ARN,
+      baseModelIdentifier: 'amazon.nova-micro-v1:0:128k',
+      customizationType: 'FINE_TUNING',
+      // Bedrock's map is string to string; warm-up by the Nova rule: 10,000 records / 640 ≈ 16.
+      hyperParameters: { epochCount: '2', learningRate: '0.00001', learningRateWarmupSteps: '16' },
+      trainingDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/dataset/train-student-v3.jsonl' },
+      outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/ft-micro/training/' },
+      customModelKmsKeyId: TRAINING_ENV.DATASET_KEY_ARN,
+      jobTags: resourceTags('dev', RUN, 'ft-micro'),
+      customModelTags: resourceTags('dev', RUN, 'ft-micro'),
+    });
+    expect(input?.customModelTags).toContainEqual({ key: 'Candidate', value: 'ft-micro' });
+  });
+
+  it.each([
+    ['a given warm-up', 'amazon.nova-micro-v1:0:128k', 10000, 7, '7'],
+    ['Lite’s rule (/ 160)', 'amazon.nova-lite-v1:0:300k', 10000, undefined, '63'],
+    ['the rule within Bedrock’s 100', 'amazon.nova-lite-v1:0:300k', 20000, undefined, '100'],
+    ['the rule for a small dataset', 'amazon.nova-micro-v1:0:128k', 200, undefined, '0'],
+  ])('sends %s', async (_what, baseModelId, trainCount, learningRateWarmupSteps, expected) => {
+    const candidate = {
+      ...fineTuning,
+      baseModelId,
+      hyperParameters: { ...fineTuning.hyperParameters, learningRateWarmupSteps },
+    };
+    await startTraining({ runId: RUN, assemble: { ...assemble, trainCount }, candidate });
+    expect(created()[0]?.hyperParameters?.['learningRateWarmupSteps']).toBe(expected);
+  });
+
+  it('names the setting when the warm-up rule cannot apply, before creating anything', async () => {
+    const candidate = { ...fineTuning, baseModelId: 'amazon.nova-2-lite-v1:0' };
+    await expect(startTraining({ runId: RUN, assemble, candidate })).rejects.toThrow(
+      /candidate "ft-micro": no warm-up rule for base model amazon.nova-2-lite-v1:0 .* hyperParameters.learningRateWarmupSteps/,
+    );
+    const { trainCount: _omitted, ...withoutCount } = assemble;
+    await expect(startTraining({ runId: RUN, assemble: withoutCount, candidate: fineTuning })).rejects.toThrow(
+      /no trainCount .* set its hyperParameters.learningRateWarmupSteps/,
+    );
+    expect(created()).toEqual([]);
+  });
+
+  it('creates a DISTILLATION job as before, on the training file of the candidate’s prompt version', async () => {
+    await startTraining({ runId: RUN, assemble, candidate: distillation });
+    const [input] = created();
+    expect(input).toMatchObject({
+      jobName: 'ir-dev-run-1--distill-micro-training',
+      roleArn: TRAINING_ENV.CUSTOMIZATION_ROLE_ARN,
+      customizationType: 'DISTILLATION',
+      customizationConfig: {
+        distillationConfig: {
+          teacherModelConfig: {
+            teacherModelIdentifier: TRAINING_ENV.TEACHER_MODEL_ID,
+            maxResponseLengthForInference: 1000,
+          },
+        },
+      },
+      trainingDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/dataset/train-teacher-v1.jsonl' },
+      outputDataConfig: { s3Uri: 's3://dataset-bucket/runs/run-1/distill-micro/training/' },
+    });
+    expect(input?.hyperParameters).toBeUndefined();
+  });
+
+  it('starts one job per candidate, and resolves each candidate’s retried create to its own job', async () => {
+    setUp({ duplicateCreate: 'conflict' });
+    const ft = await startTraining({ runId: RUN, assemble, candidate: fineTuning });
+    const dist = await startTraining({ runId: RUN, assemble, candidate: distillation });
+    expect(bedrock.jobs.map((j) => j.jobName)).toEqual([
+      'ir-dev-run-1--ft-micro-training',
+      'ir-dev-run-1--distill-micro-training',
+    ]);
+    expect(await startTraining({ runId: RUN, assemble, candidate: fineTuning })).toEqual({ ...ft, existing: true });
+    expect(await startTraining({ runId: RUN, assemble, candidate: distillation })).toEqual({ ...dist, existing: true });
+    expect(bedrock.jobs).toHaveLength(2);
+  });
+
+  it('refuses a candidate’s job name taken by a job another run started', async () => {
+    setUp({ duplicateCreate: 'conflict' });
+    bedrock.jobs.push({
+      jobName: 'ir-dev-run-1--ft-micro-training',
+      jobArn: 'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/x/other',
+      token: 'someone-else',
+      customModelName: 'x',
+    });
+    await expect(startTraining({ runId: RUN, assemble, candidate: fineTuning })).rejects.toThrow(
+      /"ir-dev-run-1--ft-micro-training" exists but was not started by run run-1/,
+    );
+  });
+
+  it('never trains a candidate on another prompt version’s file, saying which versions exist', async () => {
+    const candidate = { ...fineTuning, promptVersion: 'student-v9' };
+    await expect(startTraining({ runId: RUN, assemble, candidate })).rejects.toThrow(
+      /candidate "ft-micro" trains in prompt version "student-v9" but Assemble wrote training files for student-v3, teacher-v1 only/,
+    );
+    // A reused dataset from before one file per version: its single file serves only its own version.
+    const single = { ...START_INPUT.assemble, studentPromptVersion: 'student-v2' };
+    await expect(
+      startTraining({ runId: RUN, assemble: single, candidate: { ...fineTuning, promptVersion: 'student-v3' } }),
+    ).rejects.toThrow(/dataset's only training file \(runs\/run-1\/dataset\/train.jsonl\) is in "student-v2"/);
+    expect(created()).toEqual([]);
+    await startTraining({ runId: RUN, assemble: single, candidate: { ...fineTuning, promptVersion: 'student-v2' } });
+    expect(created()[0]?.trainingDataConfig?.s3Uri).toBe('s3://dataset-bucket/runs/run-1/dataset/train.jsonl');
+  });
+
+  it('names the field of a bad candidate', async () => {
+    await expect(
+      startTraining({ runId: RUN, assemble, candidate: { ...fineTuning, method: 'continued-pre-training' } }),
+    ).rejects.toThrow(/Start training: invalid input from the state machine: candidate\.method/);
+    await expect(
+      startTraining({
+        runId: RUN,
+        assemble,
+        candidate: { ...fineTuning, hyperParameters: { epochCount: 9, learningRate: 0.00001 } },
+      }),
+    ).rejects.toThrow(/candidate\.hyperParameters\.epochCount/);
+  });
+});
+
+describe('check-training', () => {
   it('reports the status with statusDetails as plain JSON, then the output model once Completed', async () => {
-    const { jobArn } = await startDistillation(START_INPUT);
-    const running = await checkDistillation({ jobArn });
+    const { jobArn } = await startTraining(START_INPUT);
+    const running = await checkTraining({ jobArn });
     expect(running).toEqual({
       status: 'InProgress',
       jobArn,
@@ -170,15 +332,15 @@ describe('check-distillation', () => {
         trainingDetails: { status: 'InProgress' },
       },
     });
-    const done = await checkDistillation({ jobArn });
+    const done = await checkTraining({ jobArn });
     expect(done.status).toBe('Completed');
     expect(done.outputModelArn).toMatch(/:custom-model\/.*ir-dev-run-1-student$/);
   });
 
   it('carries the failure message of a Failed job', async () => {
     setUp({ jobStatuses: ['Failed'], jobFailureMessage: 'Data validation failed: line 3 has no user turn' });
-    const { jobArn } = await startDistillation(START_INPUT);
-    expect(await checkDistillation({ jobArn })).toMatchObject({
+    const { jobArn } = await startTraining(START_INPUT);
+    expect(await checkTraining({ jobArn })).toMatchObject({
       status: 'Failed',
       failureMessage: 'Data validation failed: line 3 has no user turn',
       statusDetails: { trainingDetails: { status: 'Failed' } },
@@ -284,6 +446,27 @@ describe('deploy-student and check-deployment', () => {
     expect(deployed).toMatchObject({ deploymentName: 'ir-dev-run-1-student', reused: false });
     expect(creates()).toHaveLength(1);
     expect(creates()[0]?.args[0].input.tags).toEqual(resourceTags('dev', RUN));
+  });
+
+  it('names and tags a candidate’s deployment after the run and the candidate', async () => {
+    const deployed = await deployStudent({ runId: RUN, modelArn: MODEL_ARN, candidate: 'ft-micro' });
+    expect(deployed).toMatchObject({ deploymentName: 'ir-dev-run-1_ft-micro-student', reused: false });
+    expect(creates()[0]?.args[0].input).toMatchObject({
+      modelDeploymentName: 'ir-dev-run-1_ft-micro-student',
+      clientRequestToken: 'ir-dev-run-1--ft-micro-deployment',
+      tags: resourceTags('dev', RUN, 'ft-micro'),
+    });
+    // A retry finds the candidate's own deployment; the other candidate gets its own.
+    expect(await deployStudent({ runId: RUN, modelArn: MODEL_ARN, candidate: 'ft-micro' })).toMatchObject({
+      deploymentArn: deployed.deploymentArn,
+      reused: true,
+    });
+    const other = `${MODEL_ARN}-distilled`;
+    expect(await deployStudent({ runId: RUN, modelArn: other, candidate: 'distill-micro' })).toMatchObject({
+      deploymentName: 'ir-dev-run-1_distill-micro-student',
+      reused: false,
+    });
+    expect(creates()).toHaveLength(2);
   });
 
   it('reports a Failed deployment with its message', async () => {
@@ -719,7 +902,7 @@ describe('promote', () => {
   it('refuses a prompt version the router would not know, naming it', async () => {
     ssm.on(GetParameterCommand).resolves({ $metadata, Parameter: { Name: 'p', Value: 'none', Version: 1 } });
     await expect(promote({ ...input, studentPromptVersion: 'student-v9' })).rejects.toThrow(
-      /student prompt version "student-v9" is unknown to this release \(it knows student-v1, student-v2\)/,
+      /student prompt version "student-v9" is unknown to this release \(it knows student-v1, student-v2, student-v3, teacher-v1\)/,
     );
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(0);
   });
@@ -856,17 +1039,25 @@ describe('report', () => {
 
 describe('reuse-dataset', () => {
   it('points the run at an earlier run’s train and test files', async () => {
-    s3.set(BUCKET, 'runs/run-0/dataset/train.jsonl', 'a\nb\nc\n');
-    s3.set(BUCKET, 'runs/run-0/dataset/test.jsonl', 'x\n');
+    const lines = (queries: string[]) =>
+      queries
+        .map((q) => JSON.stringify(toRecord(q, { visual: 0.9, audio: 0, transcription: 0, metadata: 0.1 })))
+        .join('\n') + '\n';
+    s3.set(BUCKET, 'runs/run-0/dataset/train.jsonl', lines(['a red car', 'a blue boat', 'a green tree']));
+    s3.set(BUCKET, 'runs/run-0/dataset/test.jsonl', lines(['a yellow bus']));
     expect(await reuseDataset({ runId: RUN, reuseDatasetFromRun: 'run-0' })).toEqual({
       runId: RUN,
       bucket: BUCKET,
       trainKey: 'runs/run-0/dataset/train.jsonl',
+      trainKeys: { 'student-v2': 'runs/run-0/dataset/train.jsonl' },
       testKey: 'runs/run-0/dataset/test.jsonl',
       manifestKey: 'runs/run-0/dataset/manifest.json',
       trainCount: 3,
       testCount: 1,
       reusedFromRun: 'run-0',
+      liveQueryKeys: [],
+      reuseRecordKey: 'runs/run-1/dataset/reuse.json',
+      studentPromptVersion: 'student-v2',
     });
   });
 

@@ -1,10 +1,11 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { allow, modelInvokeArns } from '../../lib/constructs/pipeline/bedrock-roles';
 import { T as TRAINING_STATES } from './states';
 import { nagFindings } from '../helpers/app';
 import { C } from './states';
+import { allStates } from '../helpers/local-sfn';
 import { buildTrainingStack, renderedDefinition } from './training-fixture';
 
 const built = buildTrainingStack();
@@ -27,6 +28,7 @@ const roleId = (prefix: string) => Object.keys(resources).find((id) => id.starts
 describe('Bedrock service roles', () => {
   it.each([
     ['TrainingServiceRolesCustomizationRole', 'model-customization-job/*'],
+    ['TrainingServiceRolesFineTuningRole', 'model-customization-job/*'],
     ['TrainingServiceRolesEvaluationRole', 'evaluation-job/*'],
   ])('%s trusts Bedrock only for jobs of this account and Region', (prefix, jobs) => {
     const role = resources[roleId(prefix)];
@@ -43,17 +45,46 @@ describe('Bedrock service roles', () => {
     expect(flat(trust.Statement[0]?.Condition?.['ArnLike'])).toContain(`:bedrock:us-east-1:123456789012:${jobs}`);
   });
 
-  it('lets the customization role read only datasets, write only distillation output, invoke only the teacher', () => {
+  /** The object paths (after the bucket ARN) a role's statements grant `action` on. */
+  const objectPaths = (prefix: string, action: string) =>
+    statementsOf((id) => id.startsWith(prefix))
+      .filter((s) => actionsOf(s).includes(action))
+      .flatMap((s) => [s.Resource].flat())
+      .map((r) => /"(\/runs\/[^"]*)"/.exec(flat(r))?.[1]);
+
+  it('lets the customization role read only the training files, write only job output, invoke only the teacher', () => {
     const statements = statementsOf((id) => id.startsWith('TrainingServiceRolesCustomizationRole'));
     const on = (action: string) => statements.filter((s) => actionsOf(s).includes(action)).map((s) => flat(s.Resource));
-    expect(on('s3:GetObject')).toEqual([expect.stringContaining('/runs/*/dataset/*')]);
-    expect(on('s3:PutObject')).toEqual([expect.stringContaining('/runs/*/distillation/*')]);
+    // One training file per prompt version, never the held-out sets or the manifest.
+    expect(objectPaths('TrainingServiceRolesCustomizationRole', 's3:GetObject')).toEqual([
+      '/runs/*/dataset/train*.jsonl',
+    ]);
+    expect(objectPaths('TrainingServiceRolesCustomizationRole', 's3:PutObject')).toEqual([
+      '/runs/*/distillation/*',
+      '/runs/*/training/*',
+    ]);
     const invoke = on('bedrock:InvokeModel').join();
     expect(invoke).toContain('inference-profile/us.amazon.nova-pro-v1:0');
     for (const region of ['us-east-1', 'us-east-2', 'us-west-2']) {
       expect(invoke).toContain(`:bedrock:${region}::foundation-model/amazon.nova-pro-v1:0`);
     }
     expect(invoke).not.toContain('llama');
+  });
+
+  it('lets the fine-tuning role read only the training files and write only a candidate’s job output, invoking nothing', () => {
+    expect(objectPaths('TrainingServiceRolesFineTuningRole', 's3:GetObject')).toEqual(['/runs/*/dataset/train*.jsonl']);
+    expect(objectPaths('TrainingServiceRolesFineTuningRole', 's3:PutObject')).toEqual(['/runs/*/training/*']);
+    const actions = statementsOf((id) => id.startsWith('TrainingServiceRolesFineTuningRole')).flatMap(actionsOf);
+    expect(actions.filter((a) => a.startsWith('bedrock:'))).toEqual([]);
+    expect([...new Set(actions)].sort()).toEqual([
+      'kms:CreateGrant',
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:GenerateDataKey',
+      's3:GetObject',
+      's3:ListBucket',
+      's3:PutObject',
+    ]);
   });
 
   it('lets the evaluation role read only its datasets, write only evaluation output, invoke only the judge', () => {
@@ -66,13 +97,14 @@ describe('Bedrock service roles', () => {
     expect(invoke).not.toContain('nova-premier');
   });
 
-  it.each(['TrainingServiceRolesCustomizationRole', 'TrainingServiceRolesEvaluationRole'])(
-    '%s may list under runs/ (a prefix with or without its trailing slash), never the whole bucket',
-    (prefix) => {
-      const listing = statementsOf((id) => id.startsWith(prefix)).filter((s) => actionsOf(s).includes('s3:ListBucket'));
-      expect(listing.map((s) => s.Condition)).toEqual([{ StringLike: { 's3:prefix': ['runs/*'] } }]);
-    },
-  );
+  it.each([
+    'TrainingServiceRolesCustomizationRole',
+    'TrainingServiceRolesFineTuningRole',
+    'TrainingServiceRolesEvaluationRole',
+  ])('%s may list under runs/ (a prefix with or without its trailing slash), never the whole bucket', (prefix) => {
+    const listing = statementsOf((id) => id.startsWith(prefix)).filter((s) => actionsOf(s).includes('s3:ListBucket'));
+    expect(listing.map((s) => s.Condition)).toEqual([{ StringLike: { 's3:prefix': ['runs/*'] } }]);
+  });
 
   it('uses the dataset key only through S3 and Bedrock', () => {
     const kms = statementsOf((id) => id.startsWith('TrainingServiceRoles')).filter((s) =>
@@ -93,14 +125,16 @@ describe('the training functions', () => {
     for (const s of training) for (const a of actionsOf(s)) expect(a).not.toContain('*');
   });
 
-  it('passes exactly the two service roles, only to Bedrock', () => {
+  it('passes only the service roles, only to Bedrock', () => {
     const passRole = all.filter((s) => actionsOf(s).includes('iam:PassRole'));
-    expect(passRole.map((s) => flat(s.Resource)).sort()).toEqual(
-      [
-        flat({ 'Fn::GetAtt': [roleId('TrainingServiceRolesCustomizationRole'), 'Arn'] }),
-        flat({ 'Fn::GetAtt': [roleId('TrainingServiceRolesEvaluationRole'), 'Arn'] }),
-      ].sort(),
+    const passed = passRole.map((s) => flat(s.Resource));
+    const arn = (prefix: string) => flat({ 'Fn::GetAtt': [roleId(prefix), 'Arn'] });
+    expect(passed).toEqual(
+      expect.arrayContaining([arn('TrainingServiceRolesCustomizationRole'), arn('TrainingServiceRolesEvaluationRole')]),
     );
+    // The fine-tuning role too, once the state machine hands it to the training stage.
+    const serviceRoles = ['Customization', 'FineTuning', 'Evaluation'].map((r) => arn(`TrainingServiceRoles${r}Role`));
+    for (const resource of passed) expect(serviceRoles).toContain(resource);
     for (const s of passRole)
       expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'bedrock.amazonaws.com' } });
   });
@@ -137,6 +171,25 @@ describe('the training functions', () => {
       '/runs/*/evaluation/metrics.json',
     ]);
     expect(resourcesFor('Evaluate', 's3:GetObject').join()).not.toContain('/evaluation/output');
+  });
+
+  it('lets the launcher create customization jobs only on the configured base model and the teacher', () => {
+    const create = resourcesFor('StartDistillation', 'bedrock:CreateModelCustomizationJob');
+    const models = create.filter((r) => r.includes('foundation-model') || r.includes('inference-profile'));
+    const name = (r: string) => /(foundation-model|inference-profile)\/([^"]+)/.exec(r)?.slice(1).join('/');
+    expect(models.map(name).sort()).toEqual(
+      [
+        'foundation-model/amazon.nova-micro-v1:0:128k', // the student's base model, this Region
+        'inference-profile/us.amazon.nova-pro-v1:0', // the teacher and its destinations
+        'foundation-model/amazon.nova-pro-v1:0',
+        'foundation-model/amazon.nova-pro-v1:0',
+        'foundation-model/amazon.nova-pro-v1:0',
+      ].sort(),
+    );
+    expect(create.filter((r) => !models.includes(r)).map((r) => /:bedrock:[^"]*/.exec(r)?.[0])).toEqual([
+      expect.stringMatching(/:model-customization-job\/\*$/),
+      expect.stringMatching(/:custom-model\/\*$/),
+    ]);
   });
 
   it('acts on the job or the deployment only where the calls do: no Get or Tag on custom models they do not need', () => {
@@ -207,18 +260,18 @@ describe('the training functions', () => {
 });
 
 describe('the state machine fragment', () => {
-  const { States: states } = renderedDefinition(template);
+  const states = allStates(renderedDefinition(template));
   const S = TRAINING_STATES;
 
   it('polls each long step in a Wait → Check → Choice loop with the configured waits', () => {
-    expect(states[S.waitDistillation]).toMatchObject({ Type: 'Wait', Seconds: 300, Next: S.checkDistillation });
+    expect(states[S.waitTraining]).toMatchObject({ Type: 'Wait', Seconds: 300, Next: S.checkTraining });
     expect(states[S.waitDeployment]).toMatchObject({ Type: 'Wait', Seconds: 60, Next: S.checkDeployment });
     expect(states[S.waitEvaluation]).toMatchObject({ Type: 'Wait', Seconds: 300, Next: S.checkEvaluation });
-    expect(states[S.distillationChoice]).toMatchObject({
-      Default: S.waitDistillation,
+    expect(states[S.trainingChoice]).toMatchObject({
+      Default: S.waitTraining,
       Choices: [
-        { Variable: '$.distillationStatus.status', StringEquals: 'Completed', Next: S.deployStudent },
-        { Or: [{ StringEquals: 'Failed' }, { StringEquals: 'Stopped' }], Next: S.distillationFailed },
+        { Variable: '$.trainingStatus.status', StringEquals: 'Completed', Next: S.deployStudent },
+        { Or: [{ StringEquals: 'Failed' }, { StringEquals: 'Stopped' }], Next: S.trainingFailed },
       ],
     });
     expect(states[S.deploymentChoice]).toMatchObject({ Default: S.waitDeployment });
@@ -229,13 +282,15 @@ describe('the state machine fragment', () => {
     const tasks = Object.entries(states).filter(([name, s]) => s['Type'] === 'Task' && name !== 'Notify failure');
     expect(tasks.map(([n]) => n).sort()).toEqual(
       [
-        S.startDistillation,
-        S.checkDistillation,
+        S.startTraining,
+        S.checkTraining,
         S.deployStudent,
         S.checkDeployment,
         S.evaluate,
         S.checkEvaluation,
         S.gate,
+        S.selectCandidate,
+        S.deleteRunnersUp,
         S.promote,
         S.report,
         S.reuseDataset,
@@ -258,7 +313,9 @@ describe('the state machine fragment', () => {
         name,
         catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: `${name} failed` }],
       });
-      expect(flat(task['Retry'])).toContain('ThrottlingException');
+      // Select candidate calls no AWS service: only Lambda's own faults are retried.
+      if (name !== S.selectCandidate) expect(flat(task['Retry'])).toContain('ThrottlingException');
+      else expect(flat(task['Retry'])).not.toContain('ThrottlingException');
     }
   });
 
@@ -273,37 +330,81 @@ describe('the state machine fragment', () => {
     expect(Number(states[S.evaluate]?.['TimeoutSeconds'])).toBeGreaterThan(functionTimeout);
   });
 
-  it('fails a failed job with its failure message as the cause', () => {
-    expect(states[S.distillationFailed]).toMatchObject({
+  it('drops a candidate whose job failed, with its failure message as the cause (the others go on)', () => {
+    expect(states[S.trainingFailed]).toMatchObject({
       Type: 'Pass',
       Parameters: {
-        step: 'Distillation',
-        error: 'DistillationJobFailed',
-        'cause.$': '$.distillationStatus.failureMessage',
+        step: 'Training',
+        error: 'TrainingJobFailed',
+        'cause.$': '$.trainingStatus.failureMessage',
       },
-      Next: 'Notify failure',
+      ResultPath: '$.failure',
+      Next: 'Candidate deployed?',
+    });
+    expect(states['Candidate deployed?']).toMatchObject({
+      Choices: [{ Variable: '$.deployment.deploymentArn', IsPresent: true, Next: 'Drop the deployed candidate' }],
+      Default: 'Drop the candidate',
+    });
+    expect(states['Drop the candidate']).toMatchObject({
+      Parameters: { 'candidate.$': '$.candidate', 'failure.$': '$.failure' },
+      End: true,
     });
     expect(states[S.deploymentFailed]).toMatchObject({
       Parameters: { 'cause.$': '$.deploymentStatus.failureMessage' },
     });
   });
 
-  it('canaries (or promotes) only when the gate passes, and reports either way', () => {
+  it('runs each candidate in the Candidates map, a few at a time, and ends each with its outcome', () => {
+    expect(states[S.candidates]).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.preflight.candidates',
+      MaxConcurrency: 2,
+      ItemSelector: { 'candidate.$': '$$.Map.Item.Value', 'assemble.$': '$.assemble', 'preflight.$': '$.preflight' },
+      ResultPath: '$.candidates',
+      Next: S.selectCandidate,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.caught', Next: `${S.candidates} failed` }],
+    });
+    const processor = renderedDefinition(template).States[S.candidates]?.['ItemProcessor'] as { StartAt: string };
+    expect(processor.StartAt).toBe(S.reuseModelChoice);
+    expect(states[S.gate]).toMatchObject({ Next: S.outcome });
+    expect(states[S.outcome]).toMatchObject({ Type: 'Pass', End: true });
+    expect(states[S.selectCandidate]).toMatchObject({
+      Parameters: { 'candidates.$': '$.candidates' },
+      ResultPath: '$.selection',
+      Next: S.deleteRunnersUp,
+    });
+    expect(states[S.deleteRunnersUp]).toMatchObject({
+      Parameters: { 'deploymentArns.$': '$.selection.runnersUpDeployments' },
+      Next: S.gateChoice,
+    });
+  });
+
+  it('canaries (or promotes) only the selected candidate, when one passed, and reports either way', () => {
     expect(states[S.gateChoice]).toMatchObject({
-      Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: C.startCanary }],
+      Choices: [
+        { Variable: '$.selection.noCandidateLeft', BooleanEquals: true, Next: S.noCandidateLeft },
+        { Variable: '$.selection.promote', BooleanEquals: true, Next: C.startCanary },
+      ],
       Default: S.skipPromotion,
+    });
+    expect(states[C.startCanary]).toMatchObject({
+      Parameters: expect.objectContaining({ 'deploymentArn.$': '$.selection.chosen.deployment.deploymentArn' }),
     });
     expect(states[S.promote]).toMatchObject({ Next: S.report });
     expect(states[S.skipPromotion]).toMatchObject({ Next: S.report, ResultPath: '$.promotion' });
     expect(states[S.report]).toMatchObject({ End: true, ResultPath: '$.report' });
   });
 
-  it('skips the distillation when the input names a model to reuse', () => {
+  it('skips the training when the candidate is a given model to reuse', () => {
     expect(states[S.reuseModelChoice]).toMatchObject({
-      Choices: [{ Variable: '$.reuseModelArn', IsPresent: true, Next: S.useGivenModel }],
-      Default: S.startDistillation,
+      Choices: [{ Variable: '$.candidate.reusedModelArn', IsPresent: true, Next: S.useGivenModel }],
+      Default: S.startTraining,
     });
-    expect(states[S.useGivenModel]).toMatchObject({ Next: S.deployStudent, ResultPath: '$.distillationStatus' });
+    expect(states[S.useGivenModel]).toMatchObject({
+      Parameters: { 'outputModelArn.$': '$.candidate.reusedModelArn' },
+      Next: S.deployStudent,
+      ResultPath: '$.trainingStatus',
+    });
   });
 });
 
@@ -344,6 +445,57 @@ describe('policy helpers', () => {
         ],
       },
     ]);
+  });
+});
+
+describe('each candidate inside the Candidates map', () => {
+  const states = allStates(renderedDefinition(template));
+  const S = TRAINING_STATES;
+  const { stack } = built;
+  const { roles } = built.later;
+
+  it('trains `$.candidate` on the Assemble result and writes $.training / $.trainingStatus', () => {
+    expect(states[S.startTraining]).toMatchObject({
+      Parameters: { 'runId.$': '$$.Execution.Name', 'assemble.$': '$.assemble', 'candidate.$': '$.candidate' },
+      ResultPath: '$.training',
+    });
+    expect(states[S.checkTraining]).toMatchObject({
+      Parameters: { 'jobArn.$': '$.training.jobArn' },
+      ResultPath: '$.trainingStatus',
+    });
+  });
+
+  it('deploys and evaluates under the candidate’s name', () => {
+    expect(states[S.deployStudent]).toMatchObject({
+      Parameters: {
+        'runId.$': '$$.Execution.Name',
+        'modelArn.$': '$.trainingStatus.outputModelArn',
+        'candidate.$': '$.candidate.name',
+      },
+    });
+    expect(states[S.evaluate]).toMatchObject({ Parameters: expect.objectContaining({ 'candidate.$': '$.candidate' }) });
+    expect(states[S.checkEvaluation]).toMatchObject({
+      Parameters: expect.objectContaining({ 'candidate.$': '$.candidate.name' }),
+    });
+  });
+
+  it('passes the fine-tuning role (no model invocation) and the distillation role, only to Bedrock', () => {
+    const roleArn = (role: iam.IRole) => ({
+      'Fn::GetAtt': [stack.getLogicalId(role.node.defaultChild as CfnElement), 'Arn'],
+    });
+    const starter = template.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'iam:PassRole' })]) } },
+    });
+    const passed = Object.values(starter).flatMap((p) =>
+      (p['Properties'] as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument.Statement.filter((s) =>
+        actionsOf(s).includes('iam:PassRole'),
+      ).map((s) => s.Resource),
+    );
+    expect(passed).toEqual(expect.arrayContaining([roleArn(roles.customizationRole), roleArn(roles.fineTuningRole)]));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^Starts a candidate’s customization job'),
+      Environment: { Variables: Match.objectLike({ FINE_TUNING_ROLE_ARN: roleArn(roles.fineTuningRole) }) },
+    });
   });
 });
 
@@ -420,9 +572,12 @@ describe('the canary after the gate (canaryShare > 0)', () => {
   it('canaryShare=0 keeps today’s behaviour: the gate goes straight to Promote, no canary state or function', () => {
     const plain = buildTrainingStack({ canaryShare: 0 });
     const plainTemplate = Template.fromStack(plain.stack);
-    const { States: plainStates } = renderedDefinition(plainTemplate);
+    const plainStates = allStates(renderedDefinition(plainTemplate));
     expect(plainStates[TRAINING_STATES.gateChoice]).toMatchObject({
-      Choices: [{ Variable: '$.gate.passed', BooleanEquals: true, Next: TRAINING_STATES.promote }],
+      Choices: [
+        { Variable: '$.selection.noCandidateLeft', BooleanEquals: true, Next: TRAINING_STATES.noCandidateLeft },
+        { Variable: '$.selection.promote', BooleanEquals: true, Next: TRAINING_STATES.promote },
+      ],
     });
     expect(Object.keys(plainStates).filter((n) => Object.values(C).includes(n as never))).toEqual([]);
     plainTemplate.resourcePropertiesCountIs(

@@ -147,7 +147,8 @@ beforeAll(async () => {
 
   const tasks = pipelineTasks();
   const result = await runLocally(definition, { executionName: RUN, input: {}, tasks });
-  expect(result).toMatchObject({ status: 'SUCCEEDED' });
+  // On failure, say where and why.
+  expect({ status: result.status, error: result.error, cause: result.cause }).toEqual({ status: 'SUCCEEDED' });
   report = JSON.parse(s3.get(BUCKET, runKeys(RUN).reportJson) ?? '{}') as RunReport;
   html = s3.get(BUCKET, reportHtmlKey(RUN)) ?? '';
   mkdirSync(OUTPUT_DIR, { recursive: true });
@@ -229,6 +230,20 @@ describe('report.html of a locally executed run', () => {
           }),
         );
         const outcome = await page.$eval('[data-outcome]', (e) => e.textContent ?? '');
+        // The candidates side by side, near the top: each column's head, the winner's mark, the selection's reason.
+        const candidatesTable = await page.$eval('table[data-table="candidates"]', (table) => {
+          const box = table.getBoundingClientRect();
+          const heads = [...table.querySelectorAll('thead th[data-candidate]')].map((th) => ({
+            name: th.getAttribute('data-candidate') ?? '',
+            text: th.textContent ?? '',
+            winner: th.classList.contains('winner'),
+          }));
+          const rows = [...table.querySelectorAll('tbody th[scope="row"]')].map((th) => th.textContent ?? '');
+          // The page is not scrolled: a box's top is its place on the page.
+          return { top: box.top, width: box.width, height: box.height, heads, rows };
+        });
+        const gateTop = await page.$eval('#gate', (e) => e.getBoundingClientRect().top);
+        const why = await page.$eval('[data-selection]', (e) => e.textContent ?? '');
         const verdicts = await page.$$eval('table.gate td.verdict', (cells) => cells.map((c) => c.textContent));
         await page.screenshot({ path: join(OUTPUT_DIR, 'report.png'), fullPage: true });
 
@@ -246,7 +261,15 @@ describe('report.html of a locally executed run', () => {
           manifest.duplicates.normalised,
           manifest.unused,
         ].filter((n) => n > 0).length;
+        const evaluated = (report.candidates ?? []).filter((c) => c.status === 'evaluated');
+        const perCandidate = Object.fromEntries(
+          evaluated.flatMap((c) => [
+            [`confusion-candidate-${c.name}`, { 0: MODALITIES.length * (MODALITIES.length + 1) }],
+            [`judge-candidate-${c.name}`, { 0: 5 }],
+          ]),
+        );
         const expected: Record<string, Record<string, number>> = {
+          ...perCandidate,
           balance: { 0: 5, 1: 4, 2: 5, 3: 5 },
           sources: { 0: 2 },
           'confusion-student': { 0: MODALITIES.length * (MODALITIES.length + 1) },
@@ -262,6 +285,19 @@ describe('report.html of a locally executed run', () => {
         for (const c of charts) {
           expect({ id: c.id, visible: c.width > 100 && c.height > 100 }).toEqual({ id: c.id, visible: true });
         }
+        // Every candidate of the run has a visible column above the gate; the winner's is marked.
+        expect(report.candidates?.map((c) => c.name)).toEqual(['ft-micro', 'distill-micro']);
+        expect(candidatesTable.width).toBeGreaterThan(400);
+        expect(candidatesTable.height).toBeGreaterThan(200);
+        expect(candidatesTable.top).toBeLessThan(gateTop);
+        expect(candidatesTable.heads.map((h) => [h.name, h.winner])).toEqual(
+          (report.candidates ?? []).map((c) => [c.name, c.status === 'evaluated' && c.winner]),
+        );
+        const winner = candidatesTable.heads.find((h) => h.winner);
+        expect(winner?.name).toBe(report.selection?.winner);
+        expect(winner?.text).toContain('★ winner');
+        expect(candidatesTable.rows).toEqual(expect.arrayContaining(['cost per 1M queries', 'dominant agreement']));
+        expect(why).toContain(report.selection?.reason ?? '?');
         expect(outcome).toContain(report.outcome);
         expect(outcome).toContain(report.outcome === 'PROMOTED' ? 'passed the gate' : report.gate.summary);
         expect(verdicts).toEqual(report.gate.checks.map((c) => (c.passed ? 'pass' : 'FAIL')));

@@ -12,6 +12,7 @@ import {
   type StoredAnswer,
 } from '../../lambda/pipeline/report/report-figures';
 import { renderHtml, reportHtmlKey } from '../../lambda/pipeline/report/report-html';
+import { DISTILL, FT, OUTCOMES, selectionOf } from './candidate-fixtures';
 
 const metrics = (over: Partial<ModelMetrics>): ModelMetrics => ({
   modelId: 'm',
@@ -342,6 +343,52 @@ describe('renderHtml', () => {
     expect(html.slice(html.indexOf('id="compared"'))).toContain('10.0 %');
   });
 
+  it('shows an inconclusive canary as CANARY_INCONCLUSIVE with its traffic figures, not as a rollback', () => {
+    const base = report();
+    const canary = {
+      done: true,
+      outcome: 'inconclusive' as const,
+      promoted: false,
+      parameterName: '/intent-router/dev/active-model',
+      version: 9,
+      share: 0.1,
+      startedAt: '2026-11-26T12:00:00.000Z',
+      elapsedMinutes: 180,
+      incumbent: { runId: 'run-0', deploymentArn: 'arn:incumbent' },
+      alarms: [{ name: 'IntentRouter-dev-Canary-Fallbacks', state: 'OK' as const, reason: 'fallback rate 0' }],
+      firing: [],
+      traffic: {
+        queries: 212,
+        shadowSamples: 11,
+        minQueries: 300,
+        minShadowSamples: 30,
+        maxMinutes: 180,
+        inconclusive: 'keepIncumbent' as const,
+      },
+      summary: 'inconclusive after 180 min of canary at 10 % (canaryMaxMinutes 180): no alarm, but only …',
+    };
+    const figures = reportFigures({ report: report({ promotion: { promoted: false, canary } }) });
+    expect(figures.compared).toEqual([
+      {
+        role: 'canary',
+        modelId: base.deployment.deploymentArn,
+        label:
+          'inconclusive after 180 min: 212 queries (canaryMinQueries 300) and 11 shadow samples ' +
+          '(canaryShadowMinSamples 30)',
+        trafficShare: 0.1,
+      },
+    ]);
+    const html = renderHtml(figures);
+    expect(html).toContain('<title>Intent router run run-1: CANARY_INCONCLUSIVE</title>');
+    expect(html).toContain('<p class="outcome warn" data-outcome="CANARY_INCONCLUSIVE">');
+    expect(html).toContain(
+      'Canary inconclusive, the incumbent (run run-0) is kept: no alarm fired in 180 min, but by canaryMaxMinutes ' +
+        '180 the candidate had 212 queries (canaryMinQueries 300) and 11 shadow samples (canaryShadowMinSamples 30), ' +
+        'too few to judge it.',
+    );
+    expect(html).not.toContain('Rolled back');
+  });
+
   it('lives next to report.md, and the notification names it', () => {
     expect(reportHtmlKey('run-1')).toBe('runs/run-1/report.html');
     const { message } = snsSummary(report(), 's3://b/runs/run-1/report.md', 's3://b/runs/run-1/report.html');
@@ -484,5 +531,109 @@ describe('answer formats in the report', () => {
     expect(table).toContain(
       `<td>input</td><td class="num">60.0</td><td class="num">${estimatedStudentTokens('student-v2').inputTokens.toFixed(1)}</td>`,
     );
+  });
+});
+
+describe('the candidates in report.html', () => {
+  /** A run whose single-student fields hold the winner, ft-micro, with every candidate and the selection beside. */
+  const withCandidates = () =>
+    report({
+      student: { metrics: FT.evaluation.student, judge: FT.evaluationStatus.judge.student },
+      gate: FT.gate,
+      candidateOutcomes: OUTCOMES,
+      selection: selectionOf(OUTCOMES),
+      promotion: { promoted: true, parameterName: '/intent-router/dev/active-model', version: 4 },
+    });
+  const heldOut = {
+    cases: CASES,
+    answers: { student: STUDENT, baseline: BASELINE },
+    candidates: { 'ft-micro': STUDENT, 'distill-micro': BASELINE },
+  };
+  const sectionOf = (html: string, id: string) =>
+    html.slice(html.indexOf(`<section id="${id}">`), html.indexOf('</section>', html.indexOf(`<section id="${id}">`)));
+  const cellsOf = (table: string, label: string) => {
+    const row = table.slice(table.indexOf(`<th scope="row">${label}</th>`));
+    return [...row.slice(0, row.indexOf('</tr>')).matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]);
+  };
+
+  it('puts a Candidates section before the gate: one column per candidate, the winner marked, why it won', () => {
+    const html = renderHtml(reportFigures({ report: withCandidates(), heldOut }));
+    const section = sectionOf(html, 'candidates');
+    expect(html.indexOf('<section id="candidates">')).toBeGreaterThan(html.indexOf('data-outcome="PROMOTED"'));
+    expect(html.indexOf('<section id="candidates">')).toBeLessThan(html.indexOf('<section id="gate">'));
+    expect([...section.matchAll(/<th data-candidate="([^"]+)"( class="(\w+)")?>/g)].map((m) => [m[1], m[3]])).toEqual([
+      ['ft-micro', 'winner'],
+      ['distill-micro', undefined],
+      ['lite-ft', 'dropped'],
+    ]);
+    expect(section).toContain('ft-micro<br><span class="mark">★ winner</span>');
+    expect(section).toContain(
+      '<p class="why" data-selection>ft-micro wins: best on quality within sampling error, then ft-micro costs ' +
+        '$1.48 per 1M queries vs $2.60; runners-up distill-micro.</p>',
+    );
+    expect(cellsOf(section, 'method')).toEqual(['fine-tuning', 'distillation', 'fine-tuning']);
+    expect(cellsOf(section, 'status')).toEqual(['evaluated', 'evaluated', 'dropped at Check training']);
+    expect(cellsOf(section, 'rank')).toEqual(['1', '2', '—']);
+    expect(cellsOf(section, 'gate')).toEqual(['passed', 'passed', '—']);
+    expect(cellsOf(section, 'dominant agreement')).toEqual(['92.0 %', '91.0 %', '—']);
+    expect(cellsOf(section, 'valid replies')).toEqual(['100.0 %', '100.0 %', '—']);
+    expect(cellsOf(section, 'mean abs. weight error')).toEqual(['0.020', '0.020', '—']);
+    expect(cellsOf(section, 'cost per 1M queries')).toEqual(['$1.48', '$2.60', '—']);
+    expect(cellsOf(section, 'training job')).toEqual([FT.training.jobArn, DISTILL.training.jobArn, '—']);
+    // The dropped candidate with its cause, escaped.
+    expect(section).toContain(
+      '<li data-dropped="lite-ft">lite-ft at Check training: TrainingJobFailed: the customization job failed: ' +
+        'Insufficient capacity &lt;retry later&gt;</li>',
+    );
+    // The single-student sections are titled with the chosen candidate.
+    expect(html).toContain('<h2>Gate: ft-micro (the winner)</h2>');
+    expect(html).toContain('<h2>Quality on the held-out set: ft-micro (the winner)</h2>');
+    expect(html).toContain('<h2>Latency: ft-micro (the winner)</h2>');
+    expect(html).toContain('Promoted: the winner, ft-micro, passed the gate and is the active model');
+  });
+
+  it('draws one small block per evaluated candidate: its confusion matrix and its judge scores', () => {
+    const figures = reportFigures({ report: withCandidates(), heldOut });
+    expect(figures.candidates).toEqual([
+      {
+        name: 'ft-micro',
+        confusion: confusionMatrix(CASES, STUDENT),
+        judgeHistogram: [0, 10, 40, 210, 240],
+      },
+      {
+        name: 'distill-micro',
+        confusion: confusionMatrix(CASES, BASELINE),
+        judgeHistogram: [0, 12, 45, 215, 228],
+      },
+    ]);
+    const html = renderHtml(figures);
+    const charts = [...sectionOf(html, 'candidates').matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
+    expect(charts).toEqual([
+      'confusion-candidate-ft-micro',
+      'judge-candidate-ft-micro',
+      'confusion-candidate-distill-micro',
+      'judge-candidate-distill-micro',
+    ]);
+    expect(html).toContain('ft-micro: dominant modality vs teacher (2 on the diagonal).');
+    // A candidate whose answers were not found: its block says so instead of failing the report.
+    const partial = renderHtml(
+      reportFigures({ report: withCandidates(), heldOut: { ...heldOut, candidates: { 'ft-micro': STUDENT } } }),
+    );
+    expect(partial).toContain('distill-micro: its per-query answers were not found, so no confusion matrix is shown.');
+    expect(partial).not.toContain('data-chart="confusion-candidate-distill-micro"');
+  });
+
+  it('names the winner, the runners-up and the dropped candidate in the notification', () => {
+    const { subject, message } = snsSummary(withCandidates(), 's3://b/runs/run-1/report.md');
+    expect(subject).toBe('Intent router run run-1: PROMOTED, winner ft-micro');
+    expect(message).toContain('Winner: ft-micro (fine-tuning, student-v3): best on quality within sampling error');
+    expect(message).toContain('Runners-up: distill-micro (rank 2, gate passed: as good as ft-micro');
+    expect(message).toContain('Dropped: lite-ft at Check training: TrainingJobFailed: the customization job failed');
+  });
+
+  it('has no Candidates section for a run from before candidates', () => {
+    const html = renderHtml(reportFigures({ report: report(), heldOut }));
+    expect(html).not.toContain('id="candidates"');
+    expect(html).toContain('<h2>Gate</h2>');
   });
 });

@@ -232,7 +232,7 @@ describe('router canary: cache, metrics, refusals', () => {
     const refusals = warn.mock.calls.filter(([message]) => String(message).includes('canary.studentPromptVersion'));
     expect(refusals).toHaveLength(1);
     expect(String(refusals[0]?.[0])).toMatch(
-      /"student-v0" is unknown to this release \(it knows student-v1, student-v2\).*rollback/,
+      /"student-v0" is unknown to this release \(it knows student-v1, student-v2, student-v3, teacher-v1\).*rollback/,
     );
   });
 

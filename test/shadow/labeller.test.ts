@@ -38,6 +38,7 @@ beforeAll(() => {
   process.env['PRICE_TABLE'] = JSON.stringify(DEFAULT_PRICES);
   process.env['SHADOW_LABEL_BATCH_SIZE'] = '1';
   process.env['ACTIVE_MODEL_PARAMETER_NAME'] = '/intent-router/test/active-model';
+  process.env['REDACTION_GUARDRAIL_ID'] = 'none'; // redaction: test/shadow/redaction.test.ts
   jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => {
     emf.push({ ...metrics.serializeMetrics() });
     metrics.clearMetrics();

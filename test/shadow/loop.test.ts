@@ -41,6 +41,7 @@ it('router sampling → hand-off → labeller → records in S3 → metrics', as
   process.env['PRICE_TABLE'] = JSON.stringify(DEFAULT_PRICES);
   process.env['SHADOW_LABEL_BATCH_SIZE'] = '1';
   process.env['ACTIVE_MODEL_PARAMETER_NAME'] = '/intent-router/test/active-model';
+  process.env['REDACTION_GUARDRAIL_ID'] = 'none';
   const s3 = new InMemoryS3();
   ssmMock.on(GetParameterCommand).resolves({
     $metadata: { httpStatusCode: 200 },

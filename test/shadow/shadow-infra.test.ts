@@ -59,6 +59,35 @@ describe('production loop: pipeline stack', () => {
     expect(text(pipeline.findResources('AWS::SQS::QueuePolicy'))).toContain('aws:SecureTransport');
   });
 
+  it('redaction guardrail: masks (ANONYMIZE) the configured PII types on the input only; the labeller gets its id', () => {
+    const guardrails = pipeline.findResources('AWS::Bedrock::Guardrail');
+    expect(Object.keys(guardrails)).toHaveLength(1);
+    const entities = text(guardrails);
+    expect(entities).toContain(
+      '{"Action":"ANONYMIZE","InputAction":"ANONYMIZE","InputEnabled":true,"OutputAction":"NONE","OutputEnabled":false,"Type":"EMAIL"}',
+    );
+    expect(entities).not.toContain('"Type":"NAME"');
+    expect(entities).not.toContain('BLOCK"');
+    pipeline.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^The teacher labels sampled live queries'),
+      Environment: {
+        Variables: Match.objectLike({
+          REDACTION_GUARDRAIL_ID: { 'Fn::GetAtt': [Object.keys(guardrails)[0], 'GuardrailId'] },
+        }),
+      },
+    });
+  });
+
+  it('with redactPiiTypes=none: no guardrail, no ApplyGuardrail grant, the labeller told so', () => {
+    const off = synth({ redactPiiTypes: 'none' }).templates.pipeline;
+    off.resourceCountIs('AWS::Bedrock::Guardrail', 0);
+    expect(text(statementsOf(off, 'The teacher labels sampled live queries'))).not.toContain('ApplyGuardrail');
+    off.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^The teacher labels sampled live queries'),
+      Environment: { Variables: Match.objectLike({ REDACTION_GUARDRAIL_ID: 'none' }) },
+    });
+  });
+
   it('queue retention follows the config', () => {
     const other = synth({ shadowQueueRetentionHours: '24' }).templates.pipeline;
     other.hasResourceProperties('AWS::SQS::Queue', {
@@ -81,11 +110,13 @@ describe('production loop: pipeline stack', () => {
     });
   });
 
-  it('labeller IAM: bedrock:InvokeModel on the teacher only, nothing else of Bedrock; writes production records only, reads only calibrations', () => {
+  it('labeller IAM: bedrock:InvokeModel on the teacher and ApplyGuardrail on the redaction guardrail only, nothing else of Bedrock; writes production records only, reads only calibrations', () => {
     const statements = statementsOf(pipeline, 'The teacher labels sampled live queries');
     const bedrock = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('bedrock:')));
-    expect(bedrock).toHaveLength(1);
-    expect(actionsOf(bedrock[0] as Statement)).toEqual(['bedrock:InvokeModel']);
+    expect(bedrock.map(actionsOf)).toEqual([['bedrock:InvokeModel'], ['bedrock:ApplyGuardrail']]);
+    // The detector: the stack's own guardrail by its ARN, no wildcard.
+    const [guardrailId] = Object.keys(pipeline.findResources('AWS::Bedrock::Guardrail'));
+    expect(bedrock[1]?.Resource).toEqual({ 'Fn::GetAtt': [guardrailId, 'GuardrailArn'] });
     const resources = text(bedrock[0]?.Resource);
     expect(resources).toContain('inference-profile/us.amazon.nova-pro-v1:0');
     expect(resources).toContain('foundation-model/amazon.nova-pro-v1:0');

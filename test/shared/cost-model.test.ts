@@ -6,6 +6,7 @@ import { DEFAULT_PRICES } from '../../lambda/core/prices';
 import { planQueries } from '../../lambda/pipeline/generation/query-plan';
 import { QUERIES_PER_WRITING_CALL } from '../../lambda/pipeline/generation/query-writing';
 import { TOKEN_COUNTS } from '../../lambda/pipeline/cost/token-counts';
+import type { CandidateSpec } from '../../lambda/core/candidates';
 
 /** Round prices so that expected figures can be worked out by hand. */
 const TABLE = {
@@ -66,12 +67,13 @@ describe('estimateCosts', () => {
   it('prices distillation with the rates given as parameters, and says they are unverified', () => {
     const one = estimateCosts({ ...INPUTS, distillation: { trainingPer1kTokensUsd: 0.004, epochs: 1 } });
     const two = estimateCosts({ ...INPUTS, distillation: { trainingPer1kTokensUsd: 0.004, epochs: 2 } });
-    const training = lineOf(one, 'training');
+    // Without candidates: one distillation of studentModelId, named "student".
+    const training = lineOf(one, 'student: training');
     expect(training.inputTokens).toBeCloseTo(1000 * (studentIn + studentOut), 6);
     expect(training.usd).toBeCloseTo((training.inputTokens / 1000) * 0.004, 10);
-    expect(lineOf(two, 'training').usd).toBeCloseTo(2 * training.usd, 10);
-    expect(lineOf(one, 'teacher inference').calls).toBe(1000);
-    const assumptions = one.stages.find((s) => s.stage === 'distillation')?.assumptions.join(' ') ?? '';
+    expect(lineOf(two, 'student: training').usd).toBeCloseTo(2 * training.usd, 10);
+    expect(lineOf(one, 'student: teacher inference').calls).toBe(1000);
+    const assumptions = one.stages.find((s) => s.stage === 'training')?.assumptions.join(' ') ?? '';
     expect(assumptions).toMatch(/UNVERIFIED/);
     expect(assumptions).toMatch(/\$0\.004 per 1,000 tokens/);
   });
@@ -145,7 +147,8 @@ describe('estimateCosts', () => {
   it('renders every stage, the run total, routing and the assumptions', () => {
     const text = renderCostEstimate(estimate);
     expect(text).toMatch(/### Generation: \$/);
-    expect(text).toMatch(/### Distillation: \$/);
+    expect(text).toMatch(/### Training: \$/);
+    expect(text).toMatch(/\| student \| distillation \| `amazon\.nova-micro-v1:0:128k` \| student-v2 \|/);
     expect(text).toMatch(/### Evaluation: \$/);
     expect(text).toMatch(/\*\*One run: \$[\d.,]+\*\*/);
     expect(text).toMatch(/\| student \| `amazon\.nova-micro-v1:0:128k` \|/);
@@ -218,5 +221,73 @@ describe('batched labelling in the estimate', () => {
     const v1 = estimateCosts({ ...INPUTS, studentPromptVersion: 'student-v1' });
     expect(v1.routing.rows[0]?.perQuery.outputTokens).toBe(studentAnswerTokens('student-v1'));
     expect(v1.routing.rows[0]?.usdPer1MQueries).toBeGreaterThan(one.routing.rows[0]?.usdPer1MQueries ?? Infinity);
+  });
+});
+
+describe('candidates in the estimate', () => {
+  const FT: CandidateSpec = {
+    name: 'ft-micro',
+    method: 'fine-tuning',
+    baseModelId: 'amazon.nova-micro-v1:0:128k',
+    promptVersion: 'student-v3',
+    hyperParameters: { epochCount: 3, learningRate: 1e-5 },
+  };
+  const DISTILL: CandidateSpec = {
+    name: 'distill-micro',
+    method: 'distillation',
+    baseModelId: 'amazon.nova-micro-v1:0:128k',
+    promptVersion: 'student-v2',
+  };
+  const rates = { trainingPer1kTokensUsd: 0.004, epochs: 1 };
+  const both = estimateCosts({ ...INPUTS, candidates: [FT, DISTILL], distillation: rates });
+  const { queryTokens } = DEFAULT_TOKEN_ASSUMPTIONS;
+  const v3 = {
+    in: TOKEN_COUNTS.prompts.student['student-v3'].tokens + queryTokens,
+    out: studentAnswerTokens('student-v3'),
+  };
+
+  it('fine-tuning: training tokens × its epochCount, and no teacher in the job', () => {
+    const training = lineOf(both, 'ft-micro: training');
+    expect(training.item).toBe('ft-micro: training (3 epochs)');
+    expect(training.inputTokens).toBeCloseTo(1000 * (v3.in + v3.out) * 3, 6);
+    expect(() => lineOf(both, 'ft-micro: teacher inference')).toThrow(/no line/);
+    expect(both.candidates[0]).toMatchObject({ name: 'ft-micro', epochs: 3, teacherInferenceUsd: 0 });
+    expect(both.candidates[0]?.trainingUsd).toBeCloseTo((1000 * (v3.in + v3.out) * 3 * 0.004) / 1000, 10);
+  });
+
+  it('distillation: the teacher answers every record in its prompt version, then training at the distillation rate', () => {
+    const teacher = lineOf(both, 'distill-micro: teacher inference');
+    expect(teacher).toMatchObject({ calls: 1000, modelId: 'us.amazon.nova-premier-v1:0' });
+    expect(lineOf(both, 'distill-micro: training').item).toBe('distill-micro: training (1 epoch)');
+    expect(both.candidates[1]?.teacherInferenceUsd).toBeCloseTo(teacher.usd, 12);
+  });
+
+  it("prices each candidate's student per 1M queries at its own prompt version; the first is the routed student", () => {
+    const [ft, distill] = both.candidates;
+    expect(ft?.studentPer1MQueriesUsd).toBeCloseTo(v3.in * 0.1 + v3.out * 0.2, 10);
+    expect(distill?.studentPer1MQueriesUsd).toBeGreaterThan(ft?.studentPer1MQueriesUsd ?? Infinity);
+    expect(both.routing.rows[0]?.usdPer1MQueries).toBe(ft?.studentPer1MQueriesUsd);
+    expect(both.tokensPerQuery.student.answerFormat).toBe('student-v3');
+    expect(both.routing.assumptions.join(' ')).toMatch(/first candidate's \(ft-micro\), the default winner/);
+  });
+
+  it('evaluates every candidate and has the judge rate them all with the baseline', () => {
+    expect(lineOf(both, 'ft-micro answers').calls).toBe(100);
+    expect(lineOf(both, 'distill-micro answers').calls).toBe(100);
+    expect(lineOf(both, 'judge').calls).toBe(300);
+    const sum = both.stages.flatMap((s) => s.lines).reduce((a, l) => a + l.usd, 0);
+    expect(both.runUsd).toBeCloseTo(sum, 12);
+  });
+
+  it('prices a student asked with the teacher prompt (teacher-v1) at the whole prompt', () => {
+    const teacherPrompt = estimateCosts({ ...INPUTS, candidates: [{ ...DISTILL, promptVersion: 'teacher-v1' }] });
+    expect(teacherPrompt.candidates[0]?.tokensPerQuery.inputTokens).toBeCloseTo(
+      TOKEN_COUNTS.prompts.teacher.tokens + queryTokens,
+      6,
+    );
+  });
+
+  it('refuses an empty candidate list', () => {
+    expect(() => estimateCosts({ ...INPUTS, candidates: [] })).toThrow(CostModelError);
   });
 });

@@ -125,7 +125,7 @@ describe('validateDataset', () => {
   it('names the known prompt versions when a labelled record’s system prompt is none of them', () => {
     expect(validateRecord(JSON.parse(record({ system: [{ text: 'Route.' }] })))).toMatchObject({
       rule: 'BAD_LABEL',
-      message: expect.stringContaining('(student-v1, student-v2)'),
+      message: expect.stringContaining('(student-v1, student-v2, student-v3, teacher-v1)'),
     });
   });
 

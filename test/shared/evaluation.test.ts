@@ -7,6 +7,8 @@ import {
   evaluationKeys,
   JUDGE_METRIC_NAME,
   judgeMetricDefinition,
+  pairJudgeScores,
+  parseJudgeOutput,
   parseJudgeScores,
   rejectedEvaluationJobMessage,
 } from '../../lambda/pipeline/evaluation/evaluation';
@@ -341,5 +343,65 @@ describe('parseJudgeScores', () => {
       /no "WeightAccuracy" score in 1 evaluation output file\(s\) \(k\)/,
     );
     expect(() => parseJudgeScores([{ key: 'k', body: '{oops' }], JUDGE_METRIC_NAME)).toThrow(/k line 1 is not JSON/);
+  });
+});
+
+describe('the judge output per prompt, paired across models', () => {
+  /** An output record as Bedrock writes it: the scores, and `inputRecord`, a copy of the dataset record judged. */
+  const judged = (prompt: string | undefined, result: number | undefined, referenceResponse = '{"visual":1}') =>
+    JSON.stringify({
+      automatedEvaluationResult: {
+        scores: [{ metricName: JUDGE_METRIC_NAME, ...(result === undefined ? {} : { result }) }],
+      },
+      inputRecord: {
+        ...(prompt === undefined ? {} : { prompt }),
+        referenceResponse,
+        category: 'visual',
+        modelResponses: [{ response: '{}', modelIdentifier: 'distilled-student' }],
+      },
+    });
+  const output = (...lines: string[]) => parseJudgeOutput([{ key: 'k', body: lines.join('\n') }], JUDGE_METRIC_NAME);
+
+  it('keeps each scored prompt with its rubric score and reference; unscored records count in neither', () => {
+    const out = output(judged('red car', 1), judged('dog barking', 0.5), judged('taylor swift', undefined));
+    expect(out.prompts).toEqual([
+      { prompt: 'red car', reference: '{"visual":1}', score: 5 },
+      { prompt: 'dog barking', reference: '{"visual":1}', score: 3 },
+    ]);
+    expect(out).toMatchObject({ unidentified: 0, score: { mean: 4, scored: 2, unscored: 1 } });
+  });
+
+  it('counts scored records whose inputRecord names no prompt: they keep the mean but cannot be paired', () => {
+    const out = output(judged(undefined, 1), judged('dog barking', 0.5));
+    expect(out).toMatchObject({ unidentified: 1, score: { mean: 4, scored: 2 } });
+    expect(out.prompts.map((p) => p.prompt)).toEqual(['dog barking']);
+  });
+
+  it('pairs by prompt and reference, not by position, and counts each score difference', () => {
+    const candidate = output(judged('a', 1), judged('b', 0.75), judged('c', 0.5), judged('d', 0.5)).prompts;
+    // Another order, one prompt only the other job scored, one only the candidate's.
+    const other = output(judged('c', 0.75), judged('a', 0.75), judged('b', 0.75), judged('e', 1)).prompts;
+    expect(pairJudgeScores(candidate, other)).toEqual({
+      queries: 3,
+      unpaired: { candidate: 1, other: 1 },
+      drops: [
+        { drop: -1, count: 1 },
+        { drop: 0, count: 1 },
+        { drop: 1, count: 1 },
+      ],
+    });
+  });
+
+  it('pairs a repeated query occurrence by occurrence, and keeps a query labelled twice apart by its reference', () => {
+    const candidate = output(judged('a', 1), judged('a', 1), judged('b', 1, 'X'), judged('b', 0.5, 'Y')).prompts;
+    const other = output(judged('a', 0.75), judged('a', 0.75), judged('b', 0.5, 'Y'), judged('b', 1, 'X')).prompts;
+    expect(pairJudgeScores(candidate, other)).toEqual({
+      queries: 4,
+      unpaired: { candidate: 0, other: 0 },
+      drops: [
+        { drop: -1, count: 2 },
+        { drop: 0, count: 2 },
+      ],
+    });
   });
 });

@@ -2,9 +2,10 @@ import fc from 'fast-check';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { parseRecordLabel, recordFormat, toRecord } from '../../lambda/core/dataset-record';
 import { dominantModality, MODALITIES, type Weights } from '../../lambda/core/modality';
-import { answerFormat, TEACHER_ANSWER_FORMAT, TEACHER_PROMPT_VERSION } from '../../lambda/core/prompts';
+import { answerFormat, TEACHER_ANSWER_FORMAT, TEACHER_PROMPT_VERSION, teacherPrompt } from '../../lambda/core/prompts';
 import {
   CURRENT_STUDENT_PROMPT_VERSION,
+  isStudentPromptVersion,
   otherFormatOf,
   parseTenths,
   PromptVersionMismatch,
@@ -134,9 +135,40 @@ describe('versions', () => {
   it('refuses a version this release does not know, naming it and the known ones', () => {
     expect(() => studentFormat('student-v9')).toThrow(UnknownPromptVersion);
     expect(() => studentFormat('student-v9')).toThrow(
-      /"student-v9" is unknown to this release \(it knows student-v1, student-v2\)/,
+      /"student-v9" is unknown to this release \(it knows student-v1, student-v2, student-v3, teacher-v1\)/,
     );
-    expect(() => answerFormat('teacher-v0')).toThrow(/it knows student-v1, student-v2, teacher-v1/);
+    expect(() => answerFormat('teacher-v0')).toThrow(/it knows student-v1, student-v2, student-v3, teacher-v1/);
+  });
+
+  it("student-v3: a minimal prompt for a fine-tuned student, answering in student-v2's tenths", () => {
+    const v3 = studentFormat('student-v3');
+    expect(v3.prompt).toBe('Route this video search query.');
+    // Nothing of the rules or the format: the student learned them from the pairs.
+    expect(v3.prompt).not.toMatch(/tenths|JSON|visual/);
+    expect(v3.prompt.length).toBeLessThan(STUDENT_FORMATS['student-v2'].prompt.length / 4);
+    expect(v3.selfDescribing).toBe(false);
+    expect(STUDENT_FORMATS['student-v2'].selfDescribing).toBe(true);
+    expect(v3.maxTokens).toBe(STUDENT_FORMATS['student-v2'].maxTokens);
+    expect(v3.parse('9 0 0 1')).toMatchObject({ ok: true, dominant: 'visual' });
+    expect(v3.parse('{"visual":1,"audio":0,"transcription":0,"metadata":0}').ok).toBe(false);
+    expect(v3.render({ visual: 0.3, audio: 0.6, transcription: 0, metadata: 0.1 })).toBe('3 6 0 1');
+    expect(v3.checkLabel('3 6 0 1')).toBeUndefined();
+    expect(v3.checkLabel('3  6 0 1')).toMatch(/exactly as "3 6 0 1"/);
+    expect(studentFormatOfPrompt(v3.prompt)).toBe(v3);
+  });
+
+  it('teacher-v1: a student asked with the whole teacher prompt, answering in its JSON', () => {
+    const teacher = studentFormat(TEACHER_PROMPT_VERSION);
+    expect(teacher.prompt).toBe(teacherPrompt(false));
+    expect(teacher.maxTokens).toBeUndefined();
+    expect(teacher.selfDescribing).toBe(true);
+    expect(teacher.parse('{"visual":1,"audio":0,"transcription":0,"metadata":0}').ok).toBe(true);
+    expect(teacher.render({ visual: 1, audio: 0, transcription: 0, metadata: 0 })).toBe(
+      '{"visual":1,"audio":0,"transcription":0,"metadata":0}',
+    );
+    expect(isStudentPromptVersion(TEACHER_PROMPT_VERSION)).toBe(true);
+    // Existing callers keep their meaning: new runs without candidates train with student-v2.
+    expect(CURRENT_STUDENT_PROMPT_VERSION).toBe('student-v2');
   });
 
   it('reads the teacher prompt and student-v1 as JSON, student-v2 as tenths', () => {

@@ -44,4 +44,13 @@ describe('the measured token counts the cost model reads', () => {
       expect(perQuery).toBeLessThan(TOKEN_COUNTS.prompts.teacher.tokens / 2);
     }
   });
+
+  it('measure the minimal student-v3 prompt: ≤ 6 tokens, a sixth of student-v2, the same answer', () => {
+    const { prompts, answers } = TOKEN_COUNTS;
+    expect(prompts.student['student-v3'].tokens).toBeLessThanOrEqual(6);
+    expect(prompts.student['student-v3'].tokens * 6).toBeLessThanOrEqual(prompts.student['student-v2'].tokens);
+    expect(answers['student-v3']).toEqual(answers['student-v2']);
+    // The teacher prompt as a student's prompt version is measured as the teacher prompt.
+    expect(prompts.student['teacher-v1']).toEqual(prompts.teacher);
+  });
 });

@@ -1,4 +1,5 @@
 import { costUsd, priceFor, type TokenPrice, type TokenUsage } from '../../core/prices';
+import type { CandidateSpec } from '../../core/candidates';
 import type { StudentPromptVersion } from '../../core/student-format';
 import type { TokenAssumptions } from './token-assumptions';
 
@@ -13,7 +14,7 @@ export type PriceTable = Readonly<Record<string, TokenPrice>>;
 export interface DistillationRates {
   /** USD per 1,000 training tokens of the student (UNVERIFIED; Nova Micro customization list price). */
   readonly trainingPer1kTokensUsd: number;
-  /** Passes over the training data (UNVERIFIED: distillation exposes no epoch setting). */
+  /** A distillation's passes over the training data (UNVERIFIED: it exposes no epoch setting; fine-tuning sets its own). */
   readonly epochs: number;
   /** USD per month to store the custom model (UNVERIFIED). */
   readonly storagePerMonthUsd: number;
@@ -36,8 +37,13 @@ export interface CostInputs {
    * largest candidate size calibration can choose, plus the calibration's own calls.
    */
   readonly labelBatchSize: number | 'auto';
-  /** The student's answer format (default: the current one). */
+  /** The student's answer format (default: the current one), when no candidates are given. */
   readonly studentPromptVersion?: StudentPromptVersion;
+  /**
+   * The run's candidates (config.candidates); unset: one distillation of studentModelId in studentPromptVersion,
+   * named `student`. The first is the default winner, whose student the routing figures price.
+   */
+  readonly candidates?: readonly CandidateSpec[];
   readonly teacherModelId: string;
   readonly studentModelId: string;
   readonly baselineModelId: string;
@@ -48,7 +54,7 @@ export interface CostInputs {
   readonly tokens?: Partial<TokenAssumptions>;
 }
 
-export type CostStage = 'generation' | 'distillation' | 'evaluation';
+export type CostStage = 'generation' | 'training' | 'evaluation';
 
 export interface CostLine {
   readonly stage: CostStage;

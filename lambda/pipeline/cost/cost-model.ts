@@ -1,13 +1,21 @@
+import type { CandidateMethod, CandidateSpec } from '../../core/candidates';
 import { costPerQueries, type TokenUsage } from '../../core/prices';
-import { CURRENT_STUDENT_PROMPT_VERSION, type StudentPromptVersion } from '../../core/student-format';
+import { CURRENT_STUDENT_PROMPT_VERSION, studentFormat, type StudentPromptVersion } from '../../core/student-format';
 import {
+  CostModelError,
   DEFAULT_DISTILLATION_RATES,
   requirePrice,
   type CostInputs,
   type DistillationRates,
   type StageCost,
 } from './cost-lines';
-import { distillationCost, evaluationCost, generationCost, type RunCostContext } from './run-cost';
+import {
+  evaluationCost,
+  generationCost,
+  trainingCost,
+  type CandidateCostContext,
+  type RunCostContext,
+} from './run-cost';
 import {
   DEFAULT_TOKEN_ASSUMPTIONS,
   estimatedStudentTokens,
@@ -17,8 +25,8 @@ import {
 import { TOKEN_COUNTS } from './token-counts';
 
 /**
- * The one cost model: what a run costs (teacher generation, distillation, evaluation) and what routing costs per 1M
- * queries for the student, the teacher and the baseline. Used by `npm run cost` and by the run report. Prices come
+ * The one cost model: what a run costs (teacher generation, each candidate's training, evaluation) and what routing
+ * costs per 1M queries for each candidate's student, the teacher and the baseline. Used by `npm run cost` and by the run report. Prices come
  * from the config's `priceTable` (built-in table + `prices` overrides). Token counts are measured on the real prompts,
  * queries and answer formats (TOKEN_COUNTS, a BPE tokenizer as a stated proxy for Nova's); the rest are stated
  * assumptions that travel with the result, so every figure says what it rests on.
@@ -48,10 +56,31 @@ export interface RoutingCost {
   readonly assumptions: readonly string[];
 }
 
+/** One candidate's own figures: its training and its student per routed query. */
+export interface CandidateCost {
+  readonly name: string;
+  readonly method: CandidateMethod;
+  readonly baseModelId: string;
+  readonly promptVersion: StudentPromptVersion;
+  readonly epochs: number;
+  /** Its training stage lines added up: a distillation's teacher inference and the training tokens. */
+  readonly trainingUsd: number;
+  readonly teacherInferenceUsd: number;
+  readonly trainingTokens: number;
+  /** Its student's tokens per routed query and their price per 1M queries (at its base model's rate). */
+  readonly tokensPerQuery: TokenUsage;
+  readonly studentPer1MQueriesUsd: number;
+}
+
 export interface CostEstimate {
   readonly stages: readonly StageCost[];
-  /** Generation + distillation + evaluation, once per run. */
+  /** Generation + every candidate's training + evaluation, once per run. */
   readonly runUsd: number;
+  /**
+   * Every candidate, in order. The first is the default winner (the selection's last tie-break is the list order):
+   * the routing rows and the top-level student figures are its.
+   */
+  readonly candidates: readonly CandidateCost[];
   /** Custom-model storage per month while the student is kept. */
   readonly storagePerMonthUsd: number;
   readonly routing: RoutingCost;
@@ -64,9 +93,10 @@ export interface CostEstimate {
   readonly assumptions: readonly string[];
 }
 
-/** Routing per 1M queries and per month: the student against the teacher and the baseline. */
-function routingCost(context: RunCostContext): RoutingCost {
-  const { inputs, tokens, version, studentPerQuery, teacherPerQuery } = context;
+/** Routing per 1M queries and per month: the default winner's student against the teacher and the baseline. */
+function routingCost(context: RunCostContext, winner: CandidateCostContext): RoutingCost {
+  const { inputs, tokens, teacherPerQuery } = context;
+  const { version } = winner;
   const table = inputs.priceTable;
   const teacherOut = tokens.labelTokens;
   const routingRow = (model: RoutedModel, modelId: string, perQuery: TokenUsage): RoutingCostRow => {
@@ -79,7 +109,7 @@ function routingCost(context: RunCostContext): RoutingCost {
       usdPerMonth: costPerQueries(perQuery, price, inputs.queriesPerMonth),
     };
   };
-  const student = routingRow('student', inputs.studentModelId, studentPerQuery);
+  const student = routingRow('student', winner.spec.baseModelId, winner.perQuery);
   const teacher = routingRow('teacher', inputs.teacherModelId, teacherPerQuery);
   const baseline = routingRow('baseline', inputs.baselineModelId, teacherPerQuery);
   const saving = (other: RoutingCostRow) => 1 - student.usdPer1MQueries / other.usdPer1MQueries;
@@ -88,10 +118,12 @@ function routingCost(context: RunCostContext): RoutingCost {
     rows: [student, teacher, baseline],
     studentSavings: { vsTeacher: saving(teacher), vsBaseline: saving(baseline) },
     assumptions: [
+      `the student row is the first candidate's (${winner.spec.name}), the default winner: the selection picks by ` +
+        'quality first, and its last tie-break is the list order',
       `per query: the system prompt + a ${tokens.queryTokens}-token query in; out, the student's ${version} answer ` +
         `(${studentAnswerTokens(version)} tokens) and the teacher prompt's JSON (${teacherOut} tokens); the student ` +
-        'uses its short prompt, teacher and baseline the long teacher prompt',
-      'the distilled student on demand is billed at the base student rate (case study); cache hits and fallbacks ' +
+        'uses its prompt version, teacher and baseline the long teacher prompt',
+      'a customized student on demand is billed at its base model rate (case study); cache hits and fallbacks ' +
         'are not counted',
     ],
   };
@@ -101,36 +133,76 @@ function routingCost(context: RunCostContext): RoutingCost {
 export function estimateCosts(inputs: CostInputs): CostEstimate {
   const tokens: TokenAssumptions = { ...DEFAULT_TOKEN_ASSUMPTIONS, ...inputs.tokens };
   const rates: DistillationRates = { ...DEFAULT_DISTILLATION_RATES, ...inputs.distillation };
-  const version = inputs.studentPromptVersion ?? CURRENT_STUDENT_PROMPT_VERSION;
+  const specs: readonly CandidateSpec[] = inputs.candidates ?? [
+    {
+      name: 'student',
+      method: 'distillation',
+      baseModelId: inputs.studentModelId,
+      promptVersion: inputs.studentPromptVersion ?? CURRENT_STUDENT_PROMPT_VERSION,
+    },
+  ];
+  const candidates = specs.map((spec): CandidateCostContext => {
+    const version = studentFormat(spec.promptVersion).promptVersion;
+    return {
+      spec,
+      version,
+      perQuery: estimatedStudentTokens(version, tokens, inputs.includeReasoning),
+      out: studentAnswerTokens(version) + (inputs.includeReasoning ? tokens.reasoningTokens : 0),
+      epochs: spec.method === 'fine-tuning' ? (spec.hyperParameters?.epochCount ?? rates.epochs) : rates.epochs,
+    };
+  });
+  const [winner] = candidates;
+  if (!winner) throw new CostModelError('no candidate to price: give at least one (config candidates)');
+  const version = winner.version;
   const studentPrompt = TOKEN_COUNTS.prompts.student[version].tokens;
   const teacherOut = tokens.labelTokens;
   const context: RunCostContext = {
     inputs,
     tokens,
     rates,
-    version,
-    studentPerQuery: estimatedStudentTokens(version, tokens, inputs.includeReasoning),
-    studentOut: studentAnswerTokens(version) + (inputs.includeReasoning ? tokens.reasoningTokens : 0),
+    candidates,
     teacherPerQuery: {
       inputTokens: TOKEN_COUNTS.prompts.teacher.tokens + tokens.queryTokens,
       outputTokens: teacherOut,
     },
   };
-  const { studentPerQuery, teacherPerQuery } = context;
+  const { teacherPerQuery } = context;
   const { stage: generation, plan, labelling, batchSize } = generationCost(context);
-  const distillation = distillationCost(context);
+  const training = trainingCost(context);
   const evaluation = evaluationCost(context);
-  const routing = routingCost(context);
+  const routing = routingCost(context, winner);
 
-  const stages = [generation, distillation, evaluation];
+  const stages = [generation, training, evaluation];
+  const candidateCosts = candidates.map((c): CandidateCost => {
+    const own = training.lines.filter((l) => l.item.startsWith(`${c.spec.name}: `));
+    const teacherInference = own.filter((l) => l.item.endsWith('teacher inference in the job'));
+    const trainingLines = own.filter((l) => !teacherInference.includes(l));
+    return {
+      name: c.spec.name,
+      method: c.spec.method,
+      baseModelId: c.spec.baseModelId,
+      promptVersion: c.version,
+      epochs: c.epochs,
+      trainingUsd: own.reduce((sum, l) => sum + l.usd, 0),
+      teacherInferenceUsd: teacherInference.reduce((sum, l) => sum + l.usd, 0),
+      trainingTokens: trainingLines.reduce((sum, l) => sum + l.inputTokens, 0),
+      tokensPerQuery: c.perQuery,
+      studentPer1MQueriesUsd: costPerQueries(
+        c.perQuery,
+        requirePrice(c.spec.baseModelId, inputs.priceTable),
+        1_000_000,
+      ),
+    };
+  });
   const prompts = TOKEN_COUNTS.prompts;
   return {
     stages,
     runUsd: stages.reduce((sum, s) => sum + s.usd, 0),
+    candidates: candidateCosts,
     storagePerMonthUsd: rates.storagePerMonthUsd,
     routing,
     tokensPerQuery: {
-      student: { ...studentPerQuery, answerFormat: version },
+      student: { ...winner.perQuery, answerFormat: version },
       teacher: teacherPerQuery,
       teacherLabelling: {
         batchSize,
@@ -187,8 +259,23 @@ export function renderCostEstimate(estimate: CostEstimate): string {
     );
   }
   lines.push(
-    `**One run: ${usd(estimate.runUsd)}** (generation + distillation + evaluation), plus ` +
-      `${usd(estimate.storagePerMonthUsd)}/month to store the student.`,
+    `**One run: ${usd(estimate.runUsd)}** (generation + training + evaluation), plus ` +
+      `${usd(estimate.storagePerMonthUsd)}/month to store each kept student.`,
+    '',
+  );
+  lines.push('### Candidates', '');
+  lines.push(
+    ...table(
+      ['candidate', 'method', 'base model', 'prompt', 'training', 'student per 1M queries'],
+      estimate.candidates.map((c) => [
+        c.name,
+        c.method,
+        `\`${c.baseModelId}\``,
+        c.promptVersion,
+        usd(c.trainingUsd),
+        usd(c.studentPer1MQueriesUsd),
+      ]),
+    ),
     '',
   );
   const { routing } = estimate;

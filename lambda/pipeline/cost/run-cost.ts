@@ -3,6 +3,7 @@ import { calibrationQueries } from '../generation/calibration-queries';
 import type { TokenUsage } from '../../core/prices';
 import { planQueries, type QueryPlan } from '../generation/query-plan';
 import { QUERIES_PER_WRITING_CALL } from '../generation/query-writing';
+import type { CandidateSpec } from '../../core/candidates';
 import type { StudentPromptVersion } from '../../core/student-format';
 import {
   stageOf,
@@ -18,20 +19,30 @@ import { labellingUsage, type TokenAssumptions } from './token-assumptions';
 import { TOKEN_COUNTS } from './token-counts';
 
 /**
- * What one run costs, stage by stage: generation (the teacher writes, calibrates and labels), distillation (the
- * teacher's inference in the job, then training) and evaluation (student and baseline answer, the judge rates).
+ * What one run costs, stage by stage: generation (the teacher writes, calibrates and labels), training (per candidate:
+ * a distillation's teacher inference in the job, then training tokens) and evaluation (every candidate and the
+ * baseline answer, the judge rates them all).
  */
+
+/** One candidate as the cost model sees it: its spec, its prompt version's tokens per routed query. */
+export interface CandidateCostContext {
+  readonly spec: CandidateSpec;
+  readonly version: StudentPromptVersion;
+  /** Its student's tokens per query (its prompt and a query in, its answer out). */
+  readonly perQuery: TokenUsage;
+  /** Its student's output tokens per answer (reasoning included when the run trains with it). */
+  readonly out: number;
+  /** Passes over the training records: the candidate's epochCount, or the distillation rate's (UNVERIFIED). */
+  readonly epochs: number;
+}
 
 /** What every stage's estimate reads: the inputs with their defaults filled, and the per-query figures. */
 export interface RunCostContext {
   readonly inputs: CostInputs;
   readonly tokens: TokenAssumptions;
   readonly rates: DistillationRates;
-  readonly version: StudentPromptVersion;
-  /** The student's tokens per query (its prompt and a query in, its answer out). */
-  readonly studentPerQuery: TokenUsage;
-  /** The student's output tokens per answer (reasoning included when the run trains with it). */
-  readonly studentOut: number;
+  /** The run's candidates, in order. */
+  readonly candidates: readonly CandidateCostContext[];
   /** The teacher prompt's tokens per query (teacher and baseline). */
   readonly teacherPerQuery: TokenUsage;
 }
@@ -121,53 +132,62 @@ export function generationCost(context: RunCostContext): GenerationCost {
   return { stage, plan, labelling, batchSize };
 }
 
-/** Distillation: Bedrock has the teacher answer every training prompt, then trains the student. */
-export function distillationCost(context: RunCostContext): StageCost {
-  const { inputs, rates, version, studentPerQuery, studentOut } = context;
+/**
+ * Training, per candidate: a distillation has Bedrock's teacher answer every training prompt (its records' prompt
+ * version), then trains; both methods bill training tokens × epochs (fine-tuning: the candidate's epochCount).
+ */
+export function trainingCost(context: RunCostContext): StageCost {
+  const { inputs, rates } = context;
   const trainCount = inputs.exampleCount;
-  const trainingTokens = trainCount * (studentPerQuery.inputTokens + studentOut) * rates.epochs;
-  const teacherInference = line(
-    context,
-    'distillation',
-    'teacher inference in the job',
-    inputs.teacherModelId,
-    trainCount,
-    { inputTokens: studentPerQuery.inputTokens, outputTokens: studentOut },
-  );
-  return stageOf(
-    'distillation',
-    [
-      teacherInference,
-      {
-        stage: 'distillation',
-        item: `training (${rates.epochs} epoch${rates.epochs === 1 ? '' : 's'})`,
-        modelId: inputs.studentModelId,
-        inputTokens: trainingTokens,
-        outputTokens: 0,
-        usd: (trainingTokens / 1000) * rates.trainingPer1kTokensUsd,
-      },
-    ],
-    [
-      `the teacher answers each of the ${trainCount.toLocaleString('en-US')} training prompts once (the student ` +
-        `prompt, answering in ${version} as the labels show it), billed at its on-demand rate (UNVERIFIED)`,
-      `training tokens = records × (prompt + query + label tokens) × epochs, at $${rates.trainingPer1kTokensUsd} ` +
-        `per 1,000 tokens and ${rates.epochs} epoch(s) (both UNVERIFIED; set --training-per-1k, --epochs)`,
-      `custom-model storage $${rates.storagePerMonthUsd}/month (UNVERIFIED; set --storage-per-month)`,
-    ],
-  );
+  const lines = context.candidates.flatMap(({ spec, perQuery, out, epochs }): CostLine[] => {
+    const trainingTokens = trainCount * (perQuery.inputTokens + out) * epochs;
+    const training: CostLine = {
+      stage: 'training',
+      item: `${spec.name}: training (${epochs} epoch${epochs === 1 ? '' : 's'})`,
+      modelId: spec.baseModelId,
+      inputTokens: trainingTokens,
+      outputTokens: 0,
+      usd: (trainingTokens / 1000) * rates.trainingPer1kTokensUsd,
+    };
+    if (spec.method !== 'distillation') return [training];
+    const teacherInference = line(
+      context,
+      'training',
+      `${spec.name}: teacher inference in the job`,
+      inputs.teacherModelId,
+      trainCount,
+      { inputTokens: perQuery.inputTokens, outputTokens: out },
+    );
+    return [teacherInference, training];
+  });
+  const described = context.candidates
+    .map((c) => `${c.spec.name} (${c.spec.method}, ${c.version}, ${c.epochs} epoch${c.epochs === 1 ? '' : 's'})`)
+    .join(', ');
+  return stageOf('training', lines, [
+    `candidates: ${described}; each trains on the ${trainCount.toLocaleString('en-US')} training records`,
+    "distillation: the teacher answers each training prompt once (the records' prompt version, answering in its " +
+      'format as the labels show it), billed at its on-demand rate (UNVERIFIED); fine-tuning calls no teacher',
+    `training tokens = records × (prompt + query + label tokens) × epochs, at $${rates.trainingPer1kTokensUsd} ` +
+      `per 1,000 tokens whatever the base model (UNVERIFIED; set --training-per-1k); distillation at ${rates.epochs} ` +
+      'epoch(s) (UNVERIFIED: it exposes no epoch setting; set --epochs), fine-tuning at its epochCount',
+    `custom-model storage $${rates.storagePerMonthUsd}/month per kept model (UNVERIFIED; set --storage-per-month)`,
+  ]);
 }
 
-/** Evaluation: student and baseline answer the held-out set; the judge rates both (two jobs). */
+/** Evaluation: every candidate and the baseline answer the held-out set; the judge rates them all (one job each). */
 export function evaluationCost(context: RunCostContext): StageCost {
-  const { inputs, tokens, version, studentPerQuery, studentOut, teacherPerQuery } = context;
+  const { inputs, tokens, teacherPerQuery } = context;
   const testCount = inputs.testExampleCount;
+  const judged = context.candidates.length + 1;
   return stageOf(
     'evaluation',
     [
-      line(context, 'evaluation', 'student answers the held-out set', inputs.studentModelId, testCount, {
-        inputTokens: studentPerQuery.inputTokens,
-        outputTokens: studentOut,
-      }),
+      ...context.candidates.map(({ spec, perQuery, out }) =>
+        line(context, 'evaluation', `${spec.name} answers the held-out set`, spec.baseModelId, testCount, {
+          inputTokens: perQuery.inputTokens,
+          outputTokens: out,
+        }),
+      ),
       line(
         context,
         'evaluation',
@@ -176,14 +196,22 @@ export function evaluationCost(context: RunCostContext): StageCost {
         testCount,
         teacherPerQuery,
       ),
-      line(context, 'evaluation', 'judge rates student and baseline', inputs.judgeModelId, 2 * testCount, {
-        // The judge reads reference and reply as JSON weights, whatever format the model answered in.
-        inputTokens: TOKEN_COUNTS.prompts.judgeInstructions.tokens + tokens.queryTokens + 2 * tokens.labelTokens,
-        outputTokens: tokens.judgeOutputTokens,
-      }),
+      line(
+        context,
+        'evaluation',
+        `judge rates ${context.candidates.length > 1 ? 'the candidates' : 'student'} and baseline`,
+        inputs.judgeModelId,
+        judged * testCount,
+        {
+          // The judge reads reference and reply as JSON weights, whatever format the model answered in.
+          inputTokens: TOKEN_COUNTS.prompts.judgeInstructions.tokens + tokens.queryTokens + 2 * tokens.labelTokens,
+          outputTokens: tokens.judgeOutputTokens,
+        },
+      ),
     ],
     [
-      `${testCount} held-out queries; the baseline answers with the teacher prompt, the student with its ${version} prompt`,
+      `${testCount} held-out queries; the baseline answers with the teacher prompt, each candidate with its own ` +
+        `prompt version (${context.candidates.map((c) => `${c.spec.name} ${c.version}`).join(', ')})`,
       `judge input = the custom metric's instructions + query + reference + reply (both as JSON weights); ` +
         `${tokens.judgeOutputTokens} output tokens per verdict (how Bedrock wraps the judge prompt is UNVERIFIED)`,
     ],

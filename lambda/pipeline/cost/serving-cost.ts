@@ -22,6 +22,13 @@ export const SERVING_PRICES = {
   s3PutPerRequest: 0.005 / 1000,
 } as const;
 
+/**
+ * The redaction guardrail's price per sample: one ApplyGuardrail call per sampled query, billed by its sensitive-
+ * information filter at $0.10 per 1,000 text units, a text unit being up to 1,000 characters (docs/aws-facts.md §11):
+ * a query (at most 1,000 characters; the router's limit is lower) is one unit.
+ */
+export const REDACTION_USD_PER_SAMPLE = 0.1 / 1000;
+
 /** CloudWatch Logs bills each event's bytes plus 26 bytes of overhead. */
 export const LOG_EVENT_OVERHEAD_BYTES = 26;
 
@@ -74,6 +81,11 @@ export interface ServingInputs {
   readonly fullBatch?: { readonly size: number; readonly teacherLabelUsd: number };
   /** Shadow labeller memory. */
   readonly labellerMemoryMb: number;
+  /**
+   * What masking personal data costs per sample (the redaction guardrail, redactPiiTypes): default
+   * REDACTION_USD_PER_SAMPLE (redaction on, the default); 0 when redactPiiTypes=none.
+   */
+  readonly redactionUsdPerSample?: number;
   /** Assumptions that can be overridden (tests, what-ifs). */
   readonly latency?: Partial<ServingLatency>;
 }
@@ -144,8 +156,14 @@ export function estimateServing(inputs: ServingInputs): ServingCost {
   const perCall = Math.max(1, inputs.shadowQueriesPerCall ?? 1);
   const labellerUsd =
     ((inputs.labellerMemoryMb / MB_PER_GB) * (latency.teacherMs / 1000) * p.lambdaArmGbSecond) / perCall;
+  const redactionUsd = inputs.redactionUsdPerSample ?? REDACTION_USD_PER_SAMPLE;
   const perSample =
-    inputs.teacherLabelUsd + labellerUsd + p.lambdaRequestsPer1M / PER_1M + 3 * p.sqsPerRequest + p.s3PutPerRequest;
+    inputs.teacherLabelUsd +
+    redactionUsd +
+    labellerUsd +
+    p.lambdaRequestsPer1M / PER_1M +
+    3 * p.sqsPerRequest +
+    p.s3PutPerRequest;
   const parts: ServingPart[] = [
     { item: 'student model (Bedrock)', usdPer1MQueries: inputs.studentModelPer1MUsd },
     {
@@ -160,7 +178,7 @@ export function estimateServing(inputs: ServingInputs): ServingCost {
     { item: 'CloudWatch Logs ingestion', usdPer1MQueries: (PER_1M * logBytes * p.logsIngestionPerGb) / BYTES_PER_GB },
     { item: `X-Ray traces (${inputs.routerTracing})`, usdPer1MQueries: PER_1M * traced * p.xrayPerTrace },
     {
-      item: 'shadow loop (teacher labels, SQS, labeller, records)',
+      item: 'shadow loop (teacher labels, PII redaction, SQS, labeller, records)',
       usdPer1MQueries: PER_1M * inputs.shadowSampleRate * perSample,
     },
   ];
@@ -185,7 +203,9 @@ export function estimateServing(inputs: ServingInputs): ServingCost {
       `shadow loop: ${percent(inputs.shadowSampleRate)} of queries labelled by the teacher, ` +
         (perCall > 1 ? `${perCall.toLocaleString('en-US', { maximumFractionDigits: 1 })} per call` : 'one call each') +
         ` ($${inputs.teacherLabelUsd.toPrecision(3)} a label), the labeller (${inputs.labellerMemoryMb} MB) waiting ` +
-        `${latency.teacherMs} ms per call, 3 SQS requests and 1 S3 PUT per sample` +
+        `${latency.teacherMs} ms per call, ` +
+        (redactionUsd > 0 ? `one redaction guardrail call ($${redactionUsd.toPrecision(2)}), ` : 'no redaction, ') +
+        '3 SQS requests and 1 S3 PUT per sample' +
         (inputs.fullBatch && inputs.fullBatch.size > perCall
           ? `; a call holds only the samples of one invocation (the queue's batching window), so at this traffic ` +
             `batching saves ${perCall > 1 ? 'part' : 'nothing'}; at full batches of ${inputs.fullBatch.size} a label ` +

@@ -15,6 +15,14 @@ export const TOKEN_COUNTS = {
         tokens: 38,
         chars: 158,
       },
+      'student-v3': {
+        tokens: 6,
+        chars: 30,
+      },
+      'teacher-v1': {
+        tokens: 365,
+        chars: 1417,
+      },
     },
     teacher: {
       tokens: 365,
@@ -64,6 +72,18 @@ export const TOKEN_COUNTS = {
       meanChars: 7.01,
       maxChars: 8,
     },
+    'student-v3': {
+      meanTokens: 7,
+      maxTokens: 7,
+      meanChars: 7.01,
+      maxChars: 8,
+    },
+    'teacher-v1': {
+      meanTokens: 24.13,
+      maxTokens: 26,
+      meanChars: 59.13,
+      maxChars: 61,
+    },
     teacher: {
       meanTokens: 24.13,
       maxTokens: 26,
@@ -91,5 +111,7 @@ export const TOKEN_COUNTS = {
   recordCharsPerToken: {
     'student-v1': 3.54,
     'student-v2': 3.89,
+    'student-v3': 3.73,
+    'teacher-v1': 3.82,
   },
 } as const;

@@ -4,6 +4,7 @@ import {
   type CustomModelDeploymentSummary,
 } from '@aws-sdk/client-bedrock';
 import * as z from 'zod';
+import { CANDIDATE_NAME_PATTERN } from '../../core/candidates';
 import { isEnvironmentDeployment, listDeployments } from './deployments';
 import { resourceTags, trainingNames } from '../../core/job-names';
 import type { DeploymentStarted } from './result';
@@ -16,6 +17,8 @@ const CUSTOM_MODEL_ARN = /^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:custom-model
 
 export const deployStudentInput = z.object({
   runId: z.string().min(1),
+  /** The candidate whose model this is (absent for a run without candidates): it names and tags the deployment. */
+  candidate: z.string().regex(CANDIDATE_NAME_PATTERN, 'must be the candidate’s name').optional(),
   modelArn: z
     .string()
     .regex(
@@ -40,9 +43,9 @@ const started = (d: CustomModelDeploymentSummary, modelArn: string, reused: bool
 });
 
 /**
- * Deploys the distilled model on demand, idempotently, without relying on a create error (the SDK declares no
+ * Deploys a candidate's custom model on demand, idempotently, without relying on a create error (the SDK declares no
  * ConflictException for CreateCustomModelDeployment):
- * 1. a deployment with exactly the run's name is this run's own (a retried step, a redrive): reused when it serves the
+ * 1. a deployment with exactly the run's (candidate's) name is this run's own (a retried step, a redrive): reused when it serves the
  *    same model and is Active or Creating; refused with what to do when it is Failed or serves another model;
  * 2. otherwise an Active (else Creating) deployment of the same model that this environment created (by its tags) is
  *    reused — a run that reuses another run's model; another environment's deployment is never adopted, so neither
@@ -50,9 +53,9 @@ const started = (d: CustomModelDeploymentSummary, modelArn: string, reused: bool
  * 3. otherwise one is created under the run's name and token.
  */
 export async function deployStudent(event: unknown): Promise<DeploymentStarted> {
-  const { runId, modelArn } = parseInput(deployStudentInput, event, 'Deploy student');
+  const { runId, modelArn, candidate } = parseInput(deployStudentInput, event, 'Deploy student');
   const envName = DEPLOY_STUDENT_ENVIRONMENT.read(process.env).envName;
-  const names = trainingNames(envName, runId);
+  const names = trainingNames(envName, runId, candidate);
 
   const own = (await listDeployments(bedrock, { nameContains: names.deploymentName })).find(
     (d) => d.customModelDeploymentName === names.deploymentName,
@@ -92,8 +95,8 @@ export async function deployStudent(event: unknown): Promise<DeploymentStarted> 
     new CreateCustomModelDeploymentCommand({
       modelDeploymentName: names.deploymentName,
       modelArn,
-      description: `Distilled intent router student, run ${runId} (${envName})`,
-      tags: resourceTags(envName, runId),
+      description: `Intent router student, run ${runId}${candidate ? `, candidate ${candidate}` : ''} (${envName})`,
+      tags: resourceTags(envName, runId, candidate),
       clientRequestToken: names.deploymentToken,
     }),
   );

@@ -4,6 +4,7 @@ import {
   type BedrockClient,
   type CustomModelDeploymentSummary,
   type ListCustomModelDeploymentsRequest,
+  type Tag,
 } from '@aws-sdk/client-bedrock';
 import { taggedForEnvironment } from '../../core/job-names';
 
@@ -28,6 +29,11 @@ export async function isEnvironmentDeployment(
   deploymentArn: string,
   envName: string,
 ): Promise<boolean> {
+  return taggedForEnvironment(await deploymentTags(client, deploymentArn), envName);
+}
+
+/** A deployment's tags (Project, Environment, RunId and, for a candidate's, Candidate: job-names.ts resourceTags). */
+export async function deploymentTags(client: BedrockClient, deploymentArn: string): Promise<Tag[]> {
   const { tags = [] } = await client.send(new ListTagsForResourceCommand({ resourceARN: deploymentArn }));
-  return taggedForEnvironment(tags, envName);
+  return tags;
 }

@@ -5,9 +5,10 @@ import {
   evaluationKeys,
   JUDGE_METRIC_NAME,
   JUDGED_MODELS,
-  parseJudgeScores,
+  pairJudgeScores,
+  parseJudgeOutput,
   type JudgedModel,
-  type JudgeScore,
+  type JudgeOutput,
 } from './evaluation';
 import { readExisting, s3RunStore, s3Uri } from '../../core/run-store';
 import type { EvaluationStatus } from './result';
@@ -22,6 +23,8 @@ export const checkEvaluationInput = z.object({
   bucket: z.string().min(1),
   /** The incumbent's job exists when a student was promoted before the run. */
   jobs: z.object({ student: jobRef, baseline: jobRef, incumbent: jobRef.optional() }),
+  /** The candidate evaluated (`$.candidate.name`): its judge jobs write under its own prefix. */
+  candidate: z.string().min(1).optional(),
 });
 type Jobs = z.output<typeof checkEvaluationInput>['jobs'];
 
@@ -43,9 +46,17 @@ async function listKeys(bucket: string, prefix: string): Promise<string[]> {
   return keys;
 }
 
-/** The judge's mean score of one job, read from the JSONL files under `<output>/<jobName>/` (listed, not guessed). */
-export async function readJudgeScore(bucket: string, runId: string, jobName: string): Promise<JudgeScore> {
-  const prefix = `${evaluationKeys(runId).outputPrefix}${jobName}/`;
+/**
+ * One job's judge output, read from the JSONL files under `<output>/<jobName>/` (listed, not guessed): the mean score
+ * and each scored prompt's score.
+ */
+export async function readJudgeOutput(
+  bucket: string,
+  runId: string,
+  jobName: string,
+  candidate?: string,
+): Promise<JudgeOutput> {
+  const prefix = `${evaluationKeys(runId, candidate).outputPrefix}${jobName}/`;
   const keys = (await listKeys(bucket, prefix)).filter((k) => k.endsWith('.jsonl'));
   if (keys.length === 0)
     throw new Error(`evaluation job ${jobName} completed but wrote no JSONL under ${s3Uri(bucket, prefix)}`);
@@ -56,7 +67,32 @@ export async function readJudgeScore(bucket: string, runId: string, jobName: str
       body: await readExisting(store, key, 'it was listed a moment ago: retry the step'),
     })),
   );
-  return parseJudgeScores(files, JUDGE_METRIC_NAME);
+  return parseJudgeOutput(files, JUDGE_METRIC_NAME);
+}
+
+/**
+ * The candidate's judge scores paired with the incumbent's, or why not: the Gate falls back to the means when a job's
+ * output does not name the prompts it scored, or no prompt was scored by both.
+ */
+export function pairWithIncumbent(student: JudgeOutput, incumbent: JudgeOutput): EvaluationStatus['judgePaired'] {
+  const unnamed = [
+    student.unidentified > 0 ? `the candidate's (${student.unidentified})` : '',
+    incumbent.unidentified > 0 ? `the incumbent's (${incumbent.unidentified})` : '',
+  ].filter(Boolean);
+  const paired = pairJudgeScores(student.prompts, incumbent.prompts);
+  if (paired.queries === 0) {
+    return {
+      note:
+        'no prompt was scored in both judge jobs' +
+        (unnamed.length ? `: output records without inputRecord.prompt in ${unnamed.join(' and ')} job` : ''),
+    };
+  }
+  return {
+    incumbent: paired,
+    ...(unnamed.length
+      ? { note: `left out of the pairing, output records without inputRecord.prompt: ${unnamed.join(', ')}` }
+      : {}),
+  };
 }
 
 /**
@@ -80,12 +116,12 @@ async function stopRunningJobs(jobs: Jobs, jobStatus: Readonly<Partial<Record<Ju
 }
 
 /**
- * Polls both judge jobs: Failed as soon as one ended without a result (with its failure messages; the other job is
- * stopped if it still runs), Completed with the judge's mean score per model once both completed, InProgress
- * otherwise.
+ * Polls the judge jobs: Failed as soon as one ended without a result (with its failure messages; the others are
+ * stopped if they still run), Completed with the judge's mean score per model once all completed (and, with an
+ * incumbent, the candidate's scores paired with its prompt by prompt), InProgress otherwise.
  */
 export async function checkEvaluation(event: unknown): Promise<EvaluationStatus> {
-  const { runId, bucket, jobs } = parseInput(checkEvaluationInput, event, 'Check evaluation');
+  const { runId, bucket, jobs, candidate } = parseInput(checkEvaluationInput, event, 'Check evaluation');
   const statuses: Partial<Record<JudgedModel, string>> = {};
   const failures: string[] = [];
   const models = startedModels(jobs);
@@ -108,16 +144,21 @@ export async function checkEvaluation(event: unknown): Promise<EvaluationStatus>
   if (!models.every((m) => statuses[m] === 'Completed')) {
     return { status: 'InProgress', failureMessage: '', jobStatus };
   }
-  const scores: Partial<Record<JudgedModel, JudgeScore>> = {};
+  const outputs: Partial<Record<JudgedModel, JudgeOutput>> = {};
   for (const model of models) {
     const ref = jobs[model];
-    if (ref) scores[model] = await readJudgeScore(bucket, runId, ref.jobName);
+    if (ref) outputs[model] = await readJudgeOutput(bucket, runId, ref.jobName, candidate);
   }
-  const { student, baseline, incumbent } = scores;
+  const { student, baseline, incumbent } = outputs;
   if (!student || !baseline) throw new Error('the candidate and the baseline judge jobs must both have scores');
-  const judge = { student, baseline, ...(incumbent ? { incumbent } : {}) };
-  logger.info('judge scores', { judge });
-  return { status: 'Completed', failureMessage: '', jobStatus, judge };
+  const judge = {
+    student: student.score,
+    baseline: baseline.score,
+    ...(incumbent ? { incumbent: incumbent.score } : {}),
+  };
+  const judgePaired = incumbent ? pairWithIncumbent(student, incumbent) : undefined;
+  logger.info('judge scores', { judge, judgePaired });
+  return { status: 'Completed', failureMessage: '', jobStatus, judge, ...(judgePaired ? { judgePaired } : {}) };
 }
 
 export const handler = /* @__PURE__ */ lambdaHandler(checkEvaluation);

@@ -29,6 +29,7 @@ import {
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
 import type { EvaluationStarted, SetMetrics } from './result';
 import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
+import { LIVE_QUERIES_TAGGING } from '../../core/production-records';
 import { EVALUATE_ENVIRONMENT } from './environment';
 import { startJudgeJob } from './judge-jobs';
 
@@ -48,11 +49,23 @@ export const evaluateInput = z.object({
   testKey: z.string().min(1),
   deploymentArn: z.string().min(1),
   /**
+   * `$.candidate`: its name keys the evaluation's files and judge jobs, and it is asked in its own prompt version
+   * (absent for a run from before candidates: the version the test set was written in).
+   */
+  candidate: z
+    .object({ name: z.string().min(1), promptVersion: z.string().min(1), baseModelId: z.string().min(1).optional() })
+    .optional(),
+  /**
    * `$.assemble`: its `productionTestKey` names production's held-out slice (absent for other runs); its
    * `studentPromptVersion`, the version the dataset was written in (the test set's records must agree).
    */
   assemble: z
-    .object({ productionTestKey: z.string().min(1).optional(), studentPromptVersion: z.string().min(1).optional() })
+    .object({
+      productionTestKey: z.string().min(1).optional(),
+      studentPromptVersion: z.string().min(1).optional(),
+      /** The dataset files that hold live queries: what is derived from them is tagged to expire with them. */
+      liveQueryKeys: z.array(z.string()).optional(),
+    })
     .optional(),
   /** `$.preflight.incumbent`: the student promoted when the run started, answered and judged like the candidate. */
   incumbent: z
@@ -127,7 +140,7 @@ async function answerOrResume(
   store: RunStore,
   retry: RetryOptions,
 ): Promise<StoredMetrics & { resumed: boolean }> {
-  const keys = evaluationKeys(input.runId);
+  const keys = evaluationKeys(input.runId, input.candidate?.name);
   const stored = await store.read(keys.metrics);
   if (stored !== undefined) {
     logger.info('reusing the answers of an earlier attempt', { key: keys.metrics });
@@ -156,30 +169,32 @@ async function answerOrResume(
         `${MAX_EVALUATION_PROMPTS} prompts an evaluation job judges: lower testExampleCount or productionHoldOutShare`,
     );
   }
-  // The candidate is asked in the format of the records it was trained on; the test set says which.
-  const studentVersion = synthetic[0]?.promptVersion ?? production[0]?.promptVersion ?? '';
+  // The test set's records carry the version they were written in; a candidate is asked in its own version (the one
+  // its training file carries), a run from before candidates in the test set's.
+  const datasetVersion = synthetic[0]?.promptVersion ?? production[0]?.promptVersion ?? '';
   const fix = 'the run must be assembled again (a dataset holds one student prompt version)';
   if (input.assemble?.studentPromptVersion !== undefined) {
     requireSameVersion(
       { version: input.assemble.studentPromptVersion, from: 'the Assemble result' },
-      { version: studentVersion, from: input.testKey },
+      { version: datasetVersion, from: input.testKey },
       fix,
     );
   }
   if (productionKey && production[0]) {
     requireSameVersion(
-      { version: studentVersion, from: input.testKey },
+      { version: datasetVersion, from: input.testKey },
       { version: production[0].promptVersion, from: productionKey },
       fix,
     );
   }
+  const studentVersion = input.candidate?.promptVersion ?? datasetVersion;
   const candidate = studentFormat(studentVersion);
   const incumbentFormat = input.incumbent?.present ? studentFormat(input.incumbent.studentPromptVersion) : candidate;
   const models: Record<JudgedModel, { modelId: string; priceId: string; system: string; format: AnswerFormat }> = {
     // The deployment is billed at the base model's rate, so the student is priced by its base model id.
     student: {
       modelId: input.deploymentArn,
-      priceId: env.studentModelId,
+      priceId: input.candidate?.baseModelId ?? env.studentModelId,
       system: candidate.prompt,
       format: candidate,
     },
@@ -199,6 +214,7 @@ async function answerOrResume(
     },
   };
 
+  const liveKeys = new Set([...(input.assemble?.liveQueryKeys ?? []), ...(productionKey ? [productionKey] : [])]);
   const metrics: Partial<Record<JudgedModel, ModelMetrics>> = {};
   const outcomes: Partial<Record<JudgedModel, QueryOutcome[]>> = {};
   const perSet: Partial<Record<JudgedModel, { synthetic: ModelMetrics; production?: ModelMetrics }>> = {};
@@ -219,11 +235,18 @@ async function answerOrResume(
         : {}),
     };
     logger.info('model answered the held-out sets', { model, modelId, metrics: metrics[model] });
-    await put(input.bucket, keys.answers(model), answersJsonl(synthetic, syntheticAnswers, format));
+    // Answers quote their queries: those on live queries expire with them (productionDataRetentionDays).
+    const testIsLive = liveKeys.has(input.testKey);
+    await put(input.bucket, keys.answers(model), answersJsonl(synthetic, syntheticAnswers, format), testIsLive);
     if (production.length > 0) {
-      await put(input.bucket, keys.productionAnswers(model), answersJsonl(production, productionAnswers, format));
+      await put(input.bucket, keys.productionAnswers(model), answersJsonl(production, productionAnswers, format), true);
     }
-    await put(input.bucket, keys.dataset(model), byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model], format));
+    await put(
+      input.bucket,
+      keys.dataset(model),
+      byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model], format),
+      testIsLive || production.length > 0,
+    );
   }
   const { student, baseline, incumbent } = metrics;
   if (!student || !baseline) throw new Error('the candidate and the baseline must both have answered');
@@ -283,13 +306,15 @@ const answersJsonl = (cases: readonly TestCase[], answers: readonly ModelAnswer[
  * A plain overwrite, not RunStore.writeOnce: until metrics.json exists these files belong to an unfinished attempt,
  * and a retry replaces them so that answers, datasets and metrics stay one set.
  */
-async function put(bucket: string, key: string, body: string) {
+async function put(bucket: string, key: string, body: string, holdsLiveQueries = false) {
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
       Key: key,
       Body: body,
       ContentType: key.endsWith('.json') ? 'application/json' : 'application/jsonl',
+      // The bucket's lifecycle rule expires copies of live queries by this tag (needs s3:PutObjectTagging).
+      ...(holdsLiveQueries ? { Tagging: LIVE_QUERIES_TAGGING } : {}),
     }),
   );
 }
@@ -311,7 +336,7 @@ export async function evaluate(event: unknown, retry: RetryOptions = {}): Promis
     baseline: await startJudgeJob(input, env, 'baseline'),
     ...(incumbent ? { incumbent: await startJudgeJob(input, env, 'incumbent') } : {}),
   };
-  const keys = evaluationKeys(input.runId);
+  const keys = evaluationKeys(input.runId, input.candidate?.name);
   return {
     metricsKey: keys.metrics,
     outputS3Uri: s3Uri(input.bucket, keys.outputPrefix),

@@ -21,9 +21,12 @@ export type JudgedModel = (typeof JUDGED_MODELS)[number];
 /** The held-out sets: the run's test.jsonl and, for a run from production, production's own slice. */
 export type HeldOutSet = 'synthetic' | 'production';
 
-/** Where the evaluation of a run keeps its files (all under runs/<runId>/evaluation/). */
-export const evaluationKeys = (runId: string) => {
-  const keys = runKeys(runId).evaluation;
+/**
+ * Where the evaluation of a run's candidate keeps its files (all under runs/<runId>/<candidate>/evaluation/; without a
+ * candidate, a run from before candidates: runs/<runId>/evaluation/).
+ */
+export const evaluationKeys = (runId: string, candidate?: string) => {
+  const keys = candidate === undefined ? runKeys(runId).evaluation : runKeys(runId).candidate(candidate).evaluation;
   return {
     /** Every model's deterministic metrics; written last, so its presence means the answers are complete. */
     metrics: keys.metrics,
@@ -214,10 +217,29 @@ export interface JudgeScore {
 
 interface ResultLine {
   automatedEvaluationResult?: { scores?: { metricName?: string; result?: unknown }[] };
+  /** A copy of the dataset record the judge rated (docs/aws-facts.md §5): what pairs a prompt across the models' jobs. */
+  inputRecord?: { prompt?: unknown; referenceResponse?: unknown };
 }
 
 const isMetric = (name: string | undefined, metricName: string) =>
   name !== undefined && (name === metricName || name.endsWith(`.${metricName}`));
+
+/** One prompt the judge scored, with what identifies the held-out query in every model's job. */
+export interface JudgedPrompt {
+  readonly prompt: string;
+  /** The teacher's label as the dataset rendered it (the same for every model: it tells apart a repeated query). */
+  readonly reference: string;
+  /** On the 1–5 rubric. */
+  readonly score: number;
+}
+
+/** One judge job's output: the mean score, and each scored prompt's score when the output names its prompt. */
+export interface JudgeOutput {
+  readonly score: JudgeScore;
+  readonly prompts: readonly JudgedPrompt[];
+  /** Scored records whose `inputRecord` carries no prompt: they count in the mean but cannot be paired. */
+  readonly unidentified: number;
+}
 
 /**
  * The mean judge score of one job from its output JSONL files. Bedrock reports custom-metric results normalised to
@@ -225,7 +247,13 @@ const isMetric = (name: string | undefined, metricName: string) =>
  * does; should a file hold any score above 1, the scores are taken as already on the 1–5 scale.
  */
 export function parseJudgeScores(files: readonly { key: string; body: string }[], metricName: string): JudgeScore {
+  return parseJudgeOutput(files, metricName).score;
+}
+
+/** parseJudgeScores, keeping each scored prompt's score (on the rubric) with the prompt and reference it rated. */
+export function parseJudgeOutput(files: readonly { key: string; body: string }[], metricName: string): JudgeOutput {
   const results: number[] = [];
+  const identities: ({ prompt: string; reference: string } | undefined)[] = [];
   let unscored = 0;
   for (const { key, body } of files) {
     body.split('\n').forEach((line, index) => {
@@ -237,8 +265,17 @@ export function parseJudgeScores(files: readonly { key: string; body: string }[]
         throw new Error(`evaluation output ${key} line ${index + 1} is not JSON`);
       }
       const score = parsed.automatedEvaluationResult?.scores?.find((s) => isMetric(s.metricName, metricName));
-      if (typeof score?.result === 'number' && Number.isFinite(score.result)) results.push(score.result);
-      else unscored++;
+      if (typeof score?.result !== 'number' || !Number.isFinite(score.result)) {
+        unscored++;
+        return;
+      }
+      results.push(score.result);
+      const { prompt, referenceResponse } = parsed.inputRecord ?? {};
+      identities.push(
+        typeof prompt === 'string'
+          ? { prompt, reference: typeof referenceResponse === 'string' ? referenceResponse : '' }
+          : undefined,
+      );
     });
   }
   if (results.length === 0) {
@@ -247,9 +284,9 @@ export function parseJudgeScores(files: readonly { key: string; body: string }[]
         (files.length ? ` (${files.map((f) => f.key).join(', ')})` : ''),
     );
   }
-  // Bedrock's scale for custom-metric results is UNVERIFIED (reference §4): 0-1 normalised or the 1-5 rubric itself.
-  // A value above 1 can only be the rubric, one below 1 only normalised; all exactly 1 is either a perfect normalised
-  // score or the worst rubric score, so it is refused rather than guessed (a wrong guess would flip the gate).
+  // Bedrock's scale for custom-metric results is UNVERIFIED (docs/aws-facts.md §5): 0-1 normalised or the 1-5 rubric
+  // itself. A value above 1 can only be the rubric, one below 1 only normalised; all exactly 1 is either a perfect
+  // normalised score or the worst rubric score, so it is refused rather than guessed (a wrong guess would flip the gate).
   const rubric = results.some((r) => r > 1);
   if (!rubric && results.every((r) => r === 1)) {
     throw new Error(
@@ -263,11 +300,64 @@ export function parseJudgeScores(files: readonly { key: string; body: string }[]
     const point = Math.min(4, Math.max(0, Math.round(r) - 1));
     histogram[point] = (histogram[point] ?? 0) + 1;
   }
+  const prompts: JudgedPrompt[] = [];
+  onRubric.forEach((score, i) => {
+    const identity = identities[i];
+    if (identity) prompts.push({ ...identity, score });
+  });
   return {
-    mean: mean(onRubric),
-    scored: results.length,
-    unscored,
-    reportedScale: rubric ? 'rubric' : 'normalised',
-    histogram,
+    score: {
+      mean: mean(onRubric),
+      scored: results.length,
+      unscored,
+      reportedScale: rubric ? 'rubric' : 'normalised',
+      histogram,
+    },
+    prompts,
+    unidentified: results.length - prompts.length,
+  };
+}
+
+/**
+ * The candidate's judge scores paired with another model's, prompt by prompt: what the Gate's paired bootstrap of
+ * judge scores reads. Kept compact for the state machine's state (at most 1,000 prompts a job, but a rubric score
+ * difference takes few values): how many prompts had each difference.
+ */
+export interface PairedJudgeScores {
+  /** Prompts both jobs scored. */
+  readonly queries: number;
+  /** Scored prompts with no scored counterpart in the other job (left out of the comparison). */
+  readonly unpaired: { readonly candidate: number; readonly other: number };
+  /** The other model's score minus the candidate's (positive: the candidate is worse), ascending, with its count. */
+  readonly drops: readonly { readonly drop: number; readonly count: number }[];
+}
+
+/**
+ * Pairs two jobs' scores by the prompt and reference each output record copies from its dataset record, not by
+ * position: Evaluate writes every model's dataset from the same held-out cases in the same order, but the order (and
+ * the split into files) of a job's output is not documented. A query that occurs twice pairs occurrence by occurrence.
+ */
+export function pairJudgeScores(candidate: readonly JudgedPrompt[], other: readonly JudgedPrompt[]): PairedJudgeScores {
+  const identity = (p: JudgedPrompt) => JSON.stringify([p.prompt, p.reference]);
+  const waiting = new Map<string, number[]>();
+  for (const p of other) waiting.set(identity(p), [...(waiting.get(identity(p)) ?? []), p.score]);
+  const counts = new Map<number, number>();
+  let paired = 0;
+  let candidateUnpaired = 0;
+  for (const p of candidate) {
+    const otherScore = waiting.get(identity(p))?.shift();
+    if (otherScore === undefined) {
+      candidateUnpaired++;
+      continue;
+    }
+    paired++;
+    const drop = Math.round((otherScore - p.score) * 1e6) / 1e6;
+    counts.set(drop, (counts.get(drop) ?? 0) + 1);
+  }
+  const otherUnpaired = [...waiting.values()].reduce((n, scores) => n + scores.length, 0);
+  return {
+    queries: paired,
+    unpaired: { candidate: candidateUnpaired, other: otherUnpaired },
+    drops: [...counts.entries()].sort(([a], [b]) => a - b).map(([drop, count]) => ({ drop, count })),
   };
 }

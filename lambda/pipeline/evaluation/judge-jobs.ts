@@ -28,6 +28,8 @@ const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 export interface JudgedRun {
   readonly runId: string;
   readonly bucket: string;
+  /** The candidate evaluated (its jobs and files carry its name); absent for a run from before candidates. */
+  readonly candidate?: { readonly name: string };
 }
 
 /** What a judge job's request takes from Evaluate's environment. */
@@ -59,9 +61,10 @@ export async function startJudgeJob(
   settings: JudgeJobSettings,
   model: JudgedModel,
 ): Promise<EvaluationJobRef> {
-  const names = trainingNames(settings.envName, run.runId);
-  const incumbentNames = incumbentEvaluationNames(settings.envName, run.runId);
-  const keys = evaluationKeys(run.runId);
+  const candidate = run.candidate?.name;
+  const names = trainingNames(settings.envName, run.runId, candidate);
+  const incumbentNames = incumbentEvaluationNames(settings.envName, run.runId, candidate);
+  const keys = evaluationKeys(run.runId, candidate);
   const jobName = model === 'incumbent' ? incumbentNames.jobName : names.evaluationJobName[model];
   const request = evaluationJobRequest({
     jobName,
@@ -72,8 +75,10 @@ export async function startJudgeJob(
     outputS3Uri: s3Uri(run.bucket, keys.outputPrefix),
     inferenceSourceIdentifier: INFERENCE_SOURCE[model],
     kmsKeyId: settings.datasetKeyArn,
-    tags: resourceTags(settings.envName, run.runId),
-    description: `Intent router run ${run.runId}: ${model} judged on the held-out queries`,
+    tags: resourceTags(settings.envName, run.runId, candidate),
+    description:
+      `Intent router run ${run.runId}${candidate ? `, candidate ${candidate}` : ''}: ${model} judged on the ` +
+      'held-out queries',
   });
   try {
     const out = await bedrock.send(new CreateEvaluationJobCommand(request));

@@ -1,5 +1,5 @@
 import type { EvaluatedModel } from '../../core/job-names';
-import type { HeldOutSet, JudgeScore } from './evaluation';
+import type { HeldOutSet, JudgeScore, PairedJudgeScores } from './evaluation';
 import type { ModelMetrics, PairedOutcomes } from './metrics';
 
 /**
@@ -54,4 +54,10 @@ export interface EvaluationStatus {
   /** When Failed: the judge jobs that were still InProgress and were stopped. */
   readonly stopped?: readonly (EvaluatedModel | 'incumbent')[];
   readonly judge?: Readonly<Record<EvaluatedModel, JudgeScore>> & { readonly incumbent?: JudgeScore };
+  /**
+   * Once Completed with an incumbent: the candidate's judge scores paired with the incumbent's prompt by prompt (what
+   * the Gate's paired bootstrap reads), or a note saying why they could not be paired (the Gate then compares the
+   * means). The per-prompt scores themselves stay in the judge jobs' output under the run's evaluation prefix.
+   */
+  readonly judgePaired?: { readonly incumbent?: PairedJudgeScores; readonly note?: string };
 }

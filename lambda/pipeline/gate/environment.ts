@@ -9,6 +9,7 @@ export const GATE_ENVIRONMENT = defineEnvironment({
   minValidReplyRate: variable('MIN_VALID_REPLY_RATE', envTypes.number()),
   maxJudgeDropToIncumbent: variable('MAX_JUDGE_DROP_TO_INCUMBENT', envTypes.number()),
   maxAgreementDropToIncumbent: variable('MAX_AGREEMENT_DROP_TO_INCUMBENT', envTypes.number()),
+  maxWeightErrorRiseToIncumbent: variable('MAX_WEIGHT_ERROR_RISE_TO_INCUMBENT', envTypes.number()),
   gateConfidence: variable('GATE_CONFIDENCE', envTypes.number(0.5, 1)),
   inconclusiveGate: variable('INCONCLUSIVE_GATE', z.enum(['keepIncumbent', 'promote'])),
 });

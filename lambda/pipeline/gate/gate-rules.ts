@@ -4,16 +4,19 @@ import {
   type PairedComparison,
   type PairedVerdict,
 } from '../../core/paired-stats';
+import type { PairedJudgeScores } from '../evaluation/evaluation';
 import type { PairedOutcomes } from '../evaluation/metrics';
 
 /**
  * The quality gate: the student is promoted only when every configured threshold holds. Each check names the config
  * key that sets it, so a rejected run's report says exactly which setting it failed and by how much. When a student
  * is already promoted (the incumbent), the candidate must also not be worse than it on the same held-out queries: a
- * run never replaces a better model with a worse one. Dominant agreement is compared per query (McNemar, at
- * `gateConfidence`, with `maxAgreementDropToIncumbent` as the non-inferiority margin): the comparison is "not worse",
- * "worse" or "inconclusive" (too few queries to tell), and an inconclusive one keeps the incumbent unless
- * `inconclusiveGate` is `promote`.
+ * run never replaces a better model with a worse one. Judge score, dominant agreement and weight error are each
+ * compared per query (a paired bootstrap of the judge's per-prompt scores, McNemar for agreement, a paired bootstrap
+ * of the per-query weight error; all at `gateConfidence`, each with its configured non-inferiority margin): a
+ * comparison is "not worse", "worse" or "inconclusive" (too few queries to tell), and an inconclusive one keeps the
+ * incumbent unless `inconclusiveGate` is `promote`. Evaluations without per-query figures are compared on the means
+ * with the margins as fixed drops, and the check's description says so.
  */
 
 export interface GateThresholds {
@@ -24,6 +27,7 @@ export interface GateThresholds {
   /** Defaults: the config's (INCUMBENT_MARGINS); only checked when an incumbent is compared. */
   readonly maxJudgeDropToIncumbent?: number;
   readonly maxAgreementDropToIncumbent?: number;
+  readonly maxWeightErrorRiseToIncumbent?: number;
   /** One-sided confidence of the paired comparisons (default DEFAULT_GATE_CONFIDENCE). */
   readonly gateConfidence?: number;
   /** What an inconclusive comparison with the incumbent does (default: keep the incumbent). */
@@ -34,13 +38,17 @@ export type InconclusiveGate = 'keepIncumbent' | 'promote';
 export const DEFAULT_GATE_CONFIDENCE = 0.95;
 
 /**
- * The default margins to the incumbent (lib/config/schema.ts uses the same). The judge margin applies to the means (the
- * judge jobs' scores are not paired per query): 0.1 judge point is about three standard errors of a mean judge score
- * over 500 prompts (rubric spread ~0.8 / √500 ≈ 0.036). The agreement margin is the non-inferiority margin of the
- * paired comparison (compareAgreement): a drop up to 0.03 counts as "not worse" once the queries show it; it is the
- * fixed drop only for evaluations stored before pairing.
+ * The default margins to the incumbent (lib/config/schema.ts uses the same): the non-inferiority margins of the paired
+ * comparisons, the fixed drops only for evaluations stored without per-query figures. Judge: 0.1 rubric point, one
+ * prompt in ten rated a point lower. Agreement: 0.03, three queries in a hundred. Weight error: 0.02 of mean absolute
+ * error, below the 0.03 by which batched teacher labels may differ from single ones (calibrationMaxWeightError): a rise
+ * within the labels' own noise.
  */
-export const INCUMBENT_MARGINS = { maxJudgeDropToIncumbent: 0.1, maxAgreementDropToIncumbent: 0.03 } as const;
+export const INCUMBENT_MARGINS = {
+  maxJudgeDropToIncumbent: 0.1,
+  maxAgreementDropToIncumbent: 0.03,
+  maxWeightErrorRiseToIncumbent: 0.02,
+} as const;
 
 export type GateCheckName = Exclude<keyof GateThresholds, 'gateConfidence' | 'inconclusiveGate'>;
 
@@ -53,16 +61,24 @@ export interface GateInput {
   readonly incumbent?: {
     readonly judgeScore: number;
     readonly dominantAgreement: number;
+    /** Its mean absolute weight error (null: no valid reply); compared on the means only without `paired`. */
+    readonly meanAbsoluteError?: number | null;
     /** The candidate paired with the incumbent per query (absent in evaluations of releases before pairing). */
     readonly paired?: PairedOutcomes;
+    /** The judge's per-prompt scores of candidate and incumbent, paired (absent: Check evaluation could not pair). */
+    readonly judgePaired?: PairedJudgeScores;
+    /** Why the judge scores are not paired, as Check evaluation said (default: the evaluation predates pairing). */
+    readonly judgeNote?: string;
   };
+  /** The candidate's mean absolute weight error, for the comparison on the means. */
+  readonly studentMeanAbsoluteError?: number | null;
 }
 
 /** One paired comparison with the incumbent, as the report shows it. */
 export interface GateComparisonStatistic extends PairedComparison {
-  readonly metric: 'dominantAgreement' | 'weightError';
+  readonly metric: 'judgeScore' | 'dominantAgreement' | 'weightError';
   readonly against: 'incumbent';
-  /** Whether its verdict decides the gate (weight error is reported, not gated: it has no configured margin). */
+  /** Whether its verdict decides the gate (every comparison does since weight error has a margin). */
   readonly gating: boolean;
 }
 
@@ -138,28 +154,134 @@ const check = (
   passed: Number.isFinite(value) && (comparison === '>=' ? round(value) >= threshold : round(value) <= threshold),
 });
 
+/** The paired comparisons of candidate and incumbent, one per incumbent check, with the check's config key. */
+const INCUMBENT_CHECK: Readonly<Record<GateComparisonStatistic['metric'], GateCheckName>> = {
+  judgeScore: 'maxJudgeDropToIncumbent',
+  dominantAgreement: 'maxAgreementDropToIncumbent',
+  weightError: 'maxWeightErrorRiseToIncumbent',
+};
+
+/** A check decided by a paired comparison: it passes when not worse, or inconclusive and inconclusiveGate promote. */
+function pairedCheck(
+  statistic: GateComparisonStatistic,
+  description: string,
+  inconclusiveGate: InconclusiveGate,
+): GateCheck {
+  return {
+    name: INCUMBENT_CHECK[statistic.metric],
+    description,
+    value: statistic.observedDrop,
+    threshold: statistic.margin,
+    comparison: '<=',
+    passed:
+      statistic.verdict === 'not-worse' || (statistic.verdict === 'inconclusive' && inconclusiveGate === 'promote'),
+    paired: { verdict: statistic.verdict, queriesToDecide: statistic.queriesToDecide },
+  };
+}
+
+const PREDATES_PAIRING = 'this evaluation predates per-query pairing';
+
+/** The three checks against the incumbent: paired where the evaluation kept per-query figures, else on the means. */
+function incumbentChecks(
+  input: GateInput,
+  incumbent: NonNullable<GateInput['incumbent']>,
+  margins: Readonly<Record<GateCheckName & keyof typeof INCUMBENT_MARGINS, number>>,
+  confidence: number,
+  inconclusiveGate: InconclusiveGate,
+): { checks: GateCheck[]; statistics: GateComparisonStatistic[] } {
+  const stat = (metric: GateComparisonStatistic['metric'], comparison: PairedComparison): GateComparisonStatistic => ({
+    metric,
+    against: 'incumbent',
+    gating: true,
+    ...comparison,
+  });
+  const at = `${pct(confidence)} one-sided confidence; the threshold is the non-inferiority margin`;
+  const { paired, judgePaired } = incumbent;
+  const judge = judgePaired
+    ? stat(
+        'judgeScore',
+        compareDifferences(judgeDrops(judgePaired), { confidence, margin: margins.maxJudgeDropToIncumbent }),
+      )
+    : undefined;
+  const agreement = paired
+    ? stat('dominantAgreement', compareAgreement(paired, { confidence, margin: margins.maxAgreementDropToIncumbent }))
+    : undefined;
+  const weight = paired
+    ? stat(
+        'weightError',
+        compareDifferences(paired.errorDrops, { confidence, margin: margins.maxWeightErrorRiseToIncumbent }),
+      )
+    : undefined;
+  const unpaired = judgePaired ? judgePaired.unpaired.candidate + judgePaired.unpaired.other : 0;
+  const checks: GateCheck[] = [
+    judge && judgePaired
+      ? pairedCheck(
+          judge,
+          `paired drop in judge score (1-5) to the incumbent (paired bootstrap of the per-prompt score differences ` +
+            `on ${judgePaired.queries} prompts both jobs scored${unpaired ? `, ${unpaired} left unpaired` : ''}, ${at})`,
+          inconclusiveGate,
+        )
+      : check(
+          'maxJudgeDropToIncumbent',
+          'incumbent judge score minus candidate judge score (same held-out sets; the fixed drop on the means: ' +
+            `${incumbent.judgeNote ?? `${PREDATES_PAIRING} of the judge's scores`})`,
+          incumbent.judgeScore - input.studentJudgeScore,
+          margins.maxJudgeDropToIncumbent,
+          '<=',
+        ),
+    agreement
+      ? pairedCheck(agreement, `paired drop in dominant agreement to the incumbent (McNemar, ${at})`, inconclusiveGate)
+      : check(
+          'maxAgreementDropToIncumbent',
+          `incumbent dominant agreement minus candidate dominant agreement (same held-out sets; the fixed drop on the means: ${PREDATES_PAIRING})`,
+          incumbent.dominantAgreement - input.studentDominantAgreement,
+          margins.maxAgreementDropToIncumbent,
+          '<=',
+        ),
+  ];
+  if (weight) {
+    checks.push(
+      pairedCheck(
+        weight,
+        'paired rise in mean absolute weight error over the incumbent (paired bootstrap of the per-query errors on ' +
+          `${weight.queries} queries both answered validly, ${at})`,
+        inconclusiveGate,
+      ),
+    );
+  } else if (typeof incumbent.meanAbsoluteError === 'number' && typeof input.studentMeanAbsoluteError === 'number') {
+    // Without a valid reply there is no error to compare: the candidate's then fails minValidReplyRate already.
+    checks.push(
+      check(
+        'maxWeightErrorRiseToIncumbent',
+        `candidate mean absolute weight error minus the incumbent's (same held-out sets; the fixed rise on the means: ${PREDATES_PAIRING})`,
+        input.studentMeanAbsoluteError - incumbent.meanAbsoluteError,
+        margins.maxWeightErrorRiseToIncumbent,
+        '<=',
+      ),
+    );
+  }
+  return { checks, statistics: [judge, agreement, weight].filter((s) => s !== undefined) };
+}
+
+/** The per-prompt differences a PairedJudgeScores counts, ascending (what the paired bootstrap resamples). */
+const judgeDrops = (paired: PairedJudgeScores): number[] =>
+  paired.drops.flatMap(({ drop, count }) => Array.from({ length: count }, () => drop));
+
 export function evaluateGate(input: GateInput, thresholds: GateThresholds): GateResult {
   const confidence = thresholds.gateConfidence ?? DEFAULT_GATE_CONFIDENCE;
   const inconclusiveGate = thresholds.inconclusiveGate ?? 'keepIncumbent';
-  const agreementMargin = thresholds.maxAgreementDropToIncumbent ?? INCUMBENT_MARGINS.maxAgreementDropToIncumbent;
-  const paired = input.incumbent?.paired;
-  const statistics: GateComparisonStatistic[] = paired
-    ? [
-        {
-          metric: 'dominantAgreement',
-          against: 'incumbent',
-          gating: true,
-          ...compareAgreement(paired, { confidence, margin: agreementMargin }),
-        },
-        {
-          metric: 'weightError',
-          against: 'incumbent',
-          gating: false,
-          ...compareDifferences(paired.errorDrops, { confidence, margin: 0 }),
-        },
-      ]
-    : [];
-  const agreement = statistics.find((s) => s.metric === 'dominantAgreement');
+  const margins = {
+    maxJudgeDropToIncumbent: thresholds.maxJudgeDropToIncumbent ?? INCUMBENT_MARGINS.maxJudgeDropToIncumbent,
+    maxAgreementDropToIncumbent:
+      thresholds.maxAgreementDropToIncumbent ?? INCUMBENT_MARGINS.maxAgreementDropToIncumbent,
+    maxWeightErrorRiseToIncumbent:
+      thresholds.maxWeightErrorRiseToIncumbent ?? INCUMBENT_MARGINS.maxWeightErrorRiseToIncumbent,
+  };
+  const againstIncumbent = input.incumbent
+    ? incumbentChecks(input, input.incumbent, margins, confidence, inconclusiveGate)
+    : { checks: [], statistics: [] };
+  const { statistics } = againstIncumbent;
+  const statisticOf = (c: GateCheck) => statistics.find((s) => INCUMBENT_CHECK[s.metric] === c.name);
   const checks = [
     check('minJudgeScore', 'student mean judge score (1-5)', input.studentJudgeScore, thresholds.minJudgeScore, '>='),
     check(
@@ -183,51 +305,23 @@ export function evaluateGate(input: GateInput, thresholds: GateThresholds): Gate
       thresholds.minValidReplyRate,
       '>=',
     ),
-    ...(input.incumbent
-      ? [
-          check(
-            'maxJudgeDropToIncumbent',
-            'incumbent judge score minus candidate judge score (same held-out sets)',
-            input.incumbent.judgeScore - input.studentJudgeScore,
-            thresholds.maxJudgeDropToIncumbent ?? INCUMBENT_MARGINS.maxJudgeDropToIncumbent,
-            '<=',
-          ),
-          agreement
-            ? {
-                name: 'maxAgreementDropToIncumbent' as const,
-                description:
-                  `paired drop in dominant agreement to the incumbent (McNemar, ${pct(confidence)} one-sided ` +
-                  'confidence; the threshold is the non-inferiority margin)',
-                value: agreement.observedDrop,
-                threshold: agreementMargin,
-                comparison: '<=' as const,
-                passed:
-                  agreement.verdict === 'not-worse' ||
-                  (agreement.verdict === 'inconclusive' && inconclusiveGate === 'promote'),
-                paired: { verdict: agreement.verdict, queriesToDecide: agreement.queriesToDecide },
-              }
-            : check(
-                'maxAgreementDropToIncumbent',
-                'incumbent dominant agreement minus candidate dominant agreement (same held-out sets)',
-                input.incumbent.dominantAgreement - input.studentDominantAgreement,
-                agreementMargin,
-                '<=',
-              ),
-        ]
-      : []),
+    ...againstIncumbent.checks,
   ];
   const failed = checks.filter((c) => !c.passed);
   const inconclusive = failed.length > 0 && failed.every((c) => c.paired?.verdict === 'inconclusive');
-  const promotedAnyway = agreement?.verdict === 'inconclusive' && inconclusiveGate === 'promote';
+  const inconclusiveChecks = checks.filter((c) => c.paired?.verdict === 'inconclusive');
+  const promotedAnyway = inconclusiveChecks.length > 0 && inconclusiveGate === 'promote';
   const verdict = failed.length === 0 ? 'passed' : inconclusive ? 'inconclusive' : 'rejected';
   const describe = (c: GateCheck) =>
     c.paired?.verdict === 'inconclusive'
-      ? `${c.name} inconclusive (${inconclusiveText(agreement)})`
+      ? `${c.name} inconclusive (${inconclusiveText(statisticOf(c))})`
       : `${c.name} (${c.value} ${c.comparison === '>=' ? '<' : '>'} ${c.threshold})`;
   const summary =
     verdict === 'passed'
       ? promotedAnyway
-        ? `passed: every threshold holds; the comparison with the incumbent is inconclusive (${inconclusiveText(agreement)}) and inconclusiveGate is promote`
+        ? 'passed: every threshold holds; the comparison with the incumbent is inconclusive ' +
+          `(${inconclusiveChecks.map((c) => (inconclusiveChecks.length > 1 ? describe(c) : inconclusiveText(statisticOf(c)))).join('; ')}) ` +
+          'and inconclusiveGate is promote'
         : 'passed: every threshold holds'
       : verdict === 'inconclusive'
         ? `inconclusive: the incumbent is kept (inconclusiveGate keepIncumbent): ${failed.map(describe).join(', ')}`
@@ -244,15 +338,16 @@ export function evaluateGate(input: GateInput, thresholds: GateThresholds): Gate
 
 const pct = (x: number) => `${Number((x * 100).toFixed(1))} %`;
 
-/** "drop 0.028, upper bound 0.06 > margin 0.03; about 1,234 held-out queries would decide". */
-function inconclusiveText(s: PairedComparison | undefined): string {
+/** "drop 0.028, upper bound 0.06 > margin 0.03 at 95 %, McNemar p 0.25; about 1,234 … queries would decide". */
+function inconclusiveText(s: GateComparisonStatistic | undefined): string {
   if (!s) return '';
   const needed =
     s.queriesToDecide === null
       ? 'no number of queries would decide at this effect'
       : `about ${s.queriesToDecide.toLocaleString('en-US')} paired held-out queries would decide (${s.queries} now)`;
   return (
-    `drop ${s.observedDrop.toFixed(3)}, upper bound ${s.upperBound.toFixed(3)} > margin ${s.margin} at ` +
-    `${pct(s.confidence)}, McNemar p ${s.pValue.toFixed(3)}; ${needed}`
+    `${s.metric === 'weightError' ? 'rise' : 'drop'} ${s.observedDrop.toFixed(3)}, upper bound ` +
+    `${s.upperBound.toFixed(3)} > margin ${s.margin} at ${pct(s.confidence)}, ` +
+    `${s.test === 'mcnemar-exact' ? 'McNemar' : 'paired bootstrap'} p ${s.pValue.toFixed(3)}; ${needed}`
   );
 }

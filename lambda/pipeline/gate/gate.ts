@@ -13,6 +13,11 @@ const pairedOutcomes = z.object({
   otherOnly: count,
   errorDrops: z.array(z.number()),
 });
+const pairedJudgeScores = z.object({
+  queries: count,
+  unpaired: z.object({ candidate: count, other: count }),
+  drops: z.array(z.object({ drop: z.number(), count })),
+});
 const metrics = z.object({
   modelId: z.string(),
   queries: z.number().int(),
@@ -23,8 +28,9 @@ const metrics = z.object({
 });
 
 /**
- * `$.evaluation` (every model's metrics), `$.evaluationStatus.judge` (their judge scores) and `$.preflight.incumbent`
- * (who was promoted when the run started, or why nobody is compared).
+ * `$.evaluation` (every model's metrics), `$.evaluationStatus.judge` (their judge scores), `$.evaluationStatus` (for
+ * its `judgePaired`: absent in evaluations before per-prompt pairing) and `$.preflight.incumbent` (who was promoted
+ * when the run started, or why nobody is compared).
  */
 export const gateInput = z.object({
   evaluation: z.object({
@@ -35,6 +41,11 @@ export const gateInput = z.object({
     paired: z.object({ incumbent: pairedOutcomes.optional() }).optional(),
   }),
   judge: z.object({ student: judgeScore, baseline: judgeScore, incumbent: judgeScore.optional() }),
+  evaluationStatus: z
+    .object({
+      judgePaired: z.object({ incumbent: pairedJudgeScores.optional(), note: z.string().optional() }).optional(),
+    })
+    .optional(),
   incumbent: z
     .discriminatedUnion('present', [
       z.object({ present: z.literal(true), runId: z.string(), deploymentArn: z.string() }),
@@ -51,13 +62,17 @@ type Metrics = z.output<typeof metrics>;
  */
 export async function gate(event: unknown): Promise<GateResult> {
   const env = GATE_ENVIRONMENT.read(process.env);
-  const { evaluation, judge, incumbent } = parseInput(gateInput, event, 'Gate');
+  const { evaluation, judge, incumbent, evaluationStatus } = parseInput(gateInput, event, 'Gate');
+  const judgePaired = evaluationStatus?.judgePaired;
   const incumbentFigures =
     evaluation.incumbent && judge.incumbent
       ? {
           judgeScore: judge.incumbent.mean,
           dominantAgreement: evaluation.incumbent.dominantAgreement,
+          meanAbsoluteError: evaluation.incumbent.meanAbsoluteErrorOverall,
           ...(evaluation.paired?.incumbent ? { paired: evaluation.paired.incumbent } : {}),
+          ...(judgePaired?.incumbent ? { judgePaired: judgePaired.incumbent } : {}),
+          ...(judgePaired?.note && !judgePaired.incumbent ? { judgeNote: judgePaired.note } : {}),
         }
       : undefined;
   if (incumbent?.present && !incumbentFigures) {
@@ -73,6 +88,7 @@ export async function gate(event: unknown): Promise<GateResult> {
       baselineJudgeScore: judge.baseline.mean,
       studentDominantAgreement: evaluation.student.dominantAgreement,
       studentValidReplyRate: evaluation.student.validReplyRate,
+      studentMeanAbsoluteError: evaluation.student.meanAbsoluteErrorOverall,
       ...(incumbentFigures ? { incumbent: incumbentFigures } : {}),
     },
     {
@@ -82,6 +98,7 @@ export async function gate(event: unknown): Promise<GateResult> {
       minValidReplyRate: env.minValidReplyRate,
       maxJudgeDropToIncumbent: env.maxJudgeDropToIncumbent,
       maxAgreementDropToIncumbent: env.maxAgreementDropToIncumbent,
+      maxWeightErrorRiseToIncumbent: env.maxWeightErrorRiseToIncumbent,
       gateConfidence: env.gateConfidence,
       inconclusiveGate: env.inconclusiveGate,
     },

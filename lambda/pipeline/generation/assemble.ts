@@ -1,10 +1,15 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import * as z from 'zod';
-import { assembleDataset, productionTestKey, type IncumbentTraining, type ProductionInput } from './assembly';
-import { recordParts, type ConversationRecord } from '../../core/dataset-record';
-import { normalisedQuery } from './query-writing';
-import { sha256 } from './dataset-manifest';
+import { assembleDataset, productionTestKey, type ProductionInput } from './assembly';
+import {
+  liveQueryKeysOf,
+  manifestFilesSchema,
+  trainKeysOf,
+  writeOnceOrSame,
+  type ManifestFiles,
+} from './dataset-files';
+import { incumbentInput, readIncumbentTraining } from './incumbent-training';
+import { liveQueriesTagging } from './live-queries';
 import { calibrationKey, parseCalibration } from './calibration';
 import { mapWithConcurrency } from '../../core/concurrency';
 import type { AssembleResult } from './result';
@@ -16,10 +21,14 @@ import { lambdaHandler, logger, metrics, parseInput, tracer } from '../../core/r
 import { ASSEMBLE_ENVIRONMENT } from './environment';
 import { readPlan, runAndCountsInput } from './plan';
 
+export { DatasetConflict } from './dataset-files';
+
 /**
  * Assemble: reads every planned shard from S3 (a missing one is a failed Map iteration), enforces
  * minGenerationSuccessRate, dedupes, validates, rebalances on the teacher's labels, splits the held-out set, and writes
- * `dataset/train.jsonl`, `dataset/test.jsonl` and, last, `dataset/manifest.json` — each written once. When the manifest
+ * one training file per prompt version of the candidates (`dataset/train-<promptVersion>.jsonl`, TRAINING_PROMPT_VERSIONS),
+ * `dataset/test.jsonl` and, last, `dataset/manifest.json` — each written once. A file that holds production queries is
+ * written with the live-queries tag (it expires after productionDataRetentionDays). When the manifest
  * already exists (a retry or redrive after success) the stored result is returned. Input `{ runId }`; result at
  * `$.assemble` (AssembleResult, lambda/pipeline/generation/result.ts).
  *
@@ -33,23 +42,11 @@ const READ_CONCURRENCY = 16;
 
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-/** A file of this run already exists with other content: it is never overwritten. */
-export class DatasetConflict extends Error {
-  override readonly name = 'DatasetConflict';
-}
-
-interface ManifestFiles {
-  readonly runId: string;
-  readonly promptVersions: Readonly<Record<string, string>>;
-  readonly files: Record<'train' | 'test', { readonly key: string; readonly records: number }> & {
-    readonly productionTest?: { readonly key: string; readonly records: number };
-  };
-}
-
 const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string): AssembleResult => ({
   runId: manifest.runId,
   bucket,
   trainKey: manifest.files.train.key,
+  trainKeys: trainKeysOf(manifest),
   testKey: manifest.files.test.key,
   manifestKey,
   trainCount: manifest.files.train.records,
@@ -61,62 +58,11 @@ const resultOf = (manifest: ManifestFiles, bucket: string, manifestKey: string):
         productionTestCount: manifest.files.productionTest.records,
       }
     : {}),
-});
-
-const manifestSchema = z.object({
-  runId: z.string(),
-  promptVersions: z.record(z.string(), z.string()),
-  files: z.object({
-    train: z.object({ key: z.string(), records: z.number().int() }),
-    test: z.object({ key: z.string(), records: z.number().int() }),
-    productionTest: z.object({ key: z.string(), records: z.number().int() }).optional(),
-  }),
+  liveQueryKeys: liveQueryKeysOf(manifest),
 });
 
 /** `$.preflight.incumbent` beside the run and counts: whose training queries the held-out draws leave out. */
-const assembleInput = runAndCountsInput.extend({
-  incumbent: z
-    .discriminatedUnion('present', [
-      z.object({ present: z.literal(true), runId: z.string() }),
-      z.object({ present: z.literal(false) }),
-    ])
-    .optional(),
-});
-
-/**
- * The incumbent's training queries, normalised: its run's manifest names the training file. A run that reused another
- * run's dataset has none under its own prefix: nothing is excluded, and the manifest says why.
- */
-async function incumbentTraining(store: RunStore, runId: string): Promise<IncumbentTraining> {
-  const manifestKey = runKeys(runId).manifest;
-  const manifestText = await store.read(manifestKey);
-  const trainKey =
-    manifestText === undefined ? undefined : manifestSchema.parse(JSON.parse(manifestText)).files.train.key;
-  const trainText = trainKey === undefined ? undefined : await store.read(trainKey);
-  if (trainText === undefined) {
-    const note =
-      `the incumbent's training set was not found (${s3Uri(store.bucket, trainKey ?? manifestKey)}; a run that ` +
-      'reused a dataset has none): nothing was excluded from the held-out sets';
-    logger.warn(note);
-    return { runId, queries: new Set(), note };
-  }
-  const queries = new Set(
-    trainText
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => normalisedQuery(recordParts(JSON.parse(line) as ConversationRecord).query)),
-  );
-  return { runId, queries };
-}
-
-/** Writes `text` once; an existing object must have the same content (a retried Assemble rebuilds identical files). */
-async function writeOnceOrSame(store: RunStore, key: string, text: string, contentType?: string): Promise<void> {
-  if (await store.writeOnce(key, text, contentType)) return;
-  const existing = await store.read(key);
-  if (existing === undefined || sha256(existing) !== sha256(text)) {
-    throw new DatasetConflict(`${s3Uri(store.bucket, key)} already exists with other content; it is never overwritten`);
-  }
-}
+const assembleInput = runAndCountsInput.extend({ incumbent: incumbentInput });
 
 export async function assemble(event: unknown, store?: RunStore, now?: () => Date): Promise<AssembleResult> {
   const env = ASSEMBLE_ENVIRONMENT.read(process.env);
@@ -127,7 +73,7 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
   const existing = await runStore.read(keys.manifest);
   if (existing !== undefined) {
     logger.info('dataset already assembled: returning the stored result', { manifest: keys.manifest });
-    return resultOf(manifestSchema.parse(JSON.parse(existing)), runStore.bucket, keys.manifest);
+    return resultOf(manifestFilesSchema.parse(JSON.parse(existing)), runStore.bucket, keys.manifest);
   }
 
   const plan = await readPlan(runStore, runId);
@@ -159,16 +105,21 @@ export async function assemble(event: unknown, store?: RunStore, now?: () => Dat
     priceTable: env.priceTable,
     includeReasoning: env.includeReasoning,
     keys: { ...keys, productionTest: productionTestKey(runId) },
+    trainingPromptVersions: env.trainingPromptVersions,
     ...(production ? { production } : {}),
     ...(calibration ? { calibration } : {}),
-    ...(incumbent?.present ? { incumbent: await incumbentTraining(runStore, incumbent.runId) } : {}),
+    ...(incumbent?.present ? { incumbent: await readIncumbentTraining(runStore, incumbent.runId) } : {}),
     ...(now ? { now } : {}),
   });
 
-  await writeOnceOrSame(runStore, keys.train, dataset.trainText);
-  await writeOnceOrSame(runStore, keys.test, dataset.testText);
+  // Copies of live queries carry the tag that expires them with production/records/ (productionDataRetentionDays).
+  const live = new Set(liveQueryKeysOf(dataset.manifest));
+  const tagging = (key: string) => liveQueriesTagging(live.has(key));
+  for (const file of dataset.trainingFiles) await writeOnceOrSame(runStore, file.key, file.text, tagging(file.key));
+  await writeOnceOrSame(runStore, keys.test, dataset.testText, tagging(keys.test));
   if (dataset.productionTestText !== undefined) {
-    await writeOnceOrSame(runStore, productionTestKey(runId), dataset.productionTestText);
+    const key = productionTestKey(runId);
+    await writeOnceOrSame(runStore, key, dataset.productionTestText, tagging(key));
   }
   // The manifest goes last: its presence means the whole dataset is written.
   await runStore.writeOnce(keys.manifest, JSON.stringify(dataset.manifest, null, 2) + '\n', 'application/json');

@@ -1,5 +1,6 @@
-import type { ConversationRecord } from '../../core/dataset-record';
-import { HELD_OUT_LIMITS, TRAINING_LIMITS, validateDataset } from '../../core/dataset-validator';
+import { addCounts, placeholderCounts, type RedactionCounts } from '../../core/redaction';
+import { parseRecordLabel, type ConversationRecord } from '../../core/dataset-record';
+import { HELD_OUT_LIMITS, validateDataset } from '../../core/dataset-validator';
 import { modalityRecord } from '../../core/modality';
 import { costUsd, priceFor, type TokenPrice } from '../../core/prices';
 import { PROMPT_VERSIONS } from '../../core/prompts';
@@ -29,6 +30,7 @@ import {
 } from './dataset-split';
 import { QUERY_WRITER_PROMPT_VERSION } from './query-writing';
 import type { ShardExample, ShardSummary } from './shard-generation';
+import { trainingFiles, type TrainingExample, type TrainingFile } from './training-files';
 
 /**
  * The Assemble stage's pure logic: from the shards to the training file, the held-out test file and the manifest.
@@ -59,7 +61,10 @@ export interface AssemblyInput {
   readonly priceTable: Readonly<Record<string, TokenPrice>>;
   readonly includeReasoning: boolean;
   readonly keys: {
+    /** The training file's key when no `trainFor` is given (one prompt version only). */
     readonly train: string;
+    /** The key of each prompt version's training file (runKeys(runId).trainFor). */
+    readonly trainFor?: (promptVersion: string) => string;
     readonly test: string;
     readonly manifest: string;
     /** Production's held-out slice (productionTestKey), written when the run learns from production. */
@@ -72,6 +77,11 @@ export interface AssemblyInput {
   readonly calibration?: CalibrationRecord;
   /** The incumbent's training queries (when the run has an incumbent): kept out of both held-out draws. */
   readonly incumbent?: IncumbentTraining;
+  /**
+   * The prompt versions the run's candidates train with, first the one `trainKey` names: one training file each
+   * (default: the current student prompt version alone).
+   */
+  readonly trainingPromptVersions?: readonly string[];
 }
 
 /** The incumbent's training set as Assemble read it (its run's dataset), normalised like deduplication. */
@@ -79,6 +89,8 @@ export interface IncumbentTraining {
   readonly runId: string;
   /** normalisedQuery of every training record's query (empty when the file could not be read: see `note`). */
   readonly queries: ReadonlySet<string>;
+  /** The training file the queries were read from. */
+  readonly trainKey?: string;
   readonly note?: string;
 }
 
@@ -103,7 +115,10 @@ export class GenerationBelowMinimum extends Error {
 }
 
 export interface AssembledDataset {
+  /** The first training file's text (`trainingFiles[0]`). */
   readonly trainText: string;
+  /** One training file per prompt version, in the order of `trainingPromptVersions`. */
+  readonly trainingFiles: readonly TrainingFile[];
   readonly testText: string;
   /** Production's held-out slice (undefined when the run has none). */
   readonly productionTestText?: string;
@@ -154,18 +169,34 @@ function collectShards(shards: readonly AssemblyShard[], drops: Drops): ShardTot
 
 interface DatasetTexts {
   readonly trainText: string;
+  readonly trainingFiles: readonly TrainingFile[];
   readonly testText: string;
   /** Production's held-out slice (undefined when the run has none). */
   readonly productionTestText?: string;
 }
 
-/** Step 4: the JSONL files, each checked against the dataset validator (a break is a bug: InvalidDataset). */
-function datasetTexts(sets: Sets, productionHeldOut: readonly Candidate[]): DatasetTexts {
-  const trainText = toJsonl(sets.train.map((c) => c.record));
+/** A candidate's query, the teacher's weights and the reasoning its record carries (when the run keeps reasoning). */
+function trainingExample(c: Candidate): TrainingExample {
+  const label = parseRecordLabel(c.record);
+  const reasoning = label.ok ? label.reasoning : undefined;
+  return { query: c.query, weights: c.weights, ...(reasoning ? { reasoning } : {}) };
+}
+
+/**
+ * Step 4: the JSONL files, each checked against the dataset validator (a break is a bug: InvalidDataset): one training
+ * file per prompt version (the same records, each version's system prompt and label format), the held-out files in
+ * the current student format.
+ */
+function datasetTexts(input: AssemblyInput, sets: Sets, productionHeldOut: readonly Candidate[]): DatasetTexts {
+  const files = trainingFiles(
+    sets.train.map(trainingExample),
+    input.trainingPromptVersions ?? [PROMPT_VERSIONS.student],
+    input.keys.trainFor ?? (() => input.keys.train),
+  );
+  const trainText = files[0]?.text ?? '';
   const testText = toJsonl(sets.test.map((c) => c.record));
   const productionTestText = productionHeldOut.length > 0 ? toJsonl(productionHeldOut.map((c) => c.record)) : undefined;
   for (const [name, text, limits] of [
-    ['train', trainText, TRAINING_LIMITS],
     ['test', testText, HELD_OUT_LIMITS],
     ...(productionTestText === undefined ? [] : [['test-production', productionTestText, HELD_OUT_LIMITS] as const]),
   ] as const) {
@@ -177,7 +208,12 @@ function datasetTexts(sets: Sets, productionHeldOut: readonly Candidate[]): Data
       );
     }
   }
-  return { trainText, testText, ...(productionTestText === undefined ? {} : { productionTestText }) };
+  return {
+    trainText,
+    trainingFiles: files,
+    testText,
+    ...(productionTestText === undefined ? {} : { productionTestText }),
+  };
 }
 
 /** Everything the manifest is made of: the input and what each step gave. */
@@ -250,7 +286,11 @@ function buildManifest(parts: ManifestParts): DatasetManifest {
       ...(price ? { price, estimatedCostUsd: Number(costUsd(usage, price).toFixed(6)) } : {}),
     },
     files: {
-      train: fileInfo(input.keys.train, texts.trainText, train.length),
+      train: fileInfo(texts.trainingFiles[0]?.key ?? input.keys.train, texts.trainText, train.length),
+      training: texts.trainingFiles.map((f) => ({
+        promptVersion: f.promptVersion,
+        ...fileInfo(f.key, f.text, f.records),
+      })),
       test: fileInfo(input.keys.test, texts.testText, test.length),
       ...(texts.productionTestText === undefined
         ? {}
@@ -270,6 +310,7 @@ function exclusionOf(incumbent: IncumbentTraining, candidates: Candidates): Incu
   return {
     runId: incumbent.runId,
     trainingQueries: incumbent.queries.size,
+    ...(incumbent.trainKey ? { trainingFile: incumbent.trainKey } : {}),
     excludedFromTest: candidates.candidates.filter((c) => c.incumbentTrained).length,
     excludedFromProductionHeldOut: candidates.productionHeldOutExcluded,
     ...(incumbent.note ? { note: incumbent.note } : {}),
@@ -313,8 +354,16 @@ function sourcesOf({
       since: p.since,
       until: p.until,
       selectionKey: p.selectionKey,
+      redacted: redactedIn([...train, ...test, ...productionHeldOut].filter((c) => c.source === 'production')),
     },
   };
+}
+
+/** The placeholders the shadow labeller's redaction left in these production queries, by PII type. */
+function redactedIn(production: readonly Candidate[]): RedactionCounts {
+  const counts: RedactionCounts = {};
+  for (const c of production) addCounts(counts, placeholderCounts(c.query));
+  return counts;
 }
 
 /**
@@ -348,7 +397,7 @@ export function assembleDataset(input: AssemblyInput): AssembledDataset {
       : undefined;
   const sets = splitSets(input, candidates, belowMinimum);
   candidates.productionHeldOut.sort(byOrder);
-  const texts = datasetTexts(sets, candidates.productionHeldOut);
+  const texts = datasetTexts(input, sets, candidates.productionHeldOut);
   const manifest = buildManifest({ input, totals, drops, labelled, successRate, candidates, sets, texts });
   return {
     ...texts,

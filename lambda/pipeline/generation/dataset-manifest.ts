@@ -80,6 +80,11 @@ export interface DatasetManifest {
       readonly since: string;
       readonly until: string;
       readonly selectionKey: string;
+      /**
+       * Personal data the shadow labeller masked in the production queries this dataset uses, by PII type (the
+       * `{TYPE}` placeholders in their text; docs/data-handling.md). Absent in manifests before redaction.
+       */
+      readonly redacted?: Readonly<Record<string, number>>;
     };
   };
   readonly teacher: {
@@ -91,7 +96,14 @@ export interface DatasetManifest {
     /** USD from the price table; undefined when the teacher has no price there (set it with the `prices` key). */
     readonly estimatedCostUsd?: number;
   };
-  readonly files: { readonly train: FileInfo; readonly test: FileInfo; readonly productionTest?: FileInfo };
+  readonly files: {
+    /** The first training file (`$.assemble.trainKey`); every prompt version's is in `training`. */
+    readonly train: FileInfo;
+    /** One training file per prompt version the candidates train with (absent in manifests before issue 20). */
+    readonly training?: readonly (FileInfo & { readonly promptVersion: string })[];
+    readonly test: FileInfo;
+    readonly productionTest?: FileInfo;
+  };
   /** How labelling was calibrated (absent for runs before calibration, or whose calibration file is missing). */
   readonly calibration?: ManifestCalibration;
   /** What batch labelling did over the shards (absent when no shard recorded it). */
@@ -109,6 +121,8 @@ export interface IncumbentExclusion {
   readonly runId: string;
   /** Distinct normalised queries of its training file (0 when it could not be read: see `note`). */
   readonly trainingQueries: number;
+  /** The training file they were read from (the reused run's, when the incumbent reused a dataset). */
+  readonly trainingFile?: string;
   /** Records this run could have held out in test.jsonl that the incumbent trained on (they may still train). */
   readonly excludedFromTest: number;
   /** Records of production's held-out slice the incumbent trained on (moved to the training candidates). */

@@ -43,6 +43,16 @@ export const CALIBRATE_ENVIRONMENT = defineEnvironment({
 
 export const GENERATE_SHARD_ENVIRONMENT = defineEnvironment(TEACHER);
 
+/**
+ * The distinct prompt versions of the run's candidates, in candidate order: one training file each (the first is the
+ * one `$.assemble.trainKey` names).
+ */
+const TRAINING_PROMPT_VERSIONS = variable(
+  'TRAINING_PROMPT_VERSIONS',
+  envTypes.json(z.array(z.string().min(1)).min(1, 'must name at least one prompt version')),
+  JSON.stringify,
+);
+
 export const ASSEMBLE_ENVIRONMENT = defineEnvironment({
   bucketName: variable('BUCKET_NAME', envTypes.text),
   teacherModelId: variable('TEACHER_MODEL_ID', envTypes.text),
@@ -50,8 +60,10 @@ export const ASSEMBLE_ENVIRONMENT = defineEnvironment({
   minGenerationSuccessRate: variable('MIN_GENERATION_SUCCESS_RATE', envTypes.number(0, 1)),
   includeReasoning: variable('INCLUDE_REASONING', envTypes.bool),
   priceTable: variable('PRICE_TABLE', priceTableEnv, JSON.stringify),
+  trainingPromptVersions: TRAINING_PROMPT_VERSIONS,
 });
 
 export const REUSE_DATASET_ENVIRONMENT = defineEnvironment({
   bucketName: variable('DATASET_BUCKET', envTypes.text),
+  trainingPromptVersions: TRAINING_PROMPT_VERSIONS,
 });

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { mapWithConcurrency } from '../../core/concurrency';
 import { MAX_EVALUATION_PROMPTS } from '../../core/dataset-validator';
 import { MODALITIES } from '../../core/modality';
-import { daysBetween, productionDayPrefix, readDaysWithin } from '../../core/production-records';
+import { daysBetween, LIVE_QUERIES_TAGGING, productionDayPrefix, readDaysWithin } from '../../core/production-records';
 import {
   parseSelection,
   productionSelectionKey,
@@ -150,7 +150,8 @@ async function productionSelection(
     // The held-out slice and the test set are judged together: an evaluation job takes at most 1,000 prompts.
     heldOutCap: Math.max(0, MAX_EVALUATION_PROMPTS - testExampleCount),
   });
-  if (await store.writeOnce(key, selectionText(selection))) return selection;
+  // Live queries: the copy expires with the records it was read from (productionDataRetentionDays).
+  if (await store.writeOnce(key, selectionText(selection), undefined, LIVE_QUERIES_TAGGING)) return selection;
   // A racing attempt stored its selection first: that one is the run's.
   return parseSelection(
     await readExisting(store, key, 'it was just written: retry the step'),

@@ -7,7 +7,10 @@
 export interface AssembleResult {
   readonly runId: string;
   readonly bucket: string;
+  /** The first training file (`trainKeys` of the first prompt version): what single-candidate consumers train on. */
   readonly trainKey: string;
+  /** The training file of each prompt version the candidates train with: same queries and labels, own prompt. */
+  readonly trainKeys: Readonly<Record<string, string>>;
   readonly testKey: string;
   readonly manifestKey: string;
   readonly trainCount: number;
@@ -17,4 +20,9 @@ export interface AssembleResult {
   /** Production's own held-out slice (runs started with `fromProduction` that selected production records). */
   readonly productionTestKey?: string;
   readonly productionTestCount?: number;
+  /**
+   * The files above that hold live (production) queries, written with the live-queries tag: what is derived from them
+   * (evaluation answers, judge datasets) is tagged too, so that it expires with them (productionDataRetentionDays).
+   */
+  readonly liveQueryKeys: readonly string[];
 }

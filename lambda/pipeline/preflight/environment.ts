@@ -1,3 +1,4 @@
+import { candidateListSchema } from '../../core/candidates';
 import { defineEnvironment, envTypes, variable } from '../../core/environment';
 
 /** Preflight (set by lib/constructs/pipeline/stages/preflight.ts). */
@@ -14,6 +15,8 @@ export const PREFLIGHT_ENVIRONMENT = defineEnvironment({
   activeModelParameterName: variable('ACTIVE_MODEL_PARAMETER_NAME', envTypes.text),
   exampleCount: variable('EXAMPLE_COUNT', envTypes.int(0, Number.MAX_SAFE_INTEGER)),
   testExampleCount: variable('TEST_EXAMPLE_COUNT', envTypes.int(0, Number.MAX_SAFE_INTEGER)),
+  // The configured candidates in order (config.candidates, validated at synth): the run's list unless its input says.
+  candidates: variable('CANDIDATES', envTypes.json(candidateListSchema), (list) => JSON.stringify(list)),
 });
 
 /** What Lambda itself sets (no construct writes it): the function's Region. */

@@ -3,6 +3,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod';
 import { isRetryable } from '../../core/bedrock';
+import { regionProblem, REUSED_CANDIDATE_NAME, type CandidateSpec, type RunCandidate } from '../../core/candidates';
+import { CURRENT_STUDENT_PROMPT_VERSION } from '../../core/student-format';
 import { HELD_OUT_LIMITS, TRAINING_LIMITS } from '../../core/dataset-validator';
 import { DEFAULT_TEACHER_MODEL_ID, DEPLOYMENT_REGIONS, parseModelId } from '../../core/model-ids';
 import { productionRequest, type ProductionRequest } from '../generation/production-selection';
@@ -23,7 +25,10 @@ import { LAMBDA_REGION, PREFLIGHT_ENVIRONMENT } from './environment';
  *
  * It also checks the input's `fromProduction` (`true` or `{since, max}`; a bad day or count names the field and the
  * fix) and records the incumbent, the student promoted when the run starts (the active-model parameter), which the
- * candidate is evaluated and gated against.
+ * candidates are evaluated and gated against.
+ *
+ * And it resolves the run's candidates (resolveRunCandidates): the configured list, filtered by the input's
+ * `candidates` (names), or the one model given as `reuseModelArn`; each one its Region can train.
  */
 
 export class PreflightFailed extends Error {
@@ -52,6 +57,10 @@ export interface PreflightResult {
   readonly incumbent: Incumbent;
   /** owner.json of the run; `firstClaim` false when a retry or redrive of the same execution found it. */
   readonly owner: { readonly key: string; readonly executionId: string; readonly firstClaim: boolean };
+  /** The run's candidates, in the configured order (or the one given model). */
+  readonly candidates: readonly RunCandidate[];
+  /** The prompt versions the candidates train with: one training file each (in the candidates' order). */
+  readonly promptVersions: readonly string[];
 }
 
 /** The execution input may override the configured counts for one run: `{"exampleCount": 2000}`. */
@@ -65,6 +74,8 @@ const inputSchema = z.object({
       testExampleCount: z.unknown().optional(),
       fromProduction: z.unknown().optional(),
       reuseDatasetFromRun: z.unknown().optional(),
+      reuseModelArn: z.unknown().optional(),
+      candidates: z.unknown().optional(),
     })
     .optional(),
 });
@@ -73,7 +84,7 @@ const bedrock = tracer.captureAWSv3Client(new BedrockClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
 
-type ModelConfigKey = 'teacherModelId' | 'studentModelId' | 'baselineModelId' | 'judgeModelId';
+type ModelConfigKey = 'teacherModelId' | 'studentModelId' | 'baselineModelId' | 'judgeModelId' | 'candidates';
 
 /** What to do about a model that is not ACTIVE, per config key. */
 const LIFECYCLE_FIX: Record<ModelConfigKey, string> = {
@@ -86,9 +97,16 @@ const LIFECYCLE_FIX: Record<ModelConfigKey, string> = {
     'Set baselineModelId to an ACTIVE model to compare the student with (npx cdk deploy -c baselineModelId=…).',
   judgeModelId:
     'Set judgeModelId to an ACTIVE model of another family than the candidates (npx cdk deploy -c judgeModelId=…).',
+  candidates:
+    "Set the candidate's baseModelId to an ACTIVE Nova student, or remove the candidate (-c candidates=…, or start " +
+    'the run with --candidates naming the others).',
 };
 
-async function checkModel(client: BedrockClient, configKey: ModelConfigKey, modelId: string): Promise<ModelCheck> {
+async function checkModel(
+  client: BedrockClient,
+  configKey: ModelConfigKey | `candidate "${string}"`,
+  modelId: string,
+): Promise<ModelCheck> {
   const { foundationModelId } = parseModelId(modelId);
   let status: string;
   try {
@@ -105,7 +123,7 @@ async function checkModel(client: BedrockClient, configKey: ModelConfigKey, mode
   if (status !== 'ACTIVE') {
     throw new PreflightFailed(
       `${configKey} "${modelId}" (foundation model ${foundationModelId}) is ${status}, not ACTIVE. ` +
-        LIFECYCLE_FIX[configKey],
+        LIFECYCLE_FIX[configKey.startsWith('candidate ') ? 'candidates' : (configKey as ModelConfigKey)],
     );
   }
   return { modelId, foundationModelId, status };
@@ -165,11 +183,26 @@ export async function preflight(
         'the run with one of them.',
     );
   }
+  const candidates = resolveRunCandidates({
+    configured: env.candidates,
+    names: overrides?.candidates,
+    reuseModelArn: overrides?.reuseModelArn,
+    region,
+    studentModelId: env.studentModelId,
+  });
   // One after the other, in the order the run uses them, so that the message names the first unusable one.
   const teacher = await checkModel(client, 'teacherModelId', env.teacherModelId);
   const student = await checkModel(client, 'studentModelId', env.studentModelId);
   const baseline = await checkModel(client, 'baselineModelId', env.baselineModelId);
   const judge = await checkModel(client, 'judgeModelId', env.judgeModelId);
+  // A candidate's base model other than the student's (e.g. Nova Lite) is checked too, once per model.
+  const checked = new Set([student.foundationModelId]);
+  for (const candidate of candidates) {
+    const { foundationModelId } = parseModelId(candidate.baseModelId);
+    if (checked.has(foundationModelId)) continue;
+    checked.add(foundationModelId);
+    await checkModel(client, `candidate "${candidate.name}"`, candidate.baseModelId);
+  }
 
   // No value when the parameter does not exist yet (the Api stack not deployed): nothing is promoted.
   const { value: activeModel } = await readParameter(ssm, env.activeModelParameterName);
@@ -195,6 +228,7 @@ export async function preflight(
     judge,
     fromProduction,
     incumbent,
+    candidates: candidates.map((c) => c.name),
     firstClaim: claim.firstClaim,
   });
   return {
@@ -209,7 +243,78 @@ export async function preflight(
     fromProduction,
     incumbent,
     owner: { key: claim.key, executionId, firstClaim: claim.firstClaim },
+    candidates,
+    promptVersions: [...new Set(candidates.map((c) => c.promptVersion))],
   };
+}
+
+/**
+ * The run's candidates: with `reuseModelArn`, the given model alone (candidate `given`, asked in the current student
+ * prompt version, as a reused model always was); else the configured list, or the candidates the input names, in the
+ * configured order. An unknown name, a name given twice, or a candidate this Region cannot train stops the run with
+ * the names it knows and the fix.
+ */
+export function resolveRunCandidates(options: {
+  readonly configured: readonly CandidateSpec[];
+  readonly names: unknown;
+  readonly reuseModelArn: unknown;
+  readonly region: string;
+  readonly studentModelId: string;
+}): RunCandidate[] {
+  const { configured, names, reuseModelArn, region } = options;
+  const known = configured.map((c) => c.name).join(', ');
+  if (reuseModelArn !== undefined) {
+    if (names !== undefined) {
+      throw new PreflightFailed(
+        "candidates and reuseModelArn exclude each other (the given model is the run's only candidate): start the " +
+          'run with one of them.',
+      );
+    }
+    if (typeof reuseModelArn !== 'string' || reuseModelArn === '') {
+      throw new PreflightFailed(
+        `reuseModelArn in the execution input is ${JSON.stringify(reuseModelArn)}: give a custom model ARN.`,
+      );
+    }
+    return [
+      {
+        name: REUSED_CANDIDATE_NAME,
+        method: 'reused',
+        baseModelId: options.studentModelId,
+        promptVersion: CURRENT_STUDENT_PROMPT_VERSION,
+        reusedModelArn: reuseModelArn,
+      },
+    ];
+  }
+  let selected: readonly CandidateSpec[] = configured;
+  if (names !== undefined) {
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n): n is string => typeof n === 'string')) {
+      throw new PreflightFailed(
+        `candidates in the execution input is ${JSON.stringify(names)}: give a non-empty list of candidate names ` +
+          `(configured: ${known}), e.g. ["${configured[0]?.name ?? 'ft-micro'}"].`,
+      );
+    }
+    const unknown = names.filter((n) => !configured.some((c) => c.name === n));
+    if (unknown.length > 0) {
+      throw new PreflightFailed(
+        `candidates in the execution input names ${unknown.map((n) => `"${n}"`).join(', ')}, which the configuration ` +
+          `does not have: name some of ${known} (npm run pipeline -- start --candidates NAME[,NAME]).`,
+      );
+    }
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) {
+      throw new PreflightFailed(`candidates in the execution input names "${twice}" twice: name each once.`);
+    }
+    selected = configured.filter((c) => names.includes(c.name));
+  }
+  for (const candidate of selected) {
+    const problem = regionProblem(candidate, region);
+    if (problem) {
+      throw new PreflightFailed(
+        `${problem.replace('deploy to', 'deploy the stacks to')} (this run's Region is ${region}, from AWS_REGION).`,
+      );
+    }
+  }
+  return [...selected];
 }
 
 /** A count from the execution input when given there, else the configured one; either way within Nova's limits. */

@@ -6,6 +6,7 @@ import { EVALUATED_MODELS, type EvaluatedModel } from '../../core/job-names';
 import { MODALITIES, type Modality } from '../../core/modality';
 import { QUERY_TARGETS } from '../generation/query-plan';
 import { studentTokensOf, type RunReport, type StudentTokensFigure } from './run-report';
+import { canaryTrafficFigures } from './report-text';
 import { readManifestCalibration, type CalibrationRow } from '../generation/calibration';
 import { answerFormat, TEACHER_ANSWER_FORMAT } from '../../core/prompts';
 
@@ -93,6 +94,15 @@ function readManifest(manifest: Readonly<Record<string, unknown>> | undefined): 
 export interface HeldOutAnswers {
   readonly cases: readonly TestCase[];
   readonly answers: Readonly<Record<EvaluatedModel, readonly StoredAnswer[]>>;
+  /** Each evaluated candidate's own answers (runs/<runId>/<candidate>/evaluation/answers/student.jsonl), by name. */
+  readonly candidates?: Readonly<Record<string, readonly StoredAnswer[]>>;
+}
+
+/** One evaluated candidate's charts: its confusion of dominant modality and its judge scores, when it has them. */
+export interface CandidateFigure {
+  readonly name: string;
+  readonly confusion?: readonly (readonly number[])[];
+  readonly judgeHistogram?: readonly number[];
 }
 
 /** Figures of a model evaluated elsewhere (a canary, the incumbent), shown next to the student when given. */
@@ -154,6 +164,8 @@ export interface ReportFigures {
   readonly studentTokens?: StudentTokensFigure;
   /** How the run calibrated its labelling (from the manifest; absent for runs without a calibration). */
   readonly calibration?: CalibrationFigure;
+  /** Each evaluated candidate's charts, in the configured order (runs with candidates). */
+  readonly candidates?: readonly CandidateFigure[];
 }
 
 /** Counts the dominant modality of each answer against the teacher's, matched to the held-out case by query. */
@@ -277,6 +289,25 @@ export function reportFigures(input: ReportFiguresInput): ReportFigures {
     ...(studentTokens ? { studentTokens } : {}),
     compared: input.compared ?? [...incumbentFromGate(report), ...canaryOf(report)],
     ...calibrationFigure(report),
+    ...candidateFigures(report, heldOut),
+  };
+}
+
+/** Each evaluated candidate's confusion matrix (when its answers were found) and judge histogram (when kept). */
+function candidateFigures(report: RunReport, heldOut: HeldOutAnswers | undefined): { candidates?: CandidateFigure[] } {
+  if (!report.candidates) return {};
+  return {
+    candidates: report.candidates.flatMap((c) => {
+      if (c.status !== 'evaluated') return [];
+      const answers = heldOut?.candidates?.[c.name];
+      return [
+        {
+          name: c.name,
+          ...(heldOut && answers ? { confusion: confusionMatrix(heldOut.cases, answers) } : {}),
+          ...(c.judgeHistogram ? { judgeHistogram: c.judgeHistogram } : {}),
+        },
+      ];
+    }),
   };
 }
 
@@ -308,7 +339,9 @@ function canaryOf(report: RunReport): ComparedModel[] {
       modelId: report.deployment.deploymentArn,
       label:
         `${canary.outcome ?? 'unfinished'} after ${canary.elapsedMinutes} min` +
-        (canary.firing.length > 0 ? ` (${canary.firing.join(', ')})` : ''),
+        (canary.firing.length > 0 ? ` (${canary.firing.join(', ')})` : '') +
+        // The traffic it was judged on (counted once the window was over).
+        (canary.traffic ? `: ${canaryTrafficFigures(canary.traffic)}` : ''),
       trafficShare: canary.share,
     },
   ];

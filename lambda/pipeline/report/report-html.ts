@@ -11,8 +11,17 @@ import {
 } from './report-charts';
 import { STYLE } from './report-style';
 import { CASE_STUDY_LATENCY_MS, type ComparedModel, type ReportFigures } from './report-figures';
-import type { RunReport } from './run-report';
-import { checkVerdict } from './report-text';
+import { chosenCandidate, type DroppedCandidateRow, type RunReport } from './run-report';
+import {
+  candidateMark,
+  candidateTableRows,
+  checkVerdict,
+  chosenLabel,
+  droppedLine,
+  inconclusiveCanaryText,
+  selectionVerdict,
+  STATISTIC_NAMES,
+} from './report-text';
 
 /**
  * The run report as one self-contained HTML page (runs/<runId>/report.html): inline CSS and SVG only, no script and
@@ -32,15 +41,64 @@ const usd = (x: number | null | undefined, digits = 2) =>
 
 const note = (text: string) => `<p class="note">${escapeHtml(text)}</p>`;
 
+/** The outcome line's words and its colour: green promoted, red rejected or rolled back, amber undecided. */
+function outcomeLine(report: RunReport): { readonly verdict: string; readonly tone: 'pass' | 'fail' | 'warn' } {
+  const { canary } = report.promotion;
+  const inconclusive = inconclusiveCanaryText(canary);
+  const chosen = chosenCandidate(report);
+  switch (report.outcome) {
+    case 'PROMOTED':
+      return {
+        tone: 'pass',
+        verdict:
+          `Promoted: ${chosen ? `the winner, ${chosen.name},` : 'the student'} passed the gate and is the active model` +
+          (report.promotion.version !== undefined ? ` (parameter version ${report.promotion.version})` : '') +
+          (inconclusive
+            ? `, although its canary was inconclusive (canaryInconclusive promote): ${inconclusive}.`
+            : '.'),
+      };
+    case 'CANARY_INCONCLUSIVE':
+      return {
+        tone: 'warn',
+        verdict:
+          `Canary inconclusive, the incumbent (run ${canary?.incumbent.runId ?? '?'}) is kept: ` +
+          `${inconclusive ?? report.promotion.reason ?? ''}.`,
+      };
+    case 'ROLLED_BACK':
+      return {
+        tone: 'fail',
+        verdict: `Rolled back during the canary: ${canary?.summary ?? report.promotion.reason ?? ''}.`,
+      };
+    case 'REJECTED':
+      return {
+        tone: 'fail',
+        verdict: chosen
+          ? `Not promoted: no candidate passed its gate; the best evaluated, ${chosen.name}, was ${report.gate.summary}.`
+          : `Not promoted: ${report.gate.summary}.`,
+      };
+  }
+}
+
+/** The page's top: the run, its outcome, the models compared. */
 function header(report: RunReport): string {
-  const promoted = report.outcome === 'PROMOTED';
-  const verdict = promoted
-    ? `Promoted: the student passed the gate and is the active model` +
-      (report.promotion.version !== undefined ? ` (parameter version ${report.promotion.version})` : '') +
-      '.'
-    : report.outcome === 'ROLLED_BACK'
-      ? `Rolled back during the canary: ${report.promotion.canary?.summary ?? report.promotion.reason ?? ''}.`
-      : `Not promoted: ${report.gate.summary}.`;
+  const { verdict, tone } = outcomeLine(report);
+  const chosen = chosenCandidate(report);
+  return `<header>
+<h1>Intent router run <code>${escapeHtml(report.runId)}</code></h1>
+<p class="outcome ${tone}" data-outcome="${report.outcome}"><strong>${report.outcome}</strong> — ${escapeHtml(verdict)}</p>
+<p class="muted">Generated ${escapeHtml(report.generatedAt)}. Judge <code>${escapeHtml(report.judgeModelId)}</code> (1–5 weight-accuracy rubric).
+Student${chosen ? ` ${escapeHtml(chosen.name)}` : ''} <code>${escapeHtml(report.student.metrics.modelId)}</code>, baseline <code>${escapeHtml(report.baseline.metrics.modelId)}</code>.</p>
+</header>`;
+}
+
+/** `: <chosen candidate>` for the single-student sections' titles (empty for a run without candidates). */
+const chosenTitle = (report: RunReport) => {
+  const label = chosenLabel(report);
+  return label ? `: ${escapeHtml(label)}` : '';
+};
+
+/** The gate's checks and paired statistics of the student (the chosen candidate). */
+function gateSection(report: RunReport): string {
   const rows = report.gate.checks
     .map(
       (c) =>
@@ -54,7 +112,7 @@ function header(report: RunReport): string {
     .map(
       (st) =>
         `<tr class="${st.verdict === 'worse' ? 'fail' : st.verdict === 'not-worse' ? 'pass' : ''}">` +
-        `<td>${st.metric === 'dominantAgreement' ? 'dominant agreement' : 'mean absolute weight error'}` +
+        `<td>${STATISTIC_NAMES[st.metric]}` +
         `${st.gating ? '' : ' <span class="muted">(reported, not gated)</span>'}</td><td>${escapeHtml(st.test)}` +
         (st.discordant
           ? `<br><span class="muted">only candidate right ${st.discordant.candidateOnly}, only incumbent ` +
@@ -74,13 +132,7 @@ function header(report: RunReport): string {
   const gateVerdict = report.gate.verdict
     ? `<p class="gate-verdict" data-verdict="${report.gate.verdict}">Verdict: <strong>${report.gate.verdict}</strong></p>`
     : '';
-  return `<header>
-<h1>Intent router run <code>${escapeHtml(report.runId)}</code></h1>
-<p class="outcome ${promoted ? 'pass' : 'fail'}" data-outcome="${report.outcome}"><strong>${report.outcome}</strong> — ${escapeHtml(verdict)}</p>
-<p class="muted">Generated ${escapeHtml(report.generatedAt)}. Judge <code>${escapeHtml(report.judgeModelId)}</code> (1–5 weight-accuracy rubric).
-Student <code>${escapeHtml(report.student.metrics.modelId)}</code>, baseline <code>${escapeHtml(report.baseline.metrics.modelId)}</code>.</p>
-</header>
-<section id="gate"><h2>Gate</h2>${gateVerdict}
+  return `<section id="gate"><h2>Gate${chosenTitle(report)}</h2>${gateVerdict}
 <table class="gate"><thead><tr><th>check</th><th>value</th><th>threshold</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>
 ${pairedTable}</section>`;
 }
@@ -198,7 +250,7 @@ function qualitySection(f: ReportFigures): string {
     420,
     260,
   );
-  return `<section id="quality"><h2>Quality on the held-out set</h2>${comparisonTable(report)}
+  return `<section id="quality"><h2>Quality on the held-out set${chosenTitle(report)}</h2>${comparisonTable(report)}
 ${confusion}<div class="row">${judge}${mae}</div></section>`;
 }
 
@@ -215,7 +267,7 @@ function latencySection(f: ReportFigures): string {
         300,
       )
     : note('The per-query latencies of this run were not found.');
-  return `<section id="latency"><h2>Latency</h2>
+  return `<section id="latency"><h2>Latency${chosenTitle(report)}</h2>
 <p>Student mean ${ms(report.student.metrics.latencyMs.mean)} (p50 ${ms(report.student.metrics.latencyMs.p50)},
 p95 ${ms(report.student.metrics.latencyMs.p95)}); baseline mean ${ms(report.baseline.metrics.latencyMs.mean)}
 (p50 ${ms(report.baseline.metrics.latencyMs.p50)}, p95 ${ms(report.baseline.metrics.latencyMs.p95)}).</p>${chart}</section>`;
@@ -339,6 +391,86 @@ function calibrationSection(f: ReportFigures): string {
   }: ${escapeHtml(c.reason)}.</p>${table}</section>`;
 }
 
+/**
+ * Every candidate side by side (one column each, the winner marked), why the winner won, the dropped ones with their
+ * cause, then one small block of charts per evaluated candidate.
+ */
+function candidatesSection(f: ReportFigures): string {
+  const { report } = f;
+  const { candidates } = report;
+  if (!candidates || candidates.length === 0) return '';
+  const cellClass = (i: number) => {
+    const c = candidates[i];
+    return c?.status === 'evaluated' && c.winner
+      ? ' class="winner"'
+      : c?.status === 'dropped'
+        ? ' class="dropped"'
+        : '';
+  };
+  const head = candidates
+    .map((c, i) => {
+      const mark = candidateMark(c);
+      return (
+        `<th data-candidate="${escapeHtml(c.name)}"${cellClass(i)}>${escapeHtml(c.name)}` +
+        `${mark ? `<br><span class="mark">${escapeHtml(mark)}</span>` : ''}</th>`
+      );
+    })
+    .join('');
+  const rows = candidateTableRows(candidates)
+    .map(
+      (row) =>
+        `<tr><th scope="row">${escapeHtml(row.label)}</th>` +
+        row.cells.map((cell, i) => `<td${cellClass(i)}>${escapeHtml(cell)}</td>`).join('') +
+        '</tr>',
+    )
+    .join('');
+  const verdict = selectionVerdict(report);
+  const dropped = candidates.filter((c): c is DroppedCandidateRow => c.status === 'dropped');
+  const droppedList =
+    dropped.length === 0
+      ? ''
+      : `<h3>Dropped before their gate</h3><ul class="dropped">${dropped
+          .map((c) => `<li data-dropped="${escapeHtml(c.name)}">${escapeHtml(droppedLine(c))}</li>`)
+          .join('')}</ul>`;
+  const blocks = (f.candidates ?? [])
+    .map((c) => {
+      const confusion = c.confusion
+        ? figure(
+            `confusion-candidate-${c.name}`,
+            `${c.name}: dominant modality vs teacher (${c.confusion.reduce((s, row, i) => s + (row[i] ?? 0), 0)} on ` +
+              'the diagonal).',
+            confusionChart(c.confusion, COLOURS.student),
+            380,
+            240,
+          )
+        : note(`${c.name}: its per-query answers were not found, so no confusion matrix is shown.`);
+      const judge = c.judgeHistogram
+        ? figure(
+            `judge-candidate-${c.name}`,
+            `${c.name}: judge scores (1–5).`,
+            groupedBars(
+              ['1', '2', '3', '4', '5'],
+              [{ name: c.name, values: c.judgeHistogram, colour: COLOURS.student }],
+              {
+                yName: 'records',
+              },
+            ),
+            300,
+            240,
+          )
+        : note(`${c.name}: judge scores kept as a mean only.`);
+      return (
+        `<div class="candidate" data-candidate-block="${escapeHtml(c.name)}"><h3>${escapeHtml(c.name)}</h3>` +
+        `<div class="row">${confusion}${judge}</div></div>`
+      );
+    })
+    .join('');
+  return `<section id="candidates"><h2>Candidates</h2>
+${verdict ? `<p class="why" data-selection>${escapeHtml(verdict)}</p>` : ''}
+<div class="scroll"><table class="candidates" data-table="candidates"><thead><tr><th></th>${head}</tr></thead><tbody>${rows}</tbody></table></div>
+${droppedList}<div class="row">${blocks}</div></section>`;
+}
+
 /** The whole page. */
 export function renderHtml(f: ReportFigures): string {
   const { report } = f;
@@ -349,6 +481,8 @@ export function renderHtml(f: ReportFigures): string {
 <style>${STYLE}</style></head>
 <body>
 ${header(report)}
+${candidatesSection(f)}
+${gateSection(report)}
 ${datasetSection(f)}
 ${calibrationSection(f)}
 ${qualitySection(f)}

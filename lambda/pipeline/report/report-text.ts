@@ -1,7 +1,16 @@
 import { MODALITIES } from '../../core/modality';
 import { readManifestCalibration } from '../generation/calibration';
-import { studentTokensOf, type ReportedModel, type RunReport } from './run-report';
+import {
+  chosenCandidate,
+  studentTokensOf,
+  type CandidateRow,
+  type DroppedCandidateRow,
+  type EvaluatedCandidateRow,
+  type ReportedModel,
+  type RunReport,
+} from './run-report';
 import type { GateCheck, GateComparisonStatistic } from '../gate/gate-rules';
+import type { CanaryCheck } from '../rollout/result';
 
 /**
  * The run report as text: `report.md` (the comparison table, the dataset's figures from the manifest, every gate
@@ -30,6 +39,171 @@ function manifestValue(value: unknown): string {
 }
 
 const escapeCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const count = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** The canary's traffic against what promotion needs, as Check canary counted it once the window was over. */
+export const canaryTrafficFigures = (traffic: NonNullable<CanaryCheck['traffic']>) =>
+  `${count(traffic.queries)} queries (canaryMinQueries ${count(traffic.minQueries)}) and ` +
+  `${count(traffic.shadowSamples)} shadow samples (canaryShadowMinSamples ${count(traffic.minShadowSamples)})`;
+
+/**
+ * Why an inconclusive canary decided nothing, with its figures (lower case, no final stop), or undefined when the
+ * canary did not end inconclusive.
+ */
+export function inconclusiveCanaryText(canary: CanaryCheck | undefined): string | undefined {
+  if (canary?.outcome !== 'inconclusive') return undefined;
+  const quiet = `no alarm fired in ${canary.elapsedMinutes} min, but `;
+  return canary.traffic
+    ? `${quiet}by canaryMaxMinutes ${canary.traffic.maxMinutes} the candidate had ` +
+        `${canaryTrafficFigures(canary.traffic)}, too few to judge it`
+    : `${quiet}the candidate had too little traffic to judge it (${canary.summary})`;
+}
+
+/** What to do after an inconclusive canary that kept the incumbent. */
+const INCONCLUSIVE_NEXT =
+  'To judge the candidate on more traffic, raise canaryShare or canaryMaxMinutes (or lower canaryMinQueries, ' +
+  "canaryShadowMinSamples), deploy, and start a run with --reuse-model <this run's custom model ARN>.";
+
+/** The first sentence of the report: what happened to the candidate (Markdown, with `**` emphasis). */
+function outcomeSentence(report: RunReport): string {
+  const { promotion, gate } = report;
+  const { canary } = promotion;
+  const inconclusive = inconclusiveCanaryText(canary);
+  const chosen = chosenCandidate(report);
+  const student = chosen ? `The winner, candidate \`${chosen.name}\`,` : 'The distilled student';
+  switch (report.outcome) {
+    case 'PROMOTED':
+      return (
+        `${student} passed the gate${canary && !inconclusive ? ' and its canary' : ''} and is now the ` +
+        `active model (\`${promotion.parameterName ?? ''}\`` +
+        `${promotion.version !== undefined ? ` version ${promotion.version}` : ''})` +
+        (inconclusive
+          ? `, although its canary was **inconclusive**: ${inconclusive} (canaryInconclusive promote).`
+          : '.')
+      );
+    case 'CANARY_INCONCLUSIVE':
+      return (
+        `${student} passed the gate, but its canary was **inconclusive**: ${inconclusive ?? ''}. The ` +
+        `incumbent (run \`${canary?.incumbent.runId ?? '?'}\`) is kept (canaryInconclusive keepIncumbent). ` +
+        INCONCLUSIVE_NEXT
+      );
+    case 'ROLLED_BACK':
+      return `${student} passed the gate but was **rolled back** during its canary: ${canary?.summary ?? ''}.`;
+    case 'REJECTED':
+      return chosen
+        ? `No candidate passed its gate: **nothing was promoted**. The best evaluated, \`${chosen.name}\`, was ` +
+            `${gate.summary}.`
+        : `The distilled student was **not promoted**: ${gate.summary}.`;
+  }
+}
+
+/**
+ * What the single-student sections call the model they describe: the chosen candidate's name and why it is the one
+ * shown, or undefined for a run without candidates.
+ */
+export function chosenLabel(report: RunReport): string | undefined {
+  const chosen = chosenCandidate(report);
+  if (!chosen) return undefined;
+  return `${chosen.name} (${chosen.winner ? 'the winner' : 'the best evaluated candidate, not promoted'})`;
+}
+
+const dash = '—';
+const optional = <T>(x: T | null | undefined, show: (v: T) => string) =>
+  x === null || x === undefined ? dash : show(x);
+
+/**
+ * The figures of the candidates table, one line per figure (report.md and report.html share them): each a label and
+ * the text of each candidate's cell, so that both formats show the same thing side by side.
+ */
+export function candidateTableRows(
+  candidates: readonly CandidateRow[],
+): readonly { readonly label: string; readonly cells: readonly string[] }[] {
+  const evaluatedFigure = (f: (c: EvaluatedCandidateRow) => string) =>
+    candidates.map((c) => (c.status === 'evaluated' ? f(c) : dash));
+  return [
+    { label: 'method', cells: candidates.map((c) => c.method) },
+    { label: 'base model', cells: candidates.map((c) => c.baseModelId) },
+    { label: 'prompt version', cells: candidates.map((c) => c.promptVersion) },
+    {
+      label: 'status',
+      cells: candidates.map((c) => (c.status === 'evaluated' ? 'evaluated' : `dropped at ${c.failure.step}`)),
+    },
+    { label: 'rank', cells: evaluatedFigure((c) => optional(c.rank, String)) },
+    { label: 'gate', cells: evaluatedFigure((c) => c.gate.verdict) },
+    {
+      label: 'failed checks',
+      cells: evaluatedFigure((c) => (c.gate.failedChecks.length ? c.gate.failedChecks.join(', ') : 'none')),
+    },
+    { label: 'dominant agreement', cells: evaluatedFigure((c) => percent(c.dominantAgreement)) },
+    { label: 'judge mean (1–5)', cells: evaluatedFigure((c) => fixed(c.judgeMean, 2)) },
+    {
+      label: 'judge scores 1/2/3/4/5',
+      cells: evaluatedFigure((c) => optional(c.judgeHistogram, (h) => h.join(' / '))),
+    },
+    { label: 'valid replies', cells: evaluatedFigure((c) => percent(c.validReplyRate)) },
+    { label: 'mean abs. weight error', cells: evaluatedFigure((c) => optional(c.weightError, (x) => fixed(x, 3))) },
+    { label: 'latency p50 / p95', cells: evaluatedFigure((c) => `${ms(c.latencyP50Ms)} / ${ms(c.latencyP95Ms)}`) },
+    {
+      label: 'tokens in / out (mean)',
+      cells: evaluatedFigure((c) => `${fixed(c.meanInputTokens, 1)} / ${fixed(c.meanOutputTokens, 1)}`),
+    },
+    { label: 'cost per 1M queries', cells: evaluatedFigure((c) => candidateUsd(c.costPer1MQueriesUsd)) },
+    { label: 'training job', cells: evaluatedFigure((c) => c.trainingJobArn ?? (c.modelArn ? 'reused model' : dash)) },
+    { label: 'why this place', cells: evaluatedFigure((c) => c.why) },
+  ];
+}
+
+const candidateUsd = (x: number | null) => (x === null ? 'price unknown' : `$${x.toFixed(2)}`);
+
+/** How a candidate's column is headed: its name, and the winner (or the chosen one) marked. */
+export const candidateMark = (c: CandidateRow): string =>
+  c.status === 'evaluated' && c.winner
+    ? '★ winner'
+    : c.status === 'evaluated' && c.chosen
+      ? 'best evaluated, not promoted'
+      : c.status === 'dropped'
+        ? 'dropped'
+        : '';
+
+/** Why the winner won (the selection's reason and the winner's own line), or why none did. */
+export function selectionVerdict(report: RunReport): string | undefined {
+  const { selection, candidates } = report;
+  if (!selection) return undefined;
+  const winner = candidates?.find(
+    (c): c is EvaluatedCandidateRow => c.status === 'evaluated' && c.name === selection.winner,
+  );
+  // The selection's reason names the winner and usually holds its `why` already: say it once.
+  if (!winner || selection.reason.includes(winner.why)) return `${selection.reason}.`;
+  return `${selection.reason}. ${winner.name}: ${winner.why}.`;
+}
+
+const capitalise = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+
+/** A dropped candidate in one line: where it stopped and Step Functions' error and cause. */
+export const droppedLine = (c: DroppedCandidateRow) =>
+  `${c.name} at ${c.failure.step}: ${c.failure.error}: ${c.failure.cause}`;
+
+function candidatesMarkdown(report: RunReport): string[] {
+  const { candidates } = report;
+  if (!candidates || candidates.length === 0) return [];
+  const lines = ['## Candidates', ''];
+  const verdict = selectionVerdict(report);
+  if (verdict) lines.push(`Why: ${escapeCell(verdict)}`, '');
+  const header = candidates.map((c) => {
+    const mark = candidateMark(c);
+    return `**\`${c.name}\`**${mark ? ` ${mark}` : ''}`;
+  });
+  lines.push(`| | ${header.join(' | ')} |`, `|---|${candidates.map(() => '---').join('|')}|`);
+  for (const row of candidateTableRows(candidates)) {
+    lines.push(`| ${row.label} | ${row.cells.map(escapeCell).join(' | ')} |`);
+  }
+  lines.push('');
+  const dropped = candidates.filter((c): c is DroppedCandidateRow => c.status === 'dropped');
+  if (dropped.length > 0) {
+    lines.push('Dropped before their gate:', '', ...dropped.map((c) => `- ${escapeCell(droppedLine(c))}`), '');
+  }
+  return lines;
+}
 
 export function renderMarkdown(report: RunReport): string {
   const lines: string[] = [];
@@ -37,19 +211,15 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(`# Intent router run \`${report.runId}\`: ${report.outcome}`, '');
   const { canary } = report.promotion;
   lines.push(
-    report.outcome === 'PROMOTED'
-      ? `The distilled student passed the gate${canary ? ' and its canary' : ''} and is now the active model ` +
-          `(\`${report.promotion.parameterName ?? ''}\`` +
-          `${report.promotion.version !== undefined ? ` version ${report.promotion.version}` : ''}).`
-      : report.outcome === 'ROLLED_BACK'
-        ? `The distilled student passed the gate but was **rolled back** during its canary: ${canary?.summary ?? ''}.`
-        : `The distilled student was **not promoted**: ${gate.summary}.`,
+    outcomeSentence(report),
     '',
     `Generated ${report.generatedAt}. Judge: \`${report.judgeModelId}\` (1–5 weight-accuracy rubric).`,
     '',
+    ...candidatesMarkdown(report),
   );
 
-  lines.push('## Student vs baseline (held-out queries)', '');
+  const chosen = chosenLabel(report);
+  lines.push(`## Student${chosen ? ` ${chosen}` : ''} vs baseline (held-out queries)`, '');
   lines.push(
     '| model | judge score (1–5) | valid replies | dominant agreement | mean abs. error | latency mean | latency p95 | cost per 1M queries |',
     '|---|---|---|---|---|---|---|---|',
@@ -116,7 +286,7 @@ export function renderMarkdown(report: RunReport): string {
     lines.push('');
   }
 
-  lines.push('## Gate', '');
+  lines.push(`## Gate${chosen ? `: ${chosen}` : ''}`, '');
   if (gate.verdict) lines.push(`Verdict: **${gate.verdict}** — ${escapeCell(gate.summary)}.`, '');
   lines.push('| check | value | threshold | verdict |', '|---|---|---|---|');
   for (const c of gate.checks) {
@@ -153,6 +323,12 @@ export function renderMarkdown(report: RunReport): string {
         `${(canary.share * 100).toFixed(1)} % of live traffic (started ${canary.startedAt})`,
       `- incumbent: run \`${canary.incumbent.runId}\` (\`${canary.incumbent.deploymentArn}\`)`,
       `- active-model parameter: \`${canary.parameterName}\` version ${canary.version}`,
+      ...(canary.traffic
+        ? [
+            `- candidate traffic: ${canaryTrafficFigures(canary.traffic)}, canaryMaxMinutes ` +
+              `${canary.traffic.maxMinutes}`,
+          ]
+        : []),
       `- ${escapeCell(canary.summary)}`,
       '',
       '| alarm (candidate variant) | state at the last check | reason (CloudWatch) |',
@@ -203,7 +379,9 @@ export function renderMarkdown(report: RunReport): string {
   lines.push(
     `- custom model: \`${report.distillation.modelArn}\`${report.distillation.reused ? ' (reused, not trained by this run)' : ''}`,
   );
-  if (report.distillation.jobArn) lines.push(`- distillation job: \`${report.distillation.jobArn}\``);
+  if (report.distillation.jobArn) {
+    lines.push(`- ${chosen ? 'training' : 'distillation'} job: \`${report.distillation.jobArn}\``);
+  }
   lines.push(
     `- deployment: \`${report.deployment.deploymentArn}\`${report.deployment.reused ? ' (existing deployment reused)' : ''}`,
     '',
@@ -222,20 +400,42 @@ export function snsSummary(
 ): { subject: string; message: string } {
   const student = report.table[0];
   const baseline = report.table[1];
-  const subject = `Intent router run ${report.runId}: ${report.outcome}`.slice(0, 100);
+  const { selection } = report;
+  const who = selection ? (selection.winner ? `, winner ${selection.winner}` : ', no candidate passed') : '';
+  const subject = `Intent router run ${report.runId}: ${report.outcome}${who}`.slice(0, 100);
   const { canary } = report.promotion;
-  const lines = [
-    `Run ${report.runId}: ${report.outcome}.`,
-    report.outcome === 'PROMOTED'
-      ? `The student is now the active model (${report.promotion.parameterName ?? 'active-model parameter'}).`
-      : report.outcome === 'ROLLED_BACK'
-        ? `Rolled back to the incumbent (run ${canary?.incumbent.runId ?? '?'}) during the canary.`
-        : `Not promoted. Gate ${report.gate.summary}.`,
-  ];
+  const inconclusive = inconclusiveCanaryText(canary);
+  const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+  const lines = [`Run ${report.runId}: ${report.outcome}.`, ...candidatesSummary(report)];
+  switch (report.outcome) {
+    case 'PROMOTED':
+      lines.push(
+        `The student is now the active model (${report.promotion.parameterName ?? 'active-model parameter'}).`,
+      );
+      if (inconclusive) {
+        lines.push(`Promoted although the canary was inconclusive (canaryInconclusive promote): ${inconclusive}.`);
+      }
+      break;
+    case 'CANARY_INCONCLUSIVE':
+      lines.push(
+        `Canary inconclusive: the incumbent (run ${canary?.incumbent.runId ?? '?'}) is kept. ` +
+          sentence(inconclusive ?? 'too little traffic to judge the candidate'),
+        INCONCLUSIVE_NEXT,
+      );
+      break;
+    case 'ROLLED_BACK':
+      lines.push(`Rolled back to the incumbent (run ${canary?.incumbent.runId ?? '?'}) during the canary.`);
+      break;
+    case 'REJECTED':
+      lines.push(`Not promoted. Gate ${report.gate.summary}.`);
+      break;
+  }
   // The canary's own words: which alarm fired and its figures (CloudWatch's StateReason), or how long it stayed quiet.
   if (canary) lines.push(`Canary: ${canary.outcome ?? 'unfinished'}, ${canary.summary}.`);
   lines.push('');
   if (student && baseline) {
+    const chosen = chosenCandidate(report);
+    if (chosen) lines.push(`Held-out figures of ${chosenLabel(report) ?? chosen.name}:`);
     lines.push(
       `Judge score: student ${fixed(student.judgeScore, 2)} vs baseline ${fixed(baseline.judgeScore, 2)}.`,
       `Latency mean / p95: student ${ms(student.latencyMeanMs)} / ${ms(student.latencyP95Ms)}, baseline ` +
@@ -250,7 +450,31 @@ export function snsSummary(
   return { subject, message: lines.join('\n') };
 }
 
-const STATISTIC_NAMES: Readonly<Record<GateComparisonStatistic['metric'], string>> = {
+/** The notification's lines on the candidates: the winner and why, the runners-up, or that none passed; the dropped. */
+function candidatesSummary(report: RunReport): string[] {
+  const { selection, candidates = [] } = report;
+  if (!selection) return [];
+  const evaluated = candidates.filter((c): c is EvaluatedCandidateRow => c.status === 'evaluated');
+  const lines: string[] = [];
+  const winner = evaluated.find((c) => c.name === selection.winner);
+  if (winner) {
+    lines.push(`Winner: ${winner.name} (${winner.method}, ${winner.promptVersion}): ${winner.why}.`);
+    const runnersUp = selection.runnersUp
+      .map((name) => evaluated.find((c) => c.name === name))
+      .filter((c): c is EvaluatedCandidateRow => c !== undefined)
+      .map((c) => `${c.name} (rank ${c.rank ?? '?'}, gate ${c.gate.verdict}: ${c.why})`);
+    if (runnersUp.length > 0) lines.push(`Runners-up: ${runnersUp.join('; ')}.`);
+  } else {
+    lines.push(`${capitalise(selection.reason)}: nothing is promoted; the figures below are ${selection.chosen}'s.`);
+  }
+  const dropped = candidates.filter((c): c is DroppedCandidateRow => c.status === 'dropped');
+  if (dropped.length > 0) lines.push(`Dropped: ${dropped.map(droppedLine).join('; ')}.`);
+  return lines;
+}
+
+/** A paired comparison's figure as the report names it (report.md and report.html). */
+export const STATISTIC_NAMES: Readonly<Record<GateComparisonStatistic['metric'], string>> = {
+  judgeScore: 'judge score',
   dominantAgreement: 'dominant agreement',
   weightError: 'mean absolute weight error',
 };

@@ -1,3 +1,5 @@
+import type { RunOutcome } from './run-report';
+
 /**
  * What the report stage hands on through the state machine's state: each result sits at `$.<key>`
  * (lib/constructs/pipeline). Later stages import these types from here, never the reverse.
@@ -5,7 +7,7 @@
 
 /** `$.report` */
 export interface ReportResult {
-  readonly outcome: 'PROMOTED' | 'REJECTED' | 'ROLLED_BACK';
+  readonly outcome: RunOutcome;
   readonly reportJsonKey: string;
   readonly reportMarkdownKey: string;
   readonly notified: boolean;

@@ -14,6 +14,14 @@ const CANARY = {
     (names) => names.join(','),
   ),
   apiStackName: variable('API_STACK_NAME', envTypes.text),
+  /** How long the alarms must stay quiet (config canaryMinutes, 5-1,440). */
+  canaryMinutes: variable('CANARY_MINUTES', envTypes.int(1, 100_000)),
+  /**
+   * The longest window, extended for lack of traffic: max(canaryMinutes, canaryMaxMinutes), which the construct always
+   * sets (canaryLongestMinutes). Start canary fits it before the execution's timeout; Check canary ends the canary
+   * "inconclusive" there.
+   */
+  canaryMaxMinutes: variable('CANARY_MAX_MINUTES', envTypes.int(1, 100_000)),
 };
 
 export const PROMOTE_ENVIRONMENT = defineEnvironment({ activeModelParameterName });
@@ -21,12 +29,6 @@ export const PROMOTE_ENVIRONMENT = defineEnvironment({ activeModelParameterName 
 export const START_CANARY_ENVIRONMENT = defineEnvironment({
   ...CANARY,
   canaryShare: variable('CANARY_SHARE', envTypes.number(0, 0.5)),
-  canaryMinutes: variable('CANARY_MINUTES', envTypes.int(1, 100_000)),
-  /**
-   * The longest window (extended for lack of traffic): max(canaryMinutes, this) must fit before the timeout. The
-   * construct always sets it; read as canaryMinutes when absent.
-   */
-  canaryMaxMinutes: variable('CANARY_MAX_MINUTES', envTypes.int(1, 100_000).optional()),
   canaryCheckMinutes: variable('CANARY_CHECK_MINUTES', envTypes.int(1, 1_000)),
   /** The state machine's timeout: the canary must fit before it. */
   executionTimeoutMinutes: variable('EXECUTION_TIMEOUT_MINUTES', envTypes.int(1, 1_000_000)),
@@ -47,12 +49,12 @@ export const CANARY_INCONCLUSIVE = ['keepIncumbent', 'promote'] as const;
 
 export const CHECK_CANARY_ENVIRONMENT = defineEnvironment({
   ...CANARY,
-  canaryMinutes: variable('CANARY_MINUTES', envTypes.int(1)),
-  /** The longest the canary runs waiting for enough traffic (at least canaryMinutes). */
-  canaryMaxMinutes: variable('CANARY_MAX_MINUTES', envTypes.int(1)),
   canaryMinQueries: variable('CANARY_MIN_QUERIES', envTypes.int(0)),
   canaryShadowMinSamples: variable('CANARY_SHADOW_MIN_SAMPLES', envTypes.int(0)),
-  canaryInconclusive: variable('CANARY_INCONCLUSIVE', z.enum(CANARY_INCONCLUSIVE)),
+  canaryInconclusive: variable(
+    'CANARY_INCONCLUSIVE',
+    z.enum(CANARY_INCONCLUSIVE, `must be one of ${CANARY_INCONCLUSIVE.join(', ')}`),
+  ),
   canaryMetrics: variable('CANARY_METRICS', envTypes.json(canaryMetricsSchema), (m) => JSON.stringify(m)),
 });
 

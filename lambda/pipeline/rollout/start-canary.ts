@@ -48,7 +48,7 @@ export async function startCanary(event: unknown): Promise<CanaryStarted> {
       now,
       timeoutMinutes: env.executionTimeoutMinutes,
       // The longest the canary may run: canaryMinutes, extended for lack of traffic up to canaryMaxMinutes.
-      canaryMinutes: Math.max(env.canaryMinutes, env.canaryMaxMinutes ?? env.canaryMinutes),
+      canaryMinutes: Math.max(env.canaryMinutes, env.canaryMaxMinutes),
       checkMinutes: env.canaryCheckMinutes,
     });
     if (tooLate) throw new CanaryRefused(`Start canary: ${tooLate}`);

@@ -15,17 +15,21 @@ export interface StatusDetailsJson {
   readonly trainingDetails?: StageDetail;
 }
 
-/** `$.distillation`: the job this run started (or found already started by an earlier attempt). */
-export interface DistillationStarted {
+/** `$.training`: the customization job this candidate started, or found already started. */
+export interface TrainingStarted {
   readonly jobArn: string;
   readonly jobName: string;
   readonly customModelName: string;
+  /** DISTILLATION or FINE_TUNING. */
+  readonly customizationType: string;
+  /** The candidate the job trains (absent for a run without candidates). */
+  readonly candidate?: string;
   /** True when the job already existed (a retried or redriven start). */
   readonly existing: boolean;
 }
 
-/** `$.distillationStatus`: the job's state at the last poll (or the given model when `reuseModelArn` is set). */
-export interface DistillationStatus {
+/** `$.trainingStatus`: the job's state at the last poll (or the given model of a `reused` candidate). */
+export interface TrainingStatus {
   readonly status: string;
   readonly jobArn?: string;
   readonly outputModelArn?: string;

@@ -7,10 +7,10 @@ import type { DatasetBucket } from '../dataset-bucket';
 import type { Function } from '../function';
 
 /**
- * The two Bedrock service roles the pipeline passes to Bedrock: one for the distillation (customization) job, one for
- * the judge (evaluation) jobs. Each trusts bedrock.amazonaws.com only for jobs of this account and Region, reads only
- * what its job reads, writes only its output prefix, invokes only its one model, and uses the dataset key only
- * through Bedrock and S3.
+ * The Bedrock service roles the pipeline passes to Bedrock: one for distillation jobs, one for fine-tuning jobs, one
+ * for the judge (evaluation) jobs. Each trusts bedrock.amazonaws.com only for jobs of this account and Region, reads
+ * only what its job reads, writes only its output prefixes, invokes only the model its job calls (fine-tuning none),
+ * and uses the dataset key only through Bedrock and S3.
  */
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -187,7 +187,12 @@ export function allowParameter(f: Function, name: string, write: boolean): void 
 /** Object key patterns under the dataset bucket (runs/<runId>/…, see lambda/core/runs.ts). */
 export const RUN_PATTERNS = {
   dataset: 'runs/*/dataset/*',
+  /** The training files, one per prompt version (`dataset/train-<promptVersion>.jsonl`, and `train.jsonl`). */
+  trainingFiles: 'runs/*/dataset/train*.jsonl',
+  /** A run without candidates: its one distillation's output. */
   distillationOutput: 'runs/*/distillation/*',
+  /** A candidate's customization job output (`runs/<runId>/<candidate>/training/…`). */
+  trainingOutput: 'runs/*/training/*',
   evaluationAnswers: 'runs/*/evaluation/answers/*',
   evaluationDatasets: 'runs/*/evaluation/datasets/*',
   evaluationMetrics: 'runs/*/evaluation/metrics.json',
@@ -210,8 +215,10 @@ export interface BedrockServiceRolesProps {
 }
 
 export class BedrockServiceRoles extends Construct {
-  /** Passed to CreateModelCustomizationJob. */
+  /** Passed to CreateModelCustomizationJob for DISTILLATION (invokes the teacher). */
   readonly customizationRole: iam.Role;
+  /** Passed to CreateModelCustomizationJob for FINE_TUNING (trains on the records as they are: no model invocation). */
+  readonly fineTuningRole: iam.Role;
   /** Passed to CreateEvaluationJob. */
   readonly evaluationRole: iam.Role;
 
@@ -226,31 +233,50 @@ export class BedrockServiceRoles extends Construct {
         ArnLike: { 'aws:SourceArn': bedrockArn(this, jobResource, '*') },
       });
 
+    // Both customization roles read only the training files and write only the job output (docs/aws-facts.md §6).
+    const trainingData = (role: iam.Role, outputs: string[], outputWhere: string) => {
+      allow(role, role, {
+        actions: ['s3:GetObject'],
+        resources: [bucket.arnForObjects(RUN_PATTERNS.trainingFiles)],
+        wildcardReason:
+          `${RUN_ID_REASON} The job reads a training file (one per prompt version) of its run, or of a run whose ` +
+          'dataset it reuses; never the held-out sets.',
+      });
+      allow(role, role, {
+        actions: ['s3:PutObject'],
+        resources: outputs.map((pattern) => bucket.arnForObjects(pattern)),
+        wildcardReason: `${RUN_ID_REASON} The job writes its output (metrics, manifests) under ${outputWhere}.`,
+      });
+      allow(role, role, {
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [RUN_LISTING] } },
+      });
+    };
+
     // Distillation: reads the training data, writes the job output, invokes the teacher.
     this.customizationRole = new iam.Role(this, 'CustomizationRole', {
       assumedBy: trust('model-customization-job'),
-      description: 'Bedrock distillation jobs of the intent router: read runs/*/dataset, write runs/*/distillation',
+      description:
+        'Bedrock distillation jobs of the intent router: read runs/*/dataset/train*.jsonl, write the job output',
     });
     const customization = this.customizationRole;
-    allow(customization, customization, {
-      actions: ['s3:GetObject'],
-      resources: [bucket.arnForObjects(RUN_PATTERNS.dataset)],
-      wildcardReason: `${RUN_ID_REASON} The job reads train.jsonl of its run (or of a run whose dataset it reuses).`,
-    });
-    allow(customization, customization, {
-      actions: ['s3:PutObject'],
-      resources: [bucket.arnForObjects(RUN_PATTERNS.distillationOutput)],
-      wildcardReason: `${RUN_ID_REASON} The job writes its output (metrics, manifests) under distillation/.`,
-    });
-    allow(customization, customization, {
-      actions: ['s3:ListBucket'],
-      resources: [bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [RUN_LISTING] } },
-    });
+    trainingData(
+      customization,
+      [RUN_PATTERNS.distillationOutput, RUN_PATTERNS.trainingOutput],
+      'distillation/ (a run without candidates) or <candidate>/training/',
+    );
     allow(customization, customization, {
       actions: ['bedrock:InvokeModel'],
       resources: modelInvokeArns(this, props.config.teacherModelId),
     });
+
+    // Fine-tuning: the same data and output, and no model to invoke (it trains on the labels as they are).
+    this.fineTuningRole = new iam.Role(this, 'FineTuningRole', {
+      assumedBy: trust('model-customization-job'),
+      description: 'Bedrock fine-tuning jobs of the intent router: read runs/*/dataset/train*.jsonl, write the output',
+    });
+    trainingData(this.fineTuningRole, [RUN_PATTERNS.trainingOutput], '<candidate>/training/');
 
     // Evaluation: reads the bring-your-own-responses datasets, writes the results, invokes the judge.
     this.evaluationRole = new iam.Role(this, 'EvaluationRole', {
@@ -284,7 +310,7 @@ export class BedrockServiceRoles extends Construct {
     });
 
     // The dataset key: S3 uses it for the objects; Bedrock for the job's own data (grants, the custom model).
-    for (const role of [customization, evaluation]) {
+    for (const role of [customization, this.fineTuningRole, evaluation]) {
       allow(role, role, {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [key.keyArn],

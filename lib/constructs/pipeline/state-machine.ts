@@ -8,6 +8,7 @@ import { stateMachineName } from '../../naming';
 import type { DatasetBucket } from '../dataset-bucket';
 import type { Notifications } from '../notifications';
 import { allow, BedrockServiceRoles } from './bedrock-roles';
+import { CandidatesStage } from './stages/candidates';
 import { DeploymentStage } from './stages/deployment';
 import { EvaluationStage } from './stages/evaluation';
 import { GateStage } from './stages/gate';
@@ -16,14 +17,15 @@ import { PreflightStage } from './stages/preflight';
 import { ReportStage } from './stages/report';
 import { executionTimeout, RolloutStage } from './stages/rollout';
 import { TrainingStage } from './stages/training';
-import { FailurePath, StageFunctions, type PipelineStage } from './steps';
+import { CandidateFailurePath, FailurePath, StageFunctions, type PipelineStage } from './steps';
 
 /**
  * The pipeline's state machine: the stages of lib/constructs/pipeline/stages in order, each a fragment that owns its
  * functions, grants, states and retries, and documents what it reads and writes in the state:
  *
- *   Preflight ─► Generation (or a reused dataset) ─► Training (or a reused model) ─► Deployment ─► Evaluation ─► Gate
- *     ─► Rollout (Promote, or the canary) ─► Report                         (a rejected Gate goes straight to Report)
+ *   Preflight ─► Generation (or a reused dataset)
+ *     ─► Candidates (a Map, per candidate: Training (or a reused model) ─► Deployment ─► Evaluation ─► Gate)
+ *     ─► Select candidate ─► Rollout (Promote, or the canary) ─► Report    (no passing candidate: straight to Report)
  *
  * Every Lambda step puts its result at `$.<key>` (typed by its stage's handlers, lambda/pipeline/<stage>/), retries
  * named errors with backoff and is caught into the one notify-and-fail path. The execution's name is the run id.
@@ -63,7 +65,7 @@ export class DistillationPipeline extends Construct {
       functions,
       reuse: { functions: later.functions },
     });
-    generation.next(later.training);
+    generation.next(later.candidates);
     this.stages = { preflight, generation, ...later.stages };
 
     const machine = pipelineStateMachine(this, {
@@ -86,6 +88,7 @@ export const generationFunctions = (scope: Construct, config: AppConfig) =>
   });
 
 export interface LaterStages {
+  readonly candidates: CandidatesStage;
   readonly training: TrainingStage;
   readonly deployment: DeploymentStage;
   readonly evaluation: EvaluationStage;
@@ -102,9 +105,11 @@ export interface LaterStagesProps {
 }
 
 /**
- * The stages after the dataset, in `scope` (the pipeline's `Training`): the training stage is the entry (`training`,
- * after Assemble or Reuse dataset) and Report the end. Built from the end: a stage that leaves through a Choice branch
- * (Distillation done?, Deployment active?, Evaluation done?, Gate passed?) is given the stage it leads to.
+ * The stages after the dataset, in `scope` (the pipeline's `Training`): the Candidates map is the entry (`candidates`,
+ * after Assemble or Reuse dataset) and Report the end. Inside the map each candidate's training, deployment,
+ * evaluation and gate leave by the candidate's own failure route (a failed candidate is dropped, not the run). Built
+ * from the end: a stage that leaves through a Choice branch (Training done?, Deployment active?, Evaluation done?,
+ * Gate passed?) is given the stage it leads to.
  */
 export function laterStages(scope: Construct, props: LaterStagesProps) {
   const { config, dataset, failure } = props;
@@ -118,21 +123,26 @@ export function laterStages(scope: Construct, props: LaterStagesProps) {
   const report = new ReportStage(scope, 'Report', { ...common, topic: props.topic });
   const rollout = new RolloutStage(scope, 'Rollout', { ...common, topic: props.topic });
   rollout.next(report);
-  const gate = new GateStage(scope, 'Gate', { ...common, passed: rollout });
-  gate.next(report); // a rejected candidate: Skip promotion ─► Report
+  const candidates = new CandidatesStage(scope, 'Candidates', { ...common, promote: rollout });
+  candidates.next(report); // no candidate passed: Skip promotion ─► Report
+  // Each candidate's own steps: a failure drops the candidate (CandidateFailurePath), the others go on.
+  const perCandidate = { ...common, failure: new CandidateFailurePath(scope, 'CandidateFailure') };
+  const gate = new GateStage(scope, 'Gate', { ...perCandidate, next: candidates.outcome });
   const evaluation = new EvaluationStage(scope, 'Evaluation', {
-    ...common,
+    ...perCandidate,
     evaluationRole: roles.evaluationRole,
     next: gate,
   });
-  const deployment = new DeploymentStage(scope, 'Deployment', { ...common, next: evaluation });
+  const deployment = new DeploymentStage(scope, 'Deployment', { ...perCandidate, next: evaluation });
   const training = new TrainingStage(scope, 'Training', {
-    ...common,
+    ...perCandidate,
     customizationRole: roles.customizationRole,
+    fineTuningRole: roles.fineTuningRole,
     next: deployment,
   });
-  const stages: LaterStages = { training, deployment, evaluation, gate, rollout, report };
-  return { training, functions, roles, stages };
+  candidates.processEach(training);
+  const stages: LaterStages = { candidates, training, deployment, evaluation, gate, rollout, report };
+  return { candidates, functions, roles, stages };
 }
 
 export interface PipelineStateMachineProps {

@@ -27,6 +27,42 @@ export const LAMBDA_SERVICE_ERRORS = [
 /** Bedrock's transient errors, rethrown by handlers under their SDK names (see lambda/core/bedrock.ts). */
 export const BEDROCK_TRANSIENT_ERRORS = [...RETRYABLE_ERRORS];
 
+/**
+ * Where a stage's failures go: the run's notify-and-fail path (FailurePath), or, inside the Candidates map, the path
+ * that drops one candidate and lets the others go on (CandidateFailurePath).
+ */
+export interface FailureRoute {
+  /** A state that records `step` as failed with the given error and cause, then leaves by this route. */
+  failWith(id: string, step: string, error: string, causePath: string): sfn.IChainable;
+  /** Routes every error of `task` to this route, recording `step` and the error's cause. */
+  catchInto<T extends sfn.TaskStateBase | sfn.Map | sfn.DistributedMap | sfn.Parallel>(task: T, step: string): T;
+}
+
+/**
+ * A failure route that records the failed step at `$.failure` (`{step, error, cause}`), then leaves by `exit`: the
+ * run's notification, or a candidate's drop. A recording state is named after its step (`<step> failed`).
+ */
+abstract class RecordedFailureRoute extends Construct implements FailureRoute {
+  protected abstract get exit(): sfn.IChainable;
+
+  failWith(id: string, step: string, error: string, causePath: string): sfn.IChainable {
+    return new sfn.Pass(this, id, {
+      parameters: { step, error, 'cause.$': causePath },
+      resultPath: '$.failure',
+    }).next(this.exit);
+  }
+
+  catchInto<T extends sfn.TaskStateBase | sfn.Map | sfn.DistributedMap | sfn.Parallel>(task: T, step: string): T {
+    const record = new sfn.Pass(this, `${step} failed`, {
+      parameters: { step, 'error.$': '$.caught.Error', 'cause.$': '$.caught.Cause' },
+      resultPath: '$.failure',
+    });
+    record.next(this.exit);
+    task.addCatch(record, { errors: [sfn.Errors.ALL], resultPath: '$.caught' });
+    return task;
+  }
+}
+
 export interface FailurePathProps {
   readonly topic: sns.ITopic;
 }
@@ -36,7 +72,7 @@ export interface FailurePathProps {
  * that records `{step, error, cause}` at `$.failure`, then an SNS notification with the cause, then a Fail state whose
  * error and cause are the step's.
  */
-export class FailurePath extends Construct {
+export class FailurePath extends RecordedFailureRoute {
   readonly notify: tasks.SnsPublish;
   readonly fail: sfn.Fail;
 
@@ -65,23 +101,38 @@ export class FailurePath extends Construct {
     this.notify.next(this.fail);
   }
 
-  /** A state that records `step` as failed with the given error and cause, then notifies and fails. */
-  failWith(id: string, step: string, error: string, causePath: string): sfn.IChainable {
-    return new sfn.Pass(this, id, {
-      parameters: { step, error, 'cause.$': causePath },
-      resultPath: '$.failure',
-    }).next(this.notify);
+  protected get exit(): sfn.IChainable {
+    return this.notify;
+  }
+}
+
+/**
+ * The failure route of one candidate inside the Candidates map: a failed step is recorded at `$.failure` like on the
+ * run's path, then the iteration ends with the candidate's outcome `{candidate, failure, deployment?}` instead of
+ * failing the run — the other candidates go on, and Select candidate fails the run only when none is left. States
+ * are named after the step (`<step> failed`), unique in the state machine because each step lives in one place.
+ */
+export class CandidateFailurePath extends RecordedFailureRoute {
+  /** Where a recorded failure goes: the dropped outcome (with the deployment, when the candidate got that far). */
+  readonly dropped: sfn.IChainable;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const outcome = (name: string, withDeployment: boolean) =>
+      new sfn.Pass(this, name, {
+        parameters: {
+          'candidate.$': '$.candidate',
+          'failure.$': '$.failure',
+          ...(withDeployment ? { 'deployment.$': '$.deployment' } : {}),
+        },
+      });
+    this.dropped = new sfn.Choice(this, 'Candidate deployed?')
+      .when(sfn.Condition.isPresent('$.deployment.deploymentArn'), outcome('Drop the deployed candidate', true))
+      .otherwise(outcome('Drop the candidate', false));
   }
 
-  /** Routes every error of `task` to the notify-and-fail path, recording `step` and the error's cause. */
-  catchInto<T extends sfn.TaskStateBase | sfn.Map | sfn.DistributedMap | sfn.Parallel>(task: T, step: string): T {
-    const record = new sfn.Pass(this, `${step} failed`, {
-      parameters: { step, 'error.$': '$.caught.Error', 'cause.$': '$.caught.Cause' },
-      resultPath: '$.failure',
-    });
-    record.next(this.notify);
-    task.addCatch(record, { errors: [sfn.Errors.ALL], resultPath: '$.caught' });
-    return task;
+  protected get exit(): sfn.IChainable {
+    return this.dropped;
   }
 }
 
@@ -132,8 +183,8 @@ export class StageFunctions extends Construct {
 export interface StageProps<K extends keyof AppConfig> {
   readonly config: Pick<AppConfig, K>;
   readonly dataset: DatasetBucket;
-  /** The notify-and-fail path every step is caught into. */
-  readonly failure: FailurePath;
+  /** Where every step's errors go: the run's notify-and-fail path, or a candidate's drop path inside the map. */
+  readonly failure: FailureRoute;
   readonly functions: StageFunctions;
 }
 
@@ -161,7 +212,7 @@ export interface InvokeStepProps {
    * Where errors go. Omit it only inside a Map's item processor, whose states cannot reach the failure path: there an
    * error fails the iteration, and the Map (which is caught) counts it against its tolerated failures.
    */
-  readonly failure: FailurePath | undefined;
+  readonly failure: FailureRoute | undefined;
   /** How long one invocation may take before States.Timeout (default: the function's own timeout applies). */
   readonly timeout?: Duration;
   /** Retry Bedrock throttling and transient faults surfaced by the handler (default true). */

@@ -26,16 +26,16 @@ export interface DeploymentStageProps extends StageProps<'envName' | 'deployment
 }
 
 /**
- * The distilled model, deployed on demand (as the router will call it).
+ * The candidate's custom model, deployed on demand (as the router will call it), inside the Candidates map.
  *
  *   Deploy student ─► Wait for deployment ─► Check deployment ─► Deployment active? (loop) ─► next
  *
- * Reads `$.distillationStatus.outputModelArn` and the execution name (the run id). Writes `$.deployment`
- * (deploymentArn, modelArn; a retry or an earlier run's deployment of the same model is reused) and
- * `$.deploymentStatus` (status, failureMessage).
+ * Reads `$.trainingStatus.outputModelArn`, `$.candidate.name` and the execution name (the run id). Writes `$.deployment` (deploymentArn,
+ * deploymentName, modelArn, reused; named and tagged after the run and the candidate; a retry or an earlier run's
+ * deployment of the same model is reused) and `$.deploymentStatus` (status, failureMessage).
  *
- * Errors: a Failed deployment notifies and fails as DeploymentFailed with Bedrock's failure message; the steps' own
- * errors (e.g. the deployment quota) go to the notify-and-fail path after Lambda and Bedrock transient errors are
+ * Errors: a Failed deployment leaves by the failure route as DeploymentFailed with Bedrock's failure message; the
+ * steps' own errors (e.g. the deployment quota) go to the failure route after Lambda and Bedrock transient errors are
  * retried. The poll loop is bounded by the state machine's timeout.
  */
 export class DeploymentStage extends PipelineStage {
@@ -52,7 +52,7 @@ export class DeploymentStage extends PipelineStage {
     const deploy = props.functions.add(
       'DeployStudent',
       'deployment/deploy-student',
-      'Deploys the distilled model on demand (idempotent)',
+      'Deploys a candidate’s custom model on demand (idempotent)',
       DEPLOY_STUDENT_ENVIRONMENT.values({ envName: config.envName }),
     );
     allow(deploy, deploy.function, {
@@ -92,7 +92,8 @@ export class DeploymentStage extends PipelineStage {
       resultKey: 'deployment',
       payload: sfn.TaskInput.fromObject({
         runId: sfn.JsonPath.executionName,
-        modelArn: sfn.JsonPath.stringAt('$.distillationStatus.outputModelArn'),
+        modelArn: sfn.JsonPath.stringAt('$.trainingStatus.outputModelArn'),
+        candidate: sfn.JsonPath.stringAt('$.candidate.name'),
       }),
       failure,
     });

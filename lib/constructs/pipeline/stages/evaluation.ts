@@ -53,13 +53,15 @@ export interface EvaluationStageProps extends StageProps<
  *
  *   Evaluate ─► Wait for evaluation ─► Check evaluation ─► Evaluation done? (loop) ─► next
  *
- * Reads `$.assemble` (bucket, testKey, production's held-out key), `$.deployment.deploymentArn`,
+ * Reads `$.assemble` (bucket, testKey, production's held-out key), `$.candidate` (its name keys the files and judge
+ * jobs under runs/<runId>/<candidate>/evaluation/; it is asked in its promptVersion), `$.deployment.deploymentArn`,
  * `$.preflight.incumbent` and the execution name. Writes `$.evaluation` (EvaluateResult: metrics of student, baseline
  * and incumbent, the judge jobs, the student's prompt version) and `$.evaluationStatus` (status, judge scores,
  * failureMessage).
  *
- * Errors: a failed judge job notifies and fails as EvaluationJobFailed with its failure message; the steps' own errors
- * go to the notify-and-fail path after Lambda and Bedrock transient errors are retried. The poll loop is bounded by the
+ * Errors: a failed judge job leaves by the failure route (inside the Candidates map: the candidate is dropped) as
+ * EvaluationJobFailed with its failure message; the steps' own errors go the same way after Lambda and Bedrock
+ * transient errors are retried. The poll loop is bounded by the
  * state machine's timeout.
  */
 export class EvaluationStage extends PipelineStage {
@@ -87,6 +89,7 @@ export class EvaluationStage extends PipelineStage {
         // `{present: false, reason}` when nothing comparable is promoted.
         assemble: sfn.JsonPath.objectAt('$.assemble'),
         incumbent: sfn.JsonPath.objectAt('$.preflight.incumbent'),
+        candidate: sfn.JsonPath.objectAt('$.candidate'),
       }),
       failure,
       timeout: EVALUATE_TIMEOUT.plus(Duration.minutes(1)),
@@ -101,6 +104,7 @@ export class EvaluationStage extends PipelineStage {
         runId,
         bucket: sfn.JsonPath.stringAt('$.assemble.bucket'),
         jobs: sfn.JsonPath.objectAt('$.evaluation.jobs'),
+        candidate: sfn.JsonPath.stringAt('$.candidate.name'),
       }),
       failure,
     });
@@ -153,6 +157,11 @@ function evaluateFunction(scope: Construct, props: EvaluationStageProps): Functi
     ['s3:PutObject'],
     [RUN_PATTERNS.evaluationAnswers, RUN_PATTERNS.evaluationDatasets, RUN_PATTERNS.evaluationMetrics],
     'Evaluate writes the answers, the judge datasets and the metrics of its run.',
+  );
+  objects(
+    ['s3:PutObjectTagging'],
+    [RUN_PATTERNS.evaluationAnswers, RUN_PATTERNS.evaluationDatasets],
+    'Answers and judge datasets on live queries are written with the live-queries tag, to expire with them.',
   );
   objects(
     ['s3:GetObject'],

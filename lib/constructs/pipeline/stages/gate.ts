@@ -7,8 +7,6 @@ import { invokeStep, PipelineStage, type StageProps } from '../steps';
 /** State names (stable: tests, local-run overrides and dashboards refer to them). */
 export const GATE_STATES = {
   gate: 'Gate',
-  gateChoice: 'Gate passed?',
-  skipPromotion: 'Skip promotion',
 } as const;
 const S = GATE_STATES;
 
@@ -19,30 +17,31 @@ export interface GateStageProps extends StageProps<
   | 'minValidReplyRate'
   | 'maxJudgeDropToIncumbent'
   | 'maxAgreementDropToIncumbent'
+  | 'maxWeightErrorRiseToIncumbent'
   | 'gateConfidence'
   | 'inconclusiveGate'
 > {
-  /** Where a passed gate goes: the rollout stage. */
-  readonly passed: sfn.IChainable;
+  /** Where the gated candidate goes, passed or not: its outcome in the Candidates map (the selection decides). */
+  readonly next: sfn.IChainable;
 }
 
 /**
- * The quality thresholds, applied to the candidate against the baseline and the incumbent.
+ * The quality thresholds, applied to one candidate against the baseline and the incumbent (inside the Candidates map:
+ * the selection then picks among the candidates that passed).
  *
- *   Gate ─► Gate passed? ─► passed
- *                └─ (rejected) ─► Skip promotion ─► (end: the report)
+ *   Gate ─► next
  *
- * Reads `$.evaluation` (with the per-query pairing of candidate and incumbent), `$.evaluationStatus.judge` and
- * `$.preflight.incumbent`. Writes `$.gate` (GateResult: passed, the verdict — passed, rejected or inconclusive —, each
- * threshold's check, the paired statistics against the incumbent, summary) and, when rejected, `$.promotion` (`{promoted: false, reason}`, the shape the
- * rollout stage writes), so the report reads one field either way.
+ * Reads `$.evaluation` (with the per-query pairing of candidate and incumbent), `$.evaluationStatus` (the judge
+ * scores, and the per-prompt judge scores of candidate and incumbent paired) and `$.preflight.incumbent`. Writes
+ * `$.gate` (GateResult: passed, the verdict — passed, rejected or inconclusive —, each threshold's check, the paired
+ * statistics against the incumbent, summary).
  *
  * Errors: the Gate's own errors (ConfigurationError, an incumbent Preflight found but Evaluate did not measure) go to
- * the notify-and-fail path after Lambda transient errors are retried. A rejection is no error: the run reports it.
+ * the failure route (the candidate is dropped) after Lambda transient errors are retried. A rejection is no error.
  */
 export class GateStage extends PipelineStage {
   readonly startState: sfn.State;
-  readonly endStates: sfn.INextable[];
+  readonly endStates: sfn.INextable[] = [];
   readonly functions: { readonly gate: Function };
 
   constructor(scope: Construct, id: string, props: GateStageProps) {
@@ -59,6 +58,7 @@ export class GateStage extends PipelineStage {
         minValidReplyRate: config.minValidReplyRate,
         maxJudgeDropToIncumbent: config.maxJudgeDropToIncumbent,
         maxAgreementDropToIncumbent: config.maxAgreementDropToIncumbent,
+        maxWeightErrorRiseToIncumbent: config.maxWeightErrorRiseToIncumbent,
         gateConfidence: config.gateConfidence,
         inconclusiveGate: config.inconclusiveGate,
       }),
@@ -71,20 +71,13 @@ export class GateStage extends PipelineStage {
       payload: sfn.TaskInput.fromObject({
         evaluation: sfn.JsonPath.objectAt('$.evaluation'),
         judge: sfn.JsonPath.objectAt('$.evaluationStatus.judge'),
+        // Whole: its judgePaired is absent when the judge scores could not be paired per prompt.
+        evaluationStatus: sfn.JsonPath.objectAt('$.evaluationStatus'),
         incumbent: sfn.JsonPath.objectAt('$.preflight.incumbent'),
       }),
       failure: props.failure,
     });
-    const skipPromotion = new sfn.Pass(this, S.skipPromotion, {
-      parameters: { promoted: false, 'reason.$': '$.gate.summary' },
-      resultPath: '$.promotion',
-    });
-    gateStep.next(
-      new sfn.Choice(this, S.gateChoice)
-        .when(sfn.Condition.booleanEquals('$.gate.passed', true), props.passed)
-        .otherwise(skipPromotion),
-    );
+    gateStep.next(props.next);
     this.startState = gateStep;
-    this.endStates = [skipPromotion];
   }
 }

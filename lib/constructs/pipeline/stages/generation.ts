@@ -3,6 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { Construct } from 'constructs';
+import type { AppConfig } from '../../../config';
+import { PROMPT_VERSIONS } from '../../../../lambda/core/prompts';
 import { PRODUCTION_RECORDS_PREFIX } from '../../../../lambda/core/production-records';
 import {
   ASSEMBLE_ENVIRONMENT,
@@ -50,7 +52,13 @@ export type GenerationConfig =
   | 'minGenerationSuccessRate'
   | 'includeReasoning'
   | 'priceTable'
-  | 'productionHoldOutShare';
+  | 'productionHoldOutShare'
+  | 'candidates';
+
+/** The distinct prompt versions the candidates train with, in candidate order: one training file each. */
+export const trainingPromptVersions = (config: Pick<AppConfig, 'candidates'>): string[] => [
+  ...new Set(config.candidates.map((c) => c.promptVersion)),
+];
 
 export interface GenerationStageProps extends StageProps<GenerationConfig> {
   /**
@@ -165,7 +173,11 @@ export class GenerationStage extends PipelineStage {
 
     if (props.reuse) {
       // A run that reuses a dataset neither calibrates nor generates.
-      const reuse = reuseDatasetStep(this, { ...props, functions: props.reuse.functions });
+      const reuse = reuseDatasetStep(this, {
+        ...props,
+        functions: props.reuse.functions,
+        trainingPromptVersions: trainingPromptVersions(config),
+      });
       this.startState = new sfn.Choice(this, S.reuseChoice)
         .when(sfn.Condition.isPresent('$.reuseDatasetFromRun'), reuse.step)
         .otherwise(generation);
@@ -264,12 +276,20 @@ function generationFunctions({ config, dataset, functions }: GenerationStageProp
       minGenerationSuccessRate: config.minGenerationSuccessRate,
       includeReasoning: config.includeReasoning,
       priceTable: config.priceTable,
+      trainingPromptVersions: trainingPromptVersions(config),
       ...counts,
     }),
     { memorySize: 1769, timeout: Duration.minutes(5) },
   );
 
   allowRunFiles(plan, dataset, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/plan.json', 'runs/*/production/*']);
+  allowRunObjects(
+    plan,
+    dataset,
+    ['s3:PutObjectTagging'],
+    ['runs/*/production/*'],
+    'The selection copies live queries: PutObject with the live-queries tag needs PutObjectTagging too.',
+  );
   allow(plan, plan.function, {
     actions: ['s3:GetObject'],
     resources: [bucket.arnForObjects(`${PRODUCTION_RECORDS_PREFIX}*`)],
@@ -282,43 +302,67 @@ function generationFunctions({ config, dataset, functions }: GenerationStageProp
   });
   allowRunFiles(calibrate, dataset, ['s3:GetObject', 's3:PutObject'], ['runs/*/calibration.json']);
   allowRunFiles(generateShard, dataset, ['s3:GetObject', 's3:PutObject'], ['runs/*/shards/*']);
-  // The calibration goes into the manifest.
+  // The calibration goes into the manifest; an incumbent that reused a dataset before reuse records existed names its
+  // training file in its report.
   allowRunFiles(
     assemble,
     dataset,
     ['s3:GetObject'],
-    ['runs/*/shards/*', 'runs/*/production/*', 'runs/*/calibration.json'],
+    ['runs/*/shards/*', 'runs/*/production/*', 'runs/*/calibration.json', 'runs/*/report.json'],
   );
-  allowRunFiles(assemble, dataset, ['s3:GetObject', 's3:PutObject'], ['runs/*/dataset/*']);
+  // Files holding production queries are written with the live-queries tag.
+  allowRunFiles(assemble, dataset, ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging'], ['runs/*/dataset/*']);
   return { plan, calibrate, generateShard, assemble };
+}
+
+export interface ReuseDatasetStepProps extends Omit<StageProps<never>, 'config'> {
+  /** The prompt versions the candidates train with (trainingPromptVersions); default: the current student version. */
+  readonly trainingPromptVersions?: readonly string[];
 }
 
 /**
  * Reuse dataset: stands in for Plan … Assemble when the execution input names `reuseDatasetFromRun`, writing
- * `$.assemble` from the earlier run's files (read only; nothing is copied).
+ * `$.assemble` from the earlier run's files. It reads `$.preflight.incumbent` and writes under this run's dataset
+ * prefix only the training files of prompt versions the earlier run lacks, the held-out files without the incumbent's
+ * training queries (when it trained on any of them) and `reuse.json`.
  */
-export function reuseDatasetStep(scope: Construct, { dataset, failure, functions }: Omit<StageProps<never>, 'config'>) {
+export function reuseDatasetStep(
+  scope: Construct,
+  { dataset, failure, functions, trainingPromptVersions = [PROMPT_VERSIONS.student] }: ReuseDatasetStepProps,
+) {
   const fn = functions.add(
     'ReuseDataset',
     'generation/reuse-dataset',
     'Points the run at an earlier run’s dataset',
-    REUSE_DATASET_ENVIRONMENT.values({ bucketName: dataset.bucket.bucketName }),
+    REUSE_DATASET_ENVIRONMENT.values({
+      bucketName: dataset.bucket.bucketName,
+      trainingPromptVersions: [...trainingPromptVersions],
+    }),
   );
   allowRunObjects(
     fn,
     dataset,
     ['s3:GetObject'],
+    [RUN_PATTERNS.dataset, 'runs/*/report.json'],
+    'It reads the earlier run’s dataset, and the incumbent’s run’s manifest, reuse record or report (its training file).',
+  );
+  allowRunObjects(
+    fn,
+    dataset,
+    ['s3:PutObject', 's3:PutObjectTagging'],
     [RUN_PATTERNS.dataset],
-    'It reads the earlier run’s train and test files.',
+    'It writes its run’s own training files, filtered held-out files and reuse.json, tagged when they hold live queries.',
   );
   allowRunListing(fn, dataset);
-  allowDatasetKey(fn, dataset, 's3', ['kms:Decrypt']);
+  allowDatasetKey(fn, dataset, 's3', ['kms:Decrypt', 'kms:GenerateDataKey']);
   const step = invokeStep(scope, S.reuseDataset, {
     fn: fn.function,
     resultKey: 'assemble',
     payload: sfn.TaskInput.fromObject({
       runId: sfn.JsonPath.executionName,
       reuseDatasetFromRun: sfn.JsonPath.stringAt('$.reuseDatasetFromRun'),
+      // The incumbent (Preflight's): its training queries are removed from the reused held-out sets.
+      incumbent: sfn.JsonPath.objectAt('$.preflight.incumbent'),
     }),
     failure,
   });

@@ -20,7 +20,8 @@ export type PreflightConfig =
   | 'exampleCount'
   | 'testExampleCount'
   | 'queriesPerShard'
-  | 'generationSurplus';
+  | 'generationSurplus'
+  | 'candidates';
 
 /**
  * The run's first stage: one step that stops a run before it spends anything (lambda/pipeline/preflight/preflight.ts).
@@ -28,11 +29,13 @@ export type PreflightConfig =
  *   Preflight
  *
  * Reads the execution's name (the run id), id, start time and input (`$`: `exampleCount`, `testExampleCount`,
- * `fromProduction`, `reuseDatasetFromRun` overrides). Writes `$.preflight` (PreflightResult: the checked counts and
- * models, `fromProduction`, the incumbent, the run's owner record).
+ * `fromProduction`, `reuseDatasetFromRun`, `reuseModelArn`, `candidates` overrides). Writes `$.preflight`
+ * (PreflightResult: the checked counts and models, `fromProduction`, the incumbent, the run's owner record, the run's
+ * `candidates` (RunCandidate[]) and the `promptVersions` they train with).
  *
- * Errors: PreflightFailed (a model not ACTIVE, a region without on-demand deployment, counts out of bounds, a run id
- * already used) and ConfigurationError go to the notify-and-fail path; Lambda and Bedrock transient errors are retried.
+ * Errors: PreflightFailed (a model not ACTIVE, a region without on-demand deployment or that cannot train a candidate,
+ * counts out of bounds, an unknown candidate name, a run id already used) and ConfigurationError go to the
+ * notify-and-fail path; Lambda and Bedrock transient errors are retried.
  */
 export class PreflightStage extends PipelineStage {
   readonly startState: sfn.State;
@@ -46,7 +49,7 @@ export class PreflightStage extends PipelineStage {
     const preflight = props.functions.add(
       'Preflight',
       'preflight/preflight',
-      'Checks models, region and counts, and claims the run id, before a run spends anything',
+      "Checks models, region, counts and the run's candidates, and claims the run id, before a run spends anything",
       PREFLIGHT_ENVIRONMENT.values({
         bucketName: dataset.bucket.bucketName,
         teacherModelId: config.teacherModelId,
@@ -58,15 +61,21 @@ export class PreflightStage extends PipelineStage {
         activeModelParameterName: parameterName,
         exampleCount: config.exampleCount,
         testExampleCount: config.testExampleCount,
+        candidates: config.candidates,
       }),
       { memorySize: 256, timeout: Duration.seconds(30) },
     );
     allowParameter(preflight, parameterName, false);
-    // Every model the run uses; the config ids may be inference profiles or variants: their foundation models.
+    // Every model the run uses (the candidates' base models too); the config ids may be inference profiles or
+    // variants: their foundation models.
     const checkedModels = new Set(
-      [config.teacherModelId, config.studentModelId, config.baselineModelId, config.judgeModelId].map(
-        (m) => parseModelId(m).foundationModelId,
-      ),
+      [
+        config.teacherModelId,
+        config.studentModelId,
+        config.baselineModelId,
+        config.judgeModelId,
+        ...config.candidates.map((c) => c.baseModelId),
+      ].map((m) => parseModelId(m).foundationModelId),
     );
     allow(preflight, preflight.function, {
       actions: ['bedrock:GetFoundationModel'],

@@ -19,8 +19,9 @@ export interface ReportStageProps extends StageProps<'judgeModelId'> {
  *
  *   Report (end)
  *
- * Reads `$.assemble`, `$.distillationStatus`, `$.deployment`, `$.evaluation`, `$.evaluationStatus.judge`, `$.gate` and
- * `$.promotion` (written by the rollout, or by Skip promotion), and the execution name. Writes `$.report` (outcome and
+ * Reads `$.assemble`, the chosen candidate at `$.selection.chosen` (training, deployment, evaluation, judge scores,
+ * gate), every candidate's outcome at `$.candidates` with the ranking at `$.selection`, `$.promotion` (written by the
+ * rollout, or by Skip promotion), and the execution name. Writes `$.report` (outcome and
  * the report's keys).
  *
  * Errors: its own (a run file missing, SNS refusing) go to the notify-and-fail path after Lambda transient errors are
@@ -80,12 +81,16 @@ export class ReportStage extends PipelineStage {
         runId,
         bucket: sfn.JsonPath.stringAt('$.assemble.bucket'),
         assemble: sfn.JsonPath.objectAt('$.assemble'),
-        distillation: sfn.JsonPath.objectAt('$.distillationStatus'),
-        deployment: sfn.JsonPath.objectAt('$.deployment'),
-        evaluation: sfn.JsonPath.objectAt('$.evaluation'),
-        judge: sfn.JsonPath.objectAt('$.evaluationStatus.judge'),
-        gate: sfn.JsonPath.objectAt('$.gate'),
+        // The chosen candidate (the winner, or the best evaluated one when none passed) in the single-student shape,
+        // and every candidate's outcome with the selection's ranking beside it.
+        distillation: sfn.JsonPath.objectAt('$.selection.chosen.training'),
+        deployment: sfn.JsonPath.objectAt('$.selection.chosen.deployment'),
+        evaluation: sfn.JsonPath.objectAt('$.selection.chosen.evaluation'),
+        judge: sfn.JsonPath.objectAt('$.selection.chosen.evaluationStatus.judge'),
+        gate: sfn.JsonPath.objectAt('$.selection.chosen.gate'),
         promotion: sfn.JsonPath.objectAt('$.promotion'),
+        candidates: sfn.JsonPath.objectAt('$.candidates'),
+        selection: sfn.JsonPath.objectAt('$.selection'),
       }),
       failure: props.failure,
     });

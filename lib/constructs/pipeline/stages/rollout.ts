@@ -17,7 +17,7 @@ import { METRICS_NAMESPACE } from '../../router-metrics';
 import { SHADOW_SERVICE_NAME } from '../../shadow-loop';
 import type { Function } from '../../function';
 import { allow, allowParameter } from '../bedrock-roles';
-import { invokeStep, PipelineStage, type StageProps } from '../steps';
+import { invokeStep, PipelineStage, type FailurePath, type StageProps } from '../steps';
 import { CanaryAbandonRule } from './canary-abandon';
 
 /** State names (stable: tests, local-run overrides and dashboards refer to them). */
@@ -70,6 +70,8 @@ export type RolloutStageProps = StageProps<
 > & {
   /** The pipeline's notifications topic: Abandon canary reports there. */
   readonly topic: sns.ITopic;
+  /** The run's notify-and-fail path (a failed abandon notifies through it). */
+  readonly failure: FailurePath;
 };
 
 /**
@@ -82,8 +84,8 @@ export type RolloutStageProps = StageProps<
  *                        ▼                         └────────────────────────────┘
  *                     Promote (end)
  *
- * Reads `$.deployment` (deploymentArn, modelArn), `$.evaluation.student`, `$.evaluation.studentPromptVersion`,
- * `$.evaluationStatus.judge` and the execution name (the run id); writes the active-model parameter. Writes
+ * Reads the selected candidate at `$.selection.chosen`: its `deployment` (deploymentArn, modelArn),
+ * `evaluation.student`, `evaluation.studentPromptVersion` and `evaluationStatus.judge`; and the execution name (the run id); writes the active-model parameter. Writes
  * `$.promotion` (PromotionResult; with `canary` when the canary decided), and with a canary `$.canary`
  * (CanaryStarted) and `$.canaryCheck` (CanaryCheck, the last check); lambda/pipeline/rollout/ holds the types.
  *
@@ -115,11 +117,11 @@ export class RolloutStage extends PipelineStage {
       resultKey: 'promotion',
       payload: sfn.TaskInput.fromObject({
         runId: sfn.JsonPath.executionName,
-        deploymentArn: sfn.JsonPath.stringAt('$.deployment.deploymentArn'),
-        modelArn: sfn.JsonPath.stringAt('$.deployment.modelArn'),
-        student: sfn.JsonPath.objectAt('$.evaluation.student'),
-        judge: sfn.JsonPath.objectAt('$.evaluationStatus.judge'),
-        studentPromptVersion: sfn.JsonPath.stringAt('$.evaluation.studentPromptVersion'),
+        deploymentArn: sfn.JsonPath.stringAt('$.selection.chosen.deployment.deploymentArn'),
+        modelArn: sfn.JsonPath.stringAt('$.selection.chosen.deployment.modelArn'),
+        student: sfn.JsonPath.objectAt('$.selection.chosen.evaluation.student'),
+        judge: sfn.JsonPath.objectAt('$.selection.chosen.evaluationStatus.judge'),
+        studentPromptVersion: sfn.JsonPath.stringAt('$.selection.chosen.evaluation.studentPromptVersion'),
       }),
       failure: props.failure,
     });
@@ -237,18 +239,18 @@ export class RolloutStage extends PipelineStage {
     const start = step(C.startCanary, startFunction, 'canary', {
       runId,
       executionStartTime: sfn.JsonPath.executionStartTime,
-      deploymentArn: sfn.JsonPath.stringAt('$.deployment.deploymentArn'),
-      modelArn: sfn.JsonPath.stringAt('$.deployment.modelArn'),
-      student: sfn.JsonPath.objectAt('$.evaluation.student'),
-      judge: sfn.JsonPath.objectAt('$.evaluationStatus.judge'),
-      studentPromptVersion: sfn.JsonPath.stringAt('$.evaluation.studentPromptVersion'),
+      deploymentArn: sfn.JsonPath.stringAt('$.selection.chosen.deployment.deploymentArn'),
+      modelArn: sfn.JsonPath.stringAt('$.selection.chosen.deployment.modelArn'),
+      student: sfn.JsonPath.objectAt('$.selection.chosen.evaluation.student'),
+      judge: sfn.JsonPath.objectAt('$.selection.chosen.evaluationStatus.judge'),
+      studentPromptVersion: sfn.JsonPath.stringAt('$.selection.chosen.evaluation.studentPromptVersion'),
     });
     const wait = new sfn.Wait(this, C.waitCanary, {
       time: sfn.WaitTime.duration(Duration.minutes(config.canaryCheckMinutes)),
     });
     const checkPayload = {
       runId,
-      deploymentArn: sfn.JsonPath.stringAt('$.deployment.deploymentArn'),
+      deploymentArn: sfn.JsonPath.stringAt('$.selection.chosen.deployment.deploymentArn'),
       canary: sfn.JsonPath.objectAt('$.canary'),
     };
     // A check that fails for good must not leave the candidate answering unwatched: Abandon canary takes it out of

@@ -3,9 +3,10 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
-  CHECK_DISTILLATION_ENVIRONMENT,
-  START_DISTILLATION_ENVIRONMENT,
+  CHECK_TRAINING_ENVIRONMENT,
+  START_TRAINING_ENVIRONMENT,
 } from '../../../../lambda/pipeline/training/environment';
+import type { AppConfig } from '../../../config';
 import type { Function } from '../../function';
 import { allow, allowDatasetKey, allowPassRoleToBedrock, bedrockArn, modelInvokeArns } from '../bedrock-roles';
 import { invokeStep, PipelineStage, type StageProps } from '../steps';
@@ -14,11 +15,11 @@ import { invokeStep, PipelineStage, type StageProps } from '../steps';
 export const TRAINING_STATES = {
   reuseModelChoice: 'Reuse a model?',
   useGivenModel: 'Use the given model',
-  startDistillation: 'Start distillation',
-  waitDistillation: 'Wait for distillation',
-  checkDistillation: 'Check distillation',
-  distillationChoice: 'Distillation done?',
-  distillationFailed: 'Distillation job failed',
+  startTraining: 'Start training',
+  waitTraining: 'Wait for training',
+  checkTraining: 'Check training',
+  trainingChoice: 'Training done?',
+  trainingFailed: 'Training job failed',
 } as const;
 const S = TRAINING_STATES;
 
@@ -28,46 +29,63 @@ export const RUNTIME_IDS =
   ' the run only touches resources it created or found by its own derived name.';
 
 export interface TrainingStageProps extends StageProps<
-  'envName' | 'teacherModelId' | 'studentModelId' | 'maxResponseLengthForInference' | 'jobPollMinutes'
+  'envName' | 'teacherModelId' | 'studentModelId' | 'candidates' | 'maxResponseLengthForInference' | 'jobPollMinutes'
 > {
-  /** The distillation job's service role (BedrockServiceRoles), passed to Bedrock. */
+  /** The DISTILLATION jobs' service role (BedrockServiceRoles), passed to Bedrock. */
   readonly customizationRole: iam.IRole;
-  /** Where a completed distillation (or a reused model) goes: the deployment stage. */
+  /**
+   * The FINE_TUNING jobs' service role (BedrockServiceRoles.fineTuningRole: no model invocation), passed to Bedrock.
+   * Unset: fine-tuning jobs get the customization role too.
+   */
+  readonly fineTuningRole?: iam.IRole;
+  /** Where a completed job (or a reused model) goes: the deployment stage. */
   readonly next: sfn.IChainable;
 }
 
+/** The base models the launcher may customize: every configured candidate's (the job's base model). */
+export const trainedBaseModels = (config: Pick<AppConfig, 'candidates'>): string[] => [
+  ...new Set(config.candidates.map((c) => c.baseModelId)),
+];
+
 /**
- * The distillation: the teacher's labels teach the student.
+ * One candidate's training, inside the Candidates map: the teacher's labels teach the student, by Bedrock
+ * distillation or by fine-tuning on the labels.
  *
- *   Reuse a model? ─► Start distillation ─► Wait for distillation ─► Check distillation ─► Distillation done? (loop)
- *        └─ (`$.reuseModelArn` present) ─► Use the given model ─────────────────────────────────┴─► next
+ *   Reuse a model? ─► Start training ─► Wait for training ─► Check training ─► Training done? (loop) ─► next
+ *        └─ (`$.candidate.reusedModelArn`) ─► Use the given model ─────────────────────────────┘
  *
- * Reads `$.assemble` (bucket, trainKey), `$.reuseModelArn` and the execution name (the run id). Writes
- * `$.distillation` (the job's ARN) and `$.distillationStatus` (status, outputModelArn, failureMessage; with
- * `reuseModelArn` a Completed status naming the given model, so the deployment stage reads one shape).
+ * Reads `$.assemble` (bucket, trainKey, trainKeys by prompt version, trainCount), `$.candidate` (RunCandidate: name,
+ * method, baseModelId, promptVersion, hyperParameters, or reusedModelArn) and the execution name (the run id). Writes
+ * `$.training` (jobArn, jobName, customModelName, customizationType, candidate, existing) and `$.trainingStatus`
+ * (status, outputModelArn, failureMessage, statusDetails; with a reused model a Completed status naming it, so the
+ * deployment stage reads one shape).
  *
- * Errors: a Failed or Stopped job notifies and fails as DistillationJobFailed with Bedrock's failure message; the
- * steps' own errors go to the notify-and-fail path after Lambda and Bedrock transient errors are retried. The poll
- * loop is bounded by the state machine's timeout (pipelineTimeoutHours).
+ * Errors: a Failed or Stopped job leaves by the failure route as TrainingJobFailed with Bedrock's failure
+ * message; the steps' own errors (a candidate whose prompt version has no training file, bad input) go to the failure
+ * route after Lambda and Bedrock transient errors are retried. The poll loop is bounded by the state machine's
+ * timeout (pipelineTimeoutHours).
  */
 export class TrainingStage extends PipelineStage {
   readonly startState: sfn.State;
   readonly endStates: sfn.INextable[] = [];
-  readonly functions: { readonly startDistillation: Function; readonly checkDistillation: Function };
+  readonly functions: { readonly startTraining: Function; readonly checkTraining: Function };
 
   constructor(scope: Construct, id: string, props: TrainingStageProps) {
     super(scope, id);
     const { config, dataset, failure } = props;
+    const fineTuningRole = props.fineTuningRole ?? props.customizationRole;
     const jobArns = bedrockArn(this, 'model-customization-job', '*');
     const customModelArns = bedrockArn(this, 'custom-model', '*');
 
+    // Construct ids keep "Distillation": they name the functions' log groups, which test/stateful guards.
     const start = props.functions.add(
       'StartDistillation',
-      'training/start-distillation',
-      'Starts the run’s distillation job (idempotent)',
-      START_DISTILLATION_ENVIRONMENT.values({
+      'training/start-training',
+      'Starts a candidate’s customization job, distillation or fine-tuning (idempotent)',
+      START_TRAINING_ENVIRONMENT.values({
         envName: config.envName,
         customizationRoleArn: props.customizationRole.roleArn,
+        fineTuningRoleArn: fineTuningRole.roleArn,
         studentModelId: config.studentModelId,
         teacherModelId: config.teacherModelId,
         maxResponseLengthForInference: config.maxResponseLengthForInference,
@@ -79,7 +97,8 @@ export class TrainingStage extends PipelineStage {
       resources: [
         jobArns,
         customModelArns,
-        ...modelInvokeArns(this, config.studentModelId),
+        // Either customization type, only on the configured base models and the distillation teacher.
+        ...trainedBaseModels(config).flatMap((modelId) => modelInvokeArns(this, modelId)),
         ...modelInvokeArns(this, config.teacherModelId),
       ],
       wildcardReason: `${RUNTIME_IDS} The job and the custom model it creates get their ids from Bedrock.`,
@@ -95,72 +114,68 @@ export class TrainingStage extends PipelineStage {
       wildcardReason: `${RUNTIME_IDS} Get resolves a retried create to the job this run started.`,
     });
     allowPassRoleToBedrock(start, start.function, props.customizationRole);
-    // customModelKmsKeyId: the distilled model is encrypted with the dataset key.
+    if (fineTuningRole !== props.customizationRole) allowPassRoleToBedrock(start, start.function, fineTuningRole);
+    // customModelKmsKeyId: the custom model is encrypted with the dataset key.
     allowDatasetKey(start, dataset, 'bedrock');
 
     const check = props.functions.add(
       'CheckDistillation',
-      'training/check-distillation',
-      'Polls the run’s distillation job',
-      CHECK_DISTILLATION_ENVIRONMENT.values({}),
+      'training/check-training',
+      'Polls a candidate’s customization job',
+      CHECK_TRAINING_ENVIRONMENT.values({}),
     );
     allow(check, check.function, {
       actions: ['bedrock:GetModelCustomizationJob'],
       resources: [jobArns],
       wildcardReason: RUNTIME_IDS,
     });
-    this.functions = { startDistillation: start, checkDistillation: check };
+    this.functions = { startTraining: start, checkTraining: check };
 
-    const startStep = invokeStep(this, S.startDistillation, {
+    const startStep = invokeStep(this, S.startTraining, {
       fn: start.function,
-      resultKey: 'distillation',
+      resultKey: 'training',
       payload: sfn.TaskInput.fromObject({
         runId: sfn.JsonPath.executionName,
-        bucket: sfn.JsonPath.stringAt('$.assemble.bucket'),
-        trainKey: sfn.JsonPath.stringAt('$.assemble.trainKey'),
+        assemble: sfn.JsonPath.objectAt('$.assemble'),
+        candidate: sfn.JsonPath.objectAt('$.candidate'),
       }),
       failure,
     });
-    const wait = new sfn.Wait(this, S.waitDistillation, {
+    const wait = new sfn.Wait(this, S.waitTraining, {
       time: sfn.WaitTime.duration(Duration.minutes(config.jobPollMinutes)),
     });
-    const checkStep = invokeStep(this, S.checkDistillation, {
+    const checkStep = invokeStep(this, S.checkTraining, {
       fn: check.function,
-      resultKey: 'distillationStatus',
-      payload: sfn.TaskInput.fromObject({ jobArn: sfn.JsonPath.stringAt('$.distillation.jobArn') }),
+      resultKey: 'trainingStatus',
+      payload: sfn.TaskInput.fromObject({ jobArn: sfn.JsonPath.stringAt('$.training.jobArn') }),
       failure,
     });
-    // With `reuseModelArn` the distillation is skipped: the status it would have produced names the given model.
+    // With a reused model the training is skipped: the status it would have produced names the given model.
     const useGivenModel = new sfn.Pass(this, S.useGivenModel, {
       parameters: {
         status: 'Completed',
-        'outputModelArn.$': '$.reuseModelArn',
+        'outputModelArn.$': '$.candidate.reusedModelArn',
         failureMessage: '',
         statusDetails: {},
         reused: true,
       },
-      resultPath: '$.distillationStatus',
+      resultPath: '$.trainingStatus',
     });
     this.startState = new sfn.Choice(this, S.reuseModelChoice)
-      .when(sfn.Condition.isPresent('$.reuseModelArn'), useGivenModel.next(props.next))
+      .when(sfn.Condition.isPresent('$.candidate.reusedModelArn'), useGivenModel.next(props.next))
       .otherwise(startStep);
     startStep
       .next(wait)
       .next(checkStep)
       .next(
-        new sfn.Choice(this, S.distillationChoice)
-          .when(sfn.Condition.stringEquals('$.distillationStatus.status', 'Completed'), props.next)
+        new sfn.Choice(this, S.trainingChoice)
+          .when(sfn.Condition.stringEquals('$.trainingStatus.status', 'Completed'), props.next)
           .when(
             sfn.Condition.or(
-              sfn.Condition.stringEquals('$.distillationStatus.status', 'Failed'),
-              sfn.Condition.stringEquals('$.distillationStatus.status', 'Stopped'),
+              sfn.Condition.stringEquals('$.trainingStatus.status', 'Failed'),
+              sfn.Condition.stringEquals('$.trainingStatus.status', 'Stopped'),
             ),
-            failure.failWith(
-              S.distillationFailed,
-              'Distillation',
-              'DistillationJobFailed',
-              '$.distillationStatus.failureMessage',
-            ),
+            failure.failWith(S.trainingFailed, 'Training', 'TrainingJobFailed', '$.trainingStatus.failureMessage'),
           )
           .otherwise(wait),
       );
