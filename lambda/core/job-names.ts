@@ -107,7 +107,7 @@ export function incumbentEvaluationNames(
   runId: string,
   candidate?: string,
 ): { jobName: string; token: string } {
-  // Per candidate: each candidate's evaluation judges the incumbent on its own dataset (its prompt's pairing).
+  // The run's incumbent job is shared by its candidates (no `candidate`); with one, a job of that candidate alone.
   const of = candidate === undefined ? '' : `--${assertCandidateName(candidate)}`;
   const base = `ir-${slug(envName, 'envName')}-${assertRunId(runId)}${of}-eval-incumbent`;
   return {

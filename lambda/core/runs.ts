@@ -118,7 +118,14 @@ export const runKeys = (runId: string) => {
     manifest: `${datasetPrefix}manifest.json`,
     distillationPrefix: `${prefix}distillation/`,
     evaluationPrefix,
-    evaluation: evaluationKeysUnder(evaluationPrefix),
+    evaluation: {
+      ...evaluationKeysUnder(evaluationPrefix),
+      /**
+       * A reference model's answers (the baseline's, the incumbent's) to all held-out queries, in order: written once
+       * by the first candidate's Evaluate and read by every other, so all candidates compare against the same answers.
+       */
+      reference: (model: string) => `${evaluationPrefix}reference/${model}.json`,
+    },
     reportJson: `${prefix}report.json`,
     reportMarkdown: `${prefix}report.md`,
     reportHtml: `${prefix}report.html`,

@@ -15,7 +15,11 @@ const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export function converseHttpStub(answer: (input: ConverseCommandInput) => StubAnswer): HttpHandler {
   const respond = async (request: HttpRequest): Promise<HttpResponse> => {
     const modelId = decodeURIComponent(/\/model\/([^/]+)\/converse/.exec(request.path)?.[1] ?? '');
-    const text = request.body instanceof Uint8Array ? Buffer.from(request.body).toString('utf8') : String(request.body);
+    // Read the bytes through their buffer: Buffer.from(body) calls the SDK body adapter's valueOf, which warns.
+    const text =
+      request.body instanceof Uint8Array
+        ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8')
+        : String(request.body);
     const result = answer({ modelId, ...(JSON.parse(text) as Omit<ConverseCommandInput, 'modelId'>) });
     if ('throttle' in result) {
       await wait(20 + Math.random() * 20);

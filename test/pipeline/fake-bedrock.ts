@@ -95,6 +95,12 @@ export interface FakeBedrockOptions {
    * split of a job's output are not documented). Default: one line per judgeResults entry with made-up prompts.
    */
   readonly judgeEveryRecord?: boolean;
+  /**
+   * How a CreateEvaluationJob with the name and token of an existing job is answered: 'idempotent' (default, as the API
+   * reference describes clientRequestToken: the repeat is ignored and the same job returned) or 'conflict'. A name
+   * taken with another token is always a ConflictException.
+   */
+  readonly duplicateEvaluationCreate?: 'idempotent' | 'conflict';
   /** How a repeated CreateModelCustomizationJob with the same token is answered. */
   readonly duplicateCreate?: 'idempotent' | 'conflict';
   /** The first create succeeds on the service side but its response is lost (surfaces as a retryable error). */
@@ -311,7 +317,13 @@ export class FakeBedrock {
     this.mock
       .on(CreateEvaluationJobCommand)
       .callsFake(async (input: CreateEvaluationJobCommandInput): Promise<CreateEvaluationJobCommandOutput> => {
-        if (this.evaluationJobs.some((j) => j.request.jobName === input.jobName)) {
+        const existing = this.evaluationJobs.find((j) => j.request.jobName === input.jobName);
+        if (existing) {
+          const sameRequest =
+            input.clientRequestToken !== undefined && existing.request.clientRequestToken === input.clientRequestToken;
+          if (sameRequest && (options.duplicateEvaluationCreate ?? 'idempotent') === 'idempotent') {
+            return { $metadata, jobArn: existing.jobArn };
+          }
           throw new ConflictException({ message: 'evaluation job name exists', $metadata });
         }
         const jobArn = `${ACCOUNT_ARN}:evaluation-job/ev${this.evaluationJobs.length + 1}abcdefgh`;

@@ -20,6 +20,7 @@ import { productionSelectionKey } from '../../lambda/pipeline/generation/product
 import { STUDENT_FORMATS, studentFormat, studentFormatOfPrompt } from '../../lambda/core/student-format';
 import { planQueries } from '../../lambda/pipeline/generation/query-plan';
 import { normalisedQuery } from '../../lambda/pipeline/generation/query-writing';
+import type { EvaluationStarted } from '../../lambda/pipeline/evaluation/result';
 import type { RunReport } from '../../lambda/pipeline/report/run-report';
 import type { SelectCandidateResult } from '../../lambda/pipeline/selection/select-candidate';
 import { runKeys } from '../../lambda/core/runs';
@@ -42,8 +43,9 @@ import { pipelineTasks } from './pipeline-tasks';
  * real handlers: shadow-labelled production records sit in the in-memory dataset bucket under their day partitions;
  * Plan selects them and plans synthetic generation only for what a modality is short of; Assemble takes them first
  * and writes one training file per prompt version; the two default candidates (fine-tuning, Bedrock distillation)
- * train side by side, and for each one Evaluate answers and judges it, the baseline and — when one is promoted — the
- * incumbent on the same held-out sets; each candidate's Gate compares it with both; Select candidate picks the winner.
+ * train side by side, and for each one Evaluate answers and judges it on the same held-out sets beside the baseline
+ * and — when one is promoted — the incumbent, which are answered and judged once per run and shared by the candidates;
+ * each candidate's Gate compares it with both; Select candidate picks the winner.
  */
 
 const { templates } = synth({ exampleCount: '100', testExampleCount: '50', queriesPerShard: '10' });
@@ -51,6 +53,7 @@ const definition = stateMachineDefinition(templates.pipeline);
 const environment = lambdaEnvironment(templates.pipeline);
 const BUCKET = environment.DATASET_BUCKET ?? '';
 const TEACHER = environment.TEACHER_MODEL_ID ?? '';
+const BASELINE = environment.BASELINE_MODEL_ID ?? '';
 const PARAMETER = environment.ACTIVE_MODEL_PARAMETER_NAME ?? '';
 const $metadata = { httpStatusCode: 200, requestId: 'e2e' };
 const START = '2026-11-26T10:00:00.000Z';
@@ -293,8 +296,9 @@ describe('a run started with fromProduction, executed locally end to end', () =>
       ['DISTILLATION', `s3://${BUCKET}/${assembled.trainKeys['student-v2']}`],
       ['FINE_TUNING', `s3://${BUCKET}/${assembled.trainKeys['student-v3']}`],
     ]);
-    // Each candidate and the baseline answered both held-out sets (50 + 22), the candidate with its own prompt; two
-    // judge jobs per candidate (it and the baseline), no incumbent job.
+    // Each candidate answered both held-out sets (50 + 22) with its own prompt. Both reached Evaluate together here, so
+    // both asked the baseline (the race): the second one's write of the run's reference answers lost, and it measured
+    // the first one's instead. A judge job per candidate and one for the baseline, shared; no incumbent job.
     const outcomes = outcomesOf(result);
     expect(outcomes.map((o) => [o.candidate.name, o.gate.passed])).toEqual([
       ['ft-micro', true],
@@ -306,13 +310,22 @@ describe('a run started with fromProduction, executed locally end to end', () =>
       const prompt = studentFormat(candidate.promptVersion).prompt;
       expect(calls.every((c) => requestTexts(c.args[0].input).system === prompt)).toBe(true);
     }
+    expect(callsTo(BASELINE)).toHaveLength(2 * 72);
+    const evaluations = (result.output?.['candidates'] as { evaluation: EvaluationStarted }[]).map((o) => o.evaluation);
+    expect(evaluations[1]?.baseline).toEqual(evaluations[0]?.baseline);
     expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(2 * outcomes.length);
+    expect(bedrock.evaluationJobs.map((j) => j.request.jobName).sort()).toEqual([
+      'ir-dev-run-prod-all--distill-micro-eval-student',
+      'ir-dev-run-prod-all--ft-micro-eval-student',
+      'ir-dev-run-prod-all-eval-baseline',
+    ]);
     // As good as each other, the fine-tuned candidate costs less per query: it wins and is promoted.
     expect(selectionOf(result)).toMatchObject({ winner: 'ft-micro', promote: true });
     expect(ssm.commandCalls(PutParameterCommand)).toHaveLength(1);
 
     // Every copy of live queries under the run expires with the records (productionDataRetentionDays) by its tag:
-    // the selection, each training file, both held-out files and the answers on production's slice; not the manifest.
+    // the selection, each training file, both held-out files, the answers on production's slice and the run's
+    // reference answers and judge dataset of the baseline; not the manifest.
     const productionAnswers = s3
       .keys(BUCKET)
       .filter((k) => k.startsWith(keys.prefix) && k.includes('/answers/production/'));
@@ -323,6 +336,8 @@ describe('a run started with fromProduction, executed locally end to end', () =>
       keys.test,
       productionTestKey('run-prod-all'),
       ...productionAnswers,
+      keys.evaluation.reference('baseline'),
+      keys.evaluation.dataset('baseline'),
     ];
     expect(live.filter((k) => s3.tagsOf(BUCKET, k) !== LIVE_QUERIES_TAGGING)).toEqual([]);
     expect(s3.tagsOf(BUCKET, keys.manifest)).toBeUndefined();
@@ -368,12 +383,12 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     expect(result.output?.['preflight']).toMatchObject({
       incumbent: { present: true, deploymentArn: INCUMBENT_ARN, runId: 'run-earlier' },
     });
-    // For each candidate, the incumbent answered the same 72 held-out queries through its deployment, with its own
-    // (student-v1) prompt; the candidate with its own prompt version's.
+    // The incumbent answered the same 72 held-out queries once for the run, through its deployment, with its own
+    // (student-v1) prompt; each candidate with its own prompt version's.
     const outcomes = outcomesOf(result);
     expect(outcomes.map((o) => o.candidate.name)).toEqual(['ft-micro', 'distill-micro']);
     const incumbentCalls = callsTo(INCUMBENT_ARN);
-    expect(incumbentCalls).toHaveLength(72 * outcomes.length);
+    expect(incumbentCalls).toHaveLength(72);
     expect(
       incumbentCalls.every((c) => requestTexts(c.args[0].input).system === STUDENT_FORMATS['student-v1'].prompt),
     ).toBe(true);
@@ -383,7 +398,9 @@ describe('a run started with fromProduction, executed locally end to end', () =>
       const prompt = studentFormat(candidate.promptVersion).prompt;
       expect(calls.every((c) => requestTexts(c.args[0].input).system === prompt)).toBe(true);
     }
+    // Judge jobs: one per candidate, and the baseline's and the incumbent's once for the run.
     expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(3 * outcomes.length);
+    expect(bedrock.evaluationJobs).toHaveLength(outcomes.length + 2);
 
     // Each candidate's gate, paired on the same 72 queries: 7 only the incumbent got right, none only the candidate
     // (McNemar p = 1/128); the judge rated every one of the 72 prompts 0.4 lower than the incumbent's.
@@ -489,9 +506,10 @@ describe('a run started with fromProduction, executed locally end to end', () =>
     expect(exclusion?.excludedFromTest).toBe(80);
     expect(exclusion?.excludedFromProductionHeldOut).toBeGreaterThan(0);
     expect(exclusion?.note).toBeUndefined();
-    // The incumbent answered exactly the held-out queries, none of which it trained on, once beside each candidate.
+    // The incumbent answered exactly the held-out queries, none of which it trained on, once for the run.
+    expect(outcomesOf(result)).toHaveLength(2);
     const asked = callsTo(INCUMBENT_ARN).map((c) => normalisedQuery(requestTexts(c.args[0].input).user));
-    expect(asked).toHaveLength(outcomesOf(result).length * (test.length + heldOut.length));
+    expect(asked).toHaveLength(test.length + heldOut.length);
     expect(new Set(asked)).toEqual(new Set([...test, ...heldOut]));
   });
 
@@ -543,12 +561,13 @@ describe('a run started with fromProduction, executed locally end to end', () =>
       ['DISTILLATION', `s3://${BUCKET}/${source.train}`],
       ['FINE_TUNING', `s3://${BUCKET}/${keys.trainFor('student-v3')}`],
     ]);
-    // Each candidate, and the incumbent beside each, answered only those 32; the reused run's own file is unchanged.
+    // Each candidate, and the incumbent once for the run, answered only those 32; the reused run's own file is
+    // unchanged.
     const outcomes = outcomesOf(result);
     expect(outcomes).toHaveLength(2);
     for (const { deployment } of outcomes) expect(callsTo(deployment.deploymentArn)).toHaveLength(32);
     const asked = callsTo(INCUMBENT_ARN).map((c) => normalisedQuery(requestTexts(c.args[0].input).user));
-    expect(asked).toHaveLength(32 * outcomes.length);
+    expect(asked).toHaveLength(32);
     expect(new Set(asked)).toEqual(new Set(judged));
     expect(queriesOf(s3.get(BUCKET, source.test))).toHaveLength(40);
   });

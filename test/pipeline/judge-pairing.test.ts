@@ -14,7 +14,7 @@ import {
 } from '../../lambda/pipeline/evaluation/evaluation';
 import { converseReply, InMemoryS3, requestTexts } from '../helpers/aws-mocks';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
-import { BUCKET, DEPLOYMENT_ARN } from './training-env';
+import { BUCKET, DEPLOYMENT_ARN, THREE_QUERIES } from './training-env';
 
 /**
  * Check evaluation reading the judge jobs' per-prompt output and pairing the candidate with the incumbent; the Gate
@@ -23,12 +23,7 @@ import { BUCKET, DEPLOYMENT_ARN } from './training-env';
 
 const RUN = 'run-1';
 const INCUMBENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent0001';
-const label = (v: number, a: number, t: number, m: number) => ({ visual: v, audio: a, transcription: t, metadata: m });
-const TEST_SET = [
-  ['red car driving', label(0.9, 0, 0, 0.1)],
-  ['dog barking loudly', label(0.3, 0.6, 0, 0.1)],
-  ['Taylor Swift', label(0.3, 0, 0.1, 0.6)],
-] as const;
+const TEST_SET = THREE_QUERIES;
 
 let s3: InMemoryS3;
 let bedrock: FakeBedrock | undefined;

@@ -23,6 +23,7 @@ import { recordFormat, recordParts, type ConversationRecord } from '../../lambda
 import { validateDataset } from '../../lambda/core/dataset-validator';
 import { runKeys } from '../../lambda/core/runs';
 import { studentFormat } from '../../lambda/core/student-format';
+import type { EvaluationStarted } from '../../lambda/pipeline/evaluation/result';
 import type { RunReport } from '../../lambda/pipeline/report/run-report';
 import type { SelectCandidateResult } from '../../lambda/pipeline/selection/select-candidate';
 import { synth } from '../helpers/app';
@@ -259,8 +260,8 @@ describe('the pipeline state machine, executed locally from start to end', () =>
     const distillDeployment = deploymentOf(DISTILL) ?? '';
     expect(ftDeployment).not.toBe(distillDeployment);
 
-    // Evaluation: every held-out query answered by each student's deployment, in its own prompt, and the baseline
-    // once per candidate; each answer set judged (a student's and the baseline's job per candidate).
+    // Evaluation: every held-out query answered by each student's deployment, in its own prompt; each student's
+    // answers judged in its own job, the baseline's in one job for the run.
     for (const [candidate, arn] of [
       [FT, ftDeployment],
       [DISTILL, distillDeployment],
@@ -269,8 +270,21 @@ describe('the pipeline state machine, executed locally from start to end', () =>
       expect(asked).toHaveLength(50);
       expect(new Set(asked)).toEqual(new Set([studentFormat(PROMPT[candidate]).prompt]));
     }
+    // Both candidates reached Evaluate together here, so both asked the baseline (the race): the second one's write of
+    // the run's reference answers lost, and it measured the first one's instead. One baseline judge job for both.
     expect(conversesWith((m) => m === BASELINE)).toHaveLength(2 * 50);
+    const referenceKey = runKeys('run-e2e').evaluation.reference('baseline');
+    expect(s3.puts.filter((p) => p.key === referenceKey).map((p) => p.ifNoneMatch)).toEqual(['*', '*']);
+    const evaluations = (result.output?.['candidates'] as { evaluation: EvaluationStarted }[]).map((o) => o.evaluation);
+    expect(evaluations).toHaveLength(2);
+    expect(evaluations[1]?.baseline).toEqual(evaluations[0]?.baseline);
+    expect(evaluations[1]?.jobs.baseline).toEqual(evaluations[0]?.jobs.baseline);
     expect(bedrock.mock.commandCalls(CreateEvaluationJobCommand)).toHaveLength(2 * 2);
+    expect(bedrock.evaluationJobs.map((j) => j.request.jobName).sort()).toEqual([
+      `ir-dev-run-e2e--${DISTILL}-eval-student`,
+      `ir-dev-run-e2e--${FT}-eval-student`,
+      'ir-dev-run-e2e-eval-baseline',
+    ]);
 
     // Selection: both pass their gate with the same agreement and judge score; the fine-tuned student's minimal
     // prompt makes it cheaper per query, so it wins and the runner-up's deployment is deleted (its model is kept).

@@ -55,3 +55,18 @@ export const MODEL_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model/am
 export const DEPLOYMENT_ARN = 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/abc123def456';
 export const JOB_ARN =
   'arn:aws:bedrock:us-east-1:123456789012:model-customization-job/amazon.nova-micro-v1:0:128k/xyz789';
+
+/** Weights in the order visual, audio, transcription, metadata. */
+export const label = (v: number, a: number, t: number, m: number) => ({
+  visual: v,
+  audio: a,
+  transcription: t,
+  metadata: m,
+});
+
+/** Three held-out queries with the teacher's labels, one per dominant modality but transcription. */
+export const THREE_QUERIES = [
+  ['red car driving', label(0.9, 0, 0, 0.1)],
+  ['dog barking loudly', label(0.3, 0.6, 0, 0.1)],
+  ['Taylor Swift', label(0.3, 0, 0.1, 0.6)],
+] as const;

@@ -39,7 +39,7 @@ import { startTraining } from '../../lambda/pipeline/training/start-training';
 import { converseReply, InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';
 import { addListing, FakeBedrock, type FakeBedrockOptions } from './fake-bedrock';
 import { resourceTags } from '../../lambda/core/job-names';
-import { BUCKET, DEPLOYMENT_ARN, MODEL_ARN, TRAINING_ENV } from './training-env';
+import { BUCKET, DEPLOYMENT_ARN, MODEL_ARN, TRAINING_ENV, THREE_QUERIES } from './training-env';
 
 const RUN = 'run-1';
 /** What the state machine passes for a run without candidates: the Assemble result. */
@@ -73,12 +73,7 @@ afterEach(() => {
   bedrock.restore();
 });
 
-const label = (v: number, a: number, t: number, m: number) => ({ visual: v, audio: a, transcription: t, metadata: m });
-const TEST_SET = [
-  ['red car driving', label(0.9, 0, 0, 0.1)],
-  ['dog barking loudly', label(0.3, 0.6, 0, 0.1)],
-  ['Taylor Swift', label(0.3, 0, 0.1, 0.6)],
-] as const;
+const TEST_SET = THREE_QUERIES;
 function putTestSet() {
   s3.set(BUCKET, `runs/${RUN}/dataset/test.jsonl`, TEST_SET.map(([q, w]) => JSON.stringify(toRecord(q, w))).join('\n'));
 }

@@ -162,15 +162,25 @@ describe('the training functions', () => {
       .flatMap((s) => [s.Resource].flat())
       .map(flat);
 
-  it('lets Evaluate write only its answers, judge datasets and metrics, never the judge jobs’ output', () => {
+  it('lets Evaluate write only its answers, judge datasets, metrics and the run’s reference answers', () => {
+    const evaluationKey = (r: string) => /\/runs\/\*\/evaluation\/[^"]*/.exec(r)?.[0];
     const writes = resourcesFor('Evaluate', 's3:PutObject');
-    expect(writes).toHaveLength(3);
-    expect(writes.map((r) => /\/runs\/\*\/evaluation\/[^"]*/.exec(r)?.[0]).sort()).toEqual([
+    expect(writes).toHaveLength(4);
+    expect(writes.map(evaluationKey).sort()).toEqual([
       '/runs/*/evaluation/answers/*',
       '/runs/*/evaluation/datasets/*',
       '/runs/*/evaluation/metrics.json',
+      '/runs/*/evaluation/reference/*',
     ]);
-    expect(resourcesFor('Evaluate', 's3:GetObject').join()).not.toContain('/evaluation/output');
+    // The reference answers another candidate stored are read back; never the judge jobs' output.
+    const reads = resourcesFor('Evaluate', 's3:GetObject');
+    expect(reads.map(evaluationKey)).toContain('/runs/*/evaluation/reference/*');
+    expect(reads.join()).not.toContain('/evaluation/output');
+    expect(resourcesFor('Evaluate', 's3:PutObjectTagging').map(evaluationKey).sort()).toEqual([
+      '/runs/*/evaluation/answers/*',
+      '/runs/*/evaluation/datasets/*',
+      '/runs/*/evaluation/reference/*',
+    ]);
   });
 
   it('lets the launcher create customization jobs only on the configured base model and the teacher', () => {

@@ -5,6 +5,7 @@ import {
   evaluationKeys,
   JUDGE_METRIC_NAME,
   JUDGED_MODELS,
+  judgeJobOwner,
   pairJudgeScores,
   parseJudgeOutput,
   type JudgedModel,
@@ -23,7 +24,10 @@ export const checkEvaluationInput = z.object({
   bucket: z.string().min(1),
   /** The incumbent's job exists when a student was promoted before the run. */
   jobs: z.object({ student: jobRef, baseline: jobRef, incumbent: jobRef.optional() }),
-  /** The candidate evaluated (`$.candidate.name`): its judge jobs write under its own prefix. */
+  /**
+   * The candidate evaluated (`$.candidate.name`): its student's judge job writes under its own prefix, the reference
+   * models' jobs (shared by the run's candidates) under the run's.
+   */
   candidate: z.string().min(1).optional(),
 });
 type Jobs = z.output<typeof checkEvaluationInput>['jobs'];
@@ -96,12 +100,18 @@ export function pairWithIncumbent(student: JudgeOutput, incumbent: JudgeOutput):
 }
 
 /**
- * Stops the judge jobs still InProgress once the evaluation has failed: the run fails anyway and their results would
- * never be read. Best effort — a job that cannot be stopped is logged, and the run still fails with the real cause.
+ * Stops the judge jobs still InProgress once the evaluation has failed: their results would never be read. Best
+ * effort — a job that cannot be stopped is logged, and the step still fails with the real cause. With candidates only
+ * the candidate's own job is stopped: the reference models' jobs are shared, and another candidate may still need them.
  */
-async function stopRunningJobs(jobs: Jobs, jobStatus: Readonly<Partial<Record<JudgedModel, string>>>) {
+async function stopRunningJobs(
+  jobs: Jobs,
+  jobStatus: Readonly<Partial<Record<JudgedModel, string>>>,
+  candidate: string | undefined,
+) {
   const stopped: JudgedModel[] = [];
-  for (const model of startedModels(jobs)) {
+  const own = startedModels(jobs).filter((m) => candidate === undefined || judgeJobOwner(m, candidate) === candidate);
+  for (const model of own) {
     const job = jobs[model];
     if (jobStatus[model] !== 'InProgress' || !job) continue;
     try {
@@ -138,7 +148,7 @@ export async function checkEvaluation(event: unknown): Promise<EvaluationStatus>
   const jobStatus = { ...statuses, student: statuses.student ?? 'Unknown', baseline: statuses.baseline ?? 'Unknown' };
   logger.info('evaluation job status', { jobStatus });
   if (failures.length > 0) {
-    const stopped = await stopRunningJobs(jobs, jobStatus);
+    const stopped = await stopRunningJobs(jobs, jobStatus, candidate);
     return { status: 'Failed', failureMessage: failures.join(' | '), jobStatus, stopped };
   }
   if (!models.every((m) => statuses[m] === 'Completed')) {
@@ -147,7 +157,7 @@ export async function checkEvaluation(event: unknown): Promise<EvaluationStatus>
   const outputs: Partial<Record<JudgedModel, JudgeOutput>> = {};
   for (const model of models) {
     const ref = jobs[model];
-    if (ref) outputs[model] = await readJudgeOutput(bucket, runId, ref.jobName, candidate);
+    if (ref) outputs[model] = await readJudgeOutput(bucket, runId, ref.jobName, judgeJobOwner(model, candidate));
   }
   const { student, baseline, incumbent } = outputs;
   if (!student || !baseline) throw new Error('the candidate and the baseline judge jobs must both have scores');

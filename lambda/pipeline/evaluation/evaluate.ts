@@ -27,6 +27,7 @@ import {
   type StudentFormat,
 } from '../../core/student-format';
 import { readExisting, s3RunStore, s3Uri, type RunStore } from '../../core/run-store';
+import { runKeys } from '../../core/runs';
 import type { EvaluationStarted, SetMetrics } from './result';
 import { lambdaHandler, logger, parseInput, tracer } from '../../core/runtime';
 import { LIVE_QUERIES_TAGGING } from '../../core/production-records';
@@ -129,10 +130,93 @@ const judgedModels = (input: EvaluateInput): JudgedModel[] => [
   ...(input.incumbent?.present ? (['incumbent'] as const) : []),
 ];
 
+/** A reference model's answers as stored once per run (runs/<runId>/evaluation/reference/<model>.json). */
+const referenceAnswersFile = z.object({
+  model: z.enum(['baseline', 'incumbent']),
+  modelId: z.string(),
+  promptVersion: z.string(),
+  answers: z.array(
+    z.object({ reply: z.string(), latencyMs: z.number(), inputTokens: z.number(), outputTokens: z.number() }),
+  ),
+});
+type ReferenceAnswersFile = z.output<typeof referenceAnswersFile>;
+
+/** The stored reference answers do not belong to the held-out sets or the model this Evaluate would ask. */
+export class ReferenceAnswersMismatch extends Error {
+  override readonly name = 'ReferenceAnswersMismatch';
+}
+
+/** The stored answers, checked against what this Evaluate would have asked: the same model, format and queries. */
+function parseReferenceAnswers(
+  text: string,
+  key: string,
+  expected: Omit<ReferenceAnswersFile, 'answers'>,
+  queries: number,
+): ModelAnswer[] {
+  const fix =
+    'it is written once per run by the first candidate’s Evaluate and shared by the others: start a new run (the ' +
+    'configuration or the held-out sets changed under this one)';
+  let parsed: ReferenceAnswersFile;
+  try {
+    parsed = referenceAnswersFile.parse(JSON.parse(text));
+  } catch (error) {
+    throw new ReferenceAnswersMismatch(`${key} is not a reference answers file: ${String(error)}; ${fix}`, {
+      cause: error,
+    });
+  }
+  if (
+    parsed.model !== expected.model ||
+    parsed.modelId !== expected.modelId ||
+    parsed.promptVersion !== expected.promptVersion ||
+    parsed.answers.length !== queries
+  ) {
+    throw new ReferenceAnswersMismatch(
+      `${key} holds ${parsed.answers.length} answers of ${parsed.modelId} (${parsed.model}, ` +
+        `${parsed.promptVersion}), but this candidate would ask ${expected.modelId} (${expected.model}, ` +
+        `${expected.promptVersion}) ${queries} held-out queries: ${fix}`,
+    );
+  }
+  return parsed.answers;
+}
+
 /**
- * Answers the held-out set with both models, writes the answers, the bring-your-own-responses datasets and the
+ * A reference model's answers to every held-out case, shared by all the run's candidates: the stored ones when a
+ * candidate already answered, else this candidate asks the model and stores its answers once (If-None-Match). When
+ * another candidate stored its answers between the read and the write, those are used instead of this one's, so every
+ * candidate's metrics and paired outcomes rest on the very same answers.
+ */
+async function sharedReferenceAnswers(
+  store: RunStore,
+  key: string,
+  expected: Omit<ReferenceAnswersFile, 'answers'>,
+  queries: number,
+  holdsLiveQueries: boolean,
+  answer: () => Promise<ModelAnswer[]>,
+): Promise<ModelAnswer[]> {
+  const stored = await store.read(key);
+  if (stored !== undefined) {
+    logger.info('reusing the stored reference answers (another candidate’s or an earlier attempt’s)', { key });
+    return parseReferenceAnswers(stored, key, expected, queries);
+  }
+  const answers = await answer();
+  const body = JSON.stringify({ ...expected, answers } satisfies ReferenceAnswersFile);
+  if (await store.writeOnce(key, body, 'application/json', holdsLiveQueries ? LIVE_QUERIES_TAGGING : undefined)) {
+    return answers;
+  }
+  logger.info('another candidate stored the reference answers first: using those', { key });
+  return parseReferenceAnswers(
+    await readExisting(store, key, 'it was just written by another candidate: retry the step'),
+    key,
+    expected,
+    queries,
+  );
+}
+
+/**
+ * Answers the held-out set with every judged model, writes the answers, the bring-your-own-responses datasets and the
  * metrics (last: it marks the answers complete), and returns the metrics. A retried step finds metrics.json and reuses
  * what the earlier attempt wrote instead of asking the models again (and rewriting a dataset a judge job may read).
+ * With candidates, the reference models' answers and datasets are the run's (sharedReferenceAnswers).
  */
 async function answerOrResume(
   input: EvaluateInput,
@@ -215,13 +299,29 @@ async function answerOrResume(
   };
 
   const liveKeys = new Set([...(input.assemble?.liveQueryKeys ?? []), ...(productionKey ? [productionKey] : [])]);
+  // Answers quote their queries: those on live queries expire with them (productionDataRetentionDays).
+  const testIsLive = liveKeys.has(input.testKey);
+  const casesAreLive = testIsLive || production.length > 0;
+  const candidateName = input.candidate?.name;
   const metrics: Partial<Record<JudgedModel, ModelMetrics>> = {};
   const outcomes: Partial<Record<JudgedModel, QueryOutcome[]>> = {};
   const perSet: Partial<Record<JudgedModel, { synthetic: ModelMetrics; production?: ModelMetrics }>> = {};
   for (const model of judgedModels(input)) {
     const { modelId, priceId, system, format } = models[model];
     const price = priceFor(priceId, env.priceTable);
-    const answers = await answerAll(cases, modelId, system, env.evaluationConcurrency, retry);
+    const ask = () => answerAll(cases, modelId, system, env.evaluationConcurrency, retry);
+    // With candidates, the baseline and the incumbent are the run's (judgeJobOwner): answered once, shared by all.
+    const shared = candidateName !== undefined && model !== 'student';
+    const answers = shared
+      ? await sharedReferenceAnswers(
+          store,
+          runKeys(input.runId).evaluation.reference(model),
+          { model, modelId, promptVersion: format.promptVersion },
+          cases.length,
+          casesAreLive,
+          ask,
+        )
+      : await ask();
     if (model === 'student') requireOwnFormat(model, answers, candidate, input.testKey);
     if (model === 'incumbent') requireOwnFormat(model, answers, incumbentFormat, input.testKey);
     const syntheticAnswers = answers.slice(0, synthetic.length);
@@ -235,18 +335,22 @@ async function answerOrResume(
         : {}),
     };
     logger.info('model answered the held-out sets', { model, modelId, metrics: metrics[model] });
-    // Answers quote their queries: those on live queries expire with them (productionDataRetentionDays).
-    const testIsLive = liveKeys.has(input.testKey);
     await put(input.bucket, keys.answers(model), answersJsonl(synthetic, syntheticAnswers, format), testIsLive);
     if (production.length > 0) {
       await put(input.bucket, keys.productionAnswers(model), answersJsonl(production, productionAnswers, format), true);
     }
-    await put(
-      input.bucket,
-      keys.dataset(model),
-      byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model], format),
-      testIsLive || production.length > 0,
-    );
+    const dataset = byoDatasetJsonl(cases, answers, INFERENCE_SOURCE[model], format);
+    if (shared) {
+      // The shared judge job's dataset, once per run; every candidate would write the same content.
+      await store.writeOnce(
+        evaluationKeys(input.runId).dataset(model),
+        dataset,
+        'application/jsonl',
+        casesAreLive ? LIVE_QUERIES_TAGGING : undefined,
+      );
+    } else {
+      await put(input.bucket, keys.dataset(model), dataset, casesAreLive);
+    }
   }
   const { student, baseline, incumbent } = metrics;
   if (!student || !baseline) throw new Error('the candidate and the baseline must both have answered');

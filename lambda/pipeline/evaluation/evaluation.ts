@@ -41,6 +41,15 @@ export const evaluationKeys = (runId: string, candidate?: string) => {
   };
 };
 
+/**
+ * Whose keys, job names and tokens hold a model's judge job: the candidate's for its student; the run's for the
+ * reference models (the baseline, the incumbent), which are answered and judged once per run and shared by every
+ * candidate, so that all gates compare against the same answers and scores. A run from before candidates has only the
+ * run's.
+ */
+export const judgeJobOwner = (model: JudgedModel, candidate: string | undefined): string | undefined =>
+  model === 'student' ? candidate : undefined;
+
 /** The label each model's responses carry in its bring-your-own-responses dataset (`inferenceSourceIdentifier`). */
 export const INFERENCE_SOURCE: Readonly<Record<JudgedModel, string>> = {
   student: 'distilled-student',

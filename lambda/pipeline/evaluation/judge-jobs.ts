@@ -12,6 +12,7 @@ import {
   evaluationJobRequest,
   evaluationKeys,
   INFERENCE_SOURCE,
+  judgeJobOwner,
   rejectedEvaluationJobMessage,
   type JudgedModel,
 } from './evaluation';
@@ -53,18 +54,21 @@ async function findEvaluationJob(jobName: string): Promise<EvaluationSummary | u
 }
 
 /**
- * Starts the judge job of one model; a ConflictException (retry after a lost response) resolves to the existing job,
- * and a ValidationException becomes EvaluationJobRejected, which keeps Bedrock's message and says what to change.
+ * Starts the judge job of one model; a ConflictException (retry after a lost response, or the run's reference job
+ * already started by another candidate) resolves to the existing job, and a ValidationException becomes
+ * EvaluationJobRejected, which keeps Bedrock's message and says what to change. A candidate's student job is its own;
+ * the reference models' jobs are the run's (judgeJobOwner): every candidate asking for one gets the same job.
  */
 export async function startJudgeJob(
   run: JudgedRun,
   settings: JudgeJobSettings,
   model: JudgedModel,
 ): Promise<EvaluationJobRef> {
-  const candidate = run.candidate?.name;
+  const candidate = judgeJobOwner(model, run.candidate?.name);
   const names = trainingNames(settings.envName, run.runId, candidate);
   const incumbentNames = incumbentEvaluationNames(settings.envName, run.runId, candidate);
   const keys = evaluationKeys(run.runId, candidate);
+  const sharedBy = run.candidate && candidate === undefined ? ' (shared by its candidates)' : '';
   const jobName = model === 'incumbent' ? incumbentNames.jobName : names.evaluationJobName[model];
   const request = evaluationJobRequest({
     jobName,
@@ -78,7 +82,7 @@ export async function startJudgeJob(
     tags: resourceTags(settings.envName, run.runId, candidate),
     description:
       `Intent router run ${run.runId}${candidate ? `, candidate ${candidate}` : ''}: ${model} judged on the ` +
-      'held-out queries',
+      `held-out queries${sharedBy}`,
   });
   try {
     const out = await bedrock.send(new CreateEvaluationJobCommand(request));
@@ -91,7 +95,10 @@ export async function startJudgeJob(
     if (errorName(error) !== 'ConflictException') throw error;
     const existing = await findEvaluationJob(jobName);
     if (!existing?.jobArn) throw error;
-    logger.info('evaluation job already started by an earlier attempt', { jobName, jobArn: existing.jobArn });
+    logger.info('evaluation job already started by an earlier attempt or another candidate', {
+      jobName,
+      jobArn: existing.jobArn,
+    });
     return { jobName, jobArn: existing.jobArn };
   }
 }

@@ -196,6 +196,8 @@ export const RUN_PATTERNS = {
   evaluationAnswers: 'runs/*/evaluation/answers/*',
   evaluationDatasets: 'runs/*/evaluation/datasets/*',
   evaluationMetrics: 'runs/*/evaluation/metrics.json',
+  /** The reference models' answers, once per run (`runs/<runId>/evaluation/reference/<model>.json`). */
+  evaluationReference: 'runs/*/evaluation/reference/*',
   evaluationOutput: 'runs/*/evaluation/output/*',
 } as const;
 

@@ -57,7 +57,8 @@ export interface EvaluationStageProps extends StageProps<
  * jobs under runs/<runId>/<candidate>/evaluation/; it is asked in its promptVersion), `$.deployment.deploymentArn`,
  * `$.preflight.incumbent` and the execution name. Writes `$.evaluation` (EvaluateResult: metrics of student, baseline
  * and incumbent, the judge jobs, the student's prompt version) and `$.evaluationStatus` (status, judge scores,
- * failureMessage).
+ * failureMessage). With candidates, the baseline and the incumbent are answered and judged once per run, under
+ * runs/<runId>/evaluation/, and every candidate (in parallel) shares those answers and judge jobs.
  *
  * Errors: a failed judge job leaves by the failure route (inside the Candidates map: the candidate is dropped) as
  * EvaluationJobFailed with its failure message; the steps' own errors go the same way after Lambda and Bedrock
@@ -155,18 +156,25 @@ function evaluateFunction(scope: Construct, props: EvaluationStageProps): Functi
   // stays writable by the evaluation service role alone.
   objects(
     ['s3:PutObject'],
-    [RUN_PATTERNS.evaluationAnswers, RUN_PATTERNS.evaluationDatasets, RUN_PATTERNS.evaluationMetrics],
-    'Evaluate writes the answers, the judge datasets and the metrics of its run.',
+    [
+      RUN_PATTERNS.evaluationAnswers,
+      RUN_PATTERNS.evaluationDatasets,
+      RUN_PATTERNS.evaluationMetrics,
+      RUN_PATTERNS.evaluationReference,
+    ],
+    'Evaluate writes the answers, the judge datasets and the metrics of its run, and once per run the reference ' +
+      'models’ answers its candidates share.',
   );
   objects(
     ['s3:PutObjectTagging'],
-    [RUN_PATTERNS.evaluationAnswers, RUN_PATTERNS.evaluationDatasets],
+    [RUN_PATTERNS.evaluationAnswers, RUN_PATTERNS.evaluationDatasets, RUN_PATTERNS.evaluationReference],
     'Answers and judge datasets on live queries are written with the live-queries tag, to expire with them.',
   );
   objects(
     ['s3:GetObject'],
-    [RUN_PATTERNS.evaluationMetrics],
-    'A retried Evaluate resumes from the metrics an earlier attempt wrote.',
+    [RUN_PATTERNS.evaluationMetrics, RUN_PATTERNS.evaluationReference],
+    'A retried Evaluate resumes from the metrics an earlier attempt wrote; a candidate reads the reference models’ ' +
+      'answers another candidate of the run stored.',
   );
   allowRunListing(evaluate, dataset);
   allowDatasetKey(evaluate, dataset, 's3', ['kms:Decrypt', 'kms:GenerateDataKey']);
