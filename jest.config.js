@@ -14,7 +14,7 @@ module.exports = {
     ],
   },
   transformIgnorePatterns: ['/node_modules/(?!(echarts|zrender|@middy/core)/)'],
-  setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
+  setupFiles: ['<rootDir>/test/setup/polyfills.ts', '<rootDir>/test/setup/quiet-logs.ts'],
   // Synthesizing stacks takes a few seconds per file on the 2-core CI machine.
   testTimeout: 60000,
 };

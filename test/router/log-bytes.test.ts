@@ -26,7 +26,7 @@ async function routeAndCapture(settings: RouterSettings): Promise<string[]> {
     settings,
     bedrock: new BedrockRuntimeClient({ region: 'us-east-1' }),
     parameters: new SSMProvider({ awsSdkV3Client: new SSMClient({ region: 'us-east-1' }) }),
-    logger: new Logger({ serviceName: 'intent-router' }),
+    logger: new Logger({ serviceName: 'intent-router', logLevel: 'INFO' }),
     metrics,
     flush: () => metrics.publishStoredMetrics(),
   });
