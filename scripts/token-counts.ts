@@ -16,7 +16,7 @@ import { calibrationQueries } from '../lambda/pipeline/generation/calibration-qu
 import { toRecord } from '../lambda/core/dataset-record';
 import { judgeMetricDefinition } from '../lambda/pipeline/evaluation/evaluation';
 import { MODALITIES, type Modality, type Weights } from '../lambda/core/modality';
-import { teacherPrompt } from '../lambda/core/prompts';
+import { teacherPrompt } from '../lambda/core/teacher-prompt';
 import { DOMAINS, PHRASINGS } from '../lambda/pipeline/generation/query-plan';
 import {
   QUERIES_PER_WRITING_CALL,

@@ -1,4 +1,4 @@
-import { TEACHER_RULES } from './prompts';
+import { TEACHER_RULES } from './teacher-prompt';
 import { firstJsonObject, validateWeights, type ParsedWeights } from './weights';
 
 /**

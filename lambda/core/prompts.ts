@@ -10,12 +10,10 @@ import {
 import { parseWeights } from './weights';
 
 /**
- * The teacher's system prompt (its text lives in teacher-prompt.ts, a leaf the student formats can import too), and
- * how a reply is read given the prompt it was asked with. The student prompts live with their answer formats in
+ * How a reply is read given the prompt it was asked with (the teacher's prompt itself is in teacher-prompt.ts, a leaf
+ * the student formats import too). The student prompts live with their answer formats in
  * student-format.ts: change a prompt's text only together with its version.
  */
-
-export { TEACHER_PROMPT_VERSION, TEACHER_RULES, teacherPrompt } from './teacher-prompt';
 
 /** The prompt versions new runs use (the teacher labels with; the distillation candidate's records carry). */
 export const PROMPT_VERSIONS = { teacher: TEACHER_PROMPT_VERSION, student: CURRENT_STUDENT_PROMPT_VERSION } as const;

@@ -1,7 +1,7 @@
 import type { ConverseCommandInput, ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
 import { replyText } from './bedrock';
 import type { Weights } from './modality';
-import { teacherPrompt } from './prompts';
+import { teacherPrompt } from './teacher-prompt';
 import { parseWeights } from './weights';
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The teacher's system prompt: the routing rules, definitions and few-shot examples every label is made with. A leaf
  * module (no imports) so that the student formats can offer it as a prompt version a student is asked with (a
- * distillation whose records carry the teacher prompt) without an import cycle; lambda/core/prompts.ts exports it too.
+ * distillation whose records carry the teacher prompt) without an import cycle.
  */
 
 export const TEACHER_PROMPT_VERSION = 'teacher-v1';

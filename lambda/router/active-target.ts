@@ -1,5 +1,6 @@
 import { readActiveModel, type ActiveModel, type ActiveModelRead } from '../core/active-model';
-import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../core/prompts';
+import { TEACHER_ANSWER_FORMAT } from '../core/prompts';
+import { teacherPrompt } from '../core/teacher-prompt';
 import { studentFormat, UnknownPromptVersion, type AnswerFormat } from '../core/student-format';
 import { DEFAULT_MODEL, type Source } from './contract';
 

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { logger, metrics } from '../../lambda/core/runtime';
 import { generateShardStep, TEACHER_CLIENT_CONFIG } from '../../lambda/pipeline/generation/generate-shard';
 import { teacherBatchPrompt } from '../../lambda/core/batch-labelling';
-import { teacherPrompt } from '../../lambda/core/prompts';
+import { teacherPrompt } from '../../lambda/core/teacher-prompt';
 import type { ShardSpec } from '../../lambda/pipeline/generation/query-plan';
 import { QUERY_WRITER_SYSTEM_PROMPT } from '../../lambda/pipeline/generation/query-writing';
 import { runKeys } from '../../lambda/core/runs';

@@ -23,7 +23,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { readActiveModel } from '../../lambda/core/active-model';
 import { toRecord } from '../../lambda/core/dataset-record';
 import { evaluationKeys, type JudgeScore } from '../../lambda/pipeline/evaluation/evaluation';
-import { teacherPrompt } from '../../lambda/core/prompts';
+import { teacherPrompt } from '../../lambda/core/teacher-prompt';
 import { CURRENT_STUDENT_FORMAT, STUDENT_FORMATS, studentFormatOfPrompt } from '../../lambda/core/student-format';
 import { checkDeployment } from '../../lambda/pipeline/deployment/check-deployment';
 import { checkTraining } from '../../lambda/pipeline/training/check-training';

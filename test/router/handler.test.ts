@@ -30,7 +30,7 @@ import {
 } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';
 import { buildRouterHandler } from '../../lambda/router/wiring';
-import { teacherPrompt } from '../../lambda/core/prompts';
+import { teacherPrompt } from '../../lambda/core/teacher-prompt';
 import { STUDENT_FORMATS } from '../../lambda/core/student-format';
 import {
   AUDIO,

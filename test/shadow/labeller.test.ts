@@ -17,7 +17,7 @@ import { lambdaContext } from '../helpers/lambda-context';
 import { validateDataset, HELD_OUT_LIMITS } from '../../lambda/core/dataset-validator';
 import { DEFAULT_PRICES } from '../../lambda/core/prices';
 import { dayOfKey } from '../../lambda/core/production-records';
-import { teacherPrompt } from '../../lambda/core/prompts';
+import { teacherPrompt } from '../../lambda/core/teacher-prompt';
 import { CURRENT_STUDENT_FORMAT } from '../../lambda/core/student-format';
 import { encodeShadowMessage } from '../../lambda/core/shadow';
 import { converseReply, InMemoryS3, requestTexts, throttling } from '../helpers/aws-mocks';

@@ -3,7 +3,7 @@ import { recordParts, toRecord } from '../../lambda/core/dataset-record';
 import { reservedStringIn, validateDataset, validateRecord } from '../../lambda/core/dataset-validator';
 import { MODALITIES, type Modality, type Weights } from '../../lambda/core/modality';
 import { DEFAULT_PRICES } from '../../lambda/core/prices';
-import { teacherPrompt } from '../../lambda/core/prompts';
+import { teacherPrompt } from '../../lambda/core/teacher-prompt';
 import { CURRENT_STUDENT_FORMAT } from '../../lambda/core/student-format';
 import type { ShardExample, ShardSummary } from '../../lambda/pipeline/generation/shard-generation';
 

@@ -8,7 +8,7 @@ import {
   TEACHER_BATCH_PROMPT_VERSION,
   teacherBatchPrompt,
 } from '../../lambda/core/batch-labelling';
-import { TEACHER_RULES } from '../../lambda/core/prompts';
+import { TEACHER_RULES } from '../../lambda/core/teacher-prompt';
 
 const item = (id: unknown, w = [0.7, 0.1, 0.1, 0.1], extra: Record<string, unknown> = {}) => ({
   id,

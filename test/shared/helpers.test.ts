@@ -4,7 +4,7 @@ import { mapWithConcurrency } from '../../lambda/core/concurrency';
 import { isCustomModelDeploymentArn, parseModelId } from '../../lambda/core/model-ids';
 import { costUsd, DEFAULT_PRICES, priceFor } from '../../lambda/core/prices';
 import { assertRunId, runKeys } from '../../lambda/core/runs';
-import { teacherPrompt } from '../../lambda/core/prompts';
+import { teacherPrompt } from '../../lambda/core/teacher-prompt';
 import { CURRENT_STUDENT_FORMAT } from '../../lambda/core/student-format';
 
 const throttle = () => new ThrottlingException({ message: 'Too many requests', $metadata: { httpStatusCode: 429 } });

@@ -4,7 +4,7 @@ import {
   type ConverseCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { batchLabelMessage, teacherBatchPrompt } from '../../lambda/core/batch-labelling';
-import { teacherPrompt } from '../../lambda/core/prompts';
+import { teacherPrompt } from '../../lambda/core/teacher-prompt';
 import { labelBatch } from '../../lambda/core/label-batch';
 import { labelQuery, type Converse } from '../../lambda/core/teacher-labelling';
 import { converseReply, requestTexts, throttling } from '../helpers/aws-mocks';

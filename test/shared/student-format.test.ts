@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { encode } from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import { parseRecordLabel, recordFormat, toRecord } from '../../lambda/core/dataset-record';
 import { dominantModality, MODALITIES, type Weights } from '../../lambda/core/modality';
-import { answerFormat, TEACHER_ANSWER_FORMAT, TEACHER_PROMPT_VERSION, teacherPrompt } from '../../lambda/core/prompts';
+import { answerFormat, TEACHER_ANSWER_FORMAT } from '../../lambda/core/prompts';
+import { TEACHER_PROMPT_VERSION, teacherPrompt } from '../../lambda/core/teacher-prompt';
 import {
   CURRENT_STUDENT_PROMPT_VERSION,
   isStudentPromptVersion,

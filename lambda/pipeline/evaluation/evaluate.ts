@@ -16,7 +16,8 @@ import {
   type TestCase,
 } from './metrics';
 import { priceFor } from '../../core/prices';
-import { TEACHER_ANSWER_FORMAT, teacherPrompt } from '../../core/prompts';
+import { TEACHER_ANSWER_FORMAT } from '../../core/prompts';
+import { teacherPrompt } from '../../core/teacher-prompt';
 import {
   LEGACY_STUDENT_PROMPT_VERSION,
   otherFormatOf,

@@ -1,7 +1,8 @@
 import { recordParts, SCHEMA_VERSION, systemText, toRecord, type ConversationRecord } from '../../core/dataset-record';
 import { TRAINING_LIMITS, validateDataset } from '../../core/dataset-validator';
 import type { Weights } from '../../core/modality';
-import { answerFormat, TEACHER_PROMPT_VERSION, teacherPrompt } from '../../core/prompts';
+import { answerFormat } from '../../core/prompts';
+import { TEACHER_PROMPT_VERSION, teacherPrompt } from '../../core/teacher-prompt';
 import { studentFormat, studentFormatOfPrompt } from '../../core/student-format';
 import { formatLabel } from '../../core/weights';
 import { InvalidDataset } from './dataset-split';
