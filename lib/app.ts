@@ -38,7 +38,7 @@ export function createStacks(app: App, config: AppConfig): Stacks {
   }
   // A default candidate the Region cannot train is left out, not refused: synth says so (cdk synth prints infos).
   for (const left of config.candidatesLeftOut) {
-    Annotations.of(pipeline).addInfo(`candidate ${left.name} is left out: ${left.reason}`);
+    Annotations.of(pipeline).addInfo(`left out of the default candidates: ${left.reason}`);
   }
   return { pipeline, api };
 }
