@@ -1,14 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Modality, Weights } from '../core/modality';
 
-/**
- * The cache key of a query: case, surrounding and repeated whitespace do not change what a search means, so
- * "Dog  barking" and " dog barking" share one entry. Unicode-normalised (NFKC) so look-alike forms match too.
- */
-export function normaliseQuery(query: string): string {
-  return query.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-}
-
 /** A model's answer worth repeating (static defaults are never cached: they are free and say nothing new). */
 export interface CachedAnswer {
   readonly weights: Weights;

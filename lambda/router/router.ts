@@ -3,7 +3,8 @@ import { variantOf, type Variant } from '../core/active-model';
 import { dominantModality, type Weights } from '../core/modality';
 import { queryBucket, SHADOW_VARIANT_DIMENSION } from '../core/shadow';
 import type { ActiveTarget, ModelStep, RoutingPlan } from './active-target';
-import { AnswerCache, normaliseQuery } from './cache';
+import { normaliseQuery } from '../core/query-key';
+import { AnswerCache } from './cache';
 import { DEFAULT_MODEL, type RouteResult, type Source } from './contract';
 import { askModel, type ModelFailure } from './model-call';
 

@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { dayOfKey, isDay, readProductionLines } from '../../lambda/core/production-records';
-import { normaliseQuery } from '../../lambda/router/cache';
+import { normaliseQuery } from '../../lambda/core/query-key';
 import {
   explicitRegion,
   flagHelp,

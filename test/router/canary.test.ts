@@ -6,7 +6,7 @@ import { SendMessageCommand, SQSClient, type SendMessageCommandOutput } from '@a
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { normaliseQuery } from '../../lambda/router/cache';
+import { normaliseQuery } from '../../lambda/core/query-key';
 import { batchResponseSchema, routeResponseSchema } from '../../lambda/router/contract';
 import { METRIC, VARIANT_DIMENSION } from '../../lambda/router/router';
 import type { RouterSettings } from '../../lambda/router/settings';

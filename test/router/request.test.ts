@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
-import { normaliseQuery } from '../../lambda/router/cache';
+import { normaliseQuery } from '../../lambda/core/query-key';
 import { MAX_QUERY_LENGTH } from '../../lambda/router/contract';
 import { parseRequest } from '../../lambda/router/request';
 import { parseRouterSettings, routerEnvironment, type RouterSettings } from '../../lambda/router/settings';
