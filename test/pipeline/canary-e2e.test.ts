@@ -64,12 +64,15 @@ const PARAMETER = environment.ACTIVE_MODEL_PARAMETER_NAME ?? '';
 const ALARMS = (environment.CANARY_ALARM_NAMES ?? '').split(',');
 const [INVALID_REPLIES = '', FALLBACKS = '', LATENCY = '', AGREEMENT = ''] = ALARMS;
 const $metadata = { httpStatusCode: 200, requestId: 'canary-e2e' };
-const STARTED = Date.parse('2026-11-26T12:00:00.000Z');
+// Every time of these runs is counted from the real clock at load (the local execution starts then), never a fixed
+// day: the canary starts at STARTED, production records are a day older, the incumbent was promoted 25 days before.
+const DAY = 86_400_000;
+const STARTED = Math.floor(Date.now() / 60_000) * 60_000;
 const INCUMBENT: ActiveModel = {
   deploymentArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment/incumbent001',
   modelArn: 'arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.nova-micro-v1:0:128k/incumbent',
   runId: 'run-earlier',
-  promotedAt: '2026-11-01T00:00:00.000Z',
+  promotedAt: new Date(STARTED - 25 * DAY).toISOString(),
   studentPromptVersion: CURRENT_STUDENT_PROMPT_VERSION,
   metrics: { judgeScore: 4.2 },
 };
@@ -174,7 +177,7 @@ function seedProduction() {
   const lines = MODALITIES.flatMap((m) =>
     Array.from({ length: 55 }, (_, i) => JSON.stringify(toRecord(`live ${word[m]} clip ${i}`, dominantWeights(m)))),
   );
-  s3.set(BUCKET, productionRecordsKey(new Date('2026-11-25T08:00:00Z'), 'batch-a'), lines.join('\n') + '\n');
+  s3.set(BUCKET, productionRecordsKey(new Date(STARTED - DAY), 'batch-a'), lines.join('\n') + '\n');
 }
 
 beforeAll(() => {
